@@ -1,0 +1,156 @@
+// Package definition parses and validates _lambdaeventsourcedef.json files.
+//
+// It makes no AWS call: everything here is decided from the file (and an
+// optional sibling _lambdadef.json) alone.
+package definition
+
+// FileName is the name of a definition file.
+const FileName = "_lambdaeventsourcedef.json"
+
+// FunctionDefFileName is GitMoxi's CreateFunction request file; only its
+// FunctionName is read, for target function resolution.
+const FunctionDefFileName = "_lambdadef.json"
+
+// Service values of push event sources.
+const (
+	ServiceELB        = "elasticloadbalancing.amazonaws.com"
+	ServiceAPIGateway = "apigateway.amazonaws.com"
+)
+
+// File is one parsed and validated definition file.
+type File struct {
+	// Path is the file's name as given to Parse (a path or an S3 key).
+	Path string
+	// Function is the resolved target function, exactly as written in the
+	// file (a name, a partial ARN, a full ARN, possibly qualified with an
+	// alias or version). Never empty in a File that Parse returned.
+	Function string
+	// Push holds PushEventSources, in file order.
+	Push []PushSource
+	// Pull holds PullEventSources.EventSourceMapping, always as a list, in
+	// file order.
+	Pull []Mapping
+}
+
+// PushSource is one entry of PushEventSources. Service tells which of the
+// other fields apply.
+type PushSource struct {
+	Service string `json:"Service"`
+	// Elastic Load Balancing.
+	TargetGroupArn string `json:"TargetGroupArn,omitempty"`
+	// API Gateway (HTTP API, v2).
+	ApiId                  string `json:"ApiId,omitempty"`
+	RouteId                string `json:"RouteId,omitempty"`
+	AliasStageVariableName string `json:"AliasStageVariableName,omitempty"`
+}
+
+// Mapping is the request of Lambda's CreateEventSourceMapping, field for
+// field (all 28 request fields of the API). A nil pointer or nil slice means
+// the field is absent from the file.
+type Mapping struct {
+	AmazonManagedKafkaEventSourceConfig *KafkaEventSourceConfig     `json:"AmazonManagedKafkaEventSourceConfig,omitempty"`
+	BatchSize                           *int32                      `json:"BatchSize,omitempty"`
+	BisectBatchOnFunctionError          *bool                       `json:"BisectBatchOnFunctionError,omitempty"`
+	DestinationConfig                   *DestinationConfig          `json:"DestinationConfig,omitempty"`
+	DocumentDBEventSourceConfig         *DocumentDBConfig           `json:"DocumentDBEventSourceConfig,omitempty"`
+	Enabled                             *bool                       `json:"Enabled,omitempty"`
+	EventSourceArn                      *string                     `json:"EventSourceArn,omitempty"`
+	FilterCriteria                      *FilterCriteria             `json:"FilterCriteria,omitempty"`
+	FunctionName                        *string                     `json:"FunctionName,omitempty"`
+	FunctionResponseTypes               []string                    `json:"FunctionResponseTypes,omitempty"`
+	KMSKeyArn                           *string                     `json:"KMSKeyArn,omitempty"`
+	LoggingConfig                       *LoggingConfig              `json:"LoggingConfig,omitempty"`
+	MaximumBatchingWindowInSeconds      *int32                      `json:"MaximumBatchingWindowInSeconds,omitempty"`
+	MaximumRecordAgeInSeconds           *int32                      `json:"MaximumRecordAgeInSeconds,omitempty"`
+	MaximumRetryAttempts                *int32                      `json:"MaximumRetryAttempts,omitempty"`
+	MetricsConfig                       *MetricsConfig              `json:"MetricsConfig,omitempty"`
+	ParallelizationFactor               *int32                      `json:"ParallelizationFactor,omitempty"`
+	ProvisionedPollerConfig             *ProvisionedPollerConfig    `json:"ProvisionedPollerConfig,omitempty"`
+	Queues                              []string                    `json:"Queues,omitempty"`
+	ScalingConfig                       *ScalingConfig              `json:"ScalingConfig,omitempty"`
+	SelfManagedEventSource              *SelfManagedEventSource     `json:"SelfManagedEventSource,omitempty"`
+	SelfManagedKafkaEventSourceConfig   *KafkaEventSourceConfig     `json:"SelfManagedKafkaEventSourceConfig,omitempty"`
+	SourceAccessConfigurations          []SourceAccessConfiguration `json:"SourceAccessConfigurations,omitempty"`
+	StartingPosition                    *string                     `json:"StartingPosition,omitempty"`
+	// StartingPositionTimestamp is Unix time in seconds (the API's JSON
+	// timestamp form).
+	StartingPositionTimestamp *float64          `json:"StartingPositionTimestamp,omitempty"`
+	Tags                      map[string]string `json:"Tags,omitempty"`
+	Topics                    []string          `json:"Topics,omitempty"`
+	TumblingWindowInSeconds   *int32            `json:"TumblingWindowInSeconds,omitempty"`
+}
+
+// KafkaEventSourceConfig is AmazonManagedKafkaEventSourceConfig and
+// SelfManagedKafkaEventSourceConfig (ConsumptionMode is only valid in the
+// self-managed one).
+type KafkaEventSourceConfig struct {
+	ConsumerGroupId      *string               `json:"ConsumerGroupId,omitempty"`
+	ConsumptionMode      *string               `json:"ConsumptionMode,omitempty"`
+	SchemaRegistryConfig *SchemaRegistryConfig `json:"SchemaRegistryConfig,omitempty"`
+}
+
+type SchemaRegistryConfig struct {
+	AccessConfigs           []SchemaRegistryAccessConfig `json:"AccessConfigs,omitempty"`
+	EventRecordFormat       *string                      `json:"EventRecordFormat,omitempty"`
+	SchemaRegistryURI       *string                      `json:"SchemaRegistryURI,omitempty"`
+	SchemaValidationConfigs []SchemaValidationConfig     `json:"SchemaValidationConfigs,omitempty"`
+}
+
+type SchemaRegistryAccessConfig struct {
+	Type *string `json:"Type,omitempty"`
+	URI  *string `json:"URI,omitempty"`
+}
+
+type SchemaValidationConfig struct {
+	Attribute *string `json:"Attribute,omitempty"`
+}
+
+type DestinationConfig struct {
+	OnFailure *Destination `json:"OnFailure,omitempty"`
+	OnSuccess *Destination `json:"OnSuccess,omitempty"`
+}
+
+type Destination struct {
+	Destination *string `json:"Destination,omitempty"`
+}
+
+type DocumentDBConfig struct {
+	CollectionName *string `json:"CollectionName,omitempty"`
+	DatabaseName   *string `json:"DatabaseName,omitempty"`
+	FullDocument   *string `json:"FullDocument,omitempty"`
+}
+
+type FilterCriteria struct {
+	Filters []Filter `json:"Filters"`
+}
+
+type Filter struct {
+	Pattern *string `json:"Pattern,omitempty"`
+}
+
+type LoggingConfig struct {
+	SystemLogLevel *string `json:"SystemLogLevel,omitempty"`
+}
+
+type MetricsConfig struct {
+	Metrics []string `json:"Metrics"`
+}
+
+type ProvisionedPollerConfig struct {
+	MaximumPollers  *int32  `json:"MaximumPollers,omitempty"`
+	MinimumPollers  *int32  `json:"MinimumPollers,omitempty"`
+	PollerGroupName *string `json:"PollerGroupName,omitempty"`
+}
+
+type ScalingConfig struct {
+	MaximumConcurrency *int32 `json:"MaximumConcurrency,omitempty"`
+}
+
+type SelfManagedEventSource struct {
+	Endpoints map[string][]string `json:"Endpoints,omitempty"`
+}
+
+type SourceAccessConfiguration struct {
+	Type *string `json:"Type,omitempty"`
+	URI  *string `json:"URI,omitempty"`
+}

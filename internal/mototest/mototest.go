@@ -1,0 +1,215 @@
+// Package mototest starts moto_server, an independent AWS implementation,
+// on a free loopback port for integration tests, and gives tests an AWS SDK
+// configuration that talks to it.
+//
+// One server serves a whole test binary: start it in TestMain with Main,
+// and call Reset between tests that need an empty account.
+package mototest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// Region and Account are those of moto's default account.
+const (
+	Region  = "us-east-1"
+	Account = "123456789012"
+)
+
+// InstallHint says how to get moto_server.
+const InstallHint = "moto_server not found: install it with `pip install 'moto[server]'` (moto 5.x), or set MOTO_SERVER to its path"
+
+// Server is a running moto_server.
+type Server struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// Main starts moto_server for a test binary, runs the tests and stops it.
+// Use it as: func TestMain(m *testing.M) { mototest.Main(m, &srv) }.
+func Main(m *testing.M, srv **Server) {
+	s, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*srv = s
+	code := m.Run()
+	s.Stop()
+	os.Exit(code)
+}
+
+// command finds moto_server, or python3 -m moto.server.
+func command() ([]string, error) {
+	if p := os.Getenv("MOTO_SERVER"); p != "" {
+		return []string{p}, nil
+	}
+	if p, err := exec.LookPath("moto_server"); err == nil {
+		return []string{p}, nil
+	}
+	if p, err := exec.LookPath("python3"); err == nil {
+		if exec.Command(p, "-c", "import moto.server").Run() == nil {
+			return []string{p, "-m", "moto.server"}, nil
+		}
+	}
+	return nil, fmt.Errorf("%s", InstallHint)
+}
+
+// Start starts moto_server on a free loopback port and waits until it
+// answers.
+func Start() (*Server, error) {
+	argv, err := command()
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	argv = append(argv, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=false")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto_server: %w (%s)", err, InstallHint)
+	}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, fmt.Errorf("moto_server did not answer on %s within 60s: %s", s.URL, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Stop stops the server.
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+// Reset empties every service of the server.
+func (s *Server) Reset(tb testing.TB) {
+	tb.Helper()
+	resp, err := http.Post(s.URL+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		tb.Fatalf("reset moto: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("reset moto: %s", resp.Status)
+	}
+}
+
+// Env is the environment that points the SDK's standard chain (and so the
+// eventwire CLI) at the server.
+func (s *Server) Env() []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + s.URL,
+		"AWS_REGION=" + Region,
+		"AWS_ACCESS_KEY_ID=testing",
+		"AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_SESSION_TOKEN=",
+		"AWS_PROFILE=",
+		"AWS_CONFIG_FILE=" + os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull,
+	}
+}
+
+// Config returns an SDK configuration for the server. S3 clients built from
+// it must set UsePathStyle.
+func (s *Server) Config(tb testing.TB, opts ...func(*config.LoadOptions) error) aws.Config {
+	tb.Helper()
+	base := []func(*config.LoadOptions) error{
+		config.WithRegion(Region),
+		config.WithBaseEndpoint(s.URL),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background(), append(base, opts...)...)
+	if err != nil {
+		tb.Fatalf("load aws config: %v", err)
+	}
+	return cfg
+}
+
+// Calls records the operations an SDK configuration sends.
+type Calls struct {
+	mu  sync.Mutex
+	ops []string
+}
+
+// Record adds a middleware to cfg that records every operation as
+// "Service.Operation", and returns the record.
+func Record(cfg *aws.Config) *Calls {
+	c := &Calls{}
+	cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("mototest.Record",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				c.mu.Lock()
+				c.ops = append(c.ops, middleware.GetServiceID(ctx)+"."+middleware.GetOperationName(ctx))
+				c.mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+	return c
+}
+
+// All returns the operations recorded so far, in order.
+func (c *Calls) All() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.ops...)
+}
+
+// Writes returns the recorded operations that may change AWS: everything
+// but Get*, List*, Describe* and Head*.
+func (c *Calls) Writes() []string {
+	var w []string
+	for _, op := range c.All() {
+		name := op[strings.LastIndex(op, ".")+1:]
+		switch {
+		case strings.HasPrefix(name, "Get"), strings.HasPrefix(name, "List"),
+			strings.HasPrefix(name, "Describe"), strings.HasPrefix(name, "Head"):
+		default:
+			w = append(w, op)
+		}
+	}
+	return w
+}
+
+// Reset forgets the recorded operations.
+func (c *Calls) Reset() {
+	c.mu.Lock()
+	c.ops = nil
+	c.mu.Unlock()
+}

@@ -1,0 +1,180 @@
+// Package plan holds the plan: the difference between a definition file
+// (desired) and what AWS has (observed), as an ordered list of actions.
+//
+// A plan is a pure value. Nothing here imports the AWS SDK; planners in
+// other packages build Actions, and executors carry them out in order.
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// Kind is what an action does.
+type Kind string
+
+const (
+	Create     Kind = "create"
+	Update     Kind = "update"
+	Replace    Kind = "replace"
+	Delete     Kind = "delete"
+	Adopt      Kind = "adopt"
+	LeaveAlone Kind = "leave-alone"
+)
+
+// Symbol is the one-column marker printed before an action.
+func (k Kind) Symbol() string {
+	switch k {
+	case Create:
+		return "+"
+	case Update:
+		return "~"
+	case Replace:
+		return "±"
+	case Delete:
+		return "-"
+	case Adopt:
+		return "&"
+	case LeaveAlone:
+		return "="
+	}
+	return "?"
+}
+
+// IsChange reports whether the action writes to AWS. Left-alone entries are
+// information only.
+func (k Kind) IsChange() bool { return k != LeaveAlone }
+
+// Resource kinds.
+const (
+	ResourceMapping     = "event-source-mapping"
+	ResourceMappingTags = "event-source-mapping-tags"
+	ResourcePermission  = "permission"
+	ResourceTarget      = "elb-target"
+	ResourceIntegration = "apigateway-integration"
+	ResourceRoute       = "apigateway-route"
+)
+
+// Change is one field that differs, in display form.
+type Change struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+func (c Change) String() string { return fmt.Sprintf("%s: %s → %s", c.Field, c.From, c.To) }
+
+// Action is one step of a plan.
+type Action struct {
+	Kind     Kind   `json:"action"`
+	Resource string `json:"resource"`
+	// ID names the resource the way a user recognises it: an event source
+	// ARN (plus the mapping's UUID once one exists), a target group ARN, an
+	// API and route, a statement id.
+	ID      string   `json:"id"`
+	Reason  string   `json:"reason,omitempty"`
+	Changes []Change `json:"changes,omitempty"`
+	// Op is what the executor of Resource needs to carry the action out.
+	// It is not part of the printed plan.
+	Op any `json:"-"`
+}
+
+// Function is the resolved target of a definition file.
+type Function struct {
+	// Ref is the function as written in the file.
+	Ref string `json:"ref"`
+	// Name is the bare function name.
+	Name string `json:"name"`
+	// Qualifier is the alias or version, if the reference has one.
+	Qualifier string `json:"qualifier,omitempty"`
+	// ARN is the unqualified function ARN as AWS reports it.
+	ARN string `json:"arn"`
+}
+
+// QualifiedARN is ARN with the qualifier, if any.
+func (f Function) QualifiedARN() string {
+	if f.Qualifier == "" {
+		return f.ARN
+	}
+	return f.ARN + ":" + f.Qualifier
+}
+
+// Plan is the ordered list of actions for one function. The order is the
+// order of execution: grants before attachments, detachments before
+// revocations.
+type Plan struct {
+	// Source is the definition file the plan was made from ("" for destroy).
+	Source   string   `json:"source,omitempty"`
+	Function Function `json:"function"`
+	Actions  []Action `json:"actions"`
+}
+
+// HasChanges reports whether applying the plan would write to AWS.
+func (p *Plan) HasChanges() bool {
+	for _, a := range p.Actions {
+		if a.Kind.IsChange() {
+			return true
+		}
+	}
+	return false
+}
+
+// Counts returns how many actions of each kind the plan holds.
+func (p *Plan) Counts() map[Kind]int {
+	n := map[Kind]int{}
+	for _, a := range p.Actions {
+		n[a.Kind]++
+	}
+	return n
+}
+
+// String renders the plan deterministically, for terminals and golden files.
+func (p *Plan) String() string {
+	var b strings.Builder
+	fn := p.Function.Ref
+	if fn == "" {
+		fn = p.Function.Name
+	}
+	if p.Source != "" {
+		fmt.Fprintf(&b, "function %s (%s)\n", fn, p.Source)
+	} else {
+		fmt.Fprintf(&b, "function %s\n", fn)
+	}
+	if len(p.Actions) == 0 {
+		b.WriteString("  no changes\n")
+		return b.String()
+	}
+	for _, a := range p.Actions {
+		fmt.Fprintf(&b, "  %s %-11s %s %s", a.Kind.Symbol(), a.Kind, a.Resource, a.ID)
+		if a.Reason != "" {
+			fmt.Fprintf(&b, " (%s)", a.Reason)
+		}
+		b.WriteByte('\n')
+		for _, c := range a.Changes {
+			fmt.Fprintf(&b, "      %s\n", c)
+		}
+	}
+	n := p.Counts()
+	fmt.Fprintf(&b, "  %d to create, %d to update, %d to replace, %d to delete, %d to adopt, %d left alone\n",
+		n[Create], n[Update], n[Replace], n[Delete], n[Adopt], n[LeaveAlone])
+	return b.String()
+}
+
+// StatementPrefix starts the id of every permission statement eventwire
+// adds to a function's resource policy. Only statements with this prefix
+// are ever removed.
+const StatementPrefix = "eventwire-"
+
+// StatementID returns the deterministic statement id of a grant: the prefix
+// and a hash of what is granted, so re-applying never adds a statement.
+// Statement ids are limited to 100 characters of [a-zA-Z0-9-_].
+func StatementID(principal, sourceArn, qualifier string) string {
+	h := sha256.Sum256([]byte(principal + "\x00" + sourceArn + "\x00" + qualifier))
+	return StatementPrefix + hex.EncodeToString(h[:12])
+}
+
+// ManagedTagKey marks an event source mapping as created (or adopted) by
+// eventwire. Its value is the definition's function reference.
+const ManagedTagKey = "eventwire:managed"
