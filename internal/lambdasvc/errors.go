@@ -1,0 +1,49 @@
+// Package lambdasvc is eventwire's adapter for the AWS Lambda API: event
+// source mappings, their tags, function resolution and resource policies.
+// Each part declares the narrow slice of the SDK client it needs; SDK errors
+// are translated here, once.
+package lambdasvc
+
+import (
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// Sentinel errors that callers test with errors.Is.
+var (
+	// ErrNotFound: the function, mapping or statement does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: ResourceConflictException (already exists, or a
+	// conflicting operation is in progress).
+	ErrConflict = errors.New("resource conflict")
+	// ErrInUse: ResourceInUseException (the mapping is busy).
+	ErrInUse = errors.New("resource in use")
+	// ErrThrottled: TooManyRequestsException.
+	ErrThrottled = errors.New("throttled")
+)
+
+// translate maps the SDK's typed errors to the sentinels above, keeping the
+// original error in the chain.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		nf *types.ResourceNotFoundException
+		rc *types.ResourceConflictException
+		iu *types.ResourceInUseException
+		tm *types.TooManyRequestsException
+	)
+	switch {
+	case errors.As(err, &nf):
+		return errors.Join(ErrNotFound, err)
+	case errors.As(err, &rc):
+		return errors.Join(ErrConflict, err)
+	case errors.As(err, &iu):
+		return errors.Join(ErrInUse, err)
+	case errors.As(err, &tm):
+		return errors.Join(ErrThrottled, err)
+	}
+	return err
+}
