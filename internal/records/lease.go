@@ -1,0 +1,126 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// ErrLeaseHeld: another run holds the function's lease and did not let go
+// within the wait. The run should fail so that it is retried later.
+var ErrLeaseHeld = errors.New("lease held by another deployment")
+
+// DefaultLeaseDuration is how long a lease lasts unless released: longer
+// than any one run of the deployer (Lambda's limit is 15 minutes).
+const DefaultLeaseDuration = 15 * time.Minute
+
+// Lease is a held per-function lease.
+type Lease struct {
+	store    *Store
+	Function string
+	Owner    string
+	Expires  time.Time
+}
+
+func leasePK(function string) string { return "lease#" + function }
+
+const leaseSK = "lease"
+
+// LeaseOptions tunes AcquireLease.
+type LeaseOptions struct {
+	// Duration of the lease; DefaultLeaseDuration if zero.
+	Duration time.Duration
+	// Wait bounds how long to wait for a held lease; 0 tries once.
+	Wait time.Duration
+	// Logger gets a line each time the lease is found held.
+	Logger *slog.Logger
+}
+
+// AcquireLease takes the function's lease for owner with a conditional
+// write: it succeeds when no lease exists, the existing one has expired, or
+// owner already holds it. When another owner holds it, it retries with
+// backoff for up to opts.Wait (and never past ctx's deadline), then returns
+// an error wrapping ErrLeaseHeld.
+func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts LeaseOptions) (*Lease, error) {
+	if opts.Duration <= 0 {
+		opts.Duration = DefaultLeaseDuration
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	giveUp := s.now().Add(opts.Wait)
+	if d, ok := ctx.Deadline(); ok && d.Before(giveUp) {
+		giveUp = d
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		now := s.now()
+		expires := now.Add(opts.Duration)
+		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.table),
+			Item: map[string]types.AttributeValue{
+				attrPK:        str(leasePK(function)),
+				attrSK:        str(leaseSK),
+				"type":        str("lease"),
+				"owner":       str(owner),
+				"acquired_at": str(now.UTC().Format(timeLayout)),
+				attrExpires:   num(expires.Unix()),
+			},
+			ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp < :now OR #owner = :owner"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": attrExpires, "#owner": "owner"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":now":   num(now.Unix()),
+				":owner": str(owner),
+			},
+		})
+		if err == nil {
+			return &Lease{store: s, Function: function, Owner: owner, Expires: time.Unix(expires.Unix(), 0)}, nil
+		}
+		if !isConditionFailed(err) {
+			return nil, fmt.Errorf("acquire lease of function %s in table %s: %w", function, s.table, err)
+		}
+		holder, until := s.leaseHolder(ctx, function)
+		if !s.now().Add(backoff).Before(giveUp) {
+			return nil, fmt.Errorf("function %s: %w (%s, until %s)", function, ErrLeaseHeld, holder, until.UTC().Format(time.RFC3339))
+		}
+		log.InfoContext(ctx, "waiting for lease", "function", function, "holder", holder, "until", until.UTC().Format(time.RFC3339))
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("acquire lease of function %s: %w", function, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// leaseHolder reads who holds a lease, for messages; errors give "unknown".
+func (s *Store) leaseHolder(ctx context.Context, function string) (string, time.Time) {
+	item, err := s.getItem(ctx, leasePK(function), leaseSK)
+	if err != nil || item == nil {
+		return "unknown", time.Time{}
+	}
+	return getS(item, "owner"), time.Unix(getN(item, attrExpires), 0)
+}
+
+// Release gives the lease back, if it is still this owner's. Releasing a
+// lease another owner took over after expiry is not an error.
+func (l *Lease) Release(ctx context.Context) error {
+	_, err := l.store.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(l.store.table),
+		Key:                       key(leasePK(l.Function), leaseSK),
+		ConditionExpression:       aws.String("#owner = :owner"),
+		ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": str(l.Owner)},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("release lease of function %s in table %s: %w", l.Function, l.store.table, err)
+	}
+	return nil
+}

@@ -1,0 +1,308 @@
+package records_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/records"
+)
+
+var srv *mototest.Server
+
+func TestMain(m *testing.M) { mototest.Main(m, &srv) }
+
+const table = "eventwire-test"
+
+// newStore empties moto, creates the table and returns a store on it whose
+// clock is *now.
+func newStore(t *testing.T, now *time.Time) *records.Store {
+	t.Helper()
+	srv.Reset(t)
+	db := dynamodb.NewFromConfig(srv.Config(t))
+	if err := records.CreateTable(context.Background(), db, table); err != nil {
+		t.Fatal(err)
+	}
+	return records.New(db, table, records.Options{Now: func() time.Time { return *now }})
+}
+
+func TestFunctionKey(t *testing.T) {
+	tests := []struct{ ref, want string }{
+		{"orders", "orders"},
+		{"orders:live", "orders"},
+		{"orders:7", "orders"},
+		{"arn:aws:lambda:us-east-1:123456789012:function:orders", "orders"},
+		{"arn:aws:lambda:us-east-1:123456789012:function:orders:live", "orders"},
+		{"123456789012:function:orders", "orders"},
+		{"123456789012:function:orders:live", "orders"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			if got := records.FunctionKey(tt.ref); got != tt.want {
+				t.Errorf("FunctionKey(%q) = %q, want %q", tt.ref, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompareSequencers(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"0055AED6DCD90281E5", "0055AED6DCD90281E5", 0},
+		{"0055AED6DCD90281E5", "0055AED6DCD90281E6", -1},
+		{"0055AED6DCD90281E6", "0055AED6DCD90281E5", 1},
+		// Different lengths: the shorter is right-padded with zeros.
+		{"0055AED6DCD90281E5", "0055AED6DCD90281E500", 0},
+		{"0055AED6DCD90281E5", "0055AED6DCD90281E501", -1},
+		{"0055AED6DCD90281F", "0055AED6DCD90281E5FF", 1},
+		// Case does not matter.
+		{"0055aed6dcd90281e5", "0055AED6DCD90281E5", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.a+"_"+tt.b, func(t *testing.T) {
+			if got := records.CompareSequencers(tt.a, tt.b); got != tt.want {
+				t.Errorf("CompareSequencers(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+			}
+			// The stored form orders the same way.
+			na, nb := records.NormalizeSequencer(tt.a), records.NormalizeSequencer(tt.b)
+			if got := cmpStrings(na, nb); got != tt.want {
+				t.Errorf("normalized %q vs %q = %d, want %d", na, nb, got, tt.want)
+			}
+		})
+	}
+}
+
+func cmpStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func TestHistory_NewestFirst(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	ctx := context.Background()
+	// Written out of order, for two functions, with starts that differ in
+	// trailing zeros of the fraction (RFC3339Nano would misorder them).
+	starts := []time.Time{
+		now.Add(2 * time.Second),
+		now,
+		now.Add(100 * time.Millisecond),
+		now.Add(1*time.Second + 120*time.Millisecond),
+	}
+	for i, st := range starts {
+		_, err := s.PutRecord(ctx, records.Record{
+			Function: "orders", ID: fmt.Sprintf("run%d", i), Start: st, Duration: 1500 * time.Millisecond,
+			Trigger: records.TriggerS3, Source: "s3://defs/orders/_lambdaeventsourcedef.json?versionId=v1",
+			FunctionRef: "orders:live", Mode: records.ModeApply, Outcome: records.Succeeded,
+			Plan: "function orders\n  no changes\n", Changes: 0,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.PutRecord(ctx, records.Record{Function: "inventory", ID: "other", Start: now, Outcome: records.Failed, Errors: []string{"boom", "bang"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := s.History(ctx, "orders", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range got {
+		ids = append(ids, r.ID)
+	}
+	if diff := cmp.Diff([]string{"run0", "run3", "run2", "run1"}, ids); diff != "" {
+		t.Errorf("history order (-want +got):\n%s", diff)
+	}
+	want := records.Record{
+		Function: "orders", ID: "run3", Start: starts[3], Duration: 1500 * time.Millisecond,
+		Trigger: records.TriggerS3, Source: "s3://defs/orders/_lambdaeventsourcedef.json?versionId=v1",
+		FunctionRef: "orders:live", Mode: records.ModeApply, Outcome: records.Succeeded,
+		Plan: "function orders\n  no changes\n",
+	}
+	if diff := cmp.Diff(want, got[1]); diff != "" {
+		t.Errorf("record (-want +got):\n%s", diff)
+	}
+
+	// A limit, and the function named by ARN, find the same records.
+	got, err = s.History(ctx, "arn:aws:lambda:us-east-1:123456789012:function:orders", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"run0", "run3"}, idsOf(got)); diff != "" {
+		t.Errorf("limited history (-want +got):\n%s", diff)
+	}
+
+	got, err = s.History(ctx, "inventory", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]records.Record{{Function: "inventory", ID: "other", Start: now, Outcome: records.Failed, Errors: []string{"boom", "bang"}}}, got); diff != "" {
+		t.Errorf("other function (-want +got):\n%s", diff)
+	}
+}
+
+func idsOf(rs []records.Record) []string {
+	var ids []string
+	for _, r := range rs {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func TestAdvanceSequencer(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	ctx := context.Background()
+	const bucket, key = "defs", "orders/_lambdaeventsourcedef.json"
+
+	st, err := s.KeyState(ctx, bucket, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(records.KeyState{}, st); diff != "" {
+		t.Errorf("unknown key (-want +got):\n%s", diff)
+	}
+	if st.Stale("0055AED6DCD90281E5") {
+		t.Error("first event of a key is stale")
+	}
+
+	steps := []struct {
+		name    string
+		state   records.KeyState
+		applied bool
+	}{
+		{"first", records.KeyState{Sequencer: "0055AED6DCD90281E5", Function: "orders", VersionID: "v1", RecordID: "r1"}, true},
+		{"same again", records.KeyState{Sequencer: "0055AED6DCD90281E5", Function: "orders", VersionID: "v1", RecordID: "r2"}, false},
+		{"older", records.KeyState{Sequencer: "0055AED6DCD90281E4FF", Function: "orders", VersionID: "v0", RecordID: "r3"}, false},
+		{"newer, longer", records.KeyState{Sequencer: "0055AED6DCD90281E501", Function: "orders", VersionID: "v2", RecordID: "r4"}, true},
+		{"removed", records.KeyState{Sequencer: "0055AED6DCD90281F0", Deleted: true, RecordID: "r5"}, true},
+	}
+	for _, step := range steps {
+		ok, err := s.AdvanceSequencer(ctx, bucket, key, step.state)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if ok != step.applied {
+			t.Errorf("%s: AdvanceSequencer = %v, want %v", step.name, ok, step.applied)
+		}
+	}
+	st, err = s.KeyState(ctx, bucket, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := records.KeyState{Sequencer: records.NormalizeSequencer("0055AED6DCD90281F0"), Function: "orders", Deleted: true, RecordID: "r5"}
+	if diff := cmp.Diff(want, st); diff != "" {
+		t.Errorf("key state (-want +got):\n%s", diff)
+	}
+	for seq, stale := range map[string]bool{"0055AED6DCD90281F0": true, "0055AED6DCD90281E6": true, "0055AED6DCD90281F001": false} {
+		if got := st.Stale(seq); got != stale {
+			t.Errorf("Stale(%s) = %v, want %v", seq, got, stale)
+		}
+	}
+}
+
+func TestLease(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	ctx := context.Background()
+	opts := records.LeaseOptions{Duration: time.Minute}
+
+	a, err := s.AcquireLease(ctx, "orders", "run-a", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := now.Add(time.Minute); !a.Expires.Equal(want) {
+		t.Errorf("expires %v, want %v", a.Expires, want)
+	}
+	// Another owner is refused; another function is not.
+	if _, err := s.AcquireLease(ctx, "orders", "run-b", opts); !errors.Is(err, records.ErrLeaseHeld) {
+		t.Fatalf("second owner: err = %v, want ErrLeaseHeld", err)
+	}
+	if _, err := s.AcquireLease(ctx, "inventory", "run-b", opts); err != nil {
+		t.Fatalf("other function: %v", err)
+	}
+	// The owner may take it again (a retried invocation keeps its id).
+	if _, err := s.AcquireLease(ctx, "orders", "run-a", opts); err != nil {
+		t.Fatalf("same owner: %v", err)
+	}
+	// Released: the other owner gets it; the first owner's late release
+	// does not take it away.
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.AcquireLease(ctx, "orders", "run-b", opts)
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	if err := a.Release(ctx); err != nil {
+		t.Fatalf("stale release: %v", err)
+	}
+	if _, err := s.AcquireLease(ctx, "orders", "run-c", opts); !errors.Is(err, records.ErrLeaseHeld) {
+		t.Fatalf("after stale release: err = %v, want ErrLeaseHeld", err)
+	}
+	// Expired: taken over.
+	now = b.Expires.Add(time.Second)
+	if _, err := s.AcquireLease(ctx, "orders", "run-c", opts); err != nil {
+		t.Fatalf("expired lease: %v", err)
+	}
+}
+
+func TestLease_WaitsForRelease(t *testing.T) {
+	now := time.Now()
+	s := newStore(t, &now)
+	ctx := context.Background()
+	a, err := s.AcquireLease(ctx, "orders", "run-a", records.LeaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan error, 1)
+	waiting := make(chan struct{}, 1)
+	go func() {
+		<-waiting
+		released <- a.Release(ctx)
+	}()
+	log := notifyingLogger(waiting)
+	// The clock is frozen, so the wait is bounded only by the release.
+	_, err = s.AcquireLease(ctx, "orders", "run-b", records.LeaseOptions{Wait: time.Hour, Logger: log})
+	if err != nil {
+		t.Fatalf("waiting owner: %v", err)
+	}
+	if err := <-released; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// notifyingLogger signals on ch (without blocking) each time a line is
+// logged.
+func notifyingLogger(ch chan<- struct{}) *slog.Logger {
+	return slog.New(notifyHandler{ch})
+}
+
+type notifyHandler struct{ ch chan<- struct{} }
+
+func (h notifyHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h notifyHandler) Handle(context.Context, slog.Record) error {
+	select {
+	case h.ch <- struct{}{}:
+	default:
+	}
+	return nil
+}
+func (h notifyHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h notifyHandler) WithGroup(string) slog.Handler      { return h }
