@@ -1,0 +1,247 @@
+// Package apigwsvc is eventwire's adapter for API Gateway v2 (HTTP APIs):
+// routes, their Lambda proxy integrations, and stages. It declares the
+// slice of the SDK client it needs and translates SDK errors once, here.
+//
+// eventwire never deletes a route or an API. It deletes only integrations
+// whose description carries ManagedPrefix, the mark it puts on those it
+// creates.
+package apigwsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
+)
+
+// API is the slice of the API Gateway v2 client that Client needs.
+type API interface {
+	GetRoute(ctx context.Context, in *apigatewayv2.GetRouteInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.GetRouteOutput, error)
+	GetRoutes(ctx context.Context, in *apigatewayv2.GetRoutesInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.GetRoutesOutput, error)
+	UpdateRoute(ctx context.Context, in *apigatewayv2.UpdateRouteInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.UpdateRouteOutput, error)
+	GetIntegrations(ctx context.Context, in *apigatewayv2.GetIntegrationsInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.GetIntegrationsOutput, error)
+	GetIntegration(ctx context.Context, in *apigatewayv2.GetIntegrationInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.GetIntegrationOutput, error)
+	CreateIntegration(ctx context.Context, in *apigatewayv2.CreateIntegrationInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.CreateIntegrationOutput, error)
+	DeleteIntegration(ctx context.Context, in *apigatewayv2.DeleteIntegrationInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.DeleteIntegrationOutput, error)
+	GetStages(ctx context.Context, in *apigatewayv2.GetStagesInput, opts ...func(*apigatewayv2.Options)) (*apigatewayv2.GetStagesOutput, error)
+}
+
+// Sentinel errors that callers test with errors.Is.
+var (
+	// ErrNotFound: NotFoundException (API, route, integration or stage).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: ConflictException.
+	ErrConflict = errors.New("conflict")
+	// ErrThrottled: TooManyRequestsException (10 requests/s per account).
+	ErrThrottled = errors.New("throttled")
+	// ErrNotManaged: eventwire refused to delete an integration it did not
+	// create.
+	ErrNotManaged = errors.New("integration not managed by eventwire")
+)
+
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		nf *types.NotFoundException
+		ce *types.ConflictException
+		tm *types.TooManyRequestsException
+	)
+	switch {
+	case errors.As(err, &nf):
+		return errors.Join(ErrNotFound, err)
+	case errors.As(err, &ce):
+		return errors.Join(ErrConflict, err)
+	case errors.As(err, &tm):
+		return errors.Join(ErrThrottled, err)
+	}
+	return err
+}
+
+// ManagedPrefix starts the description of every integration eventwire
+// creates.
+const ManagedPrefix = "managed by eventwire"
+
+// The integration eventwire creates: a Lambda proxy integration with the
+// 2.0 payload format.
+const (
+	IntegrationType      = string(types.IntegrationTypeAwsProxy)
+	PayloadFormatVersion = "2.0"
+)
+
+// Route is an HTTP API route.
+type Route struct {
+	ID string
+	// Key is the route key: "GET /orders/{id}", "ANY /{proxy+}", "$default".
+	Key string
+	// Target is "integrations/ID", or "" for a route without a target.
+	Target string
+}
+
+// Integration is an HTTP API integration.
+type Integration struct {
+	ID                   string
+	Type                 string
+	URI                  string
+	PayloadFormatVersion string
+	Description          string
+}
+
+// Stage is an HTTP API stage and its stage variables.
+type Stage struct {
+	Name      string
+	Variables map[string]string
+}
+
+// Client reads and changes HTTP API routes and integrations.
+type Client struct {
+	api API
+}
+
+// New returns a Client on api (usually an *apigatewayv2.Client).
+func New(api API) *Client { return &Client{api: api} }
+
+// Route returns the route routeID of the API apiID.
+func (c *Client) Route(ctx context.Context, apiID, routeID string) (Route, error) {
+	out, err := c.api.GetRoute(ctx, &apigatewayv2.GetRouteInput{ApiId: aws.String(apiID), RouteId: aws.String(routeID)})
+	if err != nil {
+		return Route{}, fmt.Errorf("get route %s of api %s: %w", routeID, apiID, translate(err))
+	}
+	return Route{ID: aws.ToString(out.RouteId), Key: aws.ToString(out.RouteKey), Target: aws.ToString(out.Target)}, nil
+}
+
+// Routes returns all routes of the API, sorted by id.
+func (c *Client) Routes(ctx context.Context, apiID string) ([]Route, error) {
+	var routes []Route
+	in := &apigatewayv2.GetRoutesInput{ApiId: aws.String(apiID)}
+	for {
+		out, err := c.api.GetRoutes(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("get routes of api %s: %w", apiID, translate(err))
+		}
+		for _, r := range out.Items {
+			routes = append(routes, Route{ID: aws.ToString(r.RouteId), Key: aws.ToString(r.RouteKey), Target: aws.ToString(r.Target)})
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	sort.Slice(routes, func(i, j int) bool { return routes[i].ID < routes[j].ID })
+	return routes, nil
+}
+
+// SetRouteTarget points the route at target ("integrations/ID"); an empty
+// target detaches the route from its integration.
+func (c *Client) SetRouteTarget(ctx context.Context, apiID, routeID, target string) error {
+	_, err := c.api.UpdateRoute(ctx, &apigatewayv2.UpdateRouteInput{
+		ApiId: aws.String(apiID), RouteId: aws.String(routeID), Target: aws.String(target),
+	})
+	if err != nil {
+		return fmt.Errorf("set target of route %s of api %s to %q: %w", routeID, apiID, target, translate(err))
+	}
+	return nil
+}
+
+// Integrations returns all integrations of the API (every page), sorted by
+// id.
+func (c *Client) Integrations(ctx context.Context, apiID string) ([]Integration, error) {
+	var ints []Integration
+	in := &apigatewayv2.GetIntegrationsInput{ApiId: aws.String(apiID)}
+	for {
+		out, err := c.api.GetIntegrations(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("get integrations of api %s: %w", apiID, translate(err))
+		}
+		for _, i := range out.Items {
+			ints = append(ints, Integration{
+				ID:                   aws.ToString(i.IntegrationId),
+				Type:                 string(i.IntegrationType),
+				URI:                  aws.ToString(i.IntegrationUri),
+				PayloadFormatVersion: aws.ToString(i.PayloadFormatVersion),
+				Description:          aws.ToString(i.Description),
+			})
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	sort.Slice(ints, func(i, j int) bool { return ints[i].ID < ints[j].ID })
+	return ints, nil
+}
+
+// CreateIntegration creates a Lambda proxy integration (AWS_PROXY, payload
+// format 2.0) to uri (a function ARN, possibly with a stage variable as
+// qualifier). description must start with ManagedPrefix.
+func (c *Client) CreateIntegration(ctx context.Context, apiID, uri, description string) (string, error) {
+	if !strings.HasPrefix(description, ManagedPrefix) {
+		return "", fmt.Errorf("create integration in api %s: description %q does not start with %q", apiID, description, ManagedPrefix)
+	}
+	out, err := c.api.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
+		ApiId:                aws.String(apiID),
+		IntegrationType:      types.IntegrationTypeAwsProxy,
+		IntegrationUri:       aws.String(uri),
+		PayloadFormatVersion: aws.String(PayloadFormatVersion),
+		Description:          aws.String(description),
+	})
+	if err != nil {
+		return "", fmt.Errorf("create integration to %s in api %s: %w", uri, apiID, translate(err))
+	}
+	return aws.ToString(out.IntegrationId), nil
+}
+
+// DeleteIntegration deletes an integration that eventwire created: it
+// reads the integration first and refuses (ErrNotManaged) if its
+// description does not carry ManagedPrefix. An integration that is already
+// gone is success.
+func (c *Client) DeleteIntegration(ctx context.Context, apiID, integrationID string) error {
+	got, err := c.api.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: aws.String(apiID), IntegrationId: aws.String(integrationID)})
+	if err != nil {
+		err = translate(err)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return fmt.Errorf("get integration %s of api %s: %w", integrationID, apiID, err)
+	}
+	if !strings.HasPrefix(aws.ToString(got.Description), ManagedPrefix) {
+		return fmt.Errorf("delete integration %s of api %s: %w", integrationID, apiID, ErrNotManaged)
+	}
+	_, err = c.api.DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: aws.String(apiID), IntegrationId: aws.String(integrationID)})
+	if err != nil {
+		err = translate(err)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return fmt.Errorf("delete integration %s of api %s: %w", integrationID, apiID, err)
+	}
+	return nil
+}
+
+// Stages returns the API's stages with their stage variables, sorted by
+// name.
+func (c *Client) Stages(ctx context.Context, apiID string) ([]Stage, error) {
+	var stages []Stage
+	in := &apigatewayv2.GetStagesInput{ApiId: aws.String(apiID)}
+	for {
+		out, err := c.api.GetStages(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("get stages of api %s: %w", apiID, translate(err))
+		}
+		for _, s := range out.Items {
+			stages = append(stages, Stage{Name: aws.ToString(s.StageName), Variables: s.StageVariables})
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	sort.Slice(stages, func(i, j int) bool { return stages[i].Name < stages[j].Name })
+	return stages, nil
+}

@@ -1,0 +1,139 @@
+// Package elbsvc is eventwire's adapter for Elastic Load Balancing v2: the
+// Lambda target groups that push events to a function. It declares the
+// slice of the SDK client it needs and translates SDK errors once, here.
+package elbsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/smithy-go"
+)
+
+// API is the slice of the ELBv2 client that Client needs.
+type API interface {
+	DescribeTargetGroups(ctx context.Context, in *elasticloadbalancingv2.DescribeTargetGroupsInput, opts ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.DescribeTargetGroupsOutput, error)
+	DescribeTargetHealth(ctx context.Context, in *elasticloadbalancingv2.DescribeTargetHealthInput, opts ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.DescribeTargetHealthOutput, error)
+	RegisterTargets(ctx context.Context, in *elasticloadbalancingv2.RegisterTargetsInput, opts ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.RegisterTargetsOutput, error)
+	DeregisterTargets(ctx context.Context, in *elasticloadbalancingv2.DeregisterTargetsInput, opts ...func(*elasticloadbalancingv2.Options)) (*elasticloadbalancingv2.DeregisterTargetsOutput, error)
+}
+
+// Sentinel errors that callers test with errors.Is.
+var (
+	// ErrNotFound: TargetGroupNotFoundException.
+	ErrNotFound = errors.New("target group not found")
+	// ErrThrottled: the ELBv2 control plane's token bucket is empty.
+	ErrThrottled = errors.New("throttled")
+	// ErrInvalidTarget: InvalidTargetException (for a Lambda target: the
+	// function is missing, or may not be invoked by elasticloadbalancing).
+	ErrInvalidTarget = errors.New("invalid target")
+)
+
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		nf *types.TargetGroupNotFoundException
+		it *types.InvalidTargetException
+		ae smithy.APIError
+	)
+	switch {
+	case errors.As(err, &nf):
+		return errors.Join(ErrNotFound, err)
+	case errors.As(err, &it):
+		return errors.Join(ErrInvalidTarget, err)
+	case errors.As(err, &ae) && (ae.ErrorCode() == "Throttling" || ae.ErrorCode() == "ThrottlingException"):
+		return errors.Join(ErrThrottled, err)
+	}
+	return err
+}
+
+// TargetTypeLambda is the target type of a target group whose target is a
+// Lambda function.
+const TargetTypeLambda = string(types.TargetTypeEnumLambda)
+
+// TargetGroup is what eventwire needs to know of a target group.
+type TargetGroup struct {
+	ARN        string
+	Name       string
+	TargetType string
+}
+
+// Client reads and changes target groups.
+type Client struct {
+	api API
+}
+
+// New returns a Client on api (usually an *elasticloadbalancingv2.Client).
+func New(api API) *Client { return &Client{api: api} }
+
+// TargetGroup describes the target group arn. A missing group is
+// ErrNotFound.
+func (c *Client) TargetGroup(ctx context.Context, arn string) (TargetGroup, error) {
+	out, err := c.api.DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{TargetGroupArns: []string{arn}})
+	if err != nil {
+		return TargetGroup{}, fmt.Errorf("describe target group %s: %w", arn, translate(err))
+	}
+	for _, tg := range out.TargetGroups {
+		if aws.ToString(tg.TargetGroupArn) == arn {
+			return TargetGroup{ARN: arn, Name: aws.ToString(tg.TargetGroupName), TargetType: string(tg.TargetType)}, nil
+		}
+	}
+	return TargetGroup{}, fmt.Errorf("describe target group %s: %w", arn, ErrNotFound)
+}
+
+// Targets returns the ids of the targets registered in the target group,
+// sorted (for a Lambda target group: function ARNs, qualified if they were
+// registered so).
+func (c *Client) Targets(ctx context.Context, arn string) ([]string, error) {
+	out, err := c.api.DescribeTargetHealth(ctx, &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
+	if err != nil {
+		return nil, fmt.Errorf("describe targets of %s: %w", arn, translate(err))
+	}
+	var ids []string
+	for _, d := range out.TargetHealthDescriptions {
+		if d.Target == nil {
+			continue
+		}
+		if d.TargetHealth != nil && d.TargetHealth.State == types.TargetHealthStateEnumDraining {
+			// Deregistration in progress: no longer a target.
+			continue
+		}
+		ids = append(ids, aws.ToString(d.Target.Id))
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Register registers the target id (a function ARN) in the target group.
+func (c *Client) Register(ctx context.Context, arn, id string) error {
+	_, err := c.api.RegisterTargets(ctx, &elasticloadbalancingv2.RegisterTargetsInput{
+		TargetGroupArn: aws.String(arn), Targets: []types.TargetDescription{{Id: aws.String(id)}},
+	})
+	if err != nil {
+		return fmt.Errorf("register %s in target group %s: %w", id, arn, translate(err))
+	}
+	return nil
+}
+
+// Deregister removes the target id from the target group. A target group
+// that is gone is success.
+func (c *Client) Deregister(ctx context.Context, arn, id string) error {
+	_, err := c.api.DeregisterTargets(ctx, &elasticloadbalancingv2.DeregisterTargetsInput{
+		TargetGroupArn: aws.String(arn), Targets: []types.TargetDescription{{Id: aws.String(id)}},
+	})
+	if err != nil {
+		err = translate(err)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return fmt.Errorf("deregister %s from target group %s: %w", id, arn, err)
+	}
+	return nil
+}
