@@ -1,0 +1,228 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
+
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/records"
+)
+
+// CodeCommitAPI is the slice of the CodeCommit client the deployer needs.
+type CodeCommitAPI interface {
+	codecommit.GetDifferencesAPIClient
+	GetCommit(ctx context.Context, in *codecommit.GetCommitInput, opts ...func(*codecommit.Options)) (*codecommit.GetCommitOutput, error)
+	GetFile(ctx context.Context, in *codecommit.GetFileInput, opts ...func(*codecommit.Options)) (*codecommit.GetFileOutput, error)
+}
+
+// repositoryName is the last part of a repository ARN
+// (arn:aws:codecommit:REGION:ACCOUNT:NAME).
+func repositoryName(arn string) string {
+	return arn[strings.LastIndex(arn, ":")+1:]
+}
+
+// handleCodeCommit applies the definition files each pushed commit changed.
+func (h *Handler) handleCodeCommit(ctx context.Context, raw json.RawMessage) error {
+	var ev events.CodeCommitEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return fmt.Errorf("decode CodeCommit event: %w", err)
+	}
+	var errs []error
+	for _, r := range ev.Records {
+		repo := repositoryName(r.EventSourceARN)
+		for _, ref := range r.CodeCommit.References {
+			if ref.Deleted || ref.Commit == "" {
+				h.log.InfoContext(ctx, "ignored deleted reference", "repository", repo, "ref", ref.Ref)
+				continue
+			}
+			if err := h.commit(ctx, repo, ref.Ref, ref.Commit); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// readFile reads a file at a commit; a missing file is nil, nil.
+func (h *Handler) readFile(ctx context.Context, repo, commit, p string) ([]byte, error) {
+	out, err := h.cfg.CodeCommit.GetFile(ctx, &codecommit.GetFileInput{
+		RepositoryName:  aws.String(repo),
+		CommitSpecifier: aws.String(commit),
+		FilePath:        aws.String(p),
+	})
+	var nf *cctypes.FileDoesNotExistException
+	if errors.As(err, &nf) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get file %s at commit %s of repository %s: %w", p, commit, repo, err)
+	}
+	return out.FileContent, nil
+}
+
+// changedPaths lists the definition files a commit changed since its
+// parent: those to apply (added or modified) and those to tear down
+// (deleted, or renamed away). A changed _lambdadef.json re-applies the
+// definition file beside it, if there is one.
+func (h *Handler) changedPaths(ctx context.Context, repo, parent, commit string) (apply, teardown []string, err error) {
+	in := &codecommit.GetDifferencesInput{
+		RepositoryName:       aws.String(repo),
+		AfterCommitSpecifier: aws.String(commit),
+	}
+	if parent != "" {
+		in.BeforeCommitSpecifier = aws.String(parent)
+	}
+	applySet, tearSet, siblings := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	pages := codecommit.NewGetDifferencesPaginator(h.cfg.CodeCommit, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("get differences of commit %s in repository %s: %w", commit, repo, err)
+		}
+		for _, d := range page.Differences {
+			before, after := blobPath(d.BeforeBlob), blobPath(d.AfterBlob)
+			if before != "" && before != after && isDefinitionPath(before) {
+				tearSet[before] = true
+			}
+			if after != "" && isDefinitionPath(after) {
+				applySet[after] = true
+			}
+			for _, p := range []string{before, after} {
+				if path.Base(p) == definition.FunctionDefFileName {
+					siblings[path.Join(path.Dir(p), definition.FileName)] = true
+				}
+			}
+		}
+	}
+	for p := range siblings {
+		if applySet[p] || tearSet[p] {
+			continue
+		}
+		data, err := h.readFile(ctx, repo, commit, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if data != nil {
+			applySet[p] = true
+		}
+	}
+	return sortedKeys(applySet), sortedKeys(tearSet), nil
+}
+
+func blobPath(b *cctypes.BlobMetadata) string {
+	if b == nil || b.Path == nil {
+		return ""
+	}
+	return *b.Path
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// readDefinition reads a definition file and its sibling at a commit.
+func (h *Handler) readDefinition(ctx context.Context, repo, commit, p string) (data, sib []byte, err error) {
+	if data, err = h.readFile(ctx, repo, commit, p); err != nil {
+		return nil, nil, err
+	}
+	if data == nil {
+		return nil, nil, nil
+	}
+	sib, err = h.readFile(ctx, repo, commit, path.Join(path.Dir(p), definition.FunctionDefFileName))
+	return data, sib, err
+}
+
+// commit applies what one commit changed.
+func (h *Handler) commit(ctx context.Context, repo, ref, commit string) error {
+	log := h.log.With("repository", repo, "ref", ref, "commit", commit)
+	out, err := h.cfg.CodeCommit.GetCommit(ctx, &codecommit.GetCommitInput{RepositoryName: aws.String(repo), CommitId: aws.String(commit)})
+	if err != nil {
+		return fmt.Errorf("get commit %s of repository %s: %w", commit, repo, err)
+	}
+	parent := ""
+	if out.Commit != nil && len(out.Commit.Parents) > 0 {
+		parent = out.Commit.Parents[0]
+	}
+	applyPaths, tearPaths, err := h.changedPaths(ctx, repo, parent, commit)
+	if err != nil {
+		return err
+	}
+	if len(applyPaths) == 0 && len(tearPaths) == 0 {
+		log.InfoContext(ctx, "commit changes no definition file")
+		return nil
+	}
+	source := func(p, at string) string { return "codecommit://" + repo + "/" + p + "@" + at }
+
+	// Validate every changed file before any AWS call.
+	var files []*definition.File
+	declared := map[string]bool{}
+	for _, p := range applyPaths {
+		data, sib, err := h.readDefinition(ctx, repo, commit, p)
+		if err != nil {
+			return err
+		}
+		if data == nil {
+			continue
+		}
+		f, rec, err := h.parse(ctx, records.TriggerCodeCommit, source(p, commit), p, data, sib)
+		if rec != nil {
+			continue // recorded and final
+		}
+		if err != nil {
+			return err
+		}
+		files = append(files, f)
+		declared[records.FunctionKey(f.Function)] = true
+	}
+	var errs []error
+	// Tear down what deleted files wired, read at the parent, unless a
+	// file of this commit still declares the function (a moved file).
+	for _, p := range tearPaths {
+		if parent == "" {
+			continue
+		}
+		data, sib, err := h.readDefinition(ctx, repo, parent, p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if data == nil {
+			continue
+		}
+		old, perr := h.cfg.Parse(p, data, sib)
+		if perr != nil {
+			log.WarnContext(ctx, "deleted file was not valid at the parent commit; nothing to tear down", "path", p, "error", perr.Error())
+			continue
+		}
+		if declared[records.FunctionKey(old.Function)] {
+			log.InfoContext(ctx, "deleted file's function is declared by another file of the commit; not torn down", "path", p, "function", old.Function)
+			continue
+		}
+		res := h.run(ctx, work{trigger: records.TriggerCodeCommit, source: source(p, commit), mode: records.ModeDestroy, functionRef: old.Function})
+		if res.err != nil {
+			errs = append(errs, res.err)
+		}
+	}
+	for _, f := range files {
+		res := h.run(ctx, work{trigger: records.TriggerCodeCommit, source: source(f.Path, commit), mode: records.ModeApply, file: f})
+		if res.err != nil {
+			errs = append(errs, res.err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,333 @@
+package trigger
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/records"
+)
+
+// CodePipelineAPI is the slice of the CodePipeline client the deployer
+// needs: answering the job it was invoked for.
+type CodePipelineAPI interface {
+	PutJobSuccessResult(ctx context.Context, in *codepipeline.PutJobSuccessResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error)
+	PutJobFailureResult(ctx context.Context, in *codepipeline.PutJobFailureResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
+}
+
+// NewArtifactS3 returns a builder of S3 clients that read pipeline
+// artifacts with a job's own artifact credentials (not the function's
+// role): cfg's region, endpoint and options, the job's keys.
+func NewArtifactS3(cfg aws.Config, optFns ...func(*s3.Options)) func(events.CodePipelineArtifactCredentials) S3API {
+	return func(c events.CodePipelineArtifactCredentials) S3API {
+		jobCfg := cfg.Copy()
+		jobCfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken))
+		return s3.NewFromConfig(jobCfg, optFns...)
+	}
+}
+
+// Limits of the CodePipeline job APIs.
+const (
+	maxSummary           = 2048 // ExecutionDetails.Summary
+	maxFailureMessage    = 5000 // FailureDetails.Message
+	maxArtifactBytes     = 256 << 20
+	maxContinuationToken = 2048
+)
+
+// pipelineParams are the action's UserParameters.
+type pipelineParams struct {
+	// Mode is "apply" (the default) or "plan".
+	Mode string `json:"mode"`
+}
+
+// continuation is the state carried from one invocation of a job to the
+// next in the continuation token.
+type continuation struct {
+	// Next is the index of the next file to run, in the job's order.
+	Next int `json:"next"`
+	// Done summarises the files already run.
+	Done []string `json:"done,omitempty"`
+}
+
+// pipelineFile is one definition file found in the input artifacts.
+type pipelineFile struct {
+	path        string // ARTIFACT/path/in/zip
+	data, sib   []byte
+	parsed      *definition.File
+	invalidErrs []string
+}
+
+// handleCodePipeline runs a CodePipeline job and always answers it.
+func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (err error) {
+	var ev events.CodePipelineJobEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return fmt.Errorf("decode CodePipeline job event: %w", err)
+	}
+	job := ev.CodePipelineJob
+	if job.ID == "" {
+		return errors.New("decode CodePipeline job event: no job id")
+	}
+	log := h.log.With("job", job.ID)
+	answered := false
+	fail := func(kind cptypes.FailureType, msg string) error {
+		answered = true
+		log.ErrorContext(ctx, "job failed", "reason", msg)
+		_, err := h.cfg.CodePipeline.PutJobFailureResult(context.WithoutCancel(ctx), &codepipeline.PutJobFailureResultInput{
+			JobId:          aws.String(job.ID),
+			FailureDetails: &cptypes.FailureDetails{Type: kind, Message: aws.String(clip(msg, maxFailureMessage))},
+		})
+		if err != nil {
+			return fmt.Errorf("answer job %s with failure: %w", job.ID, err)
+		}
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !answered {
+				err = fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("eventwire deployer: internal error: %v", p))
+			}
+		}
+	}()
+
+	var params pipelineParams
+	if s := strings.TrimSpace(job.Data.ActionConfiguration.Configuration.UserParameters); s != "" {
+		if err := json.Unmarshal([]byte(s), &params); err != nil {
+			return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf(`UserParameters: want {"mode":"apply"} or {"mode":"plan"}: %v`, err))
+		}
+	}
+	mode := records.ModeApply
+	switch params.Mode {
+	case "", "apply":
+	case "plan":
+		mode = records.ModePlan
+	default:
+		return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf(`UserParameters: mode %q: want "apply" or "plan"`, params.Mode))
+	}
+	var cont continuation
+	if t := job.Data.ContinuationToken; t != "" {
+		if err := json.Unmarshal([]byte(t), &cont); err != nil {
+			return fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("continuation token %q: %v", t, err))
+		}
+	}
+
+	files, err := h.artifactFiles(ctx, job)
+	if err != nil {
+		return fail(cptypes.FailureTypeJobFailed, err.Error())
+	}
+	if len(files) == 0 {
+		return h.succeed(ctx, log, job.ID, fmt.Sprintf("no %s in the input artifacts", definition.FileName), "")
+	}
+
+	// Every file is validated before anything is sent to AWS: one invalid
+	// file fails the job and changes nothing.
+	var invalid []string
+	byFunction := map[string]string{}
+	for _, f := range files {
+		pf, rec, perr := h.parse(ctx, records.TriggerCodePipeline, "codepipeline://"+job.ID+"/"+f.path, f.path, f.data, f.sib)
+		if rec != nil {
+			invalid = append(invalid, rec.Errors...)
+			continue
+		}
+		if perr != nil {
+			return fail(cptypes.FailureTypeJobFailed, perr.Error())
+		}
+		fn := records.FunctionKey(pf.Function)
+		if prev, dup := byFunction[fn]; dup {
+			invalid = append(invalid, fmt.Sprintf("%s: function %q is already declared by %s", f.path, pf.Function, prev))
+			continue
+		}
+		byFunction[fn] = f.path
+		f.parsed = pf
+	}
+	if len(invalid) > 0 {
+		return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf("%d validation error(s), nothing applied:\n%s", len(invalid), strings.Join(invalid, "\n")))
+	}
+
+	// Leave time to answer before Lambda's deadline.
+	runCtx, cancel := ctx, context.CancelFunc(func() {})
+	if d, ok := ctx.Deadline(); ok {
+		runCtx, cancel = context.WithDeadline(ctx, d.Add(-h.cfg.DeadlineReserve))
+	}
+	defer cancel()
+
+	summary := cont.Done
+	var failures []string
+	for i := cont.Next; i < len(files); i++ {
+		if runCtx.Err() != nil {
+			return h.continueLater(ctx, log, job.ID, continuation{Next: i, Done: summary}, len(files))
+		}
+		f := files[i]
+		res := h.run(runCtx, work{trigger: records.TriggerCodePipeline, source: "codepipeline://" + job.ID + "/" + f.path, mode: mode, file: f.parsed})
+		if res.err != nil && (errors.Is(res.err, records.ErrLeaseHeld) || (runCtx.Err() != nil && ctx.Err() == nil)) {
+			// Cut short by the reserve, or the function is being deployed
+			// by another run: apply is idempotent, so the next invocation
+			// runs this file again.
+			return h.continueLater(ctx, log, job.ID, continuation{Next: i, Done: summary}, len(files))
+		}
+		if res.err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", f.path, res.err))
+			summary = append(summary, f.path+": failed")
+			continue
+		}
+		summary = append(summary, fileSummary(f.path, res.plan, mode))
+	}
+	if len(failures) > 0 {
+		return fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("%d of %d file(s) failed:\n%s\n\n%s", len(failures), len(files), strings.Join(failures, "\n"), strings.Join(summary, "\n")))
+	}
+	return h.succeed(ctx, log, job.ID, strings.Join(summary, "\n"), "")
+}
+
+// fileSummary is one line of a job's summary.
+func fileSummary(p string, pl *plan.Plan, mode records.Mode) string {
+	n := pl.Counts()
+	verb := "applied"
+	if mode == records.ModePlan {
+		verb = "planned"
+	}
+	if !pl.HasChanges() {
+		return fmt.Sprintf("%s: %s: no changes", p, pl.Function.Name)
+	}
+	return fmt.Sprintf("%s: %s: %s %d create, %d update, %d replace, %d delete, %d adopt",
+		p, pl.Function.Name, verb, n[plan.Create], n[plan.Update], n[plan.Replace], n[plan.Delete], n[plan.Adopt])
+}
+
+func (h *Handler) succeed(ctx context.Context, log interface {
+	InfoContext(context.Context, string, ...any)
+}, jobID, summary, token string) error {
+	in := &codepipeline.PutJobSuccessResultInput{
+		JobId:            aws.String(jobID),
+		ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String(clip(summary, maxSummary))},
+	}
+	if token != "" {
+		in.ContinuationToken = aws.String(token)
+	} else {
+		in.ExecutionDetails.PercentComplete = aws.Int32(100)
+	}
+	if _, err := h.cfg.CodePipeline.PutJobSuccessResult(context.WithoutCancel(ctx), in); err != nil {
+		return fmt.Errorf("answer job %s with success: %w", jobID, err)
+	}
+	log.InfoContext(ctx, "job answered", "summary", summary, "continuation", token != "")
+	return nil
+}
+
+// continueLater answers the job with a continuation token: CodePipeline
+// invokes the function again with it, and the run resumes at c.Next.
+func (h *Handler) continueLater(ctx context.Context, log interface {
+	InfoContext(context.Context, string, ...any)
+}, jobID string, c continuation, total int) error {
+	b, _ := json.Marshal(c)
+	for len(b) > maxContinuationToken && len(c.Done) > 0 {
+		c.Done = c.Done[1:]
+		b, _ = json.Marshal(c)
+	}
+	in := fmt.Sprintf("%d of %d file(s) done, continuing", c.Next, total)
+	if len(c.Done) > 0 {
+		in += ":\n" + strings.Join(c.Done, "\n")
+	}
+	return h.succeed(ctx, log, jobID, in, string(b))
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const more = "\n..."
+	return s[:n-len(more)] + more
+}
+
+// artifactFiles reads every input artifact with the job's artifact
+// credentials and returns the definition files in them, in artifact order
+// and then by path.
+func (h *Handler) artifactFiles(ctx context.Context, job events.CodePipelineJob) ([]*pipelineFile, error) {
+	if h.cfg.ArtifactS3 == nil {
+		return nil, errors.New("no S3 client for pipeline artifacts")
+	}
+	api := h.cfg.ArtifactS3(job.Data.ArtifactCredentials)
+	var out []*pipelineFile
+	for _, a := range job.Data.InputArtifacts {
+		loc := a.Location.S3Location
+		if a.Location.LocationType != "" && a.Location.LocationType != "S3" {
+			return nil, fmt.Errorf("input artifact %s: location type %s, want S3", a.Name, a.Location.LocationType)
+		}
+		b, err := getObject(ctx, api, loc.BucketName, loc.ObjectKey, "", maxArtifactBytes+1)
+		if err != nil {
+			return nil, fmt.Errorf("input artifact %s: %w", a.Name, err)
+		}
+		if len(b) > maxArtifactBytes {
+			return nil, fmt.Errorf("input artifact %s: larger than %d MiB", a.Name, maxArtifactBytes>>20)
+		}
+		files, err := zipDefinitions(a.Name, b)
+		if err != nil {
+			return nil, fmt.Errorf("input artifact %s (s3://%s/%s): %w", a.Name, loc.BucketName, loc.ObjectKey, err)
+		}
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// zipDefinitions finds the definition files (and their siblings) in a zip.
+func zipDefinitions(artifact string, b []byte) ([]*pipelineFile, error) {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, fmt.Errorf("read zip: %w", err)
+	}
+	entries := map[string]*zip.File{}
+	for _, f := range zr.File {
+		if !f.FileInfo().IsDir() {
+			entries[strings.TrimPrefix(path.Clean("/"+f.Name), "/")] = f
+		}
+	}
+	var names []string
+	for name := range entries {
+		if isDefinitionPath(name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	var out []*pipelineFile
+	for _, name := range names {
+		data, err := readZipFile(entries[name], maxFileBytes)
+		if err != nil {
+			return nil, err
+		}
+		pf := &pipelineFile{path: artifact + "/" + name, data: data}
+		if sib, ok := entries[strings.TrimPrefix(path.Join(path.Dir(name), definition.FunctionDefFileName), "./")]; ok {
+			if pf.sib, err = readZipFile(sib, maxFileBytes); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, pf)
+	}
+	return out, nil
+}
+
+func readZipFile(f *zip.File, limit int64) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open %s in zip: %w", f.Name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit))
+	if err != nil {
+		return nil, fmt.Errorf("read %s in zip: %w", f.Name, err)
+	}
+	return b, nil
+}
