@@ -1,0 +1,399 @@
+// Package pull plans and applies a function's event source mappings (the
+// pull event sources of a definition file).
+//
+// Plan is pure: desired mappings + observed mappings -> actions. The
+// Reconciler observes AWS through the lambdasvc adapter, plans, and executes
+// actions one by one, waiting out transitional states and retrying
+// conflicts.
+package pull
+
+import (
+	"math"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/lambdasvc"
+	"github.com/eventwire/eventwire/internal/plan"
+)
+
+// Op is what the executor needs to carry out a pull action (plan.Action.Op).
+type Op struct {
+	// UUID and MappingARN name the existing mapping (every kind but create).
+	UUID       string
+	MappingARN string
+	// Create is the full CreateEventSourceMapping request (create, replace),
+	// function and tags included.
+	Create *definition.Mapping
+	// Update holds only the fields to send to UpdateEventSourceMapping;
+	// nil when no update call is needed.
+	Update *definition.Mapping
+	// Tag and Untag are the tag changes (TagResource / UntagResource).
+	Tag   map[string]string
+	Untag []string
+	// Enabled is whether the mapping is to end up enabled.
+	Enabled bool
+}
+
+// Reasons printed in plans.
+const (
+	reasonAdopt      = "exists without the managed tag: adopted"
+	reasonDelete     = "managed by eventwire, no longer declared"
+	reasonLeaveAlone = "not managed by eventwire, not declared"
+)
+
+// Plan computes the actions that make the function's mappings match
+// desired. observed may hold mappings of other functions or qualifiers:
+// only those whose FunctionArn is fn (same qualifier) are considered.
+//
+// Order: the file's mappings in file order (each create, replace, update,
+// adopt, then its tag update), then deletions, then mappings left alone,
+// each group sorted by event source and UUID.
+func Plan(fn plan.Function, desired []definition.Mapping, observed []lambdasvc.Observed) []plan.Action {
+	var mine []lambdasvc.Observed
+	for _, o := range observed {
+		if sameFunction(fn, o.FunctionArn) {
+			mine = append(mine, o)
+		}
+	}
+	sort.SliceStable(mine, func(i, j int) bool {
+		// Managed first, so a managed mapping wins a match over an
+		// unmanaged duplicate; then by UUID for determinism.
+		mi, mj := managed(mine[i]), managed(mine[j])
+		if mi != mj {
+			return mi
+		}
+		return mine[i].UUID < mine[j].UUID
+	})
+	taken := make([]bool, len(mine))
+	matchOf := make([]int, len(desired))
+	for i, d := range desired {
+		matchOf[i] = -1
+		for j, o := range mine {
+			if !taken[j] && identity(d) == identity(o.Mapping) {
+				matchOf[i], taken[j] = j, true
+				break
+			}
+		}
+	}
+	// A managed mapping on the same source whose Topics, Queues or
+	// endpoints changed is the same mapping to replace, not another one.
+	for i, d := range desired {
+		if matchOf[i] >= 0 {
+			continue
+		}
+		for j, o := range mine {
+			if !taken[j] && managed(o) && sameSource(d, o.Mapping) {
+				matchOf[i], taken[j] = j, true
+				break
+			}
+		}
+	}
+
+	var actions []plan.Action
+	for i, d := range desired {
+		if matchOf[i] < 0 {
+			actions = append(actions, createAction(fn, d))
+			continue
+		}
+		actions = append(actions, compare(fn, d, mine[matchOf[i]])...)
+	}
+	var deletes, left []plan.Action
+	for j, o := range mine {
+		if taken[j] {
+			continue
+		}
+		if managed(o) {
+			deletes = append(deletes, plan.Action{
+				Kind: plan.Delete, Resource: plan.ResourceMapping, ID: observedID(o), Reason: reasonDelete,
+				Op: &Op{UUID: o.UUID, MappingARN: o.ARN},
+			})
+		} else {
+			left = append(left, plan.Action{
+				Kind: plan.LeaveAlone, Resource: plan.ResourceMapping, ID: observedID(o), Reason: reasonLeaveAlone,
+			})
+		}
+	}
+	byID := func(as []plan.Action) {
+		sort.SliceStable(as, func(i, j int) bool { return as[i].ID < as[j].ID })
+	}
+	byID(deletes)
+	byID(left)
+	actions = append(actions, deletes...)
+	return append(actions, left...)
+}
+
+func createAction(fn plan.Function, d definition.Mapping) plan.Action {
+	return plan.Action{
+		Kind: plan.Create, Resource: plan.ResourceMapping, ID: label(d),
+		Op: &Op{Create: createRequest(fn, d), Enabled: enabled(d)},
+	}
+}
+
+// createRequest is the file's mapping as sent to CreateEventSourceMapping:
+// on the resolved function (qualified if the reference is), with the
+// managed tag.
+func createRequest(fn plan.Function, d definition.Mapping) *definition.Mapping {
+	c := d
+	target := fn.QualifiedARN()
+	if target == "" {
+		target = fn.Ref
+	}
+	c.FunctionName = &target
+	c.Tags = desiredTags(fn, d)
+	return &c
+}
+
+// compare plans a declared mapping d against the mapping o that AWS has.
+func compare(fn plan.Function, d definition.Mapping, o lambdasvc.Observed) []plan.Action {
+	id := label(d) + " " + o.UUID
+	if reasons, changes := createOnlyChanges(d, o.Mapping); len(reasons) > 0 {
+		reason := "create-only field changed: " + strings.Join(reasons, ", ")
+		if !managed(o) {
+			reason += "; not managed by eventwire, declared: adopted"
+		}
+		return []plan.Action{{
+			Kind: plan.Replace, Resource: plan.ResourceMapping, ID: id, Reason: reason, Changes: changes,
+			Op: &Op{UUID: o.UUID, MappingARN: o.ARN, Create: createRequest(fn, d), Enabled: enabled(d)},
+		}}
+	}
+	upd, changes := updates(d, o.Mapping)
+	tag, untag, tagChanges := tagChanges(desiredTags(fn, d), o.Tags)
+	op := &Op{UUID: o.UUID, MappingARN: o.ARN, Update: upd, Enabled: enabled(d)}
+	if !managed(o) {
+		op.Tag, op.Untag = tag, untag
+		return []plan.Action{{
+			Kind: plan.Adopt, Resource: plan.ResourceMapping, ID: id, Reason: reasonAdopt,
+			Changes: append(changes, tagChanges...), Op: op,
+		}}
+	}
+	var actions []plan.Action
+	if upd != nil {
+		actions = append(actions, plan.Action{
+			Kind: plan.Update, Resource: plan.ResourceMapping, ID: id, Changes: changes, Op: op,
+		})
+	}
+	if len(tagChanges) > 0 {
+		actions = append(actions, plan.Action{
+			Kind: plan.Update, Resource: plan.ResourceMappingTags, ID: id, Changes: tagChanges,
+			Op: &Op{UUID: o.UUID, MappingARN: o.ARN, Tag: tag, Untag: untag, Enabled: enabled(d)},
+		})
+	}
+	return actions
+}
+
+// updates returns the UpdateEventSourceMapping fields that make have match
+// want (nil if none) and the changes in display form.
+func updates(want, have definition.Mapping) (*definition.Mapping, []plan.Change) {
+	src := sourceType(want)
+	var upd definition.Mapping
+	var changes []plan.Change
+	for _, f := range updFields {
+		w, h := f.get(&want), f.get(&have)
+		def, hasDefault := serviceDefault(src, f.name)
+		if w == nil && hasDefault {
+			w = def
+		}
+		if h == nil && hasDefault {
+			h = def
+		}
+		if w == nil && !f.clearable {
+			continue // not in the file, nothing to restore: AWS keeps it
+		}
+		if reflect.DeepEqual(w, h) {
+			continue
+		}
+		f.set(&upd, w, h)
+		changes = append(changes, plan.Change{Field: f.name, From: show(h), To: show(w)})
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	return &upd, changes
+}
+
+// createOnlyChanges lists the fields that differ and that only a new
+// mapping can change. A field the file does not set is whatever AWS chose.
+func createOnlyChanges(want, have definition.Mapping) (fields []string, changes []plan.Change) {
+	add := func(name, from, to string) {
+		fields = append(fields, name)
+		changes = append(changes, plan.Change{Field: name, From: from, To: to})
+	}
+	if want.StartingPosition != nil && deref(want.StartingPosition) != deref(have.StartingPosition) {
+		add("StartingPosition", orNone(deref(have.StartingPosition)), *want.StartingPosition)
+	}
+	if w := want.StartingPositionTimestamp; w != nil {
+		h := have.StartingPositionTimestamp
+		if h == nil || math.Abs(*w-*h) >= 0.001 {
+			from := "(none)"
+			if h != nil {
+				from = show(*h)
+			}
+			add("StartingPositionTimestamp", from, show(*w))
+		}
+	}
+	kafka := func(name string, w, h *definition.KafkaEventSourceConfig) {
+		if w == nil {
+			return
+		}
+		var hg, hm string
+		if h != nil {
+			hg, hm = deref(h.ConsumerGroupId), deref(h.ConsumptionMode)
+		}
+		if w.ConsumerGroupId != nil && *w.ConsumerGroupId != hg {
+			add(name+".ConsumerGroupId", orNone(hg), *w.ConsumerGroupId)
+		}
+		if hm == "" {
+			hm = "Stream" // the documented default
+		}
+		if w.ConsumptionMode != nil && *w.ConsumptionMode != hm {
+			add(name+".ConsumptionMode", hm, *w.ConsumptionMode)
+		}
+	}
+	kafka("AmazonManagedKafkaEventSourceConfig", want.AmazonManagedKafkaEventSourceConfig, have.AmazonManagedKafkaEventSourceConfig)
+	kafka("SelfManagedKafkaEventSourceConfig", want.SelfManagedKafkaEventSourceConfig, have.SelfManagedKafkaEventSourceConfig)
+	// Identity fields, when a managed mapping on the same source was
+	// matched despite them.
+	if a, b := stringSet(want.Topics), stringSet(have.Topics); !reflect.DeepEqual(a, b) {
+		add("Topics", show(b), show(a))
+	}
+	if a, b := stringSet(want.Queues), stringSet(have.Queues); !reflect.DeepEqual(a, b) {
+		add("Queues", show(b), show(a))
+	}
+	if a, b := endpoints(want), endpoints(have); a != b {
+		add("SelfManagedEventSource", orNone(b), orNone(a))
+	}
+	return fields, changes
+}
+
+// tagChanges compares the tags the mapping must carry with those it has.
+// Tags whose key starts with "aws:" belong to AWS and are never removed.
+func tagChanges(want, have map[string]string) (tag map[string]string, untag []string, changes []plan.Change) {
+	keys := map[string]bool{}
+	for k := range want {
+		keys[k] = true
+	}
+	for k := range have {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		w, inWant := want[k]
+		h, inHave := have[k]
+		switch {
+		case inWant && (!inHave || w != h):
+			if tag == nil {
+				tag = map[string]string{}
+			}
+			tag[k] = w
+			from := "(none)"
+			if inHave {
+				from = h
+			}
+			changes = append(changes, plan.Change{Field: "Tags." + k, From: from, To: w})
+		case !inWant && inHave && !strings.HasPrefix(k, "aws:"):
+			untag = append(untag, k)
+			changes = append(changes, plan.Change{Field: "Tags." + k, From: h, To: "(none)"})
+		}
+	}
+	return tag, untag, changes
+}
+
+// desiredTags are the file's tags plus the managed tag, whose value is the
+// function reference of the file.
+func desiredTags(fn plan.Function, d definition.Mapping) map[string]string {
+	t := make(map[string]string, len(d.Tags)+1)
+	for k, v := range d.Tags {
+		t[k] = v
+	}
+	t[plan.ManagedTagKey] = fn.Ref
+	return t
+}
+
+func managed(o lambdasvc.Observed) bool {
+	_, ok := o.Tags[plan.ManagedTagKey]
+	return ok
+}
+
+func enabled(d definition.Mapping) bool { return d.Enabled == nil || *d.Enabled }
+
+// sameFunction reports whether a mapping's FunctionArn is the function fn,
+// with the same qualifier (an unqualified reference matches only mappings
+// on the unqualified function, $LATEST being the same).
+func sameFunction(fn plan.Function, functionArn string) bool {
+	arn, q := lambdasvc.SplitFunctionARN(functionArn)
+	want := fn.Qualifier
+	if want == "$LATEST" {
+		want = ""
+	}
+	if q != want {
+		return false
+	}
+	if fn.ARN != "" {
+		return arn == fn.ARN
+	}
+	return arn[strings.LastIndex(arn, ":")+1:] == fn.Name
+}
+
+// identity is what tells one mapping of a function from another: the event
+// source, and the Topics, Queues and self-managed endpoints where those
+// apply.
+func identity(m definition.Mapping) string {
+	return deref(m.EventSourceArn) + "|" + endpoints(m) + "|" +
+		show(stringSet(m.Topics)) + "|" + show(stringSet(m.Queues))
+}
+
+// sameSource reports whether two mappings read the same source (ARN), or
+// are both on self-managed Kafka with the same topics.
+func sameSource(a, b definition.Mapping) bool {
+	if arn := deref(a.EventSourceArn); arn != "" {
+		return arn == deref(b.EventSourceArn)
+	}
+	return deref(b.EventSourceArn) == "" && a.SelfManagedEventSource != nil && b.SelfManagedEventSource != nil &&
+		reflect.DeepEqual(stringSet(a.Topics), stringSet(b.Topics))
+}
+
+// endpoints renders SelfManagedEventSource.Endpoints in a stable form.
+func endpoints(m definition.Mapping) string {
+	if m.SelfManagedEventSource == nil {
+		return ""
+	}
+	var parts []string
+	for k, v := range m.SelfManagedEventSource.Endpoints {
+		s := append([]string{}, v...)
+		sort.Strings(s)
+		parts = append(parts, k+"="+strings.Join(s, ","))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ";")
+}
+
+// label names a mapping's source in a plan: the event source ARN (or the
+// Kafka bootstrap servers), with its topics or queues.
+func label(m definition.Mapping) string {
+	s := deref(m.EventSourceArn)
+	if s == "" {
+		s = endpoints(m)
+	}
+	if t := stringSet(m.Topics); t != nil {
+		s += " topics=" + strings.Join(t.([]string), ",")
+	}
+	if q := stringSet(m.Queues); q != nil {
+		s += " queues=" + strings.Join(q.([]string), ",")
+	}
+	return s
+}
+
+func observedID(o lambdasvc.Observed) string { return label(o.Mapping) + " " + o.UUID }
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
