@@ -301,7 +301,7 @@ func Plan(fn plan.Function, desired []definition.PushSource, obs Observed) []pla
 			a.Kind = plan.Update
 		default:
 			a.Kind = plan.Replace
-			a.Reason = "replaces the route's target, not eventwire's integration for this function"
+			a.Reason = "replaces " + route.Target + ", not eventwire's integration for this function"
 		}
 		attaches = append(attaches, a)
 	}
@@ -332,7 +332,7 @@ func Plan(fn plan.Function, desired []definition.PushSource, obs Observed) []pla
 			}
 			deletes = append(deletes, plan.Action{
 				Kind: plan.Delete, Resource: plan.ResourceIntegration, ID: apiID + " " + in.ID,
-				Reason: "no declared route uses it (" + in.URI + ")",
+				Reason: "no declared route uses it: " + in.URI,
 				Op:     deleteIntegrationOp{ApiID: apiID, IntegrationID: in.ID},
 			})
 		}

@@ -1,0 +1,253 @@
+package push
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/apigwsvc"
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// planCase is one file of testdata/plan: the file's push sources (desired)
+// and what AWS has (observed). A statement without a Sid gets the id
+// eventwire gives that grant, so cases can say "eventwire's statement".
+type planCase struct {
+	Function plan.Function
+	Desired  []definition.PushSource
+	Observed Observed
+}
+
+// render is the golden form of a plan: the plan as users see it, then the
+// operation each action carries for the executor.
+func render(fn plan.Function, actions []plan.Action) string {
+	var b strings.Builder
+	p := plan.Plan{Function: fn, Actions: actions}
+	b.WriteString(p.String())
+	if len(actions) > 0 {
+		b.WriteString("ops:\n")
+	}
+	for i, a := range actions {
+		fmt.Fprintf(&b, "  %d. %T %+v\n", i+1, a.Op, a.Op)
+	}
+	return b.String()
+}
+
+func TestPlan_Golden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "plan", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test cases: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".json")
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c planCase
+			if err := json.Unmarshal(raw, &c); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			for i, s := range c.Observed.Statements {
+				if s.Sid == "" {
+					c.Observed.Statements[i].Sid = plan.StatementID(s.Principal, s.SourceArn, s.Qualifier)
+				}
+			}
+			got := render(c.Function, Plan(c.Function, c.Desired, c.Observed))
+			golden := strings.TrimSuffix(file, ".json") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("plan differs from %s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+}
+
+// TestPlan_ConvergesAfterApply applies each plan to the observation the
+// way AWS would, and checks that planning again gives an empty plan.
+func TestPlan_ConvergesAfterApply(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "plan", "*.json"))
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c planCase
+			if err := json.Unmarshal(raw, &c); err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range c.Observed.Statements {
+				if s.Sid == "" {
+					c.Observed.Statements[i].Sid = plan.StatementID(s.Principal, s.SourceArn, s.Qualifier)
+				}
+			}
+			obs := simulate(c.Function, c.Observed, Plan(c.Function, c.Desired, c.Observed))
+			if again := Plan(c.Function, c.Desired, obs); len(again) != 0 {
+				t.Errorf("second plan is not empty:\n%s", render(c.Function, again))
+			}
+		})
+	}
+}
+
+// simulate applies actions to a copy of obs, as AWS would.
+func simulate(fn plan.Function, obs Observed, actions []plan.Action) Observed {
+	var raw []byte
+	raw, _ = json.Marshal(obs)
+	var o Observed
+	_ = json.Unmarshal(raw, &o)
+	next := 0
+	for _, a := range actions {
+		switch op := a.Op.(type) {
+		case grantOp:
+			o.Statements = append(o.Statements, op.Statement)
+		case revokeOp:
+			var keep []Statement
+			for _, s := range o.Statements {
+				if key(s) != key(op.Statement) {
+					keep = append(keep, s)
+				}
+			}
+			o.Statements = keep
+		case registerOp:
+			tg := o.TargetGroups[op.TargetGroupArn]
+			var keep []string
+			for _, t := range tg.Targets {
+				if !contains(op.Deregister, t) {
+					keep = append(keep, t)
+				}
+			}
+			if op.Register != "" {
+				keep = append(keep, op.Register)
+			}
+			tg.Targets = keep
+			o.TargetGroups[op.TargetGroupArn] = tg
+		case deregisterOp:
+			tg := o.TargetGroups[op.TargetGroupArn]
+			var keep []string
+			for _, t := range tg.Targets {
+				if t != op.Target {
+					keep = append(keep, t)
+				}
+			}
+			tg.Targets = keep
+			o.TargetGroups[op.TargetGroupArn] = tg
+		case integrationOp:
+			ensure(&o, op.ApiID, op.URI, op.Description, &next)
+		case attachOp:
+			id := ensure(&o, op.ApiID, op.URI, op.Description, &next)
+			api := o.APIs[op.ApiID]
+			for i := range api.Routes {
+				if api.Routes[i].ID == op.RouteID {
+					api.Routes[i].Target = "integrations/" + id
+				}
+			}
+			o.APIs[op.ApiID] = api
+		case detachOp:
+			api := o.APIs[op.ApiID]
+			for i := range api.Routes {
+				if api.Routes[i].ID == op.RouteID {
+					api.Routes[i].Target = ""
+				}
+			}
+			o.APIs[op.ApiID] = api
+		case deleteIntegrationOp:
+			api := o.APIs[op.ApiID]
+			var keep []Integration
+			for _, in := range api.Integrations {
+				if in.ID != op.IntegrationID {
+					keep = append(keep, in)
+				}
+			}
+			api.Integrations = keep
+			o.APIs[op.ApiID] = api
+		default:
+			panic(fmt.Sprintf("unknown op %T", a.Op))
+		}
+	}
+	return o
+}
+
+func ensure(o *Observed, apiID, uri, desc string, next *int) string {
+	api := o.APIs[apiID]
+	if id, ok := goodIntegration(api, desc, uri, ""); ok {
+		return id
+	}
+	*next++
+	id := fmt.Sprintf("new%d", *next)
+	api.Integrations = append(api.Integrations, Integration{ID: id, Type: integrationType, URI: uri, PayloadFormatVersion: payloadFormatVersion, Description: desc})
+	o.APIs[apiID] = api
+	return id
+}
+
+func TestExecuteAPIArn(t *testing.T) {
+	a := parseLambdaARN("arn:aws:lambda:eu-west-1:111122223333:function:orders")
+	tests := []struct {
+		stage, key, want string
+	}{
+		{"*", "GET /orders", "arn:aws:execute-api:eu-west-1:111122223333:api1/*/GET/orders"},
+		{"*", "GET /orders/{id}", "arn:aws:execute-api:eu-west-1:111122223333:api1/*/GET/orders/*"},
+		{"*", "GET /orders/{id}/items/{item}", "arn:aws:execute-api:eu-west-1:111122223333:api1/*/GET/orders/*/items/*"},
+		{"*", "ANY /{proxy+}", "arn:aws:execute-api:eu-west-1:111122223333:api1/*/*/*"},
+		{"*", "ANY /orders", "arn:aws:execute-api:eu-west-1:111122223333:api1/*/*/orders"},
+		{"*", "POST /", "arn:aws:execute-api:eu-west-1:111122223333:api1/*/POST/"},
+		{"*", "$default", "arn:aws:execute-api:eu-west-1:111122223333:api1/*/$default"},
+		{"prod", "$default", "arn:aws:execute-api:eu-west-1:111122223333:api1/prod/$default"},
+		{"$default", "DELETE /orders/{id}", "arn:aws:execute-api:eu-west-1:111122223333:api1/$default/DELETE/orders/*"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stage+" "+tt.key, func(t *testing.T) {
+			got := a.executeAPI("api1", tt.stage, tt.key)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if id := apiIDOf(got); id != "api1" {
+				t.Errorf("apiIDOf(%s) = %q, want api1", got, id)
+			}
+		})
+	}
+	if got := parseLambdaARN("arn:aws-cn:lambda:cn-north-1:111122223333:function:f").executeAPI("x", "*", "GET /a"); got != "arn:aws-cn:execute-api:cn-north-1:111122223333:x/*/GET/a" {
+		t.Errorf("partition: got %s", got)
+	}
+}
+
+func TestIntegrationURI(t *testing.T) {
+	fn := plan.Function{Name: "orders", Qualifier: "live", ARN: "arn:aws:lambda:us-east-1:123456789012:function:orders"}
+	tests := []struct {
+		fn             plan.Function
+		variable, want string
+	}{
+		{fn, "", "arn:aws:lambda:us-east-1:123456789012:function:orders:live"},
+		{plan.Function{ARN: fn.ARN}, "", fn.ARN},
+		{fn, "lambdaAlias", "arn:aws:lambda:us-east-1:123456789012:function:orders:${stageVariables.lambdaAlias}"},
+	}
+	for _, tt := range tests {
+		if got := IntegrationURI(tt.fn, tt.variable); got != tt.want {
+			t.Errorf("IntegrationURI(%s, %q) = %s, want %s", tt.fn.QualifiedARN(), tt.variable, got, tt.want)
+		}
+	}
+}
+
+func TestManagedPrefixMatchesAdapter(t *testing.T) {
+	if ManagedPrefix != apigwsvc.ManagedPrefix {
+		t.Errorf("push.ManagedPrefix %q != apigwsvc.ManagedPrefix %q: the adapter would refuse to delete eventwire's integrations", ManagedPrefix, apigwsvc.ManagedPrefix)
+	}
+}
