@@ -1,0 +1,377 @@
+package definition
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxFileSize is the largest definition file accepted (1 MiB).
+const MaxFileSize = 1 << 20
+
+// Parse validates a definition file and returns it. path is how errors name
+// the file (a relative path or an S3 key). functionDef is the content of the
+// sibling _lambdadef.json, or nil when there is none: only its FunctionName
+// is read (the rest is only checked to be JSON).
+//
+// The returned File is complete: Function resolved, Pull always a list. The
+// error, when there is one, is of type Errors and holds every problem found.
+func Parse(path string, data []byte, functionDef []byte) (*File, error) {
+	errs := &errorList{file: path}
+	if len(data) > MaxFileSize {
+		errs.add(position{}, "", fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", len(data), MaxFileSize))
+		return nil, errs.errs
+	}
+	pos := newPositions(data)
+	root := parseTree(data, pos, errs)
+	if root == nil {
+		errs.errs.sort()
+		return nil, errs.errs
+	}
+	w := &walker{pos: pos, errs: errs}
+	if root.kind != kindObject {
+		w.errorf(root.off, "", "must be a JSON object, not %s", root.kind)
+		errs.errs.sort()
+		return nil, errs.errs
+	}
+	if !utf8.Valid(data) {
+		w.errorf(0, "", "file is not valid UTF-8")
+	}
+	w.walk(root, fileSpec, "")
+	pulls := w.checkFile(root)
+
+	var sibling *siblingFunction
+	if functionDef != nil {
+		sibling = readSibling(siblingPath(path), functionDef, errs)
+	}
+	function := w.resolveFunction(root, pulls, sibling)
+
+	if len(errs.errs) > 0 {
+		errs.errs.sort()
+		return nil, errs.errs
+	}
+	f, err := decode(path, data)
+	if err != nil {
+		// Cannot happen once the tree is valid; say so rather than panic.
+		errs.add(position{line: 1, col: 1}, "", "decode: "+err.Error())
+		return nil, errs.errs
+	}
+	f.Function = function
+	return f, nil
+}
+
+// checkFile applies the rules across entries and returns the pull entries
+// (object nodes with their paths).
+func (w *walker) checkFile(root *node) []pullEntry {
+	pushNode := root.value("PushEventSources")
+	pullNode := root.value("PullEventSources")
+	var pulls []pullEntry
+	if pullNode != nil && pullNode.kind == kindObject {
+		path := "PullEventSources.EventSourceMapping"
+		esm := pullNode.value("EventSourceMapping")
+		switch {
+		case esm == nil:
+		case esm.kind == kindObject:
+			pulls = append(pulls, pullEntry{esm, path})
+		case esm.kind == kindArray:
+			if len(esm.items) == 0 {
+				w.errorf(esm.off, path, "must have at least 1 mapping")
+			}
+			for i, it := range esm.items {
+				pulls = append(pulls, pullEntry{it, pathIndex(path, i)})
+			}
+		default:
+			w.errorf(esm.off, path, "must be an object or an array of objects, not %s", esm.kind)
+		}
+	}
+	var pushes []pullEntry
+	if pushNode != nil && pushNode.kind == kindArray {
+		for i, it := range pushNode.items {
+			if it.kind == kindObject {
+				pushes = append(pushes, pullEntry{it, pathIndex("PushEventSources", i)})
+			}
+		}
+	}
+	if (pushNode == nil || pushNode.kind == kindArray && len(pushNode.items) == 0) && pullNode == nil {
+		w.errorf(root.off, "", "no event source: add PushEventSources or PullEventSources")
+	}
+
+	// Each pull entry against the mapping spec, then its rules.
+	var valid []pullEntry
+	for _, p := range pulls {
+		before := len(w.errs.errs)
+		if !w.walk(p.n, mappingSpec, p.path) {
+			continue
+		}
+		if len(w.errs.errs) == before {
+			w.checkMapping(p.n, p.path)
+		}
+		valid = append(valid, p)
+	}
+	for _, p := range pushes {
+		w.checkPush(p.n, p.path)
+	}
+
+	// Identity duplicates: AWS would refuse the second mapping
+	// (ResourceConflictException) or wire the same thing twice.
+	dup := func(entries []pullEntry, identity func(*node) string, what string) {
+		seen := map[string]pullEntry{}
+		for _, e := range entries {
+			if e.n.kind != kindObject {
+				continue
+			}
+			id := identity(e.n)
+			if id == "" {
+				continue
+			}
+			if first, ok := seen[id]; ok {
+				w.errorf(e.n.off, e.path, "duplicate %s: same as %s (line %s)", what, first.path, w.pos.at(first.n.off).lineCol())
+				continue
+			}
+			seen[id] = e
+		}
+	}
+	dup(valid, pullIdentity, "event source (same source, topic or queue)")
+	dup(pushes, pushIdentity, "push event source")
+	return valid
+}
+
+type pullEntry struct {
+	n    *node
+	path string
+}
+
+// siblingFunction is the FunctionName of a _lambdadef.json.
+type siblingFunction struct {
+	file string
+	name string
+}
+
+// siblingPath is the name of the _lambdadef.json beside path, in the same
+// style (slash-separated for S3 keys and relative paths).
+func siblingPath(path string) string {
+	i := strings.LastIndexAny(path, `/\`)
+	return path[:i+1] + FunctionDefFileName
+}
+
+// readSibling reads FunctionName from a _lambdadef.json. Its errors name
+// the sibling file.
+func readSibling(path string, data []byte, into *errorList) *siblingFunction {
+	errs := &errorList{file: path}
+	defer func() { into.errs = append(into.errs, errs.errs...) }()
+	if len(data) > MaxFileSize {
+		errs.add(position{}, "", fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", len(data), MaxFileSize))
+		return nil
+	}
+	pos := newPositions(data)
+	root := parseTree(data, pos, errs)
+	if root == nil {
+		return nil
+	}
+	w := &walker{pos: pos, errs: errs}
+	if root.kind != kindObject {
+		w.errorf(root.off, "", "must be a JSON object, not %s", root.kind)
+		return nil
+	}
+	fn := root.get("FunctionName")
+	if fn == nil {
+		return nil
+	}
+	if !w.walk(fn.val, functionNameSpec, "FunctionName") || !w.checkFunctionRef(fn.val, "FunctionName") {
+		return nil
+	}
+	return &siblingFunction{file: path, name: fn.val.str}
+}
+
+// checkFunctionRef checks what the pattern cannot: that the reference
+// parses unambiguously and that a bare name is at most 64 characters ("If
+// you specify only the function name, it's limited to 64 characters").
+func (w *walker) checkFunctionRef(n *node, path string) bool {
+	if n.kind != kindString || !n.matches(functionNameSpec) {
+		return false
+	}
+	ref, ok := ParseFunctionRef(n.str)
+	if !ok {
+		w.errorf(n.off, path, "%s is not a function name, partial ARN or ARN", shortQuote(n.str))
+		return false
+	}
+	if len(ref.Name) > 64 {
+		w.errorf(n.off, path, "function name %s is %d characters long, over 64", shortQuote(ref.Name), len(ref.Name))
+		return false
+	}
+	return true
+}
+
+// resolveFunction picks the target function: the top-level FunctionName,
+// else the sibling's, else the pull entries'; all present must agree.
+func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *siblingFunction) string {
+	type claim struct {
+		ref   FunctionRef
+		text  string
+		where string // how messages name it
+		off   int
+		path  string
+	}
+	var claims []claim
+	named := root.has("FunctionName") || sibling != nil
+	for _, p := range pulls {
+		named = named || p.n.has("FunctionName")
+	}
+	if n := root.value("FunctionName"); n != nil && w.checkFunctionRef(n, "FunctionName") {
+		ref, _ := ParseFunctionRef(n.str)
+		claims = append(claims, claim{ref, n.str, fmt.Sprintf("FunctionName (line %s)", w.pos.at(n.off).lineCol()), n.off, "FunctionName"})
+	}
+	if sibling != nil {
+		ref, _ := ParseFunctionRef(sibling.name)
+		claims = append(claims, claim{ref, sibling.name, sibling.file, -1, ""})
+	}
+	for _, p := range pulls {
+		n := p.n.value("FunctionName")
+		path := pathKey(p.path, "FunctionName")
+		if n != nil && w.checkFunctionRef(n, path) {
+			ref, _ := ParseFunctionRef(n.str)
+			claims = append(claims, claim{ref, n.str, fmt.Sprintf("%s (line %s)", path, w.pos.at(n.off).lineCol()), n.off, path})
+		}
+	}
+	if len(claims) == 0 {
+		if !named {
+			w.errorf(root.off, "", "no target function: set FunctionName at the top level, in a sibling %s, or in the pull event sources", FunctionDefFileName)
+		}
+		return ""
+	}
+	first := claims[0]
+	for _, c := range claims[1:] {
+		if c.ref.SameFunction(first.ref) {
+			continue
+		}
+		off := c.off
+		path := c.path
+		if off < 0 {
+			// The sibling disagrees with the top level: name the top level.
+			off, path = first.off, first.path
+		}
+		w.errorf(off, path, "function %q disagrees with %q named by %s", c.text, first.text, first.where)
+	}
+	return first.text
+}
+
+// decode fills a File from a document that passed validation: keys are
+// exact by then, so encoding/json's case-insensitive matching and silent
+// dropping cannot change anything.
+func decode(path string, data []byte) (*File, error) {
+	var doc struct {
+		PushEventSources []PushSource
+		PullEventSources *struct {
+			EventSourceMapping json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	f := &File{Path: path, Push: doc.PushEventSources}
+	if doc.PullEventSources != nil {
+		raw := doc.PullEventSources.EventSourceMapping
+		if len(raw) > 0 && raw[0] == '[' {
+			if err := json.Unmarshal(raw, &f.Pull); err != nil {
+				return nil, err
+			}
+		} else {
+			var m Mapping
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return nil, err
+			}
+			f.Pull = []Mapping{m}
+		}
+	}
+	return f, nil
+}
+
+// Load reads a definition file and the _lambdadef.json beside it, if any,
+// and parses them. A file over MaxFileSize is refused before it is read.
+func Load(path string) (*File, error) {
+	data, err := readLimited(path)
+	if err != nil {
+		return nil, err
+	}
+	sib := filepath.Join(filepath.Dir(path), FunctionDefFileName)
+	var functionDef []byte
+	switch d, err := readLimited(sib); {
+	case err == nil:
+		functionDef = d
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return nil, err
+	}
+	return Parse(path, data, functionDef)
+}
+
+// readLimited reads a file of at most MaxFileSize bytes; a larger one is an
+// Errors naming the file, without reading it whole.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > MaxFileSize {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", st.Size(), MaxFileSize)}}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("file is over the limit of %d bytes (1 MiB)", MaxFileSize)}}
+	}
+	return data, nil
+}
+
+// Find returns the definition files under paths: each path is a file
+// (taken as is, whatever its name) or a directory searched recursively for
+// files named _lambdaeventsourcedef.json. The result is sorted and has no
+// duplicates. A path that does not exist is an error.
+func Find(paths ...string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, root := range paths {
+		st, err := os.Stat(root)
+		if err != nil {
+			return nil, fmt.Errorf("find definitions in %s: %w", root, err)
+		}
+		if !st.IsDir() {
+			add(root)
+			continue
+		}
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && p != root && (d.Name() == ".git" || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && d.Name() == FileName {
+				add(p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("find definitions in %s: %w", root, err)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
