@@ -31,7 +31,7 @@ type spec struct {
 	min, max *int64
 
 	// Strings.
-	minLen, maxLen int // -1: no bound; counts characters (runes)
+	minLen, maxLen int    // -1: no bound; counts characters (runes)
 	pattern        string // anchored, for Go and the JSON Schema
 	apiPattern     string // as the API reference writes it, for messages
 	re             *regexp.Regexp
