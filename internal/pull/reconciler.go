@@ -63,9 +63,11 @@ type store interface {
 // Reconciler observes, plans and applies a function's event source
 // mappings.
 type Reconciler struct {
-	m     store
-	opts  Options
-	log   *slog.Logger
+	m    store
+	opts Options
+	log  *slog.Logger
+	// now and sleep are the clock; tests replace them.
+	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -74,7 +76,7 @@ func New(m *lambdasvc.Mappings, opts Options) *Reconciler { return newReconciler
 
 func newReconciler(m store, opts Options) *Reconciler {
 	opts = opts.withDefaults()
-	return &Reconciler{m: m, opts: opts, log: opts.Logger, sleep: sleepCtx}
+	return &Reconciler{m: m, opts: opts, log: opts.Logger, now: time.Now, sleep: sleepCtx}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -293,7 +295,7 @@ func reasonOf(o lambdasvc.Observed) string {
 // lambdasvc.ErrNotFound.
 func (r *Reconciler) waitStable(ctx context.Context, uuid string) (lambdasvc.Observed, error) {
 	var last lambdasvc.Observed
-	deadline := time.Now().Add(r.opts.WaitTimeout)
+	deadline := r.now().Add(r.opts.WaitTimeout)
 	for {
 		var o lambdasvc.Observed
 		err := r.retry(ctx, "get", func() error {
@@ -308,7 +310,7 @@ func (r *Reconciler) waitStable(ctx context.Context, uuid string) (lambdasvc.Obs
 		if !lambdasvc.Transitional(o.State) {
 			return o, nil
 		}
-		if !time.Now().Before(deadline) {
+		if !r.now().Before(deadline) {
 			return last, fmt.Errorf("event source mapping %s still %s after %s: %s",
 				uuid, last.State, r.opts.WaitTimeout, reasonOf(last))
 		}
@@ -321,7 +323,7 @@ func (r *Reconciler) waitStable(ctx context.Context, uuid string) (lambdasvc.Obs
 // waitGone reads the mapping until AWS no longer has it, for at most
 // WaitTimeout.
 func (r *Reconciler) waitGone(ctx context.Context, uuid string) error {
-	deadline := time.Now().Add(r.opts.WaitTimeout)
+	deadline := r.now().Add(r.opts.WaitTimeout)
 	for {
 		var o lambdasvc.Observed
 		err := r.retry(ctx, "get", func() error {
@@ -335,7 +337,7 @@ func (r *Reconciler) waitGone(ctx context.Context, uuid string) error {
 		if err != nil {
 			return err
 		}
-		if !time.Now().Before(deadline) {
+		if !r.now().Before(deadline) {
 			return fmt.Errorf("event source mapping %s not deleted after %s: still %s: %s",
 				uuid, r.opts.WaitTimeout, o.State, reasonOf(o))
 		}

@@ -1,0 +1,352 @@
+package pull
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/lambdasvc"
+	"github.com/eventwire/eventwire/internal/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const (
+	fnARN    = "arn:aws:lambda:us-east-1:123456789012:function:orders"
+	otherARN = "arn:aws:lambda:us-east-1:123456789012:function:billing"
+	queue    = "arn:aws:sqs:us-east-1:123456789012:orders"
+	queue2   = "arn:aws:sqs:us-east-1:123456789012:refunds"
+	stream   = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
+	ddb      = "arn:aws:dynamodb:us-east-1:123456789012:table/carts/stream/2026-11-01T00:00:00.000"
+	msk      = "arn:aws:kafka:us-east-1:123456789012:cluster/events/0b0c4b8e-1111-2222-3333-444455556666-1"
+)
+
+var fnByName = plan.Function{Ref: "orders", Name: "orders", ARN: fnARN}
+
+func p[T any](v T) *T { return &v }
+
+// obs is an observed mapping on fnARN, enabled, managed by the given
+// reference unless tags say otherwise.
+func obs(uuid string, m definition.Mapping, tags map[string]string) lambdasvc.Observed {
+	if m.Enabled == nil {
+		m.Enabled = p(true)
+	}
+	state := lambdasvc.StateEnabled
+	if !*m.Enabled {
+		state = lambdasvc.StateDisabled
+	}
+	return lambdasvc.Observed{
+		UUID: uuid, ARN: "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + uuid,
+		FunctionArn: fnARN, State: state, Mapping: m, Tags: tags,
+	}
+}
+
+func managedTags(extra ...string) map[string]string {
+	t := map[string]string{plan.ManagedTagKey: "orders"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		t[extra[i]] = extra[i+1]
+	}
+	return t
+}
+
+// sqsAsAWSReports is an SQS mapping with the fields AWS fills in itself.
+func sqsAsAWSReports(arn string) definition.Mapping {
+	return definition.Mapping{
+		EventSourceArn: p(arn), FunctionName: p(fnARN),
+		BatchSize: p(int32(10)), MaximumBatchingWindowInSeconds: p(int32(0)),
+		FunctionResponseTypes: []string{},
+	}
+}
+
+// streamAsAWSReports is a Kinesis mapping with the defaults AWS reports.
+func streamAsAWSReports(arn, position string) definition.Mapping {
+	return definition.Mapping{
+		EventSourceArn: p(arn), FunctionName: p(fnARN), StartingPosition: p(position),
+		BatchSize: p(int32(100)), MaximumBatchingWindowInSeconds: p(int32(0)),
+		ParallelizationFactor: p(int32(1)), TumblingWindowInSeconds: p(int32(0)),
+		MaximumRetryAttempts: p(int32(-1)), MaximumRecordAgeInSeconds: p(int32(-1)),
+		BisectBatchOnFunctionError: p(false),
+		DestinationConfig:          &definition.DestinationConfig{OnFailure: &definition.Destination{}},
+		FunctionResponseTypes:      []string{},
+	}
+}
+
+type planCase struct {
+	name     string
+	fn       plan.Function
+	desired  []definition.Mapping
+	observed []lambdasvc.Observed
+}
+
+func planCases() []planCase {
+	withFilter := sqsAsAWSReports(queue)
+	withFilter.FilterCriteria = &definition.FilterCriteria{Filters: []definition.Filter{
+		{Pattern: p(`{"body": {"type": ["order"]}, "attributes":{"x":[1]}}`)},
+	}}
+	settings := streamAsAWSReports(stream, "LATEST")
+	settings.BatchSize = p(int32(500))
+	settings.ParallelizationFactor = p(int32(4))
+	settings.FilterCriteria = &definition.FilterCriteria{Filters: []definition.Filter{{Pattern: p(`{"data":{"a":[1]}}`)}}}
+	settings.DestinationConfig = &definition.DestinationConfig{OnFailure: &definition.Destination{Destination: p(queue2)}}
+	settings.FunctionResponseTypes = []string{"ReportBatchItemFailures"}
+	settings.KMSKeyArn = p("arn:aws:kms:us-east-1:123456789012:key/1")
+	scaled := sqsAsAWSReports(queue)
+	scaled.ScalingConfig = &definition.ScalingConfig{MaximumConcurrency: p(int32(5))}
+	mskObserved := definition.Mapping{
+		EventSourceArn: p(msk), FunctionName: p(fnARN), Topics: []string{"orders"}, StartingPosition: p("LATEST"),
+		BatchSize:                           p(int32(100)),
+		AmazonManagedKafkaEventSourceConfig: &definition.KafkaEventSourceConfig{ConsumerGroupId: p("g1")},
+	}
+	aliasFn := plan.Function{Ref: "orders:live", Name: "orders", Qualifier: "live", ARN: fnARN}
+	onAlias := obs("a1", sqsAsAWSReports(queue), map[string]string{plan.ManagedTagKey: "orders:live"})
+	onAlias.FunctionArn = fnARN + ":live"
+	onOtherQualifier := obs("a2", sqsAsAWSReports(queue2), managedTags())
+	onOtherQualifier.FunctionArn = fnARN + ":blue"
+	onOtherFunction := obs("o1", sqsAsAWSReports(queue2), managedTags())
+	onOtherFunction.FunctionArn = otherARN
+	onLatest := obs("l1", sqsAsAWSReports(queue), managedTags())
+	onLatest.FunctionArn = fnARN + ":$LATEST"
+
+	return []planCase{
+		{
+			name:    "create",
+			fn:      fnByName,
+			desired: []definition.Mapping{{EventSourceArn: p(queue), FunctionName: p("orders"), BatchSize: p(int32(5))}},
+		},
+		{
+			name: "no_changes_defaults_and_filter_formatting",
+			fn:   fnByName,
+			desired: []definition.Mapping{
+				{EventSourceArn: p(queue), FunctionName: p("orders"), FilterCriteria: &definition.FilterCriteria{Filters: []definition.Filter{
+					{Pattern: p(`{"attributes": {"x": [1]},"body":{"type":["order"]}}`)},
+				}}},
+				{EventSourceArn: p(stream), StartingPosition: p("LATEST"), Enabled: p(true), BatchSize: p(int32(100))},
+			},
+			observed: []lambdasvc.Observed{
+				obs("u1", withFilter, managedTags()),
+				obs("u2", streamAsAWSReports(stream, "LATEST"), managedTags()),
+			},
+		},
+		{
+			name: "update_in_place",
+			fn:   fnByName,
+			desired: []definition.Mapping{{
+				EventSourceArn: p(queue), BatchSize: p(int32(5)), Enabled: p(false),
+				ScalingConfig: &definition.ScalingConfig{MaximumConcurrency: p(int32(10))},
+				FilterCriteria: &definition.FilterCriteria{Filters: []definition.Filter{
+					{Pattern: p(`{"body":{"type":["refund"]}}`)},
+				}},
+			}},
+			observed: []lambdasvc.Observed{obs("u1", withFilter, managedTags())},
+		},
+		{
+			name:     "clear_removed_settings",
+			fn:       fnByName,
+			desired:  []definition.Mapping{{EventSourceArn: p(stream), StartingPosition: p("LATEST")}},
+			observed: []lambdasvc.Observed{obs("u1", settings, managedTags())},
+		},
+		{
+			name:     "clear_scaling_config",
+			fn:       fnByName,
+			desired:  []definition.Mapping{{EventSourceArn: p(queue)}},
+			observed: []lambdasvc.Observed{obs("u1", scaled, managedTags())},
+		},
+		{
+			name:     "replace_starting_position",
+			fn:       fnByName,
+			desired:  []definition.Mapping{{EventSourceArn: p(stream), StartingPosition: p("TRIM_HORIZON"), BatchSize: p(int32(200))}},
+			observed: []lambdasvc.Observed{obs("u1", streamAsAWSReports(stream, "LATEST"), managedTags())},
+		},
+		{
+			name: "replace_topics_and_consumer_group",
+			fn:   fnByName,
+			desired: []definition.Mapping{{
+				EventSourceArn: p(msk), Topics: []string{"orders-v2"}, StartingPosition: p("LATEST"),
+				AmazonManagedKafkaEventSourceConfig: &definition.KafkaEventSourceConfig{ConsumerGroupId: p("g2")},
+			}},
+			observed: []lambdasvc.Observed{obs("k1", mskObserved, managedTags())},
+		},
+		{
+			name:    "tags_add_change_remove",
+			fn:      fnByName,
+			desired: []definition.Mapping{{EventSourceArn: p(queue), Tags: map[string]string{"team": "payments", "env": "prod"}}},
+			observed: []lambdasvc.Observed{obs("u1", sqsAsAWSReports(queue),
+				managedTags("env", "dev", "old", "x", "aws:cloudformation:stack-name", "s"))},
+		},
+		{
+			name:     "adopt_unmanaged",
+			fn:       fnByName,
+			desired:  []definition.Mapping{{EventSourceArn: p(queue), BatchSize: p(int32(7)), Tags: map[string]string{"team": "payments"}}},
+			observed: []lambdasvc.Observed{obs("u1", sqsAsAWSReports(queue), map[string]string{"owner": "ops"})},
+		},
+		{
+			name:     "adopt_unmanaged_no_field_change",
+			fn:       fnByName,
+			desired:  []definition.Mapping{{EventSourceArn: p(queue)}},
+			observed: []lambdasvc.Observed{obs("u1", sqsAsAWSReports(queue), nil)},
+		},
+		{
+			name:    "delete_managed_leave_unmanaged",
+			fn:      fnByName,
+			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
+			observed: []lambdasvc.Observed{
+				obs("u1", sqsAsAWSReports(queue), managedTags()),
+				obs("u2", sqsAsAWSReports(queue2), managedTags()),
+				obs("u3", streamAsAWSReports(stream, "LATEST"), map[string]string{"owner": "ops"}),
+				obs("u4", streamAsAWSReports(ddb, "TRIM_HORIZON"), nil),
+			},
+		},
+		{
+			name:    "duplicates_managed_wins",
+			fn:      fnByName,
+			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
+			observed: []lambdasvc.Observed{
+				obs("u1", sqsAsAWSReports(queue), nil),
+				obs("u2", sqsAsAWSReports(queue), managedTags()),
+				obs("u3", sqsAsAWSReports(queue), managedTags()),
+			},
+		},
+		{
+			name:     "other_functions_and_qualifiers_ignored",
+			fn:       fnByName,
+			desired:  []definition.Mapping{{EventSourceArn: p(queue)}},
+			observed: []lambdasvc.Observed{onAlias, onOtherQualifier, onOtherFunction, onLatest},
+		},
+		{
+			name:    "reference_by_arn",
+			fn:      plan.Function{Ref: fnARN, Name: "orders", ARN: fnARN},
+			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
+			observed: []lambdasvc.Observed{
+				obs("u1", sqsAsAWSReports(queue), map[string]string{plan.ManagedTagKey: fnARN}),
+				onAlias,
+			},
+		},
+		{
+			name:    "reference_by_partial_arn",
+			fn:      plan.Function{Ref: "123456789012:function:orders", Name: "orders", ARN: fnARN},
+			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
+			observed: []lambdasvc.Observed{
+				obs("u1", sqsAsAWSReports(queue), map[string]string{plan.ManagedTagKey: "123456789012:function:orders"}),
+			},
+		},
+		{
+			name:     "reference_by_alias",
+			fn:       aliasFn,
+			desired:  []definition.Mapping{{EventSourceArn: p(queue), BatchSize: p(int32(3))}, {EventSourceArn: p(queue2)}},
+			observed: []lambdasvc.Observed{onAlias, onOtherQualifier, obs("u9", sqsAsAWSReports(queue), managedTags())},
+		},
+		{
+			name: "destroy",
+			fn:   fnByName,
+			observed: []lambdasvc.Observed{
+				obs("u1", sqsAsAWSReports(queue), managedTags()),
+				obs("u2", streamAsAWSReports(stream, "LATEST"), nil),
+			},
+		},
+		{
+			name: "ddb_stream_defaults_no_changes",
+			fn:   fnByName,
+			desired: []definition.Mapping{{
+				EventSourceArn: p(ddb), StartingPosition: p("TRIM_HORIZON"),
+				MaximumRetryAttempts: p(int32(-1)), ParallelizationFactor: p(int32(1)),
+			}},
+			observed: []lambdasvc.Observed{obs("d1", streamAsAWSReports(ddb, "TRIM_HORIZON"), managedTags())},
+		},
+	}
+}
+
+func TestPlan_Golden(t *testing.T) {
+	for _, tc := range planCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			actions := Plan(tc.fn, tc.desired, tc.observed)
+			got := (&plan.Plan{Function: tc.fn, Actions: actions}).String()
+			path := filepath.Join("testdata", "plan", tc.name+".golden")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
+			}
+			// Plans are deterministic.
+			again := (&plan.Plan{Function: tc.fn, Actions: Plan(tc.fn, tc.desired, tc.observed)}).String()
+			if again != got {
+				t.Errorf("second plan differs:\n%s\nfirst:\n%s", again, got)
+			}
+		})
+	}
+}
+
+// TestPlan_Ops checks what the executor receives: only the changed fields,
+// explicit empties to clear, the managed tag on creation.
+func TestPlan_Ops(t *testing.T) {
+	cases := map[string][]*Op{}
+	for _, tc := range planCases() {
+		var ops []*Op
+		for _, a := range Plan(tc.fn, tc.desired, tc.observed) {
+			op, _ := a.Op.(*Op)
+			ops = append(ops, op)
+		}
+		cases[tc.name] = ops
+	}
+	tests := []struct {
+		name string
+		want []*Op
+	}{
+		{"create", []*Op{{
+			Create: &definition.Mapping{
+				EventSourceArn: p(queue), FunctionName: p(fnARN), BatchSize: p(int32(5)),
+				Tags: map[string]string{plan.ManagedTagKey: "orders"},
+			},
+			Enabled: true,
+		}}},
+		{"no_changes_defaults_and_filter_formatting", nil},
+		{"clear_removed_settings", []*Op{{
+			UUID: "u1", MappingARN: "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1",
+			Update: &definition.Mapping{
+				BatchSize:             p(int32(100)),
+				DestinationConfig:     &definition.DestinationConfig{OnFailure: &definition.Destination{}},
+				FilterCriteria:        &definition.FilterCriteria{Filters: []definition.Filter{}},
+				FunctionResponseTypes: []string{},
+				KMSKeyArn:             p(""),
+				ParallelizationFactor: p(int32(1)),
+			},
+			Enabled: true,
+		}}},
+		{"clear_scaling_config", []*Op{{
+			UUID: "u1", MappingARN: "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1",
+			Update:  &definition.Mapping{ScalingConfig: &definition.ScalingConfig{}},
+			Enabled: true,
+		}}},
+		{"tags_add_change_remove", []*Op{{
+			UUID: "u1", MappingARN: "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1",
+			Tag:     map[string]string{"env": "prod", "team": "payments"},
+			Untag:   []string{"old"},
+			Enabled: true,
+		}}},
+		{"adopt_unmanaged_no_field_change", []*Op{{
+			UUID: "u1", MappingARN: "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1",
+			Tag:     map[string]string{plan.ManagedTagKey: "orders"},
+			Enabled: true,
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, cases[tt.name]); diff != "" {
+				t.Errorf("ops (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
