@@ -1,0 +1,319 @@
+package trigger_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/trigger"
+)
+
+type s3Vars struct {
+	Event, Key, Version, Sequencer string
+}
+
+func TestHandle_UnrecognisedEvent(t *testing.T) {
+	e := newEnv(t)
+	h := e.handler()
+	tests := []struct {
+		name, payload, want string
+	}{
+		{"sqs", `{"Records":[{"messageId":"1","eventSource":"aws:sqs","body":"x"}]}`, `records from event sources "aws:sqs"`},
+		{"mixed", `{"Records":[{"eventSource":"aws:s3"},{"eventSource":"aws:codecommit"}]}`, `"aws:s3", "aws:codecommit"`},
+		{"empty object", `{}`, "neither S3, CodeCommit nor CodePipeline: {}"},
+		{"eventbridge", `{"version":"0","detail-type":"Object Created","source":"aws.s3"}`, `"detail-type":"Object Created"`},
+		{"array", `[1,2]`, "not a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := h.Handle(context.Background(), json.RawMessage(tt.payload))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Handle(%s) = %v, want an error containing %q", tt.payload, err, tt.want)
+			}
+		})
+	}
+	if calls := e.deployer.Calls(); len(calls) != 0 {
+		t.Errorf("deployer called: %v", calls)
+	}
+}
+
+// The file is read at the event's version, with the sibling _lambdadef.json
+// of its prefix; the key is URL-decoded ('+' is a space, %2B a plus); the
+// other record's key is ignored with a log line.
+func TestS3_AppliesTheEventsVersion(t *testing.T) {
+	e := newEnv(t)
+	const key = "team a/orders+v2/_lambdaeventsourcedef.json"
+	// No FunctionName in the file: the sibling names the function.
+	file := func(batch string) string {
+		return `{"PullEventSources":{"EventSourceMapping":{"EventSourceArn":"arn:aws:sqs:us-east-1:123456789012:orders","BatchSize":` + batch + `}}}`
+	}
+	e.put("team a/orders+v2/_lambdadef.json", `{"FunctionName":"orders","Runtime":"provided.al2023"}`)
+	v1 := e.put(key, file("5"))
+	e.put(key, file("7")) // a later version the event is not about
+	e.put("team a/orders+v2/README.md", "# orders")
+
+	// Through aws-lambda-go's handler wrapper, as Lambda calls it.
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+	if _, err := lambda.NewHandler(e.handler().Handle).Invoke(ctx, event(t, "s3-put.json", s3Vars{Version: v1, Sequencer: "0055AED6DCD90281E5"})); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	if got := e.deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":5`) {
+		t.Errorf("applied %s, want the event's version (BatchSize 5)", got)
+	}
+	hist := e.history("orders")
+	if len(hist) != 1 {
+		t.Fatalf("history: %d records, want 1", len(hist))
+	}
+	r := hist[0]
+	want := records.Record{
+		Function: "orders", FunctionRef: "orders", Trigger: records.TriggerS3,
+		Source: "s3://" + bucket + "/" + key + "?versionId=" + v1, Mode: records.ModeApply,
+		Outcome: records.Succeeded, Changes: 1, RequestID: "req-1",
+	}
+	got := records.Record{Function: r.Function, FunctionRef: r.FunctionRef, Trigger: r.Trigger, Source: r.Source, Mode: r.Mode, Outcome: r.Outcome, Changes: r.Changes, RequestID: r.RequestID}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("record (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(r.Plan, "+ create") || !strings.Contains(r.PlanJSON, `"action":"create"`) {
+		t.Errorf("record plan = %q / %q, want the create", r.Plan, r.PlanJSON)
+	}
+	if got := e.log.grep("ignored S3 key: not a definition file"); len(got) != 1 || !strings.Contains(got[0], "key=team a/orders+v2/README.md") {
+		t.Errorf("log lines for the ignored key: %q", got)
+	}
+	if got := e.log.grep("change function="); len(got) != 1 || !strings.Contains(got[0], "kind=event-source-mapping action=create id=arn:aws:sqs:us-east-1:123456789012:orders") || !strings.Contains(got[0], "function=orders") {
+		t.Errorf("change log lines: %q", got)
+	}
+}
+
+// The same event delivered ten times is applied once.
+func TestS3_ReplayedTenTimes_AppliedOnce(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	h := e.handler()
+	for i := 0; i < 10; i++ {
+		if err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatalf("delivery %d: %v", i+1, err)
+		}
+	}
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	if got := len(e.history("orders")); got != 1 {
+		t.Errorf("%d records, want 1", got)
+	}
+	if got := len(e.log.grep("dropped S3 event")); got != 9 {
+		t.Errorf("%d drop log lines, want 9", got)
+	}
+}
+
+// An older event arriving after a newer one is dropped: the newer file
+// stays applied.
+func TestS3_OlderSequencerAfterNewer_Dropped(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v1 := e.put(key, sqsFile("orders", "orders", 5))
+	v2 := e.put(key, sqsFile("orders", "orders", 7))
+	h := e.handler()
+	newer := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v2, Sequencer: "0055AED6DCD90281E6"})
+	// Shorter, and older once right-padded.
+	older := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v1, Sequencer: "0055AED6DCD90281E"})
+	for _, ev := range []json.RawMessage{newer, older} {
+		if err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":7`) {
+		t.Errorf("applied %s, want the newer version (BatchSize 7)", got)
+	}
+	if diff := cmp.Diff([]string{"succeeded apply s3://" + bucket + "/" + key + "?versionId=" + v2}, e.outcomes("orders")); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// Deleting the file tears down the function its last deployment named;
+// a delete of a key never deployed does nothing.
+func TestS3_Removed_TearsDown(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders:live", "orders", 5))
+	h := e.handler()
+	steps := []json.RawMessage{
+		event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"}),
+		event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: "dm-1", Sequencer: "0055AED6DCD9028200"}),
+		// Redelivered delete: dropped.
+		event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: "dm-1", Sequencer: "0055AED6DCD9028200"}),
+		// A key never deployed.
+		event(t, "s3-delete-marker.json", s3Vars{Key: "other/_lambdaeventsourcedef.json", Version: "dm-2", Sequencer: "0055AED6DCD9028300"}),
+	}
+	for i, ev := range steps {
+		if err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	if diff := cmp.Diff([]string{"plan orders:live", "apply orders:live", "plan-destroy orders:live", "apply orders:live"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	if got := e.deployer.Applied(); len(got) != 0 {
+		t.Errorf("still applied: %v", got)
+	}
+	want := []string{
+		"succeeded destroy s3://" + bucket + "/" + key + "?versionId=dm-1",
+		"succeeded apply s3://" + bucket + "/" + key + "?versionId=" + v,
+	}
+	if diff := cmp.Diff(want, e.outcomes("orders")); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if got := e.log.grep("nothing to tear down"); len(got) != 1 {
+		t.Errorf("log lines for the unknown key: %q", got)
+	}
+}
+
+// A bad file: a failure record, no call to the deployer, no retry (nil),
+// and its redelivery is dropped.
+func TestS3_BadFile_FailureRecordNoChangeNoRetry(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, `{"FunctionName":"orders","PullEventSources":{"EventSourceMapping":{"EventSourceArn":"arn:aws:sqs:us-east-1:123456789012:orders"}},"PushEventSorces":[]}`)
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	h := e.handler()
+	for i := 0; i < 2; i++ {
+		if err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatalf("delivery %d: %v, want nil (not retried)", i+1, err)
+		}
+	}
+	if calls := e.deployer.Calls(); len(calls) != 0 {
+		t.Errorf("deployer called: %v", calls)
+	}
+	hist := e.history("orders")
+	if len(hist) != 1 {
+		t.Fatalf("%d records, want 1", len(hist))
+	}
+	if r := hist[0]; r.Outcome != records.Invalid || len(r.Errors) == 0 || !strings.Contains(strings.Join(r.Errors, "\n"), "PushEventSorces") {
+		t.Errorf("record: outcome %s, errors %q; want invalid naming PushEventSorces", r.Outcome, r.Errors)
+	}
+}
+
+// An AWS failure in the middle of a run is returned (Lambda retries); the
+// retry of the same event converges.
+func TestS3_InterruptedRun_NextConverges(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	e.deployer.applyErr = errors.New("create event source mapping: api error TooManyRequestsException: Rate exceeded")
+	h := e.handler()
+	if err := h.Handle(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "Rate exceeded") {
+		t.Fatalf("first run: err = %v, want the AWS failure", err)
+	}
+	if err := h.Handle(context.Background(), ev); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if err := h.Handle(context.Background(), ev); err != nil {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if _, ok := e.deployer.Applied()["orders"]; !ok {
+		t.Error("not applied after the retry")
+	}
+	src := "s3://" + bucket + "/" + key + "?versionId=" + v
+	if diff := cmp.Diff([]string{"succeeded apply " + src, "failed apply " + src}, e.outcomes("orders")); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// Two invocations for one function at once are serialized by the lease.
+func TestS3_ConcurrentInvocations_SerializedByLease(t *testing.T) {
+	e := newEnv(t)
+	// Two keys, one function: two invocations S3 may run at once.
+	va := e.put("a/_lambdaeventsourcedef.json", sqsFile("orders", "orders", 5))
+	vb := e.put("b/_lambdaeventsourcedef.json", sqsFile("orders", "orders-dlq", 5))
+	evA := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "a/_lambdaeventsourcedef.json", Version: va, Sequencer: "0055AED6DCD90281E5"})
+	evB := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "b/_lambdaeventsourcedef.json", Version: vb, Sequencer: "0055AED6DCD90281E6"})
+
+	waiting := e.log.waitFor("waiting for lease")
+	release := make(chan struct{})
+	first := true
+	var mu sync.Mutex
+	e.deployer.inApply = func(string) {
+		mu.Lock()
+		isFirst := first
+		first = false
+		mu.Unlock()
+		if isFirst {
+			<-release // hold the lease until the other run has found it held
+		}
+	}
+	h := e.handler()
+	errs := make(chan error, 2)
+	ctxA := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-a"})
+	ctxB := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-b"})
+	go func() { errs <- h.Handle(ctxA, evA) }()
+	go func() {
+		<-waiting
+		close(release)
+	}()
+	go func() { errs <- h.Handle(ctxB, evB) }()
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.deployer.maxInFlight != 1 {
+		t.Errorf("%d applies of one function ran at once, want 1", e.deployer.maxInFlight)
+	}
+	if got := len(e.history("orders")); got != 2 {
+		t.Errorf("%d records, want 2", got)
+	}
+}
+
+// The loser of a lease it cannot get in time fails, so that it is retried.
+func TestS3_LeaseHeld_FailsForRetry(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	if _, err := e.store.AcquireLease(context.Background(), "orders", "another-run", records.LeaseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.tcfg.LeaseWait = 1 // tries once
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	err := e.handler().Handle(context.Background(), ev)
+	if !errors.Is(err, records.ErrLeaseHeld) {
+		t.Fatalf("err = %v, want ErrLeaseHeld", err)
+	}
+	if calls := e.deployer.Calls(); len(calls) != 0 {
+		t.Errorf("deployer called: %v", calls)
+	}
+	// Not marked as applied: the retry is not dropped.
+	st, err := e.store.KeyState(context.Background(), bucket, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sequencer != "" {
+		t.Errorf("sequencer stored after a failed run: %+v", st)
+	}
+}
+
+func TestS3EventFor(t *testing.T) {
+	ev := trigger.S3EventFor("defs", "team a/orders+v2/_lambdaeventsourcedef.json", "v1", "0055AED6DCD90281E5", false)
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"key":"team+a/orders%2Bv2/_lambdaeventsourcedef.json"`, `"eventName":"ObjectCreated:Put"`, `"eventSource":"aws:s3"`, `"versionId":"v1"`, `"sequencer":"0055AED6DCD90281E5"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("event %s lacks %s", b, want)
+		}
+	}
+}
