@@ -1,0 +1,118 @@
+package elbsvc_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/awsfixture"
+	"github.com/eventwire/eventwire/internal/elbsvc"
+	"github.com/eventwire/eventwire/internal/mototest"
+)
+
+var srv *mototest.Server
+
+func TestMain(m *testing.M) { mototest.Main(m, &srv) }
+
+func TestClient(t *testing.T) {
+	srv.Reset(t)
+	ctx := context.Background()
+	cfg := srv.Config(t)
+	fx := awsfixture.New(cfg)
+	c := elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg))
+	tg, err := fx.TargetGroup(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := fx.Function(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := c.TargetGroup(ctx, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(elbsvc.TargetGroup{ARN: tg, Name: "orders", TargetType: elbsvc.TargetTypeLambda}, got); diff != "" {
+		t.Errorf("TargetGroup (-want +got):\n%s", diff)
+	}
+	if ids, err := c.Targets(ctx, tg); err != nil || len(ids) != 0 {
+		t.Errorf("Targets of a new group = %v, %v; want none", ids, err)
+	}
+	if err := c.Register(ctx, tg, fn); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := c.Targets(ctx, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{fn}, ids); diff != "" {
+		t.Errorf("Targets after Register (-want +got):\n%s", diff)
+	}
+	if err := c.Deregister(ctx, tg, fn); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := c.Targets(ctx, tg); err != nil || len(ids) != 0 {
+		t.Errorf("Targets after Deregister = %v, %v; want none", ids, err)
+	}
+
+	missing := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/nope/0000000000000000"
+	if _, err := c.TargetGroup(ctx, missing); !errors.Is(err, elbsvc.ErrNotFound) {
+		t.Errorf("TargetGroup(missing): err = %v, want ErrNotFound", err)
+	}
+	if _, err := c.Targets(ctx, missing); !errors.Is(err, elbsvc.ErrNotFound) {
+		t.Errorf("Targets(missing): err = %v, want ErrNotFound", err)
+	}
+	if err := c.Deregister(ctx, missing, fn); err != nil {
+		t.Errorf("Deregister from a missing group: %v, want success", err)
+	}
+}
+
+// ELBv2 throttles with the Query protocol's error code "Throttling"; moto
+// never throttles.
+func TestClient_FakeAWS_Throttling(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(400)
+		io.WriteString(w, `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
+  <Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>
+  <RequestId>a1</RequestId></ErrorResponse>`)
+	}))
+	defer hs.Close()
+	c := elbsvc.New(elasticloadbalancingv2.New(elasticloadbalancingv2.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
+		Credentials: aws.AnonymousCredentials{}, Retryer: aws.NopRetryer{},
+	}))
+	_, err := c.Targets(context.Background(), "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1")
+	if !errors.Is(err, elbsvc.ErrThrottled) {
+		t.Errorf("err = %v, want ErrThrottled", err)
+	}
+}
+
+// AWS refuses to register a function that elasticloadbalancing may not
+// invoke (moto accepts it): InvalidTarget.
+func TestClient_FakeAWS_InvalidTarget(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(400)
+		io.WriteString(w, `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
+  <Error><Type>Sender</Type><Code>InvalidTarget</Code><Message>elasticloadbalancing principal does not have permission to invoke the function</Message></Error>
+  <RequestId>a2</RequestId></ErrorResponse>`)
+	}))
+	defer hs.Close()
+	c := elbsvc.New(elasticloadbalancingv2.New(elasticloadbalancingv2.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
+		Credentials: aws.AnonymousCredentials{}, Retryer: aws.NopRetryer{},
+	}))
+	err := c.Register(context.Background(), "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1", "arn:aws:lambda:us-east-1:123456789012:function:f")
+	if !errors.Is(err, elbsvc.ErrInvalidTarget) {
+		t.Errorf("err = %v, want ErrInvalidTarget", err)
+	}
+}
