@@ -167,8 +167,9 @@ type fakeDeployer struct {
 	calls   []string
 	// applyErr, when set, is returned (once) by the next Apply.
 	applyErr error
-	// inApply, when set, is called inside Apply, before it changes state.
-	inApply func(fn string)
+	// inApply, when set, is called inside Apply, before it changes state;
+	// an error it returns is Apply's.
+	inApply func(ctx context.Context, fn string) error
 	// panicOnPlan makes Plan panic.
 	panicOnPlan bool
 	inFlight    int
@@ -236,8 +237,8 @@ func (d *fakeDeployer) Apply(ctx context.Context, p *plan.Plan) error {
 		d.inFlight--
 		d.mu.Unlock()
 	}()
-	if hook != nil {
-		hook(p.Function.Name)
+	if hook != nil && err == nil {
+		err = hook(ctx, p.Function.Name)
 	}
 	if err != nil {
 		return err

@@ -246,7 +246,7 @@ func TestS3_ConcurrentInvocations_SerializedByLease(t *testing.T) {
 	release := make(chan struct{})
 	first := true
 	var mu sync.Mutex
-	e.deployer.inApply = func(string) {
+	e.deployer.inApply = func(context.Context, string) error {
 		mu.Lock()
 		isFirst := first
 		first = false
@@ -254,6 +254,7 @@ func TestS3_ConcurrentInvocations_SerializedByLease(t *testing.T) {
 		if isFirst {
 			<-release // hold the lease until the other run has found it held
 		}
+		return nil
 	}
 	h := e.handler()
 	errs := make(chan error, 2)

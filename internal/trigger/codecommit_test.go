@@ -1,0 +1,216 @@
+package trigger_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeRepo is a CodeCommit repository: commits with their parents and the
+// whole tree at each. Served by newCodeCommitServer over the JSON protocol.
+type fakeRepo struct {
+	name    string
+	parents map[string][]string
+	trees   map[string]map[string]string
+	// pageSize of GetDifferences answers.
+	pageSize int
+}
+
+func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
+	str := func(in map[string]any, k string) string { s, _ := in[k].(string); return s }
+	checkRepo := func(in map[string]any) error {
+		if got := str(in, "repositoryName"); got != repo.name {
+			return awsError{"RepositoryDoesNotExistException", got + " does not exist"}
+		}
+		return nil
+	}
+	return newJSONServer(t, "CodeCommit_20150413", map[string]func(map[string]any) (any, error){
+		"GetCommit": func(in map[string]any) (any, error) {
+			if err := checkRepo(in); err != nil {
+				return nil, err
+			}
+			id := str(in, "commitId")
+			parents, ok := repo.parents[id]
+			if !ok {
+				return nil, awsError{"CommitIdDoesNotExistException", id}
+			}
+			return map[string]any{"commit": map[string]any{"commitId": id, "parents": parents, "message": "change " + id, "treeId": "t" + id}}, nil
+		},
+		"GetFile": func(in map[string]any) (any, error) {
+			if err := checkRepo(in); err != nil {
+				return nil, err
+			}
+			commit, p := str(in, "commitSpecifier"), str(in, "filePath")
+			content, ok := repo.trees[commit][p]
+			if !ok {
+				return nil, awsError{"FileDoesNotExistException", p + " does not exist at " + commit}
+			}
+			return map[string]any{
+				"commitId": commit, "blobId": "b" + p, "filePath": p, "fileMode": "NORMAL",
+				"fileSize": len(content), "fileContent": base64.StdEncoding.EncodeToString([]byte(content)),
+			}, nil
+		},
+		"GetDifferences": func(in map[string]any) (any, error) {
+			if err := checkRepo(in); err != nil {
+				return nil, err
+			}
+			before, after := repo.trees[str(in, "beforeCommitSpecifier")], repo.trees[str(in, "afterCommitSpecifier")]
+			var diffs []map[string]any
+			blob := func(p string) map[string]any { return map[string]any{"blobId": "b" + p, "path": p, "mode": "100644"} }
+			var paths []string
+			for p := range before {
+				paths = append(paths, p)
+			}
+			for p := range after {
+				if _, ok := before[p]; !ok {
+					paths = append(paths, p)
+				}
+			}
+			sort.Strings(paths)
+			for _, p := range paths {
+				b, inBefore := before[p]
+				a, inAfter := after[p]
+				switch {
+				case inBefore && !inAfter:
+					diffs = append(diffs, map[string]any{"beforeBlob": blob(p), "changeType": "D"})
+				case !inBefore && inAfter:
+					diffs = append(diffs, map[string]any{"afterBlob": blob(p), "changeType": "A"})
+				case a != b:
+					diffs = append(diffs, map[string]any{"beforeBlob": blob(p), "afterBlob": blob(p), "changeType": "M"})
+				}
+			}
+			start, _ := strconv.Atoi(str(in, "NextToken"))
+			end := min(start+repo.pageSize, len(diffs))
+			out := map[string]any{"differences": diffs[start:end]}
+			if end < len(diffs) {
+				out["NextToken"] = strconv.Itoa(end)
+			}
+			return out, nil
+		},
+	})
+}
+
+func (e *env) codeCommit(js *jsonServer) *codecommit.Client {
+	return codecommit.NewFromConfig(e.cfg, func(o *codecommit.Options) { o.BaseEndpoint = aws.String(js.URL) })
+}
+
+const (
+	c1 = "1111111111111111111111111111111111111111"
+	c2 = "2222222222222222222222222222222222222222"
+	c3 = "3333333333333333333333333333333333333333"
+)
+
+func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
+	e := newEnv(t)
+	repo := &fakeRepo{
+		name:     "definitions",
+		pageSize: 2,
+		parents:  map[string][]string{c1: {}, c2: {c1}, c3: {c2}},
+		trees: map[string]map[string]string{
+			c1: {
+				"README.md":                            "# definitions",
+				"legacy/_lambdaeventsourcedef.json":    sqsFile("legacy", "legacy", 10),
+				"inventory/_lambdaeventsourcedef.json": sqsFile("inventory", "inventory", 5),
+				"old/_lambdaeventsourcedef.json":       sqsFile("shipping", "shipping", 5),
+			},
+			c2: {
+				"README.md": "# definitions, now with orders",
+				// Added, with the function named by the sibling.
+				"team a/orders/_lambdaeventsourcedef.json": `{"PullEventSources":{"EventSourceMapping":{"EventSourceArn":"arn:aws:sqs:us-east-1:123456789012:orders"}}}`,
+				"team a/orders/_lambdadef.json":            `{"FunctionName":"orders"}`,
+				// Modified.
+				"inventory/_lambdaeventsourcedef.json": sqsFile("inventory", "inventory", 7),
+				// legacy deleted; shipping moved from old/ to new/.
+				"new/_lambdaeventsourcedef.json": sqsFile("shipping", "shipping", 5),
+				// Added and invalid: recorded, the others still applied.
+				"bad/_lambdaeventsourcedef.json": `{"FunctionName":"bad","PullEventSorces":{}}`,
+			},
+		},
+	}
+	repo.trees[c3] = map[string]string{}
+	for p, c := range repo.trees[c2] {
+		repo.trees[c3][p] = c
+	}
+	repo.trees[c3]["README.md"] = "# no definition changed"
+	e.deployer.applied["legacy"] = "wired at c1"
+	e.deployer.applied["shipping"] = "wired at c1"
+
+	js := newCodeCommitServer(t, repo)
+	e.tcfg.CodeCommit = e.codeCommit(js)
+	if err := e.handler().Handle(context.Background(), event(t, "codecommit-push.json", map[string]string{"Commit": c2, "Next": c3})); err != nil {
+		t.Fatal(err)
+	}
+
+	want := []string{
+		// Teardown first; shipping's file moved, so it is not torn down.
+		"plan-destroy legacy", "apply legacy",
+		"plan inventory", "apply inventory",
+		"plan shipping", "apply shipping",
+		"plan orders", "apply orders",
+	}
+	if diff := cmp.Diff(want, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	if got := e.deployer.Applied()["inventory"]; !strings.Contains(got, `"BatchSize":7`) {
+		t.Errorf("inventory applied %s, want the file at the commit (BatchSize 7)", got)
+	}
+	if _, ok := e.deployer.Applied()["legacy"]; ok {
+		t.Error("legacy not torn down")
+	}
+
+	// Every page of differences was read, for both commits.
+	var diffReqs []string
+	for _, r := range js.Requests() {
+		if r.Op == "GetDifferences" {
+			diffReqs = append(diffReqs, fmt.Sprintf("%v..%v next=%v", r.Body["beforeCommitSpecifier"], r.Body["afterCommitSpecifier"], r.Body["NextToken"]))
+		}
+	}
+	wantDiffs := []string{
+		"1111111111111111111111111111111111111111..2222222222222222222222222222222222222222 next=<nil>",
+		"1111111111111111111111111111111111111111..2222222222222222222222222222222222222222 next=2",
+		"1111111111111111111111111111111111111111..2222222222222222222222222222222222222222 next=4",
+		"1111111111111111111111111111111111111111..2222222222222222222222222222222222222222 next=6",
+		"2222222222222222222222222222222222222222..3333333333333333333333333333333333333333 next=<nil>",
+	}
+	if diff := cmp.Diff(wantDiffs, diffReqs); diff != "" {
+		t.Errorf("GetDifferences requests (-want +got):\n%s", diff)
+	}
+	// Only the three operations the deployer is allowed.
+	for _, op := range js.ops() {
+		if op != "GetCommit" && op != "GetDifferences" && op != "GetFile" {
+			t.Errorf("unexpected operation %s", op)
+		}
+	}
+
+	if diff := cmp.Diff([]string{"succeeded apply codecommit://definitions/team a/orders/_lambdaeventsourcedef.json@" + c2}, e.outcomes("orders")); diff != "" {
+		t.Errorf("orders records (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"succeeded destroy codecommit://definitions/legacy/_lambdaeventsourcedef.json@" + c2}, e.outcomes("legacy")); diff != "" {
+		t.Errorf("legacy records (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"invalid apply codecommit://definitions/bad/_lambdaeventsourcedef.json@" + c2}, e.outcomes("bad")); diff != "" {
+		t.Errorf("bad records (-want +got):\n%s", diff)
+	}
+	if got := e.log.grep("commit changes no definition file"); len(got) != 1 || !strings.Contains(got[0], c3) {
+		t.Errorf("log for the commit without definitions: %q", got)
+	}
+}
+
+// A failure reading the repository is returned, so that Lambda retries.
+func TestCodeCommit_AWSFailureReturned(t *testing.T) {
+	e := newEnv(t)
+	repo := &fakeRepo{name: "another-repo", pageSize: 10, parents: map[string][]string{}, trees: map[string]map[string]string{}}
+	e.tcfg.CodeCommit = e.codeCommit(newCodeCommitServer(t, repo))
+	err := e.handler().Handle(context.Background(), event(t, "codecommit-push.json", map[string]string{"Commit": c2, "Next": c3}))
+	if err == nil || !strings.Contains(err.Error(), "RepositoryDoesNotExistException") {
+		t.Fatalf("err = %v, want the CodeCommit error", err)
+	}
+}
