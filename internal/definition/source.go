@@ -5,6 +5,11 @@ import (
 	"strings"
 )
 
+// The ARN forms of each source type are in sourceRules (rules.go):
+// sqs:...:QUEUE, kinesis:...:stream/NAME[/consumer/...],
+// dynamodb:...:table/NAME/stream/LABEL, kafka:...:cluster/... or
+// vpc-connection/..., mq:...:broker:..., rds:...:cluster:... (DocumentDB).
+
 // Source types of pull event sources, as SourceType returns them.
 const (
 	SourceSQS              = "sqs"
@@ -23,39 +28,12 @@ const (
 // cluster:...), or "" for anything else. A self-managed Kafka cluster has no
 // ARN: see MappingSourceType.
 func SourceType(eventSourceArn string) string {
-	parts := strings.SplitN(eventSourceArn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
+	if !arnSpec.re.MatchString(eventSourceArn) {
 		return ""
 	}
-	service, resource := parts[2], parts[5]
-	switch service {
-	case "sqs":
-		if resource != "" && !strings.Contains(resource, "/") {
-			return SourceSQS
-		}
-	case "kinesis":
-		// stream/NAME or stream/NAME/consumer/CONSUMER:TIMESTAMP.
-		if strings.HasPrefix(resource, "stream/") {
-			return SourceKinesis
-		}
-	case "dynamodb":
-		// table/NAME/stream/LABEL.
-		if strings.HasPrefix(resource, "table/") && strings.Contains(resource, "/stream/") {
-			return SourceDynamoDB
-		}
-	case "kafka":
-		// cluster/NAME/UUID or vpc-connection/... (cross-account).
-		if strings.HasPrefix(resource, "cluster/") || strings.HasPrefix(resource, "vpc-connection/") {
-			return SourceKafka
-		}
-	case "mq":
-		if strings.HasPrefix(resource, "broker:") {
-			return SourceMQ
-		}
-	case "rds":
-		// DocumentDB clusters live in the rds namespace.
-		if strings.HasPrefix(resource, "cluster:") {
-			return SourceDocumentDB
+	for _, r := range sourceRules {
+		if r.arn != nil && r.arn.MatchString(eventSourceArn) {
+			return r.typ
 		}
 	}
 	return ""

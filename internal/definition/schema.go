@@ -1,0 +1,263 @@
+package definition
+
+import (
+	_ "embed"
+	"encoding/json"
+	"regexp"
+	"slices"
+)
+
+// Schema is the JSON Schema (draft 2020-12) of a definition file. It is
+// generated from the validator's own tables (TestSchemaUpToDate keeps the
+// checked-in file current: go test ./internal/definition -update).
+//
+// It says everything Parse checks except what a schema cannot: duplicate
+// keys, the target function's resolution (it may come from a sibling file),
+// filter patterns being JSON objects, duplicate sources, MinimumPollers not
+// above MaximumPollers, a bare function name over 64 characters, integers
+// written with a fraction or exponent (10.0), invalid UTF-8.
+//
+//go:embed schema.json
+var Schema []byte
+
+type jsonObj = map[string]any
+
+// generateSchema builds Schema from fileSpec, mappingSpec, pushFields and
+// sourceRules.
+func generateSchema() ([]byte, error) {
+	mapping := specSchema(mappingSpec)
+	mapping["allOf"] = mappingRules()
+	mapping["description"] = "The request of Lambda's CreateEventSourceMapping API."
+
+	var pushKinds []any
+	for _, svc := range []string{ServiceELB, ServiceAPIGateway} {
+		props := jsonObj{}
+		for _, k := range pushFields[svc].allowed {
+			if k == "Service" {
+				props[k] = jsonObj{"const": svc}
+				continue
+			}
+			props[k] = specSchema(pushSpec.field(k))
+		}
+		pushKinds = append(pushKinds, jsonObj{
+			"type":                 "object",
+			"additionalProperties": false,
+			"required":             append([]string{"Service"}, pushFields[svc].required...),
+			"properties":           props,
+		})
+	}
+
+	root := jsonObj{
+		"$schema":              "https://json-schema.org/draft/2020-12/schema",
+		"$id":                  "https://github.com/eventwire/eventwire/schema/_lambdaeventsourcedef.json",
+		"title":                FileName,
+		"description":          "eventwire / GitMoxi Lambda event source definition: push sources (API Gateway, Elastic Load Balancing) and pull sources (event source mappings).",
+		"type":                 "object",
+		"additionalProperties": false,
+		"properties": jsonObj{
+			"FunctionName": specSchema(functionNameSpec),
+			"PushEventSources": jsonObj{
+				"type":  "array",
+				"items": jsonObj{"$ref": "#/$defs/PushEventSource"},
+			},
+			"PullEventSources": jsonObj{
+				"type":                 "object",
+				"additionalProperties": false,
+				"required":             []string{"EventSourceMapping"},
+				"properties": jsonObj{
+					"EventSourceMapping": jsonObj{
+						"oneOf": []any{
+							jsonObj{"$ref": "#/$defs/EventSourceMapping"},
+							jsonObj{"type": "array", "minItems": 1, "items": jsonObj{"$ref": "#/$defs/EventSourceMapping"}},
+						},
+					},
+				},
+			},
+		},
+		// At least one source.
+		"anyOf": []any{
+			jsonObj{"required": []string{"PushEventSources"}, "properties": jsonObj{"PushEventSources": jsonObj{"minItems": 1}}},
+			jsonObj{"required": []string{"PullEventSources"}},
+		},
+		"$defs": jsonObj{
+			"PushEventSource":    jsonObj{"oneOf": pushKinds},
+			"EventSourceMapping": mapping,
+		},
+	}
+	out, err := json.MarshalIndent(root, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// specSchema translates a spec.
+func specSchema(s *spec) jsonObj {
+	o := jsonObj{}
+	switch s.kind {
+	case kindObject:
+		o["type"] = "object"
+		if s.key != nil {
+			o["propertyNames"] = specSchema(s.key)
+			o["additionalProperties"] = specSchema(s.elem)
+			if s.minItems >= 0 {
+				o["minProperties"] = s.minItems
+			}
+			if s.maxItems >= 0 {
+				o["maxProperties"] = s.maxItems
+			}
+			break
+		}
+		o["additionalProperties"] = false
+		props := jsonObj{}
+		for _, f := range s.fields {
+			props[f.name] = specSchema(f.spec)
+		}
+		o["properties"] = props
+		if len(s.required) > 0 {
+			o["required"] = s.required
+		}
+	case kindArray:
+		o["type"] = "array"
+		o["items"] = specSchema(s.elem)
+		if s.minItems >= 0 {
+			o["minItems"] = s.minItems
+		}
+		if s.maxItems >= 0 {
+			o["maxItems"] = s.maxItems
+		}
+	case kindNumber:
+		o["type"] = "number"
+		if s.integer {
+			o["type"] = "integer"
+		}
+		if s.min != nil {
+			o["minimum"] = *s.min
+		}
+		if s.max != nil {
+			o["maximum"] = *s.max
+		}
+	case kindBool:
+		o["type"] = "boolean"
+	case kindString:
+		o["type"] = "string"
+		if len(s.enum) > 0 {
+			o["enum"] = s.enum
+			break
+		}
+		if s.minLen >= 0 {
+			o["minLength"] = s.minLen
+		}
+		if s.maxLen >= 0 {
+			o["maxLength"] = s.maxLen
+		}
+		if s.pattern != "" {
+			o["pattern"] = s.pattern
+		}
+		if s.notPrefix != "" {
+			o["not"] = jsonObj{"pattern": "^" + regexp.QuoteMeta(s.notPrefix)}
+		}
+	}
+	return o
+}
+
+// mappingRules are sourceRules and the other cross-field rules as
+// if/then clauses.
+func mappingRules() []any {
+	present := func(k string) jsonObj { return jsonObj{"required": []string{k}} }
+	forbid := func(keys ...string) jsonObj {
+		p := jsonObj{}
+		for _, k := range keys {
+			p[k] = false
+		}
+		return jsonObj{"properties": p}
+	}
+	queueMode := jsonObj{
+		"required": []string{"SelfManagedKafkaEventSourceConfig"},
+		"properties": jsonObj{"SelfManagedKafkaEventSourceConfig": jsonObj{
+			"required":   []string{"ConsumptionMode"},
+			"properties": jsonObj{"ConsumptionMode": jsonObj{"const": "Queue"}},
+		}},
+	}
+	rules := []any{
+		// A source: an ARN, or a self-managed Kafka cluster.
+		jsonObj{"oneOf": []any{present("EventSourceArn"), present("SelfManagedEventSource")}},
+		// OnSuccess is not supported by event source mappings.
+		jsonObj{"properties": jsonObj{"DestinationConfig": forbid("OnSuccess")}},
+		// AT_TIMESTAMP needs a timestamp; a timestamp needs AT_TIMESTAMP.
+		jsonObj{
+			"if":   jsonObj{"required": []string{"StartingPosition"}, "properties": jsonObj{"StartingPosition": jsonObj{"const": "AT_TIMESTAMP"}}},
+			"then": present("StartingPositionTimestamp"),
+			"else": forbid("StartingPositionTimestamp"),
+		},
+	}
+	var arnKinds []any
+	for _, r := range sourceRules {
+		if r.arn != nil {
+			arnKinds = append(arnKinds, jsonObj{"pattern": r.arn.String()})
+		}
+	}
+	rules = append(rules, jsonObj{"properties": jsonObj{"EventSourceArn": jsonObj{"anyOf": arnKinds}}})
+
+	for _, r := range sourceRules {
+		var cond jsonObj
+		if r.arn != nil {
+			cond = jsonObj{"required": []string{"EventSourceArn"}, "properties": jsonObj{"EventSourceArn": jsonObj{"pattern": r.arn.String()}}}
+		} else {
+			cond = present("SelfManagedEventSource")
+		}
+		allowed := r.allowedFields()
+		var notAllowed []string
+		for _, f := range mappingSpec.fields {
+			if !slices.Contains(allowed, f.name) {
+				notAllowed = append(notAllowed, f.name)
+			}
+		}
+		then := forbid(notAllowed...)
+		props := then["properties"].(jsonObj)
+		if len(r.required) > 0 {
+			then["required"] = r.required
+		}
+		if len(r.startingPositions) > 0 && len(r.startingPositions) < len(allPositions) {
+			props["StartingPosition"] = jsonObj{"enum": r.startingPositions}
+		}
+		var extra []any
+		switch r.typ {
+		case SourceSQS:
+			extra = append(extra,
+				jsonObj{
+					"if":   jsonObj{"required": []string{"EventSourceArn"}, "properties": jsonObj{"EventSourceArn": jsonObj{"pattern": sqsFIFO.String()}}},
+					"then": jsonObj{"properties": jsonObj{"BatchSize": jsonObj{"maximum": 10}}},
+				},
+				jsonObj{
+					"if":   jsonObj{"required": []string{"BatchSize"}, "properties": jsonObj{"BatchSize": jsonObj{"minimum": 11}}},
+					"then": jsonObj{"required": []string{"MaximumBatchingWindowInSeconds"}, "properties": jsonObj{"MaximumBatchingWindowInSeconds": jsonObj{"minimum": 1}}},
+				})
+			props["ProvisionedPollerConfig"] = jsonObj{"properties": jsonObj{
+				"MinimumPollers":  jsonObj{"minimum": 2},
+				"MaximumPollers":  jsonObj{"minimum": 2, "maximum": 10000},
+				"PollerGroupName": false,
+			}}
+		case SourceKafka:
+			props["ProvisionedPollerConfig"] = jsonObj{"properties": jsonObj{"MaximumPollers": jsonObj{"maximum": 2000}}}
+		case SourceSelfManagedKafka:
+			props["ProvisionedPollerConfig"] = jsonObj{"properties": jsonObj{"MaximumPollers": jsonObj{"maximum": 2000}}}
+			extra = append(extra, jsonObj{
+				"if":   queueMode,
+				"then": forbid("StartingPosition", "StartingPositionTimestamp", "MaximumBatchingWindowInSeconds"),
+				"else": present("StartingPosition"),
+			})
+		}
+		if r.typ != SourceKafka && r.typ != SourceSelfManagedKafka && slices.Contains(allowed, "MetricsConfig") {
+			props["MetricsConfig"] = jsonObj{"properties": jsonObj{"Metrics": jsonObj{"items": jsonObj{"enum": []string{"EventCount"}}}}}
+		}
+		if r.typ != SourceMQ && slices.Contains(allowed, "SourceAccessConfigurations") {
+			props["SourceAccessConfigurations"] = jsonObj{"items": jsonObj{"properties": jsonObj{"Type": jsonObj{"not": jsonObj{"const": "VIRTUAL_HOST"}}}}}
+		}
+		if len(extra) > 0 {
+			then["allOf"] = extra
+		}
+		rules = append(rules, jsonObj{"if": cond, "then": then})
+	}
+	return rules
+}
