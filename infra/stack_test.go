@@ -1,0 +1,716 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The stack is synthesized once per variant (each synthesis costs seconds
+// of node time); the tests then read the template as plain JSON.
+var (
+	stubDir string
+
+	// fullContext turns on every optional part of the stack.
+	fullContext = map[string]any{
+		CtxFunctionNamePrefix:   "orders-",
+		CtxNotificationEmail:    "ops@example.com",
+		CtxCodeCommitRepository: "definitions",
+		CtxCodeCommitBranches:   "main, release",
+		CtxPipelineRoleArn:      "arn:aws:iam::111122223333:role/pipeline-invoke",
+		CtxPipelineAccount:      "444455556666",
+	}
+	templates = map[string]*templateOnce{
+		"default": {ctx: map[string]any{}},
+		"full":    {ctx: fullContext},
+	}
+)
+
+type templateOnce struct {
+	ctx  map[string]any
+	once sync.Once
+	tmpl template
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		defer jsii.Close()
+		// A stub bootstrap: the tests need an asset, not the deployer.
+		dir, err := os.MkdirTemp("", "eventwire-infra-test")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		stubDir = dir
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// synth returns the template of the variant, synthesized with the feature
+// flags of cdk.json plus the variant's context, as `cdk synth` would.
+func synth(t *testing.T, variant string) template {
+	t.Helper()
+	v := templates[variant]
+	v.once.Do(func() {
+		ctx, err := cdkJSONContext()
+		if err != nil {
+			v.err = err
+			return
+		}
+		for k, val := range v.ctx {
+			ctx[k] = val
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+		stack := NewDeployerStack(app, "Test", &DeployerStackProps{CodePath: stubDir})
+		raw := assertions.Template_FromStack(stack, nil).ToJSON()
+		b, err := json.Marshal(raw)
+		if err != nil {
+			v.err = err
+			return
+		}
+		v.err = json.Unmarshal(b, &v.tmpl)
+	})
+	if v.err != nil {
+		t.Fatalf("synthesize %s stack: %v", variant, v.err)
+	}
+	return v.tmpl
+}
+
+func cdkJSONContext() (map[string]any, error) {
+	b, err := os.ReadFile(filepath.Join("..", "cdk.json"))
+	if err != nil {
+		return nil, err
+	}
+	var cfg struct {
+		App     string         `json:"app"`
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("cdk.json: %w", err)
+	}
+	if cfg.Context == nil {
+		cfg.Context = map[string]any{}
+	}
+	return cfg.Context, nil
+}
+
+type template struct {
+	Resources map[string]resource `json:"Resources"`
+	Outputs   map[string]any      `json:"Outputs"`
+}
+
+type resource struct {
+	Type           string         `json:"Type"`
+	Properties     map[string]any `json:"Properties"`
+	DeletionPolicy string         `json:"DeletionPolicy"`
+	DependsOn      []string       `json:"DependsOn"`
+}
+
+// ofType returns the resources of a type, keyed by logical id.
+func (tm template) ofType(typ string) map[string]resource {
+	out := map[string]resource{}
+	for id, r := range tm.Resources {
+		if r.Type == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+// one returns the single resource of a type whose logical id starts with
+// prefix (CDK appends a hash to the construct path).
+func (tm template) one(t *testing.T, typ, prefix string) resource {
+	t.Helper()
+	var found []string
+	for id := range tm.ofType(typ) {
+		if strings.HasPrefix(id, prefix) {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one %s with logical id %s*, got %v", typ, prefix, found)
+	}
+	return tm.Resources[found[0]]
+}
+
+var cdkHash = regexp.MustCompile(`[0-9A-F]{8}$`)
+
+// render turns CloudFormation intrinsics into readable strings so that
+// expectations can be written as ARNs: {"Ref": "AWS::Region"} is
+// "${AWS::Region}", {"Fn::GetAtt": ["Deployer92EF8763", "Arn"]} is
+// "${Deployer.Arn}", and Fn::Join joins what it renders.
+func render(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if len(v) == 1 {
+			if ref, ok := v["Ref"].(string); ok {
+				return "${" + cdkHash.ReplaceAllString(ref, "") + "}"
+			}
+			if ga, ok := v["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
+				return fmt.Sprintf("${%s.%s}", cdkHash.ReplaceAllString(fmt.Sprint(ga[0]), ""), ga[1])
+			}
+			if j, ok := v["Fn::Join"].([]any); ok && len(j) == 2 {
+				var parts []string
+				for _, p := range j[1].([]any) {
+					parts = append(parts, fmt.Sprint(render(p)))
+				}
+				return strings.Join(parts, fmt.Sprint(j[0]))
+			}
+		}
+		out := map[string]any{}
+		for k, e := range v {
+			out[k] = render(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = render(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// strs normalizes a string-or-list policy field to a sorted list.
+func strs(v any) []string {
+	var out []string
+	switch v := render(v).(type) {
+	case nil:
+	case []any:
+		for _, e := range v {
+			out = append(out, fmt.Sprint(e))
+		}
+	default:
+		out = []string{fmt.Sprint(v)}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func get(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+func diff(t *testing.T, what string, want, got any) {
+	t.Helper()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("%s (-want +got):\n%s", what, d)
+	}
+}
+
+const (
+	fnArn     = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+	esmArn    = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:event-source-mapping:*"
+	apisArn   = "arn:${AWS::Partition}:apigateway:${AWS::Region}::/apis/*/"
+	tgArn     = "arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:targetgroup/*/*"
+	repoArn   = "arn:${AWS::Partition}:codecommit:${AWS::Region}:${AWS::AccountId}:definitions"
+	deployer  = "${Deployer.Arn}"
+	defBucket = "${Definitions.Arn}"
+)
+
+func TestDefinitionsBucket(t *testing.T) {
+	tm := synth(t, "default")
+	b := tm.one(t, "AWS::S3::Bucket", "Definitions")
+	p := b.Properties
+	diff(t, "versioning", "Enabled", get(p, "VersioningConfiguration", "Status"))
+	diff(t, "encryption", []any{map[string]any{
+		"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"},
+	}}, get(p, "BucketEncryption", "ServerSideEncryptionConfiguration"))
+	diff(t, "public access block", map[string]any{
+		"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+	}, p["PublicAccessBlockConfiguration"])
+	diff(t, "access logs", map[string]any{
+		"DestinationBucketName": "${AccessLogs}", "LogFilePrefix": "definitions/",
+	}, render(p["LoggingConfiguration"]))
+	diff(t, "deletion policy", "Retain", b.DeletionPolicy)
+
+	// The access-log bucket itself: encrypted, private, expiring.
+	logs := tm.one(t, "AWS::S3::Bucket", "AccessLogs").Properties
+	diff(t, "access-log bucket encryption", "AES256",
+		get(get(logs, "BucketEncryption", "ServerSideEncryptionConfiguration").([]any)[0], "ServerSideEncryptionByDefault", "SSEAlgorithm"))
+	diff(t, "access-log bucket public access block", true, get(logs, "PublicAccessBlockConfiguration", "RestrictPublicBuckets"))
+	diff(t, "access-log expiration", []any{map[string]any{"ExpirationInDays": float64(accessLogExpirationDays), "Status": "Enabled"}},
+		get(logs, "LifecycleConfiguration", "Rules"))
+
+	// TLS only, on both buckets; S3 may write access logs.
+	for _, name := range []string{"Definitions", "AccessLogs"} {
+		t.Run(name+"Policy", func(t *testing.T) {
+			pol := tm.one(t, "AWS::S3::BucketPolicy", name+"Policy").Properties
+			var tlsDeny bool
+			for _, s := range get(pol, "PolicyDocument", "Statement").([]any) {
+				if get(s, "Effect") == "Deny" && cmp.Equal(get(s, "Condition"), map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}) {
+					tlsDeny = true
+					diff(t, "TLS deny resources", []string{"${" + name + ".Arn}", "${" + name + ".Arn}/*"}, strs(get(s, "Resource")))
+				}
+			}
+			if !tlsDeny {
+				t.Errorf("no statement denies requests without TLS in %s's policy", name)
+			}
+		})
+	}
+	logsPol := render(tm.one(t, "AWS::S3::BucketPolicy", "AccessLogsPolicy").Properties)
+	if !strings.Contains(fmt.Sprint(logsPol), "logging.s3.amazonaws.com") {
+		t.Errorf("access-log bucket policy does not let S3 log delivery write: %v", logsPol)
+	}
+}
+
+func TestBucketNotifications(t *testing.T) {
+	tm := synth(t, "default")
+	n := tm.one(t, "Custom::S3BucketNotifications", "DefinitionsNotifications")
+	filter := map[string]any{"Key": map[string]any{"FilterRules": []any{
+		map[string]any{"Name": "suffix", "Value": "_lambdaeventsourcedef.json"},
+	}}}
+	diff(t, "notifications", map[string]any{
+		"LambdaFunctionConfigurations": []any{
+			map[string]any{"Events": []any{"s3:ObjectCreated:*"}, "Filter": filter, "LambdaFunctionArn": deployer},
+			map[string]any{"Events": []any{"s3:ObjectRemoved:*"}, "Filter": filter, "LambdaFunctionArn": deployer},
+		},
+	}, render(n.Properties["NotificationConfiguration"]))
+	diff(t, "bucket", "${Definitions}", render(n.Properties["BucketName"]))
+
+	// S3 may invoke the deployer, from this bucket and account only.
+	var found bool
+	for _, p := range tm.ofType("AWS::Lambda::Permission") {
+		if p.Properties["Principal"] == "s3.amazonaws.com" {
+			found = true
+			diff(t, "s3 permission", map[string]any{
+				"Action": "lambda:InvokeFunction", "FunctionName": deployer, "Principal": "s3.amazonaws.com",
+				"SourceAccount": "${AWS::AccountId}", "SourceArn": defBucket,
+			}, render(p.Properties))
+		}
+	}
+	if !found {
+		t.Error("no permission lets S3 invoke the deployer")
+	}
+}
+
+func TestDeployerFunction(t *testing.T) {
+	tm := synth(t, "full")
+	p := render(tm.one(t, "AWS::Lambda::Function", "Deployer").Properties).(map[string]any)
+	for _, c := range []struct {
+		field string
+		want  any
+	}{
+		{"Runtime", "provided.al2023"},
+		{"Architectures", []any{"arm64"}},
+		{"Handler", "bootstrap"},
+		{"Timeout", float64(300)},
+		{"MemorySize", float64(256)},
+		{"Role", "${DeployerRole.Arn}"},
+		{"LoggingConfig", map[string]any{"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "LogGroup": "${DeployerLogs}"}},
+		{"Environment", map[string]any{"Variables": map[string]any{
+			"EVENTWIRE_TABLE":           "${Deployments}",
+			"EVENTWIRE_LEASE_SECONDS":   "360",
+			"EVENTWIRE_FUNCTION_PREFIX": "orders-",
+		}}},
+	} {
+		diff(t, c.field, c.want, p[c.field])
+	}
+	if s3key, _ := get(p, "Code", "S3Key").(string); !strings.HasSuffix(s3key, ".zip") {
+		t.Errorf("code is not a zip asset: %v", p["Code"])
+	}
+
+	lg := tm.one(t, "AWS::Logs::LogGroup", "DeployerLogs").Properties
+	diff(t, "log retention", float64(90), lg["RetentionInDays"])
+
+	// The role has no managed policy (AWSLambdaBasicExecutionRole would
+	// bring logs:* on "*").
+	role := tm.one(t, "AWS::IAM::Role", "DeployerRole").Properties
+	if mp, ok := role["ManagedPolicyArns"]; ok {
+		t.Errorf("deployer role has managed policies: %v", render(mp))
+	}
+	diff(t, "trust", "lambda.amazonaws.com",
+		get(get(role, "AssumeRolePolicyDocument", "Statement").([]any)[0], "Principal", "Service"))
+}
+
+func TestAsyncInvokeConfig(t *testing.T) {
+	tm := synth(t, "default")
+	c := render(tm.one(t, "AWS::Lambda::EventInvokeConfig", "Deployer").Properties)
+	diff(t, "event invoke config", map[string]any{
+		"FunctionName":             "${Deployer}",
+		"Qualifier":                "$LATEST",
+		"MaximumRetryAttempts":     float64(2),
+		"MaximumEventAgeInSeconds": float64(7200),
+		"DestinationConfig":        map[string]any{"OnFailure": map[string]any{"Destination": "${FailedEvents.Arn}"}},
+	}, c)
+
+	q := tm.one(t, "AWS::SQS::Queue", "FailedEvents").Properties
+	diff(t, "queue encryption", true, q["SqsManagedSseEnabled"])
+	diff(t, "queue retention", float64(14*24*3600), q["MessageRetentionPeriod"])
+	qp := tm.one(t, "AWS::SQS::QueuePolicy", "FailedEvents").Properties
+	if !strings.Contains(fmt.Sprint(qp), "aws:SecureTransport") {
+		t.Errorf("failure queue policy does not enforce TLS: %v", qp)
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	for _, variant := range []string{"default", "full"} {
+		t.Run(variant, func(t *testing.T) {
+			tm := synth(t, variant)
+			alarms := map[string]any{}
+			for _, a := range tm.ofType("AWS::CloudWatch::Alarm") {
+				p := render(a.Properties).(map[string]any)
+				alarms[fmt.Sprint(p["Namespace"], "/", p["MetricName"])] = map[string]any{
+					"Dimensions": p["Dimensions"], "Threshold": p["Threshold"], "Comparison": p["ComparisonOperator"],
+					"Actions": p["AlarmActions"], "Statistic": p["Statistic"], "Period": p["Period"],
+				}
+			}
+			common := func(dim, value, stat string) map[string]any {
+				return map[string]any{
+					"Dimensions": []any{map[string]any{"Name": dim, "Value": value}},
+					"Threshold":  float64(1), "Comparison": "GreaterThanOrEqualToThreshold",
+					"Actions": []any{"${Alarms}"}, "Statistic": stat, "Period": float64(300),
+				}
+			}
+			diff(t, "alarms", map[string]any{
+				"AWS/SQS/ApproximateNumberOfMessagesVisible": common("QueueName", "${FailedEvents.QueueName}", "Maximum"),
+				"AWS/Lambda/Errors":                          common("FunctionName", "${Deployer}", "Sum"),
+			}, alarms)
+
+			var subs []any
+			for _, s := range tm.ofType("AWS::SNS::Subscription") {
+				subs = append(subs, render(s.Properties))
+			}
+			var want []any
+			if variant == "full" {
+				want = []any{map[string]any{"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": "${Alarms}"}}
+			}
+			diff(t, "alarm topic subscriptions", want, subs)
+		})
+	}
+}
+
+func TestDeploymentsTable(t *testing.T) {
+	tm := synth(t, "default")
+	tb := tm.one(t, "AWS::DynamoDB::Table", "Deployments")
+	diff(t, "table", map[string]any{
+		"AttributeDefinitions": []any{
+			map[string]any{"AttributeName": "pk", "AttributeType": "S"},
+			map[string]any{"AttributeName": "sk", "AttributeType": "S"},
+		},
+		"KeySchema": []any{
+			map[string]any{"AttributeName": "pk", "KeyType": "HASH"},
+			map[string]any{"AttributeName": "sk", "KeyType": "RANGE"},
+		},
+		"BillingMode":                      "PAY_PER_REQUEST",
+		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+		// SSEEnabled without a key: KMS with the AWS managed key.
+		"SSESpecification":        map[string]any{"SSEEnabled": true},
+		"TimeToLiveSpecification": map[string]any{"AttributeName": "expires_at", "Enabled": true},
+	}, tb.Properties)
+	diff(t, "deletion policy", "Retain", tb.DeletionPolicy)
+}
+
+func TestOutputs(t *testing.T) {
+	tm := synth(t, "default")
+	got := map[string]any{}
+	for name, o := range tm.Outputs {
+		got[name] = render(get(o, "Value"))
+	}
+	diff(t, "outputs", map[string]any{
+		"FunctionName":         "${Deployer}",
+		"FunctionArn":          deployer,
+		"BucketName":           "${Definitions}",
+		"TableName":            "${Deployments}",
+		"FailedEventsQueueUrl": "${FailedEvents}",
+	}, got)
+}
+
+func TestCodeCommitTrigger(t *testing.T) {
+	t.Run("absent by default", func(t *testing.T) {
+		tm := synth(t, "default")
+		diff(t, "rules", 0, len(tm.ofType("AWS::Events::Rule")))
+	})
+	t.Run("configured", func(t *testing.T) {
+		tm := synth(t, "full")
+		rule := render(tm.one(t, "AWS::Events::Rule", "CodeCommitPush").Properties).(map[string]any)
+		diff(t, "event pattern", map[string]any{
+			"source":      []any{"aws.codecommit"},
+			"detail-type": []any{"CodeCommit Repository State Change"},
+			"resources":   []any{repoArn},
+			"detail": map[string]any{
+				"event":         []any{"referenceCreated", "referenceUpdated"},
+				"referenceType": []any{"branch"},
+				"referenceName": []any{"main", "release"},
+			},
+		}, rule["EventPattern"])
+		targets := rule["Targets"].([]any)
+		if len(targets) != 1 {
+			t.Fatalf("want one target, got %v", targets)
+		}
+		target := targets[0].(map[string]any)
+		diff(t, "target", deployer, target["Arn"])
+		diff(t, "input paths", map[string]any{
+			"id": "$.id", "region": "$.region", "detail-callerUserArn": "$.detail.callerUserArn",
+			"detail-commitId": "$.detail.commitId", "detail-referenceFullName": "$.detail.referenceFullName",
+		}, get(target, "InputTransformer", "InputPathsMap"))
+
+		// The transformed input, with sample values substituted as
+		// EventBridge does (an unquoted placeholder takes the JSON value),
+		// must be the document of a CodeCommit repository trigger.
+		tmplText := fmt.Sprint(get(target, "InputTransformer", "InputTemplate"))
+		for k, v := range map[string]string{
+			"<id>": "ev-1", "<region>": "eu-west-1", "<detail-callerUserArn>": "arn:aws:iam::1:user/dev",
+			"<detail-commitId>": "abc123", "<detail-referenceFullName>": "refs/heads/main",
+		} {
+			quoted, _ := json.Marshal(v)
+			tmplText = strings.ReplaceAll(tmplText, k, string(quoted))
+		}
+		var ev struct {
+			Records []struct {
+				EventSource    string `json:"eventSource"`
+				EventSourceARN string `json:"eventSourceARN"`
+				AWSRegion      string `json:"awsRegion"`
+				CodeCommit     struct {
+					References []struct {
+						Commit string `json:"commit"`
+						Ref    string `json:"ref"`
+					} `json:"references"`
+				} `json:"codecommit"`
+			} `json:"Records"`
+		}
+		if err := json.Unmarshal([]byte(tmplText), &ev); err != nil {
+			t.Fatalf("input template is not JSON after substitution: %v\n%s", err, tmplText)
+		}
+		if len(ev.Records) != 1 || ev.Records[0].EventSource != "aws:codecommit" ||
+			ev.Records[0].EventSourceARN != repoArn || ev.Records[0].AWSRegion != "eu-west-1" ||
+			len(ev.Records[0].CodeCommit.References) != 1 ||
+			ev.Records[0].CodeCommit.References[0].Commit != "abc123" ||
+			ev.Records[0].CodeCommit.References[0].Ref != "refs/heads/main" {
+			t.Errorf("input is not a CodeCommit trigger record: %+v", ev)
+		}
+
+		var perm bool
+		for _, p := range tm.ofType("AWS::Lambda::Permission") {
+			if p.Properties["Principal"] == "events.amazonaws.com" {
+				perm = true
+				diff(t, "events permission source", "${CodeCommitPush.Arn}", render(p.Properties["SourceArn"]))
+			}
+		}
+		if !perm {
+			t.Error("EventBridge may not invoke the deployer")
+		}
+	})
+}
+
+func TestPipelinePermissions(t *testing.T) {
+	collect := func(tm template) []any {
+		var got []any
+		for _, p := range tm.ofType("AWS::Lambda::Permission") {
+			pr := p.Properties["Principal"]
+			if pr == "s3.amazonaws.com" || pr == "events.amazonaws.com" {
+				continue
+			}
+			got = append(got, render(p.Properties))
+		}
+		sort.Slice(got, func(i, j int) bool { return fmt.Sprint(got[i]) < fmt.Sprint(got[j]) })
+		return got
+	}
+	diff(t, "default: no pipeline permission", []any(nil), collect(synth(t, "default")))
+	diff(t, "pipeline permissions", []any{
+		map[string]any{"Action": "lambda:InvokeFunction", "FunctionName": deployer, "Principal": "444455556666"},
+		map[string]any{"Action": "lambda:InvokeFunction", "FunctionName": deployer, "Principal": "arn:aws:iam::111122223333:role/pipeline-invoke"},
+	}, collect(synth(t, "full")))
+}
+
+// statement is a policy statement with intrinsics rendered.
+type statement struct {
+	Sid        string
+	Effect     string
+	Actions    []string
+	Resources  []string
+	Conditions any
+}
+
+// policies returns every statement of every identity policy of the
+// template, keyed by the policy's logical id.
+func policies(tm template) map[string][]statement {
+	out := map[string][]statement{}
+	add := func(id string, doc any) {
+		for _, s := range get(doc, "Statement").([]any) {
+			m := s.(map[string]any)
+			sid, _ := m["Sid"].(string)
+			eff, _ := m["Effect"].(string)
+			out[id] = append(out[id], statement{
+				Sid: sid, Effect: eff, Actions: strs(m["Action"]), Resources: strs(m["Resource"]),
+				Conditions: render(m["Condition"]),
+			})
+		}
+	}
+	for id, r := range tm.Resources {
+		switch r.Type {
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
+			add(id, r.Properties["PolicyDocument"])
+		case "AWS::IAM::Role":
+			if inline, ok := r.Properties["Policies"].([]any); ok {
+				for _, p := range inline {
+					add(id, get(p, "PolicyDocument"))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestIAM_NoWildcardActions: no Allow statement anywhere in the template
+// (identity or resource policy) names a wildcard action.
+func TestIAM_NoWildcardActions(t *testing.T) {
+	for _, variant := range []string{"default", "full"} {
+		t.Run(variant, func(t *testing.T) {
+			tm := synth(t, variant)
+			for id, sts := range policies(tm) {
+				for _, s := range sts {
+					for _, a := range s.Actions {
+						if strings.Contains(a, "*") {
+							t.Errorf("%s: statement %q allows wildcard action %q", id, s.Sid, a)
+						}
+					}
+				}
+			}
+			// Resource policies: only Deny statements (TLS enforcement) may
+			// use a wildcard action.
+			for id, r := range tm.Resources {
+				doc, ok := r.Properties["PolicyDocument"]
+				if !ok || strings.HasPrefix(r.Type, "AWS::IAM::") {
+					continue
+				}
+				for _, s := range get(doc, "Statement").([]any) {
+					if get(s, "Effect") == "Deny" {
+						continue
+					}
+					for _, a := range strs(get(s, "Action")) {
+						if strings.Contains(a, "*") {
+							t.Errorf("%s (%s): Allow statement with wildcard action %q", id, r.Type, a)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestIAM_DeployerPolicy asserts the deployer role's policy statement by
+// statement: actions, resources and conditions, for the default stack (all
+// functions of the account) and a function-name prefix.
+func TestIAM_DeployerPolicy(t *testing.T) {
+	for _, c := range []struct {
+		variant string
+		fnGlob  string
+		repo    bool
+	}{
+		{"default", fnArn + "*", false},
+		{"full", fnArn + "orders-*", true},
+	} {
+		t.Run(c.variant, func(t *testing.T) {
+			tm := synth(t, c.variant)
+			var role string
+			for id, r := range tm.ofType("AWS::IAM::Policy") {
+				if strs(r.Properties["Roles"])[0] == "${DeployerRole}" {
+					role = id
+				}
+			}
+			if role == "" {
+				t.Fatal("no policy attached to the deployer role")
+			}
+			fnCond := map[string]any{"ArnLike": map[string]any{"lambda:FunctionArn": c.fnGlob}}
+			want := []statement{
+				// Added by CDK: the log group grant and the on-failure
+				// destination, each on its one resource.
+				{"", "Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"${DeployerLogs.Arn}"}, nil},
+				{"", "Allow", []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, []string{"${FailedEvents.Arn}"}, nil},
+
+				{"ReadTargetFunctions", "Allow", []string{"lambda:GetFunction", "lambda:GetPolicy"}, []string{c.fnGlob}, nil},
+				{"ManagePushPermissions", "Allow", []string{"lambda:AddPermission", "lambda:RemovePermission"}, []string{c.fnGlob},
+					map[string]any{"StringEquals": map[string]any{"lambda:Principal": []any{"elasticloadbalancing.amazonaws.com", "apigateway.amazonaws.com"}}}},
+				{"CreateMappings", "Allow", []string{"lambda:CreateEventSourceMapping"}, []string{"*"}, fnCond},
+				{"ManageMappings", "Allow", []string{"lambda:DeleteEventSourceMapping", "lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"}, []string{esmArn}, fnCond},
+				{"ListMappings", "Allow", []string{"lambda:ListEventSourceMappings"}, []string{"*"}, nil},
+				{"TagMappings", "Allow", []string{"lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"}, []string{esmArn}, nil},
+				{"ReadHttpApis", "Allow", []string{"apigateway:GET"}, []string{apisArn + "integrations", apisArn + "integrations/*", apisArn + "routes/*", apisArn + "stages"}, nil},
+				{"WireHttpApiRoutes", "Allow", []string{"apigateway:PATCH"}, []string{apisArn + "routes/*"}, nil},
+				{"CreateHttpApiIntegrations", "Allow", []string{"apigateway:POST"}, []string{apisArn + "integrations"}, nil},
+				{"DeleteHttpApiIntegrations", "Allow", []string{"apigateway:DELETE"}, []string{apisArn + "integrations/*"}, nil},
+				{"DescribeTargetGroups", "Allow", []string{"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"}, []string{"*"}, nil},
+				{"RegisterLambdaTargets", "Allow", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, []string{tgArn}, nil},
+				{"ReadDefinitions", "Allow", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{defBucket + "/*"}, nil},
+				{"ListDefinitions", "Allow", []string{"s3:ListBucket"}, []string{defBucket}, nil},
+				{"DeploymentRecords", "Allow", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"${Deployments.Arn}"}, nil},
+				{"AnswerPipelineJobs", "Allow", []string{"codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"}, []string{"*"}, nil},
+			}
+			if c.repo {
+				want = append(want, statement{"ReadRepository", "Allow", []string{"codecommit:GetCommit", "codecommit:GetDifferences", "codecommit:GetFile"}, []string{repoArn}, nil})
+			}
+			diff(t, "deployer policy", want, policies(tm)[role])
+		})
+	}
+}
+
+// TestIAM_ResourceStarOnlyWhereRequired: Resource "*" appears only in the
+// statements whose actions support no resource type (each commented in
+// stack.go), in every identity policy of the template.
+func TestIAM_ResourceStarOnlyWhereRequired(t *testing.T) {
+	allowed := map[string]bool{
+		"CreateMappings":       true, // condition lambda:FunctionArn instead
+		"ListMappings":         true,
+		"DescribeTargetGroups": true,
+		"AnswerPipelineJobs":   true,
+	}
+	for _, variant := range []string{"default", "full"} {
+		t.Run(variant, func(t *testing.T) {
+			for id, sts := range policies(synth(t, variant)) {
+				for _, s := range sts {
+					for _, r := range s.Resources {
+						if r == "*" && !allowed[s.Sid] {
+							t.Errorf("%s: statement %q %v on Resource \"*\"", id, s.Sid, s.Actions)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestStringList(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want []string
+	}{
+		{nil, nil},
+		{"", nil},
+		{"main", []string{"main"}},
+		{"main, release ,", []string{"main", "release"}},
+		{`["main","release"]`, []string{"main", "release"}},
+		{[]any{"main", " dev "}, []string{"main", "dev"}},
+	} {
+		t.Run(fmt.Sprint(c.in), func(t *testing.T) {
+			diff(t, "branches", c.want, stringList(c.in))
+		})
+	}
+}
