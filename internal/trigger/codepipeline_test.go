@@ -1,0 +1,304 @@
+package trigger_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/trigger"
+)
+
+const (
+	artifactBucket = "codepipeline-us-east-1-123456789012"
+	jobKeyID       = "ASIAJOBARTIFACTKEY01"
+)
+
+// credsRecorder is an HTTP client that notes the access key id each request
+// was signed with.
+type credsRecorder struct {
+	inner aws.HTTPClient
+	mu    sync.Mutex
+	keys  []string
+}
+
+var credentialRE = regexp.MustCompile(`Credential=([A-Z0-9]+|testing)/`)
+
+func (c *credsRecorder) Do(r *http.Request) (*http.Response, error) {
+	m := credentialRE.FindStringSubmatch(r.Header.Get("Authorization"))
+	c.mu.Lock()
+	if m != nil {
+		c.keys = append(c.keys, m[1])
+	} else {
+		c.keys = append(c.keys, "unsigned")
+	}
+	c.mu.Unlock()
+	return c.inner.Do(r)
+}
+
+func zipOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for name, content := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(content))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+type pipelineEnv struct {
+	*env
+	pipeline *jsonServer
+	creds    *credsRecorder
+}
+
+// newPipelineEnv uploads the two artifacts of testdata/codepipeline-job.json
+// and wires a CodePipeline server that accepts job results.
+func newPipelineEnv(t *testing.T, source, build map[string]string) *pipelineEnv {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(artifactBucket)}); err != nil {
+		t.Fatal(err)
+	}
+	for key, files := range map[string]map[string]string{
+		"definitions-pipeline/SourceArti/Xa3kL9p": source,
+		"definitions-pipeline/BuildArtif/Qm7vT2c": build,
+	} {
+		if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(artifactBucket), Key: aws.String(key), Body: bytes.NewReader(zipOf(t, files))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok := func(map[string]any) (any, error) { return map[string]any{}, nil }
+	pe := &pipelineEnv{env: e}
+	pe.pipeline = newJSONServer(t, "CodePipeline_20150709", map[string]func(map[string]any) (any, error){
+		"PutJobSuccessResult": ok,
+		"PutJobFailureResult": ok,
+	})
+	e.tcfg.CodePipeline = codepipeline.NewFromConfig(e.cfg, func(o *codepipeline.Options) { o.BaseEndpoint = aws.String(pe.pipeline.URL) })
+	artCfg := e.cfg.Copy()
+	pe.creds = &credsRecorder{inner: artCfg.HTTPClient}
+	artCfg.HTTPClient = pe.creds
+	e.tcfg.ArtifactS3 = trigger.NewArtifactS3(artCfg, s3Options)
+	return pe
+}
+
+func jobEvent(t *testing.T, userParameters, token string) json.RawMessage {
+	up, _ := json.Marshal(userParameters)
+	tok, _ := json.Marshal(token)
+	return event(t, "codepipeline-job.json", map[string]string{"JobID": "11111111-abcd-1111-abcd-111111111111", "UserParameters": string(up), "ContinuationToken": string(tok)})
+}
+
+// answer is the one job result the pipeline server got.
+func (pe *pipelineEnv) answers() []jsonRequest { return pe.pipeline.Requests() }
+
+var (
+	ordersArtifact = map[string]string{
+		"orders/_lambdaeventsourcedef.json": `{"PullEventSources":{"EventSourceMapping":{"EventSourceArn":"arn:aws:sqs:us-east-1:123456789012:orders","BatchSize":5}}}`,
+		"orders/_lambdadef.json":            `{"FunctionName":"orders"}`,
+		"README.md":                         "# definitions",
+	}
+	inventoryArtifact = map[string]string{
+		"services/inventory/_lambdaeventsourcedef.json": sqsFile("inventory", "inventory", 7),
+	}
+)
+
+func TestCodePipeline_AppliesBothArtifactsAndAnswers(t *testing.T) {
+	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
+	// Through aws-lambda-go's handler wrapper, as Lambda calls it.
+	if _, err := lambda.NewHandler(pe.handler().Handle).Invoke(context.Background(), jobEvent(t, "", "")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"plan orders", "apply orders", "plan inventory", "apply inventory"}
+	if diff := cmp.Diff(want, pe.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	wantAnswer := []jsonRequest{{Op: "PutJobSuccessResult", Body: map[string]any{
+		"jobId": "11111111-abcd-1111-abcd-111111111111",
+		"executionDetails": map[string]any{
+			"percentComplete": float64(100),
+			"summary": "SourceArtifact/orders/_lambdaeventsourcedef.json: orders: applied 1 create, 0 update, 0 replace, 0 delete, 0 adopt\n" +
+				"BuildArtifact/services/inventory/_lambdaeventsourcedef.json: inventory: applied 1 create, 0 update, 0 replace, 0 delete, 0 adopt",
+		},
+	}}}
+	if diff := cmp.Diff(wantAnswer, pe.answers()); diff != "" {
+		t.Errorf("job answer (-want +got):\n%s", diff)
+	}
+	// The artifacts were read with the job's credentials, not the
+	// function's.
+	if diff := cmp.Diff([]string{jobKeyID, jobKeyID}, pe.creds.keys); diff != "" {
+		t.Errorf("access keys of the artifact reads (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"succeeded apply codepipeline://11111111-abcd-1111-abcd-111111111111/BuildArtifact/services/inventory/_lambdaeventsourcedef.json"}, pe.outcomes("inventory")); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+func TestCodePipeline_PlanModeOnlyPlans(t *testing.T) {
+	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
+	if err := pe.handler().Handle(context.Background(), jobEvent(t, `{"mode":"plan"}`, "")); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"plan orders", "plan inventory"}, pe.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	a := pe.answers()
+	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(jsonString(a[0].Body), "orders: planned 1 create") {
+		t.Errorf("job answer: %v", a)
+	}
+	if diff := cmp.Diff([]string{"planned plan codepipeline://11111111-abcd-1111-abcd-111111111111/SourceArtifact/orders/_lambdaeventsourcedef.json"}, pe.outcomes("orders")); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+func jsonString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Failures are always answered, and the handler returns nil: the job, not
+// Lambda's retry, carries the failure.
+func TestCodePipeline_FailuresAnswered(t *testing.T) {
+	bad := map[string]string{"services/inventory/_lambdaeventsourcedef.json": `{"FunctionName":"inventory","PullEventSources":{},"Unknown":1}`}
+	tests := []struct {
+		name        string
+		build       map[string]string
+		params      string
+		setup       func(*pipelineEnv)
+		wantType    string
+		wantMessage []string
+		wantCalls   []string
+	}{
+		{
+			name: "invalid file: nothing applied", build: bad,
+			wantType:    "ConfigurationError",
+			wantMessage: []string{"1 validation error(s), nothing applied", "BuildArtifact/services/inventory/_lambdaeventsourcedef.json", "Unknown"},
+		},
+		{
+			name: "bad user parameters", build: inventoryArtifact, params: `{"mode":"yolo"}`,
+			wantType: "ConfigurationError", wantMessage: []string{`mode "yolo"`},
+		},
+		{
+			name: "panic", build: inventoryArtifact,
+			setup:    func(pe *pipelineEnv) { pe.deployer.panicOnPlan = true },
+			wantType: "JobFailed", wantMessage: []string{"internal error: deployer exploded"},
+		},
+		{
+			name: "AWS failure", build: inventoryArtifact,
+			setup: func(pe *pipelineEnv) {
+				pe.deployer.inApply = func(_ context.Context, fn string) error {
+					if fn == "inventory" {
+						return awsError{"ServiceException", "Lambda was unable to create the mapping"}
+					}
+					return nil
+				}
+			},
+			wantType:    "JobFailed",
+			wantMessage: []string{"1 of 2 file(s) failed", "inventory", "Lambda was unable to create the mapping", "orders: applied 1 create"},
+			wantCalls:   []string{"plan orders", "apply orders", "plan inventory", "apply inventory"},
+		},
+		{
+			name: "duplicate function", build: map[string]string{"x/_lambdaeventsourcedef.json": sqsFile("orders", "orders-2", 1)},
+			wantType: "ConfigurationError", wantMessage: []string{`function "orders" is already declared by SourceArtifact/orders/_lambdaeventsourcedef.json`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pe := newPipelineEnv(t, ordersArtifact, tt.build)
+			if tt.setup != nil {
+				tt.setup(pe)
+			}
+			if err := pe.handler().Handle(context.Background(), jobEvent(t, tt.params, "")); err != nil {
+				t.Fatalf("Handle = %v, want nil (the job is answered)", err)
+			}
+			a := pe.answers()
+			if len(a) != 1 || a[0].Op != "PutJobFailureResult" {
+				t.Fatalf("answers %v, want one PutJobFailureResult", a)
+			}
+			fd, _ := a[0].Body["failureDetails"].(map[string]any)
+			if fd["type"] != tt.wantType {
+				t.Errorf("failure type %v, want %s", fd["type"], tt.wantType)
+			}
+			msg, _ := fd["message"].(string)
+			for _, w := range tt.wantMessage {
+				if !strings.Contains(msg, w) {
+					t.Errorf("failure message %q lacks %q", msg, w)
+				}
+			}
+			if diff := cmp.Diff(tt.wantCalls, pe.deployer.Calls()); diff != "" {
+				t.Errorf("deployer calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Near the Lambda deadline the job is answered with a continuation token;
+// the next invocation resumes from it and finishes.
+func TestCodePipeline_DeadlineContinues(t *testing.T) {
+	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
+	pe.tcfg.DeadlineReserve = 30 * time.Second
+	// The second file's apply outlasts the time left before the reserve.
+	pe.deployer.inApply = func(ctx context.Context, fn string) error {
+		if fn == "inventory" {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+time.Second)
+	defer cancel()
+	if err := pe.handler().Handle(ctx, jobEvent(t, "", "")); err != nil {
+		t.Fatal(err)
+	}
+	a := pe.answers()
+	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" {
+		t.Fatalf("answers %v, want one PutJobSuccessResult", a)
+	}
+	token, _ := a[0].Body["continuationToken"].(string)
+	if token == "" {
+		t.Fatalf("no continuation token in %v", a[0].Body)
+	}
+
+	// CodePipeline invokes again with the token.
+	pe.deployer.inApply = nil
+	if err := pe.handler().Handle(context.Background(), jobEvent(t, "", token)); err != nil {
+		t.Fatal(err)
+	}
+	a = pe.answers()
+	if len(a) != 2 || a[1].Op != "PutJobSuccessResult" || a[1].Body["continuationToken"] != nil {
+		t.Fatalf("second answer %v, want a final PutJobSuccessResult", a)
+	}
+	summary := jsonString(a[1].Body)
+	for _, w := range []string{"orders: applied 1 create", "inventory: applied 1 create"} {
+		if !strings.Contains(summary, w) {
+			t.Errorf("final summary %s lacks %q", summary, w)
+		}
+	}
+	// orders was not applied again.
+	want := []string{"plan orders", "apply orders", "plan inventory", "apply inventory", "plan inventory", "apply inventory"}
+	if diff := cmp.Diff(want, pe.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	if got := pe.outcomes("inventory"); len(got) != 2 || !strings.HasPrefix(got[0], string(records.Succeeded)) {
+		t.Errorf("inventory records %q, want the success after the cut-short run", got)
+	}
+}
