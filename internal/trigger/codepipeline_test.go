@@ -191,7 +191,7 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 		{
 			name: "invalid file: nothing applied", build: bad,
 			wantType:    "ConfigurationError",
-			wantMessage: []string{"1 validation error(s), nothing applied", "BuildArtifact/services/inventory/_lambdaeventsourcedef.json", "Unknown"},
+			wantMessage: []string{"2 validation error(s), nothing applied", "BuildArtifact/services/inventory/_lambdaeventsourcedef.json", "Unknown"},
 		},
 		{
 			name: "bad user parameters", build: inventoryArtifact, params: `{"mode":"yolo"}`,

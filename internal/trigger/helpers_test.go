@@ -75,7 +75,7 @@ func newEnv(t *testing.T) *env {
 	e.tcfg = trigger.Config{
 		Deployer:  e.deployer,
 		Store:     e.store,
-		Parse:     parseFile,
+		Parse:     definition.Parse,
 		S3:        e.s3,
 		Logger:    slog.New(e.log),
 		LeaseWait: time.Minute,
