@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -441,4 +442,35 @@ func cutPrefix(s, prefix string) (string, bool) {
 		return "", false
 	}
 	return s[len(prefix):], true
+}
+
+func TestIntegration_APIGateway_RefusedBeforeAnyWrite(t *testing.T) {
+	e := newEnv(t)
+	fn := e.function(t, "orders")
+	api, err := e.fx.HTTPAPI(e.ctx, "shop", []string{"GET /orders"}, map[string]map[string]string{"prod": {"lambdaAlias": "ghost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		src  definition.PushSource
+		want string
+	}{
+		{"stage names a missing alias", definition.PushSource{Service: definition.ServiceAPIGateway, ApiId: api.ID, RouteId: api.Routes["GET /orders"], AliasStageVariableName: "lambdaAlias"},
+			`names alias "ghost" in stage variable lambdaAlias`},
+		{"missing route", definition.PushSource{Service: definition.ServiceAPIGateway, ApiId: api.ID, RouteId: "nope"}, "route nope"},
+		{"missing api", definition.PushSource{Service: definition.ServiceAPIGateway, ApiId: "nope", RouteId: "r"}, "api nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.calls.Reset()
+			_, err := e.r.Plan(e.ctx, fn, []definition.PushSource{tt.src})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+			if w := e.calls.Writes(); len(w) != 0 {
+				t.Errorf("writes = %v, want none", w)
+			}
+		})
+	}
 }

@@ -251,3 +251,37 @@ func TestManagedPrefixMatchesAdapter(t *testing.T) {
 		t.Errorf("push.ManagedPrefix %q != apigwsvc.ManagedPrefix %q: the adapter would refuse to delete eventwire's integrations", ManagedPrefix, apigwsvc.ManagedPrefix)
 	}
 }
+
+func TestCheckStageAliases(t *testing.T) {
+	fn := plan.Function{Name: "orders", ARN: "arn:aws:lambda:us-east-1:123456789012:function:orders"}
+	obs := Observed{
+		Aliases: []string{"live"},
+		APIs: map[string]API{"a1": {Stages: []Stage{
+			{Name: "beta", Variables: map[string]string{"lambdaAlias": "canary"}},
+			{Name: "dev"},
+			{Name: "old", Variables: map[string]string{"lambdaAlias": "3"}},
+			{Name: "prod", Variables: map[string]string{"lambdaAlias": "live"}},
+		}}},
+	}
+	tests := []struct {
+		name    string
+		desired []definition.PushSource
+		want    string
+	}{
+		{"no stage variable", []definition.PushSource{{Service: definition.ServiceAPIGateway, ApiId: "a1", RouteId: "r"}}, ""},
+		{"alias missing", []definition.PushSource{{Service: definition.ServiceAPIGateway, ApiId: "a1", RouteId: "r", AliasStageVariableName: "lambdaAlias"}},
+			`stage beta of api a1 names alias "canary" in stage variable lambdaAlias, but function orders has no such alias`},
+		{"variable no stage sets", []definition.PushSource{{Service: definition.ServiceAPIGateway, ApiId: "a1", RouteId: "r", AliasStageVariableName: "other"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ""
+			if err := CheckStageAliases(fn, tt.desired, obs); err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}

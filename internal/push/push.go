@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 
 	"github.com/eventwire/eventwire/internal/apigwsvc"
 	"github.com/eventwire/eventwire/internal/definition"
@@ -43,6 +44,9 @@ func (r *Reconciler) Plan(ctx context.Context, fn plan.Function, desired []defin
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckStageAliases(fn, desired, obs); err != nil {
+		return nil, err
+	}
 	return Plan(fn, desired, obs), nil
 }
 
@@ -59,6 +63,7 @@ func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired []de
 	if err != nil {
 		return obs, err
 	}
+	obs.Aliases = aliases
 	qualifiers := map[string]bool{"": true, fn.Qualifier: true}
 	for _, a := range aliases {
 		qualifiers[a] = true
@@ -99,7 +104,7 @@ func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired []de
 		}
 	}
 	for _, s := range obs.Statements {
-		if len(s.Sid) < len(plan.StatementPrefix) || s.Sid[:len(plan.StatementPrefix)] != plan.StatementPrefix {
+		if !strings.HasPrefix(s.Sid, plan.StatementPrefix) {
 			continue
 		}
 		switch s.Principal {
