@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -472,5 +473,61 @@ func TestIntegration_APIGateway_RefusedBeforeAnyWrite(t *testing.T) {
 				t.Errorf("writes = %v, want none", w)
 			}
 		})
+	}
+}
+
+// An apply (or a destroy) interrupted after any action converges on the
+// next run, without a second integration or statement.
+func TestIntegration_InterruptedApplyConverges(t *testing.T) {
+	e := newEnv(t)
+	fn := e.function(t, "orders")
+	tg, err := e.fx.TargetGroup(e.ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := e.fx.HTTPAPI(e.ctx, "shop", []string{"GET /orders"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desired := []definition.PushSource{
+		{Service: definition.ServiceELB, TargetGroupArn: tg},
+		{Service: definition.ServiceAPIGateway, ApiId: api.ID, RouteId: api.Routes["GET /orders"]},
+	}
+	// interrupt starts from the state `from` leads to, runs the first stop
+	// actions of the plan for `to`, then applies `to` in full.
+	interrupt := func(t *testing.T, from, to []definition.PushSource, stop int) {
+		e.apply(t, fn, from)
+		actions, err := e.r.Plan(e.ctx, fn, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range actions[:stop] {
+			if err := e.r.Execute(e.ctx, fn, a); err != nil {
+				t.Fatalf("execute %s %s: %v", a.Kind, a.ID, err)
+			}
+		}
+		e.apply(t, fn, to)
+		e.applyAgain(t, fn, to)
+		wantInts, wantStmts, wantTargets := 1, 2, []string{fn.ARN}
+		if to == nil {
+			wantInts, wantStmts, wantTargets = 0, 0, nil
+		}
+		if n := e.managedIntegrations(t, api.ID, fn); n != wantInts {
+			t.Errorf("managed integrations = %d, want %d", n, wantInts)
+		}
+		if got := e.policy(t, fn.ARN, ""); len(got) != wantStmts {
+			t.Errorf("policy = %v, want %d statements", got, wantStmts)
+		}
+		if diff := cmp.Diff(wantTargets, e.targets(t, tg)); diff != "" {
+			t.Errorf("targets (-want +got):\n%s", diff)
+		}
+	}
+	const n = 5 // 2 grants, register, integration, route
+	for stop := 0; stop <= n; stop++ {
+		t.Run(fmt.Sprintf("apply stopped after %d", stop), func(t *testing.T) { interrupt(t, nil, desired, stop) })
+	}
+	const m = 5 // detach, deregister, delete integration, 2 revocations
+	for stop := 0; stop <= m; stop++ {
+		t.Run(fmt.Sprintf("destroy stopped after %d", stop), func(t *testing.T) { interrupt(t, desired, nil, stop) })
 	}
 }
