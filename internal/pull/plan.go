@@ -186,17 +186,18 @@ func compare(fn plan.Function, d definition.Mapping, o lambdasvc.Observed) []pla
 // updates returns the UpdateEventSourceMapping fields that make have match
 // want (nil if none) and the changes in display form.
 func updates(want, have definition.Mapping) (*definition.Mapping, []plan.Change) {
-	src := sourceType(want)
+	defs := defaults(want)
 	var upd definition.Mapping
 	var changes []plan.Change
 	for _, f := range updFields {
 		w, h := f.get(&want), f.get(&have)
-		def, hasDefault := serviceDefault(src, f.name)
-		if w == nil && hasDefault {
-			w = def
-		}
-		if h == nil && hasDefault {
-			h = def
+		if def := f.get(&defs); def != nil {
+			if w == nil {
+				w = def
+			}
+			if h == nil {
+				h = def
+			}
 		}
 		if w == nil && !f.clearable {
 			continue // not in the file, nothing to restore: AWS keeps it

@@ -248,6 +248,36 @@ func planCases() []planCase {
 			},
 		},
 		{
+			name: "kafka_defaults",
+			fn:   fnByName,
+			desired: []definition.Mapping{
+				{EventSourceArn: p(msk), Topics: []string{"orders"}, StartingPosition: p("LATEST")},
+				{
+					SelfManagedEventSource: &definition.SelfManagedEventSource{Endpoints: map[string][]string{
+						"KAFKA_BOOTSTRAP_SERVERS": {"b2:9092", "b1:9092"},
+					}},
+					Topics:                            []string{"payments"},
+					SelfManagedKafkaEventSourceConfig: &definition.KafkaEventSourceConfig{ConsumptionMode: p("Queue")},
+				},
+			},
+			observed: []lambdasvc.Observed{
+				obs("k1", func() definition.Mapping {
+					m := mskObserved
+					m.MaximumRetryAttempts = p(int32(5))
+					return m
+				}(), managedTags()),
+				obs("k2", definition.Mapping{
+					SelfManagedEventSource: &definition.SelfManagedEventSource{Endpoints: map[string][]string{
+						"KAFKA_BOOTSTRAP_SERVERS": {"b1:9092", "b2:9092"},
+					}},
+					Topics: []string{"payments"}, BatchSize: p(int32(100)), MaximumRetryAttempts: p(int32(0)),
+					SelfManagedKafkaEventSourceConfig: &definition.KafkaEventSourceConfig{
+						ConsumerGroupId: p("generated"), ConsumptionMode: p("Queue"),
+					},
+				}, managedTags()),
+			},
+		},
+		{
 			name: "ddb_stream_defaults_no_changes",
 			fn:   fnByName,
 			desired: []definition.Mapping{{
