@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/eventwire/eventwire/internal/records"
+)
+
+// TableEnv names the deployer's DynamoDB table when --table is not given;
+// the deployer Lambda reads the same variable.
+const TableEnv = "EVENTWIRE_TABLE"
+
+func init() {
+	Register(&Command{
+		Name:    "history",
+		Summary: "List a function's deployments, newest first",
+		Args:    "FUNCTION",
+		Help: `Lists the deployment records the eventwire deployer Lambda wrote for a
+function, newest first: when each run started, how long it took, what
+triggered it (s3, codecommit, codepipeline), what it did (apply, plan,
+destroy), how it ended (succeeded, planned, invalid, failed), how many
+changes it made, and the file it came from. Errors are shown under their
+run; -v shows each run's plan too.
+
+FUNCTION is a name, an ARN or a qualified name: records are kept per
+function name, so "orders", "orders:live" and the function's ARN share one
+history. The table is --table, or $` + TableEnv + ` (the table name is an
+output of the eventwire stack).
+
+Examples:
+  eventwire history --table eventwire-deployments orders
+  EVENTWIRE_TABLE=eventwire-deployments eventwire history -n 5 -v orders
+  eventwire history -o json orders | jq '.[0].plan'`,
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			table := fs.String("table", "", "DynamoDB table of the deployer (default $"+TableEnv+")")
+			limit := fs.Int("n", 20, "show at most this many records (0: all)")
+			output := fs.String("o", "text", "output format: text or json")
+			verbose := fs.Bool("v", false, "show each run's plan")
+			return func(ctx context.Context, args []string, env Env) int {
+				return runHistory(ctx, args, env, *table, *limit, *output, *verbose)
+			}
+		},
+	})
+}
+
+// historyRecord is a record as `history -o json` prints it.
+type historyRecord struct {
+	Function    string          `json:"function"`
+	ID          string          `json:"id"`
+	Start       time.Time       `json:"start"`
+	DurationMS  int64           `json:"duration_ms"`
+	Trigger     string          `json:"trigger"`
+	Source      string          `json:"source"`
+	FunctionRef string          `json:"function_ref,omitempty"`
+	Mode        string          `json:"mode"`
+	Outcome     string          `json:"outcome"`
+	Changes     int             `json:"changes"`
+	Errors      []string        `json:"errors,omitempty"`
+	Plan        json.RawMessage `json:"plan,omitempty"`
+	RequestID   string          `json:"request_id,omitempty"`
+}
+
+func runHistory(ctx context.Context, args []string, env Env, table string, limit int, output string, verbose bool) int {
+	if len(args) != 1 {
+		return UsageError(env, "history", "want exactly one FUNCTION")
+	}
+	if output != "text" && output != "json" {
+		return UsageError(env, "history", fmt.Sprintf("-o %s: want text or json", output))
+	}
+	if table == "" {
+		table = os.Getenv(TableEnv)
+	}
+	if table == "" {
+		return UsageError(env, "history", "no table: give --table or set "+TableEnv)
+	}
+	cfg, err := env.AWSConfig(ctx)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "eventwire history: load AWS configuration: %v\n", err)
+		return ExitError
+	}
+	store := records.New(dynamodb.NewFromConfig(cfg), table, records.Options{})
+	recs, err := store.History(ctx, args[0], limit)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "eventwire history: %v\n", err)
+		return ExitError
+	}
+	if output == "json" {
+		out := make([]historyRecord, 0, len(recs))
+		for _, r := range recs {
+			h := historyRecord{
+				Function: r.Function, ID: r.ID, Start: r.Start, DurationMS: r.Duration.Milliseconds(),
+				Trigger: string(r.Trigger), Source: r.Source, FunctionRef: r.FunctionRef, Mode: string(r.Mode),
+				Outcome: string(r.Outcome), Changes: r.Changes, Errors: r.Errors, RequestID: r.RequestID,
+			}
+			if json.Valid([]byte(r.PlanJSON)) {
+				h.Plan = json.RawMessage(r.PlanJSON)
+			}
+			out = append(out, h)
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return ExitError
+		}
+		return ExitOK
+	}
+	if len(recs) == 0 {
+		fmt.Fprintf(env.Stdout, "no deployments of %s recorded in table %s\n", records.FunctionKey(args[0]), table)
+		return ExitOK
+	}
+	// Columns are aligned over all rows; errors and plans go below their
+	// row, outside the columns.
+	rows := [][]string{{"STARTED", "DURATION", "TRIGGER", "MODE", "OUTCOME", "CHANGES", "SOURCE"}}
+	details := [][]string{nil}
+	for _, r := range recs {
+		rows = append(rows, []string{
+			r.Start.UTC().Format(time.RFC3339), r.Duration.Round(time.Millisecond).String(), string(r.Trigger),
+			string(r.Mode), string(r.Outcome), fmt.Sprint(r.Changes), r.Source,
+		})
+		var d []string
+		for _, e := range r.Errors {
+			d = append(d, "  error: "+e)
+		}
+		if verbose && r.Plan != "" {
+			for _, l := range strings.Split(strings.TrimRight(r.Plan, "\n"), "\n") {
+				d = append(d, "  "+l)
+			}
+		}
+		details = append(details, d)
+	}
+	width := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for i, row := range rows {
+		var b strings.Builder
+		for j, c := range row {
+			if j == len(row)-1 {
+				b.WriteString(c)
+				break
+			}
+			fmt.Fprintf(&b, "%-*s  ", width[j], c)
+		}
+		fmt.Fprintln(env.Stdout, b.String())
+		for _, l := range details[i] {
+			fmt.Fprintln(env.Stdout, l)
+		}
+	}
+	return ExitOK
+}
