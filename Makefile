@@ -27,8 +27,9 @@ lint: deps lint-cfn
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-demo: build
-	@echo "demo: to be filled in"
+# The main job against moto on loopback: see internal/demo.
+demo: deps
+	$(GO) run ./cmd/eventwire-demo -examples examples
 
 # --- The deployer Lambda and the CDK stack (infra/) ---------------------------
 .PHONY: lambda cdk-cli synth lint-cfn
