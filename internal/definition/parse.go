@@ -48,10 +48,13 @@ func Parse(path string, data []byte, functionDef []byte) (*File, error) {
 	pulls := w.checkFile(root)
 
 	var sibling *siblingFunction
+	siblingBroken := false
 	if functionDef != nil {
+		before := len(errs.errs)
 		sibling = readSibling(siblingPath(path), functionDef, errs)
+		siblingBroken = len(errs.errs) > before
 	}
-	function := w.resolveFunction(root, pulls, sibling)
+	function := w.resolveFunction(root, pulls, sibling, siblingBroken)
 
 	if len(errs.errs) > 0 {
 		errs.errs.sort()
@@ -211,7 +214,7 @@ func (w *walker) checkFunctionRef(n *node, path string) bool {
 
 // resolveFunction picks the target function: the top-level FunctionName,
 // else the sibling's, else the pull entries'; all present must agree.
-func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *siblingFunction) string {
+func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *siblingFunction, siblingBroken bool) string {
 	type claim struct {
 		ref   FunctionRef
 		text  string
@@ -220,7 +223,7 @@ func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *sibling
 		path  string
 	}
 	var claims []claim
-	named := root.has("FunctionName") || sibling != nil
+	named := root.has("FunctionName") || sibling != nil || siblingBroken
 	for _, p := range pulls {
 		named = named || p.n.has("FunctionName")
 	}
@@ -251,13 +254,12 @@ func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *sibling
 		if c.ref.SameFunction(first.ref) {
 			continue
 		}
-		off := c.off
-		path := c.path
-		if off < 0 {
-			// The sibling disagrees with the top level: name the top level.
-			off, path = first.off, first.path
+		if c.off < 0 {
+			// The sibling disagrees with the top level: point there.
+			w.errorf(first.off, first.path, "function %q disagrees with %q named by %s", first.text, c.text, c.where)
+			continue
 		}
-		w.errorf(off, path, "function %q disagrees with %q named by %s", c.text, first.text, first.where)
+		w.errorf(c.off, c.path, "function %q disagrees with %q named by %s", c.text, first.text, first.where)
 	}
 	return first.text
 }

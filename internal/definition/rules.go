@@ -229,13 +229,13 @@ func (w *walker) checkMapping(n *node, path string) {
 		lo, hasLo := ppc.intOf("MinimumPollers")
 		hi, hasHi := ppc.intOf("MaximumPollers")
 		if hasLo && lo < minP {
-			w.errorf(ppc.value("MinimumPollers").off, pathKey(path, "ProvisionedPollerConfig.MinimumPollers"), "must be at least %d for %s event sources, not %d", minP, rule.label, lo)
+			w.errorf(ppc.value("MinimumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MinimumPollers"), "must be at least %d for %s event sources, not %d", minP, rule.label, lo)
 		}
 		if hasHi && (hi < minP || hi > maxP) {
-			w.errorf(ppc.value("MaximumPollers").off, pathKey(path, "ProvisionedPollerConfig.MaximumPollers"), "must be between %d and %d for %s event sources, not %d", minP, maxP, rule.label, hi)
+			w.errorf(ppc.value("MaximumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MaximumPollers"), "must be between %d and %d for %s event sources, not %d", minP, maxP, rule.label, hi)
 		}
 		if hasLo && hasHi && lo > hi && hi >= minP && lo >= minP {
-			w.errorf(ppc.value("MinimumPollers").off, pathKey(path, "ProvisionedPollerConfig.MinimumPollers"), "must not exceed MaximumPollers (%d), not %d", hi, lo)
+			w.errorf(ppc.value("MinimumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MinimumPollers"), "must not exceed MaximumPollers (%d), not %d", hi, lo)
 		}
 		if m := ppc.get("PollerGroupName"); m != nil && rule.typ == SourceSQS {
 			w.errorf(m.off, pathKey(path, "ProvisionedPollerConfig"), "PollerGroupName is only supported for Kafka event sources")
@@ -248,7 +248,7 @@ func (w *walker) checkMapping(n *node, path string) {
 		if ms := mc.value("Metrics"); ms != nil && ms.kind == kindArray {
 			for i, it := range ms.items {
 				if it.kind == kindString && (it.str == "ErrorCount" || it.str == "KafkaMetrics") {
-					w.errorf(it.off, pathIndex(pathKey(path, "MetricsConfig.Metrics"), i), "%q is only available for Kafka event sources", it.str)
+					w.errorf(it.off, pathIndex(pathKeys(path, "MetricsConfig", "Metrics"), i), "%q is only available for Kafka event sources", it.str)
 				}
 			}
 		}
@@ -272,9 +272,9 @@ func (w *walker) checkMapping(n *node, path string) {
 				}
 				var v any
 				if err := json.Unmarshal([]byte(p.str), &v); err != nil {
-					w.errorf(p.off, pathKey(pathIndex(pathKey(path, "FilterCriteria.Filters"), i), "Pattern"), "is not valid JSON: %v", err)
+					w.errorf(p.off, pathKey(pathIndex(pathKeys(path, "FilterCriteria", "Filters"), i), "Pattern"), "is not valid JSON: %v", err)
 				} else if _, ok := v.(map[string]any); !ok {
-					w.errorf(p.off, pathKey(pathIndex(pathKey(path, "FilterCriteria.Filters"), i), "Pattern"), "must be a JSON object")
+					w.errorf(p.off, pathKey(pathIndex(pathKeys(path, "FilterCriteria", "Filters"), i), "Pattern"), "must be a JSON object")
 				}
 			}
 		}

@@ -131,6 +131,10 @@ func specSchema(s *spec) jsonObj {
 		if s.integer {
 			o["type"] = "integer"
 		}
+		if s.also != nil {
+			o["anyOf"] = []any{jsonObj{"const": *s.also}, jsonObj{"minimum": *s.min, "maximum": *s.max}}
+			break
+		}
 		if s.min != nil {
 			o["minimum"] = *s.min
 		}

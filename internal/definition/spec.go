@@ -29,6 +29,7 @@ type spec struct {
 	// Integers (integer set) and numbers.
 	integer  bool
 	min, max *int64
+	also     *int64 // one more allowed value outside [min, max]
 
 	// Strings.
 	minLen, maxLen int    // -1: no bound; counts characters (runes)
@@ -84,6 +85,12 @@ func enum(values ...string) *spec {
 
 func integer(min, max int64) *spec {
 	return &spec{kind: kindNumber, integer: true, min: &min, max: &max}
+}
+
+func integerOr(also, min, max int64) *spec {
+	s := integer(min, max)
+	s.also = &also
+	return s
 }
 
 func number() *spec { return &spec{kind: kindNumber} }
@@ -171,7 +178,11 @@ var (
 		fld("KMSKeyArn", str("a KMS key ARN", -1, -1, kmsKeyArnPattern)),
 		fld("LoggingConfig", obj(nil, fld("SystemLogLevel", enum("DEBUG", "INFO", "WARN")))),
 		fld("MaximumBatchingWindowInSeconds", integer(0, 300)),
-		fld("MaximumRecordAgeInSeconds", integer(-1, 604800)),
+		// "-1 ... infinite"; "The minimum valid value for maximum
+		// record age is 60s. Although values less than 60 and greater
+		// than -1 fall within the parameter's absolute range, they are
+		// not allowed" (SDK documentation of the field).
+		fld("MaximumRecordAgeInSeconds", integerOr(-1, 60, 604800)),
 		fld("MaximumRetryAttempts", integer(-1, 10000)),
 		fld("MetricsConfig", obj(nil, fld("Metrics", array(enum("EventCount", "ErrorCount", "KafkaMetrics"), 0, 3)))),
 		fld("ParallelizationFactor", integer(1, 10)),

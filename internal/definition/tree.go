@@ -158,23 +158,30 @@ func isSyntax(err error) bool {
 	return errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// syntax records a syntax error at its position.
+// syntax records a syntax error at its position. Decoder.Token's offsets
+// are relative to the value being read for errors inside a literal, so the
+// position comes from a whole-input scan (json.Unmarshal's offset counts
+// bytes up to and including the offending one).
 func (b *treeBuilder) syntax(err error) {
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		off := int(se.Offset) - 1
-		if off < 0 {
-			off = 0
-		}
-		b.errs.add(b.pos.at(off), "", "invalid JSON: "+se.Error())
-	case errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF:
-		b.errs.add(b.pos.at(len(b.data)), "", "invalid JSON: unexpected end of file")
-	case errors.Is(err, errTooDeep):
-		// Already reported.
-	default:
-		b.errs.add(b.pos.at(b.skip()), "", "invalid JSON: "+err.Error())
+	if errors.Is(err, errTooDeep) {
+		return // already reported
 	}
+	var v any
+	var se *json.SyntaxError
+	if uerr := json.Unmarshal(b.data, &v); errors.As(uerr, &se) {
+		off := int(se.Offset) - 1
+		msg := se.Error()
+		if strings.HasPrefix(msg, "unexpected end of JSON input") {
+			off, msg = len(b.data), "unexpected end of file"
+		}
+		b.errs.add(b.pos.at(max(off, 0)), "", "invalid JSON: "+msg)
+		return
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
+		b.errs.add(b.pos.at(len(b.data)), "", "invalid JSON: unexpected end of file")
+		return
+	}
+	b.errs.add(b.pos.at(b.skip()), "", "invalid JSON: "+err.Error())
 }
 
 var errTooDeep = errors.New("nesting too deep")
@@ -290,6 +297,13 @@ func pathKey(parent, key string) string {
 		return parent + "." + key
 	}
 	return parent + "[" + strconv.Quote(key) + "]"
+}
+
+func pathKeys(parent string, keys ...string) string {
+	for _, k := range keys {
+		parent = pathKey(parent, k)
+	}
+	return parent
 }
 
 func pathIndex(parent string, i int) string {

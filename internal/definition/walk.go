@@ -123,11 +123,18 @@ func (w *walker) walkNumber(n *node, s *spec, path string) {
 		if strings.ContainsAny(string(n.num), ".eE") {
 			w.errorf(n.off, path, "must be an integer, not %s", n.num)
 		} else {
-			w.errorf(n.off, path, "must be between %d and %d, not %s", *s.min, *s.max, n.num)
+			w.errorf(n.off, path, "%s is out of range", n.num)
 		}
 		return
 	}
+	if s.also != nil && i == *s.also {
+		return
+	}
 	if (s.min != nil && i < *s.min) || (s.max != nil && i > *s.max) {
+		if s.also != nil {
+			w.errorf(n.off, path, "must be %d or between %d and %d, not %d", *s.also, *s.min, *s.max, i)
+			return
+		}
 		w.errorf(n.off, path, "must be between %d and %d, not %d", *s.min, *s.max, i)
 	}
 }
