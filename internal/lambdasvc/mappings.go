@@ -56,6 +56,10 @@ type Observed struct {
 	State                 string
 	StateTransitionReason string
 	LastProcessingResult  string
+	// FilterCriteriaError is set when AWS could not show the filter
+	// criteria (encrypted with a KMS key the caller may not use):
+	// Mapping.FilterCriteria is then unknown, not empty.
+	FilterCriteriaError string
 	// Mapping is what AWS reports, in the file's types. Enabled is derived
 	// from State; FunctionName holds the FunctionArn; Tags is nil (see
 	// Tags below).
@@ -321,7 +325,12 @@ func observed(c types.EventSourceMappingConfiguration) Observed {
 		enabled := state != StateDisabled && state != StateDisabling
 		m.Enabled = &enabled
 	}
+	var filterErr string
+	if e := c.FilterCriteriaError; e != nil {
+		filterErr = deref(e.ErrorCode) + ": " + deref(e.Message)
+	}
 	return Observed{
+		FilterCriteriaError:   filterErr,
 		UUID:                  deref(c.UUID),
 		ARN:                   deref(c.EventSourceMappingArn),
 		FunctionArn:           deref(c.FunctionArn),

@@ -53,6 +53,12 @@ const (
 func Plan(fn plan.Function, desired []definition.Mapping, observed []lambdasvc.Observed) []plan.Action {
 	var mine []lambdasvc.Observed
 	for _, o := range observed {
+		// A mapping being deleted is as good as gone: a declared one is
+		// created again (the executor retries the conflict until the old
+		// one is gone), an undeclared one needs nothing.
+		if o.State == lambdasvc.StateDeleting {
+			continue
+		}
 		if sameFunction(fn, o.FunctionArn) {
 			mine = append(mine, o)
 		}
@@ -157,6 +163,11 @@ func compare(fn plan.Function, d definition.Mapping, o lambdasvc.Observed) []pla
 			Kind: plan.Replace, Resource: plan.ResourceMapping, ID: id, Reason: reason, Changes: changes,
 			Op: &Op{UUID: o.UUID, MappingARN: o.ARN, Create: createRequest(fn, d), Enabled: enabled(d)},
 		}}
+	}
+	if o.FilterCriteriaError != "" {
+		// AWS cannot show the filters (KMS): they cannot be compared, so
+		// they are taken as they are rather than rewritten on every run.
+		d.FilterCriteria = o.Mapping.FilterCriteria
 	}
 	upd, changes := updates(d, o.Mapping)
 	tag, untag, tagChanges := tagChanges(desiredTags(fn, d), o.Tags)

@@ -248,6 +248,31 @@ func planCases() []planCase {
 			},
 		},
 		{
+			name: "deleting_ignored_and_unreadable_filters_kept",
+			fn:   fnByName,
+			desired: []definition.Mapping{
+				{EventSourceArn: p(queue), FilterCriteria: &definition.FilterCriteria{Filters: []definition.Filter{{Pattern: p(`{"a":[1]}`)}}}},
+				{EventSourceArn: p(queue2)},
+			},
+			observed: []lambdasvc.Observed{
+				func() lambdasvc.Observed {
+					o := obs("u1", sqsAsAWSReports(queue), managedTags())
+					o.FilterCriteriaError = "KMSAccessDeniedException: no kms:Decrypt"
+					return o
+				}(),
+				func() lambdasvc.Observed {
+					o := obs("u2", sqsAsAWSReports(queue2), managedTags())
+					o.State = lambdasvc.StateDeleting
+					return o
+				}(),
+				func() lambdasvc.Observed {
+					o := obs("u3", streamAsAWSReports(stream, "LATEST"), managedTags())
+					o.State = lambdasvc.StateDeleting
+					return o
+				}(),
+			},
+		},
+		{
 			name: "kafka_defaults",
 			fn:   fnByName,
 			desired: []definition.Mapping{

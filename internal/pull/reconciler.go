@@ -158,34 +158,52 @@ func (r *Reconciler) execute(ctx context.Context, fn plan.Function, a plan.Actio
 }
 
 func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt bool, log *slog.Logger) error {
-	var created lambdasvc.Observed
-	err := r.retryIf(ctx, "create", func() error {
-		var err error
-		created, err = r.m.Create(ctx, *op.Create)
-		return err
-	}, func(err error) bool {
-		// A conflict on create means the mapping exists (made meanwhile,
-		// or not yet listed): adopt it below rather than retry.
-		return retryable(err) && !errors.Is(err, lambdasvc.ErrConflict)
-	})
-	if adopt && errors.Is(err, lambdasvc.ErrConflict) {
+	backoff := r.opts.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		var created lambdasvc.Observed
+		err := r.retryIf(ctx, "create", func() error {
+			var err error
+			created, err = r.m.Create(ctx, *op.Create)
+			return err
+		}, func(err error) bool {
+			// A conflict on create means the mapping exists: adopt it
+			// below rather than send the same create again.
+			return retryable(err) && !errors.Is(err, lambdasvc.ErrConflict)
+		})
+		if err == nil {
+			log.InfoContext(ctx, "event source mapping created", "uuid", created.UUID)
+			return r.settle(ctx, created.UUID, op.Enabled, log)
+		}
+		if !adopt || !errors.Is(err, lambdasvc.ErrConflict) {
+			return err
+		}
 		log.InfoContext(ctx, "event source mapping exists already, adopting it", "error", err)
-		return r.adoptExisting(ctx, fn, *op.Create, err, log)
+		adopted, aerr := r.adoptExisting(ctx, fn, *op.Create)
+		if aerr != nil {
+			return aerr
+		}
+		if adopted {
+			return nil
+		}
+		// The conflicting mapping cannot be seen: one still being
+		// deleted, or a list that lags. Try the create again, bounded.
+		if attempt >= r.opts.RetryMax {
+			return err
+		}
+		if err := r.pause(ctx, "create", attempt, &backoff, err); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	log.InfoContext(ctx, "event source mapping created", "uuid", created.UUID)
-	return r.settle(ctx, created.UUID, op.Enabled, log)
 }
 
 // adoptExisting re-observes after a create that AWS refused as a conflict,
 // and carries out what a new plan of that one mapping says (adopt, update,
-// tags). If the mapping still cannot be seen, the conflict is returned.
-func (r *Reconciler) adoptExisting(ctx context.Context, fn plan.Function, req definition.Mapping, conflict error, log *slog.Logger) error {
+// tags). adopted is false when the plan still says create: the mapping
+// that conflicts cannot be seen.
+func (r *Reconciler) adoptExisting(ctx context.Context, fn plan.Function, req definition.Mapping) (adopted bool, err error) {
 	observed, err := r.observe(ctx, fn)
 	if err != nil {
-		return errors.Join(conflict, err)
+		return false, err
 	}
 	desired := req
 	desired.Tags = nil
@@ -200,15 +218,15 @@ func (r *Reconciler) adoptExisting(ctx context.Context, fn plan.Function, req de
 	for _, a := range Plan(fn, []definition.Mapping{desired}, observed) {
 		switch a.Kind {
 		case plan.Create:
-			return conflict
+			return false, nil
 		case plan.Delete, plan.LeaveAlone:
 			continue
 		}
 		if err := r.execute(ctx, fn, a, false); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 func (r *Reconciler) update(ctx context.Context, op *Op, log *slog.Logger) error {
@@ -357,9 +375,7 @@ func (r *Reconciler) retry(ctx context.Context, what string, call func() error) 
 }
 
 // retryIf calls call until it succeeds, fails with an error that again
-// does not accept, or RetryMax retries are spent; between calls it waits a
-// backoff that doubles each time (capped at 32 times RetryBackoff), with
-// full jitter.
+// does not accept, or RetryMax retries are spent.
 func (r *Reconciler) retryIf(ctx context.Context, what string, call func() error, again func(error) bool) error {
 	backoff := r.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
@@ -367,13 +383,22 @@ func (r *Reconciler) retryIf(ctx context.Context, what string, call func() error
 		if err == nil || !again(err) || attempt >= r.opts.RetryMax {
 			return err
 		}
-		wait := time.Duration(rand.Int64N(int64(backoff)) + 1)
-		r.log.DebugContext(ctx, "retrying", "call", what, "attempt", attempt+1, "wait", wait, "error", err)
-		if err := r.sleep(ctx, wait); err != nil {
+		if err := r.pause(ctx, what, attempt, &backoff, err); err != nil {
 			return err
 		}
-		if backoff < 32*r.opts.RetryBackoff {
-			backoff *= 2
-		}
 	}
+}
+
+// pause waits before a retry: a random time up to *backoff (full jitter),
+// then doubles *backoff, up to 32 times RetryBackoff.
+func (r *Reconciler) pause(ctx context.Context, what string, attempt int, backoff *time.Duration, cause error) error {
+	wait := time.Duration(rand.Int64N(int64(*backoff)) + 1)
+	r.log.DebugContext(ctx, "retrying", "call", what, "attempt", attempt+1, "wait", wait, "error", cause)
+	if err := r.sleep(ctx, wait); err != nil {
+		return err
+	}
+	if *backoff < 32*r.opts.RetryBackoff {
+		*backoff *= 2
+	}
+	return nil
 }

@@ -373,17 +373,41 @@ func TestExecute_FakeAWS_CreateConflictAdopts(t *testing.T) {
 }
 
 // TestExecute_FakeAWS_CreateConflictUnseen: a conflict whose mapping cannot
-// be seen is returned, not retried forever.
+// be seen (one still being deleted) is retried, boundedly.
 func TestExecute_FakeAWS_CreateConflictUnseen(t *testing.T) {
-	f := newFakeStore()
-	f.errs["Create"] = []error{lambdasvc.ErrConflict}
-	r, _ := testReconciler(f, Options{})
-	err := r.Execute(context.Background(), fnByName, sqsCreate)
-	if !errors.Is(err, lambdasvc.ErrConflict) {
-		t.Fatalf("Execute: %v, want a conflict", err)
+	tests := []struct {
+		name      string
+		conflicts int
+		wantErr   error
+		wantCalls []string
+	}{
+		{
+			name: "gone on the second try", conflicts: 1,
+			wantCalls: []string{"Create " + queue, "List " + fnARN, "Create " + queue, "Get new1"},
+		},
+		{
+			name: "bounded", conflicts: 10, wantErr: lambdasvc.ErrConflict,
+			wantCalls: []string{
+				"Create " + queue, "List " + fnARN, "Create " + queue, "List " + fnARN, "Create " + queue, "List " + fnARN,
+			},
+		},
 	}
-	if diff := cmp.Diff([]string{"Create " + queue, "List " + fnARN}, f.calls); diff != "" {
-		t.Errorf("calls (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeStore()
+			for i := 0; i < tt.conflicts; i++ {
+				f.errs["Create"] = append(f.errs["Create"], lambdasvc.ErrConflict)
+			}
+			f.created = []string{"Enabled"}
+			r, _ := testReconciler(f, Options{RetryMax: 2})
+			err := r.Execute(context.Background(), fnByName, sqsCreate)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Execute: %v, want %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.wantCalls, f.calls); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
