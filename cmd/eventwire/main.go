@@ -8,8 +8,8 @@ import (
 	"os/signal"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/eventwire/eventwire/internal/awsconfig"
 	"github.com/eventwire/eventwire/internal/cli"
 )
 
@@ -21,7 +21,7 @@ func main() {
 		Stderr:     os.Stderr,
 		IsTerminal: isTerminal(os.Stdin),
 		AWSConfig: func(ctx context.Context) (aws.Config, error) {
-			return config.LoadDefaultConfig(ctx)
+			return awsconfig.Load(ctx)
 		},
 	}
 	code := cli.Run(ctx, os.Args[1:], env)

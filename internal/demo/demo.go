@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/eventwire/eventwire/internal/awsconfig"
 	"github.com/eventwire/eventwire/internal/cli"
 	"github.com/eventwire/eventwire/internal/mototest"
 )
@@ -57,7 +58,7 @@ func Run(ctx context.Context, dir string, w io.Writer) error {
 		Stdout: w,
 		Stderr: w,
 		AWSConfig: func(ctx context.Context) (aws.Config, error) {
-			return config.LoadDefaultConfig(ctx)
+			return awsconfig.Load(ctx)
 		},
 	}
 	run := func(want int, args ...string) error {
