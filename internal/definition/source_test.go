@@ -1,0 +1,266 @@
+package definition
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSourceType(t *testing.T) {
+	tests := []struct {
+		arn  string
+		want string
+	}{
+		{"arn:aws:sqs:us-east-1:123456789012:orders", SourceSQS},
+		{"arn:aws:sqs:us-east-1:123456789012:orders.fifo", SourceSQS},
+		{"arn:aws-us-gov:sqs:us-gov-west-1:123456789012:orders", SourceSQS},
+		{"arn:aws:kinesis:us-east-1:123456789012:stream/clicks", SourceKinesis},
+		{"arn:aws:kinesis:us-east-1:123456789012:stream/clicks/consumer/c:1767225600", SourceKinesis},
+		{"arn:aws:dynamodb:us-east-1:123456789012:table/inventory/stream/2026-11-01T00:00:00.000", SourceDynamoDB},
+		{"arn:aws:dynamodb:us-east-1:123456789012:table/inventory", ""},
+		{"arn:aws:kafka:us-east-1:123456789012:cluster/payments/6f1c3b8a-1d2e-4f5a-9b7c-0123456789ab-2", SourceKafka},
+		{"arn:aws:kafka:us-east-1:123456789012:vpc-connection/123456789012/payments/6f1c3b8a", SourceKafka},
+		{"arn:aws:mq:us-east-1:123456789012:broker:notifications:b-0f1e2d3c", SourceMQ},
+		{"arn:aws:rds:us-east-1:123456789012:cluster:catalog", SourceDocumentDB},
+		{"arn:aws:rds:us-east-1:123456789012:db:catalog", ""},
+		{"arn:aws:s3:::bucket", ""},
+		{"orders", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arn, func(t *testing.T) {
+			if got := SourceType(tt.arn); got != tt.want {
+				t.Errorf("SourceType(%q) = %q, want %q", tt.arn, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMappingSourceType_SelfManagedKafka(t *testing.T) {
+	m := Mapping{SelfManagedEventSource: &SelfManagedEventSource{Endpoints: map[string][]string{"KAFKA_BOOTSTRAP_SERVERS": {"k:9092"}}}}
+	if got := MappingSourceType(m); got != SourceSelfManagedKafka {
+		t.Errorf("MappingSourceType = %q, want %q", got, SourceSelfManagedKafka)
+	}
+	if got := MappingSourceType(Mapping{}); got != "" {
+		t.Errorf("MappingSourceType(empty) = %q, want empty", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestDefaults(t *testing.T) {
+	stream := Mapping{Enabled: ptr(true), BatchSize: ptr[int32](100), MaximumBatchingWindowInSeconds: ptr[int32](0),
+		ParallelizationFactor: ptr[int32](1), TumblingWindowInSeconds: ptr[int32](0), MaximumRecordAgeInSeconds: ptr[int32](-1),
+		MaximumRetryAttempts: ptr[int32](-1), BisectBatchOnFunctionError: ptr(false)}
+	kafka := Mapping{Enabled: ptr(true), BatchSize: ptr[int32](100), MaximumRecordAgeInSeconds: ptr[int32](-1),
+		MaximumRetryAttempts: ptr[int32](-1), BisectBatchOnFunctionError: ptr(false)}
+	tests := []struct {
+		typ  string
+		want Mapping
+	}{
+		{SourceSQS, Mapping{Enabled: ptr(true), BatchSize: ptr[int32](10), MaximumBatchingWindowInSeconds: ptr[int32](0)}},
+		{SourceKinesis, stream},
+		{SourceDynamoDB, stream},
+		{SourceKafka, kafka},
+		{SourceSelfManagedKafka, kafka},
+		{SourceMQ, Mapping{Enabled: ptr(true), BatchSize: ptr[int32](100)}},
+		{SourceDocumentDB, Mapping{Enabled: ptr(true), BatchSize: ptr[int32](100)}},
+		{"", Mapping{Enabled: ptr(true)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Defaults(tt.typ)); diff != "" {
+				t.Errorf("Defaults(%q) (-want +got):\n%s", tt.typ, diff)
+			}
+		})
+	}
+}
+
+func TestWithDefaults_KeepsSetFields_QueueModeRetries(t *testing.T) {
+	m := Mapping{EventSourceArn: ptr("arn:aws:sqs:us-east-1:123456789012:orders"), BatchSize: ptr[int32](5)}
+	got := WithDefaults(m)
+	want := Mapping{EventSourceArn: m.EventSourceArn, BatchSize: ptr[int32](5), Enabled: ptr(true), MaximumBatchingWindowInSeconds: ptr[int32](0)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("WithDefaults (-want +got):\n%s", diff)
+	}
+	q := Mapping{
+		SelfManagedEventSource:            &SelfManagedEventSource{},
+		SelfManagedKafkaEventSourceConfig: &KafkaEventSourceConfig{ConsumptionMode: ptr("Queue")},
+	}
+	if got := WithDefaults(q).MaximumRetryAttempts; got == nil || *got != 0 {
+		t.Errorf("Queue mode MaximumRetryAttempts = %v, want 0", got)
+	}
+}
+
+func TestParseFunctionRef(t *testing.T) {
+	tests := []struct {
+		ref    string
+		want   FunctionRef
+		wantOK bool
+	}{
+		{"orders", FunctionRef{Name: "orders"}, true},
+		{"orders:live", FunctionRef{Name: "orders", Qualifier: "live"}, true},
+		{"orders:$LATEST", FunctionRef{Name: "orders", Qualifier: "$LATEST"}, true},
+		{"orders:7", FunctionRef{Name: "orders", Qualifier: "7"}, true},
+		{"123456789012:function:orders", FunctionRef{Account: "123456789012", Name: "orders"}, true},
+		{"123456789012:function:orders:live", FunctionRef{Account: "123456789012", Name: "orders", Qualifier: "live"}, true},
+		{"arn:aws:lambda:us-east-1:123456789012:function:orders", FunctionRef{Partition: "aws", Region: "us-east-1", Account: "123456789012", Name: "orders"}, true},
+		{"arn:aws:lambda:us-east-1:123456789012:function:orders:live", FunctionRef{Partition: "aws", Region: "us-east-1", Account: "123456789012", Name: "orders", Qualifier: "live"}, true},
+		{"arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:orders", FunctionRef{Partition: "aws-us-gov", Region: "us-gov-west-1", Account: "123456789012", Name: "orders"}, true},
+		{"123456789012:live", FunctionRef{Name: "123456789012", Qualifier: "live"}, true},
+		{"us-east-1:orders", FunctionRef{}, false},
+		{"orders function", FunctionRef{}, false},
+		{"", FunctionRef{}, false},
+		{"arn:aws:sqs:us-east-1:123456789012:orders", FunctionRef{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			got, ok := ParseFunctionRef(tt.ref)
+			if ok != tt.wantOK {
+				t.Fatalf("ParseFunctionRef(%q) ok = %v, want %v", tt.ref, ok, tt.wantOK)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ParseFunctionRef(%q) (-want +got):\n%s", tt.ref, diff)
+			}
+		})
+	}
+}
+
+func TestSameFunction(t *testing.T) {
+	arn := "arn:aws:lambda:us-east-1:123456789012:function:orders"
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"orders", "orders", true},
+		{"orders", arn, true},
+		{"123456789012:function:orders", arn, true},
+		{"orders:live", arn + ":live", true},
+		{"orders", "orders:live", false},
+		{"orders:live", "orders:test", false},
+		{"orders", "refunds", false},
+		{arn, "arn:aws:lambda:us-east-1:999999999999:function:orders", false},
+		{arn, "arn:aws:lambda:eu-west-1:123456789012:function:orders", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.a+" vs "+tt.b, func(t *testing.T) {
+			a, _ := ParseFunctionRef(tt.a)
+			b, _ := ParseFunctionRef(tt.b)
+			if got := a.SameFunction(b); got != tt.want {
+				t.Errorf("SameFunction = %v, want %v", got, tt.want)
+			}
+			if got := b.SameFunction(a); got != tt.want {
+				t.Errorf("SameFunction is not symmetric")
+			}
+		})
+	}
+}
+
+func TestFunctionRef_String(t *testing.T) {
+	for _, ref := range []string{"orders", "orders:live", "123456789012:function:orders", "arn:aws:lambda:us-east-1:123456789012:function:orders:live"} {
+		r, ok := ParseFunctionRef(ref)
+		if !ok {
+			t.Fatalf("ParseFunctionRef(%q) failed", ref)
+		}
+		if got := r.String(); got != ref {
+			t.Errorf("String() = %q, want %q", got, ref)
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const minimalFile = `{"PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-tg/50dc6c495c0c9188"}]}`
+
+func TestFind(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a", FileName), minimalFile)
+	writeFile(t, filepath.Join(dir, "b", "c", FileName), minimalFile)
+	writeFile(t, filepath.Join(dir, "b", "other.json"), "{}")
+	writeFile(t, filepath.Join(dir, ".git", FileName), minimalFile)
+	writeFile(t, filepath.Join(dir, "named.json"), minimalFile)
+
+	got, err := Find(filepath.Join(dir, "b"), dir, filepath.Join(dir, "named.json"), filepath.Join(dir, "a", FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		filepath.Join(dir, "a", FileName),
+		filepath.Join(dir, "b", "c", FileName),
+		filepath.Join(dir, "named.json"),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Find (-want +got):\n%s", diff)
+	}
+	if _, err := Find(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Find(missing) error = %v, want one wrapping ErrNotExist", err)
+	}
+}
+
+func TestLoad_SiblingAndSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "orders", FileName)
+	writeFile(t, path, minimalFile)
+	writeFile(t, filepath.Join(dir, "orders", FunctionDefFileName), `{"FunctionName": "orders", "Code": {"ZipFile": "..."}}`)
+	f, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Function != "orders" || f.Path != path {
+		t.Errorf("Load: Function %q Path %q, want orders and %s", f.Function, f.Path, path)
+	}
+
+	big := filepath.Join(dir, "big", FileName)
+	writeFile(t, big, `{"FunctionName": "orders", "Tags": "`+strings.Repeat("x", MaxFileSize)+`"}`)
+	_, err = Load(big)
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Msg, "over the limit") || errs[0].File != big {
+		t.Errorf("Load(big) = %v, want one size error naming the file", err)
+	}
+	// Parse refuses the same data without a file.
+	if _, err := Parse("big.json", make([]byte, MaxFileSize+1), nil); err == nil || !strings.Contains(err.Error(), "over the limit") {
+		t.Errorf("Parse(big) = %v, want a size error", err)
+	}
+}
+
+func TestConflicts(t *testing.T) {
+	files := []*File{
+		{Path: "a/" + FileName, Function: "orders"},
+		{Path: "b/" + FileName, Function: "arn:aws:lambda:us-east-1:123456789012:function:orders"},
+		{Path: "c/" + FileName, Function: "orders:live"},
+		{Path: "d/" + FileName, Function: "refunds"},
+	}
+	got := Conflicts(files).Error()
+	want := `b/_lambdaeventsourcedef.json: function "arn:aws:lambda:us-east-1:123456789012:function:orders" is already wired by a/_lambdaeventsourcedef.json`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Conflicts (-want +got):\n%s", diff)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	fields := mappingSpec.fieldNames()
+	tests := []struct{ in, want string }{
+		{"batchsize", "BatchSize"},
+		{"BatchSzie", "BatchSize"},
+		{"EventSourceARN", "EventSourceArn"},
+		{"StartingPositon", "StartingPosition"},
+		{"Colour", ""},
+	}
+	for _, tt := range tests {
+		if got := suggest(tt.in, fields); got != tt.want {
+			t.Errorf("suggest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
