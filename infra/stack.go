@@ -215,6 +215,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	}
 
 	grantDeployer(stack, role, bucket, table, cfg)
+	guardDeployer(stack, role, fn)
 
 	if cfg.repository != "" {
 		addCodeCommitTrigger(stack, fn, role, cfg)
@@ -390,6 +391,33 @@ func grantDeployer(stack awscdk.Stack, role awsiam.Role, bucket awss3.Bucket, ta
 			[]string{"codecommit:GetDifferences", "codecommit:GetFile", "codecommit:GetCommit"},
 			[]string{fmt.Sprintf("arn:%s:codecommit:%s:%s:%s", partition, region, account, cfg.repository)}, nil)
 	}
+}
+
+// guardDeployer denies the deployer any change to its own wiring, whatever
+// functionNamePrefix allows: a definition file naming the deployer cannot
+// open it to a new invoker or point an event source at it. A separate
+// policy, since it names the function, which itself depends on the role's
+// default policy.
+func guardDeployer(stack awscdk.Stack, role awsiam.Role, fn awslambda.Function) {
+	self := []string{*fn.FunctionArn(), *fn.FunctionArn() + ":*"}
+	awsiam.NewPolicy(stack, jsii.String("DeployerSelfGuard"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{role},
+		Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:       jsii.String("DenyOwnPermissions"),
+				Effect:    awsiam.Effect_DENY,
+				Actions:   jsii.Strings("lambda:AddPermission", "lambda:RemovePermission"),
+				Resources: jsii.Strings(self...),
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("DenyOwnMappings"),
+				Effect:     awsiam.Effect_DENY,
+				Actions:    jsii.Strings("lambda:CreateEventSourceMapping", "lambda:UpdateEventSourceMapping", "lambda:DeleteEventSourceMapping"),
+				Resources:  jsii.Strings("*"),
+				Conditions: &map[string]any{"ArnLike": map[string]any{"lambda:FunctionArn": self}},
+			}),
+		},
+	})
 }
 
 // addCodeCommitTrigger invokes the deployer on pushes to the configured

@@ -632,12 +632,13 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 			tm := synth(t, c.variant)
 			var role string
 			for id, r := range tm.ofType("AWS::IAM::Policy") {
-				if strs(r.Properties["Roles"])[0] == "${DeployerRole}" {
+				if strings.HasPrefix(id, "DeployerRoleDefaultPolicy") {
 					role = id
+					diff(t, "attached to", []string{"${DeployerRole}"}, strs(r.Properties["Roles"]))
 				}
 			}
 			if role == "" {
-				t.Fatal("no policy attached to the deployer role")
+				t.Fatal("no default policy on the deployer role")
 			}
 			fnCond := map[string]any{"ArnLike": map[string]any{"lambda:FunctionArn": c.fnGlob}}
 			want := []statement{
@@ -672,6 +673,34 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 	}
 }
 
+// TestIAM_SelfGuard: the deployer may not change its own permissions or
+// mappings, even when functionNamePrefix matches its name.
+func TestIAM_SelfGuard(t *testing.T) {
+	tm := synth(t, "default")
+	var guard string
+	for id := range tm.ofType("AWS::IAM::Policy") {
+		if strings.HasPrefix(id, "DeployerSelfGuard") {
+			guard = id
+		}
+	}
+	if guard == "" {
+		t.Fatal("no DeployerSelfGuard policy")
+	}
+	diff(t, "attached to", []string{"${DeployerRole}"}, strs(tm.Resources[guard].Properties["Roles"]))
+	self := []any{deployer, deployer + ":*"}
+	diff(t, "guard statements", []statement{
+		{"DenyOwnPermissions", "Deny", []string{"lambda:AddPermission", "lambda:RemovePermission"}, []string{deployer, deployer + ":*"}, nil},
+		{"DenyOwnMappings", "Deny", []string{"lambda:CreateEventSourceMapping", "lambda:DeleteEventSourceMapping", "lambda:UpdateEventSourceMapping"}, []string{"*"},
+			map[string]any{"ArnLike": map[string]any{"lambda:FunctionArn": self}}},
+	}, policies(tm)[guard])
+	// The function must not wait for the guard (which names it): no cycle.
+	for _, dep := range tm.one(t, "AWS::Lambda::Function", "Deployer").DependsOn {
+		if dep == guard {
+			t.Errorf("the deployer function depends on %s, which references it", guard)
+		}
+	}
+}
+
 // TestIAM_ResourceStarOnlyWhereRequired: Resource "*" appears only in the
 // statements whose actions support no resource type (each commented in
 // stack.go), in every identity policy of the template.
@@ -686,6 +715,9 @@ func TestIAM_ResourceStarOnlyWhereRequired(t *testing.T) {
 		t.Run(variant, func(t *testing.T) {
 			for id, sts := range policies(synth(t, variant)) {
 				for _, s := range sts {
+					if s.Effect != "Allow" {
+						continue // a Deny on "*" only narrows
+					}
 					for _, r := range s.Resources {
 						if r == "*" && !allowed[s.Sid] {
 							t.Errorf("%s: statement %q %v on Resource \"*\"", id, s.Sid, s.Actions)
