@@ -1,0 +1,36 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRun runs `make demo`'s job on the repository's examples, so that the
+// demo and the examples cannot rot unnoticed.
+func TestRun(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "examples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir()) // Run changes directory; t.Chdir restores it.
+	var out bytes.Buffer
+	if err := Run(context.Background(), dir, &out); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"2 files checked, all valid",
+		"Plan: 2 functions, 2 with changes, 0 failed.",
+		"Apply: 2 functions, 2 changed, 0 failed.",
+		"tags=map[eventwire:managed:orders]",
+		"Target group orders-tg: targets [arn:aws:lambda:us-east-1:123456789012:function:orders]",
+		"No changes: AWS matches the definitions of 2 functions.",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, got)
+		}
+	}
+}

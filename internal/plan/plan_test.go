@@ -1,0 +1,101 @@
+package plan
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
+
+var sample = &Plan{
+	Source:   "orders/_lambdaeventsourcedef.json",
+	Function: Function{Ref: "orders:live", Name: "orders", Qualifier: "live", ARN: "arn:aws:lambda:us-east-1:123456789012:function:orders"},
+	Actions: []Action{
+		{Kind: Create, Resource: ResourceMapping, ID: "arn:aws:sqs:us-east-1:123456789012:orders"},
+		{Kind: Update, Resource: ResourceMapping, ID: "arn:aws:sqs:us-east-1:123456789012:audit 1f3c",
+			Changes: []Change{{Field: "BatchSize", From: "10", To: "5"}, {Field: "FilterCriteria", From: `{"Filters":[...]}`, To: "(none)"}}},
+		{Kind: Replace, Resource: ResourceMapping, ID: "arn:aws:kinesis:us-east-1:123456789012:stream/clicks 9a0b", Reason: "StartingPosition is create-only",
+			Changes: []Change{{Field: "StartingPosition", From: "LATEST", To: "TRIM_HORIZON"}}},
+		{Kind: Adopt, Resource: ResourceMapping, ID: "arn:aws:sqs:us-east-1:123456789012:legacy 77de"},
+		{Kind: Delete, Resource: ResourcePermission, ID: StatementID("elasticloadbalancing.amazonaws.com", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/old/1", "live")},
+		{Kind: LeaveAlone, Resource: ResourceMapping, ID: "arn:aws:sqs:us-east-1:123456789012:hand-made 5e5e", Reason: "not managed by eventwire"},
+	},
+}
+
+func TestPlanString_Golden(t *testing.T) {
+	golden(t, "sample.txt", sample.String())
+	golden(t, "empty.txt", (&Plan{Function: Function{Ref: "orders"}}).String())
+}
+
+func TestPlanJSON_Golden(t *testing.T) {
+	b, err := json.MarshalIndent(sample, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "sample.json", string(b)+"\n")
+}
+
+func TestHasChanges_LeaveAloneIsNotAChange(t *testing.T) {
+	tests := []struct {
+		name  string
+		kinds []Kind
+		want  bool
+	}{
+		{"empty", nil, false},
+		{"only left alone", []Kind{LeaveAlone, LeaveAlone}, false},
+		{"one create", []Kind{LeaveAlone, Create}, true},
+		{"adopt", []Kind{Adopt}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Plan{}
+			for _, k := range tt.kinds {
+				p.Actions = append(p.Actions, Action{Kind: k})
+			}
+			if got := p.HasChanges(); got != tt.want {
+				t.Errorf("HasChanges() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatementID_DeterministicAndDistinct(t *testing.T) {
+	a := StatementID("apigateway.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/x", "")
+	if b := StatementID("apigateway.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/x", ""); a != b {
+		t.Errorf("same grant, different ids: %s %s", a, b)
+	}
+	for _, other := range []string{
+		StatementID("apigateway.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/x", "live"),
+		StatementID("elasticloadbalancing.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/x", ""),
+		StatementID("apigateway.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/y", ""),
+	} {
+		if other == a {
+			t.Errorf("different grants share the id %s", a)
+		}
+	}
+	if len(a) > 100 {
+		t.Errorf("statement id %s is longer than the 100 characters AddPermission allows", a)
+	}
+}
