@@ -549,3 +549,27 @@ func keys[V any](m map[string]V) []string {
 	slices.Sort(k)
 	return k
 }
+
+func TestApply_OneFunctionFailing_DoesNotStopTheOthers(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	queue := must[string](t)(w.fx.Queue(ctx, "orders"))
+	w.write(fmt.Sprintf(`{"FunctionName": "orders", "PullEventSources": {"EventSourceMapping": {"EventSourceArn": %q}}}`, queue))
+	missing := filepath.Join(w.dir, "missing", "_lambdaeventsourcedef.json")
+	os.MkdirAll(filepath.Dir(missing), 0o755)
+	os.WriteFile(missing, []byte(fmt.Sprintf(`{"FunctionName": "no-such-function", "PullEventSources": {"EventSourceMapping": {"EventSourceArn": %q}}}`, queue)), 0o644)
+
+	code, out, errOut := w.run("apply", "--yes", w.dir)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !strings.Contains(errOut, "no-such-function") {
+		t.Errorf("stderr does not name the failing function:\n%s", errOut)
+	}
+	if !strings.Contains(out, "orders: done") {
+		t.Errorf("the good function was not applied:\n%s", out)
+	}
+	if n := len(w.mappings()); n != 1 {
+		t.Errorf("mappings = %d, want 1", n)
+	}
+}
