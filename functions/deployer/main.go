@@ -1,17 +1,43 @@
-// Command deployer is eventwire's Lambda function. Placeholder until the
-// trigger package lands (issue 4).
+// Command deployer is eventwire's Lambda function: it applies definition
+// files uploaded to S3, pushed to CodeCommit or handed over by a
+// CodePipeline Invoke action (see internal/trigger).
+//
+// Settings come from the environment: EVENTWIRE_TABLE (required),
+// EVENTWIRE_LEASE_SECONDS, EVENTWIRE_FUNCTION_PREFIX; AWS settings from the
+// SDK's standard chain.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"log/slog"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/eventwire/eventwire/internal/reconcile"
+	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 func main() {
-	lambda.Start(func(ctx context.Context, ev json.RawMessage) error {
-		return errors.New("deployer: not built yet")
-	})
+	// JSON with the request id when the function's log format is JSON.
+	log := lambdacontext.NewLogger()
+	slog.SetDefault(log)
+
+	settings, err := trigger.SettingsFromEnv(os.Getenv)
+	if err != nil {
+		log.Error("deployer settings", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("load AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	log.Info("deployer starting", "table", settings.Table, "function_prefix", settings.FunctionPrefix,
+		"lease", settings.LeaseDuration.String())
+	r := reconcile.New(cfg, reconcile.Options{Logger: log})
+	h := trigger.NewFromConfig(cfg, r, settings, log)
+	lambda.Start(h.Handle)
 }

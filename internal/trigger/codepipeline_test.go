@@ -165,6 +165,10 @@ func TestCodePipeline_PlanModeOnlyPlans(t *testing.T) {
 	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(jsonString(a[0].Body), "orders: planned 1 create") {
 		t.Errorf("job answer: %v", a)
 	}
+	// One line per planned change, with stable keys.
+	if got := pe.log.grep("planned change function=orders"); len(got) != 1 || !strings.Contains(got[0], "kind=event-source-mapping action=create id=arn:aws:sqs:us-east-1:123456789012:orders") {
+		t.Errorf("planned change log lines: %q", got)
+	}
 	if diff := cmp.Diff([]string{"planned plan codepipeline://11111111-abcd-1111-abcd-111111111111/SourceArtifact/orders/_lambdaeventsourcedef.json"}, pe.outcomes("orders")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}

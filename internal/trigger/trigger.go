@@ -378,14 +378,18 @@ func (h *Handler) run(ctx context.Context, w work) result {
 	return result{record: written, plan: p}
 }
 
-// logPlan writes one line per action with stable keys: function, kind (the
-// resource), action (create, update, ...), id.
+// logPlan writes, in plan mode, one line per planned change with stable
+// keys: function, kind (the resource), action (create, update, ...), id.
+// In apply mode the Deployer logs each change as it is applied (the
+// reconciler's "change applied" lines, with the same keys).
 func (h *Handler) logPlan(ctx context.Context, log *slog.Logger, p *plan.Plan, mode records.Mode) {
-	msg := "change"
-	if mode == records.ModePlan {
-		msg = "planned change"
+	if mode != records.ModePlan {
+		return
 	}
 	for _, a := range p.Actions {
+		if !a.Kind.IsChange() {
+			continue
+		}
 		attrs := []any{"kind", a.Resource, "action", string(a.Kind), "id", a.ID}
 		if a.Reason != "" {
 			attrs = append(attrs, "reason", a.Reason)
@@ -397,10 +401,6 @@ func (h *Handler) logPlan(ctx context.Context, log *slog.Logger, p *plan.Plan, m
 			}
 			attrs = append(attrs, "changes", cs)
 		}
-		if !a.Kind.IsChange() {
-			log.DebugContext(ctx, "left alone", attrs...)
-			continue
-		}
-		log.InfoContext(ctx, msg, attrs...)
+		log.InfoContext(ctx, "planned change", attrs...)
 	}
 }

@@ -1,0 +1,181 @@
+package trigger_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/awsfixture"
+	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/reconcile"
+	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/trigger"
+)
+
+func TestSettingsFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    trigger.Settings
+		wantErr string
+	}{
+		{"table only", map[string]string{"EVENTWIRE_TABLE": "t"}, trigger.Settings{Table: "t"}, ""},
+		{"all", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "300", "EVENTWIRE_FUNCTION_PREFIX": "team-"},
+			trigger.Settings{Table: "t", LeaseDuration: 300e9, FunctionPrefix: "team-"}, ""},
+		{"no table", map[string]string{}, trigger.Settings{}, "EVENTWIRE_TABLE"},
+		{"bad lease", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "5m"}, trigger.Settings{}, `EVENTWIRE_LEASE_SECONDS: "5m"`},
+		{"zero lease", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "0"}, trigger.Settings{}, `EVENTWIRE_LEASE_SECONDS: "0"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := trigger.SettingsFromEnv(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("settings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// e2e builds the handler as the deployer's main does, with the real
+// reconciler, against moto, with a function and a queue to wire.
+func e2e(t *testing.T, cfg aws.Config) (*trigger.Handler, *env, *awsfixture.Fixture) {
+	t.Helper()
+	e := newEnv(t)
+	fx := awsfixture.New(srv.Config(t))
+	ctx := context.Background()
+	if _, err := fx.Function(ctx, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.Queue(ctx, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	d := reconcile.New(cfg, reconcile.Options{})
+	h := trigger.NewFromConfig(cfg, d, trigger.Settings{Table: table}, e.tcfg.Logger, s3Options)
+	return h, e, fx
+}
+
+func mappings(t *testing.T, fx *awsfixture.Fixture) []string {
+	t.Helper()
+	out, err := fx.Lambda.ListEventSourceMappings(context.Background(), &awslambda.ListEventSourceMappingsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range out.EventSourceMappings {
+		got = append(got, aws.ToString(m.EventSourceArn)+" batch="+jsonString(m.BatchSize))
+	}
+	return got
+}
+
+// An upload to S3, through the real handler and reconciler: the mapping
+// exists in Lambda; replays write nothing; a delete removes it.
+func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
+	cfg := srv.Config(t)
+	calls := mototest.Record(&cfg)
+	h, e, fx := e2e(t, cfg)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	put, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, "0055AED6DCD90281E5", false))
+
+	invoke := lambda.NewHandler(h.Handle)
+	if _, err := invoke.Invoke(context.Background(), put); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}
+	if diff := cmp.Diff(want, mappings(t, fx)); diff != "" {
+		t.Errorf("mappings (-want +got):\n%s", diff)
+	}
+	hist := e.history("orders")
+	if len(hist) != 1 || hist[0].Outcome != records.Succeeded || !strings.Contains(hist[0].Plan, "create") {
+		t.Fatalf("records: %+v", hist)
+	}
+
+	// Ten replays: no write to Lambda at all.
+	calls.Reset()
+	for i := 0; i < 10; i++ {
+		if _, err := invoke.Invoke(context.Background(), put); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, op := range calls.Writes() {
+		if strings.HasPrefix(op, "Lambda.") {
+			t.Errorf("replay wrote %s", op)
+		}
+	}
+	if diff := cmp.Diff(want, mappings(t, fx)); diff != "" {
+		t.Errorf("mappings after replays (-want +got):\n%s", diff)
+	}
+
+	// The file deleted: what eventwire made is removed.
+	del, _ := json.Marshal(trigger.S3EventFor(bucket, key, "delete-marker-1", "0055AED6DCD9028200", true))
+	if _, err := invoke.Invoke(context.Background(), del); err != nil {
+		t.Fatal(err)
+	}
+	if got := mappings(t, fx); len(got) != 0 {
+		t.Errorf("mappings after the delete: %v", got)
+	}
+}
+
+// failingTransport fails the first Lambda write it sees, as a network
+// failure in the middle of an apply would.
+type failingTransport struct {
+	inner  http.RoundTripper
+	failed atomic.Bool
+}
+
+func (f *failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/event-source-mappings") && f.failed.CompareAndSwap(false, true) {
+		return nil, errors.New("connection reset by peer")
+	}
+	return f.inner.RoundTrip(r)
+}
+
+// An apply interrupted by an AWS failure is returned for Lambda to retry;
+// the retry converges on the file.
+func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
+	cfg := srv.Config(t)
+	ft := &failingTransport{inner: http.DefaultTransport}
+	cfg.HTTPClient = &http.Client{Transport: ft}
+	cfg.RetryMaxAttempts = 1
+	h, e, fx := e2e(t, cfg)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	put, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, "0055AED6DCD90281E5", false))
+	if err := h.Handle(context.Background(), put); err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("first run: err = %v, want the failure", err)
+	}
+	if got := mappings(t, fx); len(got) != 0 {
+		t.Fatalf("mappings after the failed run: %v", got)
+	}
+	if err := h.Handle(context.Background(), put); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if diff := cmp.Diff([]string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}, mappings(t, fx)); diff != "" {
+		t.Errorf("mappings (-want +got):\n%s", diff)
+	}
+	var outcomes []string
+	for _, r := range e.history("orders") {
+		outcomes = append(outcomes, string(r.Outcome))
+	}
+	if diff := cmp.Diff([]string{"succeeded", "failed"}, outcomes); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
