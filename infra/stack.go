@@ -330,16 +330,17 @@ func grantDeployer(stack awscdk.Stack, role awsiam.Role, bucket awss3.Bucket, ta
 
 	// API Gateway v2 uses HTTP-verb actions on path ARNs without account
 	// (the caller's own account): GetRoute and UpdateRoute on
-	// /apis/ID/routes/ID, GetIntegrations and CreateIntegration on
-	// /apis/ID/integrations, DeleteIntegration on /apis/ID/integrations/ID,
-	// GetStages on /apis/ID/stages. Every API of the region, since the file
-	// names the API.
+	// /apis/ID/routes/ID, GetRoutes on /apis/ID/routes, GetIntegrations and
+	// CreateIntegration on /apis/ID/integrations, GetIntegration and
+	// DeleteIntegration on /apis/ID/integrations/ID, GetStages on
+	// /apis/ID/stages. Every API of the region, since the file names the
+	// API; never the API itself, its routes' creation or its deployments.
 	apigw := func(path string) string {
 		return fmt.Sprintf("arn:%s:apigateway:%s::/apis/*/%s", partition, region, path)
 	}
 	add("ReadHttpApis",
 		[]string{"apigateway:GET"},
-		[]string{apigw("routes/*"), apigw("integrations"), apigw("integrations/*"), apigw("stages")}, nil)
+		[]string{apigw("routes"), apigw("routes/*"), apigw("integrations"), apigw("integrations/*"), apigw("stages")}, nil)
 	add("WireHttpApiRoutes",
 		[]string{"apigateway:PATCH"},
 		[]string{apigw("routes/*")}, nil)

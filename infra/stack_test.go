@@ -654,7 +654,7 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 				{"ManageMappings", "Allow", []string{"lambda:DeleteEventSourceMapping", "lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"}, []string{esmArn}, fnCond},
 				{"ListMappings", "Allow", []string{"lambda:ListEventSourceMappings"}, []string{"*"}, nil},
 				{"TagMappings", "Allow", []string{"lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"}, []string{esmArn}, nil},
-				{"ReadHttpApis", "Allow", []string{"apigateway:GET"}, []string{apisArn + "integrations", apisArn + "integrations/*", apisArn + "routes/*", apisArn + "stages"}, nil},
+				{"ReadHttpApis", "Allow", []string{"apigateway:GET"}, []string{apisArn + "integrations", apisArn + "integrations/*", apisArn + "routes", apisArn + "routes/*", apisArn + "stages"}, nil},
 				{"WireHttpApiRoutes", "Allow", []string{"apigateway:PATCH"}, []string{apisArn + "routes/*"}, nil},
 				{"CreateHttpApiIntegrations", "Allow", []string{"apigateway:POST"}, []string{apisArn + "integrations"}, nil},
 				{"DeleteHttpApiIntegrations", "Allow", []string{"apigateway:DELETE"}, []string{apisArn + "integrations/*"}, nil},
