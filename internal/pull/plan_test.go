@@ -2,6 +2,7 @@ package pull
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -403,5 +404,22 @@ func TestPlan_Ops(t *testing.T) {
 				t.Errorf("ops (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// BenchmarkPlan plans 200 declared mappings against 300 observed ones.
+func BenchmarkPlan(b *testing.B) {
+	var desired []definition.Mapping
+	var observed []lambdasvc.Observed
+	for i := 0; i < 300; i++ {
+		arn := fmt.Sprintf("arn:aws:sqs:us-east-1:123456789012:q%03d", i)
+		if i < 200 {
+			desired = append(desired, definition.Mapping{EventSourceArn: p(arn), BatchSize: p(int32(5))})
+		}
+		observed = append(observed, obs(fmt.Sprintf("u%03d", i), sqsAsAWSReports(arn), managedTags()))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Plan(fnByName, desired, observed)
 	}
 }
