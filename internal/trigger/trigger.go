@@ -315,9 +315,15 @@ func (h *Handler) run(ctx context.Context, w work) result {
 		return result{record: written, plan: p, err: err}
 	}
 
+	// Give up on a held lease early enough to record the failure before
+	// Lambda's deadline.
+	wait := h.cfg.LeaseWait
+	if d, ok := ctx.Deadline(); ok {
+		wait = max(0, min(wait, time.Until(d)-h.cfg.DeadlineReserve))
+	}
 	lease, err := h.cfg.Store.AcquireLease(ctx, fn, owner(ctx), records.LeaseOptions{
 		Duration: h.cfg.LeaseDuration,
-		Wait:     h.cfg.LeaseWait,
+		Wait:     wait,
 		Logger:   log,
 	})
 	if err != nil {
