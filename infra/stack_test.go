@@ -34,6 +34,8 @@ var (
 	templates = map[string]*templateOnce{
 		"default": {ctx: map[string]any{}},
 		"full":    {ctx: fullContext},
+		// A repository without a branch list: every branch.
+		"repo": {ctx: map[string]any{CtxCodeCommitRepository: "definitions"}},
 	}
 )
 
@@ -447,6 +449,14 @@ func TestCodeCommitTrigger(t *testing.T) {
 	t.Run("absent by default", func(t *testing.T) {
 		tm := synth(t, "default")
 		diff(t, "rules", 0, len(tm.ofType("AWS::Events::Rule")))
+	})
+	t.Run("every branch", func(t *testing.T) {
+		tm := synth(t, "repo")
+		rule := render(tm.one(t, "AWS::Events::Rule", "CodeCommitPush").Properties).(map[string]any)
+		diff(t, "event pattern detail", map[string]any{
+			"event":         []any{"referenceCreated", "referenceUpdated"},
+			"referenceType": []any{"branch"},
+		}, get(rule, "EventPattern", "detail"))
 	})
 	t.Run("configured", func(t *testing.T) {
 		tm := synth(t, "full")
