@@ -4,12 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/records"
@@ -313,5 +319,88 @@ func TestS3EventFor(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("event %s lacks %s", b, want)
 		}
+	}
+}
+
+// A run killed by Lambda leaves its lease behind; Lambda's retry of the
+// invocation keeps the request id, so it takes the lease back at once.
+func TestS3_RetryOfACrashedRun_TakesItsLeaseBack(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	if _, err := e.store.AcquireLease(context.Background(), "orders", "req-crashed", records.LeaseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.tcfg.LeaseWait = 1 // would fail at once if it had to wait
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-crashed"})
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	if err := e.handler().Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.deployer.Applied()["orders"]; !ok {
+		t.Error("not applied")
+	}
+	// Released at the end: another run gets it.
+	if _, err := e.store.AcquireLease(context.Background(), "orders", "req-next", records.LeaseOptions{}); err != nil {
+		t.Errorf("lease not released: %v", err)
+	}
+}
+
+// Without a configured length, a lease ends with the invocation that took
+// it (plus a margin), so a killed run never blocks the function for long.
+func TestS3_LeaseLastsAsLongAsTheInvocation(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	var expires time.Time
+	e.deployer.inApply = func(context.Context, string) error {
+		// Another run looks at the lease while this one holds it.
+		_, err := e.store.AcquireLease(context.Background(), "orders", "other", records.LeaseOptions{})
+		if !errors.Is(err, records.ErrLeaseHeld) {
+			return fmt.Errorf("lease not held: %v", err)
+		}
+		m := regexp.MustCompile(`until (\S+)\)`).FindStringSubmatch(err.Error())
+		if m == nil {
+			return fmt.Errorf("no expiry in %v", err)
+		}
+		expires, err = time.Parse(time.RFC3339, m[1])
+		return err
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	if err := e.handler().Handle(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	// Lease expiries are whole seconds.
+	if expires.Before(deadline.Truncate(time.Second)) || expires.After(deadline.Add(time.Minute)) {
+		t.Errorf("lease expires %v, want just after the deadline %v", expires, deadline)
+	}
+}
+
+// sibling403 is S3 as the deployer's role sees it: without s3:ListBucket,
+// a GetObject of a missing key answers 403 AccessDenied, not 404 (moto
+// does not enforce IAM, so this is a fake over the real client).
+type sibling403 struct{ trigger.S3API }
+
+func (s sibling403) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	if strings.HasSuffix(aws.ToString(in.Key), "_lambdadef.json") {
+		return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
+	}
+	return s.S3API.GetObject(ctx, in, opts...)
+}
+
+func TestS3_FakeAWS_MissingSiblingAnswers403(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	e.tcfg.S3 = sibling403{e.s3}
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	if err := e.handler().Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.deployer.Applied()["orders"]; !ok {
+		t.Error("not applied")
 	}
 }

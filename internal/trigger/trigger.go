@@ -64,8 +64,9 @@ type Config struct {
 	ArtifactS3 func(events.CodePipelineArtifactCredentials) S3API
 
 	Logger *slog.Logger
-	// LeaseDuration is how long a function's lease lasts unless released
-	// (records.DefaultLeaseDuration if zero).
+	// LeaseDuration is how long a function's lease lasts unless released.
+	// If zero: until the invocation's deadline (plus a few seconds), or
+	// records.DefaultLeaseDuration without a deadline.
 	LeaseDuration time.Duration
 	// LeaseWait bounds how long a run waits for a function's lease held by
 	// another run before it fails (to be retried).
@@ -76,6 +77,10 @@ type Config struct {
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 }
+
+// leaseMargin is added to the time left in an invocation to make the
+// default lease length: clocks of Lambda and DynamoDB differ a little.
+const leaseMargin = 5 * time.Second
 
 // Handler handles the deployer's invocations.
 type Handler struct {
@@ -317,12 +322,18 @@ func (h *Handler) run(ctx context.Context, w work) result {
 
 	// Give up on a held lease early enough to record the failure before
 	// Lambda's deadline.
-	wait := h.cfg.LeaseWait
+	// Without a configured length, the lease lasts as long as the
+	// invocation can: a run cannot outlive Lambda's deadline, so neither
+	// should its lease when the run is killed.
+	wait, length := h.cfg.LeaseWait, h.cfg.LeaseDuration
 	if d, ok := ctx.Deadline(); ok {
 		wait = max(0, min(wait, time.Until(d)-h.cfg.DeadlineReserve))
+		if length <= 0 {
+			length = time.Until(d) + leaseMargin
+		}
 	}
 	lease, err := h.cfg.Store.AcquireLease(ctx, fn, owner(ctx), records.LeaseOptions{
-		Duration: h.cfg.LeaseDuration,
+		Duration: length,
 		Wait:     wait,
 		Logger:   log,
 	})
