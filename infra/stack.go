@@ -251,6 +251,10 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		Value:       table.TableName(),
 		Description: jsii.String("Deployment records (eventwire history --table)"),
 	})
+	awscdk.NewCfnOutput(stack, jsii.String("LogGroupName"), &awscdk.CfnOutputProps{
+		Value:       logGroup.LogGroupName(),
+		Description: jsii.String("The deployer's logs (aws logs tail --follow)"),
+	})
 	awscdk.NewCfnOutput(stack, jsii.String("FailedEventsQueueUrl"), &awscdk.CfnOutputProps{
 		Value:       failed.QueueUrl(),
 		Description: jsii.String("Events the deployer failed on after its retries"),

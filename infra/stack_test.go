@@ -441,6 +441,7 @@ func TestOutputs(t *testing.T) {
 		"FunctionArn":          deployer,
 		"BucketName":           "${Definitions}",
 		"TableName":            "${Deployments}",
+		"LogGroupName":         "${DeployerLogs}",
 		"FailedEventsQueueUrl": "${FailedEvents}",
 	}, got)
 }
