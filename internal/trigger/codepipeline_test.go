@@ -243,6 +243,7 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 				t.Errorf("failure type %v, want %s", fd["type"], tt.wantType)
 			}
 			msg, _ := fd["message"].(string)
+			golden(t, "pipeline-failure-"+strings.ReplaceAll(strings.ReplaceAll(tt.name, " ", "-"), ":", "")+".txt", msg)
 			for _, w := range tt.wantMessage {
 				if !strings.Contains(msg, w) {
 					t.Errorf("failure message %q lacks %q", msg, w)

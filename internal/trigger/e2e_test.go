@@ -104,9 +104,10 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 		t.Errorf("mappings (-want +got):\n%s", diff)
 	}
 	hist := e.history("orders")
-	if len(hist) != 1 || hist[0].Outcome != records.Succeeded || !strings.Contains(hist[0].Plan, "create") {
+	if len(hist) != 1 || hist[0].Outcome != records.Succeeded {
 		t.Fatalf("records: %+v", hist)
 	}
+	golden(t, "e2e-s3-record-plan.txt", hist[0].Plan)
 
 	// Ten replays: no write to Lambda at all.
 	calls.Reset()
