@@ -303,9 +303,11 @@ func grantDeployer(stack awscdk.Stack, role awsiam.Role, bucket awss3.Bucket, ta
 	// CreateEventSourceMapping has no resource type (the mapping does not
 	// exist yet), so Resource must be "*"; condition key lambda:FunctionArn
 	// narrows it to the functions above. The caller needs no permission on
-	// the queue or stream: Lambda reads the source with the target
-	// function's execution role (Lambda Developer Guide, "Lambda execution
-	// role", event source mappings).
+	// the queue or stream: "when you use an event source mapping to invoke
+	// your function, Lambda uses the execution role to read event data"
+	// (Lambda Developer Guide, AWS managed policies in the execution role).
+	// Not granted: KMS on a key named by a mapping's KMSKeyArn (filter
+	// criteria encryption); a user of that field adds the key grant.
 	add("CreateMappings",
 		[]string{"lambda:CreateEventSourceMapping"},
 		[]string{"*"},
