@@ -126,7 +126,8 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 	}
 
 	// The file deleted: what eventwire made is removed.
-	del, _ := json.Marshal(trigger.S3EventFor(bucket, key, "delete-marker-1", "0055AED6DCD9028200", true))
+	dm := e.remove(key)
+	del, _ := json.Marshal(trigger.S3EventFor(bucket, key, dm, "0055AED6DCD9028200", true))
 	if _, err := invoke.Invoke(context.Background(), del); err != nil {
 		t.Fatal(err)
 	}

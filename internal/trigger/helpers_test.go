@@ -131,6 +131,17 @@ func (e *env) put(key, body string) string {
 	return aws.ToString(out.VersionId)
 }
 
+// remove deletes a key (a delete marker, in the versioned bucket) and
+// returns the marker's version id.
+func (e *env) remove(key string) string {
+	e.t.Helper()
+	out, err := e.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return aws.ToString(out.VersionId)
+}
+
 func (e *env) history(function string) []records.Record {
 	e.t.Helper()
 	rs, err := e.store.History(context.Background(), function, 0)

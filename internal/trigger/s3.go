@@ -151,6 +151,20 @@ func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) error {
 
 	var w work
 	if removed {
+		// A removal event does not always mean the key is gone: deleting
+		// one (noncurrent) version of a versioned key leaves the current
+		// one, and a newer put may have followed. Tear down only when the
+		// key has no current object; otherwise leave the key's state alone
+		// so that the put's own event is not taken for a stale one.
+		_, err := getObject(ctx, h.cfg.S3, bucket, key, "", 1)
+		switch {
+		case err == nil:
+			log.InfoContext(ctx, "ignored S3 removal: the key still has a current object")
+			return nil
+		case errors.Is(err, errNoObject) || isAccessDenied(err):
+		default:
+			return err
+		}
 		if st.Function == "" {
 			log.InfoContext(ctx, "nothing to tear down: no deployment of this key is recorded")
 			return h.advance(ctx, log, bucket, key, next)

@@ -153,13 +153,18 @@ func TestS3_Removed_TearsDown(t *testing.T) {
 	const key = "orders/_lambdaeventsourcedef.json"
 	v := e.put(key, sqsFile("orders:live", "orders", 5))
 	h := e.handler()
+	if err := h.Handle(context.Background(), event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})); err != nil {
+		t.Fatal(err)
+	}
+	dm := e.remove(key)
+	e.put("other/_lambdaeventsourcedef.json", "{}")
+	dm2 := e.remove("other/_lambdaeventsourcedef.json")
 	steps := []json.RawMessage{
-		event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"}),
-		event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: "dm-1", Sequencer: "0055AED6DCD9028200"}),
+		event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: dm, Sequencer: "0055AED6DCD9028200"}),
 		// Redelivered delete: dropped.
-		event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: "dm-1", Sequencer: "0055AED6DCD9028200"}),
+		event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: dm, Sequencer: "0055AED6DCD9028200"}),
 		// A key never deployed.
-		event(t, "s3-delete-marker.json", s3Vars{Key: "other/_lambdaeventsourcedef.json", Version: "dm-2", Sequencer: "0055AED6DCD9028300"}),
+		event(t, "s3-delete-marker.json", s3Vars{Key: "other/_lambdaeventsourcedef.json", Version: dm2, Sequencer: "0055AED6DCD9028300"}),
 	}
 	for i, ev := range steps {
 		if err := h.Handle(context.Background(), ev); err != nil {
@@ -173,7 +178,7 @@ func TestS3_Removed_TearsDown(t *testing.T) {
 		t.Errorf("still applied: %v", got)
 	}
 	want := []string{
-		"succeeded destroy s3://" + bucket + "/" + key + "?versionId=dm-1",
+		"succeeded destroy s3://" + bucket + "/" + key + "?versionId=" + dm,
 		"succeeded apply s3://" + bucket + "/" + key + "?versionId=" + v,
 	}
 	if diff := cmp.Diff(want, e.outcomes("orders")); diff != "" {
@@ -402,5 +407,35 @@ func TestS3_FakeAWS_MissingSiblingAnswers403(t *testing.T) {
 	}
 	if _, ok := e.deployer.Applied()["orders"]; !ok {
 		t.Error("not applied")
+	}
+}
+
+// Deleting one old version of a key is not deleting the file: the current
+// version stays applied, and the put of the current version, arriving
+// after, is still applied.
+func TestS3_RemovedVersion_KeyStillThere_NoTeardown(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v1 := e.put(key, sqsFile("orders", "orders", 5))
+	v2 := e.put(key, sqsFile("orders", "orders", 7))
+	if _, err := e.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), VersionId: aws.String(v1)}); err != nil {
+		t.Fatal(err)
+	}
+	h := e.handler()
+	for _, ev := range []json.RawMessage{
+		event(t, "s3-object.json", s3Vars{Event: "ObjectRemoved:Delete", Key: key, Version: v1, Sequencer: "0055AED6DCD90281F0"}),
+		// Older than the removal: still applied, since the removal changed
+		// nothing.
+		event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v2, Sequencer: "0055AED6DCD90281E6"}),
+	} {
+		if err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	if got := e.log.grep("ignored S3 removal: the key still has a current object"); len(got) != 1 {
+		t.Errorf("log lines: %q", got)
 	}
 }
