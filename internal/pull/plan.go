@@ -279,9 +279,47 @@ func createOnlyChanges(want, have definition.Mapping) (fields []string, changes 
 	return fields, changes
 }
 
+// TagKeysTag lists, space-separated, the keys of the tags eventwire set on
+// a mapping from its file, so that a tag someone else added (before an
+// adoption, or by hand) is never removed: only keys listed here, and no
+// longer in the file, are.
+const TagKeysTag = "eventwire:tag-keys"
+
+// maxTagValue is the longest tag value Lambda accepts.
+const maxTagValue = 256
+
+// tagKeysValue is TagKeysTag's value for the file's tags: their sorted keys,
+// as many as fit in a tag value (a key left out is never removed later, the
+// safe side).
+func tagKeysValue(tags map[string]string) string {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	v := ""
+	for _, k := range keys {
+		next := k
+		if v != "" {
+			next = v + " " + k
+		}
+		if len(next) > maxTagValue {
+			break
+		}
+		v = next
+	}
+	return v
+}
+
 // tagChanges compares the tags the mapping must carry with those it has.
-// Tags whose key starts with "aws:" belong to AWS and are never removed.
+// A tag is removed only if eventwire set it (listed in TagKeysTag, or one
+// of eventwire's own keys); tags whose key starts with "aws:" belong to AWS
+// and are never removed.
 func tagChanges(want, have map[string]string) (tag map[string]string, untag []string, changes []plan.Change) {
+	owned := map[string]bool{plan.ManagedTagKey: true, TagKeysTag: true}
+	for _, k := range strings.Fields(have[TagKeysTag]) {
+		owned[k] = true
+	}
 	keys := map[string]bool{}
 	for k := range want {
 		keys[k] = true
@@ -308,7 +346,7 @@ func tagChanges(want, have map[string]string) (tag map[string]string, untag []st
 				from = h
 			}
 			changes = append(changes, plan.Change{Field: "Tags." + k, From: from, To: w})
-		case !inWant && inHave && !strings.HasPrefix(k, "aws:"):
+		case !inWant && inHave && owned[k] && !strings.HasPrefix(k, "aws:"):
 			untag = append(untag, k)
 			changes = append(changes, plan.Change{Field: "Tags." + k, From: h, To: "(none)"})
 		}
@@ -324,6 +362,9 @@ func desiredTags(fn plan.Function, d definition.Mapping) map[string]string {
 		t[k] = v
 	}
 	t[plan.ManagedTagKey] = fn.Ref
+	if v := tagKeysValue(d.Tags); v != "" {
+		t[TagKeysTag] = v
+	}
 	return t
 }
 

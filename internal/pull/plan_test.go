@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -176,7 +177,8 @@ func planCases() []planCase {
 			fn:      fnByName,
 			desired: []definition.Mapping{{EventSourceArn: p(queue), Tags: map[string]string{"team": "payments", "env": "prod"}}},
 			observed: []lambdasvc.Observed{obs("u1", sqsAsAWSReports(queue),
-				managedTags("env", "dev", "old", "x", "aws:cloudformation:stack-name", "s"))},
+				managedTags("env", "dev", "old", "x", "aws:cloudformation:stack-name", "s",
+					TagKeysTag, "env old", "owner", "ops"))}, // owner: not set by eventwire, kept
 		},
 		{
 			name:     "adopt_unmanaged",
@@ -388,7 +390,7 @@ func TestPlan_Ops(t *testing.T) {
 		}}},
 		{"tags_add_change_remove", []*Op{{
 			UUID: "u1", MappingARN: "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1",
-			Tag:     map[string]string{"env": "prod", "team": "payments"},
+			Tag:     map[string]string{"env": "prod", "team": "payments", TagKeysTag: "env team"},
 			Untag:   []string{"old"},
 			Enabled: true,
 		}}},
@@ -421,5 +423,31 @@ func BenchmarkPlan(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		Plan(fnByName, desired, observed)
+	}
+}
+
+func TestTagKeysValue_SortedAndBoundedByTagValueLength(t *testing.T) {
+	long := strings.Repeat("k", 200)
+	tests := []struct {
+		name string
+		tags map[string]string
+		want string
+	}{
+		{"none", nil, ""},
+		{"sorted", map[string]string{"team": "a", "env": "b"}, "env team"},
+		// A key that does not fit is left out: it will never be removed,
+		// the safe side.
+		{"overflow", map[string]string{"a": "1", long: "2", "zz" + long: "3"}, "a " + long},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tagKeysValue(tt.tags)
+			if got != tt.want {
+				t.Errorf("tagKeysValue = %q, want %q", got, tt.want)
+			}
+			if len(got) > maxTagValue {
+				t.Errorf("value of %d bytes exceeds %d", len(got), maxTagValue)
+			}
+		})
 	}
 }
