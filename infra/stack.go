@@ -482,6 +482,9 @@ func addCodeCommitTrigger(stack awscdk.Stack, fn awslambda.Function, role awsiam
 // addAlarms alarms on any event in the failure queue and on any function
 // error, to an SNS topic (with an email subscription when configured).
 func addAlarms(stack awscdk.Stack, fn awslambda.Function, failed awssqs.Queue, cfg settings) {
+	// Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS
+	// managed SNS key, and a customer key (with a key policy for
+	// cloudwatch.amazonaws.com) costs more than alarm texts are worth.
 	topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{
 		DisplayName: jsii.String("eventwire alarms"),
 		EnforceSSL:  jsii.Bool(true),
