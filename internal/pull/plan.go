@@ -8,6 +8,7 @@
 package pull
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
 	"sort"
@@ -133,8 +134,41 @@ func Plan(fn plan.Function, desired []definition.Mapping, observed []lambdasvc.O
 func createAction(fn plan.Function, d definition.Mapping) plan.Action {
 	return plan.Action{
 		Kind: plan.Create, Resource: plan.ResourceMapping, ID: label(d),
-		Op: &Op{Create: createRequest(fn, d), Enabled: enabled(d)},
+		Changes: settings(d),
+		Op:      &Op{Create: createRequest(fn, d), Enabled: enabled(d)},
 	}
+}
+
+// settings lists what the file sets on a mapping to be created, so that the
+// plan shows exactly what will be sent: every field but the identity ones
+// already named by the action, in the API's (alphabetical) order.
+func settings(d definition.Mapping) []plan.Change {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		if k != "EventSourceArn" && k != "FunctionName" {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	changes := make([]plan.Change, 0, len(names))
+	for _, k := range names {
+		var v any
+		json.Unmarshal(fields[k], &v)
+		to := string(fields[k])
+		if str, ok := v.(string); ok {
+			to = str
+		}
+		changes = append(changes, plan.Change{Field: k, From: "(none)", To: to})
+	}
+	return changes
 }
 
 // createRequest is the file's mapping as sent to CreateEventSourceMapping:
