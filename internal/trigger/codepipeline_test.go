@@ -75,7 +75,10 @@ type pipelineEnv struct {
 // newPipelineEnv uploads the two artifacts of testdata/codepipeline-job.json
 // and wires a CodePipeline server that accepts job results.
 func newPipelineEnv(t *testing.T, source, build map[string]string) *pipelineEnv {
-	e := newEnv(t)
+	return newPipelineEnvOn(t, newEnv(t), source, build)
+}
+
+func newPipelineEnvOn(t *testing.T, e *env, source, build map[string]string) *pipelineEnv {
 	ctx := context.Background()
 	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(artifactBucket)}); err != nil {
 		t.Fatal(err)

@@ -107,7 +107,12 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 	if len(hist) != 1 || hist[0].Outcome != records.Succeeded {
 		t.Fatalf("records: %+v", hist)
 	}
-	golden(t, "e2e-s3-record-plan.txt", hist[0].Plan)
+	// The recorded plan is the reconciler's own text (golden-tested in
+	// its package).
+	if !strings.Contains(hist[0].Plan, "function orders (orders/_lambdaeventsourcedef.json)") ||
+		!strings.Contains(hist[0].Plan, "create      event-source-mapping arn:aws:sqs:us-east-1:123456789012:orders") {
+		t.Errorf("recorded plan:\n%s", hist[0].Plan)
+	}
 
 	// Ten replays: no write to Lambda at all.
 	calls.Reset()
@@ -179,5 +184,27 @@ func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"succeeded", "failed"}, outcomes); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// A CodePipeline job through the real handler and reconciler: the mapping
+// its artifact declares exists in Lambda, and the job is answered with
+// what changed.
+func TestEndToEnd_CodePipelineJobWiresTheQueue(t *testing.T) {
+	cfg := srv.Config(t)
+	_, e, fx := e2e(t, cfg)
+	// The pipeline's artifacts and job-answer server, as in the handler
+	// tests, with the real reconciler behind the handler.
+	pe := newPipelineEnvOn(t, e, map[string]string{"orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)}, map[string]string{})
+	pe.tcfg.Deployer = reconcile.New(cfg, reconcile.Options{})
+	if err := pe.handler().Handle(context.Background(), jobEvent(t, "", "")); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}, mappings(t, fx)); diff != "" {
+		t.Errorf("mappings (-want +got):\n%s", diff)
+	}
+	a := pe.answers()
+	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(jsonString(a[0].Body), "orders: applied 1 create") {
+		t.Errorf("job answer: %v", a)
 	}
 }
