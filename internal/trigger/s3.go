@@ -203,15 +203,11 @@ func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) error {
 		}
 		w = work{trigger: records.TriggerS3, source: source, mode: records.ModeApply, file: f, check: check}
 	}
-	res := h.run(ctx, w)
-	if res.skipped {
-		return nil
+	w.done = func(ctx context.Context, rec records.Record) error {
+		next.RecordID = rec.ID
+		return h.advance(ctx, log, bucket, key, next)
 	}
-	if res.err != nil {
-		return res.err
-	}
-	next.RecordID = res.record.ID
-	return h.advance(ctx, log, bucket, key, next)
+	return h.run(ctx, w).err
 }
 
 // advance stores the key's new state; an event without a sequencer (not

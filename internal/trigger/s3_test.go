@@ -439,3 +439,35 @@ func TestS3_RemovedVersion_KeyStillThere_NoTeardown(t *testing.T) {
 		t.Errorf("log lines: %q", got)
 	}
 }
+
+// The same event delivered to several invocations at once is still applied
+// once: the key's sequencer is checked and stored under the lease.
+func TestS3_DuplicatesAtOnce_AppliedOnce(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	h := e.handler()
+	errs := make(chan error)
+	for i := 0; i < 5; i++ {
+		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d", i)})
+		go func() { errs <- h.Handle(ctx, ev) }()
+	}
+	for i := 0; i < 5; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var applies int
+	for _, c := range e.deployer.Calls() {
+		if strings.HasPrefix(c, "apply ") {
+			applies++
+		}
+	}
+	if applies != 1 {
+		t.Errorf("%d applies, want 1 (calls %v)", applies, e.deployer.Calls())
+	}
+	if got := len(e.history("orders")); got != 1 {
+		t.Errorf("%d records, want 1", got)
+	}
+}

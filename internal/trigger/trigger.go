@@ -183,6 +183,10 @@ type work struct {
 	// check runs under the function's lease before anything else; skip
 	// ends the run without a record (e.g. a newer event was applied).
 	check func(ctx context.Context) (skip bool, err error)
+	// done runs under the lease once the run succeeded and its record is
+	// written (e.g. storing the S3 sequencer), so that a concurrent
+	// duplicate waiting for the lease sees it in its check.
+	done func(ctx context.Context, rec records.Record) error
 }
 
 // result is the end of one run.
@@ -390,6 +394,11 @@ func (h *Handler) run(ctx context.Context, w work) result {
 	written, err := h.cfg.Store.PutRecord(context.WithoutCancel(ctx), rec)
 	if err != nil {
 		return result{record: rec, plan: p, err: err}
+	}
+	if w.done != nil {
+		if err := w.done(context.WithoutCancel(ctx), written); err != nil {
+			return result{record: written, plan: p, err: err}
+		}
 	}
 	log.InfoContext(ctx, "deployment "+string(rec.Outcome), "changes", rec.Changes, "record", written.ID, "duration_ms", rec.Duration.Milliseconds())
 	return result{record: written, plan: p}
