@@ -122,6 +122,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 	}
 	switch {
 	case len(p.Job) > 0:
+		h.log.InfoContext(ctx, "CodePipeline job received")
 		return h.handleCodePipeline(ctx, event)
 	case len(p.Records) > 0:
 		sources := map[string]bool{}
@@ -130,8 +131,10 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 		}
 		switch {
 		case len(sources) == 1 && sources["aws:s3"]:
+			h.log.InfoContext(ctx, "S3 event received", "records", len(p.Records))
 			return h.handleS3(ctx, event)
 		case len(sources) == 1 && sources["aws:codecommit"]:
+			h.log.InfoContext(ctx, "CodeCommit event received", "records", len(p.Records))
 			return h.handleCodeCommit(ctx, event)
 		}
 		var names []string
