@@ -92,7 +92,7 @@ func Run(ctx context.Context, dir string, w io.Writer) error {
 	if err := run(0, "apply", "--yes"); err != nil {
 		return err
 	}
-	return nil
+	return runLambda(ctx, cfg, work, w)
 }
 
 func step(w io.Writer, title string) {

@@ -28,6 +28,10 @@ func TestRun(t *testing.T) {
 		"tags=map[eventwire:managed:orders]",
 		"Target group orders-tg: targets [arn:aws:lambda:us-east-1:123456789012:function:orders]",
 		"No changes: AWS matches the definitions of 2 functions.",
+		// The Lambda path: the upload applied by the real handler, recorded.
+		`"msg":"deployment succeeded","function":"orders"`,
+		"s3       apply  succeeded  1",
+		"BatchSize: 10 → 5",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, got)

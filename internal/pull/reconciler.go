@@ -171,7 +171,7 @@ func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt
 			return retryable(err) && !errors.Is(err, lambdasvc.ErrConflict)
 		})
 		if err == nil {
-			log.InfoContext(ctx, "event source mapping created", "uuid", created.UUID)
+			log.DebugContext(ctx, "event source mapping created", "uuid", created.UUID)
 			return r.settle(ctx, created.UUID, op.Enabled, log)
 		}
 		if !adopt || !errors.Is(err, lambdasvc.ErrConflict) {
@@ -240,7 +240,7 @@ func (r *Reconciler) update(ctx context.Context, op *Op, log *slog.Logger) error
 	if err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "event source mapping updated", "uuid", op.UUID)
+	log.DebugContext(ctx, "event source mapping updated", "uuid", op.UUID)
 	return r.settle(ctx, op.UUID, op.Enabled, log)
 }
 
@@ -256,7 +256,7 @@ func (r *Reconciler) tags(ctx context.Context, op *Op, log *slog.Logger) error {
 		}
 	}
 	if len(op.Tag)+len(op.Untag) > 0 {
-		log.InfoContext(ctx, "event source mapping tagged", "uuid", op.UUID)
+		log.DebugContext(ctx, "event source mapping tagged", "uuid", op.UUID)
 	}
 	return nil
 }
@@ -275,7 +275,7 @@ func (r *Reconciler) delete(ctx context.Context, uuid string, log *slog.Logger) 
 	if err := r.waitGone(ctx, uuid); err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "event source mapping deleted", "uuid", uuid)
+	log.DebugContext(ctx, "event source mapping deleted", "uuid", uuid)
 	return nil
 }
 
