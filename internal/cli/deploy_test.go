@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/eventwire/eventwire/internal/awsfixture"
 	"github.com/eventwire/eventwire/internal/mototest"
@@ -571,5 +572,90 @@ func TestApply_OneFunctionFailing_DoesNotStopTheOthers(t *testing.T) {
 	}
 	if n := len(w.mappings()); n != 1 {
 		t.Errorf("mappings = %d, want 1", n)
+	}
+}
+
+// failWrite makes the n-th write call (counting from 1) of cfg fail, as a
+// crash or a lost connection would at that point of an apply.
+func failWrite(cfg *aws.Config, n int) {
+	count := 0
+	cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("failWrite",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				op := middleware.GetOperationName(ctx)
+				if !isRead(op) {
+					count++
+					if count == n {
+						return middleware.InitializeOutput{}, middleware.Metadata{}, fmt.Errorf("injected failure before %s", op)
+					}
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+}
+
+func isRead(op string) bool {
+	for _, p := range []string{"Get", "List", "Describe", "Head"} {
+		if strings.HasPrefix(op, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestApply_InterruptedAtEveryWrite_NextRunConverges stops an apply before
+// each of its writes in turn; the next apply must reach the same state as
+// an uninterrupted one, with nothing duplicated.
+func TestApply_InterruptedAtEveryWrite_NextRunConverges(t *testing.T) {
+	setup := func(t *testing.T) (*world, string, string, awsfixture.API) {
+		w := newWorld(t)
+		ctx := context.Background()
+		queue := must[string](t)(w.fx.Queue(ctx, "orders"))
+		tg := must[string](t)(w.fx.TargetGroup(ctx, "orders-tg"))
+		api := must[awsfixture.API](t)(w.fx.HTTPAPI(ctx, "shop", []string{"POST /orders"}, nil))
+		w.write(fmt.Sprintf(`{"FunctionName": "orders",
+  "PushEventSources": [
+    {"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": %q},
+    {"Service": "apigateway.amazonaws.com", "ApiId": %q, "RouteId": %q}
+  ],
+  "PullEventSources": {"EventSourceMapping": {"EventSourceArn": %q, "BatchSize": 5, "Tags": {"team": "payments"}}}}`,
+			tg, api.ID, api.Routes["POST /orders"], queue))
+		return w, queue, tg, api
+	}
+	// An uninterrupted apply, to count its writes.
+	w, _, _, _ := setup(t)
+	w.mustRun(0, "apply", "--yes", w.dir)
+	writes := len(w.calls.Writes())
+	if writes < 5 {
+		t.Fatalf("a full apply made %d writes, want at least 5", writes)
+	}
+	for n := 1; n <= writes; n++ {
+		t.Run(fmt.Sprintf("write %d of %d", n, writes), func(t *testing.T) {
+			w, queue, tg, api := setup(t)
+			good := w.cfg
+			failWrite(&w.cfg, n)
+			if code, _, _ := w.run("apply", "--yes", w.dir); code != 1 {
+				t.Fatalf("interrupted apply: exit %d, want 1", code)
+			}
+			w.cfg = good
+			w.mustRun(0, "apply", "--yes", w.dir)
+			w.mustRun(0, "plan", "--detailed-exitcode", w.dir)
+
+			ms := w.mappings()
+			if len(ms) != 1 || aws.ToString(ms[0].EventSourceArn) != queue || aws.ToInt32(ms[0].BatchSize) != 5 {
+				t.Errorf("mappings = %d, want one on %s with BatchSize 5", len(ms), queue)
+			} else if tags := w.tags(aws.ToString(ms[0].EventSourceMappingArn)); tags["team"] != "payments" || tags[plan.ManagedTagKey] == "" {
+				t.Errorf("tags = %v, want team and the managed tag", tags)
+			}
+			if n := len(w.statements()); n != 2 {
+				t.Errorf("statements = %d, want 2", n)
+			}
+			if got := w.targets(tg); !slices.Equal(got, []string{w.fnArn}) {
+				t.Errorf("targets = %v", got)
+			}
+			if got := w.integrations(api.ID); len(got) != 1 {
+				t.Errorf("integrations = %v, want exactly one", got)
+			}
+		})
 	}
 }
