@@ -214,3 +214,29 @@ func TestCodeCommit_AWSFailureReturned(t *testing.T) {
 		t.Fatalf("err = %v, want the CodeCommit error", err)
 	}
 }
+
+// TestCodeCommit_EventBridgeRuleDocument: the stack's EventBridge rule (see
+// infra/stack.go, addCodeCommitTrigger) hands the deployer a repository
+// trigger document without eventTime; it is applied like any trigger.
+func TestCodeCommit_EventBridgeRuleDocument(t *testing.T) {
+	e := newEnv(t)
+	repo := &fakeRepo{
+		name:     "definitions",
+		pageSize: 10,
+		parents:  map[string][]string{c1: {}, c2: {c1}},
+		trees: map[string]map[string]string{
+			c1: {},
+			c2: {"orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)},
+		},
+	}
+	e.tcfg.CodeCommit = e.codeCommit(newCodeCommitServer(t, repo))
+	if err := e.handler().Handle(context.Background(), event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c2})); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"succeeded apply codecommit://definitions/orders/_lambdaeventsourcedef.json@" + c2}, e.outcomes("orders")); diff != "" {
+		t.Errorf("orders records (-want +got):\n%s", diff)
+	}
+}
