@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	goldenfile "github.com/eventwire/eventwire/internal/golden"
 )
 
 // corpusCase is one file of testdata/valid or testdata/invalid: NAME.json,
@@ -56,19 +56,7 @@ func loadCorpus(t testing.TB, dir string) []corpusCase {
 // golden compares got with the golden file, or rewrites it with -update.
 func golden(t *testing.T, file, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/definition -update)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", file, diff)
-	}
+	goldenfile.Check(t, file, got)
 }
 
 func TestParse_ValidCorpus(t *testing.T) {

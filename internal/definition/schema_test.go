@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 
+	goldenfile "github.com/eventwire/eventwire/internal/golden"
+
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -16,7 +18,7 @@ func TestSchemaUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *update {
+	if goldenfile.Updating() {
 		if err := os.WriteFile("schema.json", got, 0o644); err != nil {
 			t.Fatal(err)
 		}

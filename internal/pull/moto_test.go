@@ -3,7 +3,6 @@ package pull
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/awsfixture"
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/golden"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/mototest"
 	"github.com/eventwire/eventwire/internal/plan"
@@ -162,20 +162,7 @@ func (e *env) checkGolden(name, got string) {
 	t := e.t
 	t.Helper()
 	got = strings.ReplaceAll(got, e.ddb, "<ddb-stream>")
-	path := filepath.Join("testdata", "moto", name+".golden")
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("plan (-want +got):\n%s", diff)
-	}
+	golden.Check(t, filepath.Join("testdata", "moto", name+".golden"), got)
 }
 
 func TestMoto_CreateThenNothingToDo(t *testing.T) {

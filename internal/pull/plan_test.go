@@ -1,9 +1,7 @@
 package pull
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,11 +9,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/golden"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const (
 	fnARN    = "arn:aws:lambda:us-east-1:123456789012:function:orders"
@@ -322,22 +319,7 @@ func TestPlan_Golden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			actions := Plan(tc.fn, tc.desired, tc.observed)
 			got := (&plan.Plan{Function: tc.fn, Actions: actions}).String()
-			path := filepath.Join("testdata", "plan", tc.name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("plan (-want +got):\n%s", diff)
-			}
+			golden.Check(t, filepath.Join("testdata", "plan", tc.name+".golden"), got)
 			// Plans are deterministic.
 			again := (&plan.Plan{Function: tc.fn, Actions: Plan(tc.fn, tc.desired, tc.observed)}).String()
 			if again != got {

@@ -2,7 +2,6 @@ package push
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,10 +12,9 @@ import (
 
 	"github.com/eventwire/eventwire/internal/apigwsvc"
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/golden"
 	"github.com/eventwire/eventwire/internal/plan"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // planCase is one file of testdata/plan: the file's push sources (desired)
 // and what AWS has (observed). A statement without a Sid gets the id
@@ -64,19 +62,7 @@ func TestPlan_Golden(t *testing.T) {
 				}
 			}
 			got := render(c.Function, Plan(c.Function, c.Desired, c.Observed))
-			golden := strings.TrimSuffix(file, ".json") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("plan differs from %s (-want +got):\n%s", golden, diff)
-			}
+			golden.Check(t, strings.TrimSuffix(file, ".json")+".golden", got)
 		})
 	}
 }

@@ -1,5 +1,0 @@
-package definition
-
-import "flag"
-
-var update = flag.Bool("update", false, "rewrite golden files and schema.json")
