@@ -32,35 +32,19 @@ type outcome struct {
 }
 
 // loadFiles finds and validates every definition file under paths. It
-// returns the files, or prints every error and returns false: nothing is
+// returns the files, or prints every problem and returns false: nothing is
 // sent to AWS unless every file is valid.
 func loadFiles(paths []string, stderr io.Writer) ([]*definition.File, bool) {
-	names, err := definition.Find(paths...)
+	c, err := checkFiles(paths, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "eventwire: %v\n", err)
 		return nil, false
 	}
-	if len(names) == 0 {
-		fmt.Fprintf(stderr, "eventwire: no %s found under %s\n", definition.FileName, strings.Join(paths, ", "))
+	if c.errors > 0 {
+		fmt.Fprintf(stderr, "%s: nothing was sent to AWS\n", c.summary())
 		return nil, false
 	}
-	var files []*definition.File
-	ok := true
-	for _, name := range names {
-		f, err := definition.Load(name)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			ok = false
-			continue
-		}
-		files = append(files, f)
-	}
-	// Two files wiring one function would undo each other on every run.
-	for _, e := range definition.Conflicts(files) {
-		fmt.Fprintln(stderr, e)
-		ok = false
-	}
-	return files, ok
+	return c.files, true
 }
 
 // forEach runs fn for every index in [0, n) with at most parallel at once.

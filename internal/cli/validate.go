@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/eventwire/eventwire/internal/definition"
@@ -40,49 +41,71 @@ func runValidate(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
 		return UsageError(env, "validate", "no PATH given: name definition files or folders to search")
 	}
-	names, err := definition.Find(args...)
+	c, err := checkFiles(args, env.Stdout)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "eventwire validate: %v\n", err)
 		return ExitError
 	}
-	if len(names) == 0 {
-		fmt.Fprintf(env.Stderr, "eventwire validate: no %s found under %s\n", definition.FileName, strings.Join(args, ", "))
+	fmt.Fprintln(env.Stdout, c.summary())
+	if c.errors > 0 {
 		return ExitError
 	}
+	return ExitOK
+}
+
+// checked is what checkFiles found.
+type checked struct {
+	files  []*definition.File // the valid ones
+	names  int                // files checked
+	errors int                // problems found
+	bad    int                // files with a problem
+}
+
+func (c checked) summary() string {
+	s := fmt.Sprintf("%s checked, ", count(c.names, "file"))
+	if c.errors == 0 {
+		return s + "all valid"
+	}
+	return fmt.Sprintf("%s%s in %s", s, count(c.errors, "error"), count(c.bad, "file"))
+}
+
+// checkFiles finds the definition files under paths, validates each (and
+// that no two wire the same function) and writes every problem to w, one a
+// line. The error is for paths that hold no definition file.
+func checkFiles(paths []string, w io.Writer) (checked, error) {
+	names, err := definition.Find(paths...)
+	if err != nil {
+		return checked{}, err
+	}
+	if len(names) == 0 {
+		return checked{}, fmt.Errorf("no %s found under %s", definition.FileName, strings.Join(paths, ", "))
+	}
+	c := checked{names: len(names)}
 	bad := map[string]bool{}
-	nerrs := 0
-	var files []*definition.File
+	report := func(file string, msg any) {
+		fmt.Fprintln(w, msg)
+		bad[file] = true
+		c.errors++
+	}
 	for _, name := range names {
 		f, err := definition.Load(name)
-		if err != nil {
-			var errs definition.Errors
-			if errors.As(err, &errs) {
-				for _, e := range errs {
-					fmt.Fprintln(env.Stdout, e)
-					bad[e.File] = true
-				}
-				nerrs += len(errs)
-			} else {
-				fmt.Fprintf(env.Stdout, "%s: %v\n", name, err)
-				bad[name] = true
-				nerrs++
+		var errs definition.Errors
+		switch {
+		case errors.As(err, &errs):
+			for _, e := range errs {
+				report(e.File, e)
 			}
-			continue
+		case err != nil:
+			report(name, fmt.Sprintf("%s: %v", name, err))
+		default:
+			c.files = append(c.files, f)
 		}
-		files = append(files, f)
 	}
-	for _, e := range definition.Conflicts(files) {
-		fmt.Fprintln(env.Stdout, e)
-		bad[e.File] = true
-		nerrs++
+	for _, e := range definition.Conflicts(c.files) {
+		report(e.File, e)
 	}
-	summary := fmt.Sprintf("%s checked, ", count(len(names), "file"))
-	if nerrs == 0 {
-		fmt.Fprintln(env.Stdout, summary+"all valid")
-		return ExitOK
-	}
-	fmt.Fprintf(env.Stdout, "%s%s in %s\n", summary, count(nerrs, "error"), count(len(bad), "file"))
-	return ExitError
+	c.bad = len(bad)
+	return c, nil
 }
 
 func count(n int, what string) string {
