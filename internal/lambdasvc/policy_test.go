@@ -2,14 +2,14 @@ package lambdasvc
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/eventwire/eventwire/internal/fakeaws"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -68,80 +68,11 @@ func TestParsePolicy(t *testing.T) {
 	}
 }
 
-// fakePolicies is a Lambda policy endpoint that keeps one policy per
-// qualifier and answers a duplicate statement id with
-// ResourceConflictException, as AWS does (moto keeps one policy per
-// function and accepts duplicates).
-type fakePolicies struct {
-	mu       sync.Mutex
-	policies map[string]map[string]string // qualifier -> sid -> statement JSON
-	requests []string
-}
-
 const fakeFn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
 
-func (f *fakePolicies) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	q := r.URL.Query().Get("Qualifier")
-	f.requests = append(f.requests, r.Method+" "+r.URL.Path+" Qualifier="+q)
-	fail := func(code int, typ, msg string) {
-		w.Header().Set("X-Amzn-ErrorType", typ)
-		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": msg})
-	}
-	base := "/2015-03-31/functions/" + fakeFn + "/policy"
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == base:
-		p := f.policies[q]
-		if len(p) == 0 {
-			fail(404, "ResourceNotFoundException", "The resource you requested does not exist.")
-			return
-		}
-		var sts []string
-		for _, s := range p {
-			sts = append(sts, s)
-		}
-		doc := `{"Version":"2012-10-17","Id":"default","Statement":[` + strings.Join(sts, ",") + `]}`
-		json.NewEncoder(w).Encode(map[string]string{"Policy": doc, "RevisionId": "r"})
-	case r.Method == http.MethodPost && r.URL.Path == base:
-		body, _ := io.ReadAll(r.Body)
-		var in struct{ StatementId, Action, Principal, SourceArn string }
-		json.Unmarshal(body, &in)
-		if _, dup := f.policies[q][in.StatementId]; dup {
-			fail(409, "ResourceConflictException", "The statement id ("+in.StatementId+") provided already exists. Please provide a new statement id, or remove the existing statement.")
-			return
-		}
-		res := fakeFn
-		if q != "" {
-			res += ":" + q
-		}
-		st, _ := json.Marshal(map[string]any{
-			"Sid": in.StatementId, "Effect": "Allow", "Principal": map[string]string{"Service": in.Principal},
-			"Action": in.Action, "Resource": res, "Condition": map[string]any{"ArnLike": map[string]string{"AWS:SourceArn": in.SourceArn}},
-		})
-		if f.policies[q] == nil {
-			f.policies[q] = map[string]string{}
-		}
-		f.policies[q][in.StatementId] = string(st)
-		w.WriteHeader(201)
-		json.NewEncoder(w).Encode(map[string]string{"Statement": string(st)})
-	case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, base+"/"):
-		sid := strings.TrimPrefix(r.URL.Path, base+"/")
-		if _, ok := f.policies[q][sid]; !ok {
-			fail(404, "ResourceNotFoundException", "No policy is associated with the given resource.")
-			return
-		}
-		delete(f.policies[q], sid)
-		w.WriteHeader(204)
-	default:
-		fail(400, "InvalidParameterValueException", "unexpected request "+r.Method+" "+r.URL.Path)
-	}
-}
-
-func newFakePermissions(t *testing.T) (*Permissions, *fakePolicies) {
+func newFakePermissions(t *testing.T) (*Permissions, *fakeaws.LambdaPolicies) {
 	t.Helper()
-	f := &fakePolicies{policies: map[string]map[string]string{}}
+	f := &fakeaws.LambdaPolicies{Function: fakeFn}
 	hs := httptest.NewServer(f)
 	t.Cleanup(hs.Close)
 	c := lambda.New(lambda.Options{
@@ -186,8 +117,8 @@ func TestPermissions_FakeAWS_PolicyPerQualifier(t *testing.T) {
 	if err := p.Remove(ctx, fakeFn, "live", "eventwire-x"); err != nil {
 		t.Errorf("Remove of a statement already gone: %v", err)
 	}
-	if len(f.policies["live"]) != 0 {
-		t.Errorf("policy of live after Remove: %v", f.policies["live"])
+	if sids := f.Sids()["live"]; len(sids) != 0 {
+		t.Errorf("policy of live after Remove: %v", sids)
 	}
 	wantReqs := []string{
 		"GET /2015-03-31/functions/" + fakeFn + "/policy Qualifier=live",
@@ -198,7 +129,7 @@ func TestPermissions_FakeAWS_PolicyPerQualifier(t *testing.T) {
 		"DELETE /2015-03-31/functions/" + fakeFn + "/policy/eventwire-x Qualifier=live",
 		"DELETE /2015-03-31/functions/" + fakeFn + "/policy/eventwire-x Qualifier=live",
 	}
-	if diff := cmp.Diff(wantReqs, f.requests); diff != "" {
+	if diff := cmp.Diff(wantReqs, f.Requests()); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -117,7 +118,7 @@ func simulate(fn plan.Function, obs Observed, actions []plan.Action) Observed {
 			tg := o.TargetGroups[op.TargetGroupArn]
 			var keep []string
 			for _, t := range tg.Targets {
-				if !contains(op.Deregister, t) {
+				if !slices.Contains(op.Deregister, t) {
 					keep = append(keep, t)
 				}
 			}
