@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 
@@ -28,7 +27,9 @@ type outcome struct {
 	Source string     `json:"source"`
 	Plan   *plan.Plan `json:"plan,omitempty"`
 	Error  string     `json:"error,omitempty"`
-	err    error
+	err    error      // planning failed
+	// applyErr is set when applying the plan failed.
+	applyErr error
 }
 
 // loadFiles finds and validates every definition file under paths. It
@@ -97,7 +98,7 @@ func applyAll(ctx context.Context, r *reconcile.Reconciler, outs []outcome, para
 		if o.err != nil || o.Plan == nil || !o.Plan.HasChanges() {
 			return
 		}
-		o.err = r.Apply(ctx, o.Plan)
+		o.applyErr = r.Apply(ctx, o.Plan)
 	})
 }
 
@@ -302,7 +303,6 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 		return 1
 	}
 	outs := planAll(ctx, r, files, d.parallel)
-	sortOutcomes(outs)
 	s := summarize(outs)
 	if d.output == "json" {
 		if err := writeJSON(env.Stdout, outs); err != nil {
@@ -348,7 +348,6 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	} else {
 		outs = planAll(ctx, r, files, d.parallel)
 	}
-	sortOutcomes(outs)
 	printPlans(outs, env.Stdout, env.Stderr)
 	s := summarize(outs)
 	if s.changed == 0 {
@@ -369,43 +368,24 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 			return 1
 		}
 	}
-	planned := make([]bool, len(outs))
-	for i, o := range outs {
-		planned[i] = o.err == nil
-	}
 	applyAll(ctx, r, outs, d.parallel)
 	fmt.Fprintln(env.Stdout)
-	failed := 0
-	for i, o := range outs {
+	failed, done := s.failed, 0
+	for _, o := range outs {
 		switch {
-		case o.err != nil && planned[i]:
+		case o.applyErr != nil:
 			failed++
-			fmt.Fprintf(env.Stderr, "%s: %s %s: %v\n", o.Source, name, o.Plan.Function.Ref, o.err)
-		case o.err != nil:
-			failed++
-		case o.Plan.HasChanges():
+			fmt.Fprintf(env.Stderr, "%s: %s %s: %v\n", o.Source, name, o.Plan.Function.Ref, o.applyErr)
+		case o.err == nil && o.Plan.HasChanges():
+			done++
 			fmt.Fprintf(env.Stdout, "%s: %s: done\n", o.Source, o.Plan.Function.Ref)
 		}
 	}
-	fmt.Fprintf(env.Stdout, "\n%s: %d functions, %d changed, %d failed.\n", capitalize(name), s.functions, s.changed-countFailedChanged(outs, planned), failed)
+	fmt.Fprintf(env.Stdout, "\n%s: %d functions, %d changed, %d failed.\n", capitalize(name), s.functions, done, failed)
 	if failed > 0 {
 		return 1
 	}
 	return 0
 }
 
-func countFailedChanged(outs []outcome, planned []bool) int {
-	n := 0
-	for i, o := range outs {
-		if o.err != nil && planned[i] {
-			n++
-		}
-	}
-	return n
-}
-
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
-
-func sortOutcomes(outs []outcome) {
-	sort.SliceStable(outs, func(i, j int) bool { return outs[i].Source < outs[j].Source })
-}
