@@ -8,7 +8,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -125,11 +124,4 @@ func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) error {
 			"function", p.Function.Ref, "kind", a.Resource, "action", string(a.Kind), "id", a.ID)
 	}
 	return nil
-}
-
-// IsValidation reports whether err is a validation error of a definition
-// file: final, never worth retrying.
-func IsValidation(err error) bool {
-	var ve definition.Errors
-	return errors.As(err, &ve)
 }
