@@ -249,6 +249,24 @@ func TestConflicts(t *testing.T) {
 	}
 }
 
+func TestConflicts_PushSourceClaimedByTwoFunctions(t *testing.T) {
+	tg := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-tg/50dc6c495c0c9188"
+	elb := PushSource{Service: ServiceELB, TargetGroupArn: tg}
+	route := PushSource{Service: ServiceAPIGateway, ApiId: "a1b2c3d4e5", RouteId: "r0ut3id"}
+	files := []*File{
+		{Path: "a/" + FileName, Function: "orders", Push: []PushSource{elb, route}},
+		{Path: "b/" + FileName, Function: "refunds", Push: []PushSource{route, elb}},
+		// Another alias of the same function may share the route, not the target group of another function.
+		{Path: "c/" + FileName, Function: "orders:live", Push: []PushSource{{Service: ServiceAPIGateway, ApiId: "a1b2c3d4e5", RouteId: "other"}}},
+	}
+	got := Conflicts(files).Error()
+	want := `b/_lambdaeventsourcedef.json: PushEventSources[0]: route r0ut3id of API a1b2c3d4e5 is already wired to function "orders" by a/_lambdaeventsourcedef.json: it can invoke only one
+b/_lambdaeventsourcedef.json: PushEventSources[1]: target group ` + tg + ` is already wired to function "orders" by a/_lambdaeventsourcedef.json: it can invoke only one`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Conflicts (-want +got):\n%s", diff)
+	}
+}
+
 func TestSuggest(t *testing.T) {
 	fields := mappingSpec.fieldNames()
 	tests := []struct{ in, want string }{
