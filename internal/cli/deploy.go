@@ -316,7 +316,7 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 		}
 	} else {
 		printPlans(outs, env.Stdout, env.Stderr)
-		fmt.Fprintf(env.Stdout, "\nPlan: %d functions, %d with changes, %d failed.\n", s.functions, s.changed, s.failed)
+		fmt.Fprintf(env.Stdout, "\nPlan: %s, %d with changes, %d failed.\n", count(s.functions, "function"), s.changed, s.failed)
 	}
 	switch {
 	case s.failed > 0:
@@ -351,14 +351,14 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	printPlans(outs, env.Stdout, env.Stderr)
 	s := summarize(outs)
 	if s.changed == 0 {
-		fmt.Fprintf(env.Stdout, "\nNo changes: AWS matches the definitions of %d functions.\n", s.functions-s.failed)
+		fmt.Fprintf(env.Stdout, "\nNo changes: AWS matches the definitions of %s.\n", count(s.functions-s.failed, "function"))
 		if s.failed > 0 {
 			return 1
 		}
 		return 0
 	}
 	if !d.yes {
-		yes, err := confirm(env, fmt.Sprintf("eventwire will %s the changes above for %d functions.", name, s.changed))
+		yes, err := confirm(env, fmt.Sprintf("eventwire will %s the changes above for %s.", name, count(s.changed, "function")))
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "eventwire %s: %v\n", name, err)
 			return 1
@@ -381,7 +381,7 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 			fmt.Fprintf(env.Stdout, "%s: %s: done\n", o.Source, o.Plan.Function.Ref)
 		}
 	}
-	fmt.Fprintf(env.Stdout, "\n%s: %d functions, %d changed, %d failed.\n", capitalize(name), s.functions, done, failed)
+	fmt.Fprintf(env.Stdout, "\n%s: %s, %d changed, %d failed.\n", capitalize(name), count(s.functions, "function"), done, failed)
 	if failed > 0 {
 		return 1
 	}

@@ -90,7 +90,7 @@ func (r *Reconciler) PlanDestroy(ctx context.Context, functionRef string) (*plan
 func (r *Reconciler) plan(ctx context.Context, ref string, pulls []definition.Mapping, pushes []definition.PushSource) (*plan.Plan, error) {
 	fn, err := r.functions.Resolve(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("function %s: %w", ref, err)
+		return nil, err // names the function already
 	}
 	pa, err := r.pull.Plan(ctx, fn, pulls)
 	if err != nil {
