@@ -55,11 +55,11 @@ func translate(err error) error {
 	)
 	switch {
 	case errors.As(err, &nf):
-		return errors.Join(ErrNotFound, err)
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.As(err, &ce):
-		return errors.Join(ErrConflict, err)
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	case errors.As(err, &tm):
-		return errors.Join(ErrThrottled, err)
+		return fmt.Errorf("%w: %w", ErrThrottled, err)
 	}
 	return err
 }

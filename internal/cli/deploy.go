@@ -351,10 +351,11 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	printPlans(outs, env.Stdout, env.Stderr)
 	s := summarize(outs)
 	if s.changed == 0 {
-		fmt.Fprintf(env.Stdout, "\nNo changes: AWS matches the definitions of %s.\n", count(s.functions-s.failed, "function"))
 		if s.failed > 0 {
+			fmt.Fprintf(env.Stdout, "\nNothing applied: %s could not be planned.\n", count(s.failed, "function"))
 			return 1
 		}
+		fmt.Fprintf(env.Stdout, "\nNo changes: AWS matches the definitions of %s.\n", count(s.functions, "function"))
 		return 0
 	}
 	if !d.yes {

@@ -45,11 +45,11 @@ func translate(err error) error {
 	)
 	switch {
 	case errors.As(err, &nf):
-		return errors.Join(ErrNotFound, err)
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.As(err, &it):
-		return errors.Join(ErrInvalidTarget, err)
+		return fmt.Errorf("%w: %w", ErrInvalidTarget, err)
 	case errors.As(err, &ae) && (ae.ErrorCode() == "Throttling" || ae.ErrorCode() == "ThrottlingException"):
-		return errors.Join(ErrThrottled, err)
+		return fmt.Errorf("%w: %w", ErrThrottled, err)
 	}
 	return err
 }

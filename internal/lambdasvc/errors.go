@@ -6,6 +6,7 @@ package lambdasvc
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -37,13 +38,13 @@ func translate(err error) error {
 	)
 	switch {
 	case errors.As(err, &nf):
-		return errors.Join(ErrNotFound, err)
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.As(err, &rc):
-		return errors.Join(ErrConflict, err)
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	case errors.As(err, &iu):
-		return errors.Join(ErrInUse, err)
+		return fmt.Errorf("%w: %w", ErrInUse, err)
 	case errors.As(err, &tm):
-		return errors.Join(ErrThrottled, err)
+		return fmt.Errorf("%w: %w", ErrThrottled, err)
 	}
 	return err
 }
