@@ -205,6 +205,12 @@ func (f *fakeLambda) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"Tags": t})
 	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/2015-03-31/event-source-mappings/"):
 		uuid := strings.TrimPrefix(r.URL.Path, "/2015-03-31/event-source-mappings/")
+		if msg := refusedDestination(body); msg != "" {
+			w.Header().Set("X-Amzn-Errortype", "InvalidParameterValueException")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": msg})
+			return
+		}
 		w.WriteHeader(http.StatusAccepted)
 		json.NewEncoder(w).Encode(map[string]any{"UUID": uuid, "State": "Updating"})
 	case r.Method == http.MethodDelete || r.Method == http.MethodGet:
@@ -212,6 +218,33 @@ func (f *fakeLambda) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusBadRequest)
 		io.WriteString(w, `{"Type":"User","Message":"unexpected request"}`)
+	}
+}
+
+// refusedDestination returns AWS's refusal of an update that names an
+// OnFailure or OnSuccess destination without its Destination field (an
+// empty string is accepted, and removes the destination), or "".
+func refusedDestination(body []byte) string {
+	var req struct {
+		DestinationConfig map[string]map[string]*string
+	}
+	json.Unmarshal(body, &req)
+	for _, k := range []string{"OnFailure", "OnSuccess"} {
+		if d, ok := req.DestinationConfig[k]; ok && d["Destination"] == nil {
+			return "The Destination field is required for an " + k + " configuration."
+		}
+	}
+	return ""
+}
+
+// TestUpdate_FakeAWS_DestinationWithoutFieldRefused: the fake refuses what
+// AWS refuses, so the test above proves the clearing form is accepted.
+func TestUpdate_FakeAWS_DestinationWithoutFieldRefused(t *testing.T) {
+	_, err := NewMappings(fakeClient(t, &fakeLambda{})).Update(context.Background(), "u1", definition.Mapping{
+		DestinationConfig: &definition.DestinationConfig{OnFailure: &definition.Destination{}},
+	})
+	if err == nil || !strings.Contains(err.Error(), "Destination field is required") {
+		t.Errorf("Update: %v, want AWS's refusal", err)
 	}
 }
 
@@ -289,7 +322,7 @@ func TestUpdate_FakeAWS_SendsOnlyGivenFields(t *testing.T) {
 		BatchSize:             aws.Int32(5),
 		FilterCriteria:        &definition.FilterCriteria{Filters: []definition.Filter{}},
 		ScalingConfig:         &definition.ScalingConfig{},
-		DestinationConfig:     &definition.DestinationConfig{OnFailure: &definition.Destination{}},
+		DestinationConfig:     &definition.DestinationConfig{OnFailure: &definition.Destination{Destination: aws.String("")}},
 		FunctionResponseTypes: []string{},
 		KMSKeyArn:             aws.String(""),
 	})
@@ -304,7 +337,7 @@ func TestUpdate_FakeAWS_SendsOnlyGivenFields(t *testing.T) {
 		"BatchSize":             5.0,
 		"FilterCriteria":        map[string]any{"Filters": []any{}},
 		"ScalingConfig":         map[string]any{},
-		"DestinationConfig":     map[string]any{"OnFailure": map[string]any{}},
+		"DestinationConfig":     map[string]any{"OnFailure": map[string]any{"Destination": ""}},
 		"FunctionResponseTypes": []any{},
 		"KMSKeyArn":             "",
 	}

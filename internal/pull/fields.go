@@ -67,13 +67,16 @@ var updFields = []updField{
 			w, _ := want.(destinations)
 			h, _ := have.(destinations)
 			d := &definition.DestinationConfig{}
-			// A destination that AWS has and the file drops is sent empty,
-			// which removes it.
+			// A destination that AWS has and the file drops is sent as an
+			// empty string, which removes it: the API accepts
+			// {"Destination": ""} but refuses an OnFailure without a
+			// Destination ("The Destination field is required for an
+			// OnFailure configuration").
 			if w.OnFailure != "" || h.OnFailure != "" {
-				d.OnFailure = &definition.Destination{Destination: strPtr(w.OnFailure)}
+				d.OnFailure = &definition.Destination{Destination: &w.OnFailure}
 			}
 			if w.OnSuccess != "" || h.OnSuccess != "" {
-				d.OnSuccess = &definition.Destination{Destination: strPtr(w.OnSuccess)}
+				d.OnSuccess = &definition.Destination{Destination: &w.OnSuccess}
 			}
 			m.DestinationConfig = d
 		},

@@ -357,7 +357,7 @@ func TestPlan_Ops(t *testing.T) {
 			UUID: "u1", MappingARN: "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1",
 			Update: &definition.Mapping{
 				BatchSize:             p(int32(100)),
-				DestinationConfig:     &definition.DestinationConfig{OnFailure: &definition.Destination{}},
+				DestinationConfig:     &definition.DestinationConfig{OnFailure: &definition.Destination{Destination: p("")}},
 				FilterCriteria:        &definition.FilterCriteria{Filters: []definition.Filter{}},
 				FunctionResponseTypes: []string{},
 				KMSKeyArn:             p(""),
