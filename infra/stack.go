@@ -287,10 +287,12 @@ func grantDeployer(stack awscdk.Stack, role awsiam.Role, bucket awss3.Bucket, ta
 		}))
 	}
 
-	// Lambda GetFunction / GetPolicy: resource type function (function,
-	// version or alias ARN); no Lambda condition key.
+	// Lambda GetFunction / GetPolicy / ListAliases: resource type function
+	// (function, version or alias ARN); no Lambda condition key. The push
+	// side lists a function's aliases on every plan, since each alias has
+	// a policy of its own that may hold eventwire's statements.
 	add("ReadTargetFunctions",
-		[]string{"lambda:GetFunction", "lambda:GetPolicy"},
+		[]string{"lambda:GetFunction", "lambda:GetPolicy", "lambda:ListAliases"},
 		[]string{functions}, nil)
 
 	// AddPermission / RemovePermission: resource type function; condition
@@ -380,10 +382,11 @@ func grantDeployer(stack awscdk.Stack, role awsiam.Role, bucket awss3.Bucket, ta
 		[]string{"s3:ListBucket"},
 		[]string{*bucket.BucketArn()}, nil)
 
-	// DynamoDB item calls and Query: resource type table, this table only
-	// (no index is defined). No Scan, no batch calls, no table management.
+	// DynamoDB item calls: resource type table, this table only. No Query
+	// (only `eventwire history` reads records back, with the user's own
+	// credentials), no Scan, no batch calls, no table management.
 	add("DeploymentRecords",
-		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		[]string{*table.TableArn()}, nil)
 
 	// CodePipeline PutJobSuccessResult / PutJobFailureResult support no

@@ -658,7 +658,7 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 				{"", "Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"${DeployerLogs.Arn}"}, nil},
 				{"", "Allow", []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, []string{"${FailedEvents.Arn}"}, nil},
 
-				{"ReadTargetFunctions", "Allow", []string{"lambda:GetFunction", "lambda:GetPolicy"}, []string{c.fnGlob}, nil},
+				{"ReadTargetFunctions", "Allow", []string{"lambda:GetFunction", "lambda:GetPolicy", "lambda:ListAliases"}, []string{c.fnGlob}, nil},
 				{"ManagePushPermissions", "Allow", []string{"lambda:AddPermission", "lambda:RemovePermission"}, []string{c.fnGlob},
 					map[string]any{"StringEquals": map[string]any{"lambda:Principal": []any{"elasticloadbalancing.amazonaws.com", "apigateway.amazonaws.com"}}}},
 				{"CreateMappings", "Allow", []string{"lambda:CreateEventSourceMapping"}, []string{"*"}, fnCond},
@@ -673,7 +673,7 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 				{"RegisterLambdaTargets", "Allow", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, []string{tgArn}, nil},
 				{"ReadDefinitions", "Allow", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{defBucket + "/*"}, nil},
 				{"ListDefinitions", "Allow", []string{"s3:ListBucket"}, []string{defBucket}, nil},
-				{"DeploymentRecords", "Allow", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"${Deployments.Arn}"}, nil},
+				{"DeploymentRecords", "Allow", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, []string{"${Deployments.Arn}"}, nil},
 				{"AnswerPipelineJobs", "Allow", []string{"codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"}, []string{"*"}, nil},
 			}
 			if c.repo {
