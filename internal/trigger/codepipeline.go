@@ -64,7 +64,18 @@ type continuation struct {
 	Next int `json:"next"`
 	// Done summarises the files already run.
 	Done []string `json:"done,omitempty"`
+	// Failed holds the failures of the files already run ("PATH: error"),
+	// so that the job still fails at its end; Dropped counts those left
+	// out to keep the token within its limit.
+	Failed  []string `json:"failed,omitempty"`
+	Dropped int      `json:"dropped,omitempty"`
 }
+
+// failures is how many files of the job failed so far.
+func (c continuation) failures() int { return len(c.Failed) + c.Dropped }
+
+// maxFailureInToken bounds one failure's text in a continuation token.
+const maxFailureInToken = 300
 
 // pipelineFile is one definition file found in the input artifacts.
 type pipelineFile struct {
@@ -128,8 +139,19 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 		}
 	}
 
-	files, err := h.artifactFiles(ctx, job)
+	// Leave time to answer before Lambda's deadline: everything from here
+	// on (reading the artifacts too) stops DeadlineReserve before it.
+	runCtx, cancel := ctx, context.CancelFunc(func() {})
+	if d, ok := ctx.Deadline(); ok {
+		runCtx, cancel = context.WithDeadline(ctx, d.Add(-h.cfg.DeadlineReserve))
+	}
+	defer cancel()
+
+	files, err := h.artifactFiles(runCtx, job)
 	if err != nil {
+		if runCtx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("reading the input artifacts did not finish within the function's timeout: %w", err)
+		}
 		return fail(cptypes.FailureTypeJobFailed, err.Error())
 	}
 	if len(files) == 0 {
@@ -141,7 +163,7 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 	var invalid []string
 	byFunction := map[string]string{}
 	for _, f := range files {
-		pf, rec, perr := h.parse(ctx, records.TriggerCodePipeline, "codepipeline://"+job.ID+"/"+f.path, f.path, f.data, f.sib)
+		pf, rec, perr := h.parse(runCtx, records.TriggerCodePipeline, "codepipeline://"+job.ID+"/"+f.path, f.path, f.data, f.sib)
 		if rec != nil {
 			invalid = append(invalid, rec.Errors...)
 			continue
@@ -161,18 +183,13 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 		return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf("%d validation error(s), nothing applied:\n%s", len(invalid), strings.Join(invalid, "\n")))
 	}
 
-	// Leave time to answer before Lambda's deadline.
-	runCtx, cancel := ctx, context.CancelFunc(func() {})
-	if d, ok := ctx.Deadline(); ok {
-		runCtx, cancel = context.WithDeadline(ctx, d.Add(-h.cfg.DeadlineReserve))
-	}
-	defer cancel()
-
-	summary := cont.Done
-	var failures []string
+	// Failures of earlier invocations of this job come back in the token,
+	// so that a job whose first part failed does not end in success.
+	state := continuation{Done: cont.Done, Failed: cont.Failed, Dropped: cont.Dropped}
 	for i := cont.Next; i < len(files); i++ {
+		state.Next = i
 		if runCtx.Err() != nil {
-			return h.continueLater(ctx, log, job.ID, continuation{Next: i, Done: summary}, len(files))
+			return h.continueLater(ctx, log, job.ID, state, len(files))
 		}
 		f := files[i]
 		res := h.run(runCtx, work{trigger: records.TriggerCodePipeline, source: "codepipeline://" + job.ID + "/" + f.path, mode: mode, file: f.parsed})
@@ -180,19 +197,23 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 			// Cut short by the reserve, or the function is being deployed
 			// by another run: apply is idempotent, so the next invocation
 			// runs this file again.
-			return h.continueLater(ctx, log, job.ID, continuation{Next: i, Done: summary}, len(files))
+			return h.continueLater(ctx, log, job.ID, state, len(files))
 		}
 		if res.err != nil {
-			failures = append(failures, fmt.Sprintf("%s: %v", f.path, res.err))
-			summary = append(summary, f.path+": failed")
+			state.Failed = append(state.Failed, fmt.Sprintf("%s: %v", f.path, res.err))
+			state.Done = append(state.Done, f.path+": failed")
 			continue
 		}
-		summary = append(summary, fileSummary(f.path, res.plan, mode))
+		state.Done = append(state.Done, fileSummary(f.path, res.plan, mode))
 	}
-	if len(failures) > 0 {
-		return fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("%d of %d file(s) failed:\n%s\n\n%s", len(failures), len(files), strings.Join(failures, "\n"), strings.Join(summary, "\n")))
+	if n := state.failures(); n > 0 {
+		failed := strings.Join(state.Failed, "\n")
+		if state.Dropped > 0 {
+			failed += fmt.Sprintf("\n(%d more failure(s) of earlier invocations not kept)", state.Dropped)
+		}
+		return fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("%d of %d file(s) failed:\n%s\n\n%s", n, len(files), failed, strings.Join(state.Done, "\n")))
 	}
-	return h.succeed(ctx, log, job.ID, strings.Join(summary, "\n"), "")
+	return h.succeed(ctx, log, job.ID, strings.Join(state.Done, "\n"), "")
 }
 
 // fileSummary is one line of a job's summary.
@@ -233,12 +254,26 @@ func (h *Handler) succeed(ctx context.Context, log interface {
 func (h *Handler) continueLater(ctx context.Context, log interface {
 	InfoContext(context.Context, string, ...any)
 }, jobID string, c continuation, total int) error {
+	// The token is bounded: failures are kept shortened, then the oldest
+	// summary lines are dropped, then failures (counted in Dropped).
+	c.Failed = append([]string(nil), c.Failed...)
+	for i, f := range c.Failed {
+		c.Failed[i] = clip(f, maxFailureInToken)
+	}
 	b, _ := json.Marshal(c)
 	for len(b) > maxContinuationToken && len(c.Done) > 0 {
 		c.Done = c.Done[1:]
 		b, _ = json.Marshal(c)
 	}
+	for len(b) > maxContinuationToken && len(c.Failed) > 0 {
+		c.Failed = c.Failed[:len(c.Failed)-1]
+		c.Dropped++
+		b, _ = json.Marshal(c)
+	}
 	in := fmt.Sprintf("%d of %d file(s) done, continuing", c.Next, total)
+	if n := c.failures(); n > 0 {
+		in = fmt.Sprintf("%d of %d file(s) done (%d failed), continuing", c.Next, total, n)
+	}
 	if len(c.Done) > 0 {
 		in += ":\n" + strings.Join(c.Done, "\n")
 	}

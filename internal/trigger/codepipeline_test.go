@@ -310,3 +310,90 @@ func TestCodePipeline_DeadlineContinues(t *testing.T) {
 		t.Errorf("inventory records %q, want the success after the cut-short run", got)
 	}
 }
+
+// A file that failed before the job was continued still fails the job at
+// its end, although the files of the next invocation succeed.
+func TestCodePipeline_FailureBeforeContinuation_FailsTheJob(t *testing.T) {
+	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
+	pe.tcfg.DeadlineReserve = 30 * time.Second
+	pe.deployer.inApply = func(ctx context.Context, fn string) error {
+		switch fn {
+		case "orders":
+			return awsError{"ServiceException", "Lambda was unable to create the mapping"}
+		case "inventory":
+			<-ctx.Done() // outlasts the time left before the reserve
+			return ctx.Err()
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+time.Second)
+	defer cancel()
+	if err := pe.handler().Handle(ctx, jobEvent(t, "", "")); err != nil {
+		t.Fatal(err)
+	}
+	a := pe.answers()
+	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" {
+		t.Fatalf("answers %v, want one PutJobSuccessResult with a continuation token", a)
+	}
+	token, _ := a[0].Body["continuationToken"].(string)
+	if token == "" {
+		t.Fatalf("no continuation token in %v", a[0].Body)
+	}
+	if summary := jsonString(a[0].Body); !strings.Contains(summary, "1 of 2 file(s) done (1 failed), continuing") {
+		t.Errorf("continuation summary %s", summary)
+	}
+
+	pe.deployer.inApply = nil
+	if err := pe.handler().Handle(context.Background(), jobEvent(t, "", token)); err != nil {
+		t.Fatal(err)
+	}
+	a = pe.answers()
+	if len(a) != 2 || a[1].Op != "PutJobFailureResult" {
+		t.Fatalf("answers %v, want the job failed at its end", a)
+	}
+	fd, _ := a[1].Body["failureDetails"].(map[string]any)
+	msg, _ := fd["message"].(string)
+	for _, w := range []string{"1 of 2 file(s) failed", "SourceArtifact/orders/_lambdaeventsourcedef.json: ", "Lambda was unable to create the mapping", "inventory: applied 1 create"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("failure message %q lacks %q", msg, w)
+		}
+	}
+}
+
+// blockingClient is an HTTP client that never answers: each request waits
+// for its context to end (a stalled network read).
+type blockingClient struct{}
+
+func (blockingClient) Do(r *http.Request) (*http.Response, error) {
+	<-r.Context().Done()
+	return nil, r.Context().Err()
+}
+
+// Reading the artifacts is bounded by the deadline reserve too: a stalled
+// read fails the job before Lambda's deadline, not after it.
+func TestCodePipeline_StalledArtifactRead_AnsweredBeforeTheDeadline(t *testing.T) {
+	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
+	pe.tcfg.DeadlineReserve = 30 * time.Second
+	artCfg := pe.cfg.Copy()
+	artCfg.HTTPClient = blockingClient{}
+	pe.tcfg.ArtifactS3 = trigger.NewArtifactS3(artCfg, s3Options)
+	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+time.Second)
+	defer cancel()
+	if err := pe.handler().Handle(ctx, jobEvent(t, "", "")); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Error("the handler returned after the invocation's deadline: Lambda would have stopped it before it answered")
+	}
+	a := pe.answers()
+	if len(a) != 1 || a[0].Op != "PutJobFailureResult" {
+		t.Fatalf("answers %v, want one PutJobFailureResult", a)
+	}
+	fd, _ := a[0].Body["failureDetails"].(map[string]any)
+	if msg, _ := fd["message"].(string); !strings.Contains(msg, "reading the input artifacts did not finish within the function's timeout") {
+		t.Errorf("failure message %q", msg)
+	}
+	if calls := pe.deployer.Calls(); len(calls) != 0 {
+		t.Errorf("deployer called: %v", calls)
+	}
+}
