@@ -143,14 +143,15 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	// Versioned so that each S3 event is applied at exactly its version;
 	// SSE-S3 so that reading needs no KMS grant.
 	bucket := awss3.NewBucket(stack, jsii.String("Definitions"), &awss3.BucketProps{
-		Versioned:              jsii.Bool(true),
-		Encryption:             awss3.BucketEncryption_S3_MANAGED,
-		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
-		EnforceSSL:             jsii.Bool(true),
-		ObjectOwnership:        awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
-		ServerAccessLogsBucket: accessLogs,
-		ServerAccessLogsPrefix: jsii.String("definitions/"),
+		NotificationsHandlerRole: notificationsHandlerRole(stack),
+		Versioned:                jsii.Bool(true),
+		Encryption:               awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess:        awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:               jsii.Bool(true),
+		ObjectOwnership:          awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		RemovalPolicy:            awscdk.RemovalPolicy_RETAIN,
+		ServerAccessLogsBucket:   accessLogs,
+		ServerAccessLogsPrefix:   jsii.String("definitions/"),
 	})
 
 	table := awsdynamodb.NewTable(stack, jsii.String("Deployments"), &awsdynamodb.TableProps{
@@ -263,6 +264,36 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		Description: jsii.String("Events the deployer failed on after its retries"),
 	})
 	return stack
+}
+
+// notificationsHandlerRole is the role of CDK's bucket-notifications custom
+// resource (a Lambda function that CloudFormation runs at deploy time to
+// configure the bucket's notifications). CDK attaches
+// AWSLambdaBasicExecutionRole to it, whose logs statements use Resource
+// "*": that attachment is removed from the template, and the role may
+// write logs only to the log groups of the functions CloudFormation names
+// after this stack (/aws/lambda/STACK-...; with a stack name long enough
+// for CloudFormation to shorten it, the handler's logs are lost, not its
+// work). CDK adds s3:PutBucketNotification on the definitions bucket.
+func notificationsHandlerRole(stack awscdk.Stack) awsiam.Role {
+	role := awsiam.NewRole(stack, jsii.String("NotificationsHandlerRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("eventwire: CDK's bucket-notifications custom resource, at deploy time"),
+	})
+	role.Node().DefaultChild().(awscdk.CfnResource).AddPropertyDeletionOverride(jsii.String("ManagedPolicyArns"))
+	logGroups := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:/aws/lambda/%s-*",
+		*stack.Partition(), *stack.Region(), *stack.Account(), *awscdk.Aws_STACK_NAME())
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("HandlerLogGroup"),
+		Actions:   jsii.Strings("logs:CreateLogGroup"),
+		Resources: jsii.Strings(logGroups),
+	}))
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("HandlerLogs"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(logGroups + ":*"),
+	}))
+	return role
 }
 
 // grantDeployer writes the deployer's identity policy. Every statement has

@@ -757,3 +757,50 @@ func TestStringList(t *testing.T) {
 		})
 	}
 }
+
+// TestIAM_NoManagedPolicies: no role of the stack has a managed policy
+// (AWS managed policies such as AWSLambdaBasicExecutionRole, which CDK
+// attaches to its custom resources' roles, grant on Resource "*").
+func TestIAM_NoManagedPolicies(t *testing.T) {
+	for _, variant := range []string{"default", "full"} {
+		t.Run(variant, func(t *testing.T) {
+			tm := synth(t, variant)
+			for id, r := range tm.ofType("AWS::IAM::Role") {
+				if mp, ok := r.Properties["ManagedPolicyArns"]; ok {
+					t.Errorf("role %s has managed policies: %v", id, render(mp))
+				}
+			}
+			diff(t, "managed policies", 0, len(tm.ofType("AWS::IAM::ManagedPolicy")))
+		})
+	}
+}
+
+// TestNotificationsHandlerRole: CDK's bucket-notifications custom resource
+// runs with a role that may configure this bucket's notifications and
+// write its own logs, nothing else.
+func TestNotificationsHandlerRole(t *testing.T) {
+	tm := synth(t, "default")
+	var handlers []string
+	for id, r := range tm.ofType("AWS::Lambda::Function") {
+		if strings.HasPrefix(id, "BucketNotificationsHandler") {
+			handlers = append(handlers, id)
+			diff(t, "handler role", "${NotificationsHandlerRole.Arn}", render(r.Properties["Role"]))
+		}
+	}
+	diff(t, "notification handlers", 1, len(handlers))
+
+	var got []statement
+	for id, sts := range policies(tm) {
+		r := tm.Resources[id]
+		if r.Type == "AWS::IAM::Policy" && contains(strs(r.Properties["Roles"]), "${NotificationsHandlerRole}") {
+			got = append(got, sts...)
+		}
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].Sid < got[j].Sid })
+	logGroups := "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${AWS::StackName}-*"
+	diff(t, "handler role statements", []statement{
+		{"", "Allow", []string{"s3:PutBucketNotification"}, []string{defBucket}, nil},
+		{"HandlerLogGroup", "Allow", []string{"logs:CreateLogGroup"}, []string{logGroups}, nil},
+		{"HandlerLogs", "Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logGroups + ":*"}, nil},
+	}, got)
+}
