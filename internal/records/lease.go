@@ -32,6 +32,9 @@ func leasePK(function string) string { return "lease#" + function }
 
 const leaseSK = "lease"
 
+// attrHolderDeadline is the lease holder's deadline, epoch seconds.
+const attrHolderDeadline = "holder_deadline"
+
 // LeaseOptions tunes AcquireLease.
 type LeaseOptions struct {
 	// Duration of the lease; DefaultLeaseDuration if zero.
@@ -40,13 +43,23 @@ type LeaseOptions struct {
 	Wait time.Duration
 	// Logger gets a line each time the lease is found held.
 	Logger *slog.Logger
+	// HolderDeadline is when the run taking the lease is stopped for sure
+	// (its Lambda invocation's deadline), if known. The lease then lasts
+	// at least until it, so that it cannot expire under a running holder,
+	// and the same owner may take the lease back only once it has passed:
+	// Lambda retries an invocation with the same request id after the
+	// previous attempt ended, but it may also deliver one event to two
+	// invocations at once, with the same request id, and those must not
+	// share the lease.
+	HolderDeadline time.Time
 }
 
 // AcquireLease takes the function's lease for owner with a conditional
 // write: it succeeds when no lease exists, the existing one has expired, or
-// owner already holds it. When another owner holds it, it retries with
-// backoff for up to opts.Wait (and never past ctx's deadline), then returns
-// an error wrapping ErrLeaseHeld.
+// owner already holds it and that holder's deadline (opts.HolderDeadline
+// when it took the lease) has passed or was not known. When another run
+// holds it, it retries with backoff for up to opts.Wait (and never past
+// ctx's deadline), then returns an error wrapping ErrLeaseHeld.
 func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts LeaseOptions) (*Lease, error) {
 	if opts.Duration <= 0 {
 		opts.Duration = DefaultLeaseDuration
@@ -63,18 +76,27 @@ func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts L
 	for {
 		now := s.now()
 		expires := now.Add(opts.Duration)
+		item := map[string]types.AttributeValue{
+			attrPK:        str(leasePK(function)),
+			attrSK:        str(leaseSK),
+			"type":        str("lease"),
+			"owner":       str(owner),
+			"acquired_at": str(now.UTC().Format(timeLayout)),
+		}
+		if !opts.HolderDeadline.IsZero() {
+			// Whole seconds, rounded up: "passed" is then strictly after.
+			dl := opts.HolderDeadline.Add(time.Second - 1).Truncate(time.Second)
+			item[attrHolderDeadline] = num(dl.Unix())
+			if expires.Before(dl) {
+				expires = dl
+			}
+		}
+		item[attrExpires] = num(expires.Unix())
 		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: aws.String(s.table),
-			Item: map[string]types.AttributeValue{
-				attrPK:        str(leasePK(function)),
-				attrSK:        str(leaseSK),
-				"type":        str("lease"),
-				"owner":       str(owner),
-				"acquired_at": str(now.UTC().Format(timeLayout)),
-				attrExpires:   num(expires.Unix()),
-			},
-			ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp < :now OR #owner = :owner"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": attrExpires, "#owner": "owner"},
+			TableName:                aws.String(s.table),
+			Item:                     item,
+			ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp < :now OR (#owner = :owner AND (attribute_not_exists(#dl) OR #dl < :now))"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": attrExpires, "#owner": "owner", "#dl": attrHolderDeadline},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":now":   num(now.Unix()),
 				":owner": str(owner),

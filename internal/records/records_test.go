@@ -306,3 +306,42 @@ func (h notifyHandler) Handle(context.Context, slog.Record) error {
 }
 func (h notifyHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h notifyHandler) WithGroup(string) slog.Handler      { return h }
+
+// A holder with a known deadline keeps the lease at least that long, and
+// its own owner id (a duplicate delivery of one Lambda event runs with the
+// same request id) gets it only once that deadline has passed.
+func TestLease_HolderDeadline(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	ctx := context.Background()
+	deadline := now.Add(5 * time.Minute)
+	opts := records.LeaseOptions{Duration: time.Minute, HolderDeadline: deadline}
+
+	a, err := s.AcquireLease(ctx, "orders", "req-1", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Expires.Equal(deadline) {
+		t.Errorf("expires %v, want the holder's deadline %v (not the shorter duration)", a.Expires, deadline)
+	}
+	steps := []struct {
+		name  string
+		at    time.Time
+		owner string
+		opts  records.LeaseOptions
+		held  bool
+	}{
+		{"same request id, holder running", now.Add(time.Second), "req-1", records.LeaseOptions{Duration: time.Minute, HolderDeadline: now.Add(6 * time.Minute)}, true},
+		{"after the configured duration, before the deadline", now.Add(2 * time.Minute), "req-2", records.LeaseOptions{Duration: time.Minute}, true},
+		{"at the deadline", deadline, "req-1", records.LeaseOptions{Duration: time.Hour, HolderDeadline: deadline.Add(5 * time.Minute)}, true},
+		{"same request id, holder's deadline passed (a retry)", deadline.Add(time.Second), "req-1", records.LeaseOptions{Duration: time.Hour, HolderDeadline: deadline.Add(5 * time.Minute)}, false},
+		{"another run, before the retry's deadline", deadline.Add(2 * time.Second), "req-2", records.LeaseOptions{Duration: time.Minute}, true},
+	}
+	for _, st := range steps {
+		now = st.at
+		_, err := s.AcquireLease(ctx, "orders", st.owner, st.opts)
+		if held := errors.Is(err, records.ErrLeaseHeld); held != st.held || (err != nil && !held) {
+			t.Errorf("%s: err = %v, want held %v", st.name, err, st.held)
+		}
+	}
+}

@@ -250,29 +250,12 @@ func TestS3_ConcurrentInvocations_SerializedByLease(t *testing.T) {
 	evA := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "a/_lambdaeventsourcedef.json", Version: va, Sequencer: "0055AED6DCD90281E5"})
 	evB := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "b/_lambdaeventsourcedef.json", Version: vb, Sequencer: "0055AED6DCD90281E6"})
 
-	waiting := e.log.waitFor("waiting for lease")
-	release := make(chan struct{})
-	first := true
-	var mu sync.Mutex
-	e.deployer.inApply = func(context.Context, string) error {
-		mu.Lock()
-		isFirst := first
-		first = false
-		mu.Unlock()
-		if isFirst {
-			<-release // hold the lease until the other run has found it held
-		}
-		return nil
-	}
+	holdFirstApply(e)
 	h := e.handler()
 	errs := make(chan error, 2)
 	ctxA := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-a"})
 	ctxB := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-b"})
 	go func() { errs <- h.Handle(ctxA, evA) }()
-	go func() {
-		<-waiting
-		close(release)
-	}()
 	go func() { errs <- h.Handle(ctxB, evB) }()
 	for i := 0; i < 2; i++ {
 		if err := <-errs; err != nil {
@@ -284,6 +267,64 @@ func TestS3_ConcurrentInvocations_SerializedByLease(t *testing.T) {
 	}
 	if got := len(e.history("orders")); got != 2 {
 		t.Errorf("%d records, want 2", got)
+	}
+}
+
+// holdFirstApply makes the first Apply hold its run (and so the lease)
+// until another run either finds the lease held (as it should) or enters
+// Apply itself (two runs at once: maxInFlight shows it).
+func holdFirstApply(e *env) {
+	waiting := e.log.waitFor("waiting for lease")
+	release := make(chan struct{})
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	go func() {
+		<-waiting
+		let()
+	}()
+	var mu sync.Mutex
+	first := true
+	e.deployer.inApply = func(context.Context, string) error {
+		mu.Lock()
+		isFirst := first
+		first = false
+		mu.Unlock()
+		if isFirst {
+			<-release
+		} else {
+			let()
+		}
+		return nil
+	}
+}
+
+// Lambda may deliver one event to two invocations at once, with the same
+// request id: they are serialized too (the request id alone would let the
+// second take the first one's lease), and the second is dropped.
+func TestS3_DuplicateWithTheSameRequestID_SerializedByLease(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	holdFirstApply(e)
+	h := e.handler()
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	errs := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() { errs <- h.Handle(ctx, ev) }()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.deployer.maxInFlight != 1 {
+		t.Errorf("%d applies of one function ran at once, want 1", e.deployer.maxInFlight)
+	}
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
 }
 

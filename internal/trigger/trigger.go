@@ -158,7 +158,9 @@ func excerpt(event []byte) string {
 
 // owner is the lease owner of an invocation: Lambda's request id, which a
 // retried asynchronous invocation keeps, so that a retry after a crash takes
-// its own lease back at once.
+// its own lease back at once (once the crashed attempt's deadline has
+// passed: a duplicate delivery running at the same time, with the same
+// request id, waits like any other run).
 func owner(ctx context.Context) string {
 	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
 		return lc.AwsRequestID
@@ -331,18 +333,25 @@ func (h *Handler) run(ctx context.Context, w work) result {
 	// Lambda's deadline.
 	// Without a configured length, the lease lasts as long as the
 	// invocation can: a run cannot outlive Lambda's deadline, so neither
-	// should its lease when the run is killed.
+	// should its lease when the run is killed. With one, it still lasts
+	// at least that long (records.LeaseOptions.HolderDeadline), so that
+	// it never expires under a run that is still going.
 	wait, length := h.cfg.LeaseWait, h.cfg.LeaseDuration
+	var holderDeadline time.Time
 	if d, ok := ctx.Deadline(); ok {
 		wait = max(0, min(wait, time.Until(d)-h.cfg.DeadlineReserve))
+		// ctx may be a CodePipeline job's, which ends DeadlineReserve
+		// before the invocation does.
+		holderDeadline = d.Add(h.cfg.DeadlineReserve + leaseMargin)
 		if length <= 0 {
-			length = time.Until(d) + leaseMargin
+			length = time.Until(holderDeadline)
 		}
 	}
 	lease, err := h.cfg.Store.AcquireLease(ctx, fn, owner(ctx), records.LeaseOptions{
-		Duration: length,
-		Wait:     wait,
-		Logger:   log,
+		Duration:       length,
+		Wait:           wait,
+		Logger:         log,
+		HolderDeadline: holderDeadline,
 	})
 	if err != nil {
 		return fail(nil, err)
