@@ -5,8 +5,10 @@
 // Plan is pure: it computes the actions from the file (desired) and from
 // Observed, plain data that the Reconciler reads from AWS. What eventwire
 // manages is found from AWS alone: its statements (ids starting with
-// plan.StatementPrefix) name the target groups and APIs it wired, and the
-// integrations it creates carry a description that names the function.
+// plan.StatementPrefix, and equal to the id eventwire gives that grant for
+// this function reference) name the target groups and APIs it wired, and
+// the integrations it creates carry a description that names the function
+// reference.
 package push
 
 import (
@@ -89,9 +91,11 @@ const ManagedPrefix = "managed by eventwire"
 
 // IntegrationDescription is the description eventwire gives the
 // integrations it creates for fn: it marks them as eventwire's and names
-// the function they belong to.
+// the function reference they belong to, qualifier included, so that the
+// files of two qualifiers of one function (orders:live, orders:canary)
+// never take each other's integrations for their own.
 func IntegrationDescription(fn plan.Function) string {
-	return ManagedPrefix + " for " + fn.ARN
+	return ManagedPrefix + " for " + fn.QualifiedARN()
 }
 
 // The integration eventwire creates: Lambda proxy, payload format 2.0.
@@ -141,6 +145,46 @@ type stmtKey struct{ sid, qualifier string }
 
 func key(s Statement) stmtKey { return stmtKey{s.Sid, s.Qualifier} }
 
+// statementID is the id eventwire gives statement s when it grants it for
+// fn. A grant on fn's own qualifier (ELB, or a route without a stage
+// variable) has plan.StatementID's id. A grant scoped to one stage (a
+// route with a stage variable) sits on whatever alias the stage names,
+// which may be another reference's qualifier: for a qualified fn its id
+// also hashes fn's qualifier, so that the owner of such a statement can be
+// told from its id alone.
+func statementID(fn plan.Function, s Statement) string {
+	q := s.Qualifier
+	if stageScoped(s) && fn.Qualifier != "" {
+		q += "\x00for:" + fn.Qualifier
+	}
+	return plan.StatementID(s.Principal, s.SourceArn, q)
+}
+
+// owns reports whether s is a statement that eventwire granted for fn
+// (and not for another reference to the same function, such as another
+// alias, whose file owns it): eventwire's prefix, the id that fn's grant
+// of exactly this would have, and on fn's own qualifier unless scoped to
+// a stage.
+func owns(fn plan.Function, s Statement) bool {
+	return strings.HasPrefix(s.Sid, plan.StatementPrefix) && s.Sid == statementID(fn, s) &&
+		(s.Qualifier == fn.Qualifier || stageScoped(s))
+}
+
+// stageScoped reports whether s is an API Gateway grant scoped to one
+// stage, as eventwire grants for a route with a stage variable (other
+// routes' grants are for every stage, "*").
+func stageScoped(s Statement) bool {
+	if s.Principal != definition.ServiceAPIGateway {
+		return false
+	}
+	p := strings.SplitN(s.SourceArn, ":", 6)
+	if len(p) < 6 {
+		return false
+	}
+	parts := strings.SplitN(p[5], "/", 3)
+	return len(parts) >= 2 && parts[1] != "*"
+}
+
 // Plan returns the actions that make AWS match desired for fn, in the
 // order they must run: grants, then target registrations, integrations
 // and route attachments; then route detachments, target deregistrations,
@@ -154,7 +198,7 @@ func Plan(fn plan.Function, desired []definition.PushSource, obs Observed) []pla
 	arn := parseLambdaARN(fn.ARN)
 	want := map[stmtKey]Statement{}
 	addWant := func(s Statement) {
-		s.Sid = plan.StatementID(s.Principal, s.SourceArn, s.Qualifier)
+		s.Sid = statementID(fn, s)
 		want[key(s)] = s
 	}
 	have := map[stmtKey]Statement{}
@@ -164,7 +208,7 @@ func Plan(fn plan.Function, desired []definition.PushSource, obs Observed) []pla
 			continue
 		}
 		have[key(s)] = s
-		if strings.HasPrefix(s.Sid, plan.StatementPrefix) {
+		if owns(fn, s) {
 			ours = append(ours, s)
 		}
 	}
@@ -356,7 +400,25 @@ func Plan(fn plan.Function, desired []definition.PushSource, obs Observed) []pla
 			Reason: describeStmt(s), Op: grantOp{Statement: s},
 		})
 	}
-	for _, s := range ours {
+	// A grant from the same source that eventwire made for another
+	// qualifier of the function, when the file now wires that source (a
+	// target group or route holds one target, and this file takes it
+	// over), is revoked too: that qualifier can no longer be invoked from
+	// there. Grants scoped to a stage are not taken over: their owner is
+	// not known.
+	wantSource := map[[2]string]bool{}
+	for _, s := range want {
+		wantSource[[2]string{s.Principal, s.SourceArn}] = true
+	}
+	revocable := ours
+	for _, s := range obs.Statements {
+		if s.Qualifier != fn.Qualifier && !stageScoped(s) && wantSource[[2]string{s.Principal, s.SourceArn}] &&
+			strings.HasPrefix(s.Sid, plan.StatementPrefix) && s.Sid == plan.StatementID(s.Principal, s.SourceArn, s.Qualifier) {
+			revocable = append(revocable, s)
+		}
+	}
+	sort.Slice(revocable, func(i, j int) bool { return lessStmt(revocable[i], revocable[j]) })
+	for _, s := range revocable {
 		if _, ok := want[key(s)]; ok {
 			continue
 		}

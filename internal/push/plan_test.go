@@ -26,6 +26,22 @@ type planCase struct {
 	Observed Observed
 }
 
+// fillSids gives each statement without a Sid the id eventwire gives that
+// grant for the case's function, and each Sid "for:REF" the id eventwire
+// gives it for the function reference REF (another file's statement).
+func fillSids(c planCase) {
+	for i, s := range c.Observed.Statements {
+		fn := c.Function
+		if ref, ok := strings.CutPrefix(s.Sid, "for:"); ok {
+			name, q, _ := strings.Cut(ref, ":")
+			fn = plan.Function{Ref: ref, Name: name, Qualifier: q, ARN: c.Function.ARN}
+		} else if s.Sid != "" {
+			continue
+		}
+		c.Observed.Statements[i].Sid = statementID(fn, s)
+	}
+}
+
 // render is the golden form of a plan: the plan as users see it, then the
 // operation each action carries for the executor.
 func render(fn plan.Function, actions []plan.Action) string {
@@ -57,11 +73,7 @@ func TestPlan_Golden(t *testing.T) {
 			if err := json.Unmarshal(raw, &c); err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			for i, s := range c.Observed.Statements {
-				if s.Sid == "" {
-					c.Observed.Statements[i].Sid = plan.StatementID(s.Principal, s.SourceArn, s.Qualifier)
-				}
-			}
+			fillSids(c)
 			got := render(c.Function, Plan(c.Function, c.Desired, c.Observed))
 			golden.Check(t, strings.TrimSuffix(file, ".json")+".golden", got)
 		})
@@ -82,11 +94,7 @@ func TestPlan_ConvergesAfterApply(t *testing.T) {
 			if err := json.Unmarshal(raw, &c); err != nil {
 				t.Fatal(err)
 			}
-			for i, s := range c.Observed.Statements {
-				if s.Sid == "" {
-					c.Observed.Statements[i].Sid = plan.StatementID(s.Principal, s.SourceArn, s.Qualifier)
-				}
-			}
+			fillSids(c)
 			obs := simulate(c.Function, c.Observed, Plan(c.Function, c.Desired, c.Observed))
 			if again := Plan(c.Function, c.Desired, obs); len(again) != 0 {
 				t.Errorf("second plan is not empty:\n%s", render(c.Function, again))

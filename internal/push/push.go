@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 
 	"github.com/eventwire/eventwire/internal/apigwsvc"
 	"github.com/eventwire/eventwire/internal/definition"
@@ -104,7 +103,7 @@ func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired []de
 		}
 	}
 	for _, s := range obs.Statements {
-		if !strings.HasPrefix(s.Sid, plan.StatementPrefix) {
+		if !owns(fn, s) {
 			continue
 		}
 		switch s.Principal {
