@@ -222,7 +222,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	guardDeployer(stack, role, fn)
 
 	if cfg.repository != "" {
-		addCodeCommitTrigger(stack, fn, role, cfg)
+		addCodeCommitTrigger(stack, fn, failed, cfg)
 	}
 	if cfg.pipelineRoleArn != "" {
 		fn.AddPermission(jsii.String("InvokeFromPipelineRole"), &awslambda.Permission{
@@ -471,8 +471,10 @@ func guardDeployer(stack awscdk.Stack, role awsiam.Role, fn awslambda.Function) 
 // "CodeCommit Repository State Change" event and reshaped into the
 // document a repository trigger sends (events.CodeCommitEvent), so the
 // handler sees one format. eventTime is left out: EventBridge's RFC 3339
-// time does not parse as a trigger's time.
-func addCodeCommitTrigger(stack awscdk.Stack, fn awslambda.Function, role awsiam.Role, cfg settings) {
+// time does not parse as a trigger's time. A push that EventBridge cannot
+// hand to the function (after its own retries, up to 24 hours) goes to the
+// failure queue, like an invocation that failed.
+func addCodeCommitTrigger(stack awscdk.Stack, fn awslambda.Function, failed awssqs.IQueue, cfg settings) {
 	repoArn := fmt.Sprintf("arn:%s:codecommit:%s:%s:%s", *stack.Partition(), *stack.Region(), *stack.Account(), cfg.repository)
 	detail := map[string]any{
 		"event":         []string{"referenceCreated", "referenceUpdated"},
@@ -509,7 +511,8 @@ func addCodeCommitTrigger(stack awscdk.Stack, fn awslambda.Function, role awsiam
 		},
 	}
 	rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
-		Event: awsevents.RuleTargetInput_FromObject(map[string]any{"Records": []any{record}}),
+		Event:           awsevents.RuleTargetInput_FromObject(map[string]any{"Records": []any{record}}),
+		DeadLetterQueue: failed,
 	}))
 }
 

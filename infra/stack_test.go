@@ -478,6 +478,22 @@ func TestCodeCommitTrigger(t *testing.T) {
 		}
 		target := targets[0].(map[string]any)
 		diff(t, "target", deployer, target["Arn"])
+		// A push EventBridge cannot deliver is kept in the failure queue,
+		// which lets this rule (and only it) send there.
+		diff(t, "target dead-letter queue", map[string]any{"Arn": "${FailedEvents.Arn}"}, target["DeadLetterConfig"])
+		var sends []any
+		for _, s := range get(tm.one(t, "AWS::SQS::QueuePolicy", "FailedEvents").Properties, "PolicyDocument", "Statement").([]any) {
+			if get(s, "Effect") == "Allow" {
+				m := render(s).(map[string]any)
+				delete(m, "Sid")
+				sends = append(sends, m)
+			}
+		}
+		diff(t, "failure queue policy", []any{map[string]any{
+			"Action": "sqs:SendMessage", "Effect": "Allow", "Principal": map[string]any{"Service": "events.amazonaws.com"},
+			"Resource":  "${FailedEvents.Arn}",
+			"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": "${CodeCommitPush.Arn}"}},
+		}}, sends)
 		diff(t, "input paths", map[string]any{
 			"id": "$.id", "region": "$.region", "detail-callerUserArn": "$.detail.callerUserArn",
 			"detail-commitId": "$.detail.commitId", "detail-referenceFullName": "$.detail.referenceFullName",
