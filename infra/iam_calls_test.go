@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os/exec"
 	"reflect"
 	"regexp"
 	"sort"
@@ -390,4 +391,28 @@ func TestIAM_DeployerScope(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIAM_DeployerServices: the deployer's binary links the SDK clients of
+// exactly the services whose calls deployerCalls covers, plus those of the
+// SDK's credential chain (profiles, SSO, assume-role), which the Lambda
+// runtime's environment credentials leave unused. A new service client
+// fails here until its calls are declared by an adapter interface.
+func TestIAM_DeployerServices(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../functions/deployer").Output()
+	if err != nil {
+		t.Fatalf("go list -deps ../functions/deployer: %v", err)
+	}
+	const prefix = "github.com/aws/aws-sdk-go-v2/service/"
+	var got []string
+	for _, pkg := range strings.Fields(string(out)) {
+		if name, ok := strings.CutPrefix(pkg, prefix); ok && !strings.Contains(name, "/") {
+			got = append(got, name)
+		}
+	}
+	sort.Strings(got)
+	diff(t, "SDK services of the deployer", []string{
+		"apigatewayv2", "codecommit", "codepipeline", "dynamodb", "elasticloadbalancingv2", "lambda", "s3",
+		"signin", "sso", "ssooidc", "sts", // credential chain
+	}, got)
 }
