@@ -365,6 +365,11 @@ func TestApply_AdoptsDeclaredUnmanaged_LeavesUndeclaredAlone(t *testing.T) {
 	if !strings.Contains(out, "leave-alone") {
 		t.Errorf("plan no longer shows the foreign mapping as left alone:\n%s", out)
 	}
+	w.calls.Reset()
+	w.mustRun(0, "apply", "--yes", w.dir)
+	if writes := w.calls.Writes(); len(writes) != 0 {
+		t.Errorf("second apply after adoption wrote to AWS: %v", writes)
+	}
 }
 
 func TestApply_StageVariable_PermissionPerAliasScopedToStage(t *testing.T) {
@@ -657,5 +662,59 @@ func TestApply_InterruptedAtEveryWrite_NextRunConverges(t *testing.T) {
 				t.Errorf("integrations = %v, want exactly one", got)
 			}
 		})
+	}
+}
+
+// TestApply_TwoAliasesOfOneFunction_EachFileOwnsItsOwn applies two files,
+// one for orders:live and one for orders:canary, each with a target
+// group. Each file's apply leaves the other's permission and target alone
+// (a second apply of both writes nothing), and destroying one leaves the
+// other wired. Checked with the SDK. (Mappings on aliases are left to the
+// planner's golden tests: moto reports a version ARN for them.)
+func TestApply_TwoAliasesOfOneFunction_EachFileOwnsItsOwn(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	must[string](t)(w.fx.Alias(ctx, "orders", "live"))
+	must[string](t)(w.fx.Alias(ctx, "orders", "canary"))
+	tgs := map[string]string{}
+	for _, alias := range []string{"live", "canary"} {
+		tgs[alias] = must[string](t)(w.fx.TargetGroup(ctx, alias))
+		path := filepath.Join(w.dir, alias, "_lambdaeventsourcedef.json")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		doc := fmt.Sprintf(`{"FunctionName": "orders:%s",
+  "PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": %q}]}`, alias, tgs[alias])
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string, aliases ...string) {
+		t.Helper()
+		for _, alias := range []string{"live", "canary"} {
+			wired := slices.Contains(aliases, alias)
+			sid := plan.StatementID("elasticloadbalancing.amazonaws.com", tgs[alias], alias)
+			if _, ok := w.statements()[sid]; ok != wired {
+				t.Errorf("%s: permission for %s present = %v, want %v", when, alias, ok, wired)
+			}
+			if got := w.targets(tgs[alias]); slices.Equal(got, []string{w.fnArn + ":" + alias}) != wired {
+				t.Errorf("%s: target group of %s holds %v", when, alias, got)
+			}
+		}
+	}
+	w.mustRun(0, "apply", "--yes", w.dir)
+	check("after apply", "live", "canary")
+
+	w.calls.Reset()
+	w.mustRun(0, "apply", "--yes", w.dir)
+	if writes := w.calls.Writes(); len(writes) != 0 {
+		t.Errorf("second apply wrote to AWS: %v", writes)
+	}
+	w.mustRun(0, "destroy", "--yes", filepath.Join(w.dir, "live"))
+	check("after destroying orders:live", "canary")
+	w.calls.Reset()
+	w.mustRun(0, "apply", "--yes", filepath.Join(w.dir, "canary"))
+	if writes := w.calls.Writes(); len(writes) != 0 {
+		t.Errorf("apply of orders:canary after destroying orders:live wrote to AWS: %v", writes)
 	}
 }
