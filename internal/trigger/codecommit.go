@@ -187,8 +187,23 @@ func (h *Handler) commit(ctx context.Context, repo, ref, commit string) error {
 			return err
 		}
 		files = append(files, f)
+	}
+	// A file that would undo another of the commit on every apply (the
+	// same function, or a push source given to two functions) is invalid;
+	// the first of them (by path) is applied.
+	conflicting := conflicts(files)
+	kept := files[:0]
+	for _, f := range files {
+		if errs := conflicting[f.Path]; len(errs) > 0 {
+			if _, err := h.recordInvalid(ctx, records.TriggerCodeCommit, source(f.Path, commit), f.Function, errs); err != nil {
+				return err
+			}
+			continue
+		}
+		kept = append(kept, f)
 		declared[records.FunctionKey(f.Function)] = true
 	}
+	files = kept
 	var errs []error
 	// Tear down what deleted files wired, read at the parent, unless a
 	// file of this commit still declares the function (a moved file).

@@ -240,3 +240,45 @@ func TestCodeCommit_EventBridgeRuleDocument(t *testing.T) {
 		t.Errorf("orders records (-want +got):\n%s", diff)
 	}
 }
+
+// Two files of one commit that wire the same function would undo each
+// other on every apply: the later one (by path) is recorded invalid and
+// not applied, as the CLI refuses it.
+func TestCodeCommit_TwoFilesOfOneFunction_LaterOneInvalid(t *testing.T) {
+	e := newEnv(t)
+	repo := &fakeRepo{
+		name:     "definitions",
+		pageSize: 10,
+		parents:  map[string][]string{c1: {}, c2: {c1}},
+		trees: map[string]map[string]string{
+			c1: {},
+			c2: {
+				"a/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5),
+				"b/_lambdaeventsourcedef.json": sqsFile("orders", "orders-2", 5),
+			},
+		},
+	}
+	e.tcfg.CodeCommit = e.codeCommit(newCodeCommitServer(t, repo))
+	if err := e.handler().Handle(context.Background(), event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c2})); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	if got := e.deployer.Applied()["orders"]; !strings.Contains(got, "orders\"") || strings.Contains(got, "orders-2") {
+		t.Errorf("applied %s, want a/'s file", got)
+	}
+	hist := e.history("orders")
+	var got []string
+	for _, r := range hist {
+		got = append(got, fmt.Sprintf("%s %s %q", r.Outcome, r.Source, r.Errors))
+	}
+	want := []string{
+		`invalid codecommit://definitions/b/_lambdaeventsourcedef.json@` + c2 + ` ["b/_lambdaeventsourcedef.json: function \"orders\" is already wired by a/_lambdaeventsourcedef.json"]`,
+		`succeeded codecommit://definitions/a/_lambdaeventsourcedef.json@` + c2 + ` []`,
+	}
+	sort.Strings(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}

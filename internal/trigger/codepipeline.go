@@ -161,7 +161,7 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 	// Every file is validated before anything is sent to AWS: one invalid
 	// file fails the job and changes nothing.
 	var invalid []string
-	byFunction := map[string]string{}
+	var parsed []*definition.File
 	for _, f := range files {
 		pf, rec, perr := h.parse(runCtx, records.TriggerCodePipeline, "codepipeline://"+job.ID+"/"+f.path, f.path, f.data, f.sib)
 		if rec != nil {
@@ -171,13 +171,21 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 		if perr != nil {
 			return fail(cptypes.FailureTypeJobFailed, perr.Error())
 		}
-		fn := records.FunctionKey(pf.Function)
-		if prev, dup := byFunction[fn]; dup {
-			invalid = append(invalid, fmt.Sprintf("%s: function %q is already declared by %s", f.path, pf.Function, prev))
+		f.parsed = pf
+		parsed = append(parsed, pf)
+	}
+	// Files that would undo each other are invalid together, as in the
+	// CLI.
+	conflicting := conflicts(parsed)
+	for _, f := range files {
+		errs := conflicting[f.path]
+		if len(errs) == 0 || f.parsed == nil {
 			continue
 		}
-		byFunction[fn] = f.path
-		f.parsed = pf
+		if _, err := h.recordInvalid(runCtx, records.TriggerCodePipeline, "codepipeline://"+job.ID+"/"+f.path, f.parsed.Function, errs); err != nil {
+			return fail(cptypes.FailureTypeJobFailed, err.Error())
+		}
+		invalid = append(invalid, errs...)
 	}
 	if len(invalid) > 0 {
 		return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf("%d validation error(s), nothing applied:\n%s", len(invalid), strings.Join(invalid, "\n")))

@@ -225,7 +225,7 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 		},
 		{
 			name: "duplicate function", build: map[string]string{"x/_lambdaeventsourcedef.json": sqsFile("orders", "orders-2", 1)},
-			wantType: "ConfigurationError", wantMessage: []string{`function "orders" is already declared by SourceArtifact/orders/_lambdaeventsourcedef.json`},
+			wantType: "ConfigurationError", wantMessage: []string{`function "orders" is already wired by SourceArtifact/orders/_lambdaeventsourcedef.json`},
 		},
 	}
 	for _, tt := range tests {
@@ -395,5 +395,60 @@ func TestCodePipeline_StalledArtifactRead_AnsweredBeforeTheDeadline(t *testing.T
 	}
 	if calls := pe.deployer.Calls(); len(calls) != 0 {
 		t.Errorf("deployer called: %v", calls)
+	}
+}
+
+// Files of one function under two qualifiers are two deployments, as in
+// the CLI, not a duplicate; a target group given to two functions is a
+// conflict (both would take it from the other on every apply): the job
+// fails, nothing is applied, the conflict is recorded.
+func TestCodePipeline_Conflicts_AsTheCLI(t *testing.T) {
+	tg := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders/0123456789abcdef"
+	tests := []struct {
+		name      string
+		build     map[string]string
+		wantOp    string
+		wantCalls []string
+		wantIn    string
+	}{
+		{
+			name:      "two qualifiers",
+			build:     map[string]string{"live/_lambdaeventsourcedef.json": sqsFile("orders:live", "orders-live", 1)},
+			wantOp:    "PutJobSuccessResult",
+			wantCalls: []string{"plan orders", "apply orders", "plan orders:live", "apply orders:live"},
+			wantIn:    "orders: applied 1 create",
+		},
+		{
+			name: "one target group, two functions",
+			build: map[string]string{
+				"a/_lambdaeventsourcedef.json": `{"FunctionName":"inventory","PushEventSources":[{"Service":"elasticloadbalancing.amazonaws.com","TargetGroupArn":"` + tg + `"}]}`,
+				"b/_lambdaeventsourcedef.json": `{"FunctionName":"shipping","PushEventSources":[{"Service":"elasticloadbalancing.amazonaws.com","TargetGroupArn":"` + tg + `"}]}`,
+			},
+			wantOp: "PutJobFailureResult",
+			wantIn: `BuildArtifact/b/_lambdaeventsourcedef.json: PushEventSources[0]: target group ` + tg + ` is already wired to function \"inventory\"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pe := newPipelineEnv(t, ordersArtifact, tt.build)
+			if err := pe.handler().Handle(context.Background(), jobEvent(t, "", "")); err != nil {
+				t.Fatal(err)
+			}
+			a := pe.answers()
+			if len(a) != 1 || a[0].Op != tt.wantOp {
+				t.Fatalf("answers %v, want one %s", a, tt.wantOp)
+			}
+			if got := jsonString(a[0].Body); !strings.Contains(got, tt.wantIn) {
+				t.Errorf("answer %s lacks %s", got, tt.wantIn)
+			}
+			if diff := cmp.Diff(tt.wantCalls, pe.deployer.Calls()); diff != "" {
+				t.Errorf("deployer calls (-want +got):\n%s", diff)
+			}
+			if tt.wantOp == "PutJobFailureResult" {
+				if got := pe.outcomes("shipping"); len(got) != 1 || !strings.HasPrefix(got[0], "invalid apply") {
+					t.Errorf("records of the conflicting file: %q", got)
+				}
+			}
+		})
 	}
 }

@@ -210,7 +210,16 @@ func (h *Handler) parse(ctx context.Context, tr records.Trigger, source, path st
 	if perr == nil {
 		return f, nil, nil
 	}
-	ref := guessFunction(data, functionDef)
+	written, err := h.recordInvalid(ctx, tr, source, guessFunction(data, functionDef), errorLines(perr))
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, &written, perr
+}
+
+// recordInvalid logs and records a file's validation errors (final: the
+// run ends there) under the function ref.
+func (h *Handler) recordInvalid(ctx context.Context, tr records.Trigger, source, ref string, errs []string) (records.Record, error) {
 	rec := records.Record{
 		Function:    records.FunctionKey(ref),
 		FunctionRef: ref,
@@ -219,15 +228,23 @@ func (h *Handler) parse(ctx context.Context, tr records.Trigger, source, path st
 		Source:      source,
 		Mode:        records.ModeApply,
 		Outcome:     records.Invalid,
-		Errors:      errorLines(perr),
+		Errors:      errs,
 		RequestID:   requestID(ctx),
 	}
 	h.log.ErrorContext(ctx, "invalid definition file", "function", rec.Function, "source", source, "errors", rec.Errors)
-	written, err := h.cfg.Store.PutRecord(ctx, rec)
-	if err != nil {
-		return nil, nil, err
+	return h.cfg.Store.PutRecord(ctx, rec)
+}
+
+// conflicts finds the files of one run that would undo each other on every
+// apply, as the CLI does (definition.Conflicts: two files of one function
+// and qualifier, or one target group or API route given to two functions).
+// It returns the errors by the path of the later file they name.
+func conflicts(files []*definition.File) map[string][]string {
+	out := map[string][]string{}
+	for _, e := range definition.Conflicts(files) {
+		out[e.File] = append(out[e.File], e.Error())
 	}
-	return nil, &written, perr
+	return out
 }
 
 // errorLines splits an error into its lines (definition.Errors prints one
