@@ -18,8 +18,29 @@ func main() {
 		fmt.Fprintf(os.Stderr, "infra: the deployer is not built (%v): run `make lambda` or `make synth` from the repository root\n", err)
 		os.Exit(1)
 	}
-	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	NewDeployerStack(app, "Eventwire", nil)
+	stack := NewDeployerStack(app, "Eventwire", nil)
+	// The CLI stops on error annotations; a run without it (CDK_OUTDIR=...
+	// go run ./infra) would write the template anyway.
+	if errs := stackErrors(stack); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(os.Stderr, "infra: %s\n", e)
+		}
+		jsii.Close()
+		os.Exit(1)
+	}
 	app.Synth(nil)
+	jsii.Close()
+}
+
+// stackErrors returns the error annotations of the stack itself (those
+// NewDeployerStack adds for invalid context parameters).
+func stackErrors(stack awscdk.Stack) []string {
+	var out []string
+	for _, m := range *stack.Node().Metadata() {
+		if m.Type != nil && *m.Type == "aws:cdk:error" {
+			out = append(out, fmt.Sprint(m.Data))
+		}
+	}
+	return out
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -128,6 +130,10 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	// without the CLI (CDK_OUTDIR=... go run ./infra) does not read cdk.json.
 	stack.Node().SetContext(jsii.String("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"), true)
 	cfg := readSettings(stack)
+	for _, p := range cfg.problems() {
+		// cdk synth and cdk deploy stop on an error annotation.
+		awscdk.Annotations_Of(stack).AddError(jsii.String(p))
+	}
 
 	accessLogs := awss3.NewBucket(stack, jsii.String("AccessLogs"), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -557,11 +563,7 @@ func addAlarms(stack awscdk.Stack, fn awslambda.Function, failed awssqs.Queue, c
 
 func readSettings(stack awscdk.Stack) settings {
 	str := func(key string) string {
-		v := stack.Node().TryGetContext(jsii.String(key))
-		if v == nil {
-			return ""
-		}
-		return strings.TrimSpace(fmt.Sprint(v))
+		return scalar(stack.Node().TryGetContext(jsii.String(key)))
 	}
 	return settings{
 		functionNamePrefix: str(CtxFunctionNamePrefix),
@@ -571,6 +573,56 @@ func readSettings(stack awscdk.Stack) settings {
 		pipelineRoleArn:    str(CtxPipelineRoleArn),
 		pipelineAccount:    str(CtxPipelineAccount),
 	}
+}
+
+// scalar reads a context value given as a string (cdk -c) or as a JSON
+// scalar in cdk.json: a number such as an account id is written out in
+// full, not as 1.23456789012e+11.
+func scalar(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return strings.TrimSpace(fmt.Sprint(v))
+	}
+}
+
+// Patterns of the context parameters' values.
+var (
+	// Lambda function names: letters, digits, - and _. A prefix with any
+	// other character could widen the deployer's IAM resource patterns
+	// (* and ? are IAM wildcards) or match no function at all.
+	functionNamePrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{0,63}$`)
+	accountPattern            = regexp.MustCompile(`^[0-9]{12}$`)
+	roleArnPattern            = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	repositoryPattern         = regexp.MustCompile(`^[\w.-]{1,100}$`)
+	emailPattern              = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
+
+// problems returns what is wrong with the context parameters, one message
+// each; the stack reports them as synthesis errors.
+func (s settings) problems() []string {
+	var out []string
+	check := func(key, value string, re *regexp.Regexp, want string) {
+		if value != "" && !re.MatchString(value) {
+			out = append(out, fmt.Sprintf("context parameter %s: %q is not %s", key, value, want))
+		}
+	}
+	check(CtxFunctionNamePrefix, s.functionNamePrefix, functionNamePrefixPattern,
+		"a function name prefix (letters, digits, - and _, up to 63 characters)")
+	check(CtxNotificationEmail, s.notificationEmail, emailPattern, "an email address")
+	check(CtxCodeCommitRepository, s.repository, repositoryPattern,
+		"a CodeCommit repository name (letters, digits, ., - and _, up to 100 characters)")
+	check(CtxPipelineRoleArn, s.pipelineRoleArn, roleArnPattern, "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+	check(CtxPipelineAccount, s.pipelineAccount, accountPattern,
+		"a 12-digit AWS account id (in cdk.json, write it as a string)")
+	if len(s.branches) > 0 && s.repository == "" {
+		out = append(out, fmt.Sprintf("context parameter %s is set without %s: there is no repository to trigger on",
+			CtxCodeCommitBranches, CtxCodeCommitRepository))
+	}
+	return out
 }
 
 // stringList reads a context value given as a list (cdk.json) or as a

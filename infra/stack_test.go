@@ -820,3 +820,84 @@ func TestNotificationsHandlerRole(t *testing.T) {
 		{"HandlerLogs", "Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logGroups + ":*"}, nil},
 	}, got)
 }
+
+func TestScalar(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want string
+	}{
+		{nil, ""},
+		{" orders- ", "orders-"},
+		{float64(123456789012), "123456789012"}, // a number in cdk.json
+		{float64(1.5), "1.5"},
+		{true, "true"},
+	} {
+		t.Run(fmt.Sprint(c.in), func(t *testing.T) {
+			diff(t, "scalar", c.want, scalar(c.in))
+		})
+	}
+}
+
+func TestSettingsProblems(t *testing.T) {
+	valid := settings{
+		functionNamePrefix: "orders-", notificationEmail: "ops@example.com",
+		repository: "definitions", branches: []string{"main"},
+		pipelineRoleArn: "arn:aws:iam::111122223333:role/service-role/pipeline-invoke", pipelineAccount: "444455556666",
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*settings)
+		want []string
+	}{
+		{"valid", func(*settings) {}, nil},
+		{"empty", func(s *settings) { *s = settings{} }, nil},
+		{"prefix with an IAM wildcard", func(s *settings) { s.functionNamePrefix = "orders-*" },
+			[]string{`context parameter functionNamePrefix: "orders-*" is not a function name prefix (letters, digits, - and _, up to 63 characters)`}},
+		{"prefix that is an ARN", func(s *settings) { s.functionNamePrefix = "arn:aws:lambda:us-east-1:1:function:x" },
+			[]string{`context parameter functionNamePrefix: "arn:aws:lambda:us-east-1:1:function:x" is not a function name prefix (letters, digits, - and _, up to 63 characters)`}},
+		{"email", func(s *settings) { s.notificationEmail = "ops" },
+			[]string{`context parameter notificationEmail: "ops" is not an email address`}},
+		{"repository", func(s *settings) { s.repository = "arn:aws:codecommit:us-east-1:1:definitions" },
+			[]string{`context parameter codeCommitRepository: "arn:aws:codecommit:us-east-1:1:definitions" is not a CodeCommit repository name (letters, digits, ., - and _, up to 100 characters)`}},
+		{"branches without a repository", func(s *settings) { s.repository = "" },
+			[]string{"context parameter codeCommitBranches is set without codeCommitRepository: there is no repository to trigger on"}},
+		{"role name instead of ARN", func(s *settings) { s.pipelineRoleArn = "pipeline-invoke" },
+			[]string{`context parameter pipelineRoleArn: "pipeline-invoke" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`}},
+		{"account that lost its leading zero", func(s *settings) { s.pipelineAccount = "12345678901" },
+			[]string{`context parameter pipelineAccount: "12345678901" is not a 12-digit AWS account id (in cdk.json, write it as a string)`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := valid
+			c.edit(&s)
+			diff(t, "problems", c.want, s.problems())
+		})
+	}
+}
+
+// TestInvalidContextFailsSynthesis: a problem is an error annotation on the
+// stack, and synthesis (cdk synth, cdk deploy, go run ./infra) stops on it.
+func TestInvalidContextFailsSynthesis(t *testing.T) {
+	ctx, err := cdkJSONContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx[CtxFunctionNamePrefix] = "orders-*"
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+	stack := NewDeployerStack(app, "Invalid", &DeployerStackProps{CodePath: stubDir})
+	var errs []any
+	for _, m := range *stack.Node().Metadata() {
+		if *m.Type == "aws:cdk:error" {
+			errs = append(errs, m.Data)
+		}
+	}
+	diff(t, "error annotations", []any{
+		`context parameter functionNamePrefix: "orders-*" is not a function name prefix (letters, digits, - and _, up to 63 characters)`,
+	}, errs)
+
+	defer func() {
+		if recover() == nil {
+			t.Error("the stack synthesized despite an error annotation")
+		}
+	}()
+	app.Synth(nil)
+}
