@@ -1,9 +1,14 @@
 package push_test
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"sort"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/eventwire/eventwire/internal/fakeaws"
 
@@ -162,5 +167,115 @@ func TestIntegration_FakeAWS_QualifiersOwnTheirGrants(t *testing.T) {
 	}
 	for _, f := range files[1:] {
 		e.applyAgain(t, f.fn, f.desired)
+	}
+}
+
+// busyPolicies wraps the fake of Lambda's policies as AWS behaves under
+// concurrent changes: the first conflicts changes are refused with
+// ResourceConflictException (another change in progress), and a change
+// that overlaps another one of the same function is recorded (Lambda may
+// then drop one of the two statements).
+type busyPolicies struct {
+	next      http.Handler
+	mu        sync.Mutex
+	conflicts int
+	inFlight  int
+	overlaps  int
+	refused   int
+}
+
+func (b *busyPolicies) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		b.next.ServeHTTP(w, r)
+		return
+	}
+	b.mu.Lock()
+	b.inFlight++
+	if b.inFlight > 1 {
+		b.overlaps++
+	}
+	refuse := b.conflicts > 0
+	if refuse {
+		b.conflicts--
+		b.refused++
+	}
+	b.mu.Unlock()
+	defer func() { b.mu.Lock(); b.inFlight--; b.mu.Unlock() }()
+	if refuse {
+		w.Header().Set("X-Amzn-ErrorType", "ResourceConflictException")
+		w.WriteHeader(http.StatusConflict)
+		io.WriteString(w, `{"Type":"User","message":"The operation cannot be performed at this time. An update is in progress for resource: function"}`)
+		return
+	}
+	time.Sleep(2 * time.Millisecond) // leave room for an overlap to show
+	b.next.ServeHTTP(w, r)
+}
+
+// TestExecute_FakeAWS_PolicyChangesSerialisedAndRetried grants the
+// permissions of two files of one function (orders:live and
+// orders:canary, three target groups each) all at once, through one
+// Reconciler, while Lambda answers the first changes with
+// ResourceConflictException: every statement must end up in its
+// alias's policy, no two changes of the function's policies may overlap,
+// and the refused ones are retried.
+func TestExecute_FakeAWS_PolicyChangesSerialisedAndRetried(t *testing.T) {
+	e := newEnv(t)
+	base := e.function(t, "orders")
+	fake := &fakeaws.LambdaPolicies{Function: base.ARN, Aliases: []string{"canary", "live"}}
+	busy := &busyPolicies{next: fake, conflicts: 3}
+	hs := httptest.NewServer(busy)
+	defer hs.Close()
+	cfg := srv.Config(t)
+	r := push.New(
+		lambdasvc.NewPermissions(lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(hs.URL) })),
+		elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg)),
+		apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), push.Options{RetryBackoff: time.Millisecond})
+
+	want := map[string][]string{}
+	var wg sync.WaitGroup
+	var grants []func() error
+	errs := make(chan error, 16)
+	for _, alias := range []string{"live", "canary"} {
+		fn := plan.Function{Ref: "orders:" + alias, Name: "orders", Qualifier: alias, ARN: base.ARN}
+		var desired []definition.PushSource
+		for i := range 3 {
+			tg, err := e.fx.TargetGroup(e.ctx, fmt.Sprintf("%s-%d", alias, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			desired = append(desired, definition.PushSource{Service: definition.ServiceELB, TargetGroupArn: tg})
+			want[alias] = append(want[alias], plan.StatementID(definition.ServiceELB, tg, alias))
+		}
+		sort.Strings(want[alias])
+		actions, err := r.Plan(e.ctx, fn, desired)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range actions {
+			if a.Resource == plan.ResourcePermission {
+				grants = append(grants, func() error { return r.Execute(e.ctx, fn, a) })
+			}
+		}
+	}
+	// Every grant at once, as files applied concurrently would.
+	for _, grant := range grants {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := grant(); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("execute: %v", err)
+	}
+	if diff := cmp.Diff(want, fake.Sids()); diff != "" {
+		t.Errorf("statement ids per qualifier (-want +got):\n%s", diff)
+	}
+	if busy.overlaps != 0 || busy.refused != 3 {
+		t.Errorf("%d overlapping policy changes (want 0), %d refused (want 3)", busy.overlaps, busy.refused)
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sort"
+	"sync"
+	"time"
 
 	"github.com/eventwire/eventwire/internal/apigwsvc"
 	"github.com/eventwire/eventwire/internal/definition"
@@ -17,23 +20,87 @@ import (
 // Options tunes a Reconciler. The zero value is usable.
 type Options struct {
 	Logger *slog.Logger
+	// RetryMax is how many times a change of a function's policy answered
+	// ResourceConflictException (another change in progress) or
+	// ResourceInUseException is retried. Default 6.
+	RetryMax int
+	// RetryBackoff is the first backoff; it doubles each retry, with full
+	// jitter, up to 32 times itself. Default 500ms.
+	RetryBackoff time.Duration
 }
 
 // Reconciler observes, plans and applies the push sources of functions.
+// One Reconciler may work on several files at once: changes to one
+// function's policies are made one at a time.
 type Reconciler struct {
 	perms *lambdasvc.Permissions
 	elb   *elbsvc.Client
 	apigw *apigwsvc.Client
 	log   *slog.Logger
+	opts  Options
+	sleep func(ctx context.Context, d time.Duration) error
+
+	mu       sync.Mutex
+	policyMu map[string]*sync.Mutex // unqualified function ARN -> lock
 }
 
 // New returns a Reconciler on the three adapters.
 func New(l *lambdasvc.Permissions, e *elbsvc.Client, a *apigwsvc.Client, opts Options) *Reconciler {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{perms: l, elb: e, apigw: a, log: log}
+	if opts.RetryMax <= 0 {
+		opts.RetryMax = 6
+	}
+	if opts.RetryBackoff <= 0 {
+		opts.RetryBackoff = 500 * time.Millisecond
+	}
+	return &Reconciler{perms: l, elb: e, apigw: a, log: opts.Logger, opts: opts, sleep: sleepCtx,
+		policyMu: map[string]*sync.Mutex{}}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// changePolicy makes one change to a function's resource-based policies:
+// one at a time per function (Lambda may drop a permission when two are
+// added to one function at once, which Terraform works around the same
+// way), retrying with bounded backoff while Lambda answers that another
+// change is in progress.
+func (r *Reconciler) changePolicy(ctx context.Context, functionARN string, change func() error) error {
+	r.mu.Lock()
+	m := r.policyMu[functionARN]
+	if m == nil {
+		m = &sync.Mutex{}
+		r.policyMu[functionARN] = m
+	}
+	r.mu.Unlock()
+	m.Lock()
+	defer m.Unlock()
+	backoff := r.opts.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		err := change()
+		if err == nil || attempt >= r.opts.RetryMax ||
+			!(errors.Is(err, lambdasvc.ErrConflict) || errors.Is(err, lambdasvc.ErrInUse)) {
+			return err
+		}
+		wait := time.Duration(rand.Int64N(int64(backoff)) + 1)
+		r.log.DebugContext(ctx, "retrying policy change", "function", functionARN, "attempt", attempt+1, "wait", wait, "error", err)
+		if err := r.sleep(ctx, wait); err != nil {
+			return err
+		}
+		if backoff < 32*r.opts.RetryBackoff {
+			backoff *= 2
+		}
+	}
 }
 
 // Plan observes AWS for fn and returns the actions that make it match
@@ -197,11 +264,15 @@ func (r *Reconciler) Execute(ctx context.Context, fn plan.Function, a plan.Actio
 	switch op := a.Op.(type) {
 	case grantOp:
 		s := op.Statement
-		return r.perms.Add(ctx, fn.ARN, lambdasvc.Statement{
-			Sid: s.Sid, Qualifier: s.Qualifier, Principal: s.Principal, SourceArn: s.SourceArn,
+		return r.changePolicy(ctx, fn.ARN, func() error {
+			return r.perms.Add(ctx, fn.ARN, lambdasvc.Statement{
+				Sid: s.Sid, Qualifier: s.Qualifier, Principal: s.Principal, SourceArn: s.SourceArn,
+			})
 		})
 	case revokeOp:
-		return r.perms.Remove(ctx, fn.ARN, op.Statement.Qualifier, op.Statement.Sid)
+		return r.changePolicy(ctx, fn.ARN, func() error {
+			return r.perms.Remove(ctx, fn.ARN, op.Statement.Qualifier, op.Statement.Sid)
+		})
 	case registerOp:
 		for _, t := range op.Deregister {
 			if err := r.elb.Deregister(ctx, op.TargetGroupArn, t); err != nil {
