@@ -8,10 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -96,25 +100,32 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 		return errors.New("decode CodePipeline job event: no job id")
 	}
 	log := h.log.With("job", job.ID)
-	answered := false
+	// The job is answered once: by the run, by the watchdog near the
+	// deadline, or after a panic; whichever comes first.
+	var answer jobAnswer
 	fail := func(kind cptypes.FailureType, msg string) error {
-		answered = true
-		log.ErrorContext(ctx, "job failed", "reason", msg)
-		_, err := h.cfg.CodePipeline.PutJobFailureResult(context.WithoutCancel(ctx), &codepipeline.PutJobFailureResultInput{
-			JobId:          aws.String(job.ID),
-			FailureDetails: &cptypes.FailureDetails{Type: kind, Message: aws.String(clip(msg, maxFailureMessage))},
+		return answer.once(ctx, log, func() error {
+			log.ErrorContext(ctx, "job failed", "reason", msg)
+			_, err := h.cfg.CodePipeline.PutJobFailureResult(context.WithoutCancel(ctx), &codepipeline.PutJobFailureResultInput{
+				JobId:          aws.String(job.ID),
+				FailureDetails: &cptypes.FailureDetails{Type: kind, Message: aws.String(clip(msg, maxFailureMessage))},
+			})
+			if err != nil {
+				return fmt.Errorf("answer job %s with failure: %w", job.ID, err)
+			}
+			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("answer job %s with failure: %w", job.ID, err)
-		}
-		return nil
+	}
+	succeed := func(summary string) error {
+		return answer.once(ctx, log, func() error { return h.succeed(ctx, log, job.ID, summary, "") })
+	}
+	continueLater := func(c continuation, total int) error {
+		return answer.once(ctx, log, func() error { return h.continueLater(ctx, log, job.ID, c, total) })
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if !answered {
-				err = fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("eventwire deployer: internal error: %v", p))
-			}
+			err = fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("eventwire deployer: internal error: %v", p))
 		}
 	}()
 
@@ -147,6 +158,39 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 	}
 	defer cancel()
 
+	// Failures of earlier invocations of this job come back in the token,
+	// so that a job whose first part failed does not end in success.
+	// progress guards state and total, which the watchdog reads.
+	var progress sync.Mutex
+	state := continuation{Next: cont.Next, Done: cont.Done, Failed: cont.Failed, Dropped: cont.Dropped}
+	total := 0
+	if d, ok := ctx.Deadline(); ok {
+		// The watchdog: should the work still run (a call that does not
+		// heed its context) halfway through the reserve, the job is
+		// answered with a continuation token from where the run is, so
+		// that it is never left unanswered when Lambda stops at its
+		// deadline. The next invocation runs the current file again.
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			t := time.NewTimer(time.Until(d.Add(-h.cfg.DeadlineReserve / 2)))
+			defer t.Stop()
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			progress.Lock()
+			c := continuation{Next: state.Next, Done: slices.Clone(state.Done), Failed: slices.Clone(state.Failed), Dropped: state.Dropped}
+			n := total
+			progress.Unlock()
+			log.WarnContext(ctx, "job still running near the deadline: answered with a continuation token", "next", c.Next)
+			if err := continueLater(c, n); err != nil {
+				log.ErrorContext(ctx, "answer job", "error", err.Error())
+			}
+		}()
+	}
+
 	files, err := h.artifactFiles(runCtx, job)
 	if err != nil {
 		if runCtx.Err() != nil && ctx.Err() == nil {
@@ -155,7 +199,7 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 		return fail(cptypes.FailureTypeJobFailed, err.Error())
 	}
 	if len(files) == 0 {
-		return h.succeed(ctx, log, job.ID, fmt.Sprintf("no %s in the input artifacts", definition.FileName), "")
+		return succeed(fmt.Sprintf("no %s in the input artifacts", definition.FileName))
 	}
 
 	// Every file is validated before anything is sent to AWS: one invalid
@@ -191,13 +235,18 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 		return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf("%d validation error(s), nothing applied:\n%s", len(invalid), strings.Join(invalid, "\n")))
 	}
 
-	// Failures of earlier invocations of this job come back in the token,
-	// so that a job whose first part failed does not end in success.
-	state := continuation{Done: cont.Done, Failed: cont.Failed, Dropped: cont.Dropped}
+	progress.Lock()
+	total = len(files)
+	progress.Unlock()
 	for i := cont.Next; i < len(files); i++ {
+		progress.Lock()
 		state.Next = i
+		progress.Unlock()
+		if answer.answered() {
+			return nil // by the watchdog
+		}
 		if runCtx.Err() != nil {
-			return h.continueLater(ctx, log, job.ID, state, len(files))
+			return continueLater(state, len(files))
 		}
 		f := files[i]
 		res := h.run(runCtx, work{trigger: records.TriggerCodePipeline, source: "codepipeline://" + job.ID + "/" + f.path, mode: mode, file: f.parsed})
@@ -205,14 +254,16 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 			// Cut short by the reserve, or the function is being deployed
 			// by another run: apply is idempotent, so the next invocation
 			// runs this file again.
-			return h.continueLater(ctx, log, job.ID, state, len(files))
+			return continueLater(state, len(files))
 		}
+		progress.Lock()
 		if res.err != nil {
 			state.Failed = append(state.Failed, fmt.Sprintf("%s: %v", f.path, res.err))
 			state.Done = append(state.Done, f.path+": failed")
-			continue
+		} else {
+			state.Done = append(state.Done, fileSummary(f.path, res.plan, mode))
 		}
-		state.Done = append(state.Done, fileSummary(f.path, res.plan, mode))
+		progress.Unlock()
 	}
 	if n := state.failures(); n > 0 {
 		failed := strings.Join(state.Failed, "\n")
@@ -221,7 +272,32 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 		}
 		return fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("%d of %d file(s) failed:\n%s\n\n%s", n, len(files), failed, strings.Join(state.Done, "\n")))
 	}
-	return h.succeed(ctx, log, job.ID, strings.Join(state.Done, "\n"), "")
+	return succeed(strings.Join(state.Done, "\n"))
+}
+
+// jobAnswer makes sure a job is answered once.
+type jobAnswer struct {
+	mu   sync.Mutex
+	done bool
+}
+
+// once sends an answer unless the job was answered already. The lock is
+// held while answering, so that a concurrent answer waits for it.
+func (a *jobAnswer) once(ctx context.Context, log *slog.Logger, send func() error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.done {
+		log.InfoContext(ctx, "job already answered; this result is not sent")
+		return nil
+	}
+	a.done = true
+	return send()
+}
+
+func (a *jobAnswer) answered() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.done
 }
 
 // fileSummary is one line of a job's summary.

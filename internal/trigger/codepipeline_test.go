@@ -452,3 +452,60 @@ func TestCodePipeline_Conflicts_AsTheCLI(t *testing.T) {
 		})
 	}
 }
+
+// A run stuck in a call that does not heed its context is still answered
+// before Lambda's deadline: the watchdog answers with a continuation token
+// from the file in progress, the run's own late answer is not sent, and the
+// next invocation finishes the job.
+func TestCodePipeline_StuckRun_WatchdogAnswersBeforeTheDeadline(t *testing.T) {
+	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
+	pe.tcfg.DeadlineReserve = 4 * time.Second
+	unblock := make(chan struct{})
+	var once sync.Once
+	let := func() { once.Do(func() { close(unblock) }) }
+	defer let()
+	pe.deployer.inApply = func(_ context.Context, fn string) error {
+		if fn == "inventory" {
+			<-unblock
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- pe.handler().Handle(ctx, jobEvent(t, "", "")) }()
+	for len(pe.answers()) == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the job was not answered by the invocation's deadline")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	let()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	a := pe.answers()
+	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" {
+		t.Fatalf("answers %v, want one PutJobSuccessResult with a continuation token", a)
+	}
+	token, _ := a[0].Body["continuationToken"].(string)
+	if summary := jsonString(a[0].Body); token == "" || !strings.Contains(summary, "1 of 2 file(s) done, continuing") {
+		t.Fatalf("answer %s, want a continuation at the second file", summary)
+	}
+	if got := pe.log.grep("job already answered"); len(got) != 1 {
+		t.Errorf("log lines of the run's late answer: %q", got)
+	}
+
+	pe.deployer.inApply = nil
+	if err := pe.handler().Handle(context.Background(), jobEvent(t, "", token)); err != nil {
+		t.Fatal(err)
+	}
+	a = pe.answers()
+	if len(a) != 2 || a[1].Op != "PutJobSuccessResult" || a[1].Body["continuationToken"] != nil {
+		t.Fatalf("answers %v, want a final PutJobSuccessResult", a)
+	}
+	if summary := jsonString(a[1].Body); !strings.Contains(summary, "orders: applied 1 create") || !strings.Contains(summary, "inventory: no changes") {
+		t.Errorf("final summary %s", summary)
+	}
+}
