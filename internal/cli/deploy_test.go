@@ -718,3 +718,52 @@ func TestApply_TwoAliasesOfOneFunction_EachFileOwnsItsOwn(t *testing.T) {
 		t.Errorf("apply of orders:canary after destroying orders:live wrote to AWS: %v", writes)
 	}
 }
+
+// TestApply_RemovedSettingsAreClearedInAWS removes a destination, filters
+// and a batch size from a stream's mapping: AWS ends up without them (the
+// batch size back to its default), with the same mapping, and a second
+// apply writes nothing. Checked with the SDK.
+func TestApply_RemovedSettingsAreClearedInAWS(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	stream := must[string](t)(w.fx.Stream(ctx, "clicks"))
+	dlq := must[string](t)(w.fx.Queue(ctx, "dlq"))
+	w.write(fmt.Sprintf(`{"FunctionName": "orders", "PullEventSources": {"EventSourceMapping": {
+  "EventSourceArn": %q, "StartingPosition": "LATEST", "BatchSize": 50,
+  "DestinationConfig": {"OnFailure": {"Destination": %q}},
+  "FilterCriteria": {"Filters": [{"Pattern": "{\"data\": {\"kind\": [\"order\"]}}"}]}}}}`, stream, dlq))
+	w.mustRun(0, "apply", "--yes", w.dir)
+	before := w.mappings()
+	if len(before) != 1 || before[0].DestinationConfig == nil || before[0].FilterCriteria == nil {
+		t.Fatalf("after apply: %+v", before)
+	}
+
+	w.write(fmt.Sprintf(`{"FunctionName": "orders", "PullEventSources": {"EventSourceMapping": {
+  "EventSourceArn": %q, "StartingPosition": "LATEST"}}}`, stream))
+	out := w.mustRun(2, "plan", "--detailed-exitcode", w.dir)
+	for _, want := range []string{"BatchSize: 50 → 100", "DestinationConfig:", "FilterCriteria:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	w.mustRun(0, "apply", "--yes", w.dir)
+	after := w.mappings()
+	if len(after) != 1 || aws.ToString(after[0].UUID) != aws.ToString(before[0].UUID) {
+		t.Fatalf("after clearing: %d mappings, want the same one", len(after))
+	}
+	m := after[0]
+	if aws.ToInt32(m.BatchSize) != 100 {
+		t.Errorf("BatchSize = %d, want the default 100", aws.ToInt32(m.BatchSize))
+	}
+	if m.FilterCriteria != nil && len(m.FilterCriteria.Filters) != 0 {
+		t.Errorf("filters left: %+v", m.FilterCriteria.Filters)
+	}
+	if d := m.DestinationConfig; d != nil && d.OnFailure != nil && aws.ToString(d.OnFailure.Destination) != "" {
+		t.Errorf("on-failure destination left: %s", aws.ToString(d.OnFailure.Destination))
+	}
+	w.calls.Reset()
+	w.mustRun(0, "apply", "--yes", w.dir)
+	if writes := w.calls.Writes(); len(writes) != 0 {
+		t.Errorf("second apply wrote to AWS: %v", writes)
+	}
+}
