@@ -37,15 +37,37 @@ func (h *Handler) handleCodeCommit(ctx context.Context, raw json.RawMessage) err
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return fmt.Errorf("decode CodeCommit event: %w", err)
 	}
+	// Extension: a reference may carry "oldCommit", the commit the ref
+	// pointed at before the push (EventBridge's detail.oldCommitId). A
+	// repository trigger names only the pushed tip, so without it only the
+	// tip's own changes (since its parent) are seen.
+	var ext struct {
+		Records []struct {
+			CodeCommit struct {
+				References []struct {
+					OldCommit *string `json:"oldCommit"`
+				} `json:"references"`
+			} `json:"codecommit"`
+		} `json:"Records"`
+	}
+	_ = json.Unmarshal(raw, &ext)
+	oldCommit := func(i, j int) string {
+		if i < len(ext.Records) && j < len(ext.Records[i].CodeCommit.References) {
+			if p := ext.Records[i].CodeCommit.References[j].OldCommit; p != nil && strings.Trim(*p, "0") != "" {
+				return *p
+			}
+		}
+		return ""
+	}
 	var errs []error
-	for _, r := range ev.Records {
+	for i, r := range ev.Records {
 		repo := repositoryName(r.EventSourceARN)
-		for _, ref := range r.CodeCommit.References {
+		for j, ref := range r.CodeCommit.References {
 			if ref.Deleted || ref.Commit == "" {
 				h.log.InfoContext(ctx, "ignored deleted reference", "repository", repo, "ref", ref.Ref)
 				continue
 			}
-			if err := h.commit(ctx, repo, ref.Ref, ref.Commit); err != nil {
+			if err := h.commit(ctx, repo, ref.Ref, ref.Commit, oldCommit(i, j)); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -147,16 +169,26 @@ func (h *Handler) readDefinition(ctx context.Context, repo, commit, p string) (d
 	return data, sib, err
 }
 
-// commit applies what one commit changed.
-func (h *Handler) commit(ctx context.Context, repo, ref, commit string) error {
+// commit applies what one commit changed since its first parent, or, when
+// the ref's previous commit (oldCommit) is known, since that one: every
+// commit of the push.
+func (h *Handler) commit(ctx context.Context, repo, ref, commit, oldCommit string) error {
 	log := h.log.With("repository", repo, "ref", ref, "commit", commit)
-	out, err := h.cfg.CodeCommit.GetCommit(ctx, &codecommit.GetCommitInput{RepositoryName: aws.String(repo), CommitId: aws.String(commit)})
-	if err != nil {
-		return fmt.Errorf("get commit %s of repository %s: %w", commit, repo, err)
+	parent := oldCommit
+	if parent == commit {
+		log.InfoContext(ctx, "reference did not move")
+		return nil
 	}
-	parent := ""
-	if out.Commit != nil && len(out.Commit.Parents) > 0 {
-		parent = out.Commit.Parents[0]
+	if parent == "" {
+		out, err := h.cfg.CodeCommit.GetCommit(ctx, &codecommit.GetCommitInput{RepositoryName: aws.String(repo), CommitId: aws.String(commit)})
+		if err != nil {
+			return fmt.Errorf("get commit %s of repository %s: %w", commit, repo, err)
+		}
+		if out.Commit != nil && len(out.Commit.Parents) > 0 {
+			parent = out.Commit.Parents[0]
+		}
+	} else {
+		log = log.With("since", parent)
 	}
 	applyPaths, tearPaths, err := h.changedPaths(ctx, repo, parent, commit)
 	if err != nil {

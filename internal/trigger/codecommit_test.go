@@ -282,3 +282,37 @@ func TestCodeCommit_TwoFilesOfOneFunction_LaterOneInvalid(t *testing.T) {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
+
+// With the ref's previous commit in the event ("oldCommit", as EventBridge
+// gives it), a push of several commits is applied whole: a file added by an
+// earlier commit of the push than its tip is applied, one deleted by it
+// torn down.
+func TestCodeCommit_OldCommit_AppliesEveryCommitOfThePush(t *testing.T) {
+	e := newEnv(t)
+	repo := &fakeRepo{
+		name:     "definitions",
+		pageSize: 10,
+		parents:  map[string][]string{c1: {}, c2: {c1}, c3: {c2}},
+		trees: map[string]map[string]string{
+			c1: {"legacy/_lambdaeventsourcedef.json": sqsFile("legacy", "legacy", 1)},
+			c2: {"orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)},
+			c3: {"orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5), "README.md": "# definitions"},
+		},
+	}
+	e.deployer.applied["legacy"] = "wired at c1"
+	js := newCodeCommitServer(t, repo)
+	e.tcfg.CodeCommit = e.codeCommit(js)
+	ev := strings.Replace(string(event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c3})),
+		`"ref": "refs/heads/main"`, `"ref": "refs/heads/main", "oldCommit": "`+c1+`"`, 1)
+	if err := e.handler().Handle(context.Background(), []byte(ev)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"plan-destroy legacy", "apply legacy", "plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	for _, r := range js.Requests() {
+		if r.Op == "GetDifferences" && r.Body["beforeCommitSpecifier"] != c1 {
+			t.Errorf("GetDifferences from %v, want the old commit %s", r.Body["beforeCommitSpecifier"], c1)
+		}
+	}
+}
