@@ -279,3 +279,37 @@ func TestExecute_FakeAWS_PolicyChangesSerialisedAndRetried(t *testing.T) {
 		t.Errorf("%d overlapping policy changes (want 0), %d refused (want 3)", busy.overlaps, busy.refused)
 	}
 }
+
+// TestIntegration_FakeAWS_StageVariableNamingAVersion: a stage variable
+// may name a version ("3") instead of an alias. The grant goes to that
+// version's own policy, and a second apply finds it there and writes
+// nothing. Lambda policies are served by a fake of AWS (moto keeps one
+// policy per function); API Gateway is moto.
+func TestIntegration_FakeAWS_StageVariableNamingAVersion(t *testing.T) {
+	e := newEnv(t)
+	fn := e.function(t, "orders")
+	api, err := e.fx.HTTPAPI(e.ctx, "shop", []string{"POST /orders"}, map[string]map[string]string{
+		"prod": {"fnVersion": "3"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeaws.LambdaPolicies{Function: fn.ARN}
+	hs := httptest.NewServer(fake)
+	defer hs.Close()
+	cfg := srv.Config(t)
+	e.calls = mototest.Record(&cfg)
+	e.r = push.New(
+		lambdasvc.NewPermissions(lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(hs.URL) })),
+		elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg)),
+		apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), push.Options{})
+
+	desired := []definition.PushSource{{Service: definition.ServiceAPIGateway, ApiId: api.ID, RouteId: api.Routes["POST /orders"], AliasStageVariableName: "fnVersion"}}
+	e.apply(t, fn, desired)
+	exec := "arn:aws:execute-api:us-east-1:123456789012:" + api.ID
+	want := map[string][]string{"3": {plan.StatementID(definition.ServiceAPIGateway, exec+"/prod/POST/orders", "3")}}
+	if diff := cmp.Diff(want, fake.Sids()); diff != "" {
+		t.Errorf("statement ids per qualifier (-want +got):\n%s", diff)
+	}
+	e.applyAgain(t, fn, desired)
+}

@@ -117,7 +117,8 @@ func (r *Reconciler) Plan(ctx context.Context, fn plan.Function, desired []defin
 }
 
 // Observe reads what AWS has for fn's push sources: the statements of the
-// function's policies (unqualified, its qualifier, each alias), the target
+// function's policies (unqualified, its qualifier, each alias, each
+// version that a desired route's stage variable names), the target
 // groups and HTTP APIs that desired or eventwire's statements name. A
 // target group, API or route that desired names must exist (and a target
 // group must be of type lambda); those named only by old statements may be
@@ -134,25 +135,26 @@ func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired []de
 	for _, a := range aliases {
 		qualifiers[a] = true
 	}
-	qs := make([]string, 0, len(qualifiers))
-	for q := range qualifiers {
-		qs = append(qs, q)
-	}
-	sort.Strings(qs)
 	seen := map[stmtKey]bool{}
-	for _, q := range qs {
-		sts, err := r.perms.List(ctx, fn.ARN, q)
-		if err != nil {
-			return obs, err
-		}
-		for _, s := range sts {
-			st := Statement{Sid: s.Sid, Qualifier: s.Qualifier, Principal: s.Principal, SourceArn: s.SourceArn}
-			if seen[key(st)] {
-				continue
+	readPolicies := func(qualifiers map[string]bool) error {
+		for _, q := range sortedKeys(qualifiers) {
+			sts, err := r.perms.List(ctx, fn.ARN, q)
+			if err != nil {
+				return err
 			}
-			seen[key(st)] = true
-			obs.Statements = append(obs.Statements, st)
+			for _, s := range sts {
+				st := Statement{Sid: s.Sid, Qualifier: s.Qualifier, Principal: s.Principal, SourceArn: s.SourceArn}
+				if seen[key(st)] {
+					continue
+				}
+				seen[key(st)] = true
+				obs.Statements = append(obs.Statements, st)
+			}
 		}
+		return nil
+	}
+	if err := readPolicies(qualifiers); err != nil {
+		return obs, err
 	}
 
 	tgs := map[string]bool{} // ARN -> named by the file
@@ -227,6 +229,22 @@ func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired []de
 			}
 			return obs, fmt.Errorf("route %s of api %s: %w", ref[1], ref[0], apigwsvc.ErrNotFound)
 		}
+	}
+	// A stage variable may name a version rather than an alias: its
+	// policy holds the grant too, so it is read as well.
+	versions := map[string]bool{}
+	for _, src := range desired {
+		if src.Service != definition.ServiceAPIGateway || src.AliasStageVariableName == "" {
+			continue
+		}
+		for _, st := range obs.APIs[src.ApiId].Stages {
+			if v := st.Variables[src.AliasStageVariableName]; isDigits(v) && !qualifiers[v] {
+				versions[v] = true
+			}
+		}
+	}
+	if err := readPolicies(versions); err != nil {
+		return obs, err
 	}
 	return obs, nil
 }
