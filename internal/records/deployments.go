@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -123,6 +124,7 @@ func (s *Store) PutRecord(ctx context.Context, r Record) (Record, error) {
 		"changes":      num(int64(r.Changes)),
 		"request_id":   str(r.RequestID),
 	}
+	r.Errors = boundErrors(r.Errors)
 	if len(r.Errors) > 0 {
 		l := make([]types.AttributeValue, len(r.Errors))
 		for i, e := range r.Errors {
@@ -144,6 +146,27 @@ func (s *Store) PutRecord(ctx context.Context, r Record) (Record, error) {
 	return r, nil
 }
 
+// maxErrorBytes bounds the errors of one record: a DynamoDB item holds at
+// most 400 KB, and the plan's text and JSON may take up to 150 KB each
+// (see internal/trigger). A file can have thousands of errors; a record
+// that cannot be written would turn a final validation failure into a
+// retried one.
+const maxErrorBytes = 64 << 10
+
+// boundErrors keeps the errors that fit in maxErrorBytes and says how
+// many were left out.
+func boundErrors(errs []string) []string {
+	total := 0
+	for i, e := range errs {
+		if total+len(e) > maxErrorBytes {
+			out := append([]string(nil), errs[:i]...)
+			return append(out, fmt.Sprintf("... and %d more error(s), not kept in the record", len(errs)-i))
+		}
+		total += len(e)
+	}
+	return errs
+}
+
 // History returns the function's deployment records, newest first, at most
 // limit of them (all if limit <= 0).
 func (s *Store) History(ctx context.Context, function string, limit int) ([]Record, error) {
@@ -163,7 +186,7 @@ func (s *Store) History(ctx context.Context, function string, limit int) ([]Reco
 	}
 	for {
 		if limit > 0 {
-			in.Limit = aws.Int32(int32(limit - len(out)))
+			in.Limit = aws.Int32(int32(min(limit-len(out), math.MaxInt32)))
 		}
 		page, err := s.api.Query(ctx, in)
 		if err != nil {

@@ -345,3 +345,34 @@ func TestLease_HolderDeadline(t *testing.T) {
 		}
 	}
 }
+
+// A record of a file with thousands of errors is still written (a DynamoDB
+// item holds 400 KB): the errors that fit are kept, and the count of the
+// rest.
+func TestPutRecord_ManyErrors_Bounded(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	ctx := context.Background()
+	var errs []string
+	for i := 0; i < 5000; i++ {
+		errs = append(errs, fmt.Sprintf("orders/_lambdaeventsourcedef.json:%d:5: PullEventSources.EventSourceMapping[%d].BatchSize: 0 is out of range [1, 10000]", i+1, i))
+	}
+	plan := string(make([]byte, 150<<10))
+	if _, err := s.PutRecord(ctx, records.Record{Function: "orders", ID: "big", Start: now, Outcome: records.Invalid, Errors: errs, Plan: plan, PlanJSON: plan}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.History(ctx, "orders", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d records, want 1", len(got))
+	}
+	kept := got[0].Errors
+	if len(kept) < 2 || len(kept) >= len(errs) || kept[0] != errs[0] {
+		t.Fatalf("kept %d errors, want the first ones and a count", len(kept))
+	}
+	if want := fmt.Sprintf("... and %d more error(s), not kept in the record", len(errs)-(len(kept)-1)); kept[len(kept)-1] != want {
+		t.Errorf("last line %q, want %q", kept[len(kept)-1], want)
+	}
+}
