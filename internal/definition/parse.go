@@ -109,13 +109,13 @@ func (w *walker) checkFile(root *node) []pullEntry {
 	// Each pull entry against the mapping spec, then its rules.
 	var valid []pullEntry
 	for _, p := range pulls {
-		before := len(w.errs.errs)
 		if !w.walk(p.n, mappingSpec, p.path) {
 			continue
 		}
-		if len(w.errs.errs) == before {
-			w.checkMapping(p.n, p.path)
-		}
+		// The per-source rules run even when a field of the entry is
+		// wrong: they read only the values that are valid on their own, so
+		// every problem shows at once and none twice.
+		w.checkMapping(p.n, p.path)
 		valid = append(valid, p)
 	}
 	for _, p := range pushes {

@@ -187,33 +187,35 @@ func (w *walker) checkMapping(n *node, path string) {
 	}
 
 	// StartingPosition values and AT_TIMESTAMP.
-	if sp, ok := n.stringOf("StartingPosition"); ok && len(rule.startingPositions) > 0 && slices.Contains(allPositions, sp) {
+	spNode := w.validField(n, mappingSpec, "StartingPosition")
+	if sp, ok := spNode.stringValue(); ok && len(rule.startingPositions) > 0 {
 		if !slices.Contains(rule.startingPositions, sp) {
-			w.errorf(n.value("StartingPosition").off, pathKey(path, "StartingPosition"), "%q is not supported for %s event sources (use %s)", sp, rule.label, quoteList(rule.startingPositions))
+			w.errorf(spNode.off, pathKey(path, "StartingPosition"), "%q is not supported for %s event sources (use %s)", sp, rule.label, quoteList(rule.startingPositions))
 		}
 		if sp == "AT_TIMESTAMP" && slices.Contains(rule.startingPositions, sp) && !n.has("StartingPositionTimestamp") && !queueMode {
-			w.errorf(n.value("StartingPosition").off, path, `missing required field "StartingPositionTimestamp" (required with StartingPosition "AT_TIMESTAMP")`)
+			w.errorf(spNode.off, path, `missing required field "StartingPositionTimestamp" (required with StartingPosition "AT_TIMESTAMP")`)
 		}
 	}
 	if m := n.get("StartingPositionTimestamp"); m != nil && slices.Contains(allowed, "StartingPositionTimestamp") && !queueMode {
-		if sp := n.value("StartingPosition"); sp == nil || (sp.kind == kindString && sp.str != "AT_TIMESTAMP") {
+		if sp, ok := spNode.stringValue(); !n.has("StartingPosition") || (ok && sp != "AT_TIMESTAMP") {
 			w.errorf(m.off, path, `StartingPositionTimestamp is only allowed with StartingPosition "AT_TIMESTAMP"`)
 		}
 	}
 
 	switch rule.typ {
 	case SourceSQS:
-		batch, hasBatch := n.intOf("BatchSize")
+		batchNode := w.validField(n, mappingSpec, "BatchSize")
+		batch, hasBatch := batchNode.intValue()
 		if hasBatch && sqsFIFO.MatchString(arnNode.str) && batch > 10 {
-			w.errorf(n.value("BatchSize").off, pathKey(path, "BatchSize"), "must be between 1 and 10 for a FIFO queue, not %d", batch)
+			w.errorf(batchNode.off, pathKey(path, "BatchSize"), "must be between 1 and 10 for a FIFO queue, not %d", batch)
 		} else if hasBatch && batch > 10 {
 			// "For Kinesis, DynamoDB, and Amazon SQS event sources, when
 			// you set BatchSize to a value greater than 10, you must set
 			// MaximumBatchingWindowInSeconds to at least 1." (API
 			// reference). Kinesis and DynamoDB default to 100 with a
 			// window of 0, so only SQS is held to it.
-			if win, ok := n.intOf("MaximumBatchingWindowInSeconds"); !n.has("MaximumBatchingWindowInSeconds") || (ok && win < 1) {
-				w.errorf(n.value("BatchSize").off, pathKey(path, "BatchSize"), "a BatchSize over 10 needs MaximumBatchingWindowInSeconds of at least 1 for SQS")
+			if win, ok := w.validField(n, mappingSpec, "MaximumBatchingWindowInSeconds").intValue(); !n.has("MaximumBatchingWindowInSeconds") || (ok && win < 1) {
+				w.errorf(batchNode.off, pathKey(path, "BatchSize"), "a BatchSize over 10 needs MaximumBatchingWindowInSeconds of at least 1 for SQS")
 			}
 		}
 	}
@@ -226,8 +228,9 @@ func (w *walker) checkMapping(n *node, path string) {
 		if rule.typ == SourceSQS {
 			minP, maxP = 2, 10000
 		}
-		lo, hasLo := ppc.intOf("MinimumPollers")
-		hi, hasHi := ppc.intOf("MaximumPollers")
+		ppcSpec := mappingSpec.field("ProvisionedPollerConfig")
+		lo, hasLo := w.validField(ppc, ppcSpec, "MinimumPollers").intValue()
+		hi, hasHi := w.validField(ppc, ppcSpec, "MaximumPollers").intValue()
 		if hasLo && lo < minP {
 			w.errorf(ppc.value("MinimumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MinimumPollers"), "must be at least %d for %s event sources, not %d", minP, rule.label, lo)
 		}
@@ -288,6 +291,22 @@ func (w *walker) checkMapping(n *node, path string) {
 			}
 		}
 	}
+}
+
+// validField returns the value of member key of n if it passes its spec
+// (the field key of s), reporting nothing; nil if it is absent or invalid.
+// Rules across fields read values through it, so that a value already
+// reported as wrong does not also trip a rule.
+func (w *walker) validField(n *node, s *spec, key string) *node {
+	v := n.value(key)
+	if v == nil {
+		return nil
+	}
+	quiet := &walker{pos: w.pos, errs: &errorList{}}
+	if !quiet.walk(v, s.field(key), "") || len(quiet.errs.errs) > 0 {
+		return nil
+	}
+	return v
 }
 
 // matches tells whether a string node passes a string spec (no errors

@@ -98,6 +98,23 @@ func (n *node) intOf(key string) (int64, bool) {
 	return i, err == nil
 }
 
+// stringValue returns the node's string, if it is one (nil: false).
+func (n *node) stringValue() (string, bool) {
+	if n == nil || n.kind != kindString {
+		return "", false
+	}
+	return n.str, true
+}
+
+// intValue returns the node's integer, if it is one (nil: false).
+func (n *node) intValue() (int64, bool) {
+	if n == nil || n.kind != kindNumber {
+		return 0, false
+	}
+	i, err := strconv.ParseInt(string(n.num), 10, 64)
+	return i, err == nil
+}
+
 // has tells whether member key is present (whatever its value).
 func (n *node) has(key string) bool { return n.get(key) != nil }
 
