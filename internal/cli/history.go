@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -32,8 +34,9 @@ run; -v shows each run's plan too.
 
 FUNCTION is a name, an ARN or a qualified name: records are kept per
 function name, so "orders", "orders:live" and the function's ARN share one
-history. The table is --table, or $` + TableEnv + ` (the table name is an
-output of the eventwire stack).
+history. Runs of files too broken to name a function are listed with
+FUNCTION "-". The table is --table, or $` + TableEnv + ` (the table name is
+the TableName output of the eventwire stack).
 
 Examples:
   eventwire history --table eventwire-deployments orders
@@ -72,6 +75,12 @@ func runHistory(ctx context.Context, args []string, env Env, table string, limit
 	if len(args) != 1 {
 		return UsageError(env, "history", "want exactly one FUNCTION")
 	}
+	if strings.TrimSpace(args[0]) == "" {
+		return UsageError(env, "history", `FUNCTION is empty (runs of files that named no function are under "-")`)
+	}
+	if limit < 0 {
+		return UsageError(env, "history", fmt.Sprintf("-n %d: want 0 (all) or more", limit))
+	}
 	if output != "text" && output != "json" {
 		return UsageError(env, "history", fmt.Sprintf("-o %s: want text or json", output))
 	}
@@ -88,6 +97,11 @@ func runHistory(ctx context.Context, args []string, env Env, table string, limit
 	}
 	store := records.New(dynamodb.NewFromConfig(cfg), table, records.Options{})
 	recs, err := store.History(ctx, args[0], limit)
+	var nf *dbtypes.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		fmt.Fprintf(env.Stderr, "eventwire history: no table %s in region %s (give the stack's TableName output with --table or $%s): %v\n", table, cfg.Region, TableEnv, err)
+		return ExitError
+	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "eventwire history: %v\n", err)
 		return ExitError

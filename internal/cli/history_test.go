@@ -49,6 +49,10 @@ func historyWorld(t *testing.T) aws.Config {
 			Plan: "function orders:live\n  no changes\n",
 		},
 		{Function: "inventory", ID: "b1", Start: start, Trigger: records.TriggerS3, Mode: records.ModeApply, Outcome: records.Failed},
+		{
+			ID: "c1", Start: start, Trigger: records.TriggerS3, Source: "s3://defs/x/_lambdaeventsourcedef.json?versionId=v9",
+			Mode: records.ModeApply, Outcome: records.Invalid, Errors: []string{"x/_lambdaeventsourcedef.json:1:1: invalid JSON"},
+		},
 	} {
 		if _, err := store.PutRecord(ctx, r); err != nil {
 			t.Fatal(err)
@@ -112,6 +116,25 @@ func TestHistory(t *testing.T) {
 		{
 			name: "missing table", args: []string{"history", "--table", "nope", "orders"}, wantCode: ExitError,
 			wantErr: "ResourceNotFoundException",
+		},
+		{
+			name: "missing table, said plainly", args: []string{"history", "--table", "nope", "orders"}, wantCode: ExitError,
+			wantErr: "eventwire history: no table nope in region us-east-1 (give the stack's TableName output with --table or $EVENTWIRE_TABLE): ",
+		},
+		{
+			name: "empty function", args: []string{"history", "--table", "deployments", ""}, wantCode: ExitError,
+			wantErr: "eventwire history: FUNCTION is empty (runs of files that named no function are under \"-\")\n",
+		},
+		{
+			name: "negative limit", args: []string{"history", "--table", "deployments", "-n", "-1", "orders"}, wantCode: ExitError,
+			wantErr: "eventwire history: -n -1: want 0 (all) or more\n",
+		},
+		{
+			name: "runs that named no function", args: []string{"history", "--table", "deployments", "-"},
+			wantOut: `STARTED               DURATION  TRIGGER  MODE   OUTCOME  CHANGES  SOURCE
+2026-11-23T01:15:42Z  0s        s3       apply  invalid  0        s3://defs/x/_lambdaeventsourcedef.json?versionId=v9
+  error: x/_lambdaeventsourcedef.json:1:1: invalid JSON
+`,
 		},
 	}
 	for _, tt := range tests {
