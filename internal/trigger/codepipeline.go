@@ -131,7 +131,11 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 
 	var params pipelineParams
 	if s := strings.TrimSpace(job.Data.ActionConfiguration.Configuration.UserParameters); s != "" {
-		if err := json.Unmarshal([]byte(s), &params); err != nil {
+		// Strict: a misspelt key must not turn a plan-only stage into
+		// one that applies.
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&params); err != nil {
 			return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf(`UserParameters: want {"mode":"apply"} or {"mode":"plan"}: %v`, err))
 		}
 	}

@@ -205,6 +205,10 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 			wantType: "ConfigurationError", wantMessage: []string{`mode "yolo"`},
 		},
 		{
+			name: "misspelt user parameter", build: inventoryArtifact, params: `{"mdoe":"plan"}`,
+			wantType: "ConfigurationError", wantMessage: []string{`UserParameters: want {"mode":"apply"} or {"mode":"plan"}`, `unknown field "mdoe"`},
+		},
+		{
 			name: "panic", build: inventoryArtifact,
 			setup:    func(pe *pipelineEnv) { pe.deployer.panicOnPlan = true },
 			wantType: "JobFailed", wantMessage: []string{"internal error: deployer exploded"},
