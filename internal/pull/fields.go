@@ -179,7 +179,21 @@ var updFields = []updField{
 			if p == nil || (p.MaximumPollers == nil && p.MinimumPollers == nil && deref(p.PollerGroupName) == "") {
 				return nil
 			}
-			return pollers{Max: p.MaximumPollers, Min: p.MinimumPollers, Group: deref(p.PollerGroupName)}
+			// A bound left out is the documented default (API reference,
+			// ProvisionedPollerConfig: MaximumPollers 200; MinimumPollers 2
+			// for SQS, 1 for MSK and self-managed Kafka), which AWS may
+			// report: the same on both sides, it is no difference.
+			v := pollers{Max: p.MaximumPollers, Min: p.MinimumPollers, Group: deref(p.PollerGroupName)}
+			if v.Max == nil {
+				v.Max = int32Ptr(200)
+			}
+			if v.Min == nil {
+				v.Min = int32Ptr(1)
+				if definition.MappingSourceType(*m) == definition.SourceSQS {
+					v.Min = int32Ptr(2)
+				}
+			}
+			return v
 		},
 		set: func(m *definition.Mapping, want, _ any) {
 			p := &definition.ProvisionedPollerConfig{}
@@ -318,6 +332,8 @@ func asStrings(v any) []string {
 	s, _ := v.([]string)
 	return s
 }
+
+func int32Ptr(v int32) *int32 { return &v }
 
 func strPtr(s string) *string {
 	if s == "" {

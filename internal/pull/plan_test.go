@@ -303,6 +303,29 @@ func planCases() []planCase {
 			},
 		},
 		{
+			// AWS reports the bound the file leaves out at its default
+			// (MaximumPollers 200): no difference. A bound AWS has at
+			// another value goes back to the default.
+			name: "provisioned_pollers_defaults",
+			fn:   fnByName,
+			desired: []definition.Mapping{
+				{EventSourceArn: p(queue), ProvisionedPollerConfig: &definition.ProvisionedPollerConfig{MinimumPollers: p(int32(5))}},
+				{EventSourceArn: p(queue2), ProvisionedPollerConfig: &definition.ProvisionedPollerConfig{MaximumPollers: p(int32(50))}},
+			},
+			observed: []lambdasvc.Observed{
+				obs("p1", func() definition.Mapping {
+					m := sqsAsAWSReports(queue)
+					m.ProvisionedPollerConfig = &definition.ProvisionedPollerConfig{MinimumPollers: p(int32(5)), MaximumPollers: p(int32(200))}
+					return m
+				}(), managedTags()),
+				obs("p2", func() definition.Mapping {
+					m := sqsAsAWSReports(queue2)
+					m.ProvisionedPollerConfig = &definition.ProvisionedPollerConfig{MinimumPollers: p(int32(10)), MaximumPollers: p(int32(50))}
+					return m
+				}(), managedTags()),
+			},
+		},
+		{
 			name: "ddb_stream_defaults_no_changes",
 			fn:   fnByName,
 			desired: []definition.Mapping{{
