@@ -56,8 +56,15 @@ synth: lambda cdk-cli
 	$(CDK) synth --quiet --no-notices --output cdk.out
 	@ls cdk.out/*.template.json
 
-# cfn-lint over the synthesized template. W3005 (a redundant DependsOn) is
-# emitted by CDK itself.
+# cfn-lint over the synthesized template, and over one synthesized with
+# every optional part turned on (sample context values, into build/). W3005
+# (a redundant DependsOn) is emitted by CDK itself.
+CDK_ALL_OPTIONS := -c functionNamePrefix=orders- -c notificationEmail=ops@example.com \
+	-c codeCommitRepository=definitions -c codeCommitBranches=main \
+	-c pipelineRoleArn=arn:aws:iam::111122223333:role/pipeline -c pipelineAccount=444455556666
+
 lint-cfn: synth
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: pip install cfn-lint"; exit 1; }
 	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+	$(CDK) synth --quiet --no-notices --output build/cdk.out.all-options $(CDK_ALL_OPTIONS)
+	cfn-lint --ignore-checks W3005 -- build/cdk.out.all-options/*.template.json
