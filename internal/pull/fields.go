@@ -89,9 +89,15 @@ var updFields = []updField{
 			if d == nil {
 				return nil
 			}
-			return definition.DocumentDBConfig{
+			c := definition.DocumentDBConfig{
 				CollectionName: d.CollectionName, DatabaseName: d.DatabaseName, FullDocument: d.FullDocument,
 			}
+			if deref(c.FullDocument) == "" {
+				// The API's default (FullDocument: "Default"), as AWS
+				// reports it when the request leaves it out.
+				c.FullDocument = strPtr("Default")
+			}
+			return c
 		},
 		set: func(m *definition.Mapping, want, _ any) {
 			d := want.(definition.DocumentDBConfig)

@@ -22,6 +22,7 @@ const (
 	stream   = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
 	ddb      = "arn:aws:dynamodb:us-east-1:123456789012:table/carts/stream/2026-11-01T00:00:00.000"
 	msk      = "arn:aws:kafka:us-east-1:123456789012:cluster/events/0b0c4b8e-1111-2222-3333-444455556666-1"
+	docdb    = "arn:aws:rds:us-east-1:123456789012:cluster:shop"
 )
 
 var fnByName = plan.Function{Ref: "orders", Name: "orders", ARN: fnARN}
@@ -324,6 +325,22 @@ func planCases() []planCase {
 					return m
 				}(), managedTags()),
 			},
+		},
+		{
+			// A DocumentDB mapping whose file leaves FullDocument out:
+			// AWS reports the API's default, "Default".
+			name: "docdb_full_document_default_no_changes",
+			fn:   fnByName,
+			desired: []definition.Mapping{{
+				EventSourceArn: p(docdb), StartingPosition: p("LATEST"),
+				DocumentDBEventSourceConfig: &definition.DocumentDBConfig{DatabaseName: p("shop"), CollectionName: p("orders")},
+			}},
+			observed: []lambdasvc.Observed{obs("c1", definition.Mapping{
+				EventSourceArn: p(docdb), FunctionName: p(fnARN), StartingPosition: p("LATEST"), BatchSize: p(int32(100)),
+				DocumentDBEventSourceConfig: &definition.DocumentDBConfig{
+					DatabaseName: p("shop"), CollectionName: p("orders"), FullDocument: p("Default"),
+				},
+			}, managedTags())},
 		},
 		{
 			name: "ddb_stream_defaults_no_changes",
