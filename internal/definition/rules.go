@@ -193,7 +193,7 @@ func (w *walker) checkMapping(n *node, path string) {
 			w.errorf(spNode.off, pathKey(path, "StartingPosition"), "%q is not supported for %s event sources (use %s)", sp, rule.label, quoteList(rule.startingPositions))
 		}
 		if sp == "AT_TIMESTAMP" && slices.Contains(rule.startingPositions, sp) && !n.has("StartingPositionTimestamp") && !queueMode {
-			w.errorf(spNode.off, path, `missing required field "StartingPositionTimestamp" (required with StartingPosition "AT_TIMESTAMP")`)
+			w.errorf(spNode.off, pathKey(path, "StartingPosition"), `"AT_TIMESTAMP" needs StartingPositionTimestamp, the time to start reading from`)
 		}
 	}
 	if m := n.get("StartingPositionTimestamp"); m != nil && slices.Contains(allowed, "StartingPositionTimestamp") && !queueMode {
