@@ -25,8 +25,12 @@ const (
 	// Optional.
 	EnvLeaseSeconds = "EVENTWIRE_LEASE_SECONDS"
 	// EnvFunctionPrefix is the name prefix of the functions the stack lets
-	// the deployer wire. Informational: IAM enforces it.
+	// the deployer wire. IAM enforces it; the deployer also refuses a file
+	// naming another function, as a final validation error rather than
+	// an AccessDenied that Lambda would retry.
 	EnvFunctionPrefix = "EVENTWIRE_FUNCTION_PREFIX"
+	// envSelf is the deployer's own function name, set by Lambda.
+	envSelf = "AWS_LAMBDA_FUNCTION_NAME"
 )
 
 // Settings are the deployer's settings from its environment.
@@ -34,11 +38,14 @@ type Settings struct {
 	Table          string
 	LeaseDuration  time.Duration
 	FunctionPrefix string
+	// Self is the deployer's own function name (AWS_LAMBDA_FUNCTION_NAME),
+	// which no definition file may wire.
+	Self string
 }
 
 // SettingsFromEnv reads the settings with getenv (os.Getenv).
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := Settings{Table: getenv(EnvTable), FunctionPrefix: getenv(EnvFunctionPrefix)}
+	s := Settings{Table: getenv(EnvTable), FunctionPrefix: getenv(EnvFunctionPrefix), Self: getenv(envSelf)}
 	if s.Table == "" {
 		return s, fmt.Errorf("environment variable %s (the DynamoDB table of deployment records) is not set", EnvTable)
 	}
@@ -58,14 +65,16 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 // an emulator, for instance).
 func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3Opts ...func(*s3.Options)) *Handler {
 	return New(Config{
-		Deployer:      d,
-		Store:         records.New(dynamodb.NewFromConfig(cfg), s.Table, records.Options{}),
-		Parse:         definition.Parse,
-		S3:            s3.NewFromConfig(cfg, s3Opts...),
-		CodeCommit:    codecommit.NewFromConfig(cfg),
-		CodePipeline:  codepipeline.NewFromConfig(cfg),
-		ArtifactS3:    NewArtifactS3(cfg, s3Opts...),
-		Logger:        log,
-		LeaseDuration: s.LeaseDuration,
+		Deployer:       d,
+		Store:          records.New(dynamodb.NewFromConfig(cfg), s.Table, records.Options{}),
+		Parse:          definition.Parse,
+		S3:             s3.NewFromConfig(cfg, s3Opts...),
+		CodeCommit:     codecommit.NewFromConfig(cfg),
+		CodePipeline:   codepipeline.NewFromConfig(cfg),
+		ArtifactS3:     NewArtifactS3(cfg, s3Opts...),
+		Logger:         log,
+		LeaseDuration:  s.LeaseDuration,
+		FunctionPrefix: s.FunctionPrefix,
+		Self:           s.Self,
 	})
 }

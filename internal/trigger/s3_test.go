@@ -512,3 +512,47 @@ func TestS3_DuplicatesAtOnce_AppliedOnce(t *testing.T) {
 		t.Errorf("%d records, want 1", got)
 	}
 }
+
+// A file naming a function the deployer may not wire (outside the stack's
+// functionNamePrefix, or the deployer itself) is invalid: recorded, not
+// sent to AWS, not retried (IAM would refuse it with an AccessDenied that
+// Lambda would retry three times before the failure queue).
+func TestS3_FunctionOutsideThePrefix_Invalid(t *testing.T) {
+	tests := []struct {
+		name, function, wantErr string
+		applied                 bool
+	}{
+		{"inside", "team-orders:live", "", true},
+		{"outside", "orders", `orders/_lambdaeventsourcedef.json: function "orders" is outside the functions this deployer may wire (names starting with "team-", EVENTWIRE_FUNCTION_PREFIX)`, false},
+		{"the deployer", "arn:aws:lambda:us-east-1:123456789012:function:team-eventwire-deployer:live", `orders/_lambdaeventsourcedef.json: function "arn:aws:lambda:us-east-1:123456789012:function:team-eventwire-deployer:live" is the eventwire deployer itself, which definition files may not wire`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.tcfg.FunctionPrefix = "team-"
+			e.tcfg.Self = "team-eventwire-deployer"
+			const key = "orders/_lambdaeventsourcedef.json"
+			v := e.put(key, sqsFile(tt.function, "orders", 5))
+			ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+			if err := e.handler().Handle(context.Background(), ev); err != nil {
+				t.Fatalf("Handle = %v, want nil (not retried)", err)
+			}
+			if got := len(e.deployer.Calls()) > 0; got != tt.applied {
+				t.Errorf("deployer calls %v, want applied %v", e.deployer.Calls(), tt.applied)
+			}
+			hist := e.history(tt.function)
+			if len(hist) != 1 {
+				t.Fatalf("%d records, want 1", len(hist))
+			}
+			if tt.wantErr == "" {
+				if hist[0].Outcome != records.Succeeded {
+					t.Errorf("outcome %s, want succeeded", hist[0].Outcome)
+				}
+				return
+			}
+			if diff := cmp.Diff([]string{tt.wantErr}, hist[0].Errors); diff != "" || hist[0].Outcome != records.Invalid {
+				t.Errorf("record %s, errors (-want +got):\n%s", hist[0].Outcome, diff)
+			}
+		})
+	}
+}

@@ -76,6 +76,13 @@ type Config struct {
 	DeadlineReserve time.Duration
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+	// FunctionPrefix, if set, is the name prefix of the functions the
+	// deployer may wire (the stack scopes its IAM policy to it); Self is
+	// the deployer's own name. A file naming a function outside the
+	// prefix, or the deployer, is invalid: final, not an AccessDenied to
+	// retry.
+	FunctionPrefix string
+	Self           string
 }
 
 // leaseMargin is added to the time left in an invocation to make the
@@ -207,14 +214,31 @@ type result struct {
 // the function the file seems to name) and returned as the error.
 func (h *Handler) parse(ctx context.Context, tr records.Trigger, source, path string, data, functionDef []byte) (*definition.File, *records.Record, error) {
 	f, perr := h.cfg.Parse(path, data, functionDef)
+	ref := guessFunction(data, functionDef)
 	if perr == nil {
-		return f, nil, nil
+		msg := h.outOfBounds(f.Function)
+		if msg == "" {
+			return f, nil, nil
+		}
+		ref, perr = f.Function, fmt.Errorf("%s: %s", path, msg)
 	}
-	written, err := h.recordInvalid(ctx, tr, source, guessFunction(data, functionDef), errorLines(perr))
+	written, err := h.recordInvalid(ctx, tr, source, ref, errorLines(perr))
 	if err != nil {
 		return nil, nil, err
 	}
 	return nil, &written, perr
+}
+
+// outOfBounds says why the deployer may not wire function ref, or "".
+func (h *Handler) outOfBounds(ref string) string {
+	name := records.FunctionKey(ref)
+	switch {
+	case h.cfg.Self != "" && name == h.cfg.Self:
+		return fmt.Sprintf("function %q is the eventwire deployer itself, which definition files may not wire", ref)
+	case !strings.HasPrefix(name, h.cfg.FunctionPrefix):
+		return fmt.Sprintf("function %q is outside the functions this deployer may wire (names starting with %q, %s)", ref, h.cfg.FunctionPrefix, EnvFunctionPrefix)
+	}
+	return ""
 }
 
 // recordInvalid logs and records a file's validation errors (final: the
