@@ -1,10 +1,13 @@
 package push_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sort"
 	"sync"
 	"testing"
@@ -312,4 +315,65 @@ func TestIntegration_FakeAWS_StageVariableNamingAVersion(t *testing.T) {
 		t.Errorf("statement ids per qualifier (-want +got):\n%s", diff)
 	}
 	e.applyAgain(t, fn, desired)
+}
+
+// refusingELB stands in front of moto's ELBv2 as AWS behaves right after a
+// permission is granted: the first refusals RegisterTargets calls are
+// answered InvalidTargetException (Elastic Load Balancing does not see the
+// permission yet); everything else goes to moto.
+type refusingELB struct {
+	moto     http.Handler
+	mu       sync.Mutex
+	refusals int
+	refused  int
+}
+
+func (f *refusingELB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	f.mu.Lock()
+	refuse := f.refusals > 0 && bytes.Contains(body, []byte("Action=RegisterTargets"))
+	if refuse {
+		f.refusals--
+		f.refused++
+	}
+	f.mu.Unlock()
+	if !refuse {
+		f.moto.ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(http.StatusBadRequest)
+	io.WriteString(w, `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>InvalidTarget</Code><Message>elasticloadbalancing principal does not have permission to invoke the function from target group</Message></Error><RequestId>r</RequestId></ErrorResponse>`)
+}
+
+// TestExecute_FakeAWS_RegistrationRetriedUntilPermissionSeen: ELB refuses
+// the registration twice, as it does while a new permission propagates;
+// the apply retries and the function ends up registered.
+func TestExecute_FakeAWS_RegistrationRetriedUntilPermissionSeen(t *testing.T) {
+	e := newEnv(t)
+	fn := e.function(t, "orders")
+	tg, err := e.fx.TargetGroup(e.ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := &refusingELB{moto: httputil.NewSingleHostReverseProxy(target), refusals: 2}
+	hs := httptest.NewServer(front)
+	defer hs.Close()
+	cfg := srv.Config(t)
+	e.r = push.New(lambdasvc.NewPermissions(lambda.NewFromConfig(cfg)),
+		elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg, func(o *elasticloadbalancingv2.Options) { o.BaseEndpoint = aws.String(hs.URL) })),
+		apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), push.Options{RetryBackoff: time.Millisecond})
+
+	e.apply(t, fn, []definition.PushSource{{Service: definition.ServiceELB, TargetGroupArn: tg}})
+	if front.refused != 2 {
+		t.Errorf("refused %d registrations, want 2", front.refused)
+	}
+	if got := e.targets(t, tg); !cmp.Equal(got, []string{fn.ARN}) {
+		t.Errorf("target group holds %v, want %s", got, fn.ARN)
+	}
 }

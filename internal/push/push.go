@@ -22,7 +22,9 @@ type Options struct {
 	Logger *slog.Logger
 	// RetryMax is how many times a change of a function's policy answered
 	// ResourceConflictException (another change in progress) or
-	// ResourceInUseException is retried. Default 6.
+	// ResourceInUseException, or a target registration refused as invalid
+	// (a new permission not yet seen by Elastic Load Balancing), is
+	// retried. Default 6.
 	RetryMax int
 	// RetryBackoff is the first backoff; it doubles each retry, with full
 	// jitter, up to 32 times itself. Default 500ms.
@@ -85,15 +87,23 @@ func (r *Reconciler) changePolicy(ctx context.Context, functionARN string, chang
 	r.mu.Unlock()
 	m.Lock()
 	defer m.Unlock()
+	return r.retry(ctx, "policy change", change, func(err error) bool {
+		return errors.Is(err, lambdasvc.ErrConflict) || errors.Is(err, lambdasvc.ErrInUse)
+	})
+}
+
+// retry calls call until it succeeds, fails with an error that again does
+// not accept, or RetryMax retries are spent, with full-jitter backoff that
+// doubles up to 32 times RetryBackoff.
+func (r *Reconciler) retry(ctx context.Context, what string, call func() error, again func(error) bool) error {
 	backoff := r.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
-		err := change()
-		if err == nil || attempt >= r.opts.RetryMax ||
-			!(errors.Is(err, lambdasvc.ErrConflict) || errors.Is(err, lambdasvc.ErrInUse)) {
+		err := call()
+		if err == nil || attempt >= r.opts.RetryMax || !again(err) {
 			return err
 		}
 		wait := time.Duration(rand.Int64N(int64(backoff)) + 1)
-		r.log.DebugContext(ctx, "retrying policy change", "function", functionARN, "attempt", attempt+1, "wait", wait, "error", err)
+		r.log.DebugContext(ctx, "retrying", "call", what, "attempt", attempt+1, "wait", wait, "error", err)
 		if err := r.sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -101,6 +111,14 @@ func (r *Reconciler) changePolicy(ctx context.Context, functionARN string, chang
 			backoff *= 2
 		}
 	}
+}
+
+// register registers target in the target group. A permission just
+// granted takes a while to reach Elastic Load Balancing, which refuses
+// the target meanwhile (InvalidTargetException): that is retried, bounded.
+func (r *Reconciler) register(ctx context.Context, tgArn, target string) error {
+	return r.retry(ctx, "register target", func() error { return r.elb.Register(ctx, tgArn, target) },
+		func(err error) bool { return errors.Is(err, elbsvc.ErrInvalidTarget) })
 }
 
 // Plan observes AWS for fn and returns the actions that make it match
@@ -298,7 +316,7 @@ func (r *Reconciler) Execute(ctx context.Context, fn plan.Function, a plan.Actio
 			}
 		}
 		if op.Register != "" {
-			return r.elb.Register(ctx, op.TargetGroupArn, op.Register)
+			return r.register(ctx, op.TargetGroupArn, op.Register)
 		}
 		return nil
 	case deregisterOp:
