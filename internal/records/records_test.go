@@ -376,3 +376,41 @@ func TestPutRecord_ManyErrors_Bounded(t *testing.T) {
 		t.Errorf("last line %q, want %q", kept[len(kept)-1], want)
 	}
 }
+
+// An event applied while a newer one of an invalid file was stored first
+// still leaves its function in the key's state: a removal of the key must
+// know what to tear down.
+func TestAdvanceSequencer_OlderValidAfterNewerInvalid_KeepsTheFunction(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	ctx := context.Background()
+	const bucket, key = "defs", "orders/_lambdaeventsourcedef.json"
+	steps := []struct {
+		state   records.KeyState
+		applied bool
+	}{
+		{records.KeyState{Sequencer: "0055AED6DCD90281E6", VersionID: "v2", RecordID: "r-invalid"}, true},
+		{records.KeyState{Sequencer: "0055AED6DCD90281E5", Function: "orders", VersionID: "v1", RecordID: "r-valid"}, false},
+		// A later valid event names another function: it is kept.
+		{records.KeyState{Sequencer: "0055AED6DCD90281E7", Function: "inventory", VersionID: "v3", RecordID: "r3"}, true},
+		{records.KeyState{Sequencer: "0055AED6DCD90281E4", Function: "orders", VersionID: "v0", RecordID: "r0"}, false},
+	}
+	var got []string
+	for _, st := range steps {
+		ok, err := s.AdvanceSequencer(ctx, bucket, key, st.state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != st.applied {
+			t.Errorf("AdvanceSequencer(%s) = %v, want %v", st.state.Sequencer, ok, st.applied)
+		}
+		ks, err := s.KeyState(ctx, bucket, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ks.Function+" "+ks.RecordID)
+	}
+	if diff := cmp.Diff([]string{" r-invalid", "orders r-invalid", "inventory r3", "inventory r3"}, got); diff != "" {
+		t.Errorf("key state after each step (-want +got):\n%s", diff)
+	}
+}

@@ -82,7 +82,10 @@ func (st KeyState) Stale(seq string) bool {
 
 // AdvanceSequencer stores st as the key's state if st.Sequencer is newer
 // than the stored one, with a conditional write. It reports false, without
-// an error, when a newer (or the same) event was stored first.
+// an error, when a newer (or the same) event was stored first; st.Function
+// is then still stored if the key has no function yet (the newer event was
+// of an invalid file, stored while this one was being applied), so that a
+// removal of the key tears down what this event wired.
 func (s *Store) AdvanceSequencer(ctx context.Context, bucket, objKey string, st KeyState) (bool, error) {
 	seq := NormalizeSequencer(st.Sequencer)
 	names := map[string]string{"#seq": "sequencer", "#del": "deleted"}
@@ -121,6 +124,19 @@ func (s *Store) AdvanceSequencer(ctx context.Context, bucket, objKey string, st 
 		ExpressionAttributeValues: values,
 	})
 	if isConditionFailed(err) {
+		if st.Function != "" && !st.Deleted {
+			_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName:                 aws.String(s.table),
+				Key:                       key(sequencerPK(bucket, objKey), sequencerSK),
+				UpdateExpression:          aws.String("SET #function = :function"),
+				ConditionExpression:       aws.String("attribute_exists(#seq) AND attribute_not_exists(#function)"),
+				ExpressionAttributeNames:  map[string]string{"#function": "function", "#seq": "sequencer"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":function": str(st.Function)},
+			})
+			if err != nil && !isConditionFailed(err) {
+				return false, fmt.Errorf("store function of s3://%s/%s in table %s: %w", bucket, objKey, s.table, err)
+			}
+		}
 		return false, nil
 	}
 	if err != nil {
