@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -134,7 +135,7 @@ func (s *Mappings) Create(ctx context.Context, m definition.Mapping) (Observed, 
 	out, err := s.api.CreateEventSourceMapping(ctx, createInput(m))
 	if err != nil {
 		return Observed{}, fmt.Errorf("create event source mapping of %s to %s: %w",
-			deref(m.EventSourceArn), deref(m.FunctionName), translate(err))
+			deref(m.EventSourceArn), deref(m.FunctionName), roleNotReady(translate(err)))
 	}
 	o := observed(configOf(out))
 	o.Tags = cloneMap(m.Tags)
@@ -154,13 +155,35 @@ func (s *Mappings) Update(ctx context.Context, uuid string, fields definition.Ma
 	}
 	out, err := s.api.UpdateEventSourceMapping(ctx, updateInput(uuid, fields))
 	if err != nil {
-		return Observed{}, fmt.Errorf("update event source mapping %s: %w", uuid, translate(err))
+		return Observed{}, fmt.Errorf("update event source mapping %s: %w", uuid, roleNotReady(translate(err)))
 	}
 	o := observed(configOf(out))
 	if o.UUID == "" {
 		return Observed{}, fmt.Errorf("update event source mapping %s: %w", uuid, ErrNotFound)
 	}
 	return o, nil
+}
+
+// ErrRoleNotReady: Lambda refused to create or update a mapping because the
+// function's execution role cannot be assumed or may not read the source
+// yet (InvalidParameterValueException). That is what it answers while a
+// new role or policy propagates through IAM, so it is worth retrying.
+var ErrRoleNotReady = errors.New("execution role not ready")
+
+// roleNotReady marks err with ErrRoleNotReady when it is Lambda's refusal
+// of the execution role (the messages Terraform retries on, too).
+func roleNotReady(err error) error {
+	var ip *types.InvalidParameterValueException
+	if !errors.As(err, &ip) {
+		return err
+	}
+	msg := ip.ErrorMessage()
+	for _, s := range []string{"cannot be assumed by Lambda", "execution role does not have permissions", "ensure the role can perform"} {
+		if strings.Contains(msg, s) {
+			return fmt.Errorf("%w: %w", ErrRoleNotReady, err)
+		}
+	}
+	return err
 }
 
 func createOnlyField(m definition.Mapping) string {

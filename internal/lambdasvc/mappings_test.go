@@ -248,6 +248,39 @@ func TestUpdate_FakeAWS_DestinationWithoutFieldRefused(t *testing.T) {
 	}
 }
 
+// TestCreate_FakeAWS_RoleNotReady: Lambda's refusals of an execution role
+// that IAM has not propagated yet are marked ErrRoleNotReady (retried by
+// the reconciler); other invalid parameters are not.
+func TestCreate_FakeAWS_RoleNotReady(t *testing.T) {
+	tests := []struct {
+		msg  string
+		want bool
+	}{
+		{"The provided execution role does not have permissions to call ReceiveMessage on SQS", true},
+		{"The role defined for the function cannot be assumed by Lambda.", true},
+		{"Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM.", true},
+		{"Unsupported MaximumBatchingWindowInSeconds parameter for given event source mapping type.", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.msg, func(t *testing.T) {
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Amzn-Errortype", "InvalidParameterValueException")
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": tt.msg})
+			})
+			_, err := NewMappings(fakeClient(t, h)).Create(context.Background(), definition.Mapping{
+				EventSourceArn: aws.String("arn:aws:sqs:us-east-1:123456789012:orders"), FunctionName: aws.String("orders"),
+			})
+			if err == nil {
+				t.Fatal("Create succeeded")
+			}
+			if got := errors.Is(err, ErrRoleNotReady); got != tt.want {
+				t.Errorf("errors.Is(%v, ErrRoleNotReady) = %v, want %v", err, got, tt.want)
+			}
+		})
+	}
+}
+
 func fakeClient(t *testing.T, h http.Handler) *lambda.Client {
 	t.Helper()
 	srv := httptest.NewServer(h)

@@ -22,7 +22,9 @@ type Options struct {
 	// PollInterval is the time between two reads while waiting. Default 2s.
 	PollInterval time.Duration
 	// RetryMax is how many times a call answered ResourceInUse,
-	// ResourceConflict or TooManyRequests is retried. Default 6.
+	// ResourceConflict or TooManyRequests, or refused because the
+	// function's execution role is not ready yet (a new role or policy
+	// propagating through IAM), is retried. Default 6.
 	RetryMax int
 	// RetryBackoff is the first backoff; it doubles each retry, with full
 	// jitter, up to 32 times itself. Default 500ms.
@@ -367,7 +369,7 @@ func (r *Reconciler) waitGone(ctx context.Context, uuid string) error {
 
 func retryable(err error) bool {
 	return errors.Is(err, lambdasvc.ErrInUse) || errors.Is(err, lambdasvc.ErrConflict) ||
-		errors.Is(err, lambdasvc.ErrThrottled)
+		errors.Is(err, lambdasvc.ErrThrottled) || errors.Is(err, lambdasvc.ErrRoleNotReady)
 }
 
 func (r *Reconciler) retry(ctx context.Context, what string, call func() error) error {

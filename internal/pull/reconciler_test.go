@@ -314,6 +314,7 @@ func TestExecute_FakeAWS_Retries(t *testing.T) {
 		{"in use, conflict, throttled, then success", []error{inUse, lambdasvc.ErrConflict, lambdasvc.ErrThrottled}, 6, nil, 4},
 		{"retries are bounded", []error{inUse, inUse, inUse, inUse}, 2, inUse, 3},
 		{"not found is not retried", []error{lambdasvc.ErrNotFound}, 6, lambdasvc.ErrNotFound, 1},
+		{"execution role not ready yet, then success", []error{lambdasvc.ErrRoleNotReady, lambdasvc.ErrRoleNotReady}, 6, nil, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
