@@ -59,7 +59,107 @@ func FuzzParse(f *testing.F) {
 		if ok, serr := schemaAccepts(s, data); !ok {
 			t.Fatalf("accepted, but the JSON Schema refuses it: %v", serr)
 		}
+		if err := sourceRulesOracle(data); err != nil {
+			t.Fatalf("accepted, but %v", err)
+		}
 	})
+}
+
+// sourceRulesOracle restates the per-source rules the issue names (from
+// the API reference, apart from rules.go's table and from the schema that
+// is generated from it) on the plainly decoded document: BatchSize and
+// batching window ranges, StartingPosition required for streams and Kafka
+// and refused for SQS and MQ, AT_TIMESTAMP only with a timestamp and not
+// for DynamoDB, the source type read from the ARN's service.
+func sourceRulesOracle(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return err
+	}
+	pull, _ := doc["PullEventSources"].(map[string]any)
+	if pull == nil {
+		return nil
+	}
+	items, isList := pull["EventSourceMapping"].([]any)
+	if !isList {
+		items = []any{pull["EventSourceMapping"]}
+	}
+	integer := func(v any) (int64, bool) {
+		n, ok := v.(json.Number)
+		if !ok {
+			return 0, false
+		}
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	for i, it := range items {
+		m, _ := it.(map[string]any)
+		arn, _ := m["EventSourceArn"].(string)
+		service := ""
+		if parts := strings.Split(arn, ":"); len(parts) > 2 {
+			service = parts[2]
+		}
+		_, hasSP := m["StartingPosition"]
+		sp, _ := m["StartingPosition"].(string)
+		_, hasTS := m["StartingPositionTimestamp"]
+		batch, hasBatch := integer(m["BatchSize"])
+		win, hasWin := integer(m["MaximumBatchingWindowInSeconds"])
+		smk, _ := m["SelfManagedKafkaEventSourceConfig"].(map[string]any)
+		queueMode := smk != nil && smk["ConsumptionMode"] == "Queue"
+		fail := func(format string, args ...any) error {
+			return fmt.Errorf("mapping %d: "+format, append([]any{i}, args...)...)
+		}
+		if hasBatch && (batch < 1 || batch > 10000) {
+			return fail("BatchSize %d is outside 1-10000", batch)
+		}
+		if hasWin && (win < 0 || win > 300) {
+			return fail("MaximumBatchingWindowInSeconds %d is outside 0-300", win)
+		}
+		_, selfManaged := m["SelfManagedEventSource"]
+		switch {
+		case selfManaged:
+			if arn != "" {
+				return fail("self-managed Kafka with an EventSourceArn")
+			}
+			if !hasSP && !queueMode {
+				return fail("self-managed Kafka without StartingPosition")
+			}
+		case service == "sqs":
+			if hasSP || hasTS {
+				return fail("SQS with a StartingPosition")
+			}
+			if hasBatch && batch > 10 && (!hasWin || win < 1) {
+				return fail("SQS BatchSize %d without a batching window of at least 1", batch)
+			}
+			if hasBatch && batch > 10 && strings.HasSuffix(arn, ".fifo") {
+				return fail("SQS FIFO BatchSize %d over 10", batch)
+			}
+		case service == "kinesis", service == "kafka":
+			if !hasSP {
+				return fail("%s without StartingPosition", service)
+			}
+		case service == "dynamodb":
+			if !hasSP || sp == "AT_TIMESTAMP" {
+				return fail("DynamoDB stream without StartingPosition, or at AT_TIMESTAMP")
+			}
+		case service == "mq":
+			if hasSP {
+				return fail("MQ with a StartingPosition")
+			}
+		case service == "rds":
+		default:
+			return fail("source %q is not one Lambda polls", arn)
+		}
+		if sp == "AT_TIMESTAMP" && !hasTS && !queueMode {
+			return fail("AT_TIMESTAMP without StartingPositionTimestamp")
+		}
+		if hasTS && sp != "AT_TIMESTAMP" {
+			return fail("StartingPositionTimestamp without AT_TIMESTAMP")
+		}
+	}
+	return nil
 }
 
 // fileDoc is the document's shape for the independent checks.
@@ -249,6 +349,18 @@ func TestFuzzChecks_RefuseWhatTheyShould(t *testing.T) {
 	}
 	if strictDecode([]byte(`{"PushEventSources": [{"Service": "x", "Extra": 1}]}`)) == nil {
 		t.Error("strictDecode missed an unknown field")
+	}
+	for _, doc := range []string{
+		`{"PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:q", "StartingPosition": "LATEST"}}}`,
+		`{"PullEventSources": {"EventSourceMapping": [{"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:q", "BatchSize": 11}]}}`,
+		`{"PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/s"}}}`,
+		`{"PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x", "StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": 1}}}`,
+		`{"PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/s", "StartingPosition": "AT_TIMESTAMP"}}}`,
+		`{"PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sns:us-east-1:123456789012:t"}}}`,
+	} {
+		if sourceRulesOracle([]byte(doc)) == nil {
+			t.Errorf("sourceRulesOracle accepted %s", doc)
+		}
 	}
 }
 
