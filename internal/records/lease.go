@@ -73,6 +73,9 @@ func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts L
 		giveUp = d
 	}
 	backoff := 100 * time.Millisecond
+	// run identifies this acquisition: a PutItem the SDK sends again
+	// (its answer lost) finds its own item and succeeds.
+	run := NewID()
 	for {
 		now := s.now()
 		expires := now.Add(opts.Duration)
@@ -81,6 +84,7 @@ func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts L
 			attrSK:        str(leaseSK),
 			"type":        str("lease"),
 			"owner":       str(owner),
+			"run":         str(run),
 			"acquired_at": str(now.UTC().Format(timeLayout)),
 		}
 		if !opts.HolderDeadline.IsZero() {
@@ -95,11 +99,12 @@ func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts L
 		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                aws.String(s.table),
 			Item:                     item,
-			ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp < :now OR (#owner = :owner AND (attribute_not_exists(#dl) OR #dl < :now))"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": attrExpires, "#owner": "owner", "#dl": attrHolderDeadline},
+			ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp < :now OR #run = :run OR (#owner = :owner AND (attribute_not_exists(#dl) OR #dl < :now))"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": attrExpires, "#owner": "owner", "#dl": attrHolderDeadline, "#run": "run"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":now":   num(now.Unix()),
 				":owner": str(owner),
+				":run":   str(run),
 			},
 		})
 		if err == nil {

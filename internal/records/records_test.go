@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -412,5 +416,48 @@ func TestAdvanceSequencer_OlderValidAfterNewerInvalid_KeepsTheFunction(t *testin
 	}
 	if diff := cmp.Diff([]string{" r-invalid", "orders r-invalid", "inventory r3", "inventory r3"}, got); diff != "" {
 		t.Errorf("key state after each step (-want +got):\n%s", diff)
+	}
+}
+
+// loseFirstPutAnswer lets the first PutItem through to the server and
+// answers the client with a 500, as when the answer is lost: the SDK
+// sends the same request again.
+type loseFirstPutAnswer struct {
+	inner http.RoundTripper
+	lost  atomic.Bool
+}
+
+func (l *loseFirstPutAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.inner.RoundTrip(r)
+	if err != nil || !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") || !l.lost.CompareAndSwap(false, true) {
+		return resp, err
+	}
+	resp.Body.Close()
+	return &http.Response{
+		StatusCode: http.StatusInternalServerError,
+		Header:     http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+		Body:       io.NopCloser(strings.NewReader(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"answer lost"}`)),
+		Request:    r,
+	}, nil
+}
+
+// The SDK's retry of a lease write whose answer was lost finds the lease
+// it wrote itself, and takes it.
+func TestLease_AnswerLost_RetryTakesIt(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	srv.Reset(t)
+	cfg := srv.Config(t)
+	lose := &loseFirstPutAnswer{inner: http.DefaultTransport}
+	cfg.HTTPClient = &http.Client{Transport: lose}
+	db := dynamodb.NewFromConfig(cfg)
+	if err := records.CreateTable(context.Background(), db, table); err != nil {
+		t.Fatal(err)
+	}
+	s := records.New(db, table, records.Options{Now: func() time.Time { return now }})
+	if _, err := s.AcquireLease(context.Background(), "orders", "req-1", records.LeaseOptions{HolderDeadline: now.Add(5 * time.Minute)}); err != nil {
+		t.Fatalf("AcquireLease: %v", err)
+	}
+	if !lose.lost.Load() {
+		t.Fatal("no answer was lost: the test did not test anything")
 	}
 }
