@@ -70,6 +70,15 @@ func TestRun_Golden(t *testing.T) {
 	}
 }
 
+// TestValidate_Examples: the examples shipped with the repository
+// validate, as README says.
+func TestValidate_Examples(t *testing.T) {
+	code, stdout, stderr := runCLI("validate", filepath.Join("..", "..", "examples"))
+	if code != ExitOK || !strings.HasSuffix(stdout, "all valid\n") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
 func TestSchemaCommand_PrintsEmbeddedSchema(t *testing.T) {
 	code, stdout, stderr := runCLI("schema")
 	if code != ExitOK || stderr != "" {

@@ -157,3 +157,30 @@ func TestSchemaAgreesWithValidator(t *testing.T) {
 		}
 	}
 }
+
+// TestExamples_ValidAndSchemaAccepts: the repository's examples pass Parse
+// (with their sibling _lambdadef.json) and the JSON Schema.
+func TestExamples_ValidAndSchemaAccepts(t *testing.T) {
+	s := compiledSchema(t)
+	files, err := Find(filepath.Join("..", "..", "examples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no definition file under examples/")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(filepath.Dir(f)), func(t *testing.T) {
+			if _, err := Load(f); err != nil {
+				t.Errorf("Load:\n%v", err)
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := schemaAccepts(s, data); !ok {
+				t.Errorf("the JSON Schema refuses it: %v", err)
+			}
+		})
+	}
+}
