@@ -1,6 +1,7 @@
 package definition
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ func Parse(path string, data []byte, functionDef []byte) (*File, error) {
 		errs.add(position{}, "", fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", len(data), MaxFileSize))
 		return nil, errs.errs
 	}
+	data = dropBOM(data, errs)
 	pos := newPositions(data)
 	root := parseTree(data, pos, errs)
 	if root == nil {
@@ -68,6 +70,20 @@ func Parse(path string, data []byte, functionDef []byte) (*File, error) {
 	}
 	f.Function = function
 	return f, nil
+}
+
+// utf8BOM is the byte order mark some Windows editors put first.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// dropBOM reports a leading byte order mark (JSON text must not have one,
+// RFC 8259 section 8.1) and blanks it, so that the rest of the file is
+// still checked with the same line:column positions.
+func dropBOM(data []byte, errs *errorList) []byte {
+	if !bytes.HasPrefix(data, utf8BOM) {
+		return data
+	}
+	errs.add(position{line: 1, col: 1}, "", "file starts with a UTF-8 byte order mark, which JSON does not allow: save it without one")
+	return append([]byte("   "), data[len(utf8BOM):]...)
 }
 
 // checkFile applies the rules across entries and returns the pull entries
@@ -173,6 +189,7 @@ func readSibling(path string, data []byte, into *errorList) *siblingFunction {
 		errs.add(position{}, "", fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", len(data), MaxFileSize))
 		return nil
 	}
+	data = dropBOM(data, errs)
 	pos := newPositions(data)
 	root := parseTree(data, pos, errs)
 	if root == nil {
