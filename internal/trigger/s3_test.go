@@ -556,3 +556,30 @@ func TestS3_FunctionOutsideThePrefix_Invalid(t *testing.T) {
 		})
 	}
 }
+
+// A run that outlasts the invocation is cut short before Lambda's deadline,
+// so that its failure is recorded and returned (for Lambda to retry) while
+// the function still runs.
+func TestS3_RunOutlastsTheInvocation_RecordedBeforeTheDeadline(t *testing.T) {
+	e := newEnv(t)
+	e.tcfg.DeadlineReserve = 30 * time.Second
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	e.deployer.inApply = func(ctx context.Context, _ string) error {
+		<-ctx.Done()
+		return fmt.Errorf("create event source mapping: %w", ctx.Err())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.tcfg.DeadlineReserve+time.Second)
+	defer cancel()
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	err := e.handler().Handle(ctx, ev)
+	if ctx.Err() != nil {
+		t.Error("the handler returned after the invocation's deadline: Lambda would have stopped it first")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Handle = %v, want the run's deadline error (retried)", err)
+	}
+	if diff := cmp.Diff([]string{"failed apply s3://" + bucket + "/" + key + "?versionId=" + v}, e.outcomes("orders")); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}

@@ -72,7 +72,8 @@ type Config struct {
 	// another run before it fails (to be retried).
 	LeaseWait time.Duration
 	// DeadlineReserve is the time kept before the Lambda deadline to answer
-	// a CodePipeline job (with a continuation token if work remains).
+	// a CodePipeline job (with a continuation token if work remains), or
+	// to record a run cut short and return its error.
 	DeadlineReserve time.Duration
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
@@ -139,9 +140,13 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 		switch {
 		case len(sources) == 1 && sources["aws:s3"]:
 			h.log.InfoContext(ctx, "S3 event received", "records", len(p.Records))
+			ctx, cancel := h.reserve(ctx)
+			defer cancel()
 			return h.handleS3(ctx, event)
 		case len(sources) == 1 && sources["aws:codecommit"]:
 			h.log.InfoContext(ctx, "CodeCommit event received", "records", len(p.Records))
+			ctx, cancel := h.reserve(ctx)
+			defer cancel()
 			return h.handleCodeCommit(ctx, event)
 		}
 		var names []string
@@ -151,6 +156,16 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 		return fmt.Errorf("unrecognised event: records from event sources %s (want aws:s3 or aws:codecommit): %s", strings.Join(names, ", "), excerpt(event))
 	}
 	return fmt.Errorf("unrecognised event: neither S3, CodeCommit nor CodePipeline: %s", excerpt(event))
+}
+
+// reserve ends ctx DeadlineReserve before its deadline, so that a run cut
+// short by Lambda's timeout still writes its failure record and returns
+// its error (for Lambda to retry) before Lambda stops the function.
+func (h *Handler) reserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-h.cfg.DeadlineReserve))
+	}
+	return ctx, func() {}
 }
 
 // excerpt is the start of an event, for error messages.
