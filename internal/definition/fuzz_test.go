@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,16 @@ func FuzzParse(f *testing.F) {
 			for _, e := range err.(Errors) {
 				if e.File == "" || e.Msg == "" {
 					t.Fatalf("error without file or message: %+v", e)
+				}
+			}
+			// The other direction of the schema's agreement: what the
+			// schema accepts, Parse refuses only for what a schema
+			// cannot say.
+			if ok, _ := schemaAccepts(s, data); ok {
+				for _, e := range err.(Errors) {
+					if !schemaCannotSay(e.Msg) {
+						t.Fatalf("the JSON Schema accepts it, but Parse refuses it: %v", e)
+					}
 				}
 			}
 			return
@@ -161,6 +172,13 @@ func sourceRulesOracle(data []byte) error {
 	}
 	return nil
 }
+
+// schemaMissMessages are Parse's messages for the rules a JSON Schema
+// cannot express (the categories of testdata/schema_misses.txt and the
+// Schema's documentation).
+var schemaMissMessages = regexp.MustCompile(`^(duplicate key |duplicate event source |duplicate push event source|no target function|function ".*" disagrees with |function name .* over 64|is not valid JSON|must be a JSON object$|must not exceed MaximumPollers|must be an integer, not [-0-9.eE+]+$|file is not valid UTF-8|.* is not a function name, partial ARN or ARN)`)
+
+func schemaCannotSay(msg string) bool { return schemaMissMessages.MatchString(msg) }
 
 // fileDoc is the document's shape for the independent checks.
 type fileDoc struct {
