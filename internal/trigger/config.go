@@ -21,7 +21,8 @@ const (
 	// EnvTable names the DynamoDB table of records, sequencers and leases.
 	// Required.
 	EnvTable = "EVENTWIRE_TABLE"
-	// EnvLeaseSeconds is the length of a function's lease, in seconds.
+	// EnvLeaseSeconds is the length of a function's lease, in seconds
+	// (at least until the invocation's deadline, whatever it says).
 	// Optional.
 	EnvLeaseSeconds = "EVENTWIRE_LEASE_SECONDS"
 	// EnvFunctionPrefix is the name prefix of the functions the stack lets

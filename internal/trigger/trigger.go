@@ -64,9 +64,10 @@ type Config struct {
 	ArtifactS3 func(events.CodePipelineArtifactCredentials) S3API
 
 	Logger *slog.Logger
-	// LeaseDuration is how long a function's lease lasts unless released.
-	// If zero: until the invocation's deadline (plus a few seconds), or
-	// records.DefaultLeaseDuration without a deadline.
+	// LeaseDuration is how long a function's lease lasts unless released,
+	// and never less than until the invocation's deadline (plus a few
+	// seconds), so that it cannot expire under a running apply. If zero:
+	// until that deadline, or records.DefaultLeaseDuration without one.
 	LeaseDuration time.Duration
 	// LeaseWait bounds how long a run waits for a function's lease held by
 	// another run before it fails (to be retried).
