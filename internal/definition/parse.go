@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -25,7 +26,13 @@ const MaxFileSize = 1 << 20
 // The returned File is complete: Function resolved, Pull always a list. The
 // error, when there is one, is of type Errors and holds every problem found.
 func Parse(path string, data []byte, functionDef []byte) (*File, error) {
-	errs := &errorList{file: path}
+	return parse(path, data, functionDef, nil)
+}
+
+// parse is Parse, with the errors of a sibling _lambdadef.json that could
+// not be read (siblingErrs), reported with the file's own.
+func parse(path string, data []byte, functionDef []byte, siblingErrs Errors) (*File, error) {
+	errs := &errorList{file: path, errs: slices.Clone(siblingErrs)}
 	if len(data) > MaxFileSize {
 		errs.add(position{}, "", fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", len(data), MaxFileSize))
 		return nil, errs.errs
@@ -50,7 +57,7 @@ func Parse(path string, data []byte, functionDef []byte) (*File, error) {
 	pulls := w.checkFile(root)
 
 	var sibling *siblingFunction
-	siblingBroken := false
+	siblingBroken := len(siblingErrs) > 0
 	if functionDef != nil {
 		before := len(errs.errs)
 		sibling = readSibling(siblingPath(path), functionDef, errs)
@@ -321,14 +328,17 @@ func Load(path string) (*File, error) {
 	}
 	sib := filepath.Join(filepath.Dir(path), FunctionDefFileName)
 	var functionDef []byte
+	var siblingErrs Errors
 	switch d, err := readLimited(sib); {
 	case err == nil:
 		functionDef = d
 	case errors.Is(err, fs.ErrNotExist):
+	case errors.As(err, &siblingErrs):
+		// Too large: reported with the file's own errors.
 	default:
 		return nil, err
 	}
-	return Parse(path, data, functionDef)
+	return parse(path, data, functionDef, siblingErrs)
 }
 
 // readLimited reads a file of at most MaxFileSize bytes; a larger one is an

@@ -229,6 +229,18 @@ func TestLoad_SiblingAndSizeLimit(t *testing.T) {
 	if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Msg, "over the limit") || errs[0].File != big {
 		t.Errorf("Load(big) = %v, want one size error naming the file", err)
 	}
+	// A sibling _lambdadef.json over the limit is reported with the
+	// file's own errors, not instead of them.
+	bigSibling := filepath.Join(dir, "big-sibling", FileName)
+	writeFile(t, bigSibling, `{"PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com"}]}`)
+	writeFile(t, filepath.Join(dir, "big-sibling", FunctionDefFileName), `{"FunctionName": "`+strings.Repeat("x", MaxFileSize)+`"}`)
+	_, err = Load(bigSibling)
+	errs = nil
+	if !errors.As(err, &errs) || len(errs) != 2 ||
+		!strings.Contains(errs[0].Msg, "over the limit") || errs[0].File != filepath.Join(dir, "big-sibling", FunctionDefFileName) ||
+		!strings.Contains(errs[1].Msg, "missing required field \"TargetGroupArn\"") || errs[1].File != bigSibling {
+		t.Errorf("Load(big sibling) = %v, want the file's missing TargetGroupArn and the sibling's size", err)
+	}
 	// Parse refuses the same data without a file.
 	if _, err := Parse("big.json", make([]byte, MaxFileSize+1), nil); err == nil || !strings.Contains(err.Error(), "over the limit") {
 		t.Errorf("Parse(big) = %v, want a size error", err)
