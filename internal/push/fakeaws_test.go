@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -375,5 +376,61 @@ func TestExecute_FakeAWS_RegistrationRetriedUntilPermissionSeen(t *testing.T) {
 	}
 	if got := e.targets(t, tg); !cmp.Equal(got, []string{fn.ARN}) {
 		t.Errorf("target group holds %v, want %s", got, fn.ARN)
+	}
+}
+
+// TestIntegration_RoutePointedAtOurIntegrationByOthers: someone points a
+// route the file does not declare at eventwire's integration. eventwire
+// leaves that route alone (no write on the next apply), and destroy
+// detaches only the route it wired, keeping the integration the other
+// route still uses. moto; checked with the SDK.
+func TestIntegration_RoutePointedAtOurIntegrationByOthers(t *testing.T) {
+	e := newEnv(t)
+	fn := e.function(t, "orders")
+	api, err := e.fx.HTTPAPI(e.ctx, "shop", []string{"GET /orders", "POST /orders"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := api.Routes["GET /orders"], api.Routes["POST /orders"]
+	desired := []definition.PushSource{{Service: definition.ServiceAPIGateway, ApiId: api.ID, RouteId: ours}}
+	e.apply(t, fn, desired)
+	got, err := e.api.GetRoute(e.ctx, &apigatewayv2.GetRouteInput{ApiId: aws.String(api.ID), RouteId: aws.String(ours)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := aws.ToString(got.Target)
+	if _, err := e.api.UpdateRoute(e.ctx, &apigatewayv2.UpdateRouteInput{
+		ApiId: aws.String(api.ID), RouteId: aws.String(theirs), Target: aws.String(target),
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	e.calls.Reset()
+	actions := e.apply(t, fn, desired)
+	if w := e.calls.Writes(); len(w) != 0 {
+		t.Errorf("apply wrote to AWS: %v", w)
+	}
+	if len(actions) != 1 || actions[0].Kind != plan.LeaveAlone || !strings.Contains(actions[0].ID, theirs) {
+		t.Errorf("plan = %+v, want the other route left alone", actions)
+	}
+
+	e.calls.Reset()
+	e.apply(t, fn, nil)
+	if n := strings.Count(strings.Join(e.calls.Writes(), " "), "UpdateRoute"); n != 1 {
+		t.Errorf("destroy made %d UpdateRoute calls, want 1 (its own route): %v", n, e.calls.Writes())
+	}
+	got, err = e.api.GetRoute(e.ctx, &apigatewayv2.GetRouteInput{ApiId: aws.String(api.ID), RouteId: aws.String(theirs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(got.Target) != target {
+		t.Errorf("the other route's target = %q, want %q", aws.ToString(got.Target), target)
+	}
+	ints, err := e.api.GetIntegrations(e.ctx, &apigatewayv2.GetIntegrationsInput{ApiId: aws.String(api.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ints.Items) != 1 || "integrations/"+aws.ToString(ints.Items[0].IntegrationId) != target {
+		t.Errorf("integrations = %d, want the one the other route uses kept", len(ints.Items))
 	}
 }

@@ -188,8 +188,9 @@ func stageScoped(s Statement) bool {
 // Plan returns the actions that make AWS match desired for fn, in the
 // order they must run: grants, then target registrations, integrations
 // and route attachments; then route detachments, target deregistrations,
-// integration deletions, and last the revocations. A nil desired plans
-// the removal of everything eventwire manages for fn.
+// integration deletions, and last the revocations; then, as information,
+// the routes left alone (pointed at fn's integration by someone else). A
+// nil desired plans the removal of everything eventwire manages for fn.
 //
 // Plan expects every target group, API and route that desired names to be
 // in obs (the Reconciler refuses a file naming missing ones); a desired
@@ -214,7 +215,7 @@ func Plan(fn plan.Function, desired []definition.PushSource, obs Observed) []pla
 	}
 	sort.Slice(ours, func(i, j int) bool { return lessStmt(ours[i], ours[j]) })
 
-	var registers, integrations, attaches, detaches, deregisters, deletes []plan.Action
+	var registers, integrations, attaches, detaches, deregisters, deletes, left []plan.Action
 
 	// Elastic Load Balancing.
 	wantTG := map[string]bool{}
@@ -365,6 +366,21 @@ func Plan(fn plan.Function, desired []definition.PushSource, obs Observed) []pla
 			if _, wanted := wantRoute[routeRef{apiID, r.ID}]; wanted || !isManaged(api, r.Target, desc) {
 				continue
 			}
+			if !granted(arn, apiID, r.Key, ours) {
+				// Not declared, and eventwire never granted this route: it
+				// was pointed at eventwire's integration by someone else.
+				// Neither the route nor the integration it uses is touched.
+				id, _ := strings.CutPrefix(r.Target, "integrations/")
+				if keep[apiID] == nil {
+					keep[apiID] = map[string]bool{}
+				}
+				keep[apiID][id] = true
+				left = append(left, plan.Action{
+					Kind: plan.LeaveAlone, Resource: plan.ResourceRoute, ID: routeID(apiID, r),
+					Reason: "not declared, and not wired by eventwire: keeps " + r.Target,
+				})
+				continue
+			}
 			detaches = append(detaches, plan.Action{
 				Kind: plan.Update, Resource: plan.ResourceRoute, ID: routeID(apiID, r),
 				Reason:  "no longer declared: detach",
@@ -429,7 +445,7 @@ func Plan(fn plan.Function, desired []definition.PushSource, obs Observed) []pla
 	}
 
 	var actions []plan.Action
-	for _, group := range [][]plan.Action{grants, registers, integrations, attaches, detaches, deregisters, deletes, revokes} {
+	for _, group := range [][]plan.Action{grants, registers, integrations, attaches, detaches, deregisters, deletes, revokes, left} {
 		actions = append(actions, group...)
 	}
 	return actions
@@ -443,6 +459,23 @@ func IntegrationURI(fn plan.Function, stageVariable string) string {
 		return fn.QualifiedARN()
 	}
 	return fn.ARN + ":${stageVariables." + stageVariable + "}"
+}
+
+// granted reports whether one of eventwire's statements for fn (ours)
+// grants API Gateway the route key of the API, in every stage or in one:
+// the mark of a route that eventwire wired.
+func granted(arn lambdaARN, apiID, routeKey string, ours []Statement) bool {
+	for _, s := range ours {
+		if s.Principal != definition.ServiceAPIGateway || apiIDOf(s.SourceArn) != apiID {
+			continue
+		}
+		p := strings.SplitN(s.SourceArn, ":", 6)
+		parts := strings.SplitN(p[5], "/", 3)
+		if len(parts) >= 2 && s.SourceArn == arn.executeAPI(apiID, parts[1], routeKey) {
+			return true
+		}
+	}
+	return false
 }
 
 // goodIntegration returns the id of fn's managed integration to uri in api

@@ -295,8 +295,12 @@ func (r *Reconciler) observeAPI(ctx context.Context, id string) (API, error) {
 	return api, nil
 }
 
-// Execute carries out one action of a plan that Plan made for fn.
+// Execute carries out one action of a plan that Plan made for fn. A
+// left-alone entry does nothing.
 func (r *Reconciler) Execute(ctx context.Context, fn plan.Function, a plan.Action) error {
+	if !a.Kind.IsChange() {
+		return nil
+	}
 	switch op := a.Op.(type) {
 	case grantOp:
 		s := op.Statement
