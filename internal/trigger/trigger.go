@@ -397,8 +397,8 @@ func (h *Handler) run(ctx context.Context, w work) result {
 	var holderDeadline time.Time
 	if d, ok := ctx.Deadline(); ok {
 		wait = max(0, min(wait, time.Until(d)-h.cfg.DeadlineReserve))
-		// ctx may be a CodePipeline job's, which ends DeadlineReserve
-		// before the invocation does.
+		// ctx ends DeadlineReserve before the invocation does (reserve,
+		// and a CodePipeline job's run context).
 		holderDeadline = d.Add(h.cfg.DeadlineReserve + leaseMargin)
 		if length <= 0 {
 			length = time.Until(holderDeadline)
