@@ -14,8 +14,11 @@ func init() {
 		Help: `Prints the JSON Schema (draft 2020-12) of ` + definition.FileName + `,
 for editors that validate JSON as it is typed. The schema holds the same
 field, type, range, pattern and per-source rules as 'eventwire validate',
-except what a schema cannot say (duplicate keys, which function the file
-wires, filter patterns being JSON, duplicate sources): run validate too.
+except what a schema cannot say: duplicate keys, which function the file
+wires (and whether another file wires it too), filter patterns being JSON,
+duplicate sources, MinimumPollers above MaximumPollers, a bare function
+name over 64 characters, integers written as 10.0 or 1e1. Run validate
+too.
 
 Examples:
   eventwire schema > eventwire.schema.json
