@@ -50,8 +50,9 @@ func parse(path string, data []byte, functionDef []byte, siblingErrs Errors) (*F
 		errs.errs.sort()
 		return nil, errs.errs
 	}
-	if !utf8.Valid(data) {
-		w.errorf(0, "", "file is not valid UTF-8")
+	if off := invalidUTF8(data); off >= 0 {
+		// encoding/json would quietly turn the byte into U+FFFD.
+		w.errorf(off, "", "file is not valid UTF-8: byte 0x%02x", data[off])
 	}
 	w.walk(root, fileSpec, "")
 	pulls := w.checkFile(root)
@@ -91,6 +92,19 @@ func dropBOM(data []byte, errs *errorList) []byte {
 	}
 	errs.add(position{line: 1, col: 1}, "", "file starts with a UTF-8 byte order mark, which JSON does not allow: save it without one")
 	return append([]byte("   "), data[len(utf8BOM):]...)
+}
+
+// invalidUTF8 returns the offset of the first byte that is not valid
+// UTF-8, or -1.
+func invalidUTF8(data []byte) int {
+	for off := 0; off < len(data); {
+		r, size := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && size == 1 {
+			return off
+		}
+		off += size
+	}
+	return -1
 }
 
 // checkFile applies the rules across entries and returns the pull entries
