@@ -17,16 +17,20 @@ func init() {
 		Summary: "Check definition files without calling AWS",
 		Args:    "PATH...",
 		Help: `Validates every ` + definition.FileName + ` file given, or found
-under the folders given (recursively), and the ` + definition.FunctionDefFileName + `
-beside each one. Nothing is sent to AWS.
+under the folders given (recursively, skipping .git and node_modules),
+and the ` + definition.FunctionDefFileName + ` beside each one. A file given by name is
+checked whatever its name. Nothing is sent to AWS.
 
 The checks are strict: unknown or misspelt keys (with a suggestion), keys
-in the wrong case, duplicate keys, wrong types, the ranges, patterns and
-per-source rules of Lambda's CreateEventSourceMapping API, which function
-the file wires, and two files wiring the same function.
+in the wrong case, duplicate keys, wrong types, trailing data, files over
+1 MiB, the ranges, patterns and per-source rules of Lambda's
+CreateEventSourceMapping API, which function the file wires, two files
+wiring the same function, and a target group or API route given to two
+functions.
 
 Every problem is printed on standard output, one a line, as
-FILE:LINE:COLUMN: JSON.PATH: message (columns count bytes), then a
+FILE:LINE:COLUMN: JSON.PATH: message (columns count bytes; a problem of
+the file as a whole, such as its size, has no LINE:COLUMN), then a
 summary line. The exit status is 1 if any file has a problem, 0 if all
 are valid.
 
