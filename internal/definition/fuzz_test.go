@@ -41,8 +41,10 @@ func FuzzParse(f *testing.F) {
 			}
 			// The other direction of the schema's agreement: what the
 			// schema accepts, Parse refuses only for what a schema
-			// cannot say.
-			if ok, _ := schemaAccepts(s, data); ok {
+			// cannot say. With a duplicate key the two see different
+			// documents (Parse the first value, the schema the last),
+			// and the duplicate is refused anyway.
+			if ok, _ := schemaAccepts(s, data); ok && noDuplicateKeys(data) == nil {
 				for _, e := range err.(Errors) {
 					if !schemaCannotSay(e.Msg) {
 						t.Fatalf("the JSON Schema accepts it, but Parse refuses it: %v", e)
