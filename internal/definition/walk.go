@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -58,6 +59,8 @@ func (w *walker) walkObject(n *node, s *spec, path string) {
 			msg := fmt.Sprintf("unknown field %q", m.key)
 			if sug := suggest(m.key, s.fieldNames()); sug != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", sug)
+			} else if where := fieldHomes()[m.key]; len(where) > 0 && len(where) <= 3 {
+				msg += fmt.Sprintf(" (it belongs in %s)", strings.Join(where, " or "))
 			}
 			w.errorf(m.off, path, "%s", msg)
 			continue
@@ -70,6 +73,40 @@ func (w *walker) walkObject(n *node, s *spec, path string) {
 		}
 	}
 }
+
+// fieldHomes maps each field name of the format to the objects that take
+// it, as JSON paths ([] for any item of an array), so that a field written
+// at the wrong level can be sent where it belongs.
+var fieldHomes = sync.OnceValue(func() map[string][]string {
+	homes := map[string][]string{}
+	var visit func(s *spec, path string)
+	visit = func(s *spec, path string) {
+		if s == nil {
+			return
+		}
+		switch {
+		case s.kind == kindArray:
+			visit(s.elem, path+"[]")
+		case s.kind == kindObject && s.key != nil:
+			visit(s.elem, path+"[KEY]")
+		case s.kind == kindObject:
+			for _, f := range s.fields {
+				where := path
+				if where == "" {
+					where = "the top level"
+				}
+				homes[f.name] = append(homes[f.name], where)
+				fs := f.spec
+				if s == pullSpec && f.name == "EventSourceMapping" {
+					fs = mappingSpec
+				}
+				visit(fs, pathKey(path, f.name))
+			}
+		}
+	}
+	visit(fileSpec, "")
+	return homes
+})
 
 func hasField(s *spec, name string) bool {
 	for _, f := range s.fields {
