@@ -63,14 +63,6 @@ func versionSuffix(versionID string) string {
 	return "?versionId=" + versionID
 }
 
-// isAccessDenied reports whether S3 refused a read. Without s3:ListBucket
-// (which the deployer is not granted), S3 answers a GetObject of a missing
-// key with 403 AccessDenied instead of 404 NoSuchKey.
-func isAccessDenied(err error) bool {
-	var ae smithy.APIError
-	return errors.As(err, &ae) && ae.ErrorCode() == "AccessDenied"
-}
-
 // siblingKey is the key of the _lambdadef.json beside a definition key.
 func siblingKey(key string) string {
 	dir := path.Dir(key)
@@ -161,8 +153,11 @@ func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) error {
 		case err == nil:
 			log.InfoContext(ctx, "ignored S3 removal: the key still has a current object")
 			return nil
-		case errors.Is(err, errNoObject) || isAccessDenied(err):
+		case errors.Is(err, errNoObject):
 		default:
+			// AccessDenied included: a refused read is not an absence
+			// (the stack grants s3:ListBucket, so a missing key answers
+			// 404), and tearing down on it would unwire the function.
 			return err
 		}
 		if st.Function == "" {
@@ -182,7 +177,7 @@ func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) error {
 			return err
 		}
 		sib, err := getObject(ctx, h.cfg.S3, bucket, siblingKey(key), "", maxFileBytes)
-		if errors.Is(err, errNoObject) || isAccessDenied(err) {
+		if errors.Is(err, errNoObject) {
 			sib, err = nil, nil
 		}
 		if err != nil {

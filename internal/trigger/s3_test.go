@@ -425,30 +425,55 @@ func TestS3_LeaseLastsAsLongAsTheInvocation(t *testing.T) {
 	}
 }
 
-// sibling403 is S3 as the deployer's role sees it: without s3:ListBucket,
-// a GetObject of a missing key answers 403 AccessDenied, not 404 (moto
-// does not enforce IAM, so this is a fake over the real client).
-type sibling403 struct{ trigger.S3API }
+// denied is S3 refusing reads of keys with a suffix (a bucket policy or an
+// SCP changed; moto does not enforce IAM, so this is a fake over the real
+// client).
+type denied struct {
+	trigger.S3API
+	suffix string
+}
 
-func (s sibling403) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	if strings.HasSuffix(aws.ToString(in.Key), "_lambdadef.json") {
+func (s denied) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	if strings.HasSuffix(aws.ToString(in.Key), s.suffix) {
 		return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
 	}
 	return s.S3API.GetObject(ctx, in, opts...)
 }
 
-func TestS3_FakeAWS_MissingSiblingAnswers403(t *testing.T) {
-	e := newEnv(t)
+// A refused read is an AWS failure to retry, never taken for a missing
+// object: a removal must not tear down, a put must not resolve the function
+// without its sibling _lambdadef.json.
+func TestS3_FakeAWS_AccessDeniedIsNotAbsence(t *testing.T) {
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	e.tcfg.S3 = sibling403{e.s3}
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	if err := e.handler().Handle(context.Background(), ev); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := e.deployer.Applied()["orders"]; !ok {
-		t.Error("not applied")
-	}
+	t.Run("sibling refused on a put", func(t *testing.T) {
+		e := newEnv(t)
+		v := e.put(key, sqsFile("orders", "orders", 5))
+		e.tcfg.S3 = denied{e.s3, "_lambdadef.json"}
+		ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+		if err := e.handler().Handle(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+			t.Errorf("Handle = %v, want the AccessDenied returned for a retry", err)
+		}
+		if _, ok := e.deployer.Applied()["orders"]; ok {
+			t.Error("applied without reading the sibling")
+		}
+	})
+	t.Run("key refused on a removal", func(t *testing.T) {
+		e := newEnv(t)
+		v := e.put(key, sqsFile("orders", "orders", 5))
+		h := e.handler()
+		put := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+		if err := h.Handle(context.Background(), put); err != nil {
+			t.Fatal(err)
+		}
+		e.tcfg.S3 = denied{e.s3, key}
+		removed := event(t, "s3-object.json", s3Vars{Event: "ObjectRemoved:Delete", Key: key, Version: v, Sequencer: "0055AED6DCD90281F0"})
+		if err := e.handler().Handle(context.Background(), removed); err == nil {
+			t.Error("Handle = nil, want the AccessDenied returned for a retry")
+		}
+		if _, ok := e.deployer.Applied()["orders"]; !ok {
+			t.Error("torn down on a refused read")
+		}
+	})
 }
 
 // Deleting one old version of a key is not deleting the file: the current
