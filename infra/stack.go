@@ -473,13 +473,12 @@ func guardDeployer(stack awscdk.Stack, role awsiam.Role, fn awslambda.Function) 
 // addCodeCommitTrigger invokes the deployer on pushes to the configured
 // branches of an existing repository. CloudFormation cannot add a trigger to
 // a repository it does not own (and PutRepositoryTriggers would replace the
-// repository's other triggers), so the push is taken from EventBridge's
-// "CodeCommit Repository State Change" event and reshaped into the
-// document a repository trigger sends (events.CodeCommitEvent), so the
-// handler sees one format. eventTime is left out: EventBridge's RFC 3339
-// time does not parse as a trigger's time. A push that EventBridge cannot
-// hand to the function (after its own retries, up to 24 hours) goes to the
-// failure queue, like an invocation that failed.
+// repository's other triggers), so the push comes from EventBridge's
+// "CodeCommit Repository State Change" event, delivered as is: the deployer
+// reads it directly, and its oldCommitId lets every commit of a push be
+// applied, where a repository trigger names only the tip. A push that
+// EventBridge cannot hand to the function (after its own retries, up to 24
+// hours) goes to the failure queue, like an invocation that failed.
 func addCodeCommitTrigger(stack awscdk.Stack, fn awslambda.Function, failed awssqs.IQueue, cfg settings) {
 	repoArn := fmt.Sprintf("arn:%s:codecommit:%s:%s:%s", *stack.Partition(), *stack.Region(), *stack.Account(), cfg.repository)
 	detail := map[string]any{
@@ -498,26 +497,7 @@ func addCodeCommitTrigger(stack awscdk.Stack, fn awslambda.Function, failed awss
 			Detail:     &detail,
 		},
 	})
-	record := map[string]any{
-		"eventId":          awsevents.EventField_EventId(),
-		"eventVersion":     "1.0",
-		"eventTriggerName": "eventwire-eventbridge",
-		"eventPartNumber":  1,
-		"eventTotalParts":  1,
-		"eventName":        "ReferenceChanges",
-		"eventSource":      "aws:codecommit",
-		"eventSourceARN":   repoArn,
-		"awsRegion":        awsevents.EventField_Region(),
-		"userIdentityARN":  awsevents.EventField_FromPath(jsii.String("$.detail.callerUserArn")),
-		"codecommit": map[string]any{
-			"references": []any{map[string]any{
-				"commit": awsevents.EventField_FromPath(jsii.String("$.detail.commitId")),
-				"ref":    awsevents.EventField_FromPath(jsii.String("$.detail.referenceFullName")),
-			}},
-		},
-	}
 	rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
-		Event:           awsevents.RuleTargetInput_FromObject(map[string]any{"Records": []any{record}}),
 		DeadLetterQueue: failed,
 	}))
 }

@@ -273,3 +273,41 @@ func (h *Handler) commit(ctx context.Context, repo, ref, commit, oldCommit strin
 	}
 	return errors.Join(errs...)
 }
+
+// codeCommitStateChange is the detail-type of the EventBridge event
+// CodeCommit emits for every reference change; the stack's rule delivers it
+// to the deployer as is.
+const codeCommitStateChange = "CodeCommit Repository State Change"
+
+// handleCodeCommitStateChange applies a push that EventBridge reports.
+// Unlike a repository trigger, the event names the commit the reference
+// pointed at before the push (oldCommitId), so the changes of every commit
+// of the push are applied, not only the tip's.
+func (h *Handler) handleCodeCommitStateChange(ctx context.Context, raw json.RawMessage) error {
+	var ev struct {
+		Detail struct {
+			Event             string `json:"event"`
+			RepositoryName    string `json:"repositoryName"`
+			ReferenceType     string `json:"referenceType"`
+			ReferenceFullName string `json:"referenceFullName"`
+			CommitID          string `json:"commitId"`
+			OldCommitID       string `json:"oldCommitId"`
+		} `json:"detail"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return fmt.Errorf("decode CodeCommit state change: %w", err)
+	}
+	d := ev.Detail
+	if d.RepositoryName == "" {
+		return fmt.Errorf("unrecognised event: a CodeCommit state change without a repositoryName: %s", excerpt(raw))
+	}
+	if d.Event == "referenceDeleted" || d.CommitID == "" {
+		h.log.InfoContext(ctx, "ignored deleted reference", "repository", d.RepositoryName, "ref", d.ReferenceFullName)
+		return nil
+	}
+	old := d.OldCommitID
+	if strings.Trim(old, "0") == "" {
+		old = ""
+	}
+	return h.commit(ctx, d.RepositoryName, d.ReferenceFullName, d.CommitID, old)
+}

@@ -215,29 +215,49 @@ func TestCodeCommit_AWSFailureReturned(t *testing.T) {
 	}
 }
 
-// TestCodeCommit_EventBridgeRuleDocument: the stack's EventBridge rule (see
-// infra/stack.go, addCodeCommitTrigger) hands the deployer a repository
-// trigger document without eventTime; it is applied like any trigger.
-func TestCodeCommit_EventBridgeRuleDocument(t *testing.T) {
-	e := newEnv(t)
-	repo := &fakeRepo{
-		name:     "definitions",
-		pageSize: 10,
-		parents:  map[string][]string{c1: {}, c2: {c1}},
-		trees: map[string]map[string]string{
-			c1: {},
-			c2: {"orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)},
-		},
+// TestCodeCommit_EventBridgeStateChange: the stack's EventBridge rule
+// delivers CodeCommit's "Repository State Change" event as is. It names the
+// commit the branch pointed at before the push, so a push of several
+// commits applies the changes of all of them, not only of the tip; a new
+// branch (no oldCommitId) applies the tip's changes since its parent; a
+// deleted branch does nothing.
+func TestCodeCommit_EventBridgeStateChange(t *testing.T) {
+	repo := func() *fakeRepo {
+		return &fakeRepo{
+			name:     "definitions",
+			pageSize: 10,
+			parents:  map[string][]string{c1: {}, c2: {c1}, c3: {c2}},
+			trees: map[string]map[string]string{
+				c1: {"README.md": "# definitions"},
+				// The push's first commit adds the file ...
+				c2: {"README.md": "# definitions", "orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)},
+				// ... its tip only edits the README.
+				c3: {"README.md": "# edited", "orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)},
+			},
+		}
 	}
-	e.tcfg.CodeCommit = e.codeCommit(newCodeCommitServer(t, repo))
-	if err := e.handler().Handle(context.Background(), event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c2})); err != nil {
-		t.Fatal(err)
+	type vars struct{ Commit, Old, Event string }
+	tests := []struct {
+		name string
+		v    vars
+		want []string
+	}{
+		{"push of two commits", vars{c3, c1, "referenceUpdated"}, []string{"plan orders", "apply orders"}},
+		{"all-zero old commit is none", vars{c2, "0000000000000000000000000000000000000000", "referenceUpdated"}, []string{"plan orders", "apply orders"}},
+		{"new branch: the tip since its parent", vars{c3, "", "referenceCreated"}, nil},
+		{"deleted branch", vars{"", c3, "referenceDeleted"}, nil},
 	}
-	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
-		t.Errorf("deployer calls (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"succeeded apply codecommit://definitions/orders/_lambdaeventsourcedef.json@" + c2}, e.outcomes("orders")); diff != "" {
-		t.Errorf("orders records (-want +got):\n%s", diff)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.tcfg.CodeCommit = e.codeCommit(newCodeCommitServer(t, repo()))
+			if err := e.handler().Handle(context.Background(), event(t, "codecommit-eventbridge.json", tt.v)); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, e.deployer.Calls()); diff != "" {
+				t.Errorf("deployer calls (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

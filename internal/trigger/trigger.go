@@ -121,6 +121,9 @@ type probe struct {
 		EventSource string `json:"eventSource"`
 	} `json:"Records"`
 	Job json.RawMessage `json:"CodePipeline.job"`
+	// EventBridge events (the stack's CodeCommit rule).
+	Source     string `json:"source"`
+	DetailType string `json:"detail-type"`
 }
 
 // Handle is the Lambda entry point: lambda.Start(h.Handle).
@@ -133,6 +136,11 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 	case len(p.Job) > 0:
 		h.log.InfoContext(ctx, "CodePipeline job received")
 		return h.handleCodePipeline(ctx, event)
+	case p.Source == "aws.codecommit" && p.DetailType == codeCommitStateChange:
+		h.log.InfoContext(ctx, "CodeCommit push received from EventBridge")
+		ctx, cancel := h.reserve(ctx)
+		defer cancel()
+		return h.handleCodeCommitStateChange(ctx, event)
 	case len(p.Records) > 0:
 		sources := map[string]bool{}
 		for _, r := range p.Records {
