@@ -37,37 +37,17 @@ func (h *Handler) handleCodeCommit(ctx context.Context, raw json.RawMessage) err
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return fmt.Errorf("decode CodeCommit event: %w", err)
 	}
-	// Extension: a reference may carry "oldCommit", the commit the ref
-	// pointed at before the push (EventBridge's detail.oldCommitId). A
-	// repository trigger names only the pushed tip, so without it only the
-	// tip's own changes (since its parent) are seen.
-	var ext struct {
-		Records []struct {
-			CodeCommit struct {
-				References []struct {
-					OldCommit *string `json:"oldCommit"`
-				} `json:"references"`
-			} `json:"codecommit"`
-		} `json:"Records"`
-	}
-	_ = json.Unmarshal(raw, &ext)
-	oldCommit := func(i, j int) string {
-		if i < len(ext.Records) && j < len(ext.Records[i].CodeCommit.References) {
-			if p := ext.Records[i].CodeCommit.References[j].OldCommit; p != nil && strings.Trim(*p, "0") != "" {
-				return *p
-			}
-		}
-		return ""
-	}
 	var errs []error
-	for i, r := range ev.Records {
+	for _, r := range ev.Records {
 		repo := repositoryName(r.EventSourceARN)
-		for j, ref := range r.CodeCommit.References {
+		for _, ref := range r.CodeCommit.References {
 			if ref.Deleted || ref.Commit == "" {
 				h.log.InfoContext(ctx, "ignored deleted reference", "repository", repo, "ref", ref.Ref)
 				continue
 			}
-			if err := h.commit(ctx, repo, ref.Ref, ref.Commit, oldCommit(i, j)); err != nil {
+			// A repository trigger names only the pushed tip: its changes
+			// since its parent are applied.
+			if err := h.commit(ctx, repo, ref.Ref, ref.Commit, ""); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -279,7 +279,8 @@ func TestCodeCommit_TwoFilesOfOneFunction_LaterOneInvalid(t *testing.T) {
 		},
 	}
 	e.tcfg.CodeCommit = e.codeCommit(newCodeCommitServer(t, repo))
-	if err := e.handler().Handle(context.Background(), event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c2})); err != nil {
+	if err := e.handler().Handle(context.Background(), event(t, "codecommit-eventbridge.json",
+		map[string]string{"Commit": c2, "Old": c1, "Event": "referenceUpdated"})); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
@@ -303,9 +304,9 @@ func TestCodeCommit_TwoFilesOfOneFunction_LaterOneInvalid(t *testing.T) {
 	}
 }
 
-// With the ref's previous commit in the event ("oldCommit", as EventBridge
-// gives it), a push of several commits is applied whole: a file added by an
-// earlier commit of the push than its tip is applied, one deleted by it
+// With the branch's previous commit in the event (EventBridge's
+// oldCommitId), a push of several commits is applied whole: a file added by
+// an earlier commit of the push than its tip is applied, one deleted by it
 // torn down.
 func TestCodeCommit_OldCommit_AppliesEveryCommitOfThePush(t *testing.T) {
 	e := newEnv(t)
@@ -322,9 +323,8 @@ func TestCodeCommit_OldCommit_AppliesEveryCommitOfThePush(t *testing.T) {
 	e.deployer.applied["legacy"] = "wired at c1"
 	js := newCodeCommitServer(t, repo)
 	e.tcfg.CodeCommit = e.codeCommit(js)
-	ev := strings.Replace(string(event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c3})),
-		`"ref": "refs/heads/main"`, `"ref": "refs/heads/main", "oldCommit": "`+c1+`"`, 1)
-	if err := e.handler().Handle(context.Background(), []byte(ev)); err != nil {
+	ev := event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c3, "Old": c1, "Event": "referenceUpdated"})
+	if err := e.handler().Handle(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"plan-destroy legacy", "apply legacy", "plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
