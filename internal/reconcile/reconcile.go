@@ -120,8 +120,11 @@ func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) error {
 		if err != nil {
 			return fmt.Errorf("%s %s %s: %w", a.Kind, a.Resource, a.ID, err)
 		}
+		// function is the bare name, as in the deployer's own lines, so
+		// that one search finds a function's whole deployment; ref is the
+		// reference the file wrote (qualified, or an ARN).
 		r.log.InfoContext(ctx, "change applied",
-			"function", p.Function.Ref, "kind", a.Resource, "action", string(a.Kind), "id", a.ID)
+			"function", p.Function.Name, "ref", p.Function.Ref, "kind", a.Resource, "action", string(a.Kind), "id", a.ID)
 	}
 	return nil
 }
