@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
@@ -42,7 +43,7 @@ func (f *Functions) Resolve(ctx context.Context, ref string) (plan.Function, err
 	if out.Configuration == nil {
 		return plan.Function{}, fmt.Errorf("get function %s: no configuration in the answer", ref)
 	}
-	arn, _ := SplitFunctionARN(aws.ToString(out.Configuration.FunctionArn))
+	arn, _ := esm.SplitFunctionARN(aws.ToString(out.Configuration.FunctionArn))
 	name := aws.ToString(out.Configuration.FunctionName)
 	if name == "" {
 		name = arnFunctionName(arn)
@@ -76,21 +77,6 @@ func SplitQualifier(ref string) (base, qualifier string) {
 		return strings.Join(parts[:name+1], ":"), strings.Join(parts[name+1:], ":")
 	}
 	return ref, ""
-}
-
-// SplitFunctionARN splits a function ARN as AWS reports it
-// (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]) into the
-// unqualified ARN and the qualifier. "$LATEST" is reported as no qualifier.
-func SplitFunctionARN(arn string) (unqualified, qualifier string) {
-	parts := strings.SplitN(arn, ":", 8)
-	if len(parts) < 8 {
-		return arn, ""
-	}
-	q := parts[7]
-	if q == "$LATEST" {
-		q = ""
-	}
-	return strings.Join(parts[:7], ":"), q
 }
 
 func arnFunctionName(arn string) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
@@ -46,9 +47,9 @@ func TestSplitFunctionARN(t *testing.T) {
 		{ordersARN + ":3", ordersARN, "3"},
 	}
 	for _, tt := range tests {
-		u, q := SplitFunctionARN(tt.arn)
+		u, q := esm.SplitFunctionARN(tt.arn)
 		if u != tt.unqualified || q != tt.qualifier {
-			t.Errorf("SplitFunctionARN(%q) = %q, %q; want %q, %q", tt.arn, u, q, tt.unqualified, tt.qualifier)
+			t.Errorf("esm.SplitFunctionARN(%q) = %q, %q; want %q, %q", tt.arn, u, q, tt.unqualified, tt.qualifier)
 		}
 	}
 }

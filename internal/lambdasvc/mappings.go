@@ -14,28 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/esm"
 )
-
-// States of an event source mapping, as AWS reports them.
-const (
-	StateCreating  = "Creating"
-	StateEnabling  = "Enabling"
-	StateEnabled   = "Enabled"
-	StateDisabling = "Disabling"
-	StateDisabled  = "Disabled"
-	StateUpdating  = "Updating"
-	StateDeleting  = "Deleting"
-)
-
-// Transitional reports whether a mapping in state is changing and must be
-// waited for before it is acted on.
-func Transitional(state string) bool {
-	switch state {
-	case StateCreating, StateEnabling, StateDisabling, StateUpdating, StateDeleting:
-		return true
-	}
-	return false
-}
 
 // MappingAPI is the slice of *lambda.Client that Mappings needs.
 type MappingAPI interface {
@@ -47,26 +27,6 @@ type MappingAPI interface {
 	ListTags(ctx context.Context, in *lambda.ListTagsInput, optFns ...func(*lambda.Options)) (*lambda.ListTagsOutput, error)
 	TagResource(ctx context.Context, in *lambda.TagResourceInput, optFns ...func(*lambda.Options)) (*lambda.TagResourceOutput, error)
 	UntagResource(ctx context.Context, in *lambda.UntagResourceInput, optFns ...func(*lambda.Options)) (*lambda.UntagResourceOutput, error)
-}
-
-// Observed is an event source mapping as AWS reports it.
-type Observed struct {
-	UUID                  string
-	ARN                   string
-	FunctionArn           string
-	State                 string
-	StateTransitionReason string
-	LastProcessingResult  string
-	// FilterCriteriaError is set when AWS could not show the filter
-	// criteria (encrypted with a KMS key the caller may not use):
-	// Mapping.FilterCriteria is then unknown, not empty.
-	FilterCriteriaError string
-	// Mapping is what AWS reports, in the file's types. Enabled is derived
-	// from State; FunctionName holds the FunctionArn; Tags is nil (see
-	// Tags below).
-	Mapping definition.Mapping
-	// Tags are the mapping's tags (ListTags). Only List fills them.
-	Tags map[string]string
 }
 
 // Mappings reads and writes event source mappings.
@@ -82,11 +42,11 @@ func NewMappings(api MappingAPI) *Mappings { return &Mappings{api: api} }
 // pages, each with its tags. Callers must still check each mapping's
 // FunctionArn: what a function filter matches differs between AWS and
 // emulators.
-func (s *Mappings) List(ctx context.Context, function string) ([]Observed, error) {
+func (s *Mappings) List(ctx context.Context, function string) ([]esm.Observed, error) {
 	p := lambda.NewListEventSourceMappingsPaginator(s.api, &lambda.ListEventSourceMappingsInput{
 		FunctionName: aws.String(function),
 	})
-	var out []Observed
+	var out []esm.Observed
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -116,25 +76,25 @@ func (s *Mappings) List(ctx context.Context, function string) ([]Observed, error
 
 // Get returns the mapping with the given UUID, without its tags. A missing
 // mapping is an error wrapping ErrNotFound.
-func (s *Mappings) Get(ctx context.Context, uuid string) (Observed, error) {
+func (s *Mappings) Get(ctx context.Context, uuid string) (esm.Observed, error) {
 	out, err := s.api.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(uuid)})
 	if err != nil {
-		return Observed{}, fmt.Errorf("get event source mapping %s: %w", uuid, translate(err))
+		return esm.Observed{}, fmt.Errorf("get event source mapping %s: %w", uuid, translate(err))
 	}
 	o := observed(configOf(out))
 	if o.UUID == "" {
 		// Emulators answer an unknown mapping with an empty body.
-		return Observed{}, fmt.Errorf("get event source mapping %s: %w", uuid, ErrNotFound)
+		return esm.Observed{}, fmt.Errorf("get event source mapping %s: %w", uuid, ErrNotFound)
 	}
 	return o, nil
 }
 
 // Create creates the mapping m (every field of the request, Tags included)
 // and returns it as AWS reports it, with m's tags.
-func (s *Mappings) Create(ctx context.Context, m definition.Mapping) (Observed, error) {
+func (s *Mappings) Create(ctx context.Context, m definition.Mapping) (esm.Observed, error) {
 	out, err := s.api.CreateEventSourceMapping(ctx, createInput(m))
 	if err != nil {
-		return Observed{}, fmt.Errorf("create event source mapping of %s to %s: %w",
+		return esm.Observed{}, fmt.Errorf("create event source mapping of %s to %s: %w",
 			deref(m.EventSourceArn), deref(m.FunctionName), roleNotReady(translate(err)))
 	}
 	o := observed(configOf(out))
@@ -149,17 +109,17 @@ func (s *Mappings) Create(ctx context.Context, m definition.Mapping) (Observed, 
 // FunctionResponseTypes list. Fields that cannot be updated (EventSourceArn,
 // StartingPosition, StartingPositionTimestamp, Queues, Topics,
 // SelfManagedEventSource, Tags) are an error.
-func (s *Mappings) Update(ctx context.Context, uuid string, fields definition.Mapping) (Observed, error) {
+func (s *Mappings) Update(ctx context.Context, uuid string, fields definition.Mapping) (esm.Observed, error) {
 	if f := createOnlyField(fields); f != "" {
-		return Observed{}, fmt.Errorf("update event source mapping %s: %s cannot be updated", uuid, f)
+		return esm.Observed{}, fmt.Errorf("update event source mapping %s: %s cannot be updated", uuid, f)
 	}
 	out, err := s.api.UpdateEventSourceMapping(ctx, updateInput(uuid, fields))
 	if err != nil {
-		return Observed{}, fmt.Errorf("update event source mapping %s: %w", uuid, roleNotReady(translate(err)))
+		return esm.Observed{}, fmt.Errorf("update event source mapping %s: %w", uuid, roleNotReady(translate(err)))
 	}
 	o := observed(configOf(out))
 	if o.UUID == "" {
-		return Observed{}, fmt.Errorf("update event source mapping %s: %w", uuid, ErrNotFound)
+		return esm.Observed{}, fmt.Errorf("update event source mapping %s: %w", uuid, ErrNotFound)
 	}
 	return o, nil
 }
@@ -314,7 +274,7 @@ func updateInput(uuid string, m definition.Mapping) *lambda.UpdateEventSourceMap
 // field: it is derived from State (Disabled and Disabling are disabled).
 // FunctionName is set to the FunctionArn that AWS reports. Tags are not part
 // of the configuration (ListTags reads them).
-func observed(c types.EventSourceMappingConfiguration) Observed {
+func observed(c types.EventSourceMappingConfiguration) esm.Observed {
 	m := definition.Mapping{
 		AmazonManagedKafkaEventSourceConfig: amazonKafkaFromSDK(c.AmazonManagedKafkaEventSourceConfig),
 		BatchSize:                           c.BatchSize,
@@ -345,14 +305,14 @@ func observed(c types.EventSourceMappingConfiguration) Observed {
 	}
 	state := deref(c.State)
 	if state != "" {
-		enabled := state != StateDisabled && state != StateDisabling
+		enabled := state != esm.StateDisabled && state != esm.StateDisabling
 		m.Enabled = &enabled
 	}
 	var filterErr string
 	if e := c.FilterCriteriaError; e != nil {
 		filterErr = deref(e.ErrorCode) + ": " + deref(e.Message)
 	}
-	return Observed{
+	return esm.Observed{
 		FilterCriteriaError:   filterErr,
 		UUID:                  deref(c.UUID),
 		ARN:                   deref(c.EventSourceMappingArn),

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/esm"
 )
 
 // fullMapping sets every one of the 28 request fields.
@@ -88,7 +89,7 @@ func TestConvert_RoundTrip(t *testing.T) {
 	// function's ARN and a state instead of FunctionName and Enabled.
 	c := configOf(in)
 	c.FunctionArn = in.FunctionName
-	c.State = aws.String(StateEnabled)
+	c.State = aws.String(esm.StateEnabled)
 	c.UUID = aws.String("u1")
 	c.EventSourceMappingArn = aws.String("arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1")
 	got := observed(c)
@@ -98,7 +99,7 @@ func TestConvert_RoundTrip(t *testing.T) {
 	if diff := cmp.Diff(want, got.Mapping); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
-	if got.UUID != "u1" || got.ARN == "" || got.FunctionArn != *m.FunctionName || got.State != StateEnabled {
+	if got.UUID != "u1" || got.ARN == "" || got.FunctionArn != *m.FunctionName || got.State != esm.StateEnabled {
 		t.Errorf("observed = %+v", got)
 	}
 	if diff := cmp.Diff(m.Tags, in.Tags); diff != "" {
@@ -293,7 +294,7 @@ func fakeClient(t *testing.T, h http.Handler) *lambda.Client {
 	})
 }
 
-func esm(uuid string) map[string]any {
+func mappingDoc(uuid string) map[string]any {
 	return map[string]any{
 		"UUID": uuid, "EventSourceMappingArn": "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + uuid,
 		"FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:orders", "State": "Enabled",
@@ -303,7 +304,7 @@ func esm(uuid string) map[string]any {
 
 func TestList_FakeAWS_AllPagesWithTags(t *testing.T) {
 	f := &fakeLambda{
-		pages: [][]map[string]any{{esm("1"), esm("2")}, {esm("3")}, {esm("4")}},
+		pages: [][]map[string]any{{mappingDoc("1"), mappingDoc("2")}, {mappingDoc("3")}, {mappingDoc("4")}},
 		tags: map[string]map[string]string{
 			"arn:aws:lambda:us-east-1:123456789012:event-source-mapping:1": {"eventwire:managed": "orders"},
 			"arn:aws:lambda:us-east-1:123456789012:event-source-mapping:2": {},

@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/lambdasvc"
+	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
@@ -51,13 +51,13 @@ const (
 // Order: the file's mappings in file order (each create, replace, update,
 // adopt, then its tag update), then deletions, then mappings left alone,
 // each group sorted by event source and UUID.
-func Plan(fn plan.Function, desired []definition.Mapping, observed []lambdasvc.Observed) []plan.Action {
-	var mine []lambdasvc.Observed
+func Plan(fn plan.Function, desired []definition.Mapping, observed []esm.Observed) []plan.Action {
+	var mine []esm.Observed
 	for _, o := range observed {
 		// A mapping being deleted is as good as gone: a declared one is
 		// created again (the executor retries the conflict until the old
 		// one is gone), an undeclared one needs nothing.
-		if o.State == lambdasvc.StateDeleting {
+		if o.State == esm.StateDeleting {
 			continue
 		}
 		if sameFunction(fn, o.FunctionArn) {
@@ -186,7 +186,7 @@ func createRequest(fn plan.Function, d definition.Mapping) *definition.Mapping {
 }
 
 // compare plans a declared mapping d against the mapping o that AWS has.
-func compare(fn plan.Function, d definition.Mapping, o lambdasvc.Observed) []plan.Action {
+func compare(fn plan.Function, d definition.Mapping, o esm.Observed) []plan.Action {
 	id := label(d) + " " + o.UUID
 	if reasons, changes := createOnlyChanges(d, o.Mapping); len(reasons) > 0 {
 		reason := "create-only field changed: " + strings.Join(reasons, ", ")
@@ -402,7 +402,7 @@ func desiredTags(fn plan.Function, d definition.Mapping) map[string]string {
 	return t
 }
 
-func managed(o lambdasvc.Observed) bool {
+func managed(o esm.Observed) bool {
 	_, ok := o.Tags[plan.ManagedTagKey]
 	return ok
 }
@@ -413,7 +413,7 @@ func enabled(d definition.Mapping) bool { return d.Enabled == nil || *d.Enabled 
 // with the same qualifier (an unqualified reference matches only mappings
 // on the unqualified function, $LATEST being the same).
 func sameFunction(fn plan.Function, functionArn string) bool {
-	arn, q := lambdasvc.SplitFunctionARN(functionArn)
+	arn, q := esm.SplitFunctionARN(functionArn)
 	want := fn.Qualifier
 	if want == "$LATEST" {
 		want = ""
@@ -476,7 +476,7 @@ func label(m definition.Mapping) string {
 	return s
 }
 
-func observedID(o lambdasvc.Observed) string { return label(o.Mapping) + " " + o.UUID }
+func observedID(o esm.Observed) string { return label(o.Mapping) + " " + o.UUID }
 
 func orNone(s string) string {
 	if s == "" {

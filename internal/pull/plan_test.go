@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/golden"
-	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
@@ -31,15 +31,15 @@ func p[T any](v T) *T { return &v }
 
 // obs is an observed mapping on fnARN, enabled, managed by the given
 // reference unless tags say otherwise.
-func obs(uuid string, m definition.Mapping, tags map[string]string) lambdasvc.Observed {
+func obs(uuid string, m definition.Mapping, tags map[string]string) esm.Observed {
 	if m.Enabled == nil {
 		m.Enabled = p(true)
 	}
-	state := lambdasvc.StateEnabled
+	state := esm.StateEnabled
 	if !*m.Enabled {
-		state = lambdasvc.StateDisabled
+		state = esm.StateDisabled
 	}
-	return lambdasvc.Observed{
+	return esm.Observed{
 		UUID: uuid, ARN: "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + uuid,
 		FunctionArn: fnARN, State: state, Mapping: m, Tags: tags,
 	}
@@ -79,7 +79,7 @@ type planCase struct {
 	name     string
 	fn       plan.Function
 	desired  []definition.Mapping
-	observed []lambdasvc.Observed
+	observed []esm.Observed
 }
 
 func planCases() []planCase {
@@ -126,7 +126,7 @@ func planCases() []planCase {
 				}}},
 				{EventSourceArn: p(stream), StartingPosition: p("LATEST"), Enabled: p(true), BatchSize: p(int32(100))},
 			},
-			observed: []lambdasvc.Observed{
+			observed: []esm.Observed{
 				obs("u1", withFilter, managedTags()),
 				obs("u2", streamAsAWSReports(stream, "LATEST"), managedTags()),
 			},
@@ -141,25 +141,25 @@ func planCases() []planCase {
 					{Pattern: p(`{"body":{"type":["refund"]}}`)},
 				}},
 			}},
-			observed: []lambdasvc.Observed{obs("u1", withFilter, managedTags())},
+			observed: []esm.Observed{obs("u1", withFilter, managedTags())},
 		},
 		{
 			name:     "clear_removed_settings",
 			fn:       fnByName,
 			desired:  []definition.Mapping{{EventSourceArn: p(stream), StartingPosition: p("LATEST")}},
-			observed: []lambdasvc.Observed{obs("u1", settings, managedTags())},
+			observed: []esm.Observed{obs("u1", settings, managedTags())},
 		},
 		{
 			name:     "clear_scaling_config",
 			fn:       fnByName,
 			desired:  []definition.Mapping{{EventSourceArn: p(queue)}},
-			observed: []lambdasvc.Observed{obs("u1", scaled, managedTags())},
+			observed: []esm.Observed{obs("u1", scaled, managedTags())},
 		},
 		{
 			name:     "replace_starting_position",
 			fn:       fnByName,
 			desired:  []definition.Mapping{{EventSourceArn: p(stream), StartingPosition: p("TRIM_HORIZON"), BatchSize: p(int32(200))}},
-			observed: []lambdasvc.Observed{obs("u1", streamAsAWSReports(stream, "LATEST"), managedTags())},
+			observed: []esm.Observed{obs("u1", streamAsAWSReports(stream, "LATEST"), managedTags())},
 		},
 		{
 			name: "replace_topics_and_consumer_group",
@@ -168,13 +168,13 @@ func planCases() []planCase {
 				EventSourceArn: p(msk), Topics: []string{"orders-v2"}, StartingPosition: p("LATEST"),
 				AmazonManagedKafkaEventSourceConfig: &definition.KafkaEventSourceConfig{ConsumerGroupId: p("g2")},
 			}},
-			observed: []lambdasvc.Observed{obs("k1", mskObserved, managedTags())},
+			observed: []esm.Observed{obs("k1", mskObserved, managedTags())},
 		},
 		{
 			name:    "tags_add_change_remove",
 			fn:      fnByName,
 			desired: []definition.Mapping{{EventSourceArn: p(queue), Tags: map[string]string{"team": "payments", "env": "prod"}}},
-			observed: []lambdasvc.Observed{obs("u1", sqsAsAWSReports(queue),
+			observed: []esm.Observed{obs("u1", sqsAsAWSReports(queue),
 				managedTags("env", "dev", "old", "x", "aws:cloudformation:stack-name", "s",
 					TagKeysTag, "env old", "owner", "ops"))}, // owner: not set by eventwire, kept
 		},
@@ -182,19 +182,19 @@ func planCases() []planCase {
 			name:     "adopt_unmanaged",
 			fn:       fnByName,
 			desired:  []definition.Mapping{{EventSourceArn: p(queue), BatchSize: p(int32(7)), Tags: map[string]string{"team": "payments"}}},
-			observed: []lambdasvc.Observed{obs("u1", sqsAsAWSReports(queue), map[string]string{"owner": "ops"})},
+			observed: []esm.Observed{obs("u1", sqsAsAWSReports(queue), map[string]string{"owner": "ops"})},
 		},
 		{
 			name:     "adopt_unmanaged_no_field_change",
 			fn:       fnByName,
 			desired:  []definition.Mapping{{EventSourceArn: p(queue)}},
-			observed: []lambdasvc.Observed{obs("u1", sqsAsAWSReports(queue), nil)},
+			observed: []esm.Observed{obs("u1", sqsAsAWSReports(queue), nil)},
 		},
 		{
 			name:    "delete_managed_leave_unmanaged",
 			fn:      fnByName,
 			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
-			observed: []lambdasvc.Observed{
+			observed: []esm.Observed{
 				obs("u1", sqsAsAWSReports(queue), managedTags()),
 				obs("u2", sqsAsAWSReports(queue2), managedTags()),
 				obs("u3", streamAsAWSReports(stream, "LATEST"), map[string]string{"owner": "ops"}),
@@ -205,7 +205,7 @@ func planCases() []planCase {
 			name:    "duplicates_managed_wins",
 			fn:      fnByName,
 			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
-			observed: []lambdasvc.Observed{
+			observed: []esm.Observed{
 				obs("u1", sqsAsAWSReports(queue), nil),
 				obs("u2", sqsAsAWSReports(queue), managedTags()),
 				obs("u3", sqsAsAWSReports(queue), managedTags()),
@@ -215,13 +215,13 @@ func planCases() []planCase {
 			name:     "other_functions_and_qualifiers_ignored",
 			fn:       fnByName,
 			desired:  []definition.Mapping{{EventSourceArn: p(queue)}},
-			observed: []lambdasvc.Observed{onAlias, onOtherQualifier, onOtherFunction, onLatest},
+			observed: []esm.Observed{onAlias, onOtherQualifier, onOtherFunction, onLatest},
 		},
 		{
 			name:    "reference_by_arn",
 			fn:      plan.Function{Ref: fnARN, Name: "orders", ARN: fnARN},
 			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
-			observed: []lambdasvc.Observed{
+			observed: []esm.Observed{
 				obs("u1", sqsAsAWSReports(queue), map[string]string{plan.ManagedTagKey: fnARN}),
 				onAlias,
 			},
@@ -230,7 +230,7 @@ func planCases() []planCase {
 			name:    "reference_by_partial_arn",
 			fn:      plan.Function{Ref: "123456789012:function:orders", Name: "orders", ARN: fnARN},
 			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
-			observed: []lambdasvc.Observed{
+			observed: []esm.Observed{
 				obs("u1", sqsAsAWSReports(queue), map[string]string{plan.ManagedTagKey: "123456789012:function:orders"}),
 			},
 		},
@@ -238,12 +238,12 @@ func planCases() []planCase {
 			name:     "reference_by_alias",
 			fn:       aliasFn,
 			desired:  []definition.Mapping{{EventSourceArn: p(queue), BatchSize: p(int32(3))}, {EventSourceArn: p(queue2)}},
-			observed: []lambdasvc.Observed{onAlias, onOtherQualifier, obs("u9", sqsAsAWSReports(queue), managedTags())},
+			observed: []esm.Observed{onAlias, onOtherQualifier, obs("u9", sqsAsAWSReports(queue), managedTags())},
 		},
 		{
 			name: "destroy",
 			fn:   fnByName,
-			observed: []lambdasvc.Observed{
+			observed: []esm.Observed{
 				obs("u1", sqsAsAWSReports(queue), managedTags()),
 				obs("u2", streamAsAWSReports(stream, "LATEST"), nil),
 			},
@@ -255,20 +255,20 @@ func planCases() []planCase {
 				{EventSourceArn: p(queue), FilterCriteria: &definition.FilterCriteria{Filters: []definition.Filter{{Pattern: p(`{"a":[1]}`)}}}},
 				{EventSourceArn: p(queue2)},
 			},
-			observed: []lambdasvc.Observed{
-				func() lambdasvc.Observed {
+			observed: []esm.Observed{
+				func() esm.Observed {
 					o := obs("u1", sqsAsAWSReports(queue), managedTags())
 					o.FilterCriteriaError = "KMSAccessDeniedException: no kms:Decrypt"
 					return o
 				}(),
-				func() lambdasvc.Observed {
+				func() esm.Observed {
 					o := obs("u2", sqsAsAWSReports(queue2), managedTags())
-					o.State = lambdasvc.StateDeleting
+					o.State = esm.StateDeleting
 					return o
 				}(),
-				func() lambdasvc.Observed {
+				func() esm.Observed {
 					o := obs("u3", streamAsAWSReports(stream, "LATEST"), managedTags())
-					o.State = lambdasvc.StateDeleting
+					o.State = esm.StateDeleting
 					return o
 				}(),
 			},
@@ -286,7 +286,7 @@ func planCases() []planCase {
 					SelfManagedKafkaEventSourceConfig: &definition.KafkaEventSourceConfig{ConsumptionMode: p("Queue")},
 				},
 			},
-			observed: []lambdasvc.Observed{
+			observed: []esm.Observed{
 				obs("k1", func() definition.Mapping {
 					m := mskObserved
 					m.MaximumRetryAttempts = p(int32(5))
@@ -313,7 +313,7 @@ func planCases() []planCase {
 				{EventSourceArn: p(queue), ProvisionedPollerConfig: &definition.ProvisionedPollerConfig{MinimumPollers: p(int32(5))}},
 				{EventSourceArn: p(queue2), ProvisionedPollerConfig: &definition.ProvisionedPollerConfig{MaximumPollers: p(int32(50))}},
 			},
-			observed: []lambdasvc.Observed{
+			observed: []esm.Observed{
 				obs("p1", func() definition.Mapping {
 					m := sqsAsAWSReports(queue)
 					m.ProvisionedPollerConfig = &definition.ProvisionedPollerConfig{MinimumPollers: p(int32(5)), MaximumPollers: p(int32(200))}
@@ -335,7 +335,7 @@ func planCases() []planCase {
 				EventSourceArn: p(docdb), StartingPosition: p("LATEST"),
 				DocumentDBEventSourceConfig: &definition.DocumentDBConfig{DatabaseName: p("shop"), CollectionName: p("orders")},
 			}},
-			observed: []lambdasvc.Observed{obs("c1", definition.Mapping{
+			observed: []esm.Observed{obs("c1", definition.Mapping{
 				EventSourceArn: p(docdb), FunctionName: p(fnARN), StartingPosition: p("LATEST"), BatchSize: p(int32(100)),
 				DocumentDBEventSourceConfig: &definition.DocumentDBConfig{
 					DatabaseName: p("shop"), CollectionName: p("orders"), FullDocument: p("Default"),
@@ -349,7 +349,7 @@ func planCases() []planCase {
 				EventSourceArn: p(ddb), StartingPosition: p("TRIM_HORIZON"),
 				MaximumRetryAttempts: p(int32(-1)), ParallelizationFactor: p(int32(1)),
 			}},
-			observed: []lambdasvc.Observed{obs("d1", streamAsAWSReports(ddb, "TRIM_HORIZON"), managedTags())},
+			observed: []esm.Observed{obs("d1", streamAsAWSReports(ddb, "TRIM_HORIZON"), managedTags())},
 		},
 	}
 }
@@ -434,7 +434,7 @@ func TestPlan_Ops(t *testing.T) {
 // BenchmarkPlan plans 200 declared mappings against 300 observed ones.
 func BenchmarkPlan(b *testing.B) {
 	var desired []definition.Mapping
-	var observed []lambdasvc.Observed
+	var observed []esm.Observed
 	for i := 0; i < 300; i++ {
 		arn := fmt.Sprintf("arn:aws:sqs:us-east-1:123456789012:q%03d", i)
 		if i < 200 {

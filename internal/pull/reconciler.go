@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
 )
@@ -53,10 +54,10 @@ func (o Options) withDefaults() Options {
 
 // store is what the Reconciler needs of *lambdasvc.Mappings.
 type store interface {
-	List(ctx context.Context, function string) ([]lambdasvc.Observed, error)
-	Get(ctx context.Context, uuid string) (lambdasvc.Observed, error)
-	Create(ctx context.Context, m definition.Mapping) (lambdasvc.Observed, error)
-	Update(ctx context.Context, uuid string, fields definition.Mapping) (lambdasvc.Observed, error)
+	List(ctx context.Context, function string) ([]esm.Observed, error)
+	Get(ctx context.Context, uuid string) (esm.Observed, error)
+	Create(ctx context.Context, m definition.Mapping) (esm.Observed, error)
+	Update(ctx context.Context, uuid string, fields definition.Mapping) (esm.Observed, error)
 	Delete(ctx context.Context, uuid string) error
 	Tag(ctx context.Context, arn string, tags map[string]string) error
 	Untag(ctx context.Context, arn string, keys []string) error
@@ -105,12 +106,12 @@ func (r *Reconciler) Plan(ctx context.Context, fn plan.Function, desired []defin
 
 // observe lists the mappings of the function, by its (qualified) ARN as
 // ListEventSourceMappings documents. Plan filters them on FunctionArn.
-func (r *Reconciler) observe(ctx context.Context, fn plan.Function) ([]lambdasvc.Observed, error) {
+func (r *Reconciler) observe(ctx context.Context, fn plan.Function) ([]esm.Observed, error) {
 	target := fn.QualifiedARN()
 	if target == "" {
 		target = fn.Ref
 	}
-	var out []lambdasvc.Observed
+	var out []esm.Observed
 	err := r.retry(ctx, "list", func() error {
 		var err error
 		out, err = r.m.List(ctx, target)
@@ -162,7 +163,7 @@ func (r *Reconciler) execute(ctx context.Context, fn plan.Function, a plan.Actio
 func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt bool, log *slog.Logger) error {
 	backoff := r.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
-		var created lambdasvc.Observed
+		var created esm.Observed
 		err := r.retryIf(ctx, "create", func() error {
 			var err error
 			created, err = r.m.Create(ctx, *op.Create)
@@ -288,9 +289,9 @@ func (r *Reconciler) settle(ctx context.Context, uuid string, enabled bool, log 
 	if err != nil {
 		return err
 	}
-	want := lambdasvc.StateEnabled
+	want := esm.StateEnabled
 	if !enabled {
-		want = lambdasvc.StateDisabled
+		want = esm.StateDisabled
 	}
 	if o.State != want {
 		return fmt.Errorf("event source mapping %s is %s, not %s: %s", uuid, o.State, want, reasonOf(o))
@@ -299,7 +300,7 @@ func (r *Reconciler) settle(ctx context.Context, uuid string, enabled bool, log 
 	return nil
 }
 
-func reasonOf(o lambdasvc.Observed) string {
+func reasonOf(o esm.Observed) string {
 	s := o.StateTransitionReason
 	if s == "" {
 		s = "no reason given"
@@ -313,11 +314,11 @@ func reasonOf(o lambdasvc.Observed) string {
 // waitStable reads the mapping until its state is not transitional, for at
 // most WaitTimeout. A mapping that is gone is an error wrapping
 // lambdasvc.ErrNotFound.
-func (r *Reconciler) waitStable(ctx context.Context, uuid string) (lambdasvc.Observed, error) {
-	var last lambdasvc.Observed
+func (r *Reconciler) waitStable(ctx context.Context, uuid string) (esm.Observed, error) {
+	var last esm.Observed
 	deadline := r.now().Add(r.opts.WaitTimeout)
 	for {
-		var o lambdasvc.Observed
+		var o esm.Observed
 		err := r.retry(ctx, "get", func() error {
 			var err error
 			o, err = r.m.Get(ctx, uuid)
@@ -327,7 +328,7 @@ func (r *Reconciler) waitStable(ctx context.Context, uuid string) (lambdasvc.Obs
 			return o, err
 		}
 		last = o
-		if !lambdasvc.Transitional(o.State) {
+		if !esm.Transitional(o.State) {
 			return o, nil
 		}
 		if !r.now().Before(deadline) {
@@ -345,7 +346,7 @@ func (r *Reconciler) waitStable(ctx context.Context, uuid string) (lambdasvc.Obs
 func (r *Reconciler) waitGone(ctx context.Context, uuid string) error {
 	deadline := r.now().Add(r.opts.WaitTimeout)
 	for {
-		var o lambdasvc.Observed
+		var o esm.Observed
 		err := r.retry(ctx, "get", func() error {
 			var err error
 			o, err = r.m.Get(ctx, uuid)

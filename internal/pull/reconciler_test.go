@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
 )
@@ -21,7 +22,7 @@ import (
 type fakeStore struct {
 	mappings map[string]*fakeMapping
 	// list is what List answers (besides the mappings' own observations).
-	list []lambdasvc.Observed
+	list []esm.Observed
 	// errs are errors returned, in order, by the next calls of an
 	// operation ("Create", "Update", ...), before it succeeds.
 	errs map[string][]error
@@ -31,7 +32,7 @@ type fakeStore struct {
 }
 
 type fakeMapping struct {
-	o lambdasvc.Observed
+	o esm.Observed
 	// states are the states the next Gets report, one per Get; the last
 	// one stays.
 	states []string
@@ -46,7 +47,7 @@ func newFakeStore() *fakeStore {
 }
 
 func (f *fakeStore) add(uuid string, states ...string) *fakeMapping {
-	m := &fakeMapping{o: lambdasvc.Observed{UUID: uuid, ARN: "arn:esm:" + uuid, FunctionArn: fnARN}, states: states}
+	m := &fakeMapping{o: esm.Observed{UUID: uuid, ARN: "arn:esm:" + uuid, FunctionArn: fnARN}, states: states}
 	f.mappings[uuid] = m
 	return m
 }
@@ -59,7 +60,7 @@ func (f *fakeStore) fail(op string) error {
 	return nil
 }
 
-func (f *fakeStore) List(ctx context.Context, function string) ([]lambdasvc.Observed, error) {
+func (f *fakeStore) List(ctx context.Context, function string) ([]esm.Observed, error) {
 	f.calls = append(f.calls, "List "+function)
 	if err := f.fail("List"); err != nil {
 		return nil, err
@@ -67,23 +68,23 @@ func (f *fakeStore) List(ctx context.Context, function string) ([]lambdasvc.Obse
 	return f.list, nil
 }
 
-func (f *fakeStore) Get(ctx context.Context, uuid string) (lambdasvc.Observed, error) {
+func (f *fakeStore) Get(ctx context.Context, uuid string) (esm.Observed, error) {
 	f.calls = append(f.calls, "Get "+uuid)
 	if err := f.fail("Get"); err != nil {
-		return lambdasvc.Observed{}, err
+		return esm.Observed{}, err
 	}
 	m, ok := f.mappings[uuid]
 	if !ok || m.deleting < 0 {
-		return lambdasvc.Observed{}, fmt.Errorf("get %s: %w", uuid, lambdasvc.ErrNotFound)
+		return esm.Observed{}, fmt.Errorf("get %s: %w", uuid, lambdasvc.ErrNotFound)
 	}
 	o := m.o
 	if m.deleted {
 		if m.deleting == 0 {
 			m.deleting = -1
-			return lambdasvc.Observed{}, fmt.Errorf("get %s: %w", uuid, lambdasvc.ErrNotFound)
+			return esm.Observed{}, fmt.Errorf("get %s: %w", uuid, lambdasvc.ErrNotFound)
 		}
 		m.deleting--
-		o.State = lambdasvc.StateDeleting
+		o.State = esm.StateDeleting
 		return o, nil
 	}
 	if len(m.states) > 0 {
@@ -95,22 +96,22 @@ func (f *fakeStore) Get(ctx context.Context, uuid string) (lambdasvc.Observed, e
 	return m.o, nil
 }
 
-func (f *fakeStore) Create(ctx context.Context, d definition.Mapping) (lambdasvc.Observed, error) {
+func (f *fakeStore) Create(ctx context.Context, d definition.Mapping) (esm.Observed, error) {
 	f.calls = append(f.calls, "Create "+deref(d.EventSourceArn))
 	if err := f.fail("Create"); err != nil {
-		return lambdasvc.Observed{}, err
+		return esm.Observed{}, err
 	}
 	uuid := fmt.Sprintf("new%d", len(f.mappings)+1)
 	m := f.add(uuid, f.created...)
 	m.o.Mapping, m.o.Tags = d, d.Tags
-	m.o.State = lambdasvc.StateCreating
+	m.o.State = esm.StateCreating
 	return m.o, nil
 }
 
-func (f *fakeStore) Update(ctx context.Context, uuid string, fields definition.Mapping) (lambdasvc.Observed, error) {
+func (f *fakeStore) Update(ctx context.Context, uuid string, fields definition.Mapping) (esm.Observed, error) {
 	f.calls = append(f.calls, "Update "+uuid)
 	if err := f.fail("Update"); err != nil {
-		return lambdasvc.Observed{}, err
+		return esm.Observed{}, err
 	}
 	return f.mappings[uuid].o, nil
 }
@@ -296,7 +297,7 @@ func TestExecute_FakeAWS_BadStates(t *testing.T) {
 // reasonStore reports a Lambda-initiated reason on every mapping it reads.
 type reasonStore struct{ *fakeStore }
 
-func (s reasonStore) Get(ctx context.Context, uuid string) (lambdasvc.Observed, error) {
+func (s reasonStore) Get(ctx context.Context, uuid string) (esm.Observed, error) {
 	o, err := s.fakeStore.Get(ctx, uuid)
 	o.StateTransitionReason = "PROBLEM: Function call failed"
 	return o, err
@@ -356,7 +357,7 @@ func TestExecute_FakeAWS_CreateConflictAdopts(t *testing.T) {
 	existing.o.Mapping = sqsAsAWSReports(queue)
 	existing.o.Mapping.BatchSize = p(int32(3))
 	existing.o.Tags = map[string]string{"owner": "ops"}
-	f.list = []lambdasvc.Observed{existing.o}
+	f.list = []esm.Observed{existing.o}
 	r, _ := testReconciler(f, Options{})
 	if err := r.Execute(context.Background(), fnByName, sqsCreate); err != nil {
 		t.Fatalf("Execute: %v", err)

@@ -1,0 +1,66 @@
+// Package esm describes an event source mapping as AWS reports it: plain
+// data, filled by the Lambda adapter (internal/lambdasvc) and compared with
+// the file by the pull planner (internal/pull), which so never sees the SDK.
+package esm
+
+import (
+	"strings"
+
+	"github.com/eventwire/eventwire/internal/definition"
+)
+
+// States of an event source mapping, as AWS reports them.
+const (
+	StateCreating  = "Creating"
+	StateEnabling  = "Enabling"
+	StateEnabled   = "Enabled"
+	StateDisabling = "Disabling"
+	StateDisabled  = "Disabled"
+	StateUpdating  = "Updating"
+	StateDeleting  = "Deleting"
+)
+
+// Transitional reports whether a mapping in state is changing and must be
+// waited for before it is acted on.
+func Transitional(state string) bool {
+	switch state {
+	case StateCreating, StateEnabling, StateDisabling, StateUpdating, StateDeleting:
+		return true
+	}
+	return false
+}
+
+// Observed is an event source mapping as AWS reports it.
+type Observed struct {
+	UUID                  string
+	ARN                   string
+	FunctionArn           string
+	State                 string
+	StateTransitionReason string
+	LastProcessingResult  string
+	// FilterCriteriaError is set when AWS could not show the filter
+	// criteria (encrypted with a KMS key the caller may not use):
+	// Mapping.FilterCriteria is then unknown, not empty.
+	FilterCriteriaError string
+	// Mapping is what AWS reports, in the file's types. Enabled is derived
+	// from State; FunctionName holds the FunctionArn; Tags is nil (see
+	// Tags below).
+	Mapping definition.Mapping
+	// Tags are the mapping's tags (ListTags). Only List fills them.
+	Tags map[string]string
+}
+
+// SplitFunctionARN splits a function ARN as AWS reports it
+// (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]) into the
+// unqualified ARN and the qualifier. "$LATEST" is reported as no qualifier.
+func SplitFunctionARN(arn string) (unqualified, qualifier string) {
+	parts := strings.SplitN(arn, ":", 8)
+	if len(parts) < 8 {
+		return arn, ""
+	}
+	q := parts[7]
+	if q == "$LATEST" {
+		q = ""
+	}
+	return strings.Join(parts[:7], ":"), q
+}
