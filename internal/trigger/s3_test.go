@@ -594,7 +594,9 @@ func TestS3_RunOutlastsTheInvocation_RecordedBeforeTheDeadline(t *testing.T) {
 		<-ctx.Done()
 		return fmt.Errorf("create event source mapping: %w", ctx.Err())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), e.tcfg.DeadlineReserve+time.Second)
+	// The run gets 3 s before the reserve: time to take the lease and read
+	// the object even on a loaded machine, then it blocks in the apply.
+	ctx, cancel := context.WithTimeout(context.Background(), e.tcfg.DeadlineReserve+3*time.Second)
 	defer cancel()
 	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
 	err := e.handler().Handle(ctx, ev)
