@@ -276,7 +276,7 @@ func TestCodePipeline_DeadlineContinues(t *testing.T) {
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
 	defer cancel()
 	if err := pe.handler().Handle(ctx, jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
@@ -330,7 +330,7 @@ func TestCodePipeline_FailureBeforeContinuation_FailsTheJob(t *testing.T) {
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
 	defer cancel()
 	if err := pe.handler().Handle(ctx, jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
@@ -381,7 +381,7 @@ func TestCodePipeline_StalledArtifactRead_AnsweredBeforeTheDeadline(t *testing.T
 	artCfg := pe.cfg.Copy()
 	artCfg.HTTPClient = blockingClient{}
 	pe.tcfg.ArtifactS3 = trigger.NewArtifactS3(artCfg, s3Options)
-	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
 	defer cancel()
 	if err := pe.handler().Handle(ctx, jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
@@ -474,7 +474,7 @@ func TestCodePipeline_StuckRun_WatchdogAnswersBeforeTheDeadline(t *testing.T) {
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- pe.handler().Handle(ctx, jobEvent(t, "", "")) }()
