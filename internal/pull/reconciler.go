@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/retry"
 )
 
 // Options tunes a Reconciler. The zero value is usable.
@@ -79,18 +79,7 @@ func New(m *lambdasvc.Mappings, opts Options) *Reconciler { return newReconciler
 
 func newReconciler(m store, opts Options) *Reconciler {
 	opts = opts.withDefaults()
-	return &Reconciler{m: m, opts: opts, log: opts.Logger, now: time.Now, sleep: sleepCtx}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return &Reconciler{m: m, opts: opts, log: opts.Logger, now: time.Now, sleep: retry.Sleep}
 }
 
 // Plan observes the function's mappings and returns the actions that make
@@ -161,7 +150,7 @@ func (r *Reconciler) execute(ctx context.Context, fn plan.Function, a plan.Actio
 }
 
 func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt bool, log *slog.Logger) error {
-	backoff := r.opts.RetryBackoff
+	backoff := r.policy().Start()
 	for attempt := 0; ; attempt++ {
 		var created esm.Observed
 		err := r.retryIf(ctx, "create", func() error {
@@ -193,7 +182,7 @@ func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt
 		if attempt >= r.opts.RetryMax {
 			return err
 		}
-		if err := r.pause(ctx, "create", attempt, &backoff, err); err != nil {
+		if err := backoff.Wait(ctx, "create", err); err != nil {
 			return err
 		}
 	}
@@ -380,28 +369,10 @@ func (r *Reconciler) retry(ctx context.Context, what string, call func() error) 
 // retryIf calls call until it succeeds, fails with an error that again
 // does not accept, or RetryMax retries are spent.
 func (r *Reconciler) retryIf(ctx context.Context, what string, call func() error, again func(error) bool) error {
-	backoff := r.opts.RetryBackoff
-	for attempt := 0; ; attempt++ {
-		err := call()
-		if err == nil || !again(err) || attempt >= r.opts.RetryMax {
-			return err
-		}
-		if err := r.pause(ctx, what, attempt, &backoff, err); err != nil {
-			return err
-		}
-	}
+	return r.policy().Do(ctx, what, call, again)
 }
 
-// pause waits before a retry: a random time up to *backoff (full jitter),
-// then doubles *backoff, up to 32 times RetryBackoff.
-func (r *Reconciler) pause(ctx context.Context, what string, attempt int, backoff *time.Duration, cause error) error {
-	wait := time.Duration(rand.Int64N(int64(*backoff)) + 1)
-	r.log.DebugContext(ctx, "retrying", "call", what, "attempt", attempt+1, "wait", wait, "error", cause)
-	if err := r.sleep(ctx, wait); err != nil {
-		return err
-	}
-	if *backoff < 32*r.opts.RetryBackoff {
-		*backoff *= 2
-	}
-	return nil
+// policy is the reconciler's retry policy, on its clock.
+func (r *Reconciler) policy() retry.Policy {
+	return retry.Policy{Max: r.opts.RetryMax, Backoff: r.opts.RetryBackoff, Sleep: r.sleep, Log: r.log}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sort"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/eventwire/eventwire/internal/elbsvc"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/retry"
 )
 
 // Options tunes a Reconciler. The zero value is usable.
@@ -57,19 +57,8 @@ func New(l *lambdasvc.Permissions, e *elbsvc.Client, a *apigwsvc.Client, opts Op
 	if opts.RetryBackoff <= 0 {
 		opts.RetryBackoff = 500 * time.Millisecond
 	}
-	return &Reconciler{perms: l, elb: e, apigw: a, log: opts.Logger, opts: opts, sleep: sleepCtx,
+	return &Reconciler{perms: l, elb: e, apigw: a, log: opts.Logger, opts: opts, sleep: retry.Sleep,
 		policyMu: map[string]*sync.Mutex{}}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // changePolicy makes one change to a function's resource-based policies:
@@ -93,24 +82,10 @@ func (r *Reconciler) changePolicy(ctx context.Context, functionARN string, chang
 }
 
 // retry calls call until it succeeds, fails with an error that again does
-// not accept, or RetryMax retries are spent, with full-jitter backoff that
-// doubles up to 32 times RetryBackoff.
+// not accept, or RetryMax retries are spent.
 func (r *Reconciler) retry(ctx context.Context, what string, call func() error, again func(error) bool) error {
-	backoff := r.opts.RetryBackoff
-	for attempt := 0; ; attempt++ {
-		err := call()
-		if err == nil || attempt >= r.opts.RetryMax || !again(err) {
-			return err
-		}
-		wait := time.Duration(rand.Int64N(int64(backoff)) + 1)
-		r.log.DebugContext(ctx, "retrying", "call", what, "attempt", attempt+1, "wait", wait, "error", err)
-		if err := r.sleep(ctx, wait); err != nil {
-			return err
-		}
-		if backoff < 32*r.opts.RetryBackoff {
-			backoff *= 2
-		}
-	}
+	p := retry.Policy{Max: r.opts.RetryMax, Backoff: r.opts.RetryBackoff, Sleep: r.sleep, Log: r.log}
+	return p.Do(ctx, what, call, again)
 }
 
 // register registers target in the target group. A permission just
