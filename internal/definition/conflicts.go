@@ -23,7 +23,8 @@ func Conflicts(files []*File) Errors {
 		dup := false
 		for _, s := range firsts {
 			if s.ref.SameFunction(ref) {
-				errs = append(errs, &Error{File: f.Path, Msg: fmt.Sprintf("function %q is already wired by %s", f.Function, s.file.Path)})
+				errs = append(errs, &Error{File: f.Path, Line: f.functionAt.line, Column: f.functionAt.col, Path: f.functionPath,
+					Msg: fmt.Sprintf("function %q is already wired by %s", f.Function, s.file.Path)})
 				dup = true
 				break
 			}
@@ -67,7 +68,11 @@ func pushConflicts(files []*File) Errors {
 				continue
 			}
 			if !c.ref.SameFunction(ref) {
-				errs = append(errs, &Error{File: f.Path, Path: fmt.Sprintf("PushEventSources[%d]", i),
+				var at position
+				if i < len(f.pushAt) {
+					at = f.pushAt[i]
+				}
+				errs = append(errs, &Error{File: f.Path, Line: at.line, Column: at.col, Path: fmt.Sprintf("PushEventSources[%d]", i),
 					Msg: fmt.Sprintf("%s is already wired to function %q by %s: it can invoke only one", what, c.file.Function, c.file.Path)})
 			}
 		}

@@ -64,7 +64,7 @@ func parse(path string, data []byte, functionDef []byte, siblingErrs Errors) (*F
 		sibling = readSibling(siblingPath(path), functionDef, errs)
 		siblingBroken = len(errs.errs) > before
 	}
-	function := w.resolveFunction(root, pulls, sibling, siblingBroken)
+	function, functionOff, functionPath := w.resolveFunction(root, pulls, sibling, siblingBroken)
 
 	if len(errs.errs) > 0 {
 		errs.errs.sort()
@@ -77,6 +77,16 @@ func parse(path string, data []byte, functionDef []byte, siblingErrs Errors) (*F
 		return nil, errs.errs
 	}
 	f.Function = function
+	// Where the file names its function and each push source, for the
+	// errors about files as a whole (Conflicts).
+	if functionOff >= 0 {
+		f.functionAt, f.functionPath = w.pos.at(functionOff), functionPath
+	}
+	if push := root.value("PushEventSources"); push != nil {
+		for _, item := range push.items {
+			f.pushAt = append(f.pushAt, w.pos.at(item.off))
+		}
+	}
 	return f, nil
 }
 
@@ -251,8 +261,9 @@ func (w *walker) checkFunctionRef(n *node, path string) bool {
 }
 
 // resolveFunction picks the target function: the top-level FunctionName,
-// else the sibling's, else the pull entries'; all present must agree.
-func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *siblingFunction, siblingBroken bool) string {
+// else the sibling's, else the pull entries'; all present must agree. It
+// also returns where the function is named (offset -1: in the sibling).
+func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *siblingFunction, siblingBroken bool) (function string, off int, path string) {
 	type claim struct {
 		ref   FunctionRef
 		text  string
@@ -285,7 +296,7 @@ func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *sibling
 		if !named {
 			w.errorf(root.off, "", "no target function: set FunctionName at the top level, in a sibling %s, or in the pull event sources", FunctionDefFileName)
 		}
-		return ""
+		return "", -1, ""
 	}
 	first := claims[0]
 	for _, c := range claims[1:] {
@@ -299,7 +310,7 @@ func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *sibling
 		}
 		w.errorf(c.off, c.path, "function %q disagrees with %q named by %s", c.text, first.text, first.where)
 	}
-	return first.text
+	return first.text, first.off, first.path
 }
 
 // decode fills a File from a document that passed validation: keys are

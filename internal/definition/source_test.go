@@ -294,3 +294,33 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+// Files made by Parse know where they name their function and their push
+// sources, so a conflict between files points at the line and column.
+func TestConflicts_PositionsFromParse(t *testing.T) {
+	tg := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-tg/50dc6c495c0c9188"
+	parse := func(path, doc string) *File {
+		t.Helper()
+		f, err := Parse(path, []byte(doc), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	a := parse("a/"+FileName, `{"FunctionName": "orders",
+  "PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": "`+tg+`"}]}`)
+	b := parse("b/"+FileName, `{
+  "PushEventSources": [
+    {"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": "`+tg+`"}
+  ],
+  "FunctionName": "refunds"
+}`)
+	c := parse("c/"+FileName, `{"PullEventSources": {"EventSourceMapping": {
+  "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:q", "FunctionName": "orders"}}}`)
+	got := Conflicts([]*File{a, b, c}).Error()
+	want := `b/_lambdaeventsourcedef.json:3:5: PushEventSources[0]: target group ` + tg + ` is already wired to function "orders" by a/_lambdaeventsourcedef.json: it can invoke only one
+c/_lambdaeventsourcedef.json:2:77: PullEventSources.EventSourceMapping.FunctionName: function "orders" is already wired by a/_lambdaeventsourcedef.json`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Conflicts (-want +got):\n%s", diff)
+	}
+}

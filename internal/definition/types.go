@@ -30,6 +30,14 @@ type File struct {
 	// Pull holds PullEventSources.EventSourceMapping, always as a list, in
 	// file order.
 	Pull []Mapping
+
+	// Where the file names Function (and by which JSON path), and where
+	// each push source starts, for errors about files as a whole (see
+	// Conflicts). Zero when unknown (the function named by the sibling
+	// _lambdadef.json, or a File not made by Parse).
+	functionAt   position
+	functionPath string
+	pushAt       []position
 }
 
 // PushSource is one entry of PushEventSources. Service tells which of the

@@ -295,7 +295,7 @@ func TestCodeCommit_TwoFilesOfOneFunction_LaterOneInvalid(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %s %q", r.Outcome, r.Source, r.Errors))
 	}
 	want := []string{
-		`invalid codecommit://definitions/b/_lambdaeventsourcedef.json@` + c2 + ` ["b/_lambdaeventsourcedef.json: function \"orders\" is already wired by a/_lambdaeventsourcedef.json"]`,
+		`invalid codecommit://definitions/b/_lambdaeventsourcedef.json@` + c2 + ` ["b/_lambdaeventsourcedef.json:2:19: FunctionName: function \"orders\" is already wired by a/_lambdaeventsourcedef.json"]`,
 		`succeeded codecommit://definitions/a/_lambdaeventsourcedef.json@` + c2 + ` []`,
 	}
 	sort.Strings(got)

@@ -429,7 +429,7 @@ func TestCodePipeline_Conflicts_AsTheCLI(t *testing.T) {
 				"b/_lambdaeventsourcedef.json": `{"FunctionName":"shipping","PushEventSources":[{"Service":"elasticloadbalancing.amazonaws.com","TargetGroupArn":"` + tg + `"}]}`,
 			},
 			wantOp: "PutJobFailureResult",
-			wantIn: `BuildArtifact/b/_lambdaeventsourcedef.json: PushEventSources[0]: target group ` + tg + ` is already wired to function \"inventory\"`,
+			wantIn: `BuildArtifact/b/_lambdaeventsourcedef.json:1:48: PushEventSources[0]: target group ` + tg + ` is already wired to function \"inventory\"`,
 		},
 	}
 	for _, tt := range tests {
