@@ -19,12 +19,10 @@ import (
 	"github.com/eventwire/eventwire/internal/mototest"
 )
 
-var srv *mototest.Server
-
-func TestMain(m *testing.M) { mototest.Main(m, &srv) }
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 func TestClient(t *testing.T) {
-	srv.Reset(t)
+	srv := mototest.Fresh(t)
 	ctx := context.Background()
 	cfg := srv.Config(t)
 	fx := awsfixture.New(cfg)

@@ -20,7 +20,7 @@ import (
 // the Lambda control plane's 15 requests a second.
 func BenchmarkPlanNoChanges(b *testing.B) {
 	const functions = 20
-	srv.Reset(b)
+	srv := mototest.Fresh(b)
 	cfg := srv.Config(b)
 	fx := awsfixture.New(srv.Config(b))
 	ctx := context.Background()

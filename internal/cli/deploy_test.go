@@ -23,9 +23,7 @@ import (
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
-var srv *mototest.Server
-
-func TestMain(m *testing.M) { mototest.Main(m, &srv) }
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 // world is one test's emulated account, and a way to run the CLI in it.
 type world struct {
@@ -39,7 +37,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	srv.Reset(t)
+	srv := mototest.Fresh(t)
 	w := &world{t: t, dir: t.TempDir(), cfg: srv.Config(t)}
 	w.fx = awsfixture.New(srv.Config(t)) // unrecorded: fixtures are not eventwire's calls
 	w.calls = mototest.Record(&w.cfg)

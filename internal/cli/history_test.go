@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/mototest"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
@@ -19,7 +20,7 @@ import (
 // records of orders (and one of another function) into it.
 func historyWorld(t *testing.T) aws.Config {
 	t.Helper()
-	srv.Reset(t)
+	srv := mototest.Fresh(t)
 	cfg := srv.Config(t)
 	ctx := context.Background()
 	db := dynamodb.NewFromConfig(cfg)

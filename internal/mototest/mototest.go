@@ -2,12 +2,15 @@
 // on a free loopback port for integration tests, and gives tests an AWS SDK
 // configuration that talks to it.
 //
-// One server serves a whole test binary: start it in TestMain with Main,
-// and call Reset between tests that need an empty account.
+// One server serves a whole test binary. It starts lazily: a test that
+// needs it calls Shared (or Fresh, for an empty account), so the tests that
+// need no AWS run without moto installed. TestMain calls Main, which stops
+// the server, if one was started, when the tests end.
 package mototest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +19,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,18 +44,64 @@ type Server struct {
 	cmd *exec.Cmd
 }
 
-// Main starts moto_server for a test binary, runs the tests and stops it.
-// Use it as: func TestMain(m *testing.M) { mototest.Main(m, &srv) }.
-func Main(m *testing.M, srv **Server) {
-	s, err := Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+// lazyServer starts a server on first use and keeps it, or the error.
+type lazyServer struct {
+	once  sync.Once
+	start func() (*Server, error)
+	srv   *Server
+	err   error
+}
+
+// get returns the server, starting it on the first call, and fails tb with
+// the start's error (the first call's, on every call).
+func (l *lazyServer) get(tb testing.TB) *Server {
+	tb.Helper()
+	l.once.Do(func() { l.srv, l.err = l.start() })
+	if l.err != nil {
+		tb.Fatal(l.err)
 	}
-	*srv = s
+	return l.srv
+}
+
+// stop stops the server if it was started; later calls of get start none.
+func (l *lazyServer) stop() {
+	l.once.Do(func() { l.err = errors.New("mototest: the tests have ended") })
+	if l.srv != nil {
+		l.srv.Stop()
+	}
+}
+
+var (
+	shared = &lazyServer{start: Start} // the test binary's server
+	inMain atomic.Bool                 // Main runs the tests, so it will stop the server
+)
+
+// Main runs a test binary's tests and stops the shared server if a test
+// started it. Use it as: func TestMain(m *testing.M) { mototest.Main(m) }.
+func Main(m *testing.M) {
+	inMain.Store(true)
 	code := m.Run()
-	s.Stop()
+	shared.stop()
 	os.Exit(code)
+}
+
+// Shared returns the test binary's moto_server, starting it on the first
+// call. When moto_server cannot be started it fails tb with the reason and
+// how to install moto, on every call, without trying again.
+func Shared(tb testing.TB) *Server {
+	tb.Helper()
+	if !inMain.Load() {
+		tb.Fatal("mototest: the package's TestMain must call mototest.Main(m), which stops the server")
+	}
+	return shared.get(tb)
+}
+
+// Fresh returns the test binary's moto_server (see Shared), emptied.
+func Fresh(tb testing.TB) *Server {
+	tb.Helper()
+	s := Shared(tb)
+	s.Reset(tb)
+	return s
 }
 
 // command finds moto_server, or python3 -m moto.server.

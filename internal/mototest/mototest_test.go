@@ -2,16 +2,22 @@ package mototest
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
-var srv *Server
-
-func TestMain(m *testing.M) { Main(m, &srv) }
+func TestMain(m *testing.M) { Main(m) }
 
 func TestRecordAndReset(t *testing.T) {
+	srv := Fresh(t)
+	if Shared(t) != srv {
+		t.Fatal("Shared returned a second server")
+	}
 	cfg := srv.Config(t)
 	calls := Record(&cfg)
 	c := sqs.NewFromConfig(cfg)
@@ -37,6 +43,75 @@ func TestRecordAndReset(t *testing.T) {
 	if len(out.QueueUrls) != 0 {
 		t.Errorf("after reset, queues = %v", out.QueueUrls)
 	}
+}
+
+// TestStartWithoutMoto needs no moto: a missing moto_server is an error
+// that says how to install it.
+func TestStartWithoutMoto(t *testing.T) {
+	t.Setenv("MOTO_SERVER", "/nonexistent/moto_server")
+	s, err := Start()
+	if err == nil {
+		s.Stop()
+		t.Fatal("Start with a missing moto_server: no error")
+	}
+	if !strings.Contains(err.Error(), InstallHint) {
+		t.Errorf("error = %q, want the install hint", err)
+	}
+}
+
+// fatalTB records what a test would have failed with.
+type fatalTB struct {
+	testing.TB
+	mu    sync.Mutex
+	fails []string
+}
+
+func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatal(args ...any) {
+	f.mu.Lock()
+	f.fails = append(f.fails, fmt.Sprint(args...))
+	f.mu.Unlock()
+}
+
+func TestLazyServer(t *testing.T) {
+	t.Run("starts once", func(t *testing.T) {
+		var starts int
+		want := &Server{URL: "http://127.0.0.1:1"}
+		l := &lazyServer{start: func() (*Server, error) { starts++; return want, nil }}
+		tb := &fatalTB{TB: t}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				if got := l.get(tb); got != want {
+					t.Errorf("get = %v, want %v", got, want)
+				}
+			})
+		}
+		wg.Wait()
+		if starts != 1 || len(tb.fails) != 0 {
+			t.Errorf("starts = %d, fails = %q; want 1 start and no failure", starts, tb.fails)
+		}
+	})
+	t.Run("a failed start fails every caller", func(t *testing.T) {
+		var starts int
+		l := &lazyServer{start: func() (*Server, error) { starts++; return nil, errors.New(InstallHint) }}
+		tb := &fatalTB{TB: t}
+		l.get(tb)
+		l.get(tb)
+		if starts != 1 || len(tb.fails) != 2 || tb.fails[1] != InstallHint {
+			t.Errorf("starts = %d, fails = %q; want 1 start and the hint twice", starts, tb.fails)
+		}
+	})
+	t.Run("stop without a start", func(t *testing.T) {
+		l := &lazyServer{start: func() (*Server, error) { t.Fatal("started"); return nil, nil }}
+		l.stop()
+		tb := &fatalTB{TB: t}
+		l.get(tb)
+		if len(tb.fails) != 1 {
+			t.Errorf("get after stop: fails = %q, want one", tb.fails)
+		}
+	})
 }
 
 func strPtr(s string) *string { return &s }

@@ -24,9 +24,7 @@ import (
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
-var srv *mototest.Server
-
-func TestMain(m *testing.M) { mototest.Main(m, &srv) }
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 // env is one test's account on moto: the sources, the function, eventwire's
 // pull reconciler on a recorded configuration, and an SDK client of its
@@ -48,7 +46,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv.Reset(t)
+	srv := mototest.Fresh(t)
 	ctx := context.Background()
 	plain := srv.Config(t)
 	e := &env{t: t, ctx: ctx, sdk: lambda.NewFromConfig(plain), fixture: awsfixture.New(plain)}

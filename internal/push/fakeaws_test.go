@@ -50,7 +50,7 @@ func TestIntegration_FakeAWS_PolicyPerAlias(t *testing.T) {
 	hs := httptest.NewServer(fake)
 	defer hs.Close()
 
-	cfg := srv.Config(t)
+	cfg := mototest.Shared(t).Config(t)
 	e.calls = mototest.Record(&cfg)
 	e.r = push.New(
 		lambdasvc.NewPermissions(lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(hs.URL) })),
@@ -117,7 +117,7 @@ func TestIntegration_FakeAWS_QualifiersOwnTheirGrants(t *testing.T) {
 	fake := &fakeaws.LambdaPolicies{Function: base.ARN, Aliases: []string{"canary", "live"}}
 	hs := httptest.NewServer(fake)
 	defer hs.Close()
-	cfg := srv.Config(t)
+	cfg := mototest.Shared(t).Config(t)
 	e.calls = mototest.Record(&cfg)
 	e.r = push.New(
 		lambdasvc.NewPermissions(lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(hs.URL) })),
@@ -229,7 +229,7 @@ func TestExecute_FakeAWS_PolicyChangesSerialisedAndRetried(t *testing.T) {
 	busy := &busyPolicies{next: fake, conflicts: 3}
 	hs := httptest.NewServer(busy)
 	defer hs.Close()
-	cfg := srv.Config(t)
+	cfg := mototest.Shared(t).Config(t)
 	r := push.New(
 		lambdasvc.NewPermissions(lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(hs.URL) })),
 		elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg)),
@@ -301,7 +301,7 @@ func TestIntegration_FakeAWS_StageVariableNamingAVersion(t *testing.T) {
 	fake := &fakeaws.LambdaPolicies{Function: fn.ARN}
 	hs := httptest.NewServer(fake)
 	defer hs.Close()
-	cfg := srv.Config(t)
+	cfg := mototest.Shared(t).Config(t)
 	e.calls = mototest.Record(&cfg)
 	e.r = push.New(
 		lambdasvc.NewPermissions(lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(hs.URL) })),
@@ -358,14 +358,14 @@ func TestExecute_FakeAWS_RegistrationRetriedUntilPermissionSeen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, err := url.Parse(srv.URL)
+	target, err := url.Parse(mototest.Shared(t).URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	front := &refusingELB{moto: httputil.NewSingleHostReverseProxy(target), refusals: 2}
 	hs := httptest.NewServer(front)
 	defer hs.Close()
-	cfg := srv.Config(t)
+	cfg := mototest.Shared(t).Config(t)
 	e.r = push.New(lambdasvc.NewPermissions(lambda.NewFromConfig(cfg)),
 		elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg, func(o *elasticloadbalancingv2.Options) { o.BaseEndpoint = aws.String(hs.URL) })),
 		apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), push.Options{RetryBackoff: time.Millisecond})

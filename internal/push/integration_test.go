@@ -27,9 +27,7 @@ import (
 	"github.com/eventwire/eventwire/internal/push"
 )
 
-var srv *mototest.Server
-
-func TestMain(m *testing.M) { mototest.Main(m, &srv) }
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 // env is one test's view of moto: a Reconciler whose SDK calls are
 // recorded, and plain SDK clients to check the result independently.
@@ -45,7 +43,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv.Reset(t)
+	srv := mototest.Fresh(t)
 	cfg := srv.Config(t)
 	calls := mototest.Record(&cfg)
 	plain := srv.Config(t)

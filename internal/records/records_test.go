@@ -19,9 +19,7 @@ import (
 	"github.com/eventwire/eventwire/internal/records"
 )
 
-var srv *mototest.Server
-
-func TestMain(m *testing.M) { mototest.Main(m, &srv) }
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 const table = "eventwire-test"
 
@@ -29,7 +27,7 @@ const table = "eventwire-test"
 // clock is *now.
 func newStore(t *testing.T, now *time.Time) *records.Store {
 	t.Helper()
-	srv.Reset(t)
+	srv := mototest.Fresh(t)
 	db := dynamodb.NewFromConfig(srv.Config(t))
 	if err := records.CreateTable(context.Background(), db, table); err != nil {
 		t.Fatal(err)
@@ -169,7 +167,7 @@ func idsOf(rs []records.Record) []string {
 	return ids
 }
 
-func TestAdvanceSequencer(t *testing.T) {
+func TestKeyState_Advance(t *testing.T) {
 	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
 	s := newStore(t, &now)
 	ctx := context.Background()
@@ -384,7 +382,7 @@ func TestPutRecord_ManyErrors_Bounded(t *testing.T) {
 // An event applied while a newer one of an invalid file was stored first
 // still leaves its function in the key's state: a removal of the key must
 // know what to tear down.
-func TestAdvanceSequencer_OlderValidAfterNewerInvalid_KeepsTheFunction(t *testing.T) {
+func TestKeyState_OlderValidAfterNewerInvalid_KeepsTheFunction(t *testing.T) {
 	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
 	s := newStore(t, &now)
 	ctx := context.Background()
@@ -445,7 +443,7 @@ func (l *loseFirstPutAnswer) RoundTrip(r *http.Request) (*http.Response, error) 
 // it wrote itself, and takes it.
 func TestLease_AnswerLost_RetryTakesIt(t *testing.T) {
 	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
-	srv.Reset(t)
+	srv := mototest.Fresh(t)
 	cfg := srv.Config(t)
 	lose := &loseFirstPutAnswer{inner: http.DefaultTransport}
 	cfg.HTTPClient = &http.Client{Transport: lose}

@@ -59,7 +59,7 @@ func TestSettingsFromEnv(t *testing.T) {
 func e2e(t *testing.T, cfg aws.Config) (*trigger.Handler, *env, *awsfixture.Fixture) {
 	t.Helper()
 	e := newEnv(t)
-	fx := awsfixture.New(srv.Config(t))
+	fx := awsfixture.New(mototest.Shared(t).Config(t))
 	ctx := context.Background()
 	if _, err := fx.Function(ctx, "orders"); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func mappings(t *testing.T, fx *awsfixture.Fixture) []string {
 // An upload to S3, through the real handler and reconciler: the mapping
 // exists in Lambda; replays write nothing; a delete removes it.
 func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
-	cfg := srv.Config(t)
+	cfg := mototest.Shared(t).Config(t)
 	calls := mototest.Record(&cfg)
 	h, e, fx := e2e(t, cfg)
 	const key = "orders/_lambdaeventsourcedef.json"
@@ -158,7 +158,7 @@ func (f *failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // An apply interrupted by an AWS failure is returned for Lambda to retry;
 // the retry converges on the file.
 func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
-	cfg := srv.Config(t)
+	cfg := mototest.Shared(t).Config(t)
 	ft := &failingTransport{inner: http.DefaultTransport}
 	cfg.HTTPClient = &http.Client{Transport: ft}
 	cfg.RetryMaxAttempts = 1
@@ -191,7 +191,7 @@ func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
 // its artifact declares exists in Lambda, and the job is answered with
 // what changed.
 func TestEndToEnd_CodePipelineJobWiresTheQueue(t *testing.T) {
-	cfg := srv.Config(t)
+	cfg := mototest.Shared(t).Config(t)
 	_, e, fx := e2e(t, cfg)
 	// The pipeline's artifacts and job-answer server, as in the handler
 	// tests, with the real reconciler behind the handler.

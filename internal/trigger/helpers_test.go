@@ -32,8 +32,6 @@ import (
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
-var srv *mototest.Server
-
 // golden compares got with testdata/golden/NAME, or rewrites it with
 // -update.
 func golden(t *testing.T, name, got string) {
@@ -41,7 +39,7 @@ func golden(t *testing.T, name, got string) {
 	goldenfile.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
-func TestMain(m *testing.M) { mototest.Main(m, &srv) }
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 const (
 	bucket = "eventwire-definitions"
@@ -62,7 +60,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv.Reset(t)
+	srv := mototest.Fresh(t)
 	cfg := srv.Config(t)
 	e := &env{t: t, cfg: cfg, deployer: newFakeDeployer(), log: &logRecorder{}}
 	e.s3 = s3.NewFromConfig(cfg, s3Options)

@@ -124,7 +124,7 @@ func TestS3_ReplayedTenTimes_AppliedOnce(t *testing.T) {
 
 // An older event arriving after a newer one is dropped: the newer file
 // stays applied.
-func TestS3_OlderSequencerAfterNewer_Dropped(t *testing.T) {
+func TestS3_OlderEventAfterNewer_Dropped(t *testing.T) {
 	e := newEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
 	v1 := e.put(key, sqsFile("orders", "orders", 5))
