@@ -134,36 +134,65 @@ var sqsFIFO = regexp.MustCompile(`\.fifo$`)
 // checkMapping applies the rules across fields of one pull entry that has
 // the right types (walk passed). n is the entry's object node.
 func (w *walker) checkMapping(n *node, path string) {
+	rule, arn := w.mappingRule(n, path)
+	if rule == nil {
+		return
+	}
+	allowed := rule.allowedFields()
+	queueMode := w.checkFieldsFor(n, path, rule, allowed)
+	w.checkStartingPosition(n, path, rule, allowed, queueMode)
+	if rule.typ == SourceSQS {
+		w.checkSQSBatch(n, path, arn)
+	}
+	if slices.Contains(allowed, "ProvisionedPollerConfig") {
+		w.checkPollers(n, path, rule)
+	}
+	if rule.typ != SourceKafka && rule.typ != SourceSelfManagedKafka {
+		w.checkKafkaMetrics(n, path)
+	}
+	w.checkDestination(n, path)
+	w.checkFilterPatterns(n, path)
+	if rule.typ != SourceMQ {
+		w.checkVirtualHost(n, path)
+	}
+}
+
+// mappingRule finds the rule of a pull entry's source, from its
+// EventSourceArn or its SelfManagedEventSource, and the ARN (empty for
+// self-managed Kafka). It returns a nil rule, after reporting why unless
+// walk did, when there is none.
+func (w *walker) mappingRule(n *node, path string) (*sourceRule, string) {
 	arnNode := n.value("EventSourceArn")
 	self := n.has("SelfManagedEventSource")
-	var rule *sourceRule
 	switch {
 	case arnNode != nil && self:
 		w.errorf(n.get("SelfManagedEventSource").off, path, "EventSourceArn and SelfManagedEventSource are exclusive: a self-managed Kafka cluster has no ARN")
-		return
+		return nil, ""
 	case self:
-		rule = ruleFor(SourceSelfManagedKafka)
+		return ruleFor(SourceSelfManagedKafka), ""
 	case arnNode == nil:
 		w.errorf(n.off, path, `missing required field "EventSourceArn" (or "SelfManagedEventSource" for a self-managed Kafka cluster)`)
-		return
+		return nil, ""
 	case arnNode.kind != kindString || !arnNode.matches(arnSpec):
-		return // already reported
-	default:
-		rule = ruleFor(SourceType(arnNode.str))
-		if rule == nil {
-			w.errorf(arnNode.off, pathKey(path, "EventSourceArn"), "%s is not an event source Lambda can poll: an SQS queue, a Kinesis stream, a DynamoDB stream (table/NAME/stream/LABEL), an MSK cluster, an MQ broker or a DocumentDB cluster", shortQuote(arnNode.str))
-			return
-		}
+		return nil, "" // already reported
 	}
+	rule := ruleFor(SourceType(arnNode.str))
+	if rule == nil {
+		w.errorf(arnNode.off, pathKey(path, "EventSourceArn"), "%s is not an event source Lambda can poll: an SQS queue, a Kinesis stream, a DynamoDB stream (table/NAME/stream/LABEL), an MSK cluster, an MQ broker or a DocumentDB cluster", shortQuote(arnNode.str))
+	}
+	return rule, arnNode.str
+}
 
-	allowed := rule.allowedFields()
+// checkFieldsFor reports the fields the source does not support and the
+// required ones missing. It returns whether the entry is a self-managed
+// Kafka one in Queue consumption mode.
+func (w *walker) checkFieldsFor(n *node, path string, rule *sourceRule, allowed []string) (queueMode bool) {
 	for _, m := range n.members {
 		if !slices.Contains(allowed, m.key) && mappingSpec.field(m.key) != nil {
 			w.errorf(m.off, path, "%s is not supported for %s event sources", m.key, rule.label)
 		}
 	}
 	required := rule.required
-	queueMode := false
 	if c := n.value("SelfManagedKafkaEventSourceConfig"); c != nil {
 		if mode, ok := c.stringOf("ConsumptionMode"); ok && mode == "Queue" {
 			queueMode = true
@@ -185,8 +214,12 @@ func (w *walker) checkMapping(n *node, path string) {
 			w.errorf(n.off, path, "missing required field %q (required for %s event sources)", k, rule.label)
 		}
 	}
+	return queueMode
+}
 
-	// StartingPosition values and AT_TIMESTAMP.
+// checkStartingPosition checks StartingPosition values and AT_TIMESTAMP
+// with StartingPositionTimestamp.
+func (w *walker) checkStartingPosition(n *node, path string, rule *sourceRule, allowed []string, queueMode bool) {
 	spNode := w.validField(n, mappingSpec, "StartingPosition")
 	if sp, ok := spNode.stringValue(); ok && len(rule.startingPositions) > 0 {
 		if !slices.Contains(rule.startingPositions, sp) {
@@ -201,94 +234,118 @@ func (w *walker) checkMapping(n *node, path string) {
 			w.errorf(m.off, path, `StartingPositionTimestamp is only allowed with StartingPosition "AT_TIMESTAMP"`)
 		}
 	}
+}
 
-	switch rule.typ {
-	case SourceSQS:
-		batchNode := w.validField(n, mappingSpec, "BatchSize")
-		batch, hasBatch := batchNode.intValue()
-		if hasBatch && sqsFIFO.MatchString(arnNode.str) && batch > 10 {
-			w.errorf(batchNode.off, pathKey(path, "BatchSize"), "must be between 1 and 10 for a FIFO queue, not %d", batch)
-		} else if hasBatch && batch > 10 {
-			// "For Kinesis, DynamoDB, and Amazon SQS event sources, when
-			// you set BatchSize to a value greater than 10, you must set
-			// MaximumBatchingWindowInSeconds to at least 1." (API
-			// reference). Kinesis and DynamoDB default to 100 with a
-			// window of 0, so only SQS is held to it.
-			if win, ok := w.validField(n, mappingSpec, "MaximumBatchingWindowInSeconds").intValue(); !n.has("MaximumBatchingWindowInSeconds") || (ok && win < 1) {
-				w.errorf(batchNode.off, pathKey(path, "BatchSize"), "a BatchSize over 10 needs MaximumBatchingWindowInSeconds of at least 1 for SQS")
+// checkSQSBatch checks an SQS entry's BatchSize against its queue (FIFO or
+// not) and its batching window.
+func (w *walker) checkSQSBatch(n *node, path, arn string) {
+	batchNode := w.validField(n, mappingSpec, "BatchSize")
+	batch, hasBatch := batchNode.intValue()
+	if hasBatch && sqsFIFO.MatchString(arn) && batch > 10 {
+		w.errorf(batchNode.off, pathKey(path, "BatchSize"), "must be between 1 and 10 for a FIFO queue, not %d", batch)
+	} else if hasBatch && batch > 10 {
+		// "For Kinesis, DynamoDB, and Amazon SQS event sources, when
+		// you set BatchSize to a value greater than 10, you must set
+		// MaximumBatchingWindowInSeconds to at least 1." (API
+		// reference). Kinesis and DynamoDB default to 100 with a
+		// window of 0, so only SQS is held to it.
+		if win, ok := w.validField(n, mappingSpec, "MaximumBatchingWindowInSeconds").intValue(); !n.has("MaximumBatchingWindowInSeconds") || (ok && win < 1) {
+			w.errorf(batchNode.off, pathKey(path, "BatchSize"), "a BatchSize over 10 needs MaximumBatchingWindowInSeconds of at least 1 for SQS")
+		}
+	}
+}
+
+// checkPollers checks provisioned mode: SQS 2 to 10,000 maximum pollers
+// and at least 2 minimum; Kafka 1 to 2,000 (SDK documentation of
+// ProvisionedPollerConfig). PollerGroupName is Kafka only.
+func (w *walker) checkPollers(n *node, path string, rule *sourceRule) {
+	ppc := n.value("ProvisionedPollerConfig")
+	if ppc == nil || ppc.kind != kindObject {
+		return
+	}
+	minP, maxP := int64(1), int64(2000)
+	if rule.typ == SourceSQS {
+		minP, maxP = 2, 10000
+	}
+	ppcSpec := mappingSpec.field("ProvisionedPollerConfig")
+	lo, hasLo := w.validField(ppc, ppcSpec, "MinimumPollers").intValue()
+	hi, hasHi := w.validField(ppc, ppcSpec, "MaximumPollers").intValue()
+	if hasLo && lo < minP {
+		w.errorf(ppc.value("MinimumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MinimumPollers"), "must be at least %d for %s event sources, not %d", minP, rule.label, lo)
+	}
+	if hasHi && (hi < minP || hi > maxP) {
+		w.errorf(ppc.value("MaximumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MaximumPollers"), "must be between %d and %d for %s event sources, not %d", minP, maxP, rule.label, hi)
+	}
+	if hasLo && hasHi && lo > hi && hi >= minP && lo >= minP {
+		w.errorf(ppc.value("MinimumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MinimumPollers"), "must not exceed MaximumPollers (%d), not %d", hi, lo)
+	}
+	if m := ppc.get("PollerGroupName"); m != nil && rule.typ == SourceSQS {
+		w.errorf(m.off, pathKey(path, "ProvisionedPollerConfig"), "PollerGroupName is only supported for Kafka event sources")
+	}
+}
+
+// checkKafkaMetrics reports the Kafka-only metrics of a source that is not
+// Kafka: "ErrorCount (Amazon MSK and self-managed Apache Kafka)",
+// "KafkaMetrics (Amazon MSK and self-managed Apache Kafka)".
+func (w *walker) checkKafkaMetrics(n *node, path string) {
+	mc := n.value("MetricsConfig")
+	if mc == nil {
+		return
+	}
+	if ms := mc.value("Metrics"); ms != nil && ms.kind == kindArray {
+		for i, it := range ms.items {
+			if it.kind == kindString && (it.str == "ErrorCount" || it.str == "KafkaMetrics") {
+				w.errorf(it.off, pathIndex(pathKeys(path, "MetricsConfig", "Metrics"), i), "%q is only available for Kafka event sources", it.str)
 			}
 		}
 	}
+}
 
-	// Provisioned mode: SQS 2 to 10,000 maximum pollers and at least 2
-	// minimum; Kafka 1 to 2,000 (SDK documentation of
-	// ProvisionedPollerConfig). PollerGroupName is Kafka only.
-	if ppc := n.value("ProvisionedPollerConfig"); ppc != nil && ppc.kind == kindObject && slices.Contains(allowed, "ProvisionedPollerConfig") {
-		minP, maxP := int64(1), int64(2000)
-		if rule.typ == SourceSQS {
-			minP, maxP = 2, 10000
-		}
-		ppcSpec := mappingSpec.field("ProvisionedPollerConfig")
-		lo, hasLo := w.validField(ppc, ppcSpec, "MinimumPollers").intValue()
-		hi, hasHi := w.validField(ppc, ppcSpec, "MaximumPollers").intValue()
-		if hasLo && lo < minP {
-			w.errorf(ppc.value("MinimumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MinimumPollers"), "must be at least %d for %s event sources, not %d", minP, rule.label, lo)
-		}
-		if hasHi && (hi < minP || hi > maxP) {
-			w.errorf(ppc.value("MaximumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MaximumPollers"), "must be between %d and %d for %s event sources, not %d", minP, maxP, rule.label, hi)
-		}
-		if hasLo && hasHi && lo > hi && hi >= minP && lo >= minP {
-			w.errorf(ppc.value("MinimumPollers").off, pathKeys(path, "ProvisionedPollerConfig", "MinimumPollers"), "must not exceed MaximumPollers (%d), not %d", hi, lo)
-		}
-		if m := ppc.get("PollerGroupName"); m != nil && rule.typ == SourceSQS {
-			w.errorf(m.off, pathKey(path, "ProvisionedPollerConfig"), "PollerGroupName is only supported for Kafka event sources")
-		}
-	}
-
-	// MetricsConfig: "ErrorCount (Amazon MSK and self-managed Apache
-	// Kafka)", "KafkaMetrics (Amazon MSK and self-managed Apache Kafka)".
-	if mc := n.value("MetricsConfig"); mc != nil && rule.typ != SourceKafka && rule.typ != SourceSelfManagedKafka {
-		if ms := mc.value("Metrics"); ms != nil && ms.kind == kindArray {
-			for i, it := range ms.items {
-				if it.kind == kindString && (it.str == "ErrorCount" || it.str == "KafkaMetrics") {
-					w.errorf(it.off, pathIndex(pathKeys(path, "MetricsConfig", "Metrics"), i), "%q is only available for Kafka event sources", it.str)
-				}
-			}
-		}
-	}
-
-	// DestinationConfig.OnSuccess: "Not supported in
-	// CreateEventSourceMapping or UpdateEventSourceMapping."
+// checkDestination reports DestinationConfig.OnSuccess: "Not supported in
+// CreateEventSourceMapping or UpdateEventSourceMapping."
+func (w *walker) checkDestination(n *node, path string) {
 	if dc := n.value("DestinationConfig"); dc != nil {
 		if m := dc.get("OnSuccess"); m != nil {
 			w.errorf(m.off, pathKey(path, "DestinationConfig"), "OnSuccess is not supported by event source mappings (only OnFailure)")
 		}
 	}
+}
 
-	// Filter patterns are JSON objects (developer guide, event filtering).
-	if fc := n.value("FilterCriteria"); fc != nil {
-		if fs := fc.value("Filters"); fs != nil && fs.kind == kindArray {
-			for i, f := range fs.items {
-				p := f.value("Pattern")
-				if p == nil || p.kind != kindString {
-					continue
-				}
-				var v any
-				if err := json.Unmarshal([]byte(p.str), &v); err != nil {
-					w.errorf(p.off, pathKey(pathIndex(pathKeys(path, "FilterCriteria", "Filters"), i), "Pattern"), "is not valid JSON: %v", err)
-				} else if _, ok := v.(map[string]any); !ok {
-					w.errorf(p.off, pathKey(pathIndex(pathKeys(path, "FilterCriteria", "Filters"), i), "Pattern"), "must be a JSON object")
-				}
-			}
+// checkFilterPatterns checks that filter patterns are JSON objects
+// (developer guide, event filtering).
+func (w *walker) checkFilterPatterns(n *node, path string) {
+	fc := n.value("FilterCriteria")
+	if fc == nil {
+		return
+	}
+	fs := fc.value("Filters")
+	if fs == nil || fs.kind != kindArray {
+		return
+	}
+	for i, f := range fs.items {
+		p := f.value("Pattern")
+		if p == nil || p.kind != kindString {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal([]byte(p.str), &v); err != nil {
+			w.errorf(p.off, pathKey(pathIndex(pathKeys(path, "FilterCriteria", "Filters"), i), "Pattern"), "is not valid JSON: %v", err)
+		} else if _, ok := v.(map[string]any); !ok {
+			w.errorf(p.off, pathKey(pathIndex(pathKeys(path, "FilterCriteria", "Filters"), i), "Pattern"), "must be a JSON object")
 		}
 	}
+}
 
-	// VIRTUAL_HOST is RabbitMQ's (Amazon MQ).
-	if sacs := n.value("SourceAccessConfigurations"); sacs != nil && sacs.kind == kindArray && rule.typ != SourceMQ {
-		for i, it := range sacs.items {
-			if t, ok := it.stringOf("Type"); ok && t == "VIRTUAL_HOST" {
-				w.errorf(it.value("Type").off, pathKey(pathIndex(pathKey(path, "SourceAccessConfigurations"), i), "Type"), `"VIRTUAL_HOST" is only supported for Amazon MQ (RabbitMQ) event sources`)
-			}
+// checkVirtualHost reports a VIRTUAL_HOST access configuration, which is
+// RabbitMQ's (Amazon MQ), on another source.
+func (w *walker) checkVirtualHost(n *node, path string) {
+	sacs := n.value("SourceAccessConfigurations")
+	if sacs == nil || sacs.kind != kindArray {
+		return
+	}
+	for i, it := range sacs.items {
+		if t, ok := it.stringOf("Type"); ok && t == "VIRTUAL_HOST" {
+			w.errorf(it.value("Type").off, pathKey(pathIndex(pathKey(path, "SourceAccessConfigurations"), i), "Type"), `"VIRTUAL_HOST" is only supported for Amazon MQ (RabbitMQ) event sources`)
 		}
 	}
 }

@@ -168,21 +168,6 @@ func specSchema(s *spec) jsonObj {
 // mappingRules are sourceRules and the other cross-field rules as
 // if/then clauses.
 func mappingRules() []any {
-	present := func(k string) jsonObj { return jsonObj{"required": []string{k}} }
-	forbid := func(keys ...string) jsonObj {
-		p := jsonObj{}
-		for _, k := range keys {
-			p[k] = false
-		}
-		return jsonObj{"properties": p}
-	}
-	queueMode := jsonObj{
-		"required": []string{"SelfManagedKafkaEventSourceConfig"},
-		"properties": jsonObj{"SelfManagedKafkaEventSourceConfig": jsonObj{
-			"required":   []string{"ConsumptionMode"},
-			"properties": jsonObj{"ConsumptionMode": jsonObj{"const": "Queue"}},
-		}},
-	}
 	rules := []any{
 		// A source: an ARN, or a self-managed Kafka cluster.
 		jsonObj{"oneOf": []any{present("EventSourceArn"), present("SelfManagedEventSource")}},
@@ -202,66 +187,101 @@ func mappingRules() []any {
 		}
 	}
 	rules = append(rules, jsonObj{"properties": jsonObj{"EventSourceArn": jsonObj{"anyOf": arnKinds}}})
-
 	for _, r := range sourceRules {
-		var cond jsonObj
-		if r.arn != nil {
-			cond = jsonObj{"required": []string{"EventSourceArn"}, "properties": jsonObj{"EventSourceArn": jsonObj{"pattern": r.arn.String()}}}
-		} else {
-			cond = present("SelfManagedEventSource")
-		}
-		allowed := r.allowedFields()
-		var notAllowed []string
-		for _, f := range mappingSpec.fields {
-			if !slices.Contains(allowed, f.name) {
-				notAllowed = append(notAllowed, f.name)
-			}
-		}
-		then := forbid(notAllowed...)
-		props := then["properties"].(jsonObj)
-		if len(r.required) > 0 {
-			then["required"] = r.required
-		}
-		if len(r.startingPositions) > 0 && len(r.startingPositions) < len(allPositions) {
-			props["StartingPosition"] = jsonObj{"enum": r.startingPositions}
-		}
-		var extra []any
-		switch r.typ {
-		case SourceSQS:
-			extra = append(extra,
-				jsonObj{
-					"if":   jsonObj{"required": []string{"EventSourceArn"}, "properties": jsonObj{"EventSourceArn": jsonObj{"pattern": sqsFIFO.String()}}},
-					"then": jsonObj{"properties": jsonObj{"BatchSize": jsonObj{"maximum": 10}}},
-				},
-				jsonObj{
-					"if":   jsonObj{"required": []string{"BatchSize"}, "properties": jsonObj{"BatchSize": jsonObj{"minimum": 11}}},
-					"then": jsonObj{"required": []string{"MaximumBatchingWindowInSeconds"}, "properties": jsonObj{"MaximumBatchingWindowInSeconds": jsonObj{"minimum": 1}}},
-				})
-			props["ProvisionedPollerConfig"] = jsonObj{"properties": jsonObj{
-				"MinimumPollers":  jsonObj{"minimum": 2},
-				"MaximumPollers":  jsonObj{"minimum": 2, "maximum": 10000},
-				"PollerGroupName": false,
-			}}
-		case SourceKafka:
-			props["ProvisionedPollerConfig"] = jsonObj{"properties": jsonObj{"MaximumPollers": jsonObj{"maximum": 2000}}}
-		case SourceSelfManagedKafka:
-			props["ProvisionedPollerConfig"] = jsonObj{"properties": jsonObj{"MaximumPollers": jsonObj{"maximum": 2000}}}
-			extra = append(extra, jsonObj{
-				"if":   queueMode,
-				"then": forbid("StartingPosition", "StartingPositionTimestamp", "MaximumBatchingWindowInSeconds"),
-				"else": present("StartingPosition"),
-			})
-		}
-		if r.typ != SourceKafka && r.typ != SourceSelfManagedKafka && slices.Contains(allowed, "MetricsConfig") {
-			props["MetricsConfig"] = jsonObj{"properties": jsonObj{"Metrics": jsonObj{"items": jsonObj{"enum": []string{"EventCount"}}}}}
-		}
-		if r.typ != SourceMQ && slices.Contains(allowed, "SourceAccessConfigurations") {
-			props["SourceAccessConfigurations"] = jsonObj{"items": jsonObj{"properties": jsonObj{"Type": jsonObj{"not": jsonObj{"const": "VIRTUAL_HOST"}}}}}
-		}
-		if len(extra) > 0 {
-			then["allOf"] = extra
-		}
-		rules = append(rules, jsonObj{"if": cond, "then": then})
+		rules = append(rules, sourceClause(r))
 	}
 	return rules
+}
+
+// present is a schema requiring member k.
+func present(k string) jsonObj { return jsonObj{"required": []string{k}} }
+
+// forbid is a schema forbidding the members keys.
+func forbid(keys ...string) jsonObj {
+	p := jsonObj{}
+	for _, k := range keys {
+		p[k] = false
+	}
+	return jsonObj{"properties": p}
+}
+
+// sourceClause is the if/then clause of one source type: if the entry is
+// of the type, then it has only the fields the type allows, with their
+// values as the type accepts them.
+func sourceClause(r *sourceRule) jsonObj {
+	var cond jsonObj
+	if r.arn != nil {
+		cond = jsonObj{"required": []string{"EventSourceArn"}, "properties": jsonObj{"EventSourceArn": jsonObj{"pattern": r.arn.String()}}}
+	} else {
+		cond = present("SelfManagedEventSource")
+	}
+	allowed := r.allowedFields()
+	var notAllowed []string
+	for _, f := range mappingSpec.fields {
+		if !slices.Contains(allowed, f.name) {
+			notAllowed = append(notAllowed, f.name)
+		}
+	}
+	then := forbid(notAllowed...)
+	props := then["properties"].(jsonObj)
+	if len(r.required) > 0 {
+		then["required"] = r.required
+	}
+	if len(r.startingPositions) > 0 && len(r.startingPositions) < len(allPositions) {
+		props["StartingPosition"] = jsonObj{"enum": r.startingPositions}
+	}
+	extra := sourceTypeRules(r.typ, props)
+	if r.typ != SourceKafka && r.typ != SourceSelfManagedKafka && slices.Contains(allowed, "MetricsConfig") {
+		props["MetricsConfig"] = jsonObj{"properties": jsonObj{"Metrics": jsonObj{"items": jsonObj{"enum": []string{"EventCount"}}}}}
+	}
+	if r.typ != SourceMQ && slices.Contains(allowed, "SourceAccessConfigurations") {
+		props["SourceAccessConfigurations"] = jsonObj{"items": jsonObj{"properties": jsonObj{"Type": jsonObj{"not": jsonObj{"const": "VIRTUAL_HOST"}}}}}
+	}
+	if len(extra) > 0 {
+		then["allOf"] = extra
+	}
+	return jsonObj{"if": cond, "then": then}
+}
+
+// queueMode matches a self-managed Kafka entry in Queue consumption mode.
+var queueMode = jsonObj{
+	"required": []string{"SelfManagedKafkaEventSourceConfig"},
+	"properties": jsonObj{"SelfManagedKafkaEventSourceConfig": jsonObj{
+		"required":   []string{"ConsumptionMode"},
+		"properties": jsonObj{"ConsumptionMode": jsonObj{"const": "Queue"}},
+	}},
+}
+
+// sourceTypeRules adds to props the limits of one source type's pollers,
+// and returns its rules across fields (the batch size of SQS, the Queue
+// mode of self-managed Kafka).
+func sourceTypeRules(typ string, props jsonObj) []any {
+	switch typ {
+	case SourceSQS:
+		props["ProvisionedPollerConfig"] = jsonObj{"properties": jsonObj{
+			"MinimumPollers":  jsonObj{"minimum": 2},
+			"MaximumPollers":  jsonObj{"minimum": 2, "maximum": 10000},
+			"PollerGroupName": false,
+		}}
+		return []any{
+			jsonObj{
+				"if":   jsonObj{"required": []string{"EventSourceArn"}, "properties": jsonObj{"EventSourceArn": jsonObj{"pattern": sqsFIFO.String()}}},
+				"then": jsonObj{"properties": jsonObj{"BatchSize": jsonObj{"maximum": 10}}},
+			},
+			jsonObj{
+				"if":   jsonObj{"required": []string{"BatchSize"}, "properties": jsonObj{"BatchSize": jsonObj{"minimum": 11}}},
+				"then": jsonObj{"required": []string{"MaximumBatchingWindowInSeconds"}, "properties": jsonObj{"MaximumBatchingWindowInSeconds": jsonObj{"minimum": 1}}},
+			},
+		}
+	case SourceKafka:
+		props["ProvisionedPollerConfig"] = jsonObj{"properties": jsonObj{"MaximumPollers": jsonObj{"maximum": 2000}}}
+	case SourceSelfManagedKafka:
+		props["ProvisionedPollerConfig"] = jsonObj{"properties": jsonObj{"MaximumPollers": jsonObj{"maximum": 2000}}}
+		return []any{jsonObj{
+			"if":   queueMode,
+			"then": forbid("StartingPosition", "StartingPositionTimestamp", "MaximumBatchingWindowInSeconds"),
+			"else": present("StartingPosition"),
+		}}
+	}
+	return nil
 }
