@@ -176,11 +176,39 @@ type deployFlags struct {
 }
 
 func init() {
-	Register(&Command{
-		Name:    "plan",
-		Summary: "Show what apply would change in AWS, without changing it",
+	Register(deployCommand("plan", "Show what apply would change in AWS, without changing it", planHelp, runPlan))
+	Register(deployCommand("apply", "Make AWS match the definition files", applyHelp,
+		func(ctx context.Context, d *deployFlags, args []string, env Env) int {
+			return runApply(ctx, d, args, env, false)
+		}))
+	Register(deployCommand("destroy", "Remove everything eventwire manages for the functions the files name", destroyHelp,
+		func(ctx context.Context, d *deployFlags, args []string, env Env) int {
+			return runApply(ctx, d, args, env, true)
+		}))
+}
+
+// deployCommand is a command over definition files and folders (at least
+// one) with the deploy flags.
+func deployCommand(name, summary, help string, run func(context.Context, *deployFlags, []string, Env) int) *Command {
+	return &Command{
+		Name:    name,
+		Summary: summary,
 		Args:    "PATH...",
-		Help: `Reads what AWS has for the function of every definition file given, or
+		Help:    help,
+		Setup: func(fs *flag.FlagSet) RunFunc {
+			d := &deployFlags{}
+			d.register(fs, name)
+			return func(ctx context.Context, args []string, env Env) int {
+				if len(args) == 0 {
+					return UsageError(env, name, "no PATH given: name definition files or folders to search")
+				}
+				return run(ctx, d, args, env)
+			}
+		},
+	}
+}
+
+const planHelp = `Reads what AWS has for the function of every definition file given, or
 found under the folders given, and prints the difference: each action
 with its kind (create, update, replace, delete, adopt, leave-alone), the
 resource, and for an update the fields that change. Nothing is changed.
@@ -196,23 +224,9 @@ With -o json the same plan is printed as one JSON document:
 
 Examples:
   eventwire plan examples/
-  eventwire plan --detailed-exitcode -o json orders/`,
-		Setup: func(fs *flag.FlagSet) RunFunc {
-			d := &deployFlags{}
-			d.register(fs, "plan")
-			return func(ctx context.Context, args []string, env Env) int {
-				if len(args) == 0 {
-					return UsageError(env, "plan", "no PATH given: name definition files or folders to search")
-				}
-				return runPlan(ctx, d, args, env)
-			}
-		},
-	})
-	Register(&Command{
-		Name:    "apply",
-		Summary: "Make AWS match the definition files",
-		Args:    "PATH...",
-		Help: `Validates every definition file first (a bad file changes nothing), plans
+  eventwire plan --detailed-exitcode -o json orders/`
+
+const applyHelp = `Validates every definition file first (a bad file changes nothing), plans
 each function as 'eventwire plan' does, prints the plan, asks for
 confirmation on a terminal, then applies the changes. Functions are
 worked on concurrently (--parallel); a failure in one does not stop the
@@ -223,23 +237,9 @@ Without a terminal (CI), --yes is required.
 
 Examples:
   eventwire apply examples/
-  eventwire apply --yes orders/_lambdaeventsourcedef.json`,
-		Setup: func(fs *flag.FlagSet) RunFunc {
-			d := &deployFlags{}
-			d.register(fs, "apply")
-			return func(ctx context.Context, args []string, env Env) int {
-				if len(args) == 0 {
-					return UsageError(env, "apply", "no PATH given: name definition files or folders to search")
-				}
-				return runApply(ctx, d, args, env, false)
-			}
-		},
-	})
-	Register(&Command{
-		Name:    "destroy",
-		Summary: "Remove everything eventwire manages for the functions the files name",
-		Args:    "PATH...",
-		Help: `For the function of every definition file given, removes the event
+  eventwire apply --yes orders/_lambdaeventsourcedef.json`
+
+const destroyHelp = `For the function of every definition file given, removes the event
 source mappings eventwire created or adopted, deregisters the function
 from the target groups it wired, detaches the API Gateway routes and
 deletes the integrations it created, and removes its permission
@@ -248,19 +248,7 @@ are left alone; routes and APIs are never deleted.
 
 Examples:
   eventwire destroy orders/
-  eventwire destroy --yes examples/`,
-		Setup: func(fs *flag.FlagSet) RunFunc {
-			d := &deployFlags{}
-			d.register(fs, "destroy")
-			return func(ctx context.Context, args []string, env Env) int {
-				if len(args) == 0 {
-					return UsageError(env, "destroy", "no PATH given: name definition files or folders to search")
-				}
-				return runApply(ctx, d, args, env, true)
-			}
-		},
-	})
-}
+  eventwire destroy --yes examples/`
 
 func (d *deployFlags) register(fs *flag.FlagSet, cmd string) {
 	fs.IntVar(&d.parallel, "parallel", DefaultParallel, "how many functions to work on at once")

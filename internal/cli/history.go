@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -72,66 +73,89 @@ type historyRecord struct {
 }
 
 func runHistory(ctx context.Context, args []string, env Env, table string, limit int, output string, verbose bool) int {
-	if len(args) != 1 {
-		return UsageError(env, "history", "want exactly one FUNCTION")
+	table, problem := historyArgs(args, table, limit, output)
+	if problem != "" {
+		return UsageError(env, "history", problem)
 	}
-	if strings.TrimSpace(args[0]) == "" {
-		return UsageError(env, "history", `FUNCTION is empty (runs of files that named no function are under "-")`)
+	recs, err := readHistory(ctx, env, table, args[0], limit)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "eventwire history: %v\n", err)
+		return ExitError
 	}
-	if limit < 0 {
-		return UsageError(env, "history", fmt.Sprintf("-n %d: want 0 (all) or more", limit))
+	switch {
+	case output == "json":
+		if err := writeHistoryJSON(env.Stdout, recs); err != nil {
+			return ExitError
+		}
+	case len(recs) == 0:
+		fmt.Fprintf(env.Stdout, "no deployments of %s recorded in table %s\n", records.FunctionKey(args[0]), table)
+	default:
+		writeHistoryTable(env.Stdout, recs, verbose)
 	}
-	if output != "text" && output != "json" {
-		return UsageError(env, "history", fmt.Sprintf("-o %s: want text or json", output))
+	return ExitOK
+}
+
+// historyArgs checks history's arguments and finds the table. It returns
+// what is wrong with them, or "".
+func historyArgs(args []string, table string, limit int, output string) (string, string) {
+	switch {
+	case len(args) != 1:
+		return "", "want exactly one FUNCTION"
+	case strings.TrimSpace(args[0]) == "":
+		return "", `FUNCTION is empty (runs of files that named no function are under "-")`
+	case limit < 0:
+		return "", fmt.Sprintf("-n %d: want 0 (all) or more", limit)
+	case output != "text" && output != "json":
+		return "", fmt.Sprintf("-o %s: want text or json", output)
 	}
 	if table == "" {
 		table = os.Getenv(TableEnv)
 	}
 	if table == "" {
-		return UsageError(env, "history", "no table: give --table or set "+TableEnv)
+		return "", "no table: give --table or set " + TableEnv
 	}
+	return table, ""
+}
+
+// readHistory reads at most limit records of function from table, newest
+// first.
+func readHistory(ctx context.Context, env Env, table, function string, limit int) ([]records.Record, error) {
 	cfg, err := env.AWSConfig(ctx)
 	if err != nil {
-		fmt.Fprintf(env.Stderr, "eventwire history: load AWS configuration: %v\n", err)
-		return ExitError
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	store := records.New(dynamodb.NewFromConfig(cfg), table, records.Options{})
-	recs, err := store.History(ctx, args[0], limit)
+	recs, err := store.History(ctx, function, limit)
 	var nf *dbtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		fmt.Fprintf(env.Stderr, "eventwire history: no table %s in region %s (give the stack's TableName output with --table or $%s): %v\n", table, cfg.Region, TableEnv, err)
-		return ExitError
+		return nil, fmt.Errorf("no table %s in region %s (give the stack's TableName output with --table or $%s): %w", table, cfg.Region, TableEnv, err)
 	}
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "eventwire history: %v\n", err)
-		return ExitError
-	}
-	if output == "json" {
-		out := make([]historyRecord, 0, len(recs))
-		for _, r := range recs {
-			h := historyRecord{
-				Function: r.Function, ID: r.ID, Start: r.Start, DurationMS: r.Duration.Milliseconds(),
-				Trigger: string(r.Trigger), Source: r.Source, FunctionRef: r.FunctionRef, Mode: string(r.Mode),
-				Outcome: string(r.Outcome), Changes: r.Changes, Errors: r.Errors, RequestID: r.RequestID,
-			}
-			if json.Valid([]byte(r.PlanJSON)) {
-				h.Plan = json.RawMessage(r.PlanJSON)
-			}
-			out = append(out, h)
+	return recs, err
+}
+
+// writeHistoryJSON writes the records as one JSON array, the -o json form.
+func writeHistoryJSON(w io.Writer, recs []records.Record) error {
+	out := make([]historyRecord, 0, len(recs))
+	for _, r := range recs {
+		h := historyRecord{
+			Function: r.Function, ID: r.ID, Start: r.Start, DurationMS: r.Duration.Milliseconds(),
+			Trigger: string(r.Trigger), Source: r.Source, FunctionRef: r.FunctionRef, Mode: string(r.Mode),
+			Outcome: string(r.Outcome), Changes: r.Changes, Errors: r.Errors, RequestID: r.RequestID,
 		}
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return ExitError
+		if json.Valid([]byte(r.PlanJSON)) {
+			h.Plan = json.RawMessage(r.PlanJSON)
 		}
-		return ExitOK
+		out = append(out, h)
 	}
-	if len(recs) == 0 {
-		fmt.Fprintf(env.Stdout, "no deployments of %s recorded in table %s\n", records.FunctionKey(args[0]), table)
-		return ExitOK
-	}
-	// Columns are aligned over all rows; errors and plans go below their
-	// row, outside the columns.
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// writeHistoryTable writes the records as a table. Columns are aligned
+// over all rows; errors (and with verbose, plans) go below their row,
+// outside the columns.
+func writeHistoryTable(w io.Writer, recs []records.Record, verbose bool) {
 	rows := [][]string{{"STARTED", "DURATION", "TRIGGER", "MODE", "OUTCOME", "CHANGES", "SOURCE"}}
 	details := [][]string{nil}
 	for _, r := range recs {
@@ -165,10 +189,9 @@ func runHistory(ctx context.Context, args []string, env Env, table string, limit
 			}
 			fmt.Fprintf(&b, "%-*s  ", width[j], c)
 		}
-		fmt.Fprintln(env.Stdout, b.String())
+		fmt.Fprintln(w, b.String())
 		for _, l := range details[i] {
-			fmt.Fprintln(env.Stdout, l)
+			fmt.Fprintln(w, l)
 		}
 	}
-	return ExitOK
 }
