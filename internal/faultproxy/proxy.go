@@ -141,12 +141,13 @@ type Proxy struct {
 	// URL is the proxy's base URL, http://127.0.0.1:port.
 	URL string
 
-	srv     *http.Server
-	ln      net.Listener
-	rp      *httputil.ReverseProxy
-	clock   pace.Clock
-	bucket  func(Call) string
-	buckets map[string]*pace.Bucket
+	srv       *http.Server
+	ln        net.Listener
+	rp        *httputil.ReverseProxy
+	transport *http.Transport
+	clock     pace.Clock
+	bucket    func(Call) string
+	buckets   map[string]*pace.Bucket
 
 	mu      sync.Mutex
 	latency time.Duration
@@ -193,8 +194,12 @@ func Start(upstream string, cfg Config) (*Proxy, error) {
 	}
 	p.setFaults(cfg.Faults)
 	p.resetCounts()
+	// Enough idle connections to moto for a benchmark's concurrent calls.
+	p.transport = http.DefaultTransport.(*http.Transport).Clone()
+	p.transport.MaxIdleConnsPerHost = 64
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        func(r *httputil.ProxyRequest) { r.SetURL(u) },
+		Transport:      p.transport,
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.errorHandler,
 	}
@@ -209,7 +214,11 @@ func Start(upstream string, cfg Config) (*Proxy, error) {
 }
 
 // Close stops the proxy and closes its connections.
-func (p *Proxy) Close() error { return p.srv.Close() }
+func (p *Proxy) Close() error {
+	err := p.srv.Close()
+	p.transport.CloseIdleConnections()
+	return err
+}
 
 // SetLatency changes the latency added to every call.
 func (p *Proxy) SetLatency(d time.Duration) {

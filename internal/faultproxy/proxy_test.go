@@ -223,6 +223,37 @@ func TestThrottling(t *testing.T) {
 	}
 }
 
+func TestConcurrentThrottling(t *testing.T) {
+	p := start(t, Config{Quotas: map[string]Quota{BucketLambda: {Rate: 0, Burst: 10}}})
+	c := newClients(sdkConfig(t, p.URL))
+	var wg sync.WaitGroup
+	var throttled atomic.Int64
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.lambda.ListEventSourceMappings(context.Background(), &lambda.ListEventSourceMappingsInput{})
+			if isThrottle(err) {
+				throttled.Add(1)
+			} else if err != nil {
+				t.Errorf("ListEventSourceMappings: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := throttled.Load(); got != 30 {
+		t.Errorf("%d of 40 calls throttled, want 30 past a burst of 10", got)
+	}
+	want := Counts{Calls: 40, Throttled: 30}
+	if diff := cmp.Diff(want, p.Snapshot().Buckets[BucketLambda]); diff != "" {
+		t.Errorf("bucket counts (-want +got):\n%s", diff)
+	}
+	p.Reset()
+	if diff := cmp.Diff(Snapshot{Calls: map[Call]Counts{}, Buckets: map[string]Counts{}}, p.Snapshot()); diff != "" {
+		t.Errorf("after Reset (-want +got):\n%s", diff)
+	}
+}
+
 func TestInjectedFaults(t *testing.T) {
 	ctx := context.Background()
 	direct := newClients(sdkConfig(t, motoURL()))
