@@ -35,12 +35,11 @@ import (
 	"github.com/eventwire/eventwire/internal/mototest"
 )
 
-// The one place this package touches mototest: one moto for the binary.
-var moto *mototest.Server
+// The one place this package touches mototest: one moto for the binary,
+// started by the first test that needs it.
+func TestMain(m *testing.M) { mototest.Main(m) }
 
-func TestMain(m *testing.M) { mototest.Main(m, &moto) }
-
-func motoURL() string { return moto.URL }
+func motoURL(t *testing.T) string { return mototest.Shared(t).URL }
 
 // sdkConfig is an SDK configuration for endpoint with the SDK's retries off,
 // so that each call is one request and its error is the proxy's answer.
@@ -64,7 +63,7 @@ func sdkConfig(t *testing.T, endpoint string, opts ...func(*config.LoadOptions) 
 // start starts a proxy in front of moto for one test.
 func start(t *testing.T, cfg Config) *Proxy {
 	t.Helper()
-	p, err := Start(motoURL(), cfg)
+	p, err := Start(motoURL(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +255,7 @@ func TestConcurrentThrottling(t *testing.T) {
 
 func TestInjectedFaults(t *testing.T) {
 	ctx := context.Background()
-	direct := newClients(sdkConfig(t, motoURL()))
+	direct := newClients(sdkConfig(t, motoURL(t)))
 	apiNamed := func(t *testing.T, name string) bool {
 		t.Helper()
 		out, err := direct.api.GetApis(ctx, &apigatewayv2.GetApisInput{})
@@ -448,7 +447,7 @@ func TestRandomFaultsAreReproducible(t *testing.T) {
 
 func TestMappingState(t *testing.T) {
 	ctx := context.Background()
-	fx := awsfixture.New(sdkConfig(t, motoURL()))
+	fx := awsfixture.New(sdkConfig(t, motoURL(t)))
 	fn := unique("fn")
 	if _, err := fx.Function(ctx, fn); err != nil {
 		t.Fatal(err)
