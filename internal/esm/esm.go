@@ -3,11 +3,7 @@
 // the file by the pull planner (internal/pull), which so never sees the SDK.
 package esm
 
-import (
-	"strings"
-
-	"github.com/eventwire/eventwire/internal/definition"
-)
+import "github.com/eventwire/eventwire/internal/definition"
 
 // States of an event source mapping, as AWS reports them.
 const (
@@ -48,19 +44,4 @@ type Observed struct {
 	Mapping definition.Mapping
 	// Tags are the mapping's tags (ListTags). Only List fills them.
 	Tags map[string]string
-}
-
-// SplitFunctionARN splits a function ARN as AWS reports it
-// (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]) into the
-// unqualified ARN and the qualifier. "$LATEST" is reported as no qualifier.
-func SplitFunctionARN(arn string) (unqualified, qualifier string) {
-	parts := strings.SplitN(arn, ":", 8)
-	if len(parts) < 8 {
-		return arn, ""
-	}
-	q := parts[7]
-	if q == "$LATEST" {
-		q = ""
-	}
-	return strings.Join(parts[:7], ":"), q
 }

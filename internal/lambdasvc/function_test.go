@@ -11,48 +11,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/esm"
-	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/funcref"
 )
 
 const ordersARN = "arn:aws:lambda:us-east-1:123456789012:function:orders"
-
-func TestSplitQualifier(t *testing.T) {
-	tests := []struct{ ref, base, qualifier string }{
-		{"orders", "orders", ""},
-		{"orders:live", "orders", "live"},
-		{"orders:$LATEST", "orders", "$LATEST"},
-		{"orders:7", "orders", "7"},
-		{"123456789012:function:orders", "123456789012:function:orders", ""},
-		{"123456789012:function:orders:live", "123456789012:function:orders", "live"},
-		{"us-east-1:123456789012:function:orders:live", "us-east-1:123456789012:function:orders", "live"},
-		{ordersARN, ordersARN, ""},
-		{ordersARN + ":live", ordersARN, "live"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.ref, func(t *testing.T) {
-			base, q := SplitQualifier(tt.ref)
-			if base != tt.base || q != tt.qualifier {
-				t.Errorf("SplitQualifier(%q) = %q, %q; want %q, %q", tt.ref, base, q, tt.base, tt.qualifier)
-			}
-		})
-	}
-}
-
-func TestSplitFunctionARN(t *testing.T) {
-	tests := []struct{ arn, unqualified, qualifier string }{
-		{ordersARN, ordersARN, ""},
-		{ordersARN + ":live", ordersARN, "live"},
-		{ordersARN + ":$LATEST", ordersARN, ""},
-		{ordersARN + ":3", ordersARN, "3"},
-	}
-	for _, tt := range tests {
-		u, q := esm.SplitFunctionARN(tt.arn)
-		if u != tt.unqualified || q != tt.qualifier {
-			t.Errorf("esm.SplitFunctionARN(%q) = %q, %q; want %q, %q", tt.arn, u, q, tt.unqualified, tt.qualifier)
-		}
-	}
-}
 
 // getFunction answers GetFunction like AWS: a qualified FunctionArn when a
 // Qualifier is given, 404 for unknown functions.
@@ -81,13 +43,13 @@ func TestResolve_FakeAWS(t *testing.T) {
 	tests := []struct {
 		ref      string
 		wantSent string
-		want     plan.Function
+		want     funcref.Function
 	}{
-		{"orders", "orders|", plan.Function{Ref: "orders", Name: "orders", ARN: ordersARN}},
-		{"orders:live", "orders|live", plan.Function{Ref: "orders:live", Name: "orders", Qualifier: "live", ARN: ordersARN}},
+		{"orders", "orders|", funcref.Function{Ref: "orders", Name: "orders", ARN: ordersARN}},
+		{"orders:live", "orders|live", funcref.Function{Ref: "orders:live", Name: "orders", Qualifier: "live", ARN: ordersARN}},
 		{"123456789012:function:orders", "123456789012:function:orders|",
-			plan.Function{Ref: "123456789012:function:orders", Name: "orders", ARN: ordersARN}},
-		{ordersARN + ":live", ordersARN + "|live", plan.Function{Ref: ordersARN + ":live", Name: "orders", Qualifier: "live", ARN: ordersARN}},
+			funcref.Function{Ref: "123456789012:function:orders", Name: "orders", ARN: ordersARN}},
+		{ordersARN + ":live", ordersARN + "|live", funcref.Function{Ref: ordersARN + ":live", Name: "orders", Qualifier: "live", ARN: ordersARN}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {

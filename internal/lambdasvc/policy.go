@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/eventwire/eventwire/internal/funcref"
 )
 
 // PolicyAPI is the slice of the Lambda client that Permissions needs.
@@ -68,11 +70,11 @@ func (p *Permissions) List(ctx context.Context, functionName, qualifier string) 
 			// caller resolved the function already.
 			return nil, nil
 		}
-		return nil, fmt.Errorf("get policy of %s: %w", qualified(functionName, qualifier), err)
+		return nil, fmt.Errorf("get policy of %s: %w", funcref.Qualify(functionName, qualifier), err)
 	}
 	sts, err := ParsePolicy(aws.ToString(out.Policy), qualifier)
 	if err != nil {
-		return nil, fmt.Errorf("policy of %s: %w", qualified(functionName, qualifier), err)
+		return nil, fmt.Errorf("policy of %s: %w", funcref.Qualify(functionName, qualifier), err)
 	}
 	return sts, nil
 }
@@ -100,7 +102,7 @@ func (p *Permissions) Add(ctx context.Context, functionName string, s Statement)
 		if errors.Is(err, ErrConflict) && strings.Contains(err.Error(), "already exists") {
 			return nil
 		}
-		return fmt.Errorf("add permission %s to %s: %w", s.Sid, qualified(functionName, s.Qualifier), err)
+		return fmt.Errorf("add permission %s to %s: %w", s.Sid, funcref.Qualify(functionName, s.Qualifier), err)
 	}
 	return nil
 }
@@ -117,7 +119,7 @@ func (p *Permissions) Remove(ctx context.Context, functionName, qualifier, sid s
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
-		return fmt.Errorf("remove permission %s from %s: %w", sid, qualified(functionName, qualifier), err)
+		return fmt.Errorf("remove permission %s from %s: %w", sid, funcref.Qualify(functionName, qualifier), err)
 	}
 	return nil
 }
@@ -138,13 +140,6 @@ func (p *Permissions) Aliases(ctx context.Context, functionName string) ([]strin
 	}
 	sort.Strings(names)
 	return names, nil
-}
-
-func qualified(name, qualifier string) string {
-	if qualifier == "" {
-		return name
-	}
-	return name + ":" + qualifier
 }
 
 // policyDocument is the part of an IAM policy document that eventwire
@@ -196,16 +191,14 @@ func ParsePolicy(doc, queried string) ([]Statement, error) {
 }
 
 // resourceQualifier returns the qualifier of a function ARN
-// (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]).
-func resourceQualifier(arn string) (string, bool) {
-	parts := strings.Split(arn, ":")
-	if len(parts) < 7 || parts[0] != "arn" || parts[5] != "function" {
+// (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]); ok is
+// false when resource is not one.
+func resourceQualifier(resource string) (qualifier string, ok bool) {
+	r, err := funcref.Parse(resource)
+	if err != nil || r.Partition == "" {
 		return "", false
 	}
-	if len(parts) == 8 {
-		return parts[7], true
-	}
-	return "", len(parts) == 7
+	return r.Qualifier, true
 }
 
 func principal(raw json.RawMessage) string {

@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/eventwire/eventwire/internal/funcref"
 )
 
 // Kind is what an action does.
@@ -81,25 +83,10 @@ type Action struct {
 	Op any `json:"-"`
 }
 
-// Function is the resolved target of a definition file.
-type Function struct {
-	// Ref is the function as written in the file.
-	Ref string `json:"ref"`
-	// Name is the bare function name.
-	Name string `json:"name"`
-	// Qualifier is the alias or version, if the reference has one.
-	Qualifier string `json:"qualifier,omitempty"`
-	// ARN is the unqualified function ARN as AWS reports it.
-	ARN string `json:"arn"`
-}
-
-// QualifiedARN is ARN with the qualifier, if any.
-func (f Function) QualifiedARN() string {
-	if f.Qualifier == "" {
-		return f.ARN
-	}
-	return f.ARN + ":" + f.Qualifier
-}
+// Function is the resolved target of a definition file. It is
+// funcref.Function, which the Lambda adapter returns, named here for the
+// planners.
+type Function = funcref.Function
 
 // Plan is the ordered list of actions for one function. The order is the
 // order of execution: grants before attachments, detachments before

@@ -60,7 +60,7 @@ func Plan(fn plan.Function, desired []definition.Mapping, observed []esm.Observe
 		if o.State == esm.StateDeleting {
 			continue
 		}
-		if sameFunction(fn, o.FunctionArn) {
+		if fn.Is(o.FunctionArn) {
 			mine = append(mine, o)
 		}
 	}
@@ -408,24 +408,6 @@ func managed(o esm.Observed) bool {
 }
 
 func enabled(d definition.Mapping) bool { return d.Enabled == nil || *d.Enabled }
-
-// sameFunction reports whether a mapping's FunctionArn is the function fn,
-// with the same qualifier (an unqualified reference matches only mappings
-// on the unqualified function, $LATEST being the same).
-func sameFunction(fn plan.Function, functionArn string) bool {
-	arn, q := esm.SplitFunctionARN(functionArn)
-	want := fn.Qualifier
-	if want == "$LATEST" {
-		want = ""
-	}
-	if q != want {
-		return false
-	}
-	if fn.ARN != "" {
-		return arn == fn.ARN
-	}
-	return arn[strings.LastIndex(arn, ":")+1:] == fn.Name
-}
 
 // identity is what tells one mapping of a function from another: the event
 // source, and the Topics, Queues and self-managed endpoints where those

@@ -20,12 +20,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/eventwire/eventwire/internal/funcref"
 )
 
 // API is the slice of the DynamoDB client the store needs.
@@ -82,21 +83,7 @@ func (s *Store) Table() string { return s.table }
 // kept under: the bare function name, without ARN parts or qualifier, so
 // that "orders", "orders:live" and the function's ARN share one history and
 // one lease.
-func FunctionKey(ref string) string {
-	name := ref
-	if i := strings.Index(name, ":function:"); i >= 0 {
-		name = name[i+len(":function:"):]
-	} else if strings.HasPrefix(name, "function:") {
-		name = strings.TrimPrefix(name, "function:")
-	} else if parts := strings.Split(name, ":"); len(parts) >= 3 && parts[1] == "function" {
-		// Partial ARN: ACCOUNT:function:NAME[:QUALIFIER].
-		name = strings.Join(parts[2:], ":")
-	}
-	if i := strings.Index(name, ":"); i >= 0 {
-		name = name[:i]
-	}
-	return name
-}
+func FunctionKey(ref string) string { return funcref.Name(ref) }
 
 // isConditionFailed reports whether err is a failed condition of a
 // conditional write.
