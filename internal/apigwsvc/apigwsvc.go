@@ -2,8 +2,9 @@
 // routes, their Lambda proxy integrations, and stages. It declares the
 // slice of the SDK client it needs and translates SDK errors once, here.
 //
-// eventwire never deletes a route or an API. It deletes only integrations
-// whose description carries ManagedPrefix, the mark it puts on those it
+// It returns what it reads as internal/wiring's plain data. eventwire
+// never deletes a route or an API. It deletes only integrations whose
+// description carries owner.IntegrationPrefix, the mark it puts on those it
 // creates.
 package apigwsvc
 
@@ -12,11 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
+
+	"github.com/eventwire/eventwire/internal/owner"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // API is the slice of the API Gateway v2 client that Client needs.
@@ -64,41 +67,6 @@ func translate(err error) error {
 	return err
 }
 
-// ManagedPrefix starts the description of every integration eventwire
-// creates.
-const ManagedPrefix = "managed by eventwire"
-
-// The integration eventwire creates: a Lambda proxy integration with the
-// 2.0 payload format.
-const (
-	IntegrationType      = string(types.IntegrationTypeAwsProxy)
-	PayloadFormatVersion = "2.0"
-)
-
-// Route is an HTTP API route.
-type Route struct {
-	ID string
-	// Key is the route key: "GET /orders/{id}", "ANY /{proxy+}", "$default".
-	Key string
-	// Target is "integrations/ID", or "" for a route without a target.
-	Target string
-}
-
-// Integration is an HTTP API integration.
-type Integration struct {
-	ID                   string
-	Type                 string
-	URI                  string
-	PayloadFormatVersion string
-	Description          string
-}
-
-// Stage is an HTTP API stage and its stage variables.
-type Stage struct {
-	Name      string
-	Variables map[string]string
-}
-
 // Client reads and changes HTTP API routes and integrations.
 type Client struct {
 	api API
@@ -108,17 +76,17 @@ type Client struct {
 func New(api API) *Client { return &Client{api: api} }
 
 // Route returns the route routeID of the API apiID.
-func (c *Client) Route(ctx context.Context, apiID, routeID string) (Route, error) {
+func (c *Client) Route(ctx context.Context, apiID, routeID string) (wiring.Route, error) {
 	out, err := c.api.GetRoute(ctx, &apigatewayv2.GetRouteInput{ApiId: aws.String(apiID), RouteId: aws.String(routeID)})
 	if err != nil {
-		return Route{}, fmt.Errorf("get route %s of api %s: %w", routeID, apiID, translate(err))
+		return wiring.Route{}, fmt.Errorf("get route %s of api %s: %w", routeID, apiID, translate(err))
 	}
-	return Route{ID: aws.ToString(out.RouteId), Key: aws.ToString(out.RouteKey), Target: aws.ToString(out.Target)}, nil
+	return wiring.Route{ID: aws.ToString(out.RouteId), Key: aws.ToString(out.RouteKey), Target: aws.ToString(out.Target)}, nil
 }
 
 // Routes returns all routes of the API, sorted by id.
-func (c *Client) Routes(ctx context.Context, apiID string) ([]Route, error) {
-	var routes []Route
+func (c *Client) Routes(ctx context.Context, apiID string) ([]wiring.Route, error) {
+	var routes []wiring.Route
 	in := &apigatewayv2.GetRoutesInput{ApiId: aws.String(apiID)}
 	for {
 		out, err := c.api.GetRoutes(ctx, in)
@@ -126,7 +94,7 @@ func (c *Client) Routes(ctx context.Context, apiID string) ([]Route, error) {
 			return nil, fmt.Errorf("get routes of api %s: %w", apiID, translate(err))
 		}
 		for _, r := range out.Items {
-			routes = append(routes, Route{ID: aws.ToString(r.RouteId), Key: aws.ToString(r.RouteKey), Target: aws.ToString(r.Target)})
+			routes = append(routes, wiring.Route{ID: aws.ToString(r.RouteId), Key: aws.ToString(r.RouteKey), Target: aws.ToString(r.Target)})
 		}
 		if aws.ToString(out.NextToken) == "" {
 			break
@@ -151,8 +119,8 @@ func (c *Client) SetRouteTarget(ctx context.Context, apiID, routeID, target stri
 
 // Integrations returns all integrations of the API (every page), sorted by
 // id.
-func (c *Client) Integrations(ctx context.Context, apiID string) ([]Integration, error) {
-	var ints []Integration
+func (c *Client) Integrations(ctx context.Context, apiID string) ([]wiring.Integration, error) {
+	var ints []wiring.Integration
 	in := &apigatewayv2.GetIntegrationsInput{ApiId: aws.String(apiID)}
 	for {
 		out, err := c.api.GetIntegrations(ctx, in)
@@ -160,7 +128,7 @@ func (c *Client) Integrations(ctx context.Context, apiID string) ([]Integration,
 			return nil, fmt.Errorf("get integrations of api %s: %w", apiID, translate(err))
 		}
 		for _, i := range out.Items {
-			ints = append(ints, Integration{
+			ints = append(ints, wiring.Integration{
 				ID:                   aws.ToString(i.IntegrationId),
 				Type:                 string(i.IntegrationType),
 				URI:                  aws.ToString(i.IntegrationUri),
@@ -179,16 +147,17 @@ func (c *Client) Integrations(ctx context.Context, apiID string) ([]Integration,
 
 // CreateIntegration creates a Lambda proxy integration (AWS_PROXY, payload
 // format 2.0) to uri (a function ARN, possibly with a stage variable as
-// qualifier). description must start with ManagedPrefix.
+// qualifier). description must mark it as eventwire's
+// (owner.IntegrationDescription).
 func (c *Client) CreateIntegration(ctx context.Context, apiID, uri, description string) (string, error) {
-	if !strings.HasPrefix(description, ManagedPrefix) {
-		return "", fmt.Errorf("create integration in api %s: description %q does not start with %q", apiID, description, ManagedPrefix)
+	if !owner.IsIntegrationDescription(description) {
+		return "", fmt.Errorf("create integration in api %s: description %q does not start with %q", apiID, description, owner.IntegrationPrefix)
 	}
 	out, err := c.api.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
 		ApiId:                aws.String(apiID),
-		IntegrationType:      types.IntegrationTypeAwsProxy,
+		IntegrationType:      types.IntegrationType(owner.IntegrationType),
 		IntegrationUri:       aws.String(uri),
-		PayloadFormatVersion: aws.String(PayloadFormatVersion),
+		PayloadFormatVersion: aws.String(owner.PayloadFormatVersion),
 		Description:          aws.String(description),
 	})
 	if err != nil {
@@ -199,8 +168,8 @@ func (c *Client) CreateIntegration(ctx context.Context, apiID, uri, description 
 
 // DeleteIntegration deletes an integration that eventwire created: it
 // reads the integration first and refuses (ErrNotManaged) if its
-// description does not carry ManagedPrefix. An integration that is already
-// gone is success.
+// description does not carry owner.IntegrationPrefix. An integration that
+// is already gone is success.
 func (c *Client) DeleteIntegration(ctx context.Context, apiID, integrationID string) error {
 	got, err := c.api.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: aws.String(apiID), IntegrationId: aws.String(integrationID)})
 	if err != nil {
@@ -210,7 +179,7 @@ func (c *Client) DeleteIntegration(ctx context.Context, apiID, integrationID str
 		}
 		return fmt.Errorf("get integration %s of api %s: %w", integrationID, apiID, err)
 	}
-	if !strings.HasPrefix(aws.ToString(got.Description), ManagedPrefix) {
+	if !owner.IsIntegrationDescription(aws.ToString(got.Description)) {
 		return fmt.Errorf("delete integration %s of api %s: %w", integrationID, apiID, ErrNotManaged)
 	}
 	_, err = c.api.DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: aws.String(apiID), IntegrationId: aws.String(integrationID)})
@@ -226,8 +195,8 @@ func (c *Client) DeleteIntegration(ctx context.Context, apiID, integrationID str
 
 // Stages returns the API's stages with their stage variables, sorted by
 // name.
-func (c *Client) Stages(ctx context.Context, apiID string) ([]Stage, error) {
-	var stages []Stage
+func (c *Client) Stages(ctx context.Context, apiID string) ([]wiring.Stage, error) {
+	var stages []wiring.Stage
 	in := &apigatewayv2.GetStagesInput{ApiId: aws.String(apiID)}
 	for {
 		out, err := c.api.GetStages(ctx, in)
@@ -235,7 +204,7 @@ func (c *Client) Stages(ctx context.Context, apiID string) ([]Stage, error) {
 			return nil, fmt.Errorf("get stages of api %s: %w", apiID, translate(err))
 		}
 		for _, s := range out.Items {
-			stages = append(stages, Stage{Name: aws.ToString(s.StageName), Variables: s.StageVariables})
+			stages = append(stages, wiring.Stage{Name: aws.ToString(s.StageName), Variables: s.StageVariables})
 		}
 		if aws.ToString(out.NextToken) == "" {
 			break
@@ -244,4 +213,20 @@ func (c *Client) Stages(ctx context.Context, apiID string) ([]Stage, error) {
 	}
 	sort.Slice(stages, func(i, j int) bool { return stages[i].Name < stages[j].Name })
 	return stages, nil
+}
+
+// API reads the API's routes, integrations and stages.
+func (c *Client) API(ctx context.Context, apiID string) (wiring.API, error) {
+	var api wiring.API
+	var err error
+	if api.Routes, err = c.Routes(ctx, apiID); err != nil {
+		return wiring.API{}, err
+	}
+	if api.Integrations, err = c.Integrations(ctx, apiID); err != nil {
+		return wiring.API{}, err
+	}
+	if api.Stages, err = c.Stages(ctx, apiID); err != nil {
+		return wiring.API{}, err
+	}
+	return api, nil
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/eventwire/eventwire/internal/apigwsvc"
 	"github.com/eventwire/eventwire/internal/awsfixture"
 	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/owner"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -39,7 +41,7 @@ func TestClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(apigwsvc.Route{ID: get, Key: "GET /orders/{id}"}, r); diff != "" {
+	if diff := cmp.Diff(wiring.Route{ID: get, Key: "GET /orders/{id}"}, r); diff != "" {
 		t.Errorf("Route (-want +got):\n%s", diff)
 	}
 	routes, err := c.Routes(ctx, api.ID)
@@ -50,7 +52,7 @@ func TestClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]apigwsvc.Stage{
+	if diff := cmp.Diff([]wiring.Stage{
 		{Name: "beta", Variables: map[string]string{"lambdaAlias": "canary"}},
 		{Name: "prod", Variables: map[string]string{"lambdaAlias": "live"}},
 	}, stages); diff != "" {
@@ -58,7 +60,7 @@ func TestClient(t *testing.T) {
 	}
 
 	const uri = "arn:aws:lambda:us-east-1:123456789012:function:orders"
-	id, err := c.CreateIntegration(ctx, api.ID, uri, apigwsvc.ManagedPrefix+" for "+uri)
+	id, err := c.CreateIntegration(ctx, api.ID, uri, owner.IntegrationPrefix+" for "+uri)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +68,8 @@ func TestClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]apigwsvc.Integration{{ID: id, Type: "AWS_PROXY", URI: uri, PayloadFormatVersion: "2.0",
-		Description: apigwsvc.ManagedPrefix + " for " + uri}}, ints); diff != "" {
+	if diff := cmp.Diff([]wiring.Integration{{ID: id, Type: "AWS_PROXY", URI: uri, PayloadFormatVersion: "2.0",
+		Description: owner.IntegrationPrefix + " for " + uri}}, ints); diff != "" {
 		t.Errorf("Integrations (-want +got):\n%s", diff)
 	}
 	if err := c.SetRouteTarget(ctx, api.ID, get, "integrations/"+id); err != nil {
@@ -155,7 +157,7 @@ func TestIntegrations_FakeAWS_AllPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]apigwsvc.Integration{{ID: "i1", Type: "HTTP_PROXY"}, {ID: "i2", Type: "AWS_PROXY"}}, ints); diff != "" {
+	if diff := cmp.Diff([]wiring.Integration{{ID: "i1", Type: "HTTP_PROXY"}, {ID: "i2", Type: "AWS_PROXY"}}, ints); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/eventwire/eventwire/internal/funcref"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // PolicyAPI is the slice of the Lambda client that Permissions needs.
@@ -25,25 +26,6 @@ type PolicyAPI interface {
 // InvokeAction is the only action eventwire grants.
 const InvokeAction = "lambda:InvokeFunction"
 
-// Statement is one statement of a function's resource-based policy, in the
-// shape eventwire grants: a service principal allowed to invoke the
-// function (or one of its aliases or versions) from one source ARN.
-type Statement struct {
-	Sid string
-	// Qualifier is the alias or version whose policy holds the statement
-	// ("" for the unqualified function). It is read from the statement's
-	// Resource, so it is right even where one policy document is returned
-	// for several qualifiers.
-	Qualifier string
-	// Principal is the service principal (elasticloadbalancing.amazonaws.com)
-	// or, for other principals, the principal as written in the policy.
-	Principal string
-	// Action is the statement's action; several are joined with ",".
-	Action string
-	// SourceArn is the ArnLike AWS:SourceArn condition, if any.
-	SourceArn string
-}
-
 // Permissions reads and changes functions' resource-based policies.
 type Permissions struct {
 	api PolicyAPI
@@ -56,7 +38,7 @@ func NewPermissions(api PolicyAPI) *Permissions { return &Permissions{api: api} 
 // unqualified ARN) at qualifier ("" for the unqualified function). A
 // function or alias without a policy has no statements: that is not an
 // error.
-func (p *Permissions) List(ctx context.Context, functionName, qualifier string) ([]Statement, error) {
+func (p *Permissions) List(ctx context.Context, functionName, qualifier string) ([]wiring.Statement, error) {
 	in := &lambda.GetPolicyInput{FunctionName: aws.String(functionName)}
 	if qualifier != "" {
 		in.Qualifier = aws.String(qualifier)
@@ -83,7 +65,7 @@ func (p *Permissions) List(ctx context.Context, functionName, qualifier string) 
 // from s.SourceArn, with statement id s.Sid. A statement that already
 // exists with that id is success: eventwire's statement ids are hashes of
 // what they grant.
-func (p *Permissions) Add(ctx context.Context, functionName string, s Statement) error {
+func (p *Permissions) Add(ctx context.Context, functionName string, s wiring.Statement) error {
 	in := &lambda.AddPermissionInput{
 		FunctionName: aws.String(functionName),
 		StatementId:  aws.String(s.Sid),
@@ -150,7 +132,6 @@ type policyDocument struct {
 		Sid       string                                `json:"Sid"`
 		Effect    string                                `json:"Effect"`
 		Principal json.RawMessage                       `json:"Principal"`
-		Action    json.RawMessage                       `json:"Action"`
 		Resource  json.RawMessage                       `json:"Resource"`
 		Condition map[string]map[string]json.RawMessage `json:"Condition"`
 	} `json:"Statement"`
@@ -159,7 +140,7 @@ type policyDocument struct {
 // ParsePolicy reads the statements of a resource-based policy document.
 // queried is the qualifier the policy was asked for; a statement's own
 // Resource (arn:...:function:NAME[:QUALIFIER]) takes precedence.
-func ParsePolicy(doc, queried string) ([]Statement, error) {
+func ParsePolicy(doc, queried string) ([]wiring.Statement, error) {
 	if strings.TrimSpace(doc) == "" {
 		return nil, nil
 	}
@@ -167,14 +148,13 @@ func ParsePolicy(doc, queried string) ([]Statement, error) {
 	if err := json.Unmarshal([]byte(doc), &d); err != nil {
 		return nil, fmt.Errorf("parse policy document: %w", err)
 	}
-	sts := make([]Statement, 0, len(d.Statement))
+	sts := make([]wiring.Statement, 0, len(d.Statement))
 	for _, s := range d.Statement {
-		st := Statement{Sid: s.Sid, Qualifier: queried}
+		st := wiring.Statement{Sid: s.Sid, Qualifier: queried}
 		if q, ok := resourceQualifier(strings.Join(stringOrList(s.Resource), ",")); ok {
 			st.Qualifier = q
 		}
 		st.Principal = principal(s.Principal)
-		st.Action = strings.Join(stringOrList(s.Action), ",")
 		for op, kv := range s.Condition {
 			if !strings.EqualFold(op, "ArnLike") && !strings.EqualFold(op, "ArnEquals") {
 				continue

@@ -9,18 +9,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eventwire/eventwire/internal/fakeaws"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/fakeaws"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 func TestParsePolicy(t *testing.T) {
 	const fn = "arn:aws:lambda:us-east-1:123456789012:function:orders"
 	tests := []struct {
 		name, doc, queried string
-		want               []Statement
+		want               []wiring.Statement
 	}{
 		{name: "empty", doc: "", want: nil},
 		{
@@ -28,7 +29,7 @@ func TestParsePolicy(t *testing.T) {
 			doc: `{"Version":"2012-10-17","Id":"default","Statement":[{"Sid":"eventwire-1","Effect":"Allow",
 				"Principal":{"Service":"elasticloadbalancing.amazonaws.com"},"Action":"lambda:InvokeFunction",
 				"Resource":"` + fn + `","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1"}}}]}`,
-			want: []Statement{{Sid: "eventwire-1", Principal: "elasticloadbalancing.amazonaws.com", Action: "lambda:InvokeFunction",
+			want: []wiring.Statement{{Sid: "eventwire-1", Principal: "elasticloadbalancing.amazonaws.com",
 				SourceArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1"}},
 		},
 		{
@@ -36,20 +37,20 @@ func TestParsePolicy(t *testing.T) {
 			queried: "",
 			doc: `{"Statement":[{"Sid":"a","Principal":{"Service":"apigateway.amazonaws.com"},"Action":"lambda:InvokeFunction",
 				"Resource":"` + fn + `:live","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/x"}}}]}`,
-			want: []Statement{{Sid: "a", Qualifier: "live", Principal: "apigateway.amazonaws.com", Action: "lambda:InvokeFunction",
+			want: []wiring.Statement{{Sid: "a", Qualifier: "live", Principal: "apigateway.amazonaws.com",
 				SourceArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/x"}},
 		},
 		{
 			name:    "Resource not a function ARN: the qualifier asked for",
 			queried: "canary",
 			doc:     `{"Statement":[{"Sid":"b","Principal":"*","Action":["lambda:InvokeFunction","lambda:GetFunction"],"Resource":"*"}]}`,
-			want:    []Statement{{Sid: "b", Qualifier: "canary", Principal: "*", Action: "lambda:InvokeFunction,lambda:GetFunction"}},
+			want:    []wiring.Statement{{Sid: "b", Qualifier: "canary", Principal: "*"}},
 		},
 		{
 			name: "account principal and other conditions",
 			doc: `{"Statement":[{"Sid":"c","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"lambda:InvokeFunction",
 				"Resource":"` + fn + `","Condition":{"StringEquals":{"AWS:SourceAccount":"111122223333"}}}]}`,
-			want: []Statement{{Sid: "c", Principal: "arn:aws:iam::111122223333:root", Action: "lambda:InvokeFunction"}},
+			want: []wiring.Statement{{Sid: "c", Principal: "arn:aws:iam::111122223333:root"}},
 		},
 	}
 	for _, tt := range tests {
@@ -90,7 +91,7 @@ func TestPermissions_FakeAWS_PolicyPerQualifier(t *testing.T) {
 	if err != nil || got != nil {
 		t.Fatalf("no policy: List = %v, %v; want no statements, no error", got, err)
 	}
-	grant := Statement{Sid: "eventwire-x", Qualifier: "live", Principal: "apigateway.amazonaws.com",
+	grant := wiring.Statement{Sid: "eventwire-x", Qualifier: "live", Principal: "apigateway.amazonaws.com",
 		SourceArn: "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/orders"}
 	if err := p.Add(ctx, fakeFn, grant); err != nil {
 		t.Fatal(err)
@@ -104,7 +105,7 @@ func TestPermissions_FakeAWS_PolicyPerQualifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Statement{{Sid: "eventwire-x", Qualifier: "live", Principal: "apigateway.amazonaws.com", Action: InvokeAction, SourceArn: grant.SourceArn}}
+	want := []wiring.Statement{{Sid: "eventwire-x", Qualifier: "live", Principal: "apigateway.amazonaws.com", SourceArn: grant.SourceArn}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("List live (-want +got):\n%s", diff)
 	}
@@ -149,7 +150,7 @@ func TestPermissions_FakeAWS_ErrorsTranslated(t *testing.T) {
 	if !errors.Is(err, ErrThrottled) {
 		t.Errorf("List: err = %v, want ErrThrottled", err)
 	}
-	err = p.Add(context.Background(), fakeFn, Statement{Sid: "s", Principal: "apigateway.amazonaws.com"})
+	err = p.Add(context.Background(), fakeFn, wiring.Statement{Sid: "s", Principal: "apigateway.amazonaws.com"})
 	if !errors.Is(err, ErrThrottled) || !strings.Contains(err.Error(), "add permission s to "+fakeFn) {
 		t.Errorf("Add: err = %v, want ErrThrottled naming the statement and function", err)
 	}

@@ -6,8 +6,6 @@
 package plan
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -148,20 +146,3 @@ func (p *Plan) String() string {
 		n[Create], n[Update], n[Replace], n[Delete], n[Adopt], n[LeaveAlone])
 	return b.String()
 }
-
-// StatementPrefix starts the id of every permission statement eventwire
-// adds to a function's resource policy. Only statements with this prefix
-// are ever removed.
-const StatementPrefix = "eventwire-"
-
-// StatementID returns the deterministic statement id of a grant: the prefix
-// and a hash of what is granted, so re-applying never adds a statement.
-// Statement ids are limited to 100 characters of [a-zA-Z0-9-_].
-func StatementID(principal, sourceArn, qualifier string) string {
-	h := sha256.Sum256([]byte(principal + "\x00" + sourceArn + "\x00" + qualifier))
-	return StatementPrefix + hex.EncodeToString(h[:12])
-}
-
-// ManagedTagKey marks an event source mapping as created (or adopted) by
-// eventwire. Its value is the definition's function reference.
-const ManagedTagKey = "eventwire:managed"

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	goldenfile "github.com/eventwire/eventwire/internal/golden"
+	"github.com/eventwire/eventwire/internal/owner"
 )
 
 func golden(t *testing.T, name, got string) {
@@ -23,7 +24,7 @@ var sample = &Plan{
 		{Kind: Replace, Resource: ResourceMapping, ID: "arn:aws:kinesis:us-east-1:123456789012:stream/clicks 9a0b", Reason: "StartingPosition is create-only",
 			Changes: []Change{{Field: "StartingPosition", From: "LATEST", To: "TRIM_HORIZON"}}},
 		{Kind: Adopt, Resource: ResourceMapping, ID: "arn:aws:sqs:us-east-1:123456789012:legacy 77de"},
-		{Kind: Delete, Resource: ResourcePermission, ID: StatementID("elasticloadbalancing.amazonaws.com", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/old/1", "live")},
+		{Kind: Delete, Resource: ResourcePermission, ID: owner.StatementID("elasticloadbalancing.amazonaws.com", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/old/1", "live")},
 		{Kind: LeaveAlone, Resource: ResourceMapping, ID: "arn:aws:sqs:us-east-1:123456789012:hand-made 5e5e", Reason: "not managed by eventwire"},
 	},
 }
@@ -62,24 +63,5 @@ func TestHasChanges_LeaveAloneIsNotAChange(t *testing.T) {
 				t.Errorf("HasChanges() = %v, want %v", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestStatementID_DeterministicAndDistinct(t *testing.T) {
-	a := StatementID("apigateway.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/x", "")
-	if b := StatementID("apigateway.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/x", ""); a != b {
-		t.Errorf("same grant, different ids: %s %s", a, b)
-	}
-	for _, other := range []string{
-		StatementID("apigateway.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/x", "live"),
-		StatementID("elasticloadbalancing.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/x", ""),
-		StatementID("apigateway.amazonaws.com", "arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/y", ""),
-	} {
-		if other == a {
-			t.Errorf("different grants share the id %s", a)
-		}
-	}
-	if len(a) > 100 {
-		t.Errorf("statement id %s is longer than the 100 characters AddPermission allows", a)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/eventwire/eventwire/internal/golden"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
@@ -168,11 +169,11 @@ func TestMoto_CreateThenNothingToDo(t *testing.T) {
 	p1 := e.apply(e.desired())
 	e.checkGolden("create", p1.String())
 
-	managed := map[string]string{plan.ManagedTagKey: "orders"}
+	managed := map[string]string{owner.TagKey: "orders"}
 	want := []awsMapping{
 		{Source: e.ddb, BatchSize: 100, Position: "TRIM_HORIZON", Tags: managed},
 		{Source: e.stream, BatchSize: 100, Position: "LATEST", Tags: managed},
-		{Source: e.queue, BatchSize: 5, Filters: 1, Tags: map[string]string{plan.ManagedTagKey: "orders", TagKeysTag: "team", "team": "payments"}},
+		{Source: e.queue, BatchSize: 5, Filters: 1, Tags: map[string]string{owner.TagKey: "orders", TagKeysTag: "team", "team": "payments"}},
 	}
 	if diff := cmp.Diff(want, e.withoutUUIDs(e.inAWS())); diff != "" {
 		t.Errorf("mappings in AWS (-want +got):\n%s", diff)
@@ -207,7 +208,7 @@ func TestMoto_UpdateInPlaceKeepsUUID(t *testing.T) {
 		t.Errorf("UUID changed from %s to %s", before[2].UUID, after[2].UUID)
 	}
 	want := awsMapping{UUID: before[2].UUID, Source: e.queue, BatchSize: 8, Filters: 0,
-		Tags: map[string]string{plan.ManagedTagKey: "orders", TagKeysTag: "team", "team": "billing"}}
+		Tags: map[string]string{owner.TagKey: "orders", TagKeysTag: "team", "team": "billing"}}
 	if diff := cmp.Diff(want, after[2]); diff != "" {
 		t.Errorf("updated mapping (-want +got):\n%s", diff)
 	}
@@ -261,7 +262,7 @@ func TestMoto_AdoptAndLeaveAlone(t *testing.T) {
 	e.checkGolden("adopt", replaceUUIDs(p1.String(), []awsMapping{{UUID: unmanaged[0], Source: "A"}, {UUID: unmanaged[1], Source: "B"}}))
 
 	want := []awsMapping{
-		{UUID: unmanaged[0], Source: e.queue, BatchSize: 3, Tags: map[string]string{plan.ManagedTagKey: "orders", TagKeysTag: "owner", "owner": "ops"}},
+		{UUID: unmanaged[0], Source: e.queue, BatchSize: 3, Tags: map[string]string{owner.TagKey: "orders", TagKeysTag: "owner", "owner": "ops"}},
 		{UUID: unmanaged[1], Source: e.queue2, BatchSize: 10, Tags: map[string]string{"owner": "ops"}},
 	}
 	if diff := cmp.Diff(want, e.inAWS()); diff != "" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/esm"
+	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
@@ -350,7 +351,7 @@ func tagKeysValue(tags map[string]string) string {
 // of eventwire's own keys); tags whose key starts with "aws:" belong to AWS
 // and are never removed.
 func tagChanges(want, have map[string]string) (tag map[string]string, untag []string, changes []plan.Change) {
-	owned := map[string]bool{plan.ManagedTagKey: true, TagKeysTag: true}
+	owned := map[string]bool{owner.TagKey: true, TagKeysTag: true}
 	for _, k := range strings.Fields(have[TagKeysTag]) {
 		owned[k] = true
 	}
@@ -395,7 +396,7 @@ func desiredTags(fn plan.Function, d definition.Mapping) map[string]string {
 	for k, v := range d.Tags {
 		t[k] = v
 	}
-	t[plan.ManagedTagKey] = fn.Ref
+	t[owner.TagKey] = fn.Ref
 	if v := tagKeysValue(d.Tags); v != "" {
 		t[TagKeysTag] = v
 	}
@@ -403,7 +404,7 @@ func desiredTags(fn plan.Function, d definition.Mapping) map[string]string {
 }
 
 func managed(o esm.Observed) bool {
-	_, ok := o.Tags[plan.ManagedTagKey]
+	_, ok := o.Tags[owner.TagKey]
 	return ok
 }
 

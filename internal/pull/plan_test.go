@@ -11,6 +11,7 @@ import (
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/golden"
+	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
@@ -46,7 +47,7 @@ func obs(uuid string, m definition.Mapping, tags map[string]string) esm.Observed
 }
 
 func managedTags(extra ...string) map[string]string {
-	t := map[string]string{plan.ManagedTagKey: "orders"}
+	t := map[string]string{owner.TagKey: "orders"}
 	for i := 0; i+1 < len(extra); i += 2 {
 		t[extra[i]] = extra[i+1]
 	}
@@ -102,7 +103,7 @@ func planCases() []planCase {
 		AmazonManagedKafkaEventSourceConfig: &definition.KafkaEventSourceConfig{ConsumerGroupId: p("g1")},
 	}
 	aliasFn := plan.Function{Ref: "orders:live", Name: "orders", Qualifier: "live", ARN: fnARN}
-	onAlias := obs("a1", sqsAsAWSReports(queue), map[string]string{plan.ManagedTagKey: "orders:live"})
+	onAlias := obs("a1", sqsAsAWSReports(queue), map[string]string{owner.TagKey: "orders:live"})
 	onAlias.FunctionArn = fnARN + ":live"
 	onOtherQualifier := obs("a2", sqsAsAWSReports(queue2), managedTags())
 	onOtherQualifier.FunctionArn = fnARN + ":blue"
@@ -222,7 +223,7 @@ func planCases() []planCase {
 			fn:      plan.Function{Ref: fnARN, Name: "orders", ARN: fnARN},
 			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
 			observed: []esm.Observed{
-				obs("u1", sqsAsAWSReports(queue), map[string]string{plan.ManagedTagKey: fnARN}),
+				obs("u1", sqsAsAWSReports(queue), map[string]string{owner.TagKey: fnARN}),
 				onAlias,
 			},
 		},
@@ -231,7 +232,7 @@ func planCases() []planCase {
 			fn:      plan.Function{Ref: "123456789012:function:orders", Name: "orders", ARN: fnARN},
 			desired: []definition.Mapping{{EventSourceArn: p(queue)}},
 			observed: []esm.Observed{
-				obs("u1", sqsAsAWSReports(queue), map[string]string{plan.ManagedTagKey: "123456789012:function:orders"}),
+				obs("u1", sqsAsAWSReports(queue), map[string]string{owner.TagKey: "123456789012:function:orders"}),
 			},
 		},
 		{
@@ -388,7 +389,7 @@ func TestPlan_Ops(t *testing.T) {
 		{"create", []*Op{{
 			Create: &definition.Mapping{
 				EventSourceArn: p(queue), FunctionName: p(fnARN), BatchSize: p(int32(5)),
-				Tags: map[string]string{plan.ManagedTagKey: "orders"},
+				Tags: map[string]string{owner.TagKey: "orders"},
 			},
 			Enabled: true,
 		}}},
@@ -418,7 +419,7 @@ func TestPlan_Ops(t *testing.T) {
 		}}},
 		{"adopt_unmanaged_no_field_change", []*Op{{
 			UUID: "u1", MappingARN: "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:u1",
-			Tag:     map[string]string{plan.ManagedTagKey: "orders"},
+			Tag:     map[string]string{owner.TagKey: "orders"},
 			Enabled: true,
 		}}},
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
+	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/retry"
 )
@@ -200,7 +201,7 @@ func (r *Reconciler) adoptExisting(ctx context.Context, fn plan.Function, req de
 	desired := req
 	desired.Tags = nil
 	for k, v := range req.Tags {
-		if k != plan.ManagedTagKey {
+		if k != owner.TagKey {
 			if desired.Tags == nil {
 				desired.Tags = map[string]string{}
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/esm"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
+	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
@@ -161,7 +162,7 @@ func testReconciler(f *fakeStore, opts Options) (*Reconciler, *fakeClock) {
 var sqsCreate = plan.Action{
 	Kind: plan.Create, Resource: plan.ResourceMapping, ID: queue,
 	Op: &Op{Create: &definition.Mapping{EventSourceArn: p(queue), FunctionName: p(fnARN),
-		Tags: map[string]string{plan.ManagedTagKey: "orders"}}, Enabled: true},
+		Tags: map[string]string{owner.TagKey: "orders"}}, Enabled: true},
 }
 
 func updateAction(uuid string) plan.Action {

@@ -27,6 +27,7 @@ import (
 	"github.com/eventwire/eventwire/internal/elbsvc"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/push"
 )
@@ -61,8 +62,8 @@ func TestIntegration_FakeAWS_PolicyPerAlias(t *testing.T) {
 	desired := []definition.PushSource{{Service: definition.ServiceAPIGateway, ApiId: api.ID, RouteId: api.Routes["POST /orders"], AliasStageVariableName: "lambdaAlias"}}
 	e.apply(t, fn, desired)
 	want := map[string][]string{
-		"canary": {plan.StatementID(definition.ServiceAPIGateway, exec+"/beta/POST/orders", "canary")},
-		"live":   sorted("by-hand", plan.StatementID(definition.ServiceAPIGateway, exec+"/prod/POST/orders", "live")),
+		"canary": {owner.StatementID(definition.ServiceAPIGateway, exec+"/beta/POST/orders", "canary")},
+		"live":   sorted("by-hand", owner.StatementID(definition.ServiceAPIGateway, exec+"/prod/POST/orders", "live")),
 	}
 	if diff := cmp.Diff(want, fake.Sids()); diff != "" {
 		t.Errorf("statement ids per qualifier (-want +got):\n%s", diff)
@@ -156,7 +157,7 @@ func TestIntegration_FakeAWS_QualifiersOwnTheirGrants(t *testing.T) {
 	e.apply(t, live, nil)
 	want := map[string][]string{"canary": all["canary"], "live": nil}
 	for _, sid := range all["live"] {
-		if sid != plan.StatementID(definition.ServiceELB, tgLive, "live") {
+		if sid != owner.StatementID(definition.ServiceELB, tgLive, "live") {
 			want["live"] = append(want["live"], sid)
 		}
 	}
@@ -248,7 +249,7 @@ func TestExecute_FakeAWS_PolicyChangesSerialisedAndRetried(t *testing.T) {
 				t.Fatal(err)
 			}
 			desired = append(desired, definition.PushSource{Service: definition.ServiceELB, TargetGroupArn: tg})
-			want[alias] = append(want[alias], plan.StatementID(definition.ServiceELB, tg, alias))
+			want[alias] = append(want[alias], owner.StatementID(definition.ServiceELB, tg, alias))
 		}
 		sort.Strings(want[alias])
 		actions, err := r.Plan(e.ctx, fn, desired)
@@ -311,7 +312,7 @@ func TestIntegration_FakeAWS_StageVariableNamingAVersion(t *testing.T) {
 	desired := []definition.PushSource{{Service: definition.ServiceAPIGateway, ApiId: api.ID, RouteId: api.Routes["POST /orders"], AliasStageVariableName: "fnVersion"}}
 	e.apply(t, fn, desired)
 	exec := "arn:aws:execute-api:us-east-1:123456789012:" + api.ID
-	want := map[string][]string{"3": {plan.StatementID(definition.ServiceAPIGateway, exec+"/prod/POST/orders", "3")}}
+	want := map[string][]string{"3": {owner.StatementID(definition.ServiceAPIGateway, exec+"/prod/POST/orders", "3")}}
 	if diff := cmp.Diff(want, fake.Sids()); diff != "" {
 		t.Errorf("statement ids per qualifier (-want +got):\n%s", diff)
 	}

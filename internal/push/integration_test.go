@@ -23,6 +23,7 @@ import (
 	"github.com/eventwire/eventwire/internal/elbsvc"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/push"
 )
@@ -147,7 +148,7 @@ func (e *env) policy(t *testing.T, fnArn, qualifier string) []grant {
 func want(gs ...grant) []grant {
 	for i := range gs {
 		if gs[i].Sid == "" {
-			gs[i].Sid = plan.StatementID(gs[i].Principal, gs[i].SourceArn, gs[i].Qualifier)
+			gs[i].Sid = owner.StatementID(gs[i].Principal, gs[i].SourceArn, gs[i].Qualifier)
 		}
 	}
 	sort.Slice(gs, func(i, j int) bool { return gs[i].Sid < gs[j].Sid })
@@ -408,7 +409,7 @@ func (e *env) managedIntegrations(t *testing.T, apiID string, fn plan.Function) 
 	}
 	n := 0
 	for _, in := range out.Items {
-		if aws.ToString(in.Description) == push.IntegrationDescription(fn) {
+		if aws.ToString(in.Description) == owner.IntegrationDescription(fn.QualifiedARN()) {
 			n++
 		}
 	}

@@ -11,10 +11,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/apigwsvc"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/golden"
+	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // planCase is one file of testdata/plan: the file's push sources (desired)
@@ -23,7 +24,7 @@ import (
 type planCase struct {
 	Function plan.Function
 	Desired  []definition.PushSource
-	Observed Observed
+	Observed wiring.Observed
 }
 
 // fillSids gives each statement without a Sid the id eventwire gives that
@@ -105,10 +106,10 @@ func TestPlan_ConvergesAfterApply(t *testing.T) {
 }
 
 // simulate applies actions to a copy of obs, as AWS would.
-func simulate(fn plan.Function, obs Observed, actions []plan.Action) Observed {
+func simulate(fn plan.Function, obs wiring.Observed, actions []plan.Action) wiring.Observed {
 	var raw []byte
 	raw, _ = json.Marshal(obs)
-	var o Observed
+	var o wiring.Observed
 	_ = json.Unmarshal(raw, &o)
 	next := 0
 	for _, a := range actions {
@@ -119,7 +120,7 @@ func simulate(fn plan.Function, obs Observed, actions []plan.Action) Observed {
 		case grantOp:
 			o.Statements = append(o.Statements, op.Statement)
 		case revokeOp:
-			var keep []Statement
+			var keep []wiring.Statement
 			for _, s := range o.Statements {
 				if key(s) != key(op.Statement) {
 					keep = append(keep, s)
@@ -170,7 +171,7 @@ func simulate(fn plan.Function, obs Observed, actions []plan.Action) Observed {
 			o.APIs[op.ApiID] = api
 		case deleteIntegrationOp:
 			api := o.APIs[op.ApiID]
-			var keep []Integration
+			var keep []wiring.Integration
 			for _, in := range api.Integrations {
 				if in.ID != op.IntegrationID {
 					keep = append(keep, in)
@@ -185,20 +186,20 @@ func simulate(fn plan.Function, obs Observed, actions []plan.Action) Observed {
 	return o
 }
 
-func ensure(o *Observed, apiID, uri, desc string, next *int) string {
+func ensure(o *wiring.Observed, apiID, uri, desc string, next *int) string {
 	api := o.APIs[apiID]
 	if id, ok := goodIntegration(api, desc, uri, ""); ok {
 		return id
 	}
 	*next++
 	id := fmt.Sprintf("new%d", *next)
-	api.Integrations = append(api.Integrations, Integration{ID: id, Type: integrationType, URI: uri, PayloadFormatVersion: payloadFormatVersion, Description: desc})
+	api.Integrations = append(api.Integrations, wiring.Integration{ID: id, Type: owner.IntegrationType, URI: uri, PayloadFormatVersion: owner.PayloadFormatVersion, Description: desc})
 	o.APIs[apiID] = api
 	return id
 }
 
 func TestExecuteAPIArn(t *testing.T) {
-	a := parseLambdaARN("arn:aws:lambda:eu-west-1:111122223333:function:orders")
+	a := functionARN(plan.Function{ARN: "arn:aws:lambda:eu-west-1:111122223333:function:orders"})
 	tests := []struct {
 		stage, key, want string
 	}{
@@ -214,7 +215,7 @@ func TestExecuteAPIArn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.stage+" "+tt.key, func(t *testing.T) {
-			got := a.executeAPI("api1", tt.stage, tt.key)
+			got := executeAPI(a, "api1", tt.stage, tt.key)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -223,7 +224,7 @@ func TestExecuteAPIArn(t *testing.T) {
 			}
 		})
 	}
-	if got := parseLambdaARN("arn:aws-cn:lambda:cn-north-1:111122223333:function:f").executeAPI("x", "*", "GET /a"); got != "arn:aws-cn:execute-api:cn-north-1:111122223333:x/*/GET/a" {
+	if got := executeAPI(functionARN(plan.Function{ARN: "arn:aws-cn:lambda:cn-north-1:111122223333:function:f"}), "x", "*", "GET /a"); got != "arn:aws-cn:execute-api:cn-north-1:111122223333:x/*/GET/a" {
 		t.Errorf("partition: got %s", got)
 	}
 }
@@ -245,17 +246,11 @@ func TestIntegrationURI(t *testing.T) {
 	}
 }
 
-func TestManagedPrefixMatchesAdapter(t *testing.T) {
-	if ManagedPrefix != apigwsvc.ManagedPrefix {
-		t.Errorf("push.ManagedPrefix %q != apigwsvc.ManagedPrefix %q: the adapter would refuse to delete eventwire's integrations", ManagedPrefix, apigwsvc.ManagedPrefix)
-	}
-}
-
 func TestCheckStageAliases(t *testing.T) {
 	fn := plan.Function{Name: "orders", ARN: "arn:aws:lambda:us-east-1:123456789012:function:orders"}
-	obs := Observed{
+	obs := wiring.Observed{
 		Aliases: []string{"live"},
-		APIs: map[string]API{"a1": {Stages: []Stage{
+		APIs: map[string]wiring.API{"a1": {Stages: []wiring.Stage{
 			{Name: "beta", Variables: map[string]string{"lambdaAlias": "canary"}},
 			{Name: "dev"},
 			{Name: "old", Variables: map[string]string{"lambdaAlias": "3"}},

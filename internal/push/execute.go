@@ -1,0 +1,71 @@
+package push
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/eventwire/eventwire/internal/plan"
+)
+
+// Execute carries out one action of a plan that Plan made for fn. A
+// left-alone entry does nothing.
+func (r *Reconciler) Execute(ctx context.Context, fn plan.Function, a plan.Action) error {
+	if !a.Kind.IsChange() {
+		return nil
+	}
+	switch op := a.Op.(type) {
+	case grantOp:
+		return r.changePolicy(ctx, fn.ARN, func() error { return r.perms.Add(ctx, fn.ARN, op.Statement) })
+	case revokeOp:
+		return r.changePolicy(ctx, fn.ARN, func() error {
+			return r.perms.Remove(ctx, fn.ARN, op.Statement.Qualifier, op.Statement.Sid)
+		})
+	case registerOp:
+		for _, t := range op.Deregister {
+			if err := r.elb.Deregister(ctx, op.TargetGroupArn, t); err != nil {
+				return err
+			}
+		}
+		if op.Register != "" {
+			return r.register(ctx, op.TargetGroupArn, op.Register)
+		}
+		return nil
+	case deregisterOp:
+		return r.elb.Deregister(ctx, op.TargetGroupArn, op.Target)
+	case integrationOp:
+		_, err := r.ensureIntegration(ctx, op.ApiID, op.URI, op.Description)
+		return err
+	case attachOp:
+		id, err := r.ensureIntegration(ctx, op.ApiID, op.URI, op.Description)
+		if err != nil {
+			return err
+		}
+		return r.apigw.SetRouteTarget(ctx, op.ApiID, op.RouteID, "integrations/"+id)
+	case detachOp:
+		return r.apigw.SetRouteTarget(ctx, op.ApiID, op.RouteID, "")
+	case deleteIntegrationOp:
+		return r.apigw.DeleteIntegration(ctx, op.ApiID, op.IntegrationID)
+	}
+	return fmt.Errorf("push: action %s %s %s: unknown operation %T", a.Kind, a.Resource, a.ID, a.Op)
+}
+
+// ensureIntegration returns the id of the managed integration to uri in the
+// API, creating it if there is none, so that an apply interrupted between
+// creating an integration and attaching it reuses it on the next run.
+func (r *Reconciler) ensureIntegration(ctx context.Context, apiID, uri, desc string) (string, error) {
+	ints, err := r.apigw.Integrations(ctx, apiID)
+	if err != nil {
+		return "", err
+	}
+	for _, in := range ints {
+		if in.Serves(desc, uri) {
+			return in.ID, nil
+		}
+	}
+	id, err := r.apigw.CreateIntegration(ctx, apiID, uri, desc)
+	if err != nil {
+		return "", err
+	}
+	r.log.DebugContext(ctx, "integration created", "api", apiID, "id", id, "uri", uri)
+	return id, nil
+}

@@ -1,0 +1,84 @@
+package push
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/wiring"
+)
+
+// planTargets plans the Elastic Load Balancing target groups: fn (at its
+// qualifier) registered in each target group desired names, as the only
+// target, with a grant to Elastic Load Balancing; and deregistered from
+// the target groups that eventwire's statements name and desired no
+// longer does.
+func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet) (registers, deregisters []plan.Action) {
+	wantTG := map[string]bool{}
+	for _, src := range desired {
+		if src.Service != definition.ServiceELB || wantTG[src.TargetGroupArn] {
+			continue
+		}
+		tgArn := src.TargetGroupArn
+		wantTG[tgArn] = true
+		g.add(wiring.Statement{Principal: definition.ServiceELB, SourceArn: tgArn, Qualifier: fn.Qualifier})
+		if a, ok := register(tgArn, fn.QualifiedARN(), obs.TargetGroups[tgArn].Targets); ok {
+			registers = append(registers, a)
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range g.ours {
+		if s.Principal != definition.ServiceELB || wantTG[s.SourceArn] {
+			continue
+		}
+		target := fn.At(s.Qualifier)
+		tg := obs.TargetGroups[s.SourceArn]
+		if tg.Missing || !slices.Contains(tg.Targets, target) || seen[s.SourceArn+"\x00"+target] {
+			continue
+		}
+		seen[s.SourceArn+"\x00"+target] = true
+		deregisters = append(deregisters, plan.Action{
+			Kind: plan.Delete, Resource: plan.ResourceTarget, ID: s.SourceArn,
+			Reason: "no longer declared: deregister " + target,
+			Op:     deregisterOp{TargetGroupArn: s.SourceArn, Target: target},
+		})
+	}
+	return registers, deregisters
+}
+
+// register plans target as the one target of the target group tgArn,
+// which holds targets now; ok is false when it already is.
+func register(tgArn, target string, targets []string) (a plan.Action, ok bool) {
+	registered := false
+	var others []string
+	for _, t := range targets {
+		if t == target {
+			registered = true
+		} else {
+			others = append(others, t)
+		}
+	}
+	sort.Strings(others)
+	switch {
+	case len(others) > 0:
+		op := registerOp{TargetGroupArn: tgArn, Deregister: others}
+		if !registered {
+			op.Register = target
+		}
+		return plan.Action{
+			Kind: plan.Replace, Resource: plan.ResourceTarget, ID: tgArn,
+			Reason:  "a Lambda target group holds one target: replaces " + strings.Join(others, ", "),
+			Changes: []plan.Change{{Field: "Target", From: strings.Join(others, ", "), To: target}},
+			Op:      op,
+		}, true
+	case !registered:
+		return plan.Action{
+			Kind: plan.Create, Resource: plan.ResourceTarget, ID: tgArn,
+			Reason: "register " + target,
+			Op:     registerOp{TargetGroupArn: tgArn, Register: target},
+		}, true
+	}
+	return plan.Action{}, false
+}
