@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/eventwire/eventwire/internal/definition"
 )
 
 // Exit statuses.
@@ -225,30 +227,9 @@ func runHelp(args []string, env Env) int {
 func closestCommand(name string) string {
 	best, bestD := "", 3
 	for _, c := range sortedCommands() {
-		if d := distance(name, c.Name); d < bestD {
+		if d := definition.EditDistance(name, c.Name); d < bestD {
 			best, bestD = c.Name, d
 		}
 	}
 	return best
-}
-
-// distance is the Levenshtein distance of two short words.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -240,7 +240,7 @@ func suggest(s string, candidates []string) string {
 	best, bestD := "", -1
 	ls := strings.ToLower(s)
 	for _, c := range candidates {
-		d := editDistance(ls, strings.ToLower(c))
+		d := EditDistance(ls, strings.ToLower(c))
 		if bestD < 0 || d < bestD {
 			best, bestD = c, d
 		}
@@ -252,9 +252,11 @@ func suggest(s string, candidates []string) string {
 	return ""
 }
 
-// editDistance is the Damerau-Levenshtein distance (optimal string
+// EditDistance is the Damerau-Levenshtein distance (optimal string
 // alignment): a swap of two adjacent letters, as in "Alais", counts one.
-func editDistance(a, b string) int {
+// It is eventwire's one edit distance: the CLI's command suggestions use
+// it too.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	if len(ra) > 200 || len(rb) > 200 {
 		return max(len(ra), len(rb))
