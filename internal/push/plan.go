@@ -10,9 +10,9 @@
 // wired, and the integrations it creates carry a description that names
 // the function reference (owner.IntegrationDescription).
 //
-// The planner is plan.go, targets.go, routes.go, grants.go, arn.go and
-// ops.go; the Reconciler (push.go, observe.go, execute.go) reads AWS and
-// carries the actions out.
+// The planner is plan.go, targets.go, routes.go, grants.go, aliases.go,
+// arn.go and ops.go; the Reconciler (push.go, observe.go, execute.go)
+// reads AWS and carries the actions out.
 package push
 
 import (
