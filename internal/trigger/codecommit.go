@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"sort"
 	"strings"
@@ -151,79 +152,121 @@ func (h *Handler) readDefinition(ctx context.Context, repo, commit, p string) (d
 
 // commit applies what one commit changed since its first parent, or, when
 // the ref's previous commit (oldCommit) is known, since that one: every
-// commit of the push.
+// commit of the push. Every changed file is validated before any AWS call;
+// deleted files are torn down first, then the others applied.
 func (h *Handler) commit(ctx context.Context, repo, ref, commit, oldCommit string) error {
-	log := h.log.With("repository", repo, "ref", ref, "commit", commit)
-	parent := oldCommit
-	if parent == commit {
-		log.InfoContext(ctx, "reference did not move")
+	c := pushedCommit{repo: repo, commit: commit, parent: oldCommit, log: h.log.With("repository", repo, "ref", ref, "commit", commit)}
+	if c.parent == commit {
+		c.log.InfoContext(ctx, "reference did not move")
 		return nil
 	}
-	if parent == "" {
-		out, err := h.cfg.CodeCommit.GetCommit(ctx, &codecommit.GetCommitInput{RepositoryName: aws.String(repo), CommitId: aws.String(commit)})
+	if c.parent == "" {
+		parent, err := h.firstParent(ctx, repo, commit)
 		if err != nil {
-			return fmt.Errorf("get commit %s of repository %s: %w", commit, repo, err)
+			return err
 		}
-		if out.Commit != nil && len(out.Commit.Parents) > 0 {
-			parent = out.Commit.Parents[0]
-		}
+		c.parent = parent
 	} else {
-		log = log.With("since", parent)
+		c.log = c.log.With("since", c.parent)
 	}
-	applyPaths, tearPaths, err := h.changedPaths(ctx, repo, parent, commit)
+	applyPaths, tearPaths, err := h.changedPaths(ctx, repo, c.parent, commit)
 	if err != nil {
 		return err
 	}
 	if len(applyPaths) == 0 && len(tearPaths) == 0 {
-		log.InfoContext(ctx, "commit changes no definition file")
+		c.log.InfoContext(ctx, "commit changes no definition file")
 		return nil
 	}
-	source := func(p, at string) string { return "codecommit://" + repo + "/" + p + "@" + at }
+	files, err := h.commitFiles(ctx, c, applyPaths)
+	if err != nil {
+		return err
+	}
+	errs := h.tearDownDeleted(ctx, c, tearPaths, files)
+	for _, f := range files {
+		res := h.run(ctx, work{trigger: records.TriggerCodeCommit, source: c.source(f.Path), mode: records.ModeApply, file: f})
+		if res.err != nil {
+			errs = append(errs, res.err)
+		}
+	}
+	return errors.Join(errs...)
+}
 
-	// Validate every changed file before any AWS call.
+// pushedCommit is a commit being applied, and the one its changes are
+// counted from (its first parent, or the ref's commit before the push;
+// "" for a first commit).
+type pushedCommit struct {
+	repo, commit, parent string
+	log                  *slog.Logger
+}
+
+// source names a file of the commit in records and logs.
+func (c pushedCommit) source(p string) string {
+	return "codecommit://" + c.repo + "/" + p + "@" + c.commit
+}
+
+// firstParent is the first parent of a commit, or "" for a first commit.
+func (h *Handler) firstParent(ctx context.Context, repo, commit string) (string, error) {
+	out, err := h.cfg.CodeCommit.GetCommit(ctx, &codecommit.GetCommitInput{RepositoryName: aws.String(repo), CommitId: aws.String(commit)})
+	if err != nil {
+		return "", fmt.Errorf("get commit %s of repository %s: %w", commit, repo, err)
+	}
+	if out.Commit != nil && len(out.Commit.Parents) > 0 {
+		return out.Commit.Parents[0], nil
+	}
+	return "", nil
+}
+
+// commitFiles reads and validates the files to apply at the commit. An
+// invalid file is recorded (final) and left out; so is a file that would
+// undo another of the commit on every apply (the same function, or a push
+// source given to two functions): the first of them (by path) is kept.
+func (h *Handler) commitFiles(ctx context.Context, c pushedCommit, paths []string) ([]*definition.File, error) {
 	var files []*definition.File
-	declared := map[string]bool{}
-	for _, p := range applyPaths {
-		data, sib, err := h.readDefinition(ctx, repo, commit, p)
+	for _, p := range paths {
+		data, sib, err := h.readDefinition(ctx, c.repo, c.commit, p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if data == nil {
 			continue
 		}
-		f, rec, err := h.parse(ctx, records.TriggerCodeCommit, source(p, commit), p, data, sib)
+		f, rec, err := h.parse(ctx, records.TriggerCodeCommit, c.source(p), p, data, sib)
 		if rec != nil {
 			continue // recorded and final
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		files = append(files, f)
 	}
-	// A file that would undo another of the commit on every apply (the
-	// same function, or a push source given to two functions) is invalid;
-	// the first of them (by path) is applied.
 	conflicting := conflicts(files)
 	kept := files[:0]
 	for _, f := range files {
 		if errs := conflicting[f.Path]; len(errs) > 0 {
-			if _, err := h.recordInvalid(ctx, records.TriggerCodeCommit, source(f.Path, commit), f.Function, errs); err != nil {
-				return err
+			if _, err := h.recordInvalid(ctx, records.TriggerCodeCommit, c.source(f.Path), f.Function, errs); err != nil {
+				return nil, err
 			}
 			continue
 		}
 		kept = append(kept, f)
+	}
+	return kept, nil
+}
+
+// tearDownDeleted tears down what deleted files wired, read at the parent,
+// unless a file of this commit (files) still declares the function (a
+// moved file). It returns the failures.
+func (h *Handler) tearDownDeleted(ctx context.Context, c pushedCommit, paths []string, files []*definition.File) []error {
+	if c.parent == "" {
+		return nil
+	}
+	declared := map[string]bool{}
+	for _, f := range files {
 		declared[records.FunctionKey(f.Function)] = true
 	}
-	files = kept
 	var errs []error
-	// Tear down what deleted files wired, read at the parent, unless a
-	// file of this commit still declares the function (a moved file).
-	for _, p := range tearPaths {
-		if parent == "" {
-			continue
-		}
-		data, sib, err := h.readDefinition(ctx, repo, parent, p)
+	for _, p := range paths {
+		data, sib, err := h.readDefinition(ctx, c.repo, c.parent, p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -233,31 +276,28 @@ func (h *Handler) commit(ctx context.Context, repo, ref, commit, oldCommit strin
 		}
 		old, perr := h.cfg.Parse(p, data, sib)
 		if perr != nil {
-			log.WarnContext(ctx, "deleted file was not valid at the parent commit; nothing to tear down", "path", p, "error", perr.Error())
+			c.log.WarnContext(ctx, "deleted file was not valid at the parent commit; nothing to tear down", "path", p, "error", perr.Error())
 			continue
 		}
 		if declared[records.FunctionKey(old.Function)] {
-			log.InfoContext(ctx, "deleted file's function is declared by another file of the commit; not torn down", "path", p, "function", old.Function)
+			c.log.InfoContext(ctx, "deleted file's function is declared by another file of the commit; not torn down", "path", p, "function", old.Function)
 			continue
 		}
-		res := h.run(ctx, work{trigger: records.TriggerCodeCommit, source: source(p, commit), mode: records.ModeDestroy, functionRef: old.Function})
+		res := h.run(ctx, work{trigger: records.TriggerCodeCommit, source: c.source(p), mode: records.ModeDestroy, functionRef: old.Function})
 		if res.err != nil {
 			errs = append(errs, res.err)
 		}
 	}
-	for _, f := range files {
-		res := h.run(ctx, work{trigger: records.TriggerCodeCommit, source: source(f.Path, commit), mode: records.ModeApply, file: f})
-		if res.err != nil {
-			errs = append(errs, res.err)
-		}
-	}
-	return errors.Join(errs...)
+	return errs
 }
 
-// codeCommitStateChange is the detail-type of the EventBridge event
-// CodeCommit emits for every reference change; the stack's rule delivers it
-// to the deployer as is.
-const codeCommitStateChange = "CodeCommit Repository State Change"
+// The EventBridge event CodeCommit emits for every reference change: its
+// source and detail-type. The stack's rule matches them and delivers the
+// event to the deployer as is.
+const (
+	CodeCommitEventSource = "aws.codecommit"
+	CodeCommitStateChange = "CodeCommit Repository State Change"
+)
 
 // handleCodeCommitStateChange applies a push that EventBridge reports.
 // Unlike a repository trigger, the event names the commit the reference

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"path"
 	"strings"
@@ -93,7 +94,54 @@ func (h *Handler) handleS3(ctx context.Context, raw json.RawMessage) error {
 	return errors.Join(errs...)
 }
 
+// s3Record applies or tears down the definition file of one record.
 func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) error {
+	c := h.s3ChangeOf(ctx, r)
+	if c == nil {
+		return nil
+	}
+	st, err := h.cfg.Store.KeyState(ctx, c.bucket, c.key)
+	if err != nil {
+		return err
+	}
+	if c.obj.Sequencer != "" && st.Stale(c.obj.Sequencer) {
+		c.log.InfoContext(ctx, "dropped S3 event: not newer than the last one applied to the key", "last", st.Sequencer)
+		return nil
+	}
+	var w *work
+	if c.removed {
+		w, err = h.s3Removal(ctx, c, st)
+	} else {
+		w, err = h.s3Put(ctx, c, st)
+	}
+	if w == nil {
+		return err
+	}
+	w.trigger, w.source, w.check = records.TriggerS3, c.source(), h.s3StillNewest(c)
+	w.done = func(ctx context.Context, rec records.Record) error {
+		c.next.RecordID = rec.ID
+		return h.advance(ctx, c.log, c.bucket, c.key, c.next)
+	}
+	return h.run(ctx, *w).err
+}
+
+// s3Change is an S3 event record about a definition file.
+type s3Change struct {
+	bucket, key string // the key URL-decoded
+	obj         events.S3Object
+	removed     bool // ObjectRemoved, else ObjectCreated
+	log         *slog.Logger
+	// next is the key's state to store once the event is done.
+	next records.KeyState
+}
+
+func (c *s3Change) source() string {
+	return "s3://" + c.bucket + "/" + c.key + versionSuffix(c.obj.VersionID)
+}
+
+// s3ChangeOf reads an event record; nil (logged) if it is not about a
+// definition file being created or removed.
+func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Change {
 	bucket := r.S3.Bucket.Name
 	// Keys arrive URL-encoded, with '+' for a space.
 	key, err := url.QueryUnescape(r.S3.Object.Key)
@@ -113,96 +161,95 @@ func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) error {
 		log.InfoContext(ctx, "ignored S3 event: neither ObjectCreated nor ObjectRemoved")
 		return nil
 	}
+	return &s3Change{
+		bucket: bucket, key: key, obj: obj, removed: removed, log: log,
+		next: records.KeyState{Sequencer: obj.Sequencer, VersionID: obj.VersionID, Deleted: removed},
+	}
+}
 
-	st, err := h.cfg.Store.KeyState(ctx, bucket, key)
-	if err != nil {
-		return err
-	}
-	if obj.Sequencer != "" && st.Stale(obj.Sequencer) {
-		log.InfoContext(ctx, "dropped S3 event: not newer than the last one applied to the key", "last", st.Sequencer)
-		return nil
-	}
-	source := "s3://" + bucket + "/" + key + versionSuffix(obj.VersionID)
-	// Re-checked under the function's lease: a concurrent delivery of the
-	// same event may have been applied while this one waited.
-	check := func(ctx context.Context) (bool, error) {
-		if obj.Sequencer == "" {
+// s3StillNewest is the check made under the function's lease: a
+// concurrent delivery of the same event may have been applied while this
+// one waited.
+func (h *Handler) s3StillNewest(c *s3Change) func(ctx context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		if c.obj.Sequencer == "" {
 			return false, nil
 		}
-		st, err := h.cfg.Store.KeyState(ctx, bucket, key)
+		st, err := h.cfg.Store.KeyState(ctx, c.bucket, c.key)
 		if err != nil {
 			return false, err
 		}
-		if st.Stale(obj.Sequencer) {
-			log.InfoContext(ctx, "dropped S3 event: applied meanwhile", "last", st.Sequencer)
+		if st.Stale(c.obj.Sequencer) {
+			c.log.InfoContext(ctx, "dropped S3 event: applied meanwhile", "last", st.Sequencer)
 			return true, nil
 		}
 		return false, nil
 	}
-	next := records.KeyState{Sequencer: obj.Sequencer, VersionID: obj.VersionID, Deleted: removed}
+}
 
-	var w work
-	if removed {
-		// A removal event does not always mean the key is gone: deleting
-		// one (noncurrent) version of a versioned key leaves the current
-		// one, and a newer put may have followed. Tear down only when the
-		// key has no current object; otherwise leave the key's state alone
-		// so that the put's own event is not taken for a stale one.
-		_, err := getObject(ctx, h.cfg.S3, bucket, key, "", 1)
-		switch {
-		case err == nil:
-			log.InfoContext(ctx, "ignored S3 removal: the key still has a current object")
-			return nil
-		case errors.Is(err, errNoObject):
-		default:
-			// AccessDenied included: a refused read is not an absence
-			// (the stack grants s3:ListBucket, so a missing key answers
-			// 404), and tearing down on it would unwire the function.
-			return err
-		}
-		if st.Function == "" {
-			log.InfoContext(ctx, "nothing to tear down: no deployment of this key is recorded")
-			return h.advance(ctx, log, bucket, key, next)
-		}
-		w = work{trigger: records.TriggerS3, source: source, mode: records.ModeDestroy, functionRef: st.Function, check: check}
-	} else {
-		data, err := getObject(ctx, h.cfg.S3, bucket, key, obj.VersionID, maxFileBytes)
-		if errors.Is(err, errNoObject) {
-			// Deleted for good since (a version can be removed): there
-			// is nothing to apply, and a retry would find nothing either.
-			log.WarnContext(ctx, "ignored S3 event: the object version no longer exists", "error", err.Error())
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		sib, err := getObject(ctx, h.cfg.S3, bucket, siblingKey(key), "", maxFileBytes)
-		if errors.Is(err, errNoObject) {
-			sib, err = nil, nil
-		}
-		if err != nil {
-			return err
-		}
-		f, rec, err := h.parse(ctx, records.TriggerS3, source, key, data, sib)
-		if rec != nil {
-			// Final: the key's event is done, its last good function kept.
-			next.RecordID = rec.ID
-			return h.advance(ctx, log, bucket, key, next)
-		}
-		if err != nil {
-			return err
-		}
-		next.Function = f.Function
-		if st.Function != "" && records.FunctionKey(st.Function) != records.FunctionKey(f.Function) {
-			log.WarnContext(ctx, "the key's file now names another function; the previous one is not torn down", "previous", st.Function)
-		}
-		w = work{trigger: records.TriggerS3, source: source, mode: records.ModeApply, file: f, check: check}
+// s3Removal is the teardown of the function the key last deployed (st),
+// or nil when there is nothing to run.
+//
+// A removal event does not always mean the key is gone: deleting one
+// (noncurrent) version of a versioned key leaves the current one, and a
+// newer put may have followed. Tear down only when the key has no current
+// object; otherwise leave the key's state alone so that the put's own
+// event is not taken for a stale one.
+func (h *Handler) s3Removal(ctx context.Context, c *s3Change, st records.KeyState) (*work, error) {
+	_, err := getObject(ctx, h.cfg.S3, c.bucket, c.key, "", 1)
+	switch {
+	case err == nil:
+		c.log.InfoContext(ctx, "ignored S3 removal: the key still has a current object")
+		return nil, nil
+	case errors.Is(err, errNoObject):
+	default:
+		// AccessDenied included: a refused read is not an absence (the
+		// stack grants s3:ListBucket, so a missing key answers 404), and
+		// tearing down on it would unwire the function.
+		return nil, err
 	}
-	w.done = func(ctx context.Context, rec records.Record) error {
-		next.RecordID = rec.ID
-		return h.advance(ctx, log, bucket, key, next)
+	if st.Function == "" {
+		c.log.InfoContext(ctx, "nothing to tear down: no deployment of this key is recorded")
+		return nil, h.advance(ctx, c.log, c.bucket, c.key, c.next)
 	}
-	return h.run(ctx, w).err
+	return &work{mode: records.ModeDestroy, functionRef: st.Function}, nil
+}
+
+// s3Put is the apply of the key's file at the event's version, with the
+// _lambdadef.json beside it, or nil when there is nothing to run (the
+// version is gone, or the file is invalid: recorded, final).
+func (h *Handler) s3Put(ctx context.Context, c *s3Change, st records.KeyState) (*work, error) {
+	data, err := getObject(ctx, h.cfg.S3, c.bucket, c.key, c.obj.VersionID, maxFileBytes)
+	if errors.Is(err, errNoObject) {
+		// Deleted for good since (a version can be removed): there is
+		// nothing to apply, and a retry would find nothing either.
+		c.log.WarnContext(ctx, "ignored S3 event: the object version no longer exists", "error", err.Error())
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sib, err := getObject(ctx, h.cfg.S3, c.bucket, siblingKey(c.key), "", maxFileBytes)
+	if errors.Is(err, errNoObject) {
+		sib, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	f, rec, err := h.parse(ctx, records.TriggerS3, c.source(), c.key, data, sib)
+	if rec != nil {
+		// Final: the key's event is done, its last good function kept.
+		c.next.RecordID = rec.ID
+		return nil, h.advance(ctx, c.log, c.bucket, c.key, c.next)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.next.Function = f.Function
+	if st.Function != "" && records.FunctionKey(st.Function) != records.FunctionKey(f.Function) {
+		c.log.WarnContext(ctx, "the key's file now names another function; the previous one is not torn down", "previous", st.Function)
+	}
+	return &work{mode: records.ModeApply, file: f}, nil
 }
 
 // advance stores the key's new state; an event without a sequencer (not

@@ -1,0 +1,80 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// probe is just enough of an event to tell which kind it is.
+type probe struct {
+	Records []struct {
+		EventSource string `json:"eventSource"`
+	} `json:"Records"`
+	Job json.RawMessage `json:"CodePipeline.job"`
+	// EventBridge events (the stack's CodeCommit rule).
+	Source     string `json:"source"`
+	DetailType string `json:"detail-type"`
+}
+
+// Handle is the Lambda entry point: lambda.Start(h.Handle).
+func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
+	var p probe
+	if err := json.Unmarshal(event, &p); err != nil {
+		return fmt.Errorf("unrecognised event (not a JSON object): %w: %s", err, excerpt(event))
+	}
+	switch {
+	case len(p.Job) > 0:
+		h.log.InfoContext(ctx, "CodePipeline job received")
+		return h.handleCodePipeline(ctx, event)
+	case p.Source == CodeCommitEventSource && p.DetailType == CodeCommitStateChange:
+		h.log.InfoContext(ctx, "CodeCommit push received from EventBridge")
+		ctx, cancel := h.reserve(ctx)
+		defer cancel()
+		return h.handleCodeCommitStateChange(ctx, event)
+	case len(p.Records) > 0:
+		sources := map[string]bool{}
+		for _, r := range p.Records {
+			sources[r.EventSource] = true
+		}
+		switch {
+		case len(sources) == 1 && sources["aws:s3"]:
+			h.log.InfoContext(ctx, "S3 event received", "records", len(p.Records))
+			ctx, cancel := h.reserve(ctx)
+			defer cancel()
+			return h.handleS3(ctx, event)
+		case len(sources) == 1 && sources["aws:codecommit"]:
+			h.log.InfoContext(ctx, "CodeCommit event received", "records", len(p.Records))
+			ctx, cancel := h.reserve(ctx)
+			defer cancel()
+			return h.handleCodeCommit(ctx, event)
+		}
+		var names []string
+		for _, r := range p.Records {
+			names = append(names, fmt.Sprintf("%q", r.EventSource))
+		}
+		return fmt.Errorf("unrecognised event: records from event sources %s (want aws:s3 or aws:codecommit): %s", strings.Join(names, ", "), excerpt(event))
+	}
+	return fmt.Errorf("unrecognised event: neither S3, CodeCommit nor CodePipeline: %s", excerpt(event))
+}
+
+// reserve ends ctx DeadlineReserve before its deadline, so that a run cut
+// short by Lambda's timeout still writes its failure record and returns
+// its error (for Lambda to retry) before Lambda stops the function.
+func (h *Handler) reserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-h.cfg.DeadlineReserve))
+	}
+	return ctx, func() {}
+}
+
+// excerpt is the start of an event, for error messages.
+func excerpt(event []byte) string {
+	const n = 200
+	s := strings.Join(strings.Fields(string(event)), " ")
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

@@ -1,0 +1,127 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/records"
+)
+
+// parse parses a file; a failure is written as an invalid record (under
+// the function the file seems to name) and returned as the error.
+func (h *Handler) parse(ctx context.Context, tr records.Trigger, source, path string, data, functionDef []byte) (*definition.File, *records.Record, error) {
+	f, perr := h.cfg.Parse(path, data, functionDef)
+	ref := guessFunction(data, functionDef)
+	if perr == nil {
+		msg := h.outOfBounds(f.Function)
+		if msg == "" {
+			return f, nil, nil
+		}
+		ref, perr = f.Function, fmt.Errorf("%s: %s", path, msg)
+	}
+	written, err := h.recordInvalid(ctx, tr, source, ref, errorLines(perr))
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, &written, perr
+}
+
+// outOfBounds says why the deployer may not wire function ref, or "".
+func (h *Handler) outOfBounds(ref string) string {
+	name := records.FunctionKey(ref)
+	switch {
+	case h.cfg.Self != "" && name == h.cfg.Self:
+		return fmt.Sprintf("function %q is the eventwire deployer itself, which definition files may not wire", ref)
+	case !strings.HasPrefix(name, h.cfg.FunctionPrefix):
+		return fmt.Sprintf("function %q is outside the functions this deployer may wire (names starting with %q, %s)", ref, h.cfg.FunctionPrefix, EnvFunctionPrefix)
+	}
+	return ""
+}
+
+// recordInvalid logs and records a file's validation errors (final: the
+// run ends there) under the function ref.
+func (h *Handler) recordInvalid(ctx context.Context, tr records.Trigger, source, ref string, errs []string) (records.Record, error) {
+	rec := records.Record{
+		Function:    records.FunctionKey(ref),
+		FunctionRef: ref,
+		Start:       h.now(),
+		Trigger:     tr,
+		Source:      source,
+		Mode:        records.ModeApply,
+		Outcome:     records.Invalid,
+		Errors:      errs,
+		RequestID:   requestID(ctx),
+	}
+	h.log.ErrorContext(ctx, "invalid definition file", "function", rec.Function, "source", source, "errors", rec.Errors)
+	return h.cfg.Store.PutRecord(ctx, rec)
+}
+
+// conflicts finds the files of one run that would undo each other on every
+// apply, as the CLI does (definition.Conflicts: two files of one function
+// and qualifier, or one target group or API route given to two functions).
+// It returns the errors by the path of the later file they name.
+func conflicts(files []*definition.File) map[string][]string {
+	out := map[string][]string{}
+	for _, e := range definition.Conflicts(files) {
+		out[e.File] = append(out[e.File], e.Error())
+	}
+	return out
+}
+
+// errorLines splits an error into its lines (definition.Errors prints one
+// error a line).
+func errorLines(err error) []string {
+	var out []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// guessFunction finds the function a file that failed validation seems to
+// name, so that its failure record lands in the function's history: the
+// top-level FunctionName, the sibling's, or the first mapping's. "" if none.
+func guessFunction(data, functionDef []byte) string {
+	var top struct {
+		FunctionName     any `json:"FunctionName"`
+		PullEventSources struct {
+			EventSourceMapping json.RawMessage `json:"EventSourceMapping"`
+		} `json:"PullEventSources"`
+	}
+	_ = json.Unmarshal(data, &top)
+	if s, ok := top.FunctionName.(string); ok && s != "" {
+		return s
+	}
+	var def struct {
+		FunctionName any `json:"FunctionName"`
+	}
+	if functionDef != nil && json.Unmarshal(functionDef, &def) == nil {
+		if s, ok := def.FunctionName.(string); ok && s != "" {
+			return s
+		}
+	}
+	var one struct {
+		FunctionName any `json:"FunctionName"`
+	}
+	var many []struct {
+		FunctionName any `json:"FunctionName"`
+	}
+	if json.Unmarshal(top.PullEventSources.EventSourceMapping, &one) == nil {
+		if s, ok := one.FunctionName.(string); ok {
+			return s
+		}
+	}
+	if json.Unmarshal(top.PullEventSources.EventSourceMapping, &many) == nil {
+		for _, m := range many {
+			if s, ok := m.FunctionName.(string); ok && s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
