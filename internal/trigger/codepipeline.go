@@ -1,28 +1,21 @@
 package trigger
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"path"
 	"runtime/debug"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/plan"
@@ -36,58 +29,12 @@ type CodePipelineAPI interface {
 	PutJobFailureResult(ctx context.Context, in *codepipeline.PutJobFailureResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
 }
 
-// NewArtifactS3 returns a builder of S3 clients that read pipeline
-// artifacts with a job's own artifact credentials (not the function's
-// role): cfg's region, endpoint and options, the job's keys.
-func NewArtifactS3(cfg aws.Config, optFns ...func(*s3.Options)) func(events.CodePipelineArtifactCredentials) S3API {
-	return func(c events.CodePipelineArtifactCredentials) S3API {
-		jobCfg := cfg.Copy()
-		jobCfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken))
-		return s3.NewFromConfig(jobCfg, optFns...)
-	}
-}
-
 // Limits of the CodePipeline job APIs.
 const (
 	maxSummary           = 2048 // ExecutionDetails.Summary
 	maxFailureMessage    = 5000 // FailureDetails.Message
-	maxArtifactBytes     = 256 << 20
 	maxContinuationToken = 2048
 )
-
-// pipelineParams are the action's UserParameters.
-type pipelineParams struct {
-	// Mode is "apply" (the default) or "plan".
-	Mode string `json:"mode"`
-}
-
-// continuation is the state carried from one invocation of a job to the
-// next in the continuation token.
-type continuation struct {
-	// Next is the index of the next file to run, in the job's order.
-	Next int `json:"next"`
-	// Done summarises the files already run.
-	Done []string `json:"done,omitempty"`
-	// Failed holds the failures of the files already run ("PATH: error"),
-	// so that the job still fails at its end; Dropped counts those left
-	// out to keep the token within its limit.
-	Failed  []string `json:"failed,omitempty"`
-	Dropped int      `json:"dropped,omitempty"`
-}
-
-// failures is how many files of the job failed so far.
-func (c continuation) failures() int { return len(c.Failed) + c.Dropped }
-
-// maxFailureInToken bounds one failure's text in a continuation token.
-const maxFailureInToken = 300
-
-// pipelineFile is one definition file found in the input artifacts.
-type pipelineFile struct {
-	path        string // ARTIFACT/path/in/zip
-	data, sib   []byte
-	parsed      *definition.File
-	invalidErrs []string
-}
 
 // handleCodePipeline runs a CodePipeline job and always answers it.
 func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (err error) {
@@ -99,58 +46,41 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 	if job.ID == "" {
 		return errors.New("decode CodePipeline job event: no job id")
 	}
-	log := h.log.With("job", job.ID)
-	// The job is answered once: by the run, by the watchdog near the
-	// deadline, or after a panic; whichever comes first.
-	var answer jobAnswer
-	fail := func(kind cptypes.FailureType, msg string) error {
-		return answer.once(ctx, log, func() error {
-			log.ErrorContext(ctx, "job failed", "reason", msg)
-			_, err := h.cfg.CodePipeline.PutJobFailureResult(context.WithoutCancel(ctx), &codepipeline.PutJobFailureResultInput{
-				JobId:          aws.String(job.ID),
-				FailureDetails: &cptypes.FailureDetails{Type: kind, Message: aws.String(clip(msg, maxFailureMessage))},
-			})
-			if err != nil {
-				return fmt.Errorf("answer job %s with failure: %w", job.ID, err)
-			}
-			return nil
-		})
-	}
-	succeed := func(summary string) error {
-		return answer.once(ctx, log, func() error { return h.succeed(ctx, log, job.ID, summary, "") })
-	}
-	continueLater := func(c continuation, total int) error {
-		return answer.once(ctx, log, func() error { return h.continueLater(ctx, log, job.ID, c, total) })
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("eventwire deployer: internal error: %v", p))
-		}
-	}()
+	j := &pipelineJob{h: h, job: job, log: h.log.With("job", job.ID)}
+	defer j.answerPanic(ctx, &err)
+	return j.run(ctx)
+}
 
-	var params pipelineParams
-	if s := strings.TrimSpace(job.Data.ActionConfiguration.Configuration.UserParameters); s != "" {
-		// Strict: a misspelt key must not turn a plan-only stage into
-		// one that applies.
-		dec := json.NewDecoder(strings.NewReader(s))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&params); err != nil {
-			return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf(`UserParameters: want {"mode":"apply"} or {"mode":"plan"}: %v`, err))
-		}
+// pipelineJob is one invocation's part of a CodePipeline job. The job is
+// answered once: by the run, by the watchdog near the deadline, or after a
+// panic; whichever comes first.
+type pipelineJob struct {
+	h      *Handler
+	job    events.CodePipelineJob
+	log    *slog.Logger
+	answer jobAnswer
+
+	// progress guards state and total, which the watchdog reads.
+	progress sync.Mutex
+	// state is where the job is: the files done and failed, in this
+	// invocation and (from the continuation token) the earlier ones.
+	state continuation
+	// total is the number of files of the job, once known.
+	total int
+}
+
+// run validates every definition file of the input artifacts, then runs
+// them from where an earlier invocation stopped, and answers the job.
+func (j *pipelineJob) run(ctx context.Context) error {
+	mode, err := pipelineMode(j.job.Data.ActionConfiguration.Configuration.UserParameters)
+	if err != nil {
+		return j.fail(ctx, cptypes.FailureTypeConfigurationError, err.Error())
 	}
-	mode := records.ModeApply
-	switch params.Mode {
-	case "", "apply":
-	case "plan":
-		mode = records.ModePlan
-	default:
-		return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf(`UserParameters: mode %q: want "apply" or "plan"`, params.Mode))
-	}
-	var cont continuation
-	if t := job.Data.ContinuationToken; t != "" {
-		if err := json.Unmarshal([]byte(t), &cont); err != nil {
-			return fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("continuation token %q: %v", t, err))
+	// Failures of earlier invocations of this job come back in the token,
+	// so that a job whose first part failed does not end in success.
+	if t := j.job.Data.ContinuationToken; t != "" {
+		if err := json.Unmarshal([]byte(t), &j.state); err != nil {
+			return j.fail(ctx, cptypes.FailureTypeJobFailed, fmt.Sprintf("continuation token %q: %v", t, err))
 		}
 	}
 
@@ -158,125 +88,201 @@ func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (
 	// on (reading the artifacts too) stops DeadlineReserve before it.
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
 	if d, ok := ctx.Deadline(); ok {
-		runCtx, cancel = context.WithDeadline(ctx, d.Add(-h.cfg.DeadlineReserve))
+		runCtx, cancel = context.WithDeadline(ctx, d.Add(-j.h.cfg.DeadlineReserve))
 	}
 	defer cancel()
-
-	// Failures of earlier invocations of this job come back in the token,
-	// so that a job whose first part failed does not end in success.
-	// progress guards state and total, which the watchdog reads.
-	var progress sync.Mutex
-	state := continuation{Next: cont.Next, Done: cont.Done, Failed: cont.Failed, Dropped: cont.Dropped}
-	total := 0
 	if d, ok := ctx.Deadline(); ok {
-		// The watchdog: should the work still run (a call that does not
-		// heed its context) halfway through the reserve, the job is
-		// answered with a continuation token from where the run is, so
-		// that it is never left unanswered when Lambda stops at its
-		// deadline. The next invocation runs the current file again.
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			t := time.NewTimer(time.Until(d.Add(-h.cfg.DeadlineReserve / 2)))
-			defer t.Stop()
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-			progress.Lock()
-			c := continuation{Next: state.Next, Done: slices.Clone(state.Done), Failed: slices.Clone(state.Failed), Dropped: state.Dropped}
-			n := total
-			progress.Unlock()
-			log.WarnContext(ctx, "job still running near the deadline: answered with a continuation token", "next", c.Next)
-			if err := continueLater(c, n); err != nil {
-				log.ErrorContext(ctx, "answer job", "error", err.Error())
-			}
-		}()
+		defer j.watch(ctx, d)()
 	}
 
-	files, err := h.artifactFiles(runCtx, job)
+	files, err := j.h.artifactFiles(runCtx, j.job)
 	if err != nil {
 		if runCtx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("reading the input artifacts did not finish within the function's timeout: %w", err)
 		}
-		return fail(cptypes.FailureTypeJobFailed, err.Error())
+		return j.fail(ctx, cptypes.FailureTypeJobFailed, err.Error())
 	}
 	if len(files) == 0 {
-		return succeed(fmt.Sprintf("no %s in the input artifacts", definition.FileName))
+		return j.succeed(ctx, fmt.Sprintf("no %s in the input artifacts", definition.FileName))
 	}
+	invalid, err := j.validate(runCtx, files)
+	if err != nil {
+		return j.fail(ctx, cptypes.FailureTypeJobFailed, err.Error())
+	}
+	if len(invalid) > 0 {
+		return j.fail(ctx, cptypes.FailureTypeConfigurationError, fmt.Sprintf("%d validation error(s), nothing applied:\n%s", len(invalid), strings.Join(invalid, "\n")))
+	}
+	return j.runFiles(ctx, runCtx, files, mode)
+}
 
-	// Every file is validated before anything is sent to AWS: one invalid
-	// file fails the job and changes nothing.
+// pipelineParams are the action's UserParameters.
+type pipelineParams struct {
+	// Mode is "apply" (the default) or "plan".
+	Mode string `json:"mode"`
+}
+
+// pipelineMode reads the mode from the action's UserParameters, strictly:
+// a misspelt key must not turn a plan-only stage into one that applies.
+func pipelineMode(userParameters string) (records.Mode, error) {
+	var params pipelineParams
+	if s := strings.TrimSpace(userParameters); s != "" {
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&params); err != nil {
+			return "", fmt.Errorf(`UserParameters: want {"mode":"apply"} or {"mode":"plan"}: %w`, err)
+		}
+	}
+	switch params.Mode {
+	case "", "apply":
+		return records.ModeApply, nil
+	case "plan":
+		return records.ModePlan, nil
+	}
+	return "", fmt.Errorf(`UserParameters: mode %q: want "apply" or "plan"`, params.Mode)
+}
+
+// source names a file of the job in records and logs.
+func (j *pipelineJob) source(f *pipelineFile) string {
+	return "codepipeline://" + j.job.ID + "/" + f.path
+}
+
+// validate parses every file before anything is sent to AWS, so that one
+// invalid file fails the job and changes nothing. Files that would undo
+// each other are invalid together, as in the CLI. It returns the
+// validation errors (recorded), or an error writing their records.
+func (j *pipelineJob) validate(ctx context.Context, files []*pipelineFile) ([]string, error) {
 	var invalid []string
 	var parsed []*definition.File
 	for _, f := range files {
-		pf, rec, perr := h.parse(runCtx, records.TriggerCodePipeline, "codepipeline://"+job.ID+"/"+f.path, f.path, f.data, f.sib)
+		pf, rec, err := j.h.parse(ctx, records.TriggerCodePipeline, j.source(f), f.path, f.data, f.sib)
 		if rec != nil {
 			invalid = append(invalid, rec.Errors...)
 			continue
 		}
-		if perr != nil {
-			return fail(cptypes.FailureTypeJobFailed, perr.Error())
+		if err != nil {
+			return nil, err
 		}
 		f.parsed = pf
 		parsed = append(parsed, pf)
 	}
-	// Files that would undo each other are invalid together, as in the
-	// CLI.
 	conflicting := conflicts(parsed)
 	for _, f := range files {
 		errs := conflicting[f.path]
 		if len(errs) == 0 || f.parsed == nil {
 			continue
 		}
-		if _, err := h.recordInvalid(runCtx, records.TriggerCodePipeline, "codepipeline://"+job.ID+"/"+f.path, f.parsed.Function, errs); err != nil {
-			return fail(cptypes.FailureTypeJobFailed, err.Error())
+		if _, err := j.h.recordInvalid(ctx, records.TriggerCodePipeline, j.source(f), f.parsed.Function, errs); err != nil {
+			return nil, err
 		}
 		invalid = append(invalid, errs...)
 	}
-	if len(invalid) > 0 {
-		return fail(cptypes.FailureTypeConfigurationError, fmt.Sprintf("%d validation error(s), nothing applied:\n%s", len(invalid), strings.Join(invalid, "\n")))
-	}
+	return invalid, nil
+}
 
-	progress.Lock()
-	total = len(files)
-	progress.Unlock()
-	for i := cont.Next; i < len(files); i++ {
-		progress.Lock()
-		state.Next = i
-		progress.Unlock()
-		if answer.answered() {
+// runFiles runs the files from state.Next on in runCtx, and answers the
+// job: with its result once every file ran, or with a continuation token
+// when runCtx ends first or a function is being deployed by another run.
+func (j *pipelineJob) runFiles(ctx, runCtx context.Context, files []*pipelineFile, mode records.Mode) error {
+	j.progress.Lock()
+	j.total = len(files)
+	next := j.state.Next
+	j.progress.Unlock()
+	for i := next; i < len(files); i++ {
+		j.progress.Lock()
+		j.state.Next = i
+		j.progress.Unlock()
+		if j.answer.answered() {
 			return nil // by the watchdog
 		}
 		if runCtx.Err() != nil {
-			return continueLater(state, len(files))
+			return j.continueFromHere(ctx)
 		}
 		f := files[i]
-		res := h.run(runCtx, work{trigger: records.TriggerCodePipeline, source: "codepipeline://" + job.ID + "/" + f.path, mode: mode, file: f.parsed})
+		res := j.h.run(runCtx, work{trigger: records.TriggerCodePipeline, source: j.source(f), mode: mode, file: f.parsed})
 		if res.err != nil && (errors.Is(res.err, records.ErrLeaseHeld) || (runCtx.Err() != nil && ctx.Err() == nil)) {
 			// Cut short by the reserve, or the function is being deployed
 			// by another run: apply is idempotent, so the next invocation
 			// runs this file again.
-			return continueLater(state, len(files))
+			return j.continueFromHere(ctx)
 		}
-		progress.Lock()
+		j.progress.Lock()
 		if res.err != nil {
-			state.Failed = append(state.Failed, fmt.Sprintf("%s: %v", f.path, res.err))
-			state.Done = append(state.Done, f.path+": failed")
+			j.state.Failed = append(j.state.Failed, fmt.Sprintf("%s: %v", f.path, res.err))
+			j.state.Done = append(j.state.Done, f.path+": failed")
 		} else {
-			state.Done = append(state.Done, fileSummary(f.path, res.plan, mode))
+			j.state.Done = append(j.state.Done, fileSummary(f.path, res.plan, mode))
 		}
-		progress.Unlock()
+		j.progress.Unlock()
 	}
-	if n := state.failures(); n > 0 {
-		failed := strings.Join(state.Failed, "\n")
-		if state.Dropped > 0 {
-			failed += fmt.Sprintf("\n(%d more failure(s) of earlier invocations not kept)", state.Dropped)
+	return j.finish(ctx)
+}
+
+// finish answers a job whose every file ran: a failure if any file failed
+// in any invocation, else a success with one line per file.
+func (j *pipelineJob) finish(ctx context.Context) error {
+	c, total := j.snapshot()
+	if n := c.failures(); n > 0 {
+		failed := strings.Join(c.Failed, "\n")
+		if c.Dropped > 0 {
+			failed += fmt.Sprintf("\n(%d more failure(s) of earlier invocations not kept)", c.Dropped)
 		}
-		return fail(cptypes.FailureTypeJobFailed, fmt.Sprintf("%d of %d file(s) failed:\n%s\n\n%s", n, len(files), failed, strings.Join(state.Done, "\n")))
+		return j.fail(ctx, cptypes.FailureTypeJobFailed, fmt.Sprintf("%d of %d file(s) failed:\n%s\n\n%s", n, total, failed, strings.Join(c.Done, "\n")))
 	}
-	return succeed(strings.Join(state.Done, "\n"))
+	return j.succeed(ctx, strings.Join(c.Done, "\n"))
+}
+
+// fileSummary is one line of a job's summary.
+func fileSummary(p string, pl *plan.Plan, mode records.Mode) string {
+	n := pl.Counts()
+	verb := "applied"
+	if mode == records.ModePlan {
+		verb = "planned"
+	}
+	if !pl.HasChanges() {
+		return fmt.Sprintf("%s: %s: no changes", p, pl.Function.Name)
+	}
+	return fmt.Sprintf("%s: %s: %s %d create, %d update, %d replace, %d delete, %d adopt",
+		p, pl.Function.Name, verb, n[plan.Create], n[plan.Update], n[plan.Replace], n[plan.Delete], n[plan.Adopt])
+}
+
+// snapshot is a copy of where the job is, and its number of files.
+func (j *pipelineJob) snapshot() (continuation, int) {
+	j.progress.Lock()
+	defer j.progress.Unlock()
+	s := j.state
+	return continuation{Next: s.Next, Done: slices.Clone(s.Done), Failed: slices.Clone(s.Failed), Dropped: s.Dropped}, j.total
+}
+
+// watch starts the watchdog: should the work still run (a call that does
+// not heed its context) halfway through the reserve before deadline, the
+// job is answered with a continuation token from where the run is, so
+// that it is never left unanswered when Lambda stops at its deadline. The
+// next invocation runs the current file again. stop ends the watchdog.
+func (j *pipelineJob) watch(ctx context.Context, deadline time.Time) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTimer(time.Until(deadline.Add(-j.h.cfg.DeadlineReserve / 2)))
+		defer t.Stop()
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		c, total := j.snapshot()
+		j.log.WarnContext(ctx, "job still running near the deadline: answered with a continuation token", "next", c.Next)
+		if err := j.continueLater(ctx, c, total); err != nil {
+			j.log.ErrorContext(ctx, "answer job", "error", err.Error())
+		}
+	}()
+	return func() { close(done) }
+}
+
+// answerPanic, deferred, fails the job on a panic of its run.
+func (j *pipelineJob) answerPanic(ctx context.Context, err *error) {
+	if p := recover(); p != nil {
+		j.log.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		*err = j.fail(ctx, cptypes.FailureTypeJobFailed, fmt.Sprintf("eventwire deployer: internal error: %v", p))
+	}
 }
 
 // jobAnswer makes sure a job is answered once.
@@ -304,25 +310,48 @@ func (a *jobAnswer) answered() bool {
 	return a.done
 }
 
-// fileSummary is one line of a job's summary.
-func fileSummary(p string, pl *plan.Plan, mode records.Mode) string {
-	n := pl.Counts()
-	verb := "applied"
-	if mode == records.ModePlan {
-		verb = "planned"
-	}
-	if !pl.HasChanges() {
-		return fmt.Sprintf("%s: %s: no changes", p, pl.Function.Name)
-	}
-	return fmt.Sprintf("%s: %s: %s %d create, %d update, %d replace, %d delete, %d adopt",
-		p, pl.Function.Name, verb, n[plan.Create], n[plan.Update], n[plan.Replace], n[plan.Delete], n[plan.Adopt])
+// fail answers the job with a failure, unless it was answered.
+func (j *pipelineJob) fail(ctx context.Context, kind cptypes.FailureType, msg string) error {
+	return j.answer.once(ctx, j.log, func() error {
+		j.log.ErrorContext(ctx, "job failed", "reason", msg)
+		_, err := j.h.cfg.CodePipeline.PutJobFailureResult(context.WithoutCancel(ctx), &codepipeline.PutJobFailureResultInput{
+			JobId:          aws.String(j.job.ID),
+			FailureDetails: &cptypes.FailureDetails{Type: kind, Message: aws.String(clip(msg, maxFailureMessage))},
+		})
+		if err != nil {
+			return fmt.Errorf("answer job %s with failure: %w", j.job.ID, err)
+		}
+		return nil
+	})
 }
 
-func (h *Handler) succeed(ctx context.Context, log interface {
-	InfoContext(context.Context, string, ...any)
-}, jobID, summary, token string) error {
+// succeed answers the job with a success, unless it was answered.
+func (j *pipelineJob) succeed(ctx context.Context, summary string) error {
+	return j.answer.once(ctx, j.log, func() error { return j.putSuccess(ctx, summary, "") })
+}
+
+// continueLater answers the job, unless it was answered, with a
+// continuation token: CodePipeline invokes the function again with it,
+// and the run resumes at c.Next.
+func (j *pipelineJob) continueLater(ctx context.Context, c continuation, total int) error {
+	return j.answer.once(ctx, j.log, func() error {
+		c, token := c.token()
+		return j.putSuccess(ctx, c.summary(total), token)
+	})
+}
+
+// continueFromHere answers the job with a continuation token from where
+// the run is.
+func (j *pipelineJob) continueFromHere(ctx context.Context) error {
+	c, total := j.snapshot()
+	return j.continueLater(ctx, c, total)
+}
+
+// putSuccess sends PutJobSuccessResult: with a continuation token, or
+// complete.
+func (j *pipelineJob) putSuccess(ctx context.Context, summary, token string) error {
 	in := &codepipeline.PutJobSuccessResultInput{
-		JobId:            aws.String(jobID),
+		JobId:            aws.String(j.job.ID),
 		ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String(clip(summary, maxSummary))},
 	}
 	if token != "" {
@@ -330,20 +359,37 @@ func (h *Handler) succeed(ctx context.Context, log interface {
 	} else {
 		in.ExecutionDetails.PercentComplete = aws.Int32(100)
 	}
-	if _, err := h.cfg.CodePipeline.PutJobSuccessResult(context.WithoutCancel(ctx), in); err != nil {
-		return fmt.Errorf("answer job %s with success: %w", jobID, err)
+	if _, err := j.h.cfg.CodePipeline.PutJobSuccessResult(context.WithoutCancel(ctx), in); err != nil {
+		return fmt.Errorf("answer job %s with success: %w", j.job.ID, err)
 	}
-	log.InfoContext(ctx, "job answered", "summary", summary, "continuation", token != "")
+	j.log.InfoContext(ctx, "job answered", "summary", summary, "continuation", token != "")
 	return nil
 }
 
-// continueLater answers the job with a continuation token: CodePipeline
-// invokes the function again with it, and the run resumes at c.Next.
-func (h *Handler) continueLater(ctx context.Context, log interface {
-	InfoContext(context.Context, string, ...any)
-}, jobID string, c continuation, total int) error {
-	// The token is bounded: failures are kept shortened, then the oldest
-	// summary lines are dropped, then failures (counted in Dropped).
+// continuation is the state carried from one invocation of a job to the
+// next in the continuation token.
+type continuation struct {
+	// Next is the index of the next file to run, in the job's order.
+	Next int `json:"next"`
+	// Done summarises the files already run.
+	Done []string `json:"done,omitempty"`
+	// Failed holds the failures of the files already run ("PATH: error"),
+	// so that the job still fails at its end; Dropped counts those left
+	// out to keep the token within its limit.
+	Failed  []string `json:"failed,omitempty"`
+	Dropped int      `json:"dropped,omitempty"`
+}
+
+// failures is how many files of the job failed so far.
+func (c continuation) failures() int { return len(c.Failed) + c.Dropped }
+
+// maxFailureInToken bounds one failure's text in a continuation token.
+const maxFailureInToken = 300
+
+// token returns c as a continuation token within its limit, and what of c
+// it holds: failures are kept shortened, then the oldest summary lines are
+// dropped, then failures (counted in Dropped).
+func (c continuation) token() (continuation, string) {
 	c.Failed = append([]string(nil), c.Failed...)
 	for i, f := range c.Failed {
 		c.Failed[i] = clip(f, maxFailureInToken)
@@ -358,14 +404,19 @@ func (h *Handler) continueLater(ctx context.Context, log interface {
 		c.Dropped++
 		b, _ = json.Marshal(c)
 	}
-	in := fmt.Sprintf("%d of %d file(s) done, continuing", c.Next, total)
+	return c, string(b)
+}
+
+// summary is the summary of an answer with a continuation token.
+func (c continuation) summary(total int) string {
+	s := fmt.Sprintf("%d of %d file(s) done, continuing", c.Next, total)
 	if n := c.failures(); n > 0 {
-		in = fmt.Sprintf("%d of %d file(s) done (%d failed), continuing", c.Next, total, n)
+		s = fmt.Sprintf("%d of %d file(s) done (%d failed), continuing", c.Next, total, n)
 	}
 	if len(c.Done) > 0 {
-		in += ":\n" + strings.Join(c.Done, "\n")
+		s += ":\n" + strings.Join(c.Done, "\n")
 	}
-	return h.succeed(ctx, log, jobID, in, string(b))
+	return s
 }
 
 func clip(s string, n int) string {
@@ -374,83 +425,4 @@ func clip(s string, n int) string {
 	}
 	const more = "\n..."
 	return s[:n-len(more)] + more
-}
-
-// artifactFiles reads every input artifact with the job's artifact
-// credentials and returns the definition files in them, in artifact order
-// and then by path.
-func (h *Handler) artifactFiles(ctx context.Context, job events.CodePipelineJob) ([]*pipelineFile, error) {
-	if h.cfg.ArtifactS3 == nil {
-		return nil, errors.New("no S3 client for pipeline artifacts")
-	}
-	api := h.cfg.ArtifactS3(job.Data.ArtifactCredentials)
-	var out []*pipelineFile
-	for _, a := range job.Data.InputArtifacts {
-		loc := a.Location.S3Location
-		if a.Location.LocationType != "" && a.Location.LocationType != "S3" {
-			return nil, fmt.Errorf("input artifact %s: location type %s, want S3", a.Name, a.Location.LocationType)
-		}
-		b, err := getObject(ctx, api, loc.BucketName, loc.ObjectKey, "", maxArtifactBytes+1)
-		if err != nil {
-			return nil, fmt.Errorf("input artifact %s: %w", a.Name, err)
-		}
-		if len(b) > maxArtifactBytes {
-			return nil, fmt.Errorf("input artifact %s: larger than %d MiB", a.Name, maxArtifactBytes>>20)
-		}
-		files, err := zipDefinitions(a.Name, b)
-		if err != nil {
-			return nil, fmt.Errorf("input artifact %s (s3://%s/%s): %w", a.Name, loc.BucketName, loc.ObjectKey, err)
-		}
-		out = append(out, files...)
-	}
-	return out, nil
-}
-
-// zipDefinitions finds the definition files (and their siblings) in a zip.
-func zipDefinitions(artifact string, b []byte) ([]*pipelineFile, error) {
-	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		return nil, fmt.Errorf("read zip: %w", err)
-	}
-	entries := map[string]*zip.File{}
-	for _, f := range zr.File {
-		if !f.FileInfo().IsDir() {
-			entries[strings.TrimPrefix(path.Clean("/"+f.Name), "/")] = f
-		}
-	}
-	var names []string
-	for name := range entries {
-		if isDefinitionPath(name) {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	var out []*pipelineFile
-	for _, name := range names {
-		data, err := readZipFile(entries[name], maxFileBytes)
-		if err != nil {
-			return nil, err
-		}
-		pf := &pipelineFile{path: artifact + "/" + name, data: data}
-		if sib, ok := entries[strings.TrimPrefix(path.Join(path.Dir(name), definition.FunctionDefFileName), "./")]; ok {
-			if pf.sib, err = readZipFile(sib, maxFileBytes); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, pf)
-	}
-	return out, nil
-}
-
-func readZipFile(f *zip.File, limit int64) ([]byte, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return nil, fmt.Errorf("open %s in zip: %w", f.Name, err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit))
-	if err != nil {
-		return nil, fmt.Errorf("read %s in zip: %w", f.Name, err)
-	}
-	return b, nil
 }
