@@ -1,6 +1,6 @@
 // Command infra is eventwire's CDK app: `cdk synth` / `cdk deploy` from the
-// repository root run it (cdk.json). See stack.go for the stack and its
-// context parameters.
+// repository root run it (cdk.json). See stack.go for the stack and
+// settings.go for its context parameters.
 package main
 
 import (

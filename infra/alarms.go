@@ -1,0 +1,45 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// addAlarms alarms on any event in the failure queue and on any function
+// error, to an SNS topic (with an email subscription when configured).
+func addAlarms(stack awscdk.Stack, fn awslambda.Function, failed awssqs.Queue, cfg settings) {
+	// Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS
+	// managed SNS key, and a customer key (with a key policy for
+	// cloudwatch.amazonaws.com) costs more than alarm texts are worth.
+	topic := awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{
+		DisplayName: jsii.String("eventwire alarms"),
+		EnforceSSL:  jsii.Bool(true),
+	})
+	if cfg.notificationEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.notificationEmail), nil))
+	}
+	period := awscdk.Duration_Minutes(jsii.Number(5))
+	action := awscloudwatchactions.NewSnsAction(topic)
+	// Each alarm goes off on one data point of at least 1 in a period.
+	alarm := func(id string, metric awscloudwatch.Metric, description string) {
+		metric.CreateAlarm(stack, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   jsii.String(description),
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		}).AddAlarmAction(action)
+	}
+	alarm("FailedEventsAlarm",
+		failed.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}),
+		"eventwire: events the deployer gave up on are waiting in the failure queue")
+	alarm("DeployerErrorsAlarm",
+		fn.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
+		"eventwire: the deployer returned errors (AWS failures; they are retried)")
+}

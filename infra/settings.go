@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Context parameters (cdk -c name=value, or "context" in cdk.json).
+const (
+	// CtxFunctionNamePrefix limits the functions the deployer may wire to
+	// names starting with this prefix. Empty: every function of the account
+	// in the stack's region.
+	CtxFunctionNamePrefix = "functionNamePrefix"
+	// CtxNotificationEmail subscribes an email address to the alarm topic.
+	CtxNotificationEmail = "notificationEmail"
+	// CtxCodeCommitRepository names an existing CodeCommit repository whose
+	// pushes trigger the deployer.
+	CtxCodeCommitRepository = "codeCommitRepository"
+	// CtxCodeCommitBranches limits the CodeCommit trigger to these branches
+	// (comma-separated or a JSON list). Empty: every branch.
+	CtxCodeCommitBranches = "codeCommitBranches"
+	// CtxPipelineRoleArn is the role of a CodePipeline (its service role or
+	// the Invoke action's role) that may invoke the deployer.
+	CtxPipelineRoleArn = "pipelineRoleArn"
+	// CtxPipelineAccount lets any principal of that account that holds
+	// lambda:InvokeFunction in its own policies invoke the deployer (for
+	// pipelines in another account).
+	CtxPipelineAccount = "pipelineAccount"
+)
+
+// settings are the context parameters, read once.
+type settings struct {
+	functionNamePrefix string
+	notificationEmail  string
+	repository         string
+	branches           []string
+	pipelineRoleArn    string
+	pipelineAccount    string
+}
+
+// readSettings reads the context parameters of the stack's app.
+func readSettings(stack awscdk.Stack) settings {
+	str := func(key string) string {
+		return scalar(stack.Node().TryGetContext(jsii.String(key)))
+	}
+	return settings{
+		functionNamePrefix: str(CtxFunctionNamePrefix),
+		notificationEmail:  str(CtxNotificationEmail),
+		repository:         str(CtxCodeCommitRepository),
+		branches:           stringList(stack.Node().TryGetContext(jsii.String(CtxCodeCommitBranches))),
+		pipelineRoleArn:    str(CtxPipelineRoleArn),
+		pipelineAccount:    str(CtxPipelineAccount),
+	}
+}
+
+// scalar reads a context value given as a string (cdk -c) or as a JSON
+// scalar in cdk.json: a number such as an account id is written out in
+// full, not as 1.23456789012e+11.
+func scalar(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return strings.TrimSpace(fmt.Sprint(v))
+	}
+}
+
+// Patterns of the context parameters' values.
+var (
+	// Lambda function names: letters, digits, - and _. A prefix with any
+	// other character could widen the deployer's IAM resource patterns
+	// (* and ? are IAM wildcards) or match no function at all.
+	functionNamePrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{0,63}$`)
+	accountPattern            = regexp.MustCompile(`^[0-9]{12}$`)
+	roleArnPattern            = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	repositoryPattern         = regexp.MustCompile(`^[\w.-]{1,100}$`)
+	emailPattern              = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+)
+
+// problems returns what is wrong with the context parameters, one message
+// each; the stack reports them as synthesis errors.
+func (s settings) problems() []string {
+	var out []string
+	check := func(key, value string, re *regexp.Regexp, want string) {
+		if value != "" && !re.MatchString(value) {
+			out = append(out, fmt.Sprintf("context parameter %s: %q is not %s", key, value, want))
+		}
+	}
+	check(CtxFunctionNamePrefix, s.functionNamePrefix, functionNamePrefixPattern,
+		"a function name prefix (letters, digits, - and _, up to 63 characters)")
+	check(CtxNotificationEmail, s.notificationEmail, emailPattern, "an email address")
+	check(CtxCodeCommitRepository, s.repository, repositoryPattern,
+		"a CodeCommit repository name (letters, digits, ., - and _, up to 100 characters)")
+	check(CtxPipelineRoleArn, s.pipelineRoleArn, roleArnPattern, "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+	check(CtxPipelineAccount, s.pipelineAccount, accountPattern,
+		"a 12-digit AWS account id (in cdk.json, write it as a string)")
+	if len(s.branches) > 0 && s.repository == "" {
+		out = append(out, fmt.Sprintf("context parameter %s is set without %s: there is no repository to trigger on",
+			CtxCodeCommitBranches, CtxCodeCommitRepository))
+	}
+	return out
+}
+
+// stringList reads a context value given as a list (cdk.json) or as a
+// comma-separated or JSON-list string (cdk -c).
+func stringList(v any) []string {
+	var items []string
+	switch v := v.(type) {
+	case nil:
+	case []any:
+		for _, s := range v {
+			items = append(items, fmt.Sprint(s))
+		}
+	case string:
+		if err := json.Unmarshal([]byte(v), &items); err != nil {
+			items = strings.Split(v, ",")
+		}
+	default:
+		items = []string{fmt.Sprint(v)}
+	}
+	var out []string
+	for _, s := range items {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
