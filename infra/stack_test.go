@@ -698,7 +698,7 @@ func TestIAM_SelfGuard(t *testing.T) {
 
 // TestIAM_ResourceStarOnlyWhereRequired: Resource "*" appears only in the
 // statements whose actions support no resource type (each commented in
-// stack.go), in every identity policy of the template.
+// iam.go), in every identity policy of the template.
 func TestIAM_ResourceStarOnlyWhereRequired(t *testing.T) {
 	allowed := map[string]bool{
 		"CreateMappings":       true, // condition lambda:FunctionArn instead
