@@ -22,7 +22,7 @@ func Conflicts(files []*File) Errors {
 		}
 		dup := false
 		for _, s := range firsts {
-			if s.ref.SameFunction(ref) {
+			if s.ref.Equal(ref) {
 				errs = append(errs, &Error{File: f.Path, Line: f.functionAt.line, Column: f.functionAt.col, Path: f.functionPath,
 					Msg: fmt.Sprintf("function %q is already wired by %s", f.Function, s.file.Path)})
 				dup = true
@@ -67,7 +67,7 @@ func pushConflicts(files []*File) Errors {
 				claims[key] = claim{ref, f}
 				continue
 			}
-			if !c.ref.SameFunction(ref) {
+			if !c.ref.Equal(ref) {
 				var at position
 				if i < len(f.pushAt) {
 					at = f.pushAt[i]

@@ -300,7 +300,7 @@ func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *sibling
 	}
 	first := claims[0]
 	for _, c := range claims[1:] {
-		if c.ref.SameFunction(first.ref) {
+		if c.ref.Equal(first.ref) {
 			continue
 		}
 		if c.off < 0 {

@@ -1,8 +1,7 @@
 package definition
 
 import (
-	"regexp"
-	"strings"
+	"github.com/eventwire/eventwire/internal/funcref"
 )
 
 // The ARN forms of each source type are in sourceRules (rules.go):
@@ -140,67 +139,13 @@ func KafkaQueueMode(m Mapping) bool {
 	return c != nil && c.ConsumptionMode != nil && *c.ConsumptionMode == "Queue"
 }
 
-// FunctionRef is a function reference split into its parts. Only Name is
-// always set.
-type FunctionRef struct {
-	Partition string // "aws", ... (ARNs only)
-	Region    string
-	Account   string
-	Name      string
-	Qualifier string // alias, version or $LATEST
-}
+// FunctionRef is a function reference split into its parts (funcref owns
+// the forms the API accepts).
+type FunctionRef = funcref.Ref
 
-// functionRefRE is the API's NamespacedFunctionName pattern with groups
-// named.
-var functionRefRE = regexp.MustCompile(`^(?:arn:(aws[a-zA-Z-]*)?:lambda:)?(?:([a-z]{2}(?:(?:-gov)|(?:-iso(?:[a-z]?)))?-[a-z]+-\d{1}):)?(?:(\d{12}):)?(?:function:)?([a-zA-Z0-9-_\.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
-
-// ParseFunctionRef splits a function reference as Lambda accepts it: a
-// name (MyFunction), a qualified name (MyFunction:live), a partial ARN
-// (123456789012:function:MyFunction), a full ARN or a qualified ARN
-// (arn:aws:lambda:us-east-1:123456789012:function:MyFunction:live). ok is
-// false when ref is none of those.
+// ParseFunctionRef splits a function reference as Lambda accepts it (see
+// funcref.Parse); ok is false when ref is no function reference.
 func ParseFunctionRef(ref string) (r FunctionRef, ok bool) {
-	m := functionRefRE.FindStringSubmatch(ref)
-	if m == nil {
-		return FunctionRef{}, false
-	}
-	r = FunctionRef{Partition: m[1], Region: m[2], Account: m[3], Name: m[4], Qualifier: m[5]}
-	// Without "function:" the pattern's ARN parts are ambiguous:
-	// "123456789012:live" is a 12-digit name with a qualifier, and a
-	// region without an account names no function.
-	if !strings.Contains(ref, "function:") && (r.Region != "" || r.Account != "" || r.Partition != "") {
-		if r.Partition == "" && r.Region == "" && r.Qualifier == "" {
-			return FunctionRef{Name: r.Account, Qualifier: r.Name}, true
-		}
-		return FunctionRef{}, false
-	}
-	if r.Partition == "" && strings.HasPrefix(ref, "arn:") {
-		return FunctionRef{}, false
-	}
-	return r, true
-}
-
-// SameFunction tells whether a and b name the same function and the same
-// qualifier: names and qualifiers equal, and partition, region and account
-// equal wherever both references give them (a name and an ARN of the same
-// function agree; different qualifiers, or none and one, disagree).
-func (a FunctionRef) SameFunction(b FunctionRef) bool {
-	eq := func(x, y string) bool { return x == "" || y == "" || x == y }
-	return a.Name == b.Name && a.Qualifier == b.Qualifier &&
-		eq(a.Partition, b.Partition) && eq(a.Region, b.Region) && eq(a.Account, b.Account)
-}
-
-// String is the reference in its shortest form that keeps what it has.
-func (a FunctionRef) String() string {
-	s := a.Name
-	if a.Qualifier != "" {
-		s += ":" + a.Qualifier
-	}
-	switch {
-	case a.Partition != "" && a.Region != "" && a.Account != "":
-		return "arn:" + a.Partition + ":lambda:" + a.Region + ":" + a.Account + ":function:" + s
-	case a.Account != "":
-		return a.Account + ":function:" + s
-	}
-	return s
+	r, err := funcref.Parse(ref)
+	return r, err == nil
 }

@@ -150,10 +150,10 @@ func TestSameFunction(t *testing.T) {
 		t.Run(tt.a+" vs "+tt.b, func(t *testing.T) {
 			a, _ := ParseFunctionRef(tt.a)
 			b, _ := ParseFunctionRef(tt.b)
-			if got := a.SameFunction(b); got != tt.want {
+			if got := a.Equal(b); got != tt.want {
 				t.Errorf("SameFunction = %v, want %v", got, tt.want)
 			}
-			if got := b.SameFunction(a); got != tt.want {
+			if got := b.Equal(a); got != tt.want {
 				t.Errorf("SameFunction is not symmetric")
 			}
 		})
