@@ -82,7 +82,7 @@ func planAll(ctx context.Context, r *reconcile.Reconciler, files []*definition.F
 func planDestroyAll(ctx context.Context, r *reconcile.Reconciler, files []*definition.File, parallel int) []outcome {
 	out := make([]outcome, len(files))
 	forEach(len(files), parallel, func(i int) {
-		p, err := r.PlanDestroy(ctx, files[i].Function)
+		p, err := r.PlanDestroy(ctx, files[i].Function, files[i].Push)
 		if p != nil {
 			p.Source = files[i].Path
 		}

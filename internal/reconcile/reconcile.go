@@ -82,9 +82,14 @@ func (r *Reconciler) Plan(ctx context.Context, f *definition.File) (*plan.Plan, 
 }
 
 // PlanDestroy returns what removing everything eventwire manages for the
-// function would do. Resources eventwire does not own are left alone.
-func (r *Reconciler) PlanDestroy(ctx context.Context, functionRef string) (*plan.Plan, error) {
-	return r.plan(ctx, functionRef, nil, nil)
+// function ref would do. Resources eventwire does not own are left alone.
+//
+// former are the push sources of the last file applied for the function
+// (nil when unknown): their target groups and routes are checked for
+// eventwire's wiring of the function even when the function and its
+// policy are gone.
+func (r *Reconciler) PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error) {
+	return r.plan(ctx, ref, nil, nil)
 }
 
 func (r *Reconciler) plan(ctx context.Context, ref string, pulls []definition.Mapping, pushes []definition.PushSource) (*plan.Plan, error) {

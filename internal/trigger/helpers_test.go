@@ -229,7 +229,7 @@ func (d *fakeDeployer) Plan(ctx context.Context, f *definition.File) (*plan.Plan
 	return p, nil
 }
 
-func (d *fakeDeployer) PlanDestroy(ctx context.Context, ref string) (*plan.Plan, error) {
+func (d *fakeDeployer) PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	fn := records.FunctionKey(ref)

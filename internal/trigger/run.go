@@ -175,7 +175,7 @@ func (h *Handler) planWork(ctx context.Context, w work) (*plan.Plan, error) {
 	var p *plan.Plan
 	var err error
 	if w.mode == records.ModeDestroy {
-		p, err = h.cfg.Deployer.PlanDestroy(ctx, w.functionRef)
+		p, err = h.cfg.Deployer.PlanDestroy(ctx, w.functionRef, nil)
 	} else {
 		p, err = h.cfg.Deployer.Plan(ctx, w.file)
 	}

@@ -26,7 +26,10 @@ import (
 // Reconciler).
 type Deployer interface {
 	Plan(ctx context.Context, f *definition.File) (*plan.Plan, error)
-	PlanDestroy(ctx context.Context, functionRef string) (*plan.Plan, error)
+	// PlanDestroy plans the removal of what eventwire manages for the
+	// function; former are the push sources of the last file applied for
+	// it (nil when unknown), checked even when the function is gone.
+	PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error)
 	Apply(ctx context.Context, p *plan.Plan) error
 }
 
