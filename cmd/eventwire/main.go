@@ -8,6 +8,7 @@ import (
 	"os/signal"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/term"
 
 	"github.com/eventwire/eventwire/internal/awsconfig"
 	"github.com/eventwire/eventwire/internal/cli"
@@ -16,10 +17,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	env := cli.Env{
-		Stdin:      os.Stdin,
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		IsTerminal: isTerminal(os.Stdin),
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+		// A terminal, not merely a character device: /dev/null is one too,
+		// and cannot answer a question.
+		IsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
 		AWSConfig: func(ctx context.Context) (aws.Config, error) {
 			return awsconfig.Load(ctx)
 		},
@@ -27,10 +30,4 @@ func main() {
 	code := cli.Run(ctx, os.Args[1:], env)
 	stop()
 	os.Exit(code)
-}
-
-// isTerminal tells whether f is a character device (a terminal).
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,33 +38,50 @@ func TestRun_Golden(t *testing.T) {
 		name string
 		args []string
 		code int
+		dir  string // run there (default: the package's folder)
 	}{
-		{"help", []string{"--help"}, ExitOK},
-		{"help-word", []string{"help"}, ExitOK},
-		{"no-args", nil, ExitError},
-		{"help-validate", []string{"help", "validate"}, ExitOK},
-		{"validate-dash-h", []string{"validate", "-h"}, ExitOK},
-		{"help-schema", []string{"help", "schema"}, ExitOK},
-		{"help-unknown", []string{"help", "nope"}, ExitError},
-		{"unknown-command", []string{"valdate", "examples"}, ExitError},
-		{"flag-before-command", []string{"-v", "validate"}, ExitError},
-		{"validate-no-paths", []string{"validate"}, ExitError},
-		{"validate-unknown-flag", []string{"validate", "--bogus", "testdata/validate/good"}, ExitError},
-		{"validate-good", []string{"validate", "testdata/validate/good"}, ExitOK},
-		{"validate-one-file", []string{"validate", "testdata/validate/good/orders/_lambdaeventsourcedef.json"}, ExitOK},
-		{"validate-bad", []string{"validate", "testdata/validate/bad", "testdata/validate/good"}, ExitError},
-		{"validate-missing-path", []string{"validate", "testdata/validate/nowhere"}, ExitError},
-		{"validate-no-definitions", []string{"validate", "testdata/validate/empty"}, ExitError},
-		{"schema-extra-arg", []string{"schema", "x"}, ExitError},
+		{"help", []string{"--help"}, ExitOK, ""},
+		{"help-word", []string{"help"}, ExitOK, ""},
+		{"no-args", nil, ExitError, ""},
+		{"help-validate", []string{"help", "validate"}, ExitOK, ""},
+		{"validate-dash-h", []string{"validate", "-h"}, ExitOK, ""},
+		{"help-schema", []string{"help", "schema"}, ExitOK, ""},
+		{"help-unknown", []string{"help", "nope"}, ExitError, ""},
+		{"unknown-command", []string{"valdate", "examples"}, ExitError, ""},
+		{"flag-before-command", []string{"-v", "validate"}, ExitError, ""},
+		{"validate-no-paths", []string{"validate"}, ExitOK, "testdata/validate/good"},
+		{"validate-unknown-flag", []string{"validate", "--bogus", "testdata/validate/good"}, ExitError, ""},
+		{"validate-good", []string{"validate", "testdata/validate/good"}, ExitOK, ""},
+		{"validate-one-file", []string{"validate", "testdata/validate/good/orders/_lambdaeventsourcedef.json"}, ExitOK, ""},
+		{"validate-bad", []string{"validate", "testdata/validate/bad", "testdata/validate/good"}, ExitError, ""},
+		{"validate-missing-path", []string{"validate", "testdata/validate/nowhere"}, ExitError, ""},
+		{"validate-no-definitions", []string{"validate", "testdata/validate/empty"}, ExitError, ""},
+		{"schema-extra-arg", []string{"schema", "x"}, ExitError, ""},
+		{"plan-flag-typo", []string{"plan", "-detailed-exitcod", "x"}, ExitError, ""},
+		{"plan-flag-typo-double-dash", []string{"plan", "--paralel", "2", "x"}, ExitError, ""},
+		{"plan-bad-output", []string{"plan", "-o", "yaml", "x"}, ExitError, ""},
+		{"plan-parallel-zero", []string{"plan", "--parallel", "0", "x"}, ExitError, ""},
+		{"plan-no-paths", []string{"plan"}, ExitError, ""},
+		{"help-plan", []string{"help", "plan"}, ExitOK, ""},
+		{"help-typo", []string{"help", "aply"}, ExitError, ""},
+		{"completion-help", []string{"completion", "--help"}, ExitOK, ""},
+		{"validate-json-bad", []string{"validate", "-o", "json", "testdata/validate/bad"}, ExitError, ""},
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.dir != "" {
+				t.Chdir(tt.dir)
+			}
 			code, stdout, stderr := runCLI(tt.args...)
 			if code != tt.code {
 				t.Errorf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
 			}
 			got := "$ eventwire " + strings.Join(tt.args, " ") + "\n--- stdout\n" + stdout + "--- stderr\n" + stderr
-			golden.Check(t, filepath.Join("testdata", "cli", tt.name+".golden"), got)
+			golden.Check(t, filepath.Join(wd, "testdata", "cli", tt.name+".golden"), got)
 		})
 	}
 }
@@ -89,42 +105,31 @@ func TestSchemaCommand_PrintsEmbeddedSchema(t *testing.T) {
 	}
 }
 
-// TestValidate_FlagsAfterPaths checks that flags may follow arguments and
-// that "--" ends flags.
-func TestParseInterspersed(t *testing.T) {
+// TestNormalizeArgs: single-dash long flags (Go's flag package spelling,
+// which eventwire used before cobra) become double-dash ones; shorthands,
+// flag values and everything after "--" are left alone.
+func TestNormalizeArgs(t *testing.T) {
 	tests := []struct {
-		args     []string
-		wantRest []string
-		wantV    bool
+		args, want []string
 	}{
-		{[]string{"a", "-v", "b"}, []string{"a", "b"}, true},
-		{[]string{"-v", "a"}, []string{"a"}, true},
-		{[]string{"a", "--", "-v"}, []string{"a", "-v"}, false},
-		{nil, nil, false},
+		{[]string{"plan", "-detailed-exitcode", "x"}, []string{"plan", "--detailed-exitcode", "x"}},
+		{[]string{"plan", "-parallel=2", "-o", "json", "x"}, []string{"plan", "--parallel=2", "-o", "json", "x"}},
+		{[]string{"plan", "-parallel", "2", "--o", "json", "x"}, []string{"plan", "--parallel", "2", "-o", "json", "x"}},
+		{[]string{"apply", "-yes", "-v", "x"}, []string{"apply", "--yes", "-v", "x"}},
+		{[]string{"plan", "-detailed-exitcod", "x"}, []string{"plan", "--detailed-exitcod", "x"}},
+		{[]string{"plan", "-ojson", "x"}, []string{"plan", "-ojson", "x"}},
+		{[]string{"history", "-n", "-1", "-table", "t", "f"}, []string{"history", "-n", "-1", "--table", "t", "f"}},
+		{[]string{"validate", "--", "-yes"}, []string{"validate", "--", "-yes"}},
+		{[]string{"validate", "-help"}, []string{"validate", "--help"}},
+		{[]string{"validate", "-"}, []string{"validate", "-"}},
+		{nil, []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			fs := flag.NewFlagSet("t", flag.ContinueOnError)
-			v := fs.Bool("v", false, "")
-			rest, err := parseInterspersed(fs, tt.args)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.wantRest, rest); diff != "" {
+			got := normalizeArgs(newApp(Env{}).root, tt.args)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("args (-want +got):\n%s", diff)
-			}
-			if *v != tt.wantV {
-				t.Errorf("-v = %v, want %v", *v, tt.wantV)
 			}
 		})
 	}
-}
-
-func TestRegister_Twice_Panics(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("registering validate twice did not panic")
-		}
-	}()
-	Register(&Command{Name: "validate"})
 }

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
+
+	"github.com/spf13/cobra"
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/plan"
@@ -36,12 +37,13 @@ type outcome struct {
 // returns the files, or prints every problem and returns false: nothing is
 // sent to AWS unless every file is valid.
 func loadFiles(paths []string, stderr io.Writer) ([]*definition.File, bool) {
-	c, err := checkFiles(paths, stderr)
+	c, err := checkFiles(paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "eventwire: %v\n", err)
 		return nil, false
 	}
-	if c.errors > 0 {
+	c.print(stderr)
+	if len(c.problems) > 0 {
 		fmt.Fprintf(stderr, "%s: nothing was sent to AWS\n", c.summary())
 		return nil, false
 	}
@@ -175,38 +177,40 @@ type deployFlags struct {
 	verbose  bool
 }
 
-func init() {
-	Register(deployCommand("plan", "Show what apply would change in AWS, without changing it", planHelp, runPlan))
-	Register(deployCommand("apply", "Make AWS match the definition files", applyHelp,
-		func(ctx context.Context, d *deployFlags, args []string, env Env) int {
-			return runApply(ctx, d, args, env, false)
-		}))
-	Register(deployCommand("destroy", "Remove everything eventwire manages for the functions the files name", destroyHelp,
-		func(ctx context.Context, d *deployFlags, args []string, env Env) int {
-			return runApply(ctx, d, args, env, true)
-		}))
-}
-
-// deployCommand is a command over definition files and folders (at least
-// one) with the deploy flags.
-func deployCommand(name, summary, help string, run func(context.Context, *deployFlags, []string, Env) int) *Command {
-	return &Command{
-		Name:    name,
-		Summary: summary,
-		Args:    "PATH...",
-		Help:    help,
-		Setup: func(fs *flag.FlagSet) RunFunc {
-			d := &deployFlags{}
-			d.register(fs, name)
-			return func(ctx context.Context, args []string, env Env) int {
-				if len(args) == 0 {
-					return UsageError(env, name, "no PATH given: name definition files or folders to search")
-				}
-				return run(ctx, d, args, env)
+// deployCommand is plan, apply or destroy: a command over definition files
+// and folders (at least one) with the deploy flags.
+func (a *app) deployCommand(name string) *cobra.Command {
+	d := &deployFlags{}
+	cmd := &cobra.Command{
+		Use:               name + " PATH...",
+		Short:             deploySummary[name],
+		Long:              deployHelp[name],
+		Args:              pathArgs,
+		ValidArgsFunction: completePaths,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := d.check(); err != nil {
+				return err
 			}
+			switch name {
+			case "plan":
+				a.code = runPlan(cmd.Context(), d, args, a.env)
+			default:
+				a.code = runApply(cmd.Context(), d, args, a.env, name == "destroy")
+			}
+			return nil
 		},
 	}
+	d.register(cmd, name)
+	return cmd
 }
+
+var deploySummary = map[string]string{
+	"plan":    "Show what apply would change in AWS, without changing it",
+	"apply":   "Make AWS match the definition files",
+	"destroy": "Remove everything eventwire manages for the functions the files name",
+}
+
+var deployHelp = map[string]string{"plan": planHelp, "apply": applyHelp, "destroy": destroyHelp}
 
 const planHelp = `Reads what AWS has for the function of every definition file given, or
 found under the folders given, and prints the difference: each action
@@ -250,16 +254,26 @@ Examples:
   eventwire destroy orders/
   eventwire destroy --yes examples/`
 
-func (d *deployFlags) register(fs *flag.FlagSet, cmd string) {
+func (d *deployFlags) register(cmd *cobra.Command, name string) {
+	fs := cmd.Flags()
 	fs.IntVar(&d.parallel, "parallel", DefaultParallel, "how many functions to work on at once")
-	fs.BoolVar(&d.verbose, "v", false, "log each AWS change on standard error")
-	switch cmd {
+	fs.BoolVarP(&d.verbose, "verbose", "v", false, "log each AWS change on standard error")
+	switch name {
 	case "plan":
-		fs.StringVar(&d.output, "o", "text", "output format: text or json")
+		outputFlag(cmd, &d.output)
 		fs.BoolVar(&d.detailed, "detailed-exitcode", false, "exit 0 when there is nothing to change, 2 when there are changes, 1 on error")
 	default:
 		fs.BoolVar(&d.yes, "yes", false, "apply without asking for confirmation")
+		d.output = "text"
 	}
+}
+
+// check refuses flag values out of range.
+func (d *deployFlags) check() error {
+	if d.parallel < 1 {
+		return fmt.Errorf("--parallel %d: want 1 or more", d.parallel)
+	}
+	return checkOutput(d.output)
 }
 
 func (d *deployFlags) reconciler(ctx context.Context, env Env) (*reconcile.Reconciler, error) {
@@ -277,10 +291,6 @@ func (d *deployFlags) reconciler(ctx context.Context, env Env) (*reconcile.Recon
 
 // runPlan is `eventwire plan`.
 func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
-	if d.output != "text" && d.output != "json" {
-		fmt.Fprintf(env.Stderr, "eventwire plan: -o must be text or json, not %q\n", d.output)
-		return 1
-	}
 	files, ok := loadFiles(paths, env.Stderr)
 	if !ok {
 		return 1

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/spf13/cobra"
 
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -21,12 +21,7 @@ import (
 // the deployer Lambda reads the same variable.
 const TableEnv = "EVENTWIRE_TABLE"
 
-func init() {
-	Register(&Command{
-		Name:    "history",
-		Summary: "List a function's deployments, newest first",
-		Args:    "FUNCTION",
-		Help: `Lists the deployment records the eventwire deployer Lambda wrote for a
+const historyHelp = `Lists the deployment records the eventwire deployer Lambda wrote for a
 function, newest first: when each run started, how long it took, what
 triggered it (s3, codecommit, codepipeline), what it did (apply, plan,
 destroy), how it ended (succeeded, planned, invalid, failed), how many
@@ -42,17 +37,29 @@ the TableName output of the eventwire stack).
 Examples:
   eventwire history --table eventwire-deployments orders
   EVENTWIRE_TABLE=eventwire-deployments eventwire history -n 5 -v orders
-  eventwire history -o json orders | jq '.[0].plan'`,
-		Setup: func(fs *flag.FlagSet) RunFunc {
-			table := fs.String("table", "", "DynamoDB table of the deployer (default $"+TableEnv+")")
-			limit := fs.Int("n", 20, "show at most this many records (0: all)")
-			output := fs.String("o", "text", "output format: text or json")
-			verbose := fs.Bool("v", false, "show each run's plan")
-			return func(ctx context.Context, args []string, env Env) int {
-				return runHistory(ctx, args, env, *table, *limit, *output, *verbose)
-			}
+  eventwire history -o json orders | jq '.[0].plan'`
+
+func (a *app) historyCommand() *cobra.Command {
+	var (
+		table, output string
+		limit         int
+		verbose       bool
+	)
+	cmd := &cobra.Command{
+		Use:               "history FUNCTION",
+		Short:             "List a function's deployments, newest first",
+		Long:              historyHelp,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.code = runHistory(cmd.Context(), args, a.env, table, limit, output, verbose)
+			return nil
 		},
-	})
+	}
+	cmd.Flags().StringVar(&table, "table", "", "DynamoDB table of the deployer (default $"+TableEnv+")")
+	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "show at most this many records (0: all)")
+	outputFlag(cmd, &output)
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show each run's plan")
+	return cmd
 }
 
 // historyRecord is a record as `history -o json` prints it.

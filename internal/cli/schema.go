@@ -1,17 +1,16 @@
 package cli
 
 import (
-	"context"
-	"flag"
+	"github.com/spf13/cobra"
 
 	"github.com/eventwire/eventwire/internal/definition"
 )
 
-func init() {
-	Register(&Command{
-		Name:    "schema",
-		Summary: "Print the JSON Schema of the definition file",
-		Help: `Prints the JSON Schema (draft 2020-12) of ` + definition.FileName + `,
+func (a *app) schemaCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the definition file",
+		Long: `Prints the JSON Schema (draft 2020-12) of ` + definition.FileName + `,
 for editors that validate JSON as it is typed. The schema holds the same
 field, type, range, pattern and per-source rules as 'eventwire validate',
 except what a schema cannot say: duplicate keys, which function the file
@@ -25,16 +24,13 @@ Examples:
   # VS Code, settings.json:
   #   "json.schemas": [{"fileMatch": ["_lambdaeventsourcedef.json"],
   #                     "url": "./eventwire.schema.json"}]`,
-		Setup: func(fs *flag.FlagSet) RunFunc {
-			return func(ctx context.Context, args []string, env Env) int {
-				if len(args) > 0 {
-					return UsageError(env, "schema", "takes no arguments")
-				}
-				if _, err := env.Stdout.Write(definition.Schema); err != nil {
-					return ExitError
-				}
-				return ExitOK
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := a.env.Stdout.Write(definition.Schema); err != nil {
+				a.code = ExitError
 			}
+			return nil
 		},
-	})
+	}
 }

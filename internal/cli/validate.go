@@ -3,23 +3,20 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/eventwire/eventwire/internal/definition"
 )
 
-func init() {
-	Register(&Command{
-		Name:    "validate",
-		Summary: "Check definition files without calling AWS",
-		Args:    "PATH...",
-		Help: `Validates every ` + definition.FileName + ` file given, or found
-under the folders given (recursively, skipping .git and node_modules),
-and the ` + definition.FunctionDefFileName + ` beside each one. A file given by name is
-checked whatever its name. Nothing is sent to AWS.
+const validateHelp = `Validates every ` + definition.FileName + ` file given, or found
+under the folders given (recursively, skipping .git and node_modules;
+the current folder when no PATH is given), and the ` + definition.FunctionDefFileName + `
+beside each one. A file given by name is checked whatever its name.
+Nothing is sent to AWS.
 
 The checks are strict: unknown or misspelt keys (with a suggestion), keys
 in the wrong case, duplicate keys, wrong types, trailing data, files over
@@ -31,27 +28,53 @@ functions.
 Every problem is printed on standard output, one a line, as
 FILE:LINE:COLUMN: JSON.PATH: message (columns count bytes; a problem of
 the file as a whole, such as its size, has no LINE:COLUMN), then a
-summary line. The exit status is 1 if any file has a problem, 0 if all
-are valid.
+summary line. With -o json the same is one JSON document (see README),
+for CI annotations. The exit status is 1 if any file has a problem, 0 if
+all are valid.
 
 Examples:
+  eventwire validate
   eventwire validate examples/
-  eventwire validate orders/_lambdaeventsourcedef.json inventory/`,
-		Setup: func(fs *flag.FlagSet) RunFunc { return runValidate },
-	})
+  eventwire validate -o json orders/_lambdaeventsourcedef.json inventory/`
+
+func (a *app) validateCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:               "validate [PATH...]",
+		Short:             "Check definition files without calling AWS",
+		Long:              validateHelp,
+		ValidArgsFunction: completePaths,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			a.code = runValidate(cmd.Context(), args, output, a.env)
+			return nil
+		},
+	}
+	outputFlag(cmd, &output)
+	return cmd
 }
 
-func runValidate(ctx context.Context, args []string, env Env) int {
+func runValidate(_ context.Context, args []string, output string, env Env) int {
 	if len(args) == 0 {
-		return UsageError(env, "validate", "no PATH given: name definition files or folders to search")
+		args = []string{"."}
 	}
-	c, err := checkFiles(args, env.Stdout)
+	c, err := checkFiles(args)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "eventwire validate: %v\n", err)
 		return ExitError
 	}
-	fmt.Fprintln(env.Stdout, c.summary())
-	if c.errors > 0 {
+	if output == "json" {
+		if err := writeDocument(env.Stdout, newValidateDocument(c)); err != nil {
+			fmt.Fprintf(env.Stderr, "eventwire validate: %v\n", err)
+			return ExitError
+		}
+	} else {
+		c.print(env.Stdout)
+		fmt.Fprintln(env.Stdout, c.summary())
+	}
+	if len(c.problems) > 0 {
 		return ExitError
 	}
 	return ExitOK
@@ -59,24 +82,31 @@ func runValidate(ctx context.Context, args []string, env Env) int {
 
 // checked is what checkFiles found.
 type checked struct {
-	files  []*definition.File // the valid ones
-	names  int                // files checked
-	errors int                // problems found
-	bad    int                // files with a problem
+	files    []*definition.File  // the valid ones
+	names    int                 // files checked
+	problems []*definition.Error // every problem, in file order
+	bad      int                 // files with a problem
 }
 
 func (c checked) summary() string {
 	s := fmt.Sprintf("%s checked, ", count(c.names, "file"))
-	if c.errors == 0 {
+	if len(c.problems) == 0 {
 		return s + "all valid"
 	}
-	return fmt.Sprintf("%s%s in %s", s, count(c.errors, "error"), count(c.bad, "file"))
+	return fmt.Sprintf("%s%s in %s", s, count(len(c.problems), "error"), count(c.bad, "file"))
+}
+
+// print writes every problem, one a line.
+func (c checked) print(w io.Writer) {
+	for _, p := range c.problems {
+		fmt.Fprintln(w, p)
+	}
 }
 
 // checkFiles finds the definition files under paths, validates each (and
-// that no two wire the same function) and writes every problem to w, one a
-// line. The error is for paths that hold no definition file.
-func checkFiles(paths []string, w io.Writer) (checked, error) {
+// that no two wire the same function) and collects every problem. The
+// error is for paths that hold no definition file.
+func checkFiles(paths []string) (checked, error) {
 	names, err := definition.Find(paths...)
 	if err != nil {
 		return checked{}, err
@@ -86,10 +116,9 @@ func checkFiles(paths []string, w io.Writer) (checked, error) {
 	}
 	c := checked{names: len(names)}
 	bad := map[string]bool{}
-	report := func(file string, msg any) {
-		fmt.Fprintln(w, msg)
-		bad[file] = true
-		c.errors++
+	report := func(e *definition.Error) {
+		c.problems = append(c.problems, e)
+		bad[e.File] = true
 	}
 	for _, name := range names {
 		f, err := definition.Load(name)
@@ -97,16 +126,16 @@ func checkFiles(paths []string, w io.Writer) (checked, error) {
 		switch {
 		case errors.As(err, &errs):
 			for _, e := range errs {
-				report(e.File, e)
+				report(e)
 			}
 		case err != nil:
-			report(name, fmt.Sprintf("%s: %v", name, err))
+			report(&definition.Error{File: name, Msg: err.Error()})
 		default:
 			c.files = append(c.files, f)
 		}
 	}
 	for _, e := range definition.Conflicts(c.files) {
-		report(e.File, e)
+		report(e)
 	}
 	c.bad = len(bad)
 	return c, nil

@@ -79,10 +79,16 @@ var (
 // Main runs a test binary's tests and stops the shared server if a test
 // started it. Use it as: func TestMain(m *testing.M) { mototest.Main(m) }.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main without the exit, for a TestMain that has more to clean up:
+// it runs the tests, stops the shared server and returns the exit code.
+func Run(m *testing.M) int {
 	inMain.Store(true)
 	code := m.Run()
 	shared.stop()
-	os.Exit(code)
+	return code
 }
 
 // Shared returns the test binary's moto_server, starting it on the first
