@@ -13,6 +13,7 @@ import (
 	"github.com/eventwire/eventwire/internal/elbsvc"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/stssvc"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
@@ -28,6 +29,7 @@ var deployerAPIs = map[string]reflect.Type{
 	"elbsvc.API":              reflect.TypeFor[elbsvc.API](),
 	"apigwsvc.API":            reflect.TypeFor[apigwsvc.API](),
 	"records.API":             reflect.TypeFor[records.API](),
+	"stssvc.API":              reflect.TypeFor[stssvc.API](),
 	"trigger.S3API":           reflect.TypeFor[trigger.S3API](),
 	"trigger.CodeCommitAPI":   reflect.TypeFor[trigger.CodeCommitAPI](),
 	"trigger.CodePipelineAPI": reflect.TypeFor[trigger.CodePipelineAPI](),
@@ -134,6 +136,10 @@ var deployerCalls = map[string]call{
 	"apigwsvc.API.CreateIntegration": {requests: []request{on("apigateway:POST", sAPIs+"/integrations")}},
 	"apigwsvc.API.DeleteIntegration": {requests: []request{on("apigateway:DELETE", sAPIs+"/integrations/i9x8")}},
 	"apigwsvc.API.GetStages":         {requests: []request{on("apigateway:GET", sAPIs+"/stages")}},
+
+	// GetCallerIdentity needs no permission (IAM cannot deny it); the
+	// deployer asks it to write the ARN of a function that is gone.
+	"stssvc.API.GetCallerIdentity": {},
 
 	"records.API.GetItem":    {requests: []request{on("dynamodb:GetItem", sTable)}},
 	"records.API.PutItem":    {requests: []request{on("dynamodb:PutItem", sTable)}},

@@ -9,8 +9,14 @@ type Function struct {
 	Name string `json:"name"`
 	// Qualifier is the alias or version, if the reference has one.
 	Qualifier string `json:"qualifier,omitempty"`
-	// ARN is the unqualified function ARN as AWS reports it.
+	// ARN is the unqualified function ARN as AWS reports it (for a
+	// missing function: as the reference, the account and the region
+	// make it).
 	ARN string `json:"arn"`
+	// Missing is true when the function (or its qualifier) no longer
+	// exists: only its teardown is planned, what AWS keeps after
+	// DeleteFunction (mappings, target registrations, integrations).
+	Missing bool `json:"missing,omitempty"`
 }
 
 // QualifiedARN is ARN with the qualifier, if any.

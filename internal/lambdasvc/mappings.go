@@ -35,14 +35,16 @@ type Mappings struct {
 func NewMappings(api MappingAPI) *Mappings { return &Mappings{api: api} }
 
 // List returns the mappings that Lambda lists for function (an unqualified
-// or qualified function ARN, as ListEventSourceMappings documents), all
-// pages, each with its tags. Callers must still check each mapping's
-// FunctionArn: what a function filter matches differs between AWS and
-// emulators.
+// or qualified function ARN, as ListEventSourceMappings documents; "" for
+// every mapping of the account and region), all pages, each with its tags.
+// Callers must still check each mapping's FunctionArn: what a function
+// filter matches differs between AWS and emulators.
 func (s *Mappings) List(ctx context.Context, function string) ([]esm.Observed, error) {
-	p := lambda.NewListEventSourceMappingsPaginator(s.api, &lambda.ListEventSourceMappingsInput{
-		FunctionName: aws.String(function),
-	})
+	in := &lambda.ListEventSourceMappingsInput{}
+	if function != "" {
+		in.FunctionName = aws.String(function)
+	}
+	p := lambda.NewListEventSourceMappingsPaginator(s.api, in)
 	var out []esm.Observed
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

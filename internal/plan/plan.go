@@ -122,8 +122,15 @@ func (p *Plan) String() string {
 	if fn == "" {
 		fn = p.Function.Name
 	}
+	var notes []string
 	if p.Source != "" {
-		fmt.Fprintf(&b, "function %s (%s)\n", fn, p.Source)
+		notes = append(notes, p.Source)
+	}
+	if p.Function.Missing {
+		notes = append(notes, "gone: tearing down what is left")
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(&b, "function %s (%s)\n", fn, strings.Join(notes, "; "))
 	} else {
 		fmt.Fprintf(&b, "function %s\n", fn)
 	}

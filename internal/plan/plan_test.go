@@ -32,6 +32,16 @@ var sample = &Plan{
 func TestPlanString_Golden(t *testing.T) {
 	golden(t, "sample.txt", sample.String())
 	golden(t, "empty.txt", (&Plan{Function: Function{Ref: "orders"}}).String())
+	gone := &Plan{
+		Source:   "orders/_lambdaeventsourcedef.json",
+		Function: Function{Ref: "orders", Name: "orders", ARN: "arn:aws:lambda:us-east-1:123456789012:function:orders", Missing: true},
+		Actions: []Action{
+			{Kind: Delete, Resource: ResourceMapping, ID: "arn:aws:sqs:us-east-1:123456789012:orders 1f3c", Reason: "managed by eventwire, no longer declared"},
+		},
+	}
+	golden(t, "gone.txt", gone.String())
+	gone.Source = ""
+	golden(t, "gone-no-source.txt", gone.String())
 }
 
 func TestPlanJSON_Golden(t *testing.T) {

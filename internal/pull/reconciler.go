@@ -95,16 +95,31 @@ func (r *Reconciler) Plan(ctx context.Context, fn plan.Function, desired []defin
 }
 
 // observe lists the mappings of the function, by its (qualified) ARN as
-// ListEventSourceMappings documents. Plan filters them on FunctionArn.
+// ListEventSourceMappings documents, the same string the mappings are
+// created with (moto matches the filter against that literal string). Plan
+// filters them on FunctionArn.
+//
+// For a function that is gone, a filter that Lambda refuses as naming no
+// function falls back to listing every mapping of the account and region:
+// Plan keeps the function's own.
 func (r *Reconciler) observe(ctx context.Context, fn plan.Function) ([]esm.Observed, error) {
 	target := fn.QualifiedARN()
 	if target == "" {
 		target = fn.Ref
 	}
+	out, err := r.list(ctx, target)
+	if fn.Missing && errors.Is(err, lambdasvc.ErrNotFound) {
+		r.log.InfoContext(ctx, "function gone: listing every event source mapping", "function", fn.Name, "ref", fn.Ref)
+		return r.list(ctx, "")
+	}
+	return out, err
+}
+
+func (r *Reconciler) list(ctx context.Context, function string) ([]esm.Observed, error) {
 	var out []esm.Observed
 	err := r.retry(ctx, "list", func() error {
 		var err error
-		out, err = r.m.List(ctx, target)
+		out, err = r.m.List(ctx, function)
 		return err
 	})
 	return out, err

@@ -422,3 +422,44 @@ func TestExecute_LeaveAloneDoesNothing(t *testing.T) {
 		t.Errorf("Execute: %v, calls %v; want nothing", err, f.calls)
 	}
 }
+
+// TestPlan_FakeAWS_GoneFunctionListFallsBack: Lambda may refuse a
+// ListEventSourceMappings filter that names a deleted function. For a
+// function that is gone, the reconciler then lists every mapping and keeps
+// the function's own; for a function that exists, the error stands.
+func TestPlan_FakeAWS_GoneFunctionListFallsBack(t *testing.T) {
+	managedTags := map[string]string{owner.TagKey: "orders"}
+	others := []esm.Observed{
+		{UUID: "mine", ARN: "arn:esm:mine", FunctionArn: fnARN, Mapping: definition.Mapping{EventSourceArn: p(queue)}, Tags: managedTags},
+		{UUID: "theirs", ARN: "arn:esm:theirs", FunctionArn: fnARN + "-other", Mapping: definition.Mapping{EventSourceArn: p(queue)}, Tags: managedTags},
+	}
+	for _, missing := range []bool{true, false} {
+		t.Run(fmt.Sprintf("missing=%v", missing), func(t *testing.T) {
+			f := newFakeStore()
+			f.list = others
+			f.errs["List"] = []error{lambdasvc.ErrNotFound}
+			r, _ := testReconciler(f, Options{})
+			fn := plan.Function{Ref: "orders", Name: "orders", ARN: fnARN, Missing: missing}
+			actions, err := r.Plan(context.Background(), fn, nil)
+			if !missing {
+				if !errors.Is(err, lambdasvc.ErrNotFound) {
+					t.Fatalf("Plan = %v, %v; want the list's not found", actions, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"List " + fnARN, "List "}, f.calls); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+			var got []string
+			for _, a := range actions {
+				got = append(got, string(a.Kind)+" "+a.ID)
+			}
+			if diff := cmp.Diff([]string{"delete " + queue + " mine"}, got); diff != "" {
+				t.Errorf("actions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

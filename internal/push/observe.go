@@ -18,26 +18,29 @@ import (
 // Observe reads what AWS has for fn's push sources: the statements of the
 // function's policies (unqualified, its qualifier, each alias, each
 // version that a desired route's stage variable names), the target
-// groups and HTTP APIs that desired or eventwire's statements name. A
-// target group, API or route that desired names must exist (and a target
-// group must be of type lambda); those named only by old statements may be
-// gone.
-func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired []definition.PushSource) (wiring.Observed, error) {
+// groups and HTTP APIs that desired, former (the push sources of the last
+// file applied for fn, when it is torn down) or eventwire's statements
+// name. A target group, API or route that desired names must exist (and a
+// target group must be of type lambda); those named only by former or by
+// old statements may be gone. A missing fn has no policy: none is read.
+func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired, former []definition.PushSource) (wiring.Observed, error) {
 	o := &observer{r: r, fn: fn, seen: map[stmtKey]bool{},
 		obs: wiring.Observed{TargetGroups: map[string]wiring.TargetGroup{}, APIs: map[string]wiring.API{}}}
-	aliases, err := r.perms.Aliases(ctx, fn.ARN)
-	if err != nil {
-		return o.obs, err
-	}
-	o.obs.Aliases = aliases
 	qualifiers := map[string]bool{"": true, fn.Qualifier: true}
-	for _, a := range aliases {
-		qualifiers[a] = true
+	if !fn.Missing {
+		aliases, err := r.perms.Aliases(ctx, fn.ARN)
+		if err != nil {
+			return o.obs, err
+		}
+		o.obs.Aliases = aliases
+		for _, a := range aliases {
+			qualifiers[a] = true
+		}
+		if err := o.policies(ctx, qualifiers); err != nil {
+			return o.obs, err
+		}
 	}
-	if err := o.policies(ctx, qualifiers); err != nil {
-		return o.obs, err
-	}
-	n, err := namedBy(fn, desired, o.obs.Statements)
+	n, err := namedBy(fn, desired, former, o.obs.Statements)
 	if err != nil {
 		return o.obs, err
 	}
@@ -49,6 +52,9 @@ func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired []de
 	}
 	if err := o.routesExist(ctx, n.routes); err != nil {
 		return o.obs, err
+	}
+	if fn.Missing {
+		return o.obs, nil
 	}
 	// A stage variable may name a version rather than an alias: its
 	// policy holds the grant too, so it is read as well.
@@ -92,8 +98,9 @@ type named struct {
 	routes             map[routeRef]bool
 }
 
-// namedBy returns what desired and eventwire's statements for fn name.
-func namedBy(fn plan.Function, desired []definition.PushSource, statements []wiring.Statement) (named, error) {
+// namedBy returns what desired, former and eventwire's statements for fn
+// name.
+func namedBy(fn plan.Function, desired, former []definition.PushSource, statements []wiring.Statement) (named, error) {
 	n := named{targetGroups: map[string]bool{}, apis: map[string]bool{}, routes: map[routeRef]bool{}}
 	for _, src := range desired {
 		switch src.Service {
@@ -106,21 +113,24 @@ func namedBy(fn plan.Function, desired []definition.PushSource, statements []wir
 			return n, fmt.Errorf("push source: unknown service %q", src.Service)
 		}
 	}
+	mayBeGone := func(m map[string]bool, k string) {
+		if _, ok := m[k]; !ok && k != "" {
+			m[k] = false
+		}
+	}
+	for _, src := range former {
+		mayBeGone(n.targetGroups, src.TargetGroupArn)
+		mayBeGone(n.apis, src.ApiId)
+	}
 	for _, s := range statements {
 		if !owns(fn, s) {
 			continue
 		}
 		switch s.Principal {
 		case definition.ServiceELB:
-			if _, ok := n.targetGroups[s.SourceArn]; !ok && s.SourceArn != "" {
-				n.targetGroups[s.SourceArn] = false
-			}
+			mayBeGone(n.targetGroups, s.SourceArn)
 		case definition.ServiceAPIGateway:
-			if id := apiIDOf(s.SourceArn); id != "" {
-				if _, ok := n.apis[id]; !ok {
-					n.apis[id] = false
-				}
-			}
+			mayBeGone(n.apis, apiIDOf(s.SourceArn))
 		}
 	}
 	return n, nil

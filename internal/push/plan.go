@@ -32,9 +32,40 @@ import (
 // in obs (the Reconciler refuses a file naming missing ones); a desired
 // route missing from obs is skipped.
 func Plan(fn plan.Function, desired []definition.PushSource, obs wiring.Observed) []plan.Action {
+	return planAll(fn, desired, claims{}, obs)
+}
+
+// PlanRemoval plans the removal of everything eventwire manages for fn,
+// like Plan with no desired sources, where former, the push sources of the
+// last file applied for fn, mark as eventwire's what its statements would:
+// fn (at its qualifier) registered in one of former's target groups is
+// deregistered, and one of former's routes pointed at fn's integration is
+// detached. So the wiring of a function that is gone, whose policy went
+// with it, is still found.
+func PlanRemoval(fn plan.Function, former []definition.PushSource, obs wiring.Observed) []plan.Action {
+	c := claims{targetGroups: map[string]bool{}, routes: map[routeRef]bool{}}
+	for _, src := range former {
+		switch src.Service {
+		case definition.ServiceELB:
+			c.targetGroups[src.TargetGroupArn] = true
+		case definition.ServiceAPIGateway:
+			c.routes[routeRef{src.ApiId, src.RouteId}] = true
+		}
+	}
+	return planAll(fn, nil, c, obs)
+}
+
+// claims are the target groups and routes that the last file applied for
+// fn declared: eventwire wired fn there.
+type claims struct {
+	targetGroups map[string]bool
+	routes       map[routeRef]bool
+}
+
+func planAll(fn plan.Function, desired []definition.PushSource, c claims, obs wiring.Observed) []plan.Action {
 	g := newGrantSet(fn, obs.Statements)
-	registers, deregisters := planTargets(fn, desired, obs, g)
-	r := planRoutes(fn, desired, obs, g)
+	registers, deregisters := planTargets(fn, desired, obs, g, c)
+	r := planRoutes(fn, desired, obs, g, c)
 	grants, revokes := planGrants(fn, obs, g)
 	var actions []plan.Action
 	for _, group := range [][]plan.Action{grants, registers, r.integrations, r.attaches, r.detaches, deregisters, r.deletes, revokes, r.left} {

@@ -25,6 +25,9 @@ type planCase struct {
 	Function plan.Function
 	Desired  []definition.PushSource
 	Observed wiring.Observed
+	// Former, when given, plans a removal (PlanRemoval) with these push
+	// sources of the last file applied, instead of Plan with Desired.
+	Former []definition.PushSource
 }
 
 // fillSids gives each statement without a Sid the id eventwire gives that
@@ -75,7 +78,11 @@ func TestPlan_Golden(t *testing.T) {
 				t.Fatalf("%s: %v", file, err)
 			}
 			fillSids(c)
-			got := render(c.Function, Plan(c.Function, c.Desired, c.Observed))
+			actions := Plan(c.Function, c.Desired, c.Observed)
+			if c.Former != nil {
+				actions = PlanRemoval(c.Function, c.Former, c.Observed)
+			}
+			got := render(c.Function, actions)
 			golden.Check(t, strings.TrimSuffix(file, ".json")+".golden", got)
 		})
 	}

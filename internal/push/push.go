@@ -97,7 +97,7 @@ func (r *Reconciler) register(ctx context.Context, tgArn, target string) error {
 // Plan observes AWS for fn and returns the actions that make it match
 // desired (nil: remove everything eventwire manages for fn).
 func (r *Reconciler) Plan(ctx context.Context, fn plan.Function, desired []definition.PushSource) ([]plan.Action, error) {
-	obs, err := r.Observe(ctx, fn, desired)
+	obs, err := r.Observe(ctx, fn, desired, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -105,4 +105,16 @@ func (r *Reconciler) Plan(ctx context.Context, fn plan.Function, desired []defin
 		return nil, err
 	}
 	return Plan(fn, desired, obs), nil
+}
+
+// PlanDestroy observes AWS for fn and returns the actions that remove
+// everything eventwire manages for fn, searching also the target groups
+// and routes of former, the push sources of the last file applied for fn
+// (see PlanRemoval). For a missing fn no policy is read.
+func (r *Reconciler) PlanDestroy(ctx context.Context, fn plan.Function, former []definition.PushSource) ([]plan.Action, error) {
+	obs, err := r.Observe(ctx, fn, nil, former)
+	if err != nil {
+		return nil, err
+	}
+	return PlanRemoval(fn, former, obs), nil
 }

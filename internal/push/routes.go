@@ -34,14 +34,14 @@ func (k keepSet) add(apiID, integrationID string) {
 // pointed at fn's managed integration (created if missing), with the
 // grants to API Gateway; the routes eventwire wired for fn and desired no
 // longer names detached, and fn's integrations that no route uses any
-// more deleted.
-func planRoutes(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet) routePlan {
+// more deleted. The routes that c names count as wired by eventwire.
+func planRoutes(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet, c claims) routePlan {
 	arn := functionARN(fn)
 	desc := owner.IntegrationDescription(fn.QualifiedARN())
 	want, order := wantRoutes(fn, desired, obs, arn, g)
 	var p routePlan
 	keep := p.attach(obs, want, order, desc)
-	p.release(obs, arn, want, keep, desc, g.ours)
+	p.release(obs, arn, want, keep, desc, g.ours, c)
 	return p
 }
 
@@ -150,8 +150,9 @@ func attachRoute(api wiring.API, apiID string, route wiring.Route, uri, target, 
 // the file no longer declares: the routes pointed at fn's integrations
 // are detached (or left alone when eventwire never granted them: someone
 // else pointed them there), and fn's integrations that nothing keeps are
-// deleted.
-func (p *routePlan) release(obs wiring.Observed, arn funcref.Ref, want map[routeRef]string, keep keepSet, desc string, ours []wiring.Statement) {
+// deleted. A route counts as eventwire's when one of its statements (ours)
+// grants it, or when c names it.
+func (p *routePlan) release(obs wiring.Observed, arn funcref.Ref, want map[routeRef]string, keep keepSet, desc string, ours []wiring.Statement, c claims) {
 	for _, apiID := range slices.Sorted(maps.Keys(obs.APIs)) {
 		api := obs.APIs[apiID]
 		if api.Missing {
@@ -161,7 +162,7 @@ func (p *routePlan) release(obs wiring.Observed, arn funcref.Ref, want map[route
 			if _, wanted := want[routeRef{apiID, r.ID}]; wanted || !isManaged(api, r.Target, desc) {
 				continue
 			}
-			if !granted(arn, apiID, r.Key, ours) {
+			if !granted(arn, apiID, r.Key, ours) && !c.routes[routeRef{apiID, r.ID}] {
 				// Not declared, and eventwire never granted this route: it
 				// was pointed at eventwire's integration by someone else.
 				// Neither the route nor the integration it uses is touched.

@@ -1,6 +1,7 @@
 package push
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -13,9 +14,9 @@ import (
 // planTargets plans the Elastic Load Balancing target groups: fn (at its
 // qualifier) registered in each target group desired names, as the only
 // target, with a grant to Elastic Load Balancing; and deregistered from
-// the target groups that eventwire's statements name and desired no
+// the target groups that eventwire's statements or c name and desired no
 // longer does.
-func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet) (registers, deregisters []plan.Action) {
+func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet, c claims) (registers, deregisters []plan.Action) {
 	wantTG := map[string]bool{}
 	for _, src := range desired {
 		if src.Service != definition.ServiceELB || wantTG[src.TargetGroupArn] {
@@ -28,21 +29,29 @@ func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.O
 			registers = append(registers, a)
 		}
 	}
-	seen := map[string]bool{}
+	// Where eventwire registered fn: the target groups of its statements,
+	// then those the last file declared.
+	type registration struct{ tg, target string }
+	var ours []registration
 	for _, s := range g.ours {
-		if s.Principal != definition.ServiceELB || wantTG[s.SourceArn] {
+		if s.Principal == definition.ServiceELB {
+			ours = append(ours, registration{s.SourceArn, fn.At(s.Qualifier)})
+		}
+	}
+	for _, tg := range slices.Sorted(maps.Keys(c.targetGroups)) {
+		ours = append(ours, registration{tg, fn.QualifiedARN()})
+	}
+	seen := map[registration]bool{}
+	for _, r := range ours {
+		tg := obs.TargetGroups[r.tg]
+		if wantTG[r.tg] || tg.Missing || !slices.Contains(tg.Targets, r.target) || seen[r] {
 			continue
 		}
-		target := fn.At(s.Qualifier)
-		tg := obs.TargetGroups[s.SourceArn]
-		if tg.Missing || !slices.Contains(tg.Targets, target) || seen[s.SourceArn+"\x00"+target] {
-			continue
-		}
-		seen[s.SourceArn+"\x00"+target] = true
+		seen[r] = true
 		deregisters = append(deregisters, plan.Action{
-			Kind: plan.Delete, Resource: plan.ResourceTarget, ID: s.SourceArn,
-			Reason: "no longer declared: deregister " + target,
-			Op:     deregisterOp{TargetGroupArn: s.SourceArn, Target: target},
+			Kind: plan.Delete, Resource: plan.ResourceTarget, ID: r.tg,
+			Reason: "no longer declared: deregister " + r.target,
+			Op:     deregisterOp{TargetGroupArn: r.tg, Target: r.target},
 		})
 	}
 	return registers, deregisters

@@ -8,6 +8,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -15,14 +16,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/eventwire/eventwire/internal/apigwsvc"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/elbsvc"
+	"github.com/eventwire/eventwire/internal/funcref"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/pull"
 	"github.com/eventwire/eventwire/internal/push"
+	"github.com/eventwire/eventwire/internal/stssvc"
 )
 
 // Options tunes a Reconciler. The zero value is usable.
@@ -38,12 +42,22 @@ type side[T any] interface {
 	Execute(ctx context.Context, fn plan.Function, a plan.Action) error
 }
 
+// pushSide is what the push package provides: a side, and the teardown
+// that also searches the former file's target groups and routes.
+type pushSide interface {
+	side[definition.PushSource]
+	PlanDestroy(ctx context.Context, fn plan.Function, former []definition.PushSource) ([]plan.Action, error)
+}
+
 // Reconciler plans and applies definition files.
 type Reconciler struct {
 	log       *slog.Logger
 	functions *lambdasvc.Functions
 	pull      side[definition.Mapping]
-	push      side[definition.PushSource]
+	push      pushSide
+	// caller and region make the ARN of a function that is gone.
+	caller *stssvc.Caller
+	region string
 }
 
 // New builds a Reconciler on an AWS configuration (the SDK's standard
@@ -67,13 +81,19 @@ func New(cfg aws.Config, opts Options) *Reconciler {
 		push: push.New(lambdasvc.NewPermissions(lc),
 			elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg)),
 			apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), opts.Push),
+		caller: stssvc.NewCaller(sts.NewFromConfig(cfg)),
+		region: cfg.Region,
 	}
 }
 
 // Plan observes AWS for the file's function and returns what applying the
-// file would do.
+// file would do. A function that does not exist is an error.
 func (r *Reconciler) Plan(ctx context.Context, f *definition.File) (*plan.Plan, error) {
-	p, err := r.plan(ctx, f.Function, f.Pull, f.Push)
+	fn, err := r.functions.Resolve(ctx, f.Function)
+	if err != nil {
+		return nil, err // names the function already
+	}
+	p, err := r.plan(ctx, fn, f.Pull, func() ([]plan.Action, error) { return r.push.Plan(ctx, fn, f.Push) })
 	if err != nil {
 		return nil, err
 	}
@@ -88,22 +108,60 @@ func (r *Reconciler) Plan(ctx context.Context, f *definition.File) (*plan.Plan, 
 // (nil when unknown): their target groups and routes are checked for
 // eventwire's wiring of the function even when the function and its
 // policy are gone.
+//
+// A function that no longer exists is torn down too (AWS keeps its
+// mappings, target registrations and integrations after DeleteFunction):
+// its ARN is made from the reference, or the caller's account and
+// partition and the configured region; the plan's function is marked
+// Missing, and no policy is read or changed (it went with the function).
 func (r *Reconciler) PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error) {
-	return r.plan(ctx, ref, nil, nil)
-}
-
-func (r *Reconciler) plan(ctx context.Context, ref string, pulls []definition.Mapping, pushes []definition.PushSource) (*plan.Plan, error) {
 	fn, err := r.functions.Resolve(ctx, ref)
+	if errors.Is(err, lambdasvc.ErrNotFound) {
+		fn, err = r.gone(ctx, ref)
+	}
 	if err != nil {
 		return nil, err // names the function already
 	}
+	return r.plan(ctx, fn, nil, func() ([]plan.Action, error) { return r.push.PlanDestroy(ctx, fn, former) })
+}
+
+// gone returns the function ref names, which does not exist, with its ARN
+// made without GetFunction: from ref where it is a full ARN, else with the
+// caller's account and partition (STS, asked once) and the configured
+// region.
+func (r *Reconciler) gone(ctx context.Context, ref string) (plan.Function, error) {
+	fr, err := funcref.Parse(ref)
+	if err != nil {
+		return plan.Function{}, fmt.Errorf("function %s: %w", ref, err)
+	}
+	partition, account, region := fr.Partition, fr.Account, fr.Region
+	if partition == "" || account == "" {
+		id, err := r.caller.Identity(ctx)
+		if err != nil {
+			return plan.Function{}, fmt.Errorf("function %s is gone, and its ARN needs the account: %w", ref, err)
+		}
+		partition, account = id.Partition, id.Account
+	}
+	if region == "" {
+		region = r.region
+	}
+	if region == "" {
+		return plan.Function{}, fmt.Errorf("function %s is gone, and its ARN needs a region: set AWS_REGION or a profile's region", ref)
+	}
+	return plan.Function{Ref: ref, Name: fr.Name, Qualifier: fr.Qualifier,
+		ARN: fr.ARN(partition, region, account), Missing: true}, nil
+}
+
+// plan plans fn's mappings against pulls, then its push sources with
+// planPush.
+func (r *Reconciler) plan(ctx context.Context, fn plan.Function, pulls []definition.Mapping, planPush func() ([]plan.Action, error)) (*plan.Plan, error) {
 	pa, err := r.pull.Plan(ctx, fn, pulls)
 	if err != nil {
-		return nil, fmt.Errorf("plan event source mappings of %s: %w", ref, err)
+		return nil, fmt.Errorf("plan event source mappings of %s: %w", fn.Ref, err)
 	}
-	sa, err := r.push.Plan(ctx, fn, pushes)
+	sa, err := planPush()
 	if err != nil {
-		return nil, fmt.Errorf("plan push sources of %s: %w", ref, err)
+		return nil, fmt.Errorf("plan push sources of %s: %w", fn.Ref, err)
 	}
 	return &plan.Plan{Function: fn, Actions: append(pa, sa...)}, nil
 }
