@@ -69,7 +69,7 @@ func run(t *testing.T, stdin *os.File, env []string, args ...string) result {
 type account struct {
 	env   []string
 	dir   string
-	lam   *lambda.Client
+	srv   *mototest.Server
 	queue string
 }
 
@@ -85,7 +85,7 @@ func newAccount(t *testing.T) *account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &account{env: srv.Env(), dir: t.TempDir(), lam: lambda.NewFromConfig(srv.Config(t)), queue: queue}
+	a := &account{env: srv.Env(), dir: t.TempDir(), srv: srv, queue: queue}
 	a.write(t, fmt.Sprintf(`{"FunctionName": "orders", "PullEventSources": {"EventSourceMapping": {"EventSourceArn": %q, "BatchSize": 5}}}`, queue))
 	return a
 }
@@ -103,14 +103,25 @@ func (a *account) write(t *testing.T, doc string) {
 
 func (a *account) mappings(t *testing.T) int {
 	t.Helper()
-	out, err := a.lam.ListEventSourceMappings(context.Background(), &lambda.ListEventSourceMappingsInput{FunctionName: strPtr("orders")})
+	return countMappings(t, a.srv, "orders")
+}
+
+// countMappings counts the event source mappings of function.
+func countMappings(t *testing.T, srv *mototest.Server, function string) int {
+	t.Helper()
+	lam := lambda.NewFromConfig(srv.Config(t))
+	out, err := lam.ListEventSourceMappings(context.Background(), &lambda.ListEventSourceMappingsInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(out.EventSourceMappings)
+	n := 0
+	for _, m := range out.EventSourceMappings {
+		if strings.HasSuffix(*m.FunctionArn, ":function:"+function) {
+			n++
+		}
+	}
+	return n
 }
-
-func strPtr(s string) *string { return &s }
 
 // TestExitCodes: the binary's exit status for each outcome, single-dash
 // long flags included (scripts written for the flag package use them).

@@ -35,6 +35,10 @@ type Env struct {
 	// AWSConfig loads the AWS configuration (the SDK's default chain in
 	// the real binary); only commands that call AWS use it.
 	AWSConfig func(ctx context.Context) (aws.Config, error)
+	// Abort is closed on a second interrupt: calls in flight, which the
+	// first interrupt (Run's context) lets finish, are cancelled. Nil:
+	// never.
+	Abort <-chan struct{}
 }
 
 // Run runs eventwire with args (without the program name) and returns the

@@ -1,20 +1,12 @@
 package cli
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
-	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/reconcile"
 )
 
@@ -22,151 +14,6 @@ import (
 // AWS throttles the Lambda control plane at about 15 requests a second per
 // account and region, so more would only wait in the SDK's retryer.
 const DefaultParallel = 4
-
-// outcome is the result of one function's run.
-type outcome struct {
-	Source string     `json:"source"`
-	Plan   *plan.Plan `json:"plan,omitempty"`
-	Error  string     `json:"error,omitempty"`
-	err    error      // planning failed
-	// applyErr is set when applying the plan failed.
-	applyErr error
-}
-
-// loadFiles finds and validates every definition file under paths. It
-// returns the files, or prints every problem and returns false: nothing is
-// sent to AWS unless every file is valid.
-func loadFiles(paths []string, stderr io.Writer) ([]*definition.File, bool) {
-	c, err := checkFiles(paths)
-	if err != nil {
-		fmt.Fprintf(stderr, "eventwire: %v\n", err)
-		return nil, false
-	}
-	c.print(stderr)
-	if len(c.problems) > 0 {
-		fmt.Fprintf(stderr, "%s: nothing was sent to AWS\n", c.summary())
-		return nil, false
-	}
-	return c.files, true
-}
-
-// forEach runs fn for every index in [0, n) with at most parallel at once.
-// A failure in one does not stop the others.
-func forEach(n, parallel int, fn func(i int)) {
-	if parallel < 1 {
-		parallel = 1
-	}
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}()
-	}
-	wg.Wait()
-}
-
-// planAll plans every file, concurrently.
-func planAll(ctx context.Context, r *reconcile.Reconciler, files []*definition.File, parallel int) []outcome {
-	out := make([]outcome, len(files))
-	forEach(len(files), parallel, func(i int) {
-		p, err := r.Plan(ctx, files[i])
-		out[i] = outcome{Source: files[i].Path, Plan: p, err: err}
-	})
-	return out
-}
-
-// planDestroyAll plans the removal of everything eventwire manages for the
-// functions the files name.
-func planDestroyAll(ctx context.Context, r *reconcile.Reconciler, files []*definition.File, parallel int) []outcome {
-	out := make([]outcome, len(files))
-	forEach(len(files), parallel, func(i int) {
-		p, err := r.PlanDestroy(ctx, files[i].Function, files[i].Push)
-		if p != nil {
-			p.Source = files[i].Path
-		}
-		out[i] = outcome{Source: files[i].Path, Plan: p, err: err}
-	})
-	return out
-}
-
-// applyAll applies every plan that has changes, concurrently.
-func applyAll(ctx context.Context, r *reconcile.Reconciler, outs []outcome, parallel int) {
-	forEach(len(outs), parallel, func(i int) {
-		o := &outs[i]
-		if o.err != nil || o.Plan == nil || !o.Plan.HasChanges() {
-			return
-		}
-		o.applyErr = r.Apply(ctx, o.Plan)
-	})
-}
-
-// summary counts changes and failures.
-type summary struct {
-	functions, changed, failed int
-}
-
-func summarize(outs []outcome) summary {
-	s := summary{functions: len(outs)}
-	for _, o := range outs {
-		switch {
-		case o.err != nil:
-			s.failed++
-		case o.Plan != nil && o.Plan.HasChanges():
-			s.changed++
-		}
-	}
-	return s
-}
-
-// printPlans writes the plans as text (stdout) and their errors (stderr),
-// in file order.
-func printPlans(outs []outcome, stdout, stderr io.Writer) {
-	for _, o := range outs {
-		if o.err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", o.Source, o.err)
-			continue
-		}
-		fmt.Fprint(stdout, o.Plan.String())
-	}
-}
-
-// writeJSON writes the plans as one JSON document, the -o json form:
-//
-//	{"changes": true, "plans": [{"source": ..., "plan": {...}} | {"source": ..., "error": "..."}]}
-func writeJSON(w io.Writer, outs []outcome) error {
-	doc := struct {
-		Changes bool      `json:"changes"`
-		Plans   []outcome `json:"plans"`
-	}{Plans: outs}
-	for i := range doc.Plans {
-		if doc.Plans[i].err != nil {
-			doc.Plans[i].Error = doc.Plans[i].err.Error()
-		}
-		if p := doc.Plans[i].Plan; p != nil && p.HasChanges() {
-			doc.Changes = true
-		}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
-}
-
-// confirm asks on a terminal; without one it refuses.
-func confirm(env Env, question string) (bool, error) {
-	if !env.IsTerminal {
-		return false, errors.New("refusing to change AWS without confirmation: standard input is not a terminal; pass --yes to apply non-interactively")
-	}
-	fmt.Fprintf(env.Stdout, "\n%s Only 'yes' will be accepted: ", question)
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return false, fmt.Errorf("read confirmation: %w", err)
-	}
-	return strings.TrimSpace(line) == "yes", nil
-}
 
 // deployFlags are the flags plan, apply and destroy share.
 type deployFlags struct {
@@ -221,10 +68,10 @@ Resources eventwire does not own (an event source mapping made by hand or
 by another tool, that the file does not declare) are shown as left alone;
 they are information, not changes.
 
-With -o json the same plan is printed as one JSON document:
-  {"changes": BOOL, "plans": [{"source": FILE, "plan": {"source", "function",
-  "actions": [{"action", "resource", "id", "reason", "changes": [{"field",
-  "from", "to"}]}]}} | {"source": FILE, "error": MESSAGE}]}
+With -o json the same plan is printed as one JSON document (format_version,
+per function the resolved function, each action's kind, resource, id,
+reason and changes with typed before and after values, null when absent);
+schema/output.schema.json in the repository describes it.
 
 Examples:
   eventwire plan examples/
@@ -237,7 +84,13 @@ worked on concurrently (--parallel); a failure in one does not stop the
 others, and the exit status is 1 if any failed. Applying the same files
 again changes nothing.
 
-Without a terminal (CI), --yes is required.
+Without a terminal (CI), --yes is required. With -o json nothing but one
+JSON document is printed on standard output: the plan and each function's
+outcome (applied, failed, no-changes, not-planned, not-applied).
+
+An interrupt (Ctrl-C) starts nothing new: functions being applied are
+finished (a second interrupt cancels their calls), the rest are left, the
+run says which, and the exit status is 130.
 
 Examples:
   eventwire apply examples/
@@ -258,13 +111,12 @@ func (d *deployFlags) register(cmd *cobra.Command, name string) {
 	fs := cmd.Flags()
 	fs.IntVar(&d.parallel, "parallel", DefaultParallel, "how many functions to work on at once")
 	fs.BoolVarP(&d.verbose, "verbose", "v", false, "log each AWS change on standard error")
+	outputFlag(cmd, &d.output)
 	switch name {
 	case "plan":
-		outputFlag(cmd, &d.output)
 		fs.BoolVar(&d.detailed, "detailed-exitcode", false, "exit 0 when there is nothing to change, 2 when there are changes, 1 on error")
 	default:
 		fs.BoolVar(&d.yes, "yes", false, "apply without asking for confirmation")
-		d.output = "text"
 	}
 }
 
@@ -289,102 +141,3 @@ func (d *deployFlags) reconciler(ctx context.Context, env Env) (*reconcile.Recon
 	return reconcile.New(cfg, reconcile.Options{Logger: log}), nil
 }
 
-// runPlan is `eventwire plan`.
-func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
-	files, ok := loadFiles(paths, env.Stderr)
-	if !ok {
-		return 1
-	}
-	r, err := d.reconciler(ctx, env)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
-		return 1
-	}
-	outs := planAll(ctx, r, files, d.parallel)
-	s := summarize(outs)
-	if d.output == "json" {
-		if err := writeJSON(env.Stdout, outs); err != nil {
-			fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
-			return 1
-		}
-		for _, o := range outs {
-			if o.err != nil {
-				fmt.Fprintf(env.Stderr, "%s: %v\n", o.Source, o.err)
-			}
-		}
-	} else {
-		printPlans(outs, env.Stdout, env.Stderr)
-		fmt.Fprintf(env.Stdout, "\nPlan: %s, %d with changes, %d failed.\n", count(s.functions, "function"), s.changed, s.failed)
-	}
-	switch {
-	case s.failed > 0:
-		return 1
-	case d.detailed && s.changed > 0:
-		return 2
-	}
-	return 0
-}
-
-// runApply is `eventwire apply` and, with destroy set, `eventwire destroy`.
-func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, destroy bool) int {
-	name := "apply"
-	if destroy {
-		name = "destroy"
-	}
-	files, ok := loadFiles(paths, env.Stderr)
-	if !ok {
-		return 1
-	}
-	r, err := d.reconciler(ctx, env)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "eventwire %s: %v\n", name, err)
-		return 1
-	}
-	var outs []outcome
-	if destroy {
-		outs = planDestroyAll(ctx, r, files, d.parallel)
-	} else {
-		outs = planAll(ctx, r, files, d.parallel)
-	}
-	printPlans(outs, env.Stdout, env.Stderr)
-	s := summarize(outs)
-	if s.changed == 0 {
-		if s.failed > 0 {
-			fmt.Fprintf(env.Stdout, "\nNothing applied: %s could not be planned.\n", count(s.failed, "function"))
-			return 1
-		}
-		fmt.Fprintf(env.Stdout, "\nNo changes: AWS matches the definitions of %s.\n", count(s.functions, "function"))
-		return 0
-	}
-	if !d.yes {
-		yes, err := confirm(env, fmt.Sprintf("eventwire will %s the changes above for %s.", name, count(s.changed, "function")))
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "eventwire %s: %v\n", name, err)
-			return 1
-		}
-		if !yes {
-			fmt.Fprintf(env.Stdout, "Cancelled: nothing was changed.\n")
-			return 1
-		}
-	}
-	applyAll(ctx, r, outs, d.parallel)
-	fmt.Fprintln(env.Stdout)
-	failed, done := s.failed, 0
-	for _, o := range outs {
-		switch {
-		case o.applyErr != nil:
-			failed++
-			fmt.Fprintf(env.Stderr, "%s: %s %s: %v\n", o.Source, name, o.Plan.Function.Ref, o.applyErr)
-		case o.err == nil && o.Plan.HasChanges():
-			done++
-			fmt.Fprintf(env.Stdout, "%s: %s: done\n", o.Source, o.Plan.Function.Ref)
-		}
-	}
-	fmt.Fprintf(env.Stdout, "\n%s: %s, %d changed, %d failed.\n", capitalize(name), count(s.functions, "function"), done, failed)
-	if failed > 0 {
-		return 1
-	}
-	return 0
-}
-
-func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }

@@ -524,25 +524,22 @@ func TestPlan_JSONOutput(t *testing.T) {
 	queue := must[string](t)(w.fx.Queue(context.Background(), "orders"))
 	w.write(fmt.Sprintf(`{"FunctionName": "orders", "PullEventSources": {"EventSourceMapping": {"EventSourceArn": %q}}}`, queue))
 	out := w.mustRun(0, "plan", "-o", "json", w.dir)
-	var doc struct {
-		Changes bool
-		Plans   []struct {
-			Source string
-			Plan   plan.Plan
-		}
-	}
+	var doc deployDocument
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("plan -o json is not JSON: %v\n%s", err, out)
 	}
-	if !doc.Changes || len(doc.Plans) != 1 || len(doc.Plans[0].Plan.Actions) != 1 {
-		t.Fatalf("json plan = %+v, want one plan with one action", doc)
+	if doc.FormatVersion != FormatVersion || doc.Command != "plan" || !doc.Changes || len(doc.Functions) != 1 || len(doc.Functions[0].Actions) != 1 {
+		t.Fatalf("json plan = %+v, want one function with one action", doc)
 	}
-	a := doc.Plans[0].Plan.Actions[0]
-	if a.Kind != plan.Create || a.Resource != plan.ResourceMapping || !strings.Contains(a.ID, queue) {
+	a := doc.Functions[0].Actions[0]
+	if a.Kind != string(plan.Create) || a.Resource != plan.ResourceMapping || !strings.Contains(a.ID, queue) {
 		t.Errorf("action = %+v, want create %s %s", a, plan.ResourceMapping, queue)
 	}
-	if doc.Plans[0].Plan.Function.ARN != w.fnArn {
-		t.Errorf("function ARN = %s, want %s", doc.Plans[0].Plan.Function.ARN, w.fnArn)
+	if f := doc.Functions[0].Function; f == nil || f.ARN != w.fnArn || f.Qualifier != nil {
+		t.Errorf("function = %+v, want ARN %s and no qualifier", f, w.fnArn)
+	}
+	if doc.Functions[0].Outcome != nil || doc.Summary.Applied != nil {
+		t.Errorf("a plan has an outcome: %+v", doc)
 	}
 }
 

@@ -1,6 +1,9 @@
 package cli
 
-import "github.com/eventwire/eventwire/internal/definition"
+import (
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/plan"
+)
 
 // FormatVersion is the version of eventwire's JSON output documents
 // (validate, plan, apply and destroy with -o json). It changes in its minor
@@ -49,3 +52,133 @@ func documentErrors(problems []*definition.Error) []documentError {
 	}
 	return out
 }
+
+// deployDocument is plan, apply and destroy with -o json.
+type deployDocument struct {
+	FormatVersion string `json:"format_version"`
+	Command       string `json:"command"`
+	// Changes tells whether any function's plan has changes.
+	Changes bool `json:"changes"`
+	// Interrupted tells whether an interrupt stopped the run.
+	Interrupted bool               `json:"interrupted"`
+	Functions   []functionDocument `json:"functions"`
+	Summary     summaryDocument    `json:"summary"`
+}
+
+// functionDocument is one definition file's function: its plan and, after
+// apply or destroy, its outcome.
+type functionDocument struct {
+	Source   string           `json:"source"`
+	Function *functionRef     `json:"function"` // null when it could not be resolved
+	Changes  bool             `json:"changes"`
+	Actions  []actionDocument `json:"actions"`
+	// Outcome is null for plan; after apply or destroy one of: applied,
+	// failed, no-changes, not-planned (planning failed), not-applied
+	// (cancelled, or interrupted before its turn).
+	Outcome *string `json:"outcome"`
+	Error   *string `json:"error"`
+}
+
+type functionRef struct {
+	Ref          string  `json:"ref"`
+	Name         string  `json:"name"`
+	Qualifier    *string `json:"qualifier"`
+	ARN          string  `json:"arn"`
+	QualifiedARN string  `json:"qualified_arn"`
+}
+
+type actionDocument struct {
+	Kind     string           `json:"kind"`
+	Resource string           `json:"resource"`
+	ID       string           `json:"id"`
+	Reason   *string          `json:"reason"`
+	Changes  []changeDocument `json:"changes"`
+}
+
+// changeDocument is one field's change; Before and After are JSON values
+// (numbers, booleans, strings, lists, objects), null when absent.
+type changeDocument struct {
+	Field  string `json:"field"`
+	Before any    `json:"before"`
+	After  any    `json:"after"`
+}
+
+type summaryDocument struct {
+	Functions   int  `json:"functions"`
+	WithChanges int  `json:"with_changes"`
+	Failed      int  `json:"failed"`
+	Applied     *int `json:"applied"` // null for plan
+}
+
+// Outcomes of a function after apply or destroy.
+const (
+	outcomeApplied    = "applied"
+	outcomeFailed     = "failed"
+	outcomeNoChanges  = "no-changes"
+	outcomeNotPlanned = "not-planned"
+	outcomeNotApplied = "not-applied"
+)
+
+func newDeployDocument(command string, outs []outcome, applied bool, interrupted bool) deployDocument {
+	doc := deployDocument{FormatVersion: FormatVersion, Command: command, Interrupted: interrupted,
+		Functions: make([]functionDocument, 0, len(outs))}
+	for _, o := range outs {
+		f := functionDocument{Source: o.Source, Actions: []actionDocument{}}
+		if o.err != nil {
+			f.Error = ptr(o.err.Error())
+		}
+		if p := o.Plan; p != nil {
+			f.Function = newFunctionRef(p.Function)
+			f.Changes = p.HasChanges()
+			for _, a := range p.Actions {
+				f.Actions = append(f.Actions, newActionDocument(a))
+			}
+		}
+		if applied {
+			f.Outcome = ptr(o.outcome())
+			if o.applyErr != nil {
+				f.Error = ptr(o.applyErr.Error())
+			}
+		}
+		doc.Changes = doc.Changes || f.Changes
+		doc.Functions = append(doc.Functions, f)
+	}
+	s := summarize(outs)
+	doc.Summary = summaryDocument{Functions: s.functions, WithChanges: s.changed, Failed: s.failed}
+	if applied {
+		doc.Summary.Applied, doc.Summary.Failed = ptr(s.applied), s.failed+s.applyFailed
+	}
+	return doc
+}
+
+func newFunctionRef(fn plan.Function) *functionRef {
+	r := &functionRef{Ref: fn.Ref, Name: fn.Name, ARN: fn.ARN, QualifiedARN: fn.QualifiedARN()}
+	if fn.Qualifier != "" {
+		r.Qualifier = ptr(fn.Qualifier)
+	}
+	return r
+}
+
+func newActionDocument(a plan.Action) actionDocument {
+	d := actionDocument{Kind: string(a.Kind), Resource: a.Resource, ID: a.ID, Changes: []changeDocument{}}
+	if a.Reason != "" {
+		d.Reason = ptr(a.Reason)
+	}
+	for _, c := range a.Changes {
+		before, after := c.Before, c.After
+		if before == nil && after == nil { // a change made without values: its display form
+			before, after = displayValue(c.From), displayValue(c.To)
+		}
+		d.Changes = append(d.Changes, changeDocument{Field: c.Field, Before: before, After: after})
+	}
+	return d
+}
+
+func displayValue(s string) any {
+	if s == plan.None {
+		return nil
+	}
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -6,6 +6,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -57,11 +58,50 @@ const (
 	ResourceRoute       = "apigateway-route"
 )
 
-// Change is one field that differs, in display form.
+// Change is one field that differs: in display form (From, To) and, for
+// machine-readable output, as values (Before, After; nil when absent).
 type Change struct {
-	Field string `json:"field"`
-	From  string `json:"from"`
-	To    string `json:"to"`
+	Field  string `json:"field"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Before any    `json:"-"`
+	After  any    `json:"-"`
+}
+
+// None is how an absent value is shown.
+const None = "(none)"
+
+// Diff is the change of field from before to after (nil: absent).
+func Diff(field string, before, after any) Change {
+	return Change{Field: field, From: Show(before), To: Show(after), Before: before, After: after}
+}
+
+// Optional is s, or nil (absent) when s is empty.
+func Optional(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Show renders a value for a plan: absent as None, a string as it is, a
+// list of strings in brackets, anything else as JSON.
+func Show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return None
+	case string:
+		return x
+	case []string:
+		return "[" + strings.Join(x, ", ") + "]"
+	case int32, bool:
+		return fmt.Sprint(x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 func (c Change) String() string { return fmt.Sprintf("%s: %s → %s", c.Field, c.From, c.To) }

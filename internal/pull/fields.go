@@ -2,11 +2,11 @@ package pull
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/plan"
 )
 
 // updField is one field that UpdateEventSourceMapping can change.
@@ -349,20 +349,4 @@ func strPtr(s string) *string {
 }
 
 // show renders a normalised field value for a plan.
-func show(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "(none)"
-	case string:
-		return x
-	case []string:
-		return "[" + strings.Join(x, ", ") + "]"
-	case int32, bool:
-		return fmt.Sprint(x)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
+func show(v any) string { return plan.Show(v) }

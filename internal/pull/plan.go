@@ -167,7 +167,7 @@ func settings(d definition.Mapping) []plan.Change {
 		if str, ok := v.(string); ok {
 			to = str
 		}
-		changes = append(changes, plan.Change{Field: k, From: "(none)", To: to})
+		changes = append(changes, plan.Change{Field: k, From: plan.None, To: to, After: fields[k]})
 	}
 	return changes
 }
@@ -252,7 +252,7 @@ func updates(want, have definition.Mapping) (*definition.Mapping, []plan.Change)
 			continue
 		}
 		f.set(&upd, w, h)
-		changes = append(changes, plan.Change{Field: f.name, From: show(h), To: show(w)})
+		changes = append(changes, plan.Diff(f.name, h, w))
 	}
 	if len(changes) == 0 {
 		return nil, nil
@@ -263,21 +263,21 @@ func updates(want, have definition.Mapping) (*definition.Mapping, []plan.Change)
 // createOnlyChanges lists the fields that differ and that only a new
 // mapping can change. A field the file does not set is whatever AWS chose.
 func createOnlyChanges(want, have definition.Mapping) (fields []string, changes []plan.Change) {
-	add := func(name, from, to string) {
+	add := func(name string, from, to any) {
 		fields = append(fields, name)
-		changes = append(changes, plan.Change{Field: name, From: from, To: to})
+		changes = append(changes, plan.Diff(name, from, to))
 	}
 	if want.StartingPosition != nil && deref(want.StartingPosition) != deref(have.StartingPosition) {
-		add("StartingPosition", orNone(deref(have.StartingPosition)), *want.StartingPosition)
+		add("StartingPosition", plan.Optional(deref(have.StartingPosition)), *want.StartingPosition)
 	}
 	if w := want.StartingPositionTimestamp; w != nil {
 		h := have.StartingPositionTimestamp
 		if h == nil || math.Abs(*w-*h) >= 0.001 {
-			from := "(none)"
+			var from any
 			if h != nil {
-				from = show(*h)
+				from = *h
 			}
-			add("StartingPositionTimestamp", from, show(*w))
+			add("StartingPositionTimestamp", from, *w)
 		}
 	}
 	kafka := func(name string, w, h *definition.KafkaEventSourceConfig) {
@@ -289,7 +289,7 @@ func createOnlyChanges(want, have definition.Mapping) (fields []string, changes 
 			hg, hm = deref(h.ConsumerGroupId), deref(h.ConsumptionMode)
 		}
 		if w.ConsumerGroupId != nil && *w.ConsumerGroupId != hg {
-			add(name+".ConsumerGroupId", orNone(hg), *w.ConsumerGroupId)
+			add(name+".ConsumerGroupId", plan.Optional(hg), *w.ConsumerGroupId)
 		}
 		if hm == "" {
 			hm = "Stream" // the documented default
@@ -303,13 +303,13 @@ func createOnlyChanges(want, have definition.Mapping) (fields []string, changes 
 	// Identity fields, when a managed mapping on the same source was
 	// matched despite them.
 	if a, b := stringSet(want.Topics), stringSet(have.Topics); !reflect.DeepEqual(a, b) {
-		add("Topics", show(b), show(a))
+		add("Topics", b, a)
 	}
 	if a, b := stringSet(want.Queues), stringSet(have.Queues); !reflect.DeepEqual(a, b) {
-		add("Queues", show(b), show(a))
+		add("Queues", b, a)
 	}
 	if a, b := endpoints(want), endpoints(have); a != b {
-		add("SelfManagedEventSource", orNone(b), orNone(a))
+		add("SelfManagedEventSource", plan.Optional(b), plan.Optional(a))
 	}
 	return fields, changes
 }
@@ -376,14 +376,14 @@ func tagChanges(want, have map[string]string) (tag map[string]string, untag []st
 				tag = map[string]string{}
 			}
 			tag[k] = w
-			from := "(none)"
+			var from any
 			if inHave {
 				from = h
 			}
-			changes = append(changes, plan.Change{Field: "Tags." + k, From: from, To: w})
+			changes = append(changes, plan.Diff("Tags."+k, from, w))
 		case !inWant && inHave && owned[k] && !strings.HasPrefix(k, "aws:"):
 			untag = append(untag, k)
-			changes = append(changes, plan.Change{Field: "Tags." + k, From: h, To: "(none)"})
+			changes = append(changes, plan.Diff("Tags."+k, h, nil))
 		}
 	}
 	return tag, untag, changes
@@ -460,10 +460,3 @@ func label(m definition.Mapping) string {
 }
 
 func observedID(o esm.Observed) string { return label(o.Mapping) + " " + o.UUID }
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}

@@ -130,7 +130,7 @@ func (p *routePlan) attach(obs wiring.Observed, want map[routeRef]string, order 
 func attachRoute(api wiring.API, apiID string, route wiring.Route, uri, target, desc string) plan.Action {
 	a := plan.Action{
 		Resource: plan.ResourceRoute, ID: routeID(apiID, route),
-		Changes: []plan.Change{{Field: "Target", From: orNone(route.Target), To: target}},
+		Changes: []plan.Change{plan.Diff("Target", plan.Optional(route.Target), target)},
 		Op:      attachOp{ApiID: apiID, RouteID: route.ID, URI: uri, Description: desc},
 	}
 	switch {
@@ -177,7 +177,7 @@ func (p *routePlan) release(obs wiring.Observed, arn funcref.Ref, want map[route
 			p.detaches = append(p.detaches, plan.Action{
 				Kind: plan.Update, Resource: plan.ResourceRoute, ID: routeID(apiID, r),
 				Reason:  "no longer declared: detach",
-				Changes: []plan.Change{{Field: "Target", From: r.Target, To: "(none)"}},
+				Changes: []plan.Change{plan.Diff("Target", r.Target, nil)},
 				Op:      detachOp{ApiID: apiID, RouteID: r.ID, Target: r.Target},
 			})
 		}
@@ -253,11 +253,4 @@ func findRoute(routes []wiring.Route, id string) (wiring.Route, bool) {
 
 func routeID(apiID string, r wiring.Route) string {
 	return fmt.Sprintf("%s/%s (%s)", apiID, r.ID, r.Key)
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

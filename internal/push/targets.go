@@ -79,7 +79,7 @@ func register(tgArn, target string, targets []string) (a plan.Action, ok bool) {
 		return plan.Action{
 			Kind: plan.Replace, Resource: plan.ResourceTarget, ID: tgArn,
 			Reason:  "a Lambda target group holds one target: replaces " + strings.Join(others, ", "),
-			Changes: []plan.Change{{Field: "Target", From: strings.Join(others, ", "), To: target}},
+			Changes: []plan.Change{plan.Diff("Target", strings.Join(others, ", "), target)},
 			Op:      op,
 		}, true
 	case !registered:

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// outputSchema compiles schema/output.schema.json, the documented shape of
+// every -o json document.
+func outputSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "schema", "output.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatalf("output.schema.json: %v", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource("output.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Compile("output.schema.json")
+	if err != nil {
+		t.Fatalf("compile output.schema.json: %v", err)
+	}
+	return s
+}
+
+// checkDocument validates out against the schema and decodes it.
+func checkDocument(t *testing.T, s *jsonschema.Schema, out string) map[string]any {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if err := s.Validate(doc); err != nil {
+		t.Fatalf("output does not match schema/output.schema.json: %v\n%s", err, out)
+	}
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader([]byte(out)))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestJSONOutput_MatchesSchema runs every command that prints -o json
+// through the binary, in an account that takes each down a different path
+// (changes, no changes, a function that does not exist, invalid files),
+// and validates each document against the schema.
+func TestJSONOutput_MatchesSchema(t *testing.T) {
+	s := outputSchema(t)
+	a := newAccount(t)
+	missing := filepath.Join(t.TempDir(), "ghost", "_lambdaeventsourcedef.json")
+	os.MkdirAll(filepath.Dir(missing), 0o755)
+	os.WriteFile(missing, []byte(`{"FunctionName": "ghost", "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "`+a.queue+`"}}}`), 0o644)
+	steps := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"validate good", []string{"validate", "-o", "json", a.dir}, 0},
+		{"validate bad", []string{"validate", "-o", "json", filepath.Join("..", "..", "internal", "cli", "testdata", "validate", "bad")}, 1},
+		{"plan with changes", []string{"plan", "-o", "json", a.dir}, 0},
+		{"plan of a missing function", []string{"plan", "-o", "json", missing}, 1},
+		{"apply", []string{"apply", "--yes", "-o", "json", a.dir}, 0},
+		{"apply again", []string{"apply", "--yes", "-o", "json", a.dir}, 0},
+		{"destroy", []string{"destroy", "--yes", "-o", "json", a.dir}, 0},
+	}
+	docs := map[string]map[string]any{}
+	for _, st := range steps {
+		r := run(t, nil, a.env, st.args...)
+		if r.code != st.code {
+			t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", st.name, r.code, st.code, r.stdout, r.stderr)
+		}
+		docs[st.name] = checkDocument(t, s, r.stdout)
+	}
+	// Values are typed: the new BatchSize is the number 5, the old one null.
+	change := docs["plan with changes"]["functions"].([]any)[0].(map[string]any)["actions"].([]any)[0].(map[string]any)["changes"].([]any)[0]
+	if diff := cmp.Diff(map[string]any{"field": "BatchSize", "before": nil, "after": json.Number("5")}, change); diff != "" {
+		t.Errorf("plan's change (-want +got):\n%s", diff)
+	}
+	outcomes := func(name string) []any {
+		var out []any
+		for _, f := range docs[name]["functions"].([]any) {
+			out = append(out, f.(map[string]any)["outcome"])
+		}
+		return out
+	}
+	for name, want := range map[string][]any{
+		"plan with changes": {nil}, "apply": {"applied"}, "apply again": {"no-changes"}, "destroy": {"applied"},
+		"plan of a missing function": {nil},
+	} {
+		if diff := cmp.Diff(want, outcomes(name)); diff != "" {
+			t.Errorf("%s: outcomes (-want +got):\n%s", name, diff)
+		}
+	}
+	ghost := docs["plan of a missing function"]["functions"].([]any)[0].(map[string]any)
+	if ghost["function"] != nil || !strings.Contains(ghost["error"].(string), "ghost") {
+		t.Errorf("plan of a missing function: function %v, error %v; want null and an error naming it", ghost["function"], ghost["error"])
+	}
+}

@@ -1,0 +1,345 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/reconcile"
+)
+
+// outcome is the result of one function's run.
+type outcome struct {
+	Source   string
+	Plan     *plan.Plan
+	err      error // planning failed
+	applyErr error // applying the plan failed
+	applied  bool  // the plan was applied
+}
+
+// outcome names what happened to the function in an apply or destroy.
+func (o outcome) outcome() string {
+	switch {
+	case o.err != nil:
+		return outcomeNotPlanned
+	case !o.Plan.HasChanges():
+		return outcomeNoChanges
+	case o.applyErr != nil:
+		return outcomeFailed
+	case o.applied:
+		return outcomeApplied
+	}
+	return outcomeNotApplied
+}
+
+// loadFiles finds and validates every definition file under paths. It
+// returns the files, or prints every problem and returns false: nothing is
+// sent to AWS unless every file is valid.
+func loadFiles(paths []string, stderr io.Writer) ([]*definition.File, bool) {
+	c, err := checkFiles(paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "eventwire: %v\n", err)
+		return nil, false
+	}
+	c.print(stderr)
+	if len(c.problems) > 0 {
+		fmt.Fprintf(stderr, "%s: nothing was sent to AWS\n", c.summary())
+		return nil, false
+	}
+	return c.files, true
+}
+
+// forEach runs fn for every index in [0, n) with at most parallel at once.
+// A failure in one does not stop the others; once ctx is done, no new one
+// starts (those running finish).
+func forEach(ctx context.Context, n, parallel int, fn func(i int)) {
+	sem := make(chan struct{}, max(parallel, 1))
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// planFiles plans every file, concurrently: what applying it would do, or
+// with destroy what removing everything eventwire manages for its function
+// would do.
+func planFiles(ctx context.Context, r *reconcile.Reconciler, files []*definition.File, parallel int, destroy bool) []outcome {
+	out := make([]outcome, len(files))
+	for i, f := range files {
+		out[i] = outcome{Source: f.Path, err: errNotStarted}
+	}
+	forEach(ctx, len(files), parallel, func(i int) {
+		f := files[i]
+		var p *plan.Plan
+		var err error
+		if destroy {
+			p, err = r.PlanDestroy(ctx, f.Function, f.Push)
+			if p != nil {
+				p.Source = f.Path
+			}
+		} else {
+			p, err = r.Plan(ctx, f)
+		}
+		out[i] = outcome{Source: f.Path, Plan: p, err: err}
+	})
+	return out
+}
+
+// errNotStarted marks a function that an interrupt kept from being planned.
+var errNotStarted = errors.New("not planned: interrupted")
+
+// applyAll applies every plan that has changes, concurrently, on work (the
+// calls of a function started are finished); once stop is done no new
+// function starts.
+func applyAll(stop, work context.Context, r *reconcile.Reconciler, outs []outcome, parallel int) {
+	forEach(stop, len(outs), parallel, func(i int) {
+		o := &outs[i]
+		if o.err != nil || !o.Plan.HasChanges() {
+			return
+		}
+		o.applyErr = r.Apply(work, o.Plan)
+		o.applied = o.applyErr == nil
+	})
+}
+
+// summary counts changes and failures.
+type summary struct {
+	functions, changed, failed int // planned
+	applied, applyFailed       int
+}
+
+func summarize(outs []outcome) summary {
+	s := summary{functions: len(outs)}
+	for _, o := range outs {
+		switch {
+		case o.err != nil:
+			s.failed++
+		case o.Plan.HasChanges():
+			s.changed++
+		}
+		switch {
+		case o.applyErr != nil:
+			s.applyFailed++
+		case o.applied:
+			s.applied++
+		}
+	}
+	return s
+}
+
+// printPlans writes the plans as text (stdout) and their errors (stderr),
+// in file order.
+func printPlans(outs []outcome, stdout, stderr io.Writer) {
+	for _, o := range outs {
+		if o.err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", o.Source, o.err)
+			continue
+		}
+		fmt.Fprint(stdout, o.Plan.String())
+	}
+}
+
+// confirm asks on a terminal; without one it refuses. An interrupt while
+// it waits for the answer is ctx's error.
+func confirm(ctx context.Context, env Env, w io.Writer, question string) (bool, error) {
+	if !env.IsTerminal {
+		return false, errors.New("refusing to change AWS without confirmation: standard input is not a terminal; pass --yes to apply non-interactively")
+	}
+	fmt.Fprintf(w, "\n%s Only 'yes' will be accepted: ", question)
+	type answer struct {
+		line string
+		err  error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+		ch <- answer{line, err}
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(w)
+		return false, ctx.Err()
+	case a := <-ch:
+		if a.err != nil && a.line == "" {
+			return false, fmt.Errorf("read confirmation: %w", a.err)
+		}
+		return strings.TrimSpace(a.line) == "yes", nil
+	}
+}
+
+// runPlan is `eventwire plan`.
+func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
+	files, ok := loadFiles(paths, env.Stderr)
+	if !ok {
+		return ExitError
+	}
+	r, err := d.reconciler(ctx, env)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
+		return ExitError
+	}
+	outs := planFiles(ctx, r, files, d.parallel, false)
+	if ctx.Err() != nil {
+		fmt.Fprintln(env.Stderr, "eventwire plan: interrupted")
+		return ExitInterrupted
+	}
+	s := summarize(outs)
+	if d.output == "json" {
+		if err := writeDocument(env.Stdout, newDeployDocument("plan", outs, false, false)); err != nil {
+			fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
+			return ExitError
+		}
+		printPlans(outs, io.Discard, env.Stderr)
+	} else {
+		printPlans(outs, env.Stdout, env.Stderr)
+		fmt.Fprintf(env.Stdout, "\nPlan: %s, %d with changes, %d failed.\n", count(s.functions, "function"), s.changed, s.failed)
+	}
+	switch {
+	case s.failed > 0:
+		return ExitError
+	case d.detailed && s.changed > 0:
+		return ExitChanges
+	}
+	return ExitOK
+}
+
+// deployRun is one apply or destroy: its settings and where it writes.
+type deployRun struct {
+	name   string // apply or destroy
+	d      *deployFlags
+	env    Env
+	out    io.Writer // the text report: stdout, or nowhere with -o json
+	prompt io.Writer // the question: stdout, or stderr with -o json
+}
+
+// runApply is `eventwire apply` and, with destroy set, `eventwire destroy`.
+func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, destroy bool) int {
+	run := deployRun{name: "apply", d: d, env: env, out: env.Stdout, prompt: env.Stdout}
+	if destroy {
+		run.name = "destroy"
+	}
+	if d.output == "json" {
+		run.out, run.prompt = io.Discard, env.Stderr
+	}
+	files, ok := loadFiles(paths, env.Stderr)
+	if !ok {
+		return ExitError
+	}
+	r, err := d.reconciler(ctx, env)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "eventwire %s: %v\n", run.name, err)
+		return ExitError
+	}
+	outs := planFiles(ctx, r, files, d.parallel, destroy)
+	if ctx.Err() != nil {
+		return run.finish(outs, true)
+	}
+	printPlans(outs, run.out, env.Stderr)
+	if s := summarize(outs); s.changed == 0 {
+		return run.finish(outs, false)
+	}
+	if !d.yes {
+		s := summarize(outs)
+		yes, err := confirm(ctx, env, run.prompt, fmt.Sprintf("eventwire will %s the changes above for %s.", run.name, count(s.changed, "function")))
+		switch {
+		case ctx.Err() != nil:
+			return run.finish(outs, true)
+		case err != nil:
+			fmt.Fprintf(env.Stderr, "eventwire %s: %v\n", run.name, err)
+			return ExitError
+		case !yes:
+			fmt.Fprintf(run.prompt, "Cancelled: nothing was changed.\n")
+			return ExitError
+		}
+	}
+	work, cancel := workContext(ctx, env.Abort)
+	defer cancel()
+	applyAll(ctx, work, r, outs, d.parallel)
+	return run.finish(outs, ctx.Err() != nil)
+}
+
+// workContext is the context of calls already started: an interrupt (ctx
+// done) lets them finish; abort (a second interrupt) cancels them.
+func workContext(ctx context.Context, abort <-chan struct{}) (context.Context, context.CancelFunc) {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-abort:
+			cancel()
+		case <-work.Done():
+		}
+	}()
+	return work, cancel
+}
+
+// finish reports what was applied and returns the exit status.
+func (run deployRun) finish(outs []outcome, interrupted bool) int {
+	s := summarize(outs)
+	code := ExitOK
+	switch {
+	case interrupted:
+		code = ExitInterrupted
+	case s.failed+s.applyFailed > 0:
+		code = ExitError
+	}
+	if run.d.output == "json" {
+		if err := writeDocument(run.env.Stdout, newDeployDocument(run.name, outs, true, interrupted)); err != nil {
+			fmt.Fprintf(run.env.Stderr, "eventwire %s: %v\n", run.name, err)
+			return ExitError
+		}
+	}
+	for _, o := range outs {
+		switch {
+		case o.applyErr != nil:
+			fmt.Fprintf(run.env.Stderr, "%s: %s %s: %v\n", o.Source, run.name, o.Plan.Function.Ref, o.applyErr)
+		case o.applied:
+			fmt.Fprintf(run.out, "%s: %s: done\n", o.Source, o.Plan.Function.Ref)
+		}
+	}
+	run.summaryLine(s, interrupted, outs)
+	return code
+}
+
+// summaryLine is the last line of an apply or destroy.
+func (run deployRun) summaryLine(s summary, interrupted bool, outs []outcome) {
+	switch {
+	case interrupted:
+		var not []string
+		for _, o := range outs {
+			if o.outcome() == outcomeNotApplied || errors.Is(o.err, errNotStarted) {
+				not = append(not, o.Source)
+			}
+		}
+		fmt.Fprintf(run.env.Stderr, "\nInterrupted: %s applied, %s failed, %s not applied", count(s.applied, "function"), count(s.applyFailed, "function"), count(len(not), "function"))
+		if len(not) > 0 {
+			fmt.Fprintf(run.env.Stderr, " (%s)", strings.Join(not, ", "))
+		}
+		fmt.Fprintf(run.env.Stderr, ". Run %s again to finish.\n", run.name)
+	case s.changed == 0 && s.failed > 0:
+		fmt.Fprintf(run.out, "\nNothing applied: %s could not be planned.\n", count(s.failed, "function"))
+	case s.changed == 0:
+		fmt.Fprintf(run.out, "\nNo changes: AWS matches the definitions of %s.\n", count(s.functions, "function"))
+	default:
+		fmt.Fprintf(run.out, "\n%s: %s, %d changed, %d failed.\n", capitalize(run.name), count(s.functions, "function"), s.applied, s.failed+s.applyFailed)
+	}
+}
+
+func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
