@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -260,6 +261,41 @@ func TestCompletion(t *testing.T) {
 		r := run(t, nil, nil, tt.args...)
 		if r.stdout != tt.want {
 			t.Errorf("eventwire %v = %q, want %q", tt.args, r.stdout, tt.want)
+		}
+	}
+}
+
+// TestPlan_EndpointThatDoesNotAnswer: against a loopback listener that
+// accepts and never answers, plan fails after the (shortened) timeout and
+// says which endpoint, region and profile.
+func TestPlan_EndpointThatDoesNotAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	config := filepath.Join(t.TempDir(), "config")
+	os.WriteFile(config, []byte("[profile staging]\nregion = ap-south-1\n"), 0o600)
+	env := []string{"AWS_CONFIG_FILE=" + config, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull, "AWS_PROFILE=staging",
+		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_ENDPOINT_URL=http://" + ln.Addr().String(),
+		"EVENTWIRE_AWS_TIMEOUT=600ms"}
+	r := run(t, nil, env, "plan", filepath.Join("..", "..", "examples", "orders"))
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	for _, want := range []string{"no answer from http://" + ln.Addr().String(), `region "ap-south-1"`, `profile "staging"`} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr does not say %s:\n%s", want, r.stderr)
 		}
 	}
 }
