@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +25,9 @@ type deployFlags struct {
 	output   string
 	detailed bool
 	verbose  bool
+	// table and leaseWait: apply and destroy only.
+	table     string
+	leaseWait time.Duration
 }
 
 // deployCommand is plan, apply or destroy: a command over definition files
@@ -117,6 +123,8 @@ func (d *deployFlags) register(cmd *cobra.Command, name string) {
 		fs.BoolVar(&d.detailed, "detailed-exitcode", false, "exit 0 when there is nothing to change, 2 when there are changes, 1 on error")
 	default:
 		fs.BoolVar(&d.yes, "yes", false, "apply without asking for confirmation")
+		fs.StringVar(&d.table, "table", "", "DynamoDB table of the deployer: take its per-function lease and record the run (default $"+TableEnv+")")
+		fs.DurationVar(&d.leaseWait, "lease-wait", DefaultLeaseWait, "with a table, how long to wait for a function's lease held by someone else")
 	}
 }
 
@@ -125,19 +133,21 @@ func (d *deployFlags) check() error {
 	if d.parallel < 1 {
 		return fmt.Errorf("--parallel %d: want 1 or more", d.parallel)
 	}
+	if d.leaseWait < 0 {
+		return fmt.Errorf("--lease-wait %s: want 0 or more", d.leaseWait)
+	}
 	return checkOutput(d.output)
 }
 
-func (d *deployFlags) reconciler(ctx context.Context, env Env) (*reconcile.Reconciler, error) {
+func (d *deployFlags) reconciler(ctx context.Context, env Env) (*reconcile.Reconciler, aws.Config, error) {
 	cfg, err := env.AWSConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, cfg, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	level := slog.LevelWarn
 	if d.verbose {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-	return reconcile.New(cfg, reconcile.Options{Logger: log}), nil
+	return reconcile.New(cfg, reconcile.Options{Logger: log}), cfg, nil
 }
-

@@ -22,11 +22,13 @@ import (
 const TableEnv = "EVENTWIRE_TABLE"
 
 const historyHelp = `Lists the deployment records the eventwire deployer Lambda wrote for a
-function, newest first: when each run started, how long it took, what
-triggered it (s3, codecommit, codepipeline), what it did (apply, plan,
-destroy), how it ended (succeeded, planned, invalid, failed), how many
-changes it made, and the file it came from. Errors are shown under their
-run; -v shows each run's plan too.
+function, newest first, with those of 'eventwire apply' and 'eventwire
+destroy' runs given the same table: when each run started, how long it
+took, what triggered it (s3, codecommit, codepipeline, cli), what it did
+(apply, plan, destroy), how it ended (succeeded, planned, invalid,
+failed), how many changes it made, and the file it came from. Errors are
+shown under their run, and who ran a CLI run (the AWS caller's ARN); -v
+shows each run's plan too.
 
 FUNCTION is a name, an ARN or a qualified name: records are kept per
 function name, so "orders", "orders:live" and the function's ARN share one
@@ -77,6 +79,7 @@ type historyRecord struct {
 	Errors      []string        `json:"errors,omitempty"`
 	Plan        json.RawMessage `json:"plan,omitempty"`
 	RequestID   string          `json:"request_id,omitempty"`
+	Caller      string          `json:"caller,omitempty"`
 }
 
 func runHistory(ctx context.Context, args []string, env Env, table string, limit int, output string, verbose bool) int {
@@ -147,7 +150,7 @@ func writeHistoryJSON(w io.Writer, recs []records.Record) error {
 		h := historyRecord{
 			Function: r.Function, ID: r.ID, Start: r.Start, DurationMS: r.Duration.Milliseconds(),
 			Trigger: string(r.Trigger), Source: r.Source, FunctionRef: r.FunctionRef, Mode: string(r.Mode),
-			Outcome: string(r.Outcome), Changes: r.Changes, Errors: r.Errors, RequestID: r.RequestID,
+			Outcome: string(r.Outcome), Changes: r.Changes, Errors: r.Errors, RequestID: r.RequestID, Caller: r.Caller,
 		}
 		if json.Valid([]byte(r.PlanJSON)) {
 			h.Plan = json.RawMessage(r.PlanJSON)
@@ -171,6 +174,9 @@ func writeHistoryTable(w io.Writer, recs []records.Record, verbose bool) {
 			string(r.Mode), string(r.Outcome), fmt.Sprint(r.Changes), r.Source,
 		})
 		var d []string
+		if r.Caller != "" {
+			d = append(d, "  by: "+r.Caller)
+		}
 		for _, e := range r.Errors {
 			d = append(d, "  error: "+e)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/plan"
@@ -21,6 +22,10 @@ type outcome struct {
 	err      error // planning failed
 	applyErr error // applying the plan failed
 	applied  bool  // the plan was applied
+	// recordErr is set when the lease or the deployment record could not
+	// be written back (what was applied is as applyErr and applied say).
+	recordErr error
+	file      *definition.File
 }
 
 // outcome names what happened to the function in an apply or destroy.
@@ -78,29 +83,34 @@ func forEach(ctx context.Context, n, parallel int, fn func(i int)) {
 	wg.Wait()
 }
 
-// planFiles plans every file, concurrently: what applying it would do, or
-// with destroy what removing everything eventwire manages for its function
-// would do.
-func planFiles(ctx context.Context, r *reconcile.Reconciler, files []*definition.File, parallel int, destroy bool) []outcome {
+// planFiles plans every file with planOne, concurrently.
+func planFiles(ctx context.Context, planOne planFunc, files []*definition.File, parallel int) []outcome {
 	out := make([]outcome, len(files))
 	for i, f := range files {
-		out[i] = outcome{Source: f.Path, err: errNotStarted}
+		out[i] = outcome{Source: f.Path, err: errNotStarted, file: f}
 	}
 	forEach(ctx, len(files), parallel, func(i int) {
-		f := files[i]
-		var p *plan.Plan
-		var err error
-		if destroy {
-			p, err = r.PlanDestroy(ctx, f.Function, f.Push)
-			if p != nil {
-				p.Source = f.Path
-			}
-		} else {
-			p, err = r.Plan(ctx, f)
-		}
-		out[i] = outcome{Source: f.Path, Plan: p, err: err}
+		p, err := planOne(ctx, files[i])
+		out[i] = outcome{Source: files[i].Path, Plan: p, err: err, file: files[i]}
 	})
 	return out
+}
+
+// planner plans a file: what applying it would do, or with destroy what
+// removing everything eventwire manages for its function would do (the
+// file's push sources searched too, which finds the wiring of a function
+// that was deleted).
+func planner(r *reconcile.Reconciler, destroy bool) planFunc {
+	if !destroy {
+		return r.Plan
+	}
+	return func(ctx context.Context, f *definition.File) (*plan.Plan, error) {
+		p, err := r.PlanDestroy(ctx, f.Function, f.Push)
+		if p != nil {
+			p.Source = f.Path
+		}
+		return p, err
+	}
 }
 
 // errNotStarted marks a function that an interrupt kept from being planned.
@@ -108,15 +118,22 @@ var errNotStarted = errors.New("not planned: interrupted")
 
 // applyAll applies every plan that has changes, concurrently, on work (the
 // calls of a function started are finished); once stop is done no new
-// function starts.
-func applyAll(stop, work context.Context, r *reconcile.Reconciler, outs []outcome, parallel int) {
+// function starts. With a ledger, each is applied under its function's
+// lease (planned again there with replan), and every function planned is
+// recorded.
+func applyAll(stop, work context.Context, r *reconcile.Reconciler, l *ledger, replan planFunc, outs []outcome, parallel int) {
 	forEach(stop, len(outs), parallel, func(i int) {
 		o := &outs[i]
-		if o.err != nil || !o.Plan.HasChanges() {
-			return
+		changes := o.err == nil && o.Plan.HasChanges()
+		switch {
+		case l == nil && changes:
+			o.applyErr = r.Apply(work, o.Plan)
+			o.applied = o.applyErr == nil
+		case l != nil && changes:
+			l.run(work, o, replan, r.Apply)
+		case l != nil && !errors.Is(o.err, errNotStarted):
+			l.record(work, o, time.Now())
 		}
-		o.applyErr = r.Apply(work, o.Plan)
-		o.applied = o.applyErr == nil
 	})
 }
 
@@ -191,12 +208,12 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 	if !ok {
 		return ExitError
 	}
-	r, err := d.reconciler(ctx, env)
+	r, _, err := d.reconciler(ctx, env)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
 		return ExitError
 	}
-	outs := planFiles(ctx, r, files, d.parallel, false)
+	outs := planFiles(ctx, r.Plan, files, d.parallel)
 	if ctx.Err() != nil {
 		fmt.Fprintln(env.Stderr, "eventwire plan: interrupted")
 		return ExitInterrupted
@@ -243,17 +260,20 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	if !ok {
 		return ExitError
 	}
-	r, err := d.reconciler(ctx, env)
+	r, cfg, err := d.reconciler(ctx, env)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "eventwire %s: %v\n", run.name, err)
 		return ExitError
 	}
-	outs := planFiles(ctx, r, files, d.parallel, destroy)
+	l := openLedger(ctx, cfg, d.tableName(), d.leaseWait, run.name, env.Stderr)
+	planOne := planner(r, destroy)
+	outs := planFiles(ctx, planOne, files, d.parallel)
 	if ctx.Err() != nil {
 		return run.finish(outs, true)
 	}
 	printPlans(outs, run.out, env.Stderr)
 	if s := summarize(outs); s.changed == 0 {
+		applyAll(ctx, ctx, r, l, planOne, outs, d.parallel) // records only
 		return run.finish(outs, false)
 	}
 	if !d.yes {
@@ -272,7 +292,7 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	}
 	work, cancel := workContext(ctx, env.Abort)
 	defer cancel()
-	applyAll(ctx, work, r, outs, d.parallel)
+	applyAll(ctx, work, r, l, planOne, outs, d.parallel)
 	return run.finish(outs, ctx.Err() != nil)
 }
 
@@ -312,6 +332,9 @@ func (run deployRun) finish(outs []outcome, interrupted bool) int {
 			fmt.Fprintf(run.env.Stderr, "%s: %s %s: %v\n", o.Source, run.name, o.Plan.Function.Ref, o.applyErr)
 		case o.applied:
 			fmt.Fprintf(run.out, "%s: %s: done\n", o.Source, o.Plan.Function.Ref)
+		}
+		if o.recordErr != nil {
+			fmt.Fprintf(run.env.Stderr, "%s: deployment record: %v\n", o.Source, o.recordErr)
 		}
 	}
 	run.summaryLine(s, interrupted, outs)

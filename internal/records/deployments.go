@@ -21,6 +21,8 @@ const (
 	TriggerS3           Trigger = "s3"
 	TriggerCodeCommit   Trigger = "codecommit"
 	TriggerCodePipeline Trigger = "codepipeline"
+	// TriggerCLI: `eventwire apply` or `eventwire destroy` with a table.
+	TriggerCLI Trigger = "cli"
 )
 
 // Mode is what a run did with the file.
@@ -72,6 +74,8 @@ type Record struct {
 	Errors  []string
 	// RequestID is the Lambda request id of the run, if any.
 	RequestID string
+	// Caller is who ran it, when known: the AWS caller ARN of a CLI run.
+	Caller string
 }
 
 // unknownFunction is the partition of records whose file named no function.
@@ -123,6 +127,7 @@ func (s *Store) PutRecord(ctx context.Context, r Record) (Record, error) {
 		"plan_json":    str(r.PlanJSON),
 		"changes":      num(int64(r.Changes)),
 		"request_id":   str(r.RequestID),
+		"caller":       str(r.Caller),
 	}
 	r.Errors = boundErrors(r.Errors)
 	if len(r.Errors) > 0 {
@@ -218,6 +223,7 @@ func decodeRecord(item map[string]types.AttributeValue) Record {
 		Changes:     int(getN(item, "changes")),
 		Errors:      getList(item, "errors"),
 		RequestID:   getS(item, "request_id"),
+		Caller:      getS(item, "caller"),
 	}
 	if t, err := time.Parse(timeLayout, getS(item, "started_at")); err == nil {
 		r.Start = t

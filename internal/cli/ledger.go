@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/stssvc"
+)
+
+// DefaultLeaseWait bounds how long apply and destroy wait for a function's
+// lease that someone else holds, as the deployer does.
+const DefaultLeaseWait = time.Minute
+
+// maxPlanBytes bounds the plan's text and JSON in a record (a DynamoDB
+// item holds at most 400 KB), as the deployer does.
+const maxPlanBytes = 150 << 10
+
+// errChanged refuses a function whose plan, made again under its lease,
+// is not the plan that was shown and confirmed.
+var errChanged = errors.New("AWS changed after the plan above was made: nothing applied to this function; run again to see the new plan")
+
+// ledger is the CLI's share of the deployer's table: apply and destroy
+// take the per-function lease the deployer takes, and write deployment
+// records beside the deployer's (trigger "cli"), so that `eventwire
+// history` shows both and the two never work on one function at once.
+type ledger struct {
+	store  *records.Store
+	mode   records.Mode
+	owner  string // the lease owner: who, where, and a run id
+	caller string // the AWS caller's ARN, "" if unknown
+	wait   time.Duration
+}
+
+// openLedger returns the ledger of table, or nil (after saying so once on
+// stderr) when no table is configured.
+func openLedger(ctx context.Context, cfg aws.Config, table string, wait time.Duration, name string, stderr io.Writer) *ledger {
+	if table == "" {
+		fmt.Fprintf(stderr, "eventwire %s: no deployment table (--table or $%s): no lease is taken, so a deployer run on the same function may overlap this one, and no record is written\n", name, TableEnv)
+		return nil
+	}
+	mode := records.ModeApply
+	if name == "destroy" {
+		mode = records.ModeDestroy
+	}
+	l := &ledger{store: records.New(dynamodb.NewFromConfig(cfg), table, records.Options{}), mode: mode, wait: wait}
+	if id, err := stssvc.NewCaller(sts.NewFromConfig(cfg)).Identity(ctx); err == nil {
+		l.caller = id.ARN
+	}
+	host, _ := os.Hostname()
+	l.owner = fmt.Sprintf("eventwire %s by %s on %s (run %s)", name, orUnknown(l.caller), orUnknown(host), records.NewID())
+	return l
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// run applies o's plan under its function's lease: the plan is made again
+// (replan) under the lease, applied only if it is the plan that was
+// confirmed, and recorded. A held lease is waited for up to l.wait, then
+// fails the function with who holds it.
+func (l *ledger) run(ctx context.Context, o *outcome, replan planFunc, apply func(context.Context, *plan.Plan) error) {
+	start := time.Now()
+	fn := records.FunctionKey(o.file.Function)
+	lease, err := l.store.AcquireLease(ctx, fn, l.owner, records.LeaseOptions{Wait: l.wait})
+	if err != nil {
+		o.applyErr = err
+		l.record(ctx, o, start)
+		return
+	}
+	defer func() {
+		if err := lease.Release(context.WithoutCancel(ctx)); err != nil {
+			o.recordErr = errors.Join(o.recordErr, err)
+		}
+	}()
+	fresh, err := replan(ctx, o.file)
+	switch {
+	case err != nil:
+		o.applyErr = err
+	case fresh.String() != o.Plan.String():
+		o.applyErr = errChanged
+	default:
+		o.Plan = fresh
+		o.applyErr = apply(ctx, fresh)
+		o.applied = o.applyErr == nil
+	}
+	l.record(ctx, o, start)
+}
+
+// record writes o's deployment record.
+func (l *ledger) record(ctx context.Context, o *outcome, start time.Time) {
+	rec := records.Record{
+		Function:    records.FunctionKey(o.file.Function),
+		FunctionRef: o.file.Function,
+		Start:       start,
+		Duration:    time.Since(start),
+		Trigger:     records.TriggerCLI,
+		Source:      o.Source,
+		Mode:        l.mode,
+		Outcome:     records.Succeeded,
+		Caller:      l.caller,
+	}
+	if o.Plan != nil {
+		rec.Plan = truncate(o.Plan.String(), maxPlanBytes)
+		if b, err := json.Marshal(o.Plan); err == nil {
+			rec.PlanJSON = truncate(string(b), maxPlanBytes)
+		}
+		for _, a := range o.Plan.Actions {
+			if a.Kind.IsChange() {
+				rec.Changes++
+			}
+		}
+	}
+	if err := errors.Join(o.err, o.applyErr); err != nil {
+		rec.Outcome = records.Failed
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				rec.Errors = append(rec.Errors, line)
+			}
+		}
+	}
+	if _, err := l.store.PutRecord(context.WithoutCancel(ctx), rec); err != nil {
+		o.recordErr = errors.Join(o.recordErr, err)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "\n... (truncated)"
+}
+
+// tableName is --table, or $EVENTWIRE_TABLE.
+func (d *deployFlags) tableName() string {
+	if d.table != "" {
+		return d.table
+	}
+	return os.Getenv(TableEnv)
+}
+
+// planFunc plans one file: what apply or destroy would do for it.
+type planFunc func(ctx context.Context, f *definition.File) (*plan.Plan, error)
