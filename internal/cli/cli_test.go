@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -131,5 +132,45 @@ func TestNormalizeArgs(t *testing.T) {
 				t.Errorf("args (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestValidate_FIFOAndSymlinkedFolder: validate reports a named pipe named
+// like a definition file instead of waiting on it forever, and searches a
+// folder given as a symbolic link.
+func TestValidate_FIFOAndSymlinkedFolder(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("testdata", "validate", "good", "orders", definition.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "real", "orders"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "real", "orders", definition.FileName), good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	env := Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr}
+	if code := Run(context.Background(), []string{"validate", filepath.Join(dir, "linked")}, env); code != ExitOK {
+		t.Errorf("validate of a linked folder: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+
+	fifo := filepath.Join(dir, "real", "pipe", definition.FileName)
+	if err := os.MkdirAll(filepath.Dir(fifo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	code := Run(context.Background(), []string{"validate", filepath.Join(dir, "linked")}, env)
+	want := filepath.Join(dir, "linked", "pipe", definition.FileName) + ": not a regular file but a named pipe (FIFO): not read"
+	if code != ExitError || !strings.Contains(stdout.String()+stderr.String(), want) {
+		t.Errorf("validate with a FIFO: exit %d\n%s%s\nwant 1 and %q", code, stdout.String(), stderr.String(), want)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 )
 
@@ -367,14 +368,30 @@ func Load(path string) (*File, error) {
 }
 
 // readLimited reads a file of at most MaxFileSize bytes; a larger one is an
-// Errors naming the file, without reading it whole.
+// Errors naming the file, without reading it whole. So is anything but a
+// regular file (a named pipe would block the read forever, a device never
+// end): its mode is checked before it is opened, and again once open.
 func readLimited(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if msg := notRegular(st.Mode()); msg != "" {
+		return nil, Errors{{File: path, Msg: msg}}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > MaxFileSize {
+	if st, err = f.Stat(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if msg := notRegular(st.Mode()); msg != "" {
+		// Replaced between the two looks.
+		return nil, Errors{{File: path, Msg: msg}}
+	}
+	if st.Size() > MaxFileSize {
 		return nil, Errors{{File: path, Msg: fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", st.Size(), MaxFileSize)}}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
@@ -387,10 +404,33 @@ func readLimited(path string) ([]byte, error) {
 	return data, nil
 }
 
+// notRegular says why a file of mode m is not read ("" for a regular file).
+func notRegular(m fs.FileMode) string {
+	if m.IsRegular() {
+		return ""
+	}
+	kind := "a special file"
+	switch {
+	case m.IsDir():
+		kind = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		kind = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		kind = "a character device"
+	case m&fs.ModeDevice != 0:
+		kind = "a device"
+	}
+	return "not a regular file but " + kind + ": not read"
+}
+
 // Find returns the definition files under paths: each path is a file
 // (taken as is, whatever its name) or a directory searched recursively for
-// files named _lambdaeventsourcedef.json. The result is sorted and has no
-// duplicates. A path that does not exist is an error.
+// files named _lambdaeventsourcedef.json. A path given that is a symbolic
+// link to a directory is followed (links inside the directories are not);
+// the files found keep the path as given. The result is sorted and has no
+// duplicates. A path that does not exist, or a link loop, is an error.
 func Find(paths ...string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
@@ -403,6 +443,9 @@ func Find(paths ...string) ([]string, error) {
 	}
 	for _, root := range paths {
 		st, err := os.Stat(root)
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("find definitions in %s: a loop of symbolic links: %w", root, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("find definitions in %s: %w", root, err)
 		}
@@ -410,11 +453,20 @@ func Find(paths ...string) ([]string, error) {
 			add(root)
 			continue
 		}
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		// WalkDir does not follow a root that is a link: walk where it
+		// leads, and name what it finds under root.
+		real, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return nil, fmt.Errorf("find definitions in %s: %w", root, err)
+		}
+		err = filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() && p != root && (d.Name() == ".git" || d.Name() == "node_modules") {
+			if rel, rerr := filepath.Rel(real, p); rerr == nil {
+				p = filepath.Join(root, rel)
+			}
+			if d.IsDir() && p != filepath.Clean(root) && (d.Name() == ".git" || d.Name() == "node_modules") {
 				return filepath.SkipDir
 			}
 			if !d.IsDir() && d.Name() == FileName {

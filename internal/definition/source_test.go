@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -322,5 +323,89 @@ func TestConflicts_PositionsFromParse(t *testing.T) {
 c/_lambdaeventsourcedef.json:2:77: PullEventSources.EventSourceMapping.FunctionName: function "orders" is already wired by a/_lambdaeventsourcedef.json`
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Conflicts (-want +got):\n%s", diff)
+	}
+}
+
+// TestLoad_NotARegularFile: a named pipe (or a link to one) named like a
+// definition file, or beside one as _lambdadef.json, is reported, not
+// opened: opening a FIFO for reading would wait for a writer forever.
+func TestLoad_NotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo", FileName)
+	if err := os.MkdirAll(filepath.Dir(fifo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link", FileName)
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(fifo, link); err != nil {
+		t.Fatal(err)
+	}
+	sibling := filepath.Join(dir, "sibling", FileName)
+	writeFile(t, sibling, minimalFile)
+	if err := syscall.Mkfifo(filepath.Join(dir, "sibling", FunctionDefFileName), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ path, file string }{
+		{fifo, fifo},
+		{link, link},
+		{sibling, filepath.Join(dir, "sibling", FunctionDefFileName)},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(filepath.Dir(tt.path)), func(t *testing.T) {
+			_, err := Load(tt.path)
+			var errs Errors
+			if !errors.As(err, &errs) || len(errs) < 1 || errs[0].File != tt.file ||
+				errs[0].Msg != "not a regular file but a named pipe (FIFO): not read" {
+				t.Errorf("Load(%s) = %v; want the named pipe %s reported", tt.path, err, tt.file)
+			}
+		})
+	}
+	got, err := Find(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{fifo, link, sibling}, got); diff != "" {
+		t.Errorf("Find (-want +got):\n%s", diff)
+	}
+}
+
+// TestFind_SymlinkedFolder: a folder given as a symbolic link is searched
+// (its files named under the link), a link loop is an error, and links
+// inside the folders are not followed.
+func TestFind_SymlinkedFolder(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	writeFile(t, filepath.Join(real, "orders", FileName), minimalFile)
+	linked := filepath.Join(dir, "linked")
+	if err := os.Symlink(real, linked); err != nil {
+		t.Fatal(err)
+	}
+	// A link inside the tree back to its root: not followed.
+	if err := os.Symlink(real, filepath.Join(real, "back")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Find(linked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{filepath.Join(linked, "orders", FileName)}, got); diff != "" {
+		t.Errorf("Find(link to a folder) (-want +got):\n%s", diff)
+	}
+
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	if err := os.Symlink(b, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(a, b); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Find(a)
+	if err == nil || !strings.Contains(err.Error(), "a loop of symbolic links") || !strings.Contains(err.Error(), a) {
+		t.Errorf("Find(link loop) = %v; want a loop error naming %s", err, a)
 	}
 }
