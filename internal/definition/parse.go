@@ -27,12 +27,13 @@ const MaxFileSize = 1 << 20
 // The returned File is complete: Function resolved, Pull always a list. The
 // error, when there is one, is of type Errors and holds every problem found.
 func Parse(path string, data []byte, functionDef []byte) (*File, error) {
-	return parse(path, data, functionDef, nil)
+	return parse(path, data, functionDef, nil, nil)
 }
 
 // parse is Parse, with the errors of a sibling _lambdadef.json that could
-// not be read (siblingErrs), reported with the file's own.
-func parse(path string, data []byte, functionDef []byte, siblingErrs Errors) (*File, error) {
+// not be read (siblingErrs), reported with the file's own, and the file
+// checked against policy when there is one.
+func parse(path string, data []byte, functionDef []byte, siblingErrs Errors, policy *Policy) (*File, error) {
 	errs := &errorList{file: path, errs: slices.Clone(siblingErrs)}
 	if len(data) > MaxFileSize {
 		errs.add(position{}, "", fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", len(data), MaxFileSize))
@@ -57,12 +58,15 @@ func parse(path string, data []byte, functionDef []byte, siblingErrs Errors) (*F
 	}
 	w.walk(root, fileSpec, "")
 	pulls := w.checkFile(root)
+	if policy != nil {
+		policyCheck{w, policy}.file(root)
+	}
 
 	var sibling *siblingFunction
 	siblingBroken := len(siblingErrs) > 0
 	if functionDef != nil {
 		before := len(errs.errs)
-		sibling = readSibling(siblingPath(path), functionDef, errs)
+		sibling = readSibling(siblingPath(path), functionDef, errs, policy)
 		siblingBroken = len(errs.errs) > before
 	}
 	function, functionOff, functionPath := w.resolveFunction(root, pulls, sibling, siblingBroken)
@@ -212,9 +216,9 @@ func siblingPath(path string) string {
 	return path[:i+1] + FunctionDefFileName
 }
 
-// readSibling reads FunctionName from a _lambdadef.json. Its errors name
-// the sibling file.
-func readSibling(path string, data []byte, into *errorList) *siblingFunction {
+// readSibling reads FunctionName from a _lambdadef.json, checked against
+// policy if there is one. Its errors name the sibling file.
+func readSibling(path string, data []byte, into *errorList, policy *Policy) *siblingFunction {
 	errs := &errorList{file: path}
 	defer func() { into.errs = append(into.errs, errs.errs...) }()
 	if len(data) > MaxFileSize {
@@ -238,6 +242,9 @@ func readSibling(path string, data []byte, into *errorList) *siblingFunction {
 	}
 	if !w.walk(fn.val, functionNameSpec, "FunctionName") || !w.checkFunctionRef(fn.val, "FunctionName") {
 		return nil
+	}
+	if policy != nil {
+		policyCheck{w, policy}.function(fn.val, "FunctionName")
 	}
 	return &siblingFunction{file: path, name: fn.val.str}
 }
@@ -348,6 +355,11 @@ func decode(path string, data []byte) (*File, error) {
 // Load reads a definition file and the _lambdadef.json beside it, if any,
 // and parses them. A file over MaxFileSize is refused before it is read.
 func Load(path string) (*File, error) {
+	return load(path, nil)
+}
+
+// load is Load, with the file checked against policy when there is one.
+func load(path string, policy *Policy) (*File, error) {
 	data, err := readLimited(path)
 	if err != nil {
 		return nil, err
@@ -364,7 +376,7 @@ func Load(path string) (*File, error) {
 	default:
 		return nil, err
 	}
-	return parse(path, data, functionDef, siblingErrs)
+	return parse(path, data, functionDef, siblingErrs, policy)
 }
 
 // readLimited reads a file of at most MaxFileSize bytes; a larger one is an

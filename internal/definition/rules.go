@@ -356,11 +356,7 @@ func (w *walker) checkVirtualHost(n *node, path string) {
 // reported as wrong does not also trip a rule.
 func (w *walker) validField(n *node, s *spec, key string) *node {
 	v := n.value(key)
-	if v == nil {
-		return nil
-	}
-	quiet := &walker{pos: w.pos, errs: &errorList{}}
-	if !quiet.walk(v, s.field(key), "") || len(quiet.errs.errs) > 0 {
+	if v == nil || !w.valid(v, s.field(key)) {
 		return nil
 	}
 	return v
