@@ -3,7 +3,9 @@
 // CodePipeline Invoke action (see internal/trigger).
 //
 // Settings come from the environment: EVENTWIRE_TABLE (required),
-// EVENTWIRE_LEASE_SECONDS, EVENTWIRE_FUNCTION_PREFIX; AWS settings from the
+// EVENTWIRE_LEASE_SECONDS, EVENTWIRE_FUNCTION_PREFIX, and what files may
+// point at: EVENTWIRE_ALLOWED_ACCOUNTS, EVENTWIRE_ALLOWED_REGIONS,
+// EVENTWIRE_ALLOWED_BUCKETS, EVENTWIRE_KAFKA_HOSTS; AWS settings from the
 // SDK's standard chain.
 package main
 

@@ -52,9 +52,13 @@ func (p Policy) Load(path string) (*File, error) {
 }
 
 // SplitList splits a list setting: values separated by commas or
-// whitespace, empty ones dropped.
+// whitespace, empty ones dropped (nil if none).
 func SplitList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	list := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	if len(list) == 0 {
+		return nil
+	}
+	return list
 }
 
 var (

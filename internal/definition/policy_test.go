@@ -324,7 +324,7 @@ func TestSplitList(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("SplitList (-want +got):\n%s", diff)
 	}
-	if got := SplitList(" , "); len(got) != 0 {
-		t.Errorf("SplitList(\" , \") = %q, want none", got)
+	if got := SplitList(" , "); got != nil {
+		t.Errorf("SplitList(\" , \") = %q, want nil", got)
 	}
 }

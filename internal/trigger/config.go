@@ -1,16 +1,21 @@
 package trigger
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/records"
@@ -30,6 +35,16 @@ const (
 	// naming another function, as a final validation error rather than
 	// an AccessDenied that Lambda would retry.
 	EnvFunctionPrefix = "EVENTWIRE_FUNCTION_PREFIX"
+	// What definition files may point at (definition.Policy): lists
+	// separated by commas. EnvAllowedAccounts defaults to the deployer's
+	// own account, EnvAllowedRegions to its own region; EnvAllowedBuckets
+	// (S3 destinations, by name) and EnvKafkaHosts (HOST:PORT patterns of
+	// self-managed Kafka servers and schema registries) to none. "*"
+	// allows anything.
+	EnvAllowedAccounts = "EVENTWIRE_ALLOWED_ACCOUNTS"
+	EnvAllowedRegions  = "EVENTWIRE_ALLOWED_REGIONS"
+	EnvAllowedBuckets  = "EVENTWIRE_ALLOWED_BUCKETS"
+	EnvKafkaHosts      = "EVENTWIRE_KAFKA_HOSTS"
 	// envSelf is the deployer's own function name, set by Lambda.
 	envSelf = "AWS_LAMBDA_FUNCTION_NAME"
 )
@@ -42,6 +57,10 @@ type Settings struct {
 	// Self is the deployer's own function name (AWS_LAMBDA_FUNCTION_NAME),
 	// which no definition file may wire.
 	Self string
+	// Allowed is what definition files may point at, from EnvAllowedAccounts
+	// and the rest. Empty Accounts and Regions mean the deployer's own,
+	// found by NewFromConfig's handler on first use.
+	Allowed definition.Policy
 }
 
 // SettingsFromEnv reads the settings with getenv (os.Getenv).
@@ -56,6 +75,15 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 			return s, fmt.Errorf("environment variable %s: %q is not a positive number of seconds", EnvLeaseSeconds, v)
 		}
 		s.LeaseDuration = time.Duration(n) * time.Second
+	}
+	s.Allowed = definition.Policy{
+		Accounts:   definition.SplitList(getenv(EnvAllowedAccounts)),
+		Regions:    definition.SplitList(getenv(EnvAllowedRegions)),
+		Buckets:    definition.SplitList(getenv(EnvAllowedBuckets)),
+		KafkaHosts: definition.SplitList(getenv(EnvKafkaHosts)),
+	}
+	if bad := s.Allowed.Check(); len(bad) > 0 {
+		return s, fmt.Errorf("environment variables %s, %s, %s, %s: %s", EnvAllowedAccounts, EnvAllowedRegions, EnvAllowedBuckets, EnvKafkaHosts, strings.Join(bad, "; "))
 	}
 	return s, nil
 }
@@ -77,5 +105,59 @@ func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3O
 		LeaseDuration:  s.LeaseDuration,
 		FunctionPrefix: s.FunctionPrefix,
 		Self:           s.Self,
+		Policy:         (&ownPolicy{allowed: s.Allowed, region: cfg.Region, sts: sts.NewFromConfig(cfg)}).get,
 	})
+}
+
+// CallerIdentityAPI is what the deployer needs of STS: its own account,
+// when the Lambda context does not give it.
+type CallerIdentityAPI interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, opts ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// ownPolicy is the deployer's Policy: the allowlists of its settings, with
+// its own account and region where they name none. The account is found
+// once, on first use: from the invoked function's ARN in the Lambda
+// context, else from STS.
+type ownPolicy struct {
+	allowed definition.Policy
+	region  string
+	sts     CallerIdentityAPI
+
+	mu       sync.Mutex
+	resolved *definition.Policy
+}
+
+func (o *ownPolicy) get(ctx context.Context) (*definition.Policy, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.resolved != nil {
+		return o.resolved, nil
+	}
+	p := o.allowed
+	if len(p.Regions) == 0 && o.region != "" {
+		p.Regions = []string{o.region}
+	}
+	if len(p.Accounts) == 0 {
+		account, err := o.account(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("find the deployer's own account (the default of %s): %w", EnvAllowedAccounts, err)
+		}
+		p.Accounts = []string{account}
+	}
+	o.resolved = &p
+	return o.resolved, nil
+}
+
+func (o *ownPolicy) account(ctx context.Context) (string, error) {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		if parts := strings.Split(lc.InvokedFunctionArn, ":"); len(parts) > 4 && parts[4] != "" {
+			return parts[4], nil
+		}
+	}
+	out, err := o.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.Account), nil
 }

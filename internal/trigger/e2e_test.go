@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/awsfixture"
+	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/mototest"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
@@ -34,6 +35,12 @@ func TestSettingsFromEnv(t *testing.T) {
 		{"no table", map[string]string{}, trigger.Settings{}, "EVENTWIRE_TABLE"},
 		{"bad lease", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "5m"}, trigger.Settings{}, `EVENTWIRE_LEASE_SECONDS: "5m"`},
 		{"zero lease", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "0"}, trigger.Settings{}, `EVENTWIRE_LEASE_SECONDS: "0"`},
+		{"allowlists", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_ALLOWED_ACCOUNTS": "123456789012, 210987654321",
+			"EVENTWIRE_ALLOWED_REGIONS": "us-east-1,eu-west-1", "EVENTWIRE_ALLOWED_BUCKETS": "audit", "EVENTWIRE_KAFKA_HOSTS": "*.kafka.internal:9092"},
+			trigger.Settings{Table: "t", Allowed: definition.Policy{Accounts: []string{"123456789012", "210987654321"},
+				Regions: []string{"us-east-1", "eu-west-1"}, Buckets: []string{"audit"}, KafkaHosts: []string{"*.kafka.internal:9092"}}}, ""},
+		{"bad allowlist", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_KAFKA_HOSTS": "kafka.internal"}, trigger.Settings{},
+			`kafka hosts: "kafka.internal" is not HOST:PORT`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

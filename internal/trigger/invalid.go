@@ -13,7 +13,15 @@ import (
 // parse parses a file; a failure is written as an invalid record (under
 // the function the file seems to name) and returned as the error.
 func (h *Handler) parse(ctx context.Context, tr records.Trigger, source, path string, data, functionDef []byte) (*definition.File, *records.Record, error) {
-	f, perr := h.cfg.Parse(path, data, functionDef)
+	parseFile := h.cfg.Parse
+	if h.cfg.Policy != nil {
+		p, err := h.cfg.Policy(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		parseFile = p.Parse
+	}
+	f, perr := parseFile(path, data, functionDef)
 	ref := guessFunction(data, functionDef)
 	if perr == nil {
 		msg := h.outOfBounds(f.Function)

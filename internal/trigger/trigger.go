@@ -83,6 +83,11 @@ type Config struct {
 	// retry.
 	FunctionPrefix string
 	Self           string
+	// Policy, if set, gives what definition files may point at: files are
+	// then parsed with it (definition.Policy.Parse) instead of Parse. An
+	// error getting it (the deployer's own account, from STS) is an AWS
+	// failure, retried.
+	Policy func(ctx context.Context) (*definition.Policy, error)
 }
 
 // leaseMargin is added to the time left in an invocation to make the
