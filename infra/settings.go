@@ -9,6 +9,9 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 // Context parameters (cdk -c name=value, or "context" in cdk.json).
@@ -32,6 +35,16 @@ const (
 	// lambda:InvokeFunction in its own policies invoke the deployer (for
 	// pipelines in another account).
 	CtxPipelineAccount = "pipelineAccount"
+	// What definition files may point at (lists: comma-separated or JSON):
+	// the accounts and regions of every ARN (default: the deployer's own),
+	// S3 buckets as failure destinations, by name, and HOST:PORT patterns
+	// of self-managed Kafka servers and schema registries (default: none).
+	// "*" allows anything. Set as the deployer's trigger.EnvAllowedAccounts
+	// and the rest.
+	CtxAllowedAccounts = "allowedAccounts"
+	CtxAllowedRegions  = "allowedRegions"
+	CtxAllowedBuckets  = "allowedBuckets"
+	CtxKafkaHosts      = "kafkaHosts"
 )
 
 // settings are the context parameters, read once.
@@ -42,6 +55,7 @@ type settings struct {
 	branches           []string
 	pipelineRoleArn    string
 	pipelineAccount    string
+	allowed            definition.Policy
 }
 
 // readSettings reads the context parameters of the stack's app.
@@ -49,6 +63,7 @@ func readSettings(stack awscdk.Stack) settings {
 	str := func(key string) string {
 		return scalar(stack.Node().TryGetContext(jsii.String(key)))
 	}
+	list := func(key string) []string { return stringList(stack.Node().TryGetContext(jsii.String(key))) }
 	return settings{
 		functionNamePrefix: str(CtxFunctionNamePrefix),
 		notificationEmail:  str(CtxNotificationEmail),
@@ -56,7 +71,29 @@ func readSettings(stack awscdk.Stack) settings {
 		branches:           stringList(stack.Node().TryGetContext(jsii.String(CtxCodeCommitBranches))),
 		pipelineRoleArn:    str(CtxPipelineRoleArn),
 		pipelineAccount:    str(CtxPipelineAccount),
+		allowed: definition.Policy{
+			Accounts:   list(CtxAllowedAccounts),
+			Regions:    list(CtxAllowedRegions),
+			Buckets:    list(CtxAllowedBuckets),
+			KafkaHosts: list(CtxKafkaHosts),
+		},
 	}
+}
+
+// allowlistEnv is the deployer's environment for the allowlists that are
+// set (unset: the deployer's defaults).
+func (s settings) allowlistEnv() map[string]string {
+	env := map[string]string{}
+	set := func(name string, list []string) {
+		if len(list) > 0 {
+			env[name] = strings.Join(list, ",")
+		}
+	}
+	set(trigger.EnvAllowedAccounts, s.allowed.Accounts)
+	set(trigger.EnvAllowedRegions, s.allowed.Regions)
+	set(trigger.EnvAllowedBuckets, s.allowed.Buckets)
+	set(trigger.EnvKafkaHosts, s.allowed.KafkaHosts)
+	return env
 }
 
 // scalar reads a context value given as a string (cdk -c) or as a JSON
@@ -102,6 +139,9 @@ func (s settings) problems() []string {
 	check(CtxPipelineRoleArn, s.pipelineRoleArn, roleArnPattern, "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
 	check(CtxPipelineAccount, s.pipelineAccount, accountPattern,
 		"a 12-digit AWS account id (in cdk.json, write it as a string)")
+	for _, p := range s.allowed.Check() {
+		out = append(out, fmt.Sprintf("context parameters %s, %s, %s, %s: %s", CtxAllowedAccounts, CtxAllowedRegions, CtxAllowedBuckets, CtxKafkaHosts, p))
+	}
 	if len(s.branches) > 0 && s.repository == "" {
 		out = append(out, fmt.Sprintf("context parameter %s is set without %s: there is no repository to trigger on",
 			CtxCodeCommitBranches, CtxCodeCommitRepository))
@@ -117,7 +157,7 @@ func stringList(v any) []string {
 	case nil:
 	case []any:
 		for _, s := range v {
-			items = append(items, fmt.Sprint(s))
+			items = append(items, scalar(s))
 		}
 	case string:
 		if err := json.Unmarshal([]byte(v), &items); err != nil {

@@ -174,6 +174,14 @@ func newDeploymentsTable(stack awscdk.Stack) awsdynamodb.Table {
 // internal/trigger reads (trigger.SettingsFromEnv) and its asynchronous
 // invocation settings: retries, then the failure queue.
 func newDeployerFunction(stack awscdk.Stack, codePath string, role awsiam.Role, logGroup awslogs.LogGroup, table awsdynamodb.Table, failed awssqs.Queue, cfg settings) awslambda.Function {
+	env := map[string]*string{
+		trigger.EnvTable:          table.TableName(),
+		trigger.EnvLeaseSeconds:   jsii.String(fmt.Sprint(leaseSeconds)),
+		trigger.EnvFunctionPrefix: jsii.String(cfg.functionNamePrefix),
+	}
+	for k, v := range cfg.allowlistEnv() {
+		env[k] = jsii.String(v)
+	}
 	return awslambda.NewFunction(stack, jsii.String("Deployer"), &awslambda.FunctionProps{
 		Description:           jsii.String("eventwire deployer"),
 		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
@@ -186,14 +194,10 @@ func newDeployerFunction(stack awscdk.Stack, codePath string, role awsiam.Role, 
 		LoggingFormat:         awslambda.LoggingFormat_JSON,
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 		LogGroup:              logGroup,
-		Environment: &map[string]*string{
-			trigger.EnvTable:          table.TableName(),
-			trigger.EnvLeaseSeconds:   jsii.String(fmt.Sprint(leaseSeconds)),
-			trigger.EnvFunctionPrefix: jsii.String(cfg.functionNamePrefix),
-		},
-		RetryAttempts: jsii.Number(asyncRetryAttempts),
-		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(asyncMaxEventAge)),
-		OnFailure:     awslambdadestinations.NewSqsDestination(failed),
+		Environment:           &env,
+		RetryAttempts:         jsii.Number(asyncRetryAttempts),
+		MaxEventAge:           awscdk.Duration_Hours(jsii.Number(asyncMaxEventAge)),
+		OnFailure:             awslambdadestinations.NewSqsDestination(failed),
 	})
 }
 

@@ -30,6 +30,11 @@ var (
 		CtxCodeCommitBranches:   "main, release",
 		CtxPipelineRoleArn:      "arn:aws:iam::111122223333:role/pipeline-invoke",
 		CtxPipelineAccount:      "444455556666",
+		// A list as cdk.json may write it, with an account as a number.
+		CtxAllowedAccounts: []any{"123456789012", float64(210987654321)},
+		CtxAllowedRegions:  "us-east-1, eu-west-1",
+		CtxAllowedBuckets:  "audit-failures",
+		CtxKafkaHosts:      `["*.kafka.internal:9092"]`,
 	}
 	templates = map[string]*templateOnce{
 		"default": {ctx: map[string]any{}},
@@ -331,6 +336,12 @@ func TestDeployerFunction(t *testing.T) {
 			"EVENTWIRE_TABLE":           "${Deployments}",
 			"EVENTWIRE_LEASE_SECONDS":   "360",
 			"EVENTWIRE_FUNCTION_PREFIX": "orders-",
+			// Unset in the default stack: the deployer's own account
+			// and region, no bucket, no Kafka host.
+			"EVENTWIRE_ALLOWED_ACCOUNTS": "123456789012,210987654321",
+			"EVENTWIRE_ALLOWED_REGIONS":  "us-east-1,eu-west-1",
+			"EVENTWIRE_ALLOWED_BUCKETS":  "audit-failures",
+			"EVENTWIRE_KAFKA_HOSTS":      "*.kafka.internal:9092",
 		}}},
 	} {
 		diff(t, c.field, c.want, p[c.field])
@@ -833,6 +844,8 @@ func TestSettingsProblems(t *testing.T) {
 			[]string{`context parameter pipelineRoleArn: "pipeline-invoke" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`}},
 		{"account that lost its leading zero", func(s *settings) { s.pipelineAccount = "12345678901" },
 			[]string{`context parameter pipelineAccount: "12345678901" is not a 12-digit AWS account id (in cdk.json, write it as a string)`}},
+		{"Kafka host without a port", func(s *settings) { s.allowed.KafkaHosts = []string{"kafka.internal"} },
+			[]string{`context parameters allowedAccounts, allowedRegions, allowedBuckets, kafkaHosts: kafka hosts: "kafka.internal" is not HOST:PORT (a name, *.DOMAIN or *; a port or *)`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := valid
