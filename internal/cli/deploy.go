@@ -28,6 +28,7 @@ type deployFlags struct {
 	// table and leaseWait: apply and destroy only.
 	table     string
 	leaseWait time.Duration
+	allow     allowFlags // plan and apply
 }
 
 // deployCommand is plan, apply or destroy: a command over definition files
@@ -79,6 +80,8 @@ per function the resolved function, each action's kind, resource, id,
 reason and changes with typed before and after values, null when absent);
 schema/output.schema.json in the repository describes it.
 
+` + allowHelp + `
+
 Examples:
   eventwire plan examples/
   eventwire plan --detailed-exitcode -o json orders/`
@@ -94,6 +97,8 @@ Without a terminal (CI), --yes is required. With -o json nothing but one
 JSON document is printed on standard output: the plan and each function's
 outcome (applied, failed, no-changes, not-planned, not-applied).
 
+` + allowHelp + `
+
 An interrupt (Ctrl-C) starts nothing new: functions being applied are
 finished (a second interrupt cancels their calls), the rest are left, the
 run says which, and the exit status is 130.
@@ -101,6 +106,16 @@ run says which, and the exit status is 130.
 Examples:
   eventwire apply examples/
   eventwire apply --yes orders/_lambdaeventsourcedef.json`
+
+// allowHelp is what plan and apply say of the allowlists.
+const allowHelp = `Every file is first checked against the allowlists: the account and
+region of every ARN it names (default: those of your credentials, found
+with STS GetCallerIdentity), the S3 buckets its destinations name and the
+self-managed Kafka hosts and schema registries it names (default: none).
+Set them with the flags below or in ` + ConfigFileName + ` (or --config FILE):
+  {"allowedAccounts": ["123456789012"], "allowedRegions": ["us-east-1"],
+   "allowedBuckets": ["audit-failures"], "kafkaHosts": ["*.kafka.internal:9092"]}
+A flag wins over the file. "*" allows anything.`
 
 const destroyHelp = `For the function of every definition file given, removes the event
 source mappings eventwire created or adopted, deregisters the function
@@ -118,6 +133,9 @@ func (d *deployFlags) register(cmd *cobra.Command, name string) {
 	fs.IntVar(&d.parallel, "parallel", DefaultParallel, "how many functions to work on at once")
 	fs.BoolVarP(&d.verbose, "verbose", "v", false, "log each AWS change on standard error")
 	outputFlag(cmd, &d.output)
+	if name != "destroy" {
+		d.allow.register(cmd)
+	}
 	switch name {
 	case "plan":
 		fs.BoolVar(&d.detailed, "detailed-exitcode", false, "exit 0 when there is nothing to change, 2 when there are changes, 1 on error")

@@ -43,18 +43,19 @@ func (o outcome) outcome() string {
 	return outcomeNotApplied
 }
 
-// loadFiles finds and validates every definition file under paths. It
-// returns the files, or prints every problem and returns false: nothing is
-// sent to AWS unless every file is valid.
-func loadFiles(paths []string, stderr io.Writer) ([]*definition.File, bool) {
-	c, err := checkFiles(paths)
+// loadFiles finds and validates every definition file under paths
+// (against policy, if not nil). It returns the files, or prints every
+// problem and returns false: nothing is changed in AWS unless every file
+// is valid.
+func loadFiles(paths []string, policy *definition.Policy, stderr io.Writer) ([]*definition.File, bool) {
+	c, err := checkFiles(paths, policy)
 	if err != nil {
 		fmt.Fprintf(stderr, "eventwire: %v\n", err)
 		return nil, false
 	}
 	c.print(stderr)
 	if len(c.problems) > 0 {
-		fmt.Fprintf(stderr, "%s: nothing was sent to AWS\n", c.summary())
+		fmt.Fprintf(stderr, "%s: nothing was changed in AWS\n", c.summary())
 		return nil, false
 	}
 	return c.files, true
@@ -204,7 +205,7 @@ func confirm(ctx context.Context, env Env, w io.Writer, question string) (bool, 
 
 // runPlan is `eventwire plan`.
 func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
-	files, ok := loadFiles(paths, env.Stderr)
+	files, ok := d.allow.loadFiles(ctx, paths, env, "plan")
 	if !ok {
 		return ExitError
 	}
@@ -256,7 +257,14 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	if d.output == "json" {
 		run.out, run.prompt = io.Discard, env.Stderr
 	}
-	files, ok := loadFiles(paths, env.Stderr)
+	var files []*definition.File
+	var ok bool
+	if destroy {
+		// The files are read only for their functions: no allowlist.
+		files, ok = loadFiles(paths, nil, env.Stderr)
+	} else {
+		files, ok = d.allow.loadFiles(ctx, paths, env, run.name)
+	}
 	if !ok {
 		return ExitError
 	}

@@ -25,6 +25,13 @@ CreateEventSourceMapping API, which function the file wires, two files
 wiring the same function, and a target group or API route given to two
 functions.
 
+What files may point at (the accounts and regions of every ARN, S3
+buckets as destinations, self-managed Kafka hosts) is checked only when
+allowlists are given, by flag or in the config file (` + ConfigFileName + `,
+or --config): validate makes no AWS call, so it cannot know your account
+and region. Then an account or region list not given is not checked, and
+buckets and Kafka hosts not given are refused, as in plan and apply.
+
 Every problem is printed on standard output, one a line, as
 FILE:LINE:COLUMN: JSON.PATH: message (columns count bytes; a problem of
 the file as a whole, such as its size, has no LINE:COLUMN), then a
@@ -39,6 +46,7 @@ Examples:
 
 func (a *app) validateCommand() *cobra.Command {
 	var output string
+	allow := &allowFlags{}
 	cmd := &cobra.Command{
 		Use:               "validate [PATH...]",
 		Short:             "Check definition files without calling AWS",
@@ -48,19 +56,25 @@ func (a *app) validateCommand() *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			a.code = runValidate(cmd.Context(), args, output, a.env)
+			a.code = runValidate(cmd.Context(), allow, args, output, a.env)
 			return nil
 		},
 	}
 	outputFlag(cmd, &output)
+	allow.register(cmd)
 	return cmd
 }
 
-func runValidate(_ context.Context, args []string, output string, env Env) int {
+func runValidate(_ context.Context, allow *allowFlags, args []string, output string, env Env) int {
 	if len(args) == 0 {
 		args = []string{"."}
 	}
-	c, err := checkFiles(args)
+	policy, err := allow.validatePolicy()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "eventwire validate: %v\n", err)
+		return ExitError
+	}
+	c, err := checkFiles(args, policy)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "eventwire validate: %v\n", err)
 		return ExitError
@@ -103,10 +117,11 @@ func (c checked) print(w io.Writer) {
 	}
 }
 
-// checkFiles finds the definition files under paths, validates each (and
-// that no two wire the same function) and collects every problem. The
-// error is for paths that hold no definition file.
-func checkFiles(paths []string) (checked, error) {
+// checkFiles finds the definition files under paths, validates each
+// (against policy, when there is one, and that no two wire the same
+// function) and collects every problem. The error is for paths that hold
+// no definition file.
+func checkFiles(paths []string, policy *definition.Policy) (checked, error) {
 	names, err := definition.Find(paths...)
 	if err != nil {
 		return checked{}, err
@@ -121,7 +136,11 @@ func checkFiles(paths []string) (checked, error) {
 		bad[e.File] = true
 	}
 	for _, name := range names {
-		f, err := definition.Load(name)
+		load := definition.Load
+		if policy != nil {
+			load = policy.Load
+		}
+		f, err := load(name)
 		var errs definition.Errors
 		switch {
 		case errors.As(err, &errs):

@@ -25,8 +25,8 @@ type Policy struct {
 	// Regions are region names, such as us-east-1.
 	Regions []string
 	// Partition is the partition every ARN must be in ("aws", "aws-cn",
-	// ...). Empty: the partitions of Regions ("aws" if Regions names
-	// none).
+	// ...). Empty: the partitions of Regions (any if Regions has "*",
+	// "aws" if it is empty).
 	Partition string
 	// Buckets are the S3 buckets a destination may name (an S3 bucket ARN
 	// names no account or region, so buckets are allowed by name). A
@@ -114,9 +114,12 @@ func (p Policy) partitions() []string {
 	if p.Partition != "" {
 		return []string{p.Partition}
 	}
+	if slices.Contains(p.Regions, "*") {
+		return []string{"*"}
+	}
 	var out []string
 	for _, r := range p.Regions {
-		if r != "*" && !slices.Contains(out, PartitionOf(r)) {
+		if !slices.Contains(out, PartitionOf(r)) {
 			out = append(out, PartitionOf(r))
 		}
 	}

@@ -239,7 +239,7 @@ func TestPolicy_Parse(t *testing.T) {
 		},
 		{
 			name:   "* allows any account, region, partition, bucket and host",
-			policy: Policy{Accounts: []string{"*"}, Regions: []string{"*"}, Partition: "*", Buckets: []string{"*"}, KafkaHosts: []string{"*"}},
+			policy: Policy{Accounts: []string{"*"}, Regions: []string{"*"}, Buckets: []string{"*"}, KafkaHosts: []string{"*"}},
 			doc:    kinesis("arn:aws-cn:kinesis:cn-north-1:210987654321:stream/clicks", onFailure("arn:aws:s3:::anything")),
 		},
 	}
