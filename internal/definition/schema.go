@@ -1,78 +1,104 @@
 package definition
 
 import (
-	_ "embed"
 	"encoding/json"
 	"regexp"
 	"slices"
+
+	schemafile "github.com/eventwire/eventwire/schema"
 )
 
-// Schema is the JSON Schema (draft 2020-12) of a definition file. It is
-// generated from the validator's own tables (TestSchemaUpToDate keeps the
-// checked-in file current: go test ./internal/definition -update).
+//go:generate go run ./gendocs -o sdkdocs_gen.go
+
+// Schema is the JSON Schema (draft 2020-12) of a definition file, checked
+// in as schema/lambdaeventsourcedef.schema.json. It is generated from the
+// validator's own tables, with each property described by the Lambda API
+// reference (sdkdocs_gen.go, from the SDK's doc comments) or by docs below
+// (TestSchemaUpToDate keeps the checked-in file current: go test
+// ./internal/definition -update).
 //
 // It says everything Parse checks except what a schema cannot: duplicate
 // keys, the target function's resolution (it may come from a sibling file),
 // filter patterns being JSON objects, duplicate sources, MinimumPollers not
 // above MaximumPollers, a bare function name over 64 characters, integers
 // written with a fraction or exponent (10.0), invalid UTF-8.
-//
-//go:embed schema.json
-var Schema []byte
+var Schema = schemafile.JSON
 
 type jsonObj = map[string]any
+
+// docs describes the properties the API reference does not: the top level
+// and the push sources (after GitMoxi's documentation of the format).
+var docs = map[string]string{
+	"":                                    "A Lambda event source definition (GitMoxi's _lambdaeventsourcedef.json, as eventwire reads it): what invokes one function. Push sources are services that call the function (API Gateway HTTP API routes, Elastic Load Balancing target groups); pull sources are event source mappings through which Lambda polls queues and streams. At least one source is required.",
+	"FunctionName":                        "The function this file wires: a name or ARN, optionally with a qualifier (orders:live). Optional: without it, the function comes from a sibling _lambdadef.json, then from the pull sources' FunctionName; all that are present must agree. eventwire's addition to GitMoxi's format.",
+	"PushEventSources":                    "Services that invoke the function directly (push sources). For each, eventwire grants the service permission to invoke the function and attaches the function to the resource.",
+	"PullEventSources":                    "Sources Lambda polls for the function (pull sources): queues, streams, Kafka topics, brokers and change streams, each through an event source mapping.",
+	"PullEventSources.EventSourceMapping": "The request of Lambda's CreateEventSourceMapping API, with the API's own field names, passed to AWS as written; a list of them for a function with several pull sources.",
+	"Push." + ServiceELB:                  "An Elastic Load Balancing target group that forwards requests to the function.",
+	"Push." + ServiceAPIGateway:           "An API Gateway HTTP API route whose integration invokes the function.",
+	"Service." + ServiceELB:               "The service that invokes the function: elasticloadbalancing.amazonaws.com for an Elastic Load Balancing target group.",
+	"Service." + ServiceAPIGateway:        "The service that invokes the function: apigateway.amazonaws.com for an API Gateway HTTP API route.",
+	"TargetGroupArn":                      "The ARN of the target group (of target type lambda) that forwards requests to the function. eventwire registers the function as its target.",
+	"ApiId":                               "The id of the API Gateway HTTP API.",
+	"RouteId":                             "The id of the API's route that invokes the function. eventwire points the route at an integration with the function.",
+	"AliasStageVariableName":              "The name of a stage variable (for example lambdaAlias) whose value, in each stage, names the alias of the function to invoke: stages can run different versions. Optional.",
+}
+
+// mappingNotes add eventwire's reading of a request field to the API
+// reference's description.
+var mappingNotes = map[string]string{
+	"FunctionName":              "In a definition file it is optional when the file names the function otherwise (the top-level FunctionName or a sibling _lambdadef.json).",
+	"StartingPositionTimestamp": "In a definition file: Unix time in seconds, as the API's JSON protocol sends it.",
+}
+
+// mappingDoc is the description of the request field at path.
+func mappingDoc(path string) string {
+	d := sdkDocs[path]
+	if n := mappingNotes[path]; n != "" {
+		d += "\n\n" + n
+	}
+	return d
+}
+
+// described returns o with a description.
+func described(o jsonObj, description string) jsonObj {
+	o["description"] = description
+	return o
+}
 
 // generateSchema builds Schema from fileSpec, mappingSpec, pushFields and
 // sourceRules.
 func generateSchema() ([]byte, error) {
-	mapping := specSchema(mappingSpec)
+	mapping := specSchema(mappingSpec, "")
 	mapping["allOf"] = mappingRules()
 	mapping["description"] = "The request of Lambda's CreateEventSourceMapping API."
 
-	var pushKinds []any
-	for _, svc := range []string{ServiceELB, ServiceAPIGateway} {
-		props := jsonObj{}
-		for _, k := range pushFields[svc].allowed {
-			if k == "Service" {
-				props[k] = jsonObj{"const": svc}
-				continue
-			}
-			props[k] = specSchema(pushSpec.field(k))
-		}
-		pushKinds = append(pushKinds, jsonObj{
-			"type":                 "object",
-			"additionalProperties": false,
-			"required":             append([]string{"Service"}, pushFields[svc].required...),
-			"properties":           props,
-		})
-	}
-
 	root := jsonObj{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
-		"$id":                  "https://github.com/eventwire/eventwire/schema/_lambdaeventsourcedef.json",
+		"$id":                  schemafile.ID,
 		"title":                FileName,
-		"description":          "eventwire / GitMoxi Lambda event source definition: push sources (API Gateway, Elastic Load Balancing) and pull sources (event source mappings).",
+		"description":          docs[""],
 		"type":                 "object",
 		"additionalProperties": false,
 		"properties": jsonObj{
-			"FunctionName": specSchema(functionNameSpec),
-			"PushEventSources": jsonObj{
+			"FunctionName": described(specSchema(functionNameSpec, ""), docs["FunctionName"]),
+			"PushEventSources": described(jsonObj{
 				"type":  "array",
 				"items": jsonObj{"$ref": "#/$defs/PushEventSource"},
-			},
-			"PullEventSources": jsonObj{
+			}, docs["PushEventSources"]),
+			"PullEventSources": described(jsonObj{
 				"type":                 "object",
 				"additionalProperties": false,
 				"required":             []string{"EventSourceMapping"},
 				"properties": jsonObj{
-					"EventSourceMapping": jsonObj{
+					"EventSourceMapping": described(jsonObj{
 						"oneOf": []any{
 							jsonObj{"$ref": "#/$defs/EventSourceMapping"},
 							jsonObj{"type": "array", "minItems": 1, "items": jsonObj{"$ref": "#/$defs/EventSourceMapping"}},
 						},
-					},
+					}, docs["PullEventSources.EventSourceMapping"]),
 				},
-			},
+			}, docs["PullEventSources"]),
 		},
 		// At least one source.
 		"anyOf": []any{
@@ -80,7 +106,7 @@ func generateSchema() ([]byte, error) {
 			jsonObj{"required": []string{"PullEventSources"}},
 		},
 		"$defs": jsonObj{
-			"PushEventSource":    jsonObj{"oneOf": pushKinds},
+			"PushEventSource":    jsonObj{"oneOf": pushKinds()},
 			"EventSourceMapping": mapping,
 		},
 	}
@@ -91,15 +117,39 @@ func generateSchema() ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// specSchema translates a spec.
-func specSchema(s *spec) jsonObj {
+// pushKinds are the schemas of the push sources, one per Service.
+func pushKinds() []any {
+	var kinds []any
+	for _, svc := range []string{ServiceELB, ServiceAPIGateway} {
+		props := jsonObj{}
+		for _, k := range pushFields[svc].allowed {
+			if k == "Service" {
+				props[k] = jsonObj{"const": svc, "description": docs["Service."+svc]}
+				continue
+			}
+			props[k] = described(specSchema(pushSpec.field(k), ""), docs[k])
+		}
+		kinds = append(kinds, jsonObj{
+			"description":          docs["Push."+svc],
+			"type":                 "object",
+			"additionalProperties": false,
+			"required":             append([]string{"Service"}, pushFields[svc].required...),
+			"properties":           props,
+		})
+	}
+	return kinds
+}
+
+// specSchema translates a spec, at path in an event source mapping entry
+// (its object fields are described from there).
+func specSchema(s *spec, path string) jsonObj {
 	o := jsonObj{}
 	switch s.kind {
 	case kindObject:
 		o["type"] = "object"
 		if s.key != nil {
-			o["propertyNames"] = specSchema(s.key)
-			o["additionalProperties"] = specSchema(s.elem)
+			o["propertyNames"] = specSchema(s.key, path)
+			o["additionalProperties"] = specSchema(s.elem, path)
 			if s.minItems >= 0 {
 				o["minProperties"] = s.minItems
 			}
@@ -111,7 +161,15 @@ func specSchema(s *spec) jsonObj {
 		o["additionalProperties"] = false
 		props := jsonObj{}
 		for _, f := range s.fields {
-			props[f.name] = specSchema(f.spec)
+			p := f.name
+			if path != "" {
+				p = path + "." + f.name
+			}
+			fs := specSchema(f.spec, p)
+			if d := mappingDoc(p); d != "" {
+				fs["description"] = d
+			}
+			props[f.name] = fs
 		}
 		o["properties"] = props
 		if len(s.required) > 0 {
@@ -119,7 +177,7 @@ func specSchema(s *spec) jsonObj {
 		}
 	case kindArray:
 		o["type"] = "array"
-		o["items"] = specSchema(s.elem)
+		o["items"] = specSchema(s.elem, path)
 		if s.minItems >= 0 {
 			o["minItems"] = s.minItems
 		}
