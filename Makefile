@@ -7,7 +7,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all build test lint demo deps bench fuzz
+.PHONY: all build test lint demo deps bench fuzz dist
 
 all: build
 
@@ -26,6 +26,14 @@ lint: deps lint-cfn
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Release archives in dist/: see scripts/dist.sh (VERSION defaults to git
+# describe; the release workflow passes the tag).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+dist: deps
+	rm -rf dist
+	GO=$(GO) VERSION=$(VERSION) scripts/dist.sh
 
 # The main job against moto on loopback: see internal/demo.
 demo: deps
