@@ -29,7 +29,8 @@ func TestRun(t *testing.T) {
 		"Target group orders-tg: targets [arn:aws:lambda:us-east-1:123456789012:function:orders]",
 		"No changes: AWS matches the definitions of 2 functions.",
 		// The Lambda path: the upload applied by the real handler, recorded.
-		`"msg":"deployment succeeded","function":"orders"`,
+		`"message":"deployment succeeded","function":"orders"`,
+		`"requestId":"` + demoRequestID + `"`,
 		"s3       apply  succeeded  1",
 		"BatchSize: 10 → 5",
 	} {

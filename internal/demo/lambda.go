@@ -32,7 +32,8 @@ const (
 
 // runLambda shows the deployer Lambda's path: a definition file uploaded to
 // S3, and the real handler invoked (through aws-lambda-go's handler
-// wrapper, as the Lambda runtime does) with the event that upload produces.
+// wrapper, with a lambdacontext, as the Lambda runtime does) with the event
+// that upload produces, logging as the deployed function does.
 func runLambda(ctx context.Context, cfg aws.Config, work string, w io.Writer) error {
 	step(w, "The deployer Lambda: a definition uploaded to S3")
 	// moto serves buckets by path and sends no response checksums.
@@ -76,11 +77,11 @@ func runLambda(ctx context.Context, cfg aws.Config, work string, w io.Writer) er
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(w, nil))
+	log := slog.New(newLambdaLog(w))
 	handler := trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: log}),
 		trigger.Settings{Table: demoTable}, log, pathStyle)
-	fmt.Fprintf(w, "\ninvoking the deployer's handler with the S3 event (its log lines follow):\n")
-	if _, err := lambda.NewHandler(handler.Handle).Invoke(ctx, event); err != nil {
+	fmt.Fprintf(w, "\ninvoking the deployer's handler with the S3 event, request id %s (its log lines follow, as CloudWatch Logs receives them):\n", demoRequestID)
+	if _, err := lambda.NewHandler(handler.Handle).Invoke(invocation(ctx), event); err != nil {
 		return fmt.Errorf("deployer: %w", err)
 	}
 
