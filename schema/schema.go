@@ -2,6 +2,8 @@
 // _lambdaeventsourcedef.json, the file `eventwire schema` prints, at a
 // stable path editors can fetch. internal/definition generates it from the
 // validator's tables (refresh: go test ./internal/definition -update).
+// The folder also holds output.schema.json, the schema of the CLI's JSON
+// output (see internal/cli).
 package schema
 
 import _ "embed"
