@@ -46,6 +46,9 @@ const (
 	Invalid Outcome = "invalid"
 	// Failed: AWS refused or failed; the run is retried.
 	Failed Outcome = "failed"
+	// Conflict: the file declares a function that another live file
+	// declares (DeclaredBy); nothing was sent to AWS. Final.
+	Conflict Outcome = "conflict"
 )
 
 // Record is one deployment run for one function.
@@ -76,6 +79,9 @@ type Record struct {
 	RequestID string
 	// Caller is who ran it, when known: the AWS caller ARN of a CLI run.
 	Caller string
+	// DeclaredBy is, for a conflict, the live file that declares the
+	// function (as Source names files).
+	DeclaredBy string
 }
 
 // unknownFunction is the partition of records whose file named no function.
@@ -128,6 +134,7 @@ func (s *Store) PutRecord(ctx context.Context, r Record) (Record, error) {
 		"changes":      num(int64(r.Changes)),
 		"request_id":   str(r.RequestID),
 		"caller":       str(r.Caller),
+		"declared_by":  str(r.DeclaredBy),
 	}
 	r.Errors = boundErrors(r.Errors)
 	if len(r.Errors) > 0 {
@@ -224,6 +231,7 @@ func decodeRecord(item map[string]types.AttributeValue) Record {
 		Errors:      getList(item, "errors"),
 		RequestID:   getS(item, "request_id"),
 		Caller:      getS(item, "caller"),
+		DeclaredBy:  getS(item, "declared_by"),
 	}
 	if t, err := time.Parse(timeLayout, getS(item, "started_at")); err == nil {
 		r.Start = t

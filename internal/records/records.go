@@ -1,18 +1,22 @@
 // Package records keeps the deployer's state in one DynamoDB table:
-// deployment records (one per run and function), the last S3 sequencer
-// applied per object key, and a lease per function so that two deployments
-// of one function never overlap.
+// deployment records (one per run and function), the declaration index
+// (which live source declares which function, see index.go), and a lease
+// per function so that two deployments of one function never overlap.
 //
 // The table has a partition key "pk" (String), a sort key "sk" (String) and
 // a TTL attribute "expires_at" (Number, epoch seconds). Items:
 //
-//	records    pk "function#NAME"      sk "deploy#<start, fixed-width UTC>#<id>"
-//	sequencers pk "s3#BUCKET/KEY"      sk "sequencer"
-//	leases     pk "lease#NAME"         sk "lease"
+//	records       pk "function#NAME"                  sk "deploy#<start, fixed-width UTC>#<id>"
+//	sources       pk "s3#BUCKET/KEY"                  sk "sequencer"
+//	              pk "codecommit#REPO/BRANCH:PATH"    sk "sequencer"
+//	branches      pk "codecommit#REPO/BRANCH"         sk "branch"
+//	declarations  pk "decl#FUNCTION"                  sk SOURCE-ID
+//	active        pk "decl#FUNCTION"                  sk "#active"
+//	leases        pk "lease#NAME"                     sk "lease"
 //
 // Records sort by start time within a function, so a Query newest first is
-// the function's history. Only GetItem, PutItem, UpdateItem, DeleteItem and
-// Query are used.
+// the function's history. Only GetItem, PutItem, UpdateItem, DeleteItem,
+// Query and TransactWriteItems (updates and deletes) are used.
 package records
 
 import (
@@ -36,6 +40,7 @@ type API interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Attribute names of the table's keys.

@@ -27,12 +27,19 @@ const table = "eventwire-test"
 // clock is *now.
 func newStore(t *testing.T, now *time.Time) *records.Store {
 	t.Helper()
+	s, _ := newStoreAndClient(t, now)
+	return s
+}
+
+// newStoreAndClient is newStore, with the DynamoDB client under it.
+func newStoreAndClient(t *testing.T, now *time.Time) (*records.Store, *dynamodb.Client) {
+	t.Helper()
 	srv := mototest.Fresh(t)
 	db := dynamodb.NewFromConfig(srv.Config(t))
 	if err := records.CreateTable(context.Background(), db, table); err != nil {
 		t.Fatal(err)
 	}
-	return records.New(db, table, records.Options{Now: func() time.Time { return *now }})
+	return records.New(db, table, records.Options{Now: func() time.Time { return *now }}), db
 }
 
 func TestFunctionKey(t *testing.T) {
@@ -165,58 +172,6 @@ func idsOf(rs []records.Record) []string {
 		ids = append(ids, r.ID)
 	}
 	return ids
-}
-
-func TestKeyState_Advance(t *testing.T) {
-	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
-	s := newStore(t, &now)
-	ctx := context.Background()
-	const bucket, key = "defs", "orders/_lambdaeventsourcedef.json"
-
-	st, err := s.KeyState(ctx, bucket, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(records.KeyState{}, st); diff != "" {
-		t.Errorf("unknown key (-want +got):\n%s", diff)
-	}
-	if st.Stale("0055AED6DCD90281E5") {
-		t.Error("first event of a key is stale")
-	}
-
-	steps := []struct {
-		name    string
-		state   records.KeyState
-		applied bool
-	}{
-		{"first", records.KeyState{Sequencer: "0055AED6DCD90281E5", Function: "orders", VersionID: "v1", RecordID: "r1"}, true},
-		{"same again", records.KeyState{Sequencer: "0055AED6DCD90281E5", Function: "orders", VersionID: "v1", RecordID: "r2"}, false},
-		{"older", records.KeyState{Sequencer: "0055AED6DCD90281E4FF", Function: "orders", VersionID: "v0", RecordID: "r3"}, false},
-		{"newer, longer", records.KeyState{Sequencer: "0055AED6DCD90281E501", Function: "orders", VersionID: "v2", RecordID: "r4"}, true},
-		{"removed", records.KeyState{Sequencer: "0055AED6DCD90281F0", Deleted: true, RecordID: "r5"}, true},
-	}
-	for _, step := range steps {
-		ok, err := s.AdvanceSequencer(ctx, bucket, key, step.state)
-		if err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		if ok != step.applied {
-			t.Errorf("%s: AdvanceSequencer = %v, want %v", step.name, ok, step.applied)
-		}
-	}
-	st, err = s.KeyState(ctx, bucket, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := records.KeyState{Sequencer: records.NormalizeSequencer("0055AED6DCD90281F0"), Function: "orders", Deleted: true, RecordID: "r5"}
-	if diff := cmp.Diff(want, st); diff != "" {
-		t.Errorf("key state (-want +got):\n%s", diff)
-	}
-	for seq, stale := range map[string]bool{"0055AED6DCD90281F0": true, "0055AED6DCD90281E6": true, "0055AED6DCD90281F001": false} {
-		if got := st.Stale(seq); got != stale {
-			t.Errorf("Stale(%s) = %v, want %v", seq, got, stale)
-		}
-	}
 }
 
 func TestLease(t *testing.T) {
@@ -376,44 +331,6 @@ func TestPutRecord_ManyErrors_Bounded(t *testing.T) {
 	}
 	if want := fmt.Sprintf("... and %d more error(s), not kept in the record", len(errs)-(len(kept)-1)); kept[len(kept)-1] != want {
 		t.Errorf("last line %q, want %q", kept[len(kept)-1], want)
-	}
-}
-
-// An event applied while a newer one of an invalid file was stored first
-// still leaves its function in the key's state: a removal of the key must
-// know what to tear down.
-func TestKeyState_OlderValidAfterNewerInvalid_KeepsTheFunction(t *testing.T) {
-	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
-	s := newStore(t, &now)
-	ctx := context.Background()
-	const bucket, key = "defs", "orders/_lambdaeventsourcedef.json"
-	steps := []struct {
-		state   records.KeyState
-		applied bool
-	}{
-		{records.KeyState{Sequencer: "0055AED6DCD90281E6", VersionID: "v2", RecordID: "r-invalid"}, true},
-		{records.KeyState{Sequencer: "0055AED6DCD90281E5", Function: "orders", VersionID: "v1", RecordID: "r-valid"}, false},
-		// A later valid event names another function: it is kept.
-		{records.KeyState{Sequencer: "0055AED6DCD90281E7", Function: "inventory", VersionID: "v3", RecordID: "r3"}, true},
-		{records.KeyState{Sequencer: "0055AED6DCD90281E4", Function: "orders", VersionID: "v0", RecordID: "r0"}, false},
-	}
-	var got []string
-	for _, st := range steps {
-		ok, err := s.AdvanceSequencer(ctx, bucket, key, st.state)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok != st.applied {
-			t.Errorf("AdvanceSequencer(%s) = %v, want %v", st.state.Sequencer, ok, st.applied)
-		}
-		ks, err := s.KeyState(ctx, bucket, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, ks.Function+" "+ks.RecordID)
-	}
-	if diff := cmp.Diff([]string{" r-invalid", "orders r-invalid", "inventory r3", "inventory r3"}, got); diff != "" {
-		t.Errorf("key state after each step (-want +got):\n%s", diff)
 	}
 }
 
