@@ -55,7 +55,7 @@ func (h *Handler) artifactFiles(ctx context.Context, job events.CodePipelineJob)
 		if a.Location.LocationType != "" && a.Location.LocationType != "S3" {
 			return nil, fmt.Errorf("input artifact %s: location type %s, want S3", a.Name, a.Location.LocationType)
 		}
-		b, err := getObject(ctx, api, loc.BucketName, loc.ObjectKey, "", maxArtifactBytes+1)
+		b, _, err := getObject(ctx, api, loc.BucketName, loc.ObjectKey, "", maxArtifactBytes+1)
 		if err != nil {
 			return nil, fmt.Errorf("input artifact %s: %w", a.Name, err)
 		}

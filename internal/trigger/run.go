@@ -41,22 +41,16 @@ type work struct {
 	mode   records.Mode
 	// file is the parsed file (apply and plan).
 	file *definition.File
-	// functionRef is the function to tear down (destroy).
+	// functionRef is the function to tear down (destroy), and former the
+	// push sources of the file last applied for it, if known.
 	functionRef string
-	// check runs under the function's lease before anything else; skip
-	// ends the run without a record (e.g. a newer event was applied).
-	check func(ctx context.Context) (skip bool, err error)
-	// done runs under the lease once the run succeeded and its record is
-	// written (e.g. storing the S3 sequencer), so that a concurrent
-	// duplicate waiting for the lease sees it in its check.
-	done func(ctx context.Context, rec records.Record) error
+	former      []definition.PushSource
 }
 
 // result is the end of one run.
 type result struct {
-	record  records.Record
-	plan    *plan.Plan
-	skipped bool
+	record records.Record
+	plan   *plan.Plan
 	// err is an AWS failure (or a held lease): retryable.
 	err error
 }
@@ -73,28 +67,37 @@ func truncate(s string, n int) string {
 }
 
 // run carries one piece of work out under the function's lease and writes
-// its record: take the lease, check, plan, apply (or only plan), record.
+// its record: take the lease, plan, apply (or only plan), record.
 func (h *Handler) run(ctx context.Context, w work) result {
 	r := h.newRun(ctx, w)
-	lease, err := h.cfg.Store.AcquireLease(ctx, r.rec.Function, owner(ctx), h.leaseOptions(ctx, r.log))
-	if err != nil {
+	var res result
+	if err := h.withLease(ctx, r.rec.Function, r.log, func(ctx context.Context) {
+		res = h.execute(ctx, r, w)
+	}); err != nil {
 		return r.fail(ctx, nil, err)
+	}
+	return res
+}
+
+// withLease runs body holding the lease of function (a bare name, see
+// records.FunctionKey), and returns the failure to take it.
+func (h *Handler) withLease(ctx context.Context, function string, log *slog.Logger, body func(context.Context)) error {
+	lease, err := h.cfg.Store.AcquireLease(ctx, function, owner(ctx), h.leaseOptions(ctx, log))
+	if err != nil {
+		return err
 	}
 	defer func() {
 		if err := lease.Release(context.WithoutCancel(ctx)); err != nil {
-			r.log.WarnContext(ctx, "release lease", "error", err.Error())
+			log.WarnContext(ctx, "release lease", "error", err.Error())
 		}
 	}()
-	if w.check != nil {
-		skip, err := w.check(ctx)
-		if err != nil {
-			return r.fail(ctx, nil, err)
-		}
-		if skip {
-			return result{skipped: true}
-		}
-	}
+	body(ctx)
+	return nil
+}
 
+// execute plans w, applies it (or only plans), and writes its record; the
+// caller holds the function's lease.
+func (h *Handler) execute(ctx context.Context, r *runState, w work) result {
 	p, err := h.planWork(ctx, w)
 	if err != nil {
 		return r.fail(ctx, nil, err)
@@ -110,7 +113,7 @@ func (h *Handler) run(ctx context.Context, w work) result {
 		}
 		r.rec.Outcome = records.Succeeded
 	}
-	return r.succeed(ctx, p, w.done)
+	return r.succeed(ctx, p)
 }
 
 // runState is one run's record in the making, with its logger.
@@ -175,7 +178,7 @@ func (h *Handler) planWork(ctx context.Context, w work) (*plan.Plan, error) {
 	var p *plan.Plan
 	var err error
 	if w.mode == records.ModeDestroy {
-		p, err = h.cfg.Deployer.PlanDestroy(ctx, w.functionRef, nil)
+		p, err = h.cfg.Deployer.PlanDestroy(ctx, w.functionRef, w.former)
 	} else {
 		p, err = h.cfg.Deployer.Plan(ctx, w.file)
 	}
@@ -216,18 +219,12 @@ func (r *runState) fail(ctx context.Context, p *plan.Plan, err error) result {
 	return result{record: written, plan: p, err: err}
 }
 
-// succeed writes the record of a run that planned or applied, then runs
-// done (still under the lease).
-func (r *runState) succeed(ctx context.Context, p *plan.Plan, done func(context.Context, records.Record) error) result {
+// succeed writes the record of a run that planned or applied.
+func (r *runState) succeed(ctx context.Context, p *plan.Plan) result {
 	r.rec.Duration = r.h.now().Sub(r.rec.Start)
 	written, err := r.h.cfg.Store.PutRecord(context.WithoutCancel(ctx), r.rec)
 	if err != nil {
 		return result{record: r.rec, plan: p, err: err}
-	}
-	if done != nil {
-		if err := done(context.WithoutCancel(ctx), written); err != nil {
-			return result{record: written, plan: p, err: err}
-		}
 	}
 	r.log.InfoContext(ctx, "deployment "+string(r.rec.Outcome), "changes", r.rec.Changes, "record", written.ID, "duration_ms", r.rec.Duration.Milliseconds())
 	return result{record: written, plan: p}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -25,6 +27,7 @@ import (
 // S3API is the slice of the S3 client the deployer needs.
 type S3API interface {
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 }
 
 // maxFileBytes is how much of a definition file is read: the parser refuses
@@ -34,8 +37,9 @@ const maxFileBytes = 1<<20 + 1
 // errNoObject: the object (or that version of it) does not exist.
 var errNoObject = errors.New("no such object")
 
-// getObject reads at most limit bytes of an object (at versionID, if set).
-func getObject(ctx context.Context, api S3API, bucket, key, versionID string, limit int64) ([]byte, error) {
+// getObject reads at most limit bytes of an object (at versionID, if set),
+// and returns the version read.
+func getObject(ctx context.Context, api S3API, bucket, key, versionID string, limit int64) ([]byte, string, error) {
 	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
 	if versionID != "" {
 		in.VersionId = aws.String(versionID)
@@ -47,14 +51,14 @@ func getObject(ctx context.Context, api S3API, bucket, key, versionID string, li
 		if errors.As(err, &nsk) || (errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NoSuchVersion")) {
 			err = errors.Join(errNoObject, err)
 		}
-		return nil, fmt.Errorf("get s3://%s/%s%s: %w", bucket, key, versionSuffix(versionID), err)
+		return nil, "", fmt.Errorf("get s3://%s/%s%s: %w", bucket, key, versionSuffix(versionID), err)
 	}
 	defer out.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(out.Body, limit))
 	if err != nil {
-		return nil, fmt.Errorf("read s3://%s/%s%s: %w", bucket, key, versionSuffix(versionID), err)
+		return nil, "", fmt.Errorf("read s3://%s/%s%s: %w", bucket, key, versionSuffix(versionID), err)
 	}
-	return b, nil
+	return b, aws.ToString(out.VersionId), nil
 }
 
 func versionSuffix(versionID string) string {
@@ -76,17 +80,25 @@ func siblingKey(key string) string {
 // isDefinitionPath reports whether a key or path names a definition file.
 func isDefinitionPath(p string) bool { return path.Base(p) == definition.FileName }
 
-// handleS3 applies or tears down each record's definition file, in order.
-// A record's AWS failure does not stop the others; the failures are
-// returned together (records already applied are dropped as duplicates on
-// the retry, by their sequencers).
+// handleS3 handles each record of an S3 event, in order. Records are
+// decoded one by one: one that cannot be decoded is logged and skipped
+// (retrying would not decode it either), the others still run. A record's
+// AWS failure does not stop the others; the failures are returned together
+// (records already done do nothing on the retry).
 func (h *Handler) handleS3(ctx context.Context, raw json.RawMessage) error {
-	var ev events.S3Event
+	var ev struct {
+		Records []json.RawMessage `json:"Records"`
+	}
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return fmt.Errorf("decode S3 event: %w", err)
 	}
 	var errs []error
-	for _, r := range ev.Records {
+	for i, rec := range ev.Records {
+		var r events.S3EventRecord
+		if err := json.Unmarshal(rec, &r); err != nil {
+			h.log.ErrorContext(ctx, "ignored S3 event record that cannot be decoded", "record", i, "error", err.Error(), "excerpt", excerpt(rec))
+			continue
+		}
 		if err := h.s3Record(ctx, r); err != nil {
 			errs = append(errs, err)
 		}
@@ -94,50 +106,37 @@ func (h *Handler) handleS3(ctx context.Context, raw json.RawMessage) error {
 	return errors.Join(errs...)
 }
 
-// s3Record applies or tears down the definition file of one record.
+// s3Record handles one record: a put or a removal of a definition file.
 func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) error {
 	c := h.s3ChangeOf(ctx, r)
 	if c == nil {
 		return nil
 	}
-	st, err := h.cfg.Store.KeyState(ctx, c.bucket, c.key)
-	if err != nil {
-		return err
-	}
-	if c.obj.Sequencer != "" && st.Stale(c.obj.Sequencer) {
-		c.log.InfoContext(ctx, "dropped S3 event: not newer than the last one applied to the key", "last", st.Sequencer)
+	if err := records.CheckSequencer(c.obj.Sequencer); err != nil {
+		// S3 always sends one; a forged or garbled one must not order the
+		// key's later events as older.
+		c.log.ErrorContext(ctx, "refused S3 event: malformed sequencer", "error", err.Error())
 		return nil
 	}
-	var w *work
 	if c.removed {
-		w, err = h.s3Removal(ctx, c, st)
-	} else {
-		w, err = h.s3Put(ctx, c, st)
+		return h.s3Removal(ctx, c)
 	}
-	if w == nil {
-		return err
-	}
-	w.trigger, w.source, w.check = records.TriggerS3, c.source(), h.s3StillNewest(c)
-	w.done = func(ctx context.Context, rec records.Record) error {
-		c.next.RecordID = rec.ID
-		return h.advance(ctx, c.log, c.bucket, c.key, c.next)
-	}
-	return h.run(ctx, *w).err
+	return h.s3Put(ctx, c)
 }
 
 // s3Change is an S3 event record about a definition file.
 type s3Change struct {
 	bucket, key string // the key URL-decoded
 	obj         events.S3Object
+	event       string
 	removed     bool // ObjectRemoved, else ObjectCreated
 	log         *slog.Logger
-	// next is the key's state to store once the event is done.
-	next records.KeyState
 }
 
-func (c *s3Change) source() string {
-	return "s3://" + c.bucket + "/" + c.key + versionSuffix(c.obj.VersionID)
-}
+// src is the key's source at the event's version.
+func (c *s3Change) src() records.Source { return records.S3Source(c.bucket, c.key, c.obj.VersionID) }
+
+func (c *s3Change) source() string { return c.src().String() }
 
 // s3ChangeOf reads an event record; nil (logged) if it is not about a
 // definition file being created or removed.
@@ -161,113 +160,174 @@ func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 		log.InfoContext(ctx, "ignored S3 event: neither ObjectCreated nor ObjectRemoved")
 		return nil
 	}
-	return &s3Change{
-		bucket: bucket, key: key, obj: obj, removed: removed, log: log,
-		next: records.KeyState{Sequencer: obj.Sequencer, VersionID: obj.VersionID, Deleted: removed},
-	}
+	return &s3Change{bucket: bucket, key: key, obj: obj, event: r.EventName, removed: removed, log: log}
 }
 
-// s3StillNewest is the check made under the function's lease: a
-// concurrent delivery of the same event may have been applied while this
-// one waited.
-func (h *Handler) s3StillNewest(c *s3Change) func(ctx context.Context) (bool, error) {
-	return func(ctx context.Context) (bool, error) {
-		if c.obj.Sequencer == "" {
-			return false, nil
+// s3Put indexes the key's file at the event's version (read with the
+// _lambdadef.json beside it), then converges the functions it affects.
+//
+// The version must exist before anything is written: S3's sequencers of a
+// key only increase, so an event about a version that never existed is
+// forged, and its sequencer must not be stored. An invalid file is
+// recorded (final) and keeps the key's previous declaration.
+func (h *Handler) s3Put(ctx context.Context, c *s3Change) error {
+	data, _, err := getObject(ctx, h.cfg.S3, c.bucket, c.key, c.obj.VersionID, maxFileBytes)
+	if errors.Is(err, errNoObject) {
+		c.log.WarnContext(ctx, "ignored S3 event: the object version does not exist", "error", err.Error())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	src := c.src()
+	sib, sibVersion, err := getObject(ctx, h.cfg.S3, c.bucket, siblingKey(c.key), "", maxFileBytes)
+	switch {
+	case errors.Is(err, errNoObject):
+		sib, err = nil, nil
+	case err == nil:
+		src.HasSibling, src.SiblingVersion = true, sibVersion
+	}
+	if err != nil {
+		return err
+	}
+	st, done, err := h.s3Seen(ctx, c)
+	if done || err != nil {
+		return err
+	}
+	f, rec, err := h.parse(ctx, records.TriggerS3, c.source(), c.key, data, sib)
+	change := records.Change{Kind: records.InvalidFile, Source: src, Sequencer: c.obj.Sequencer, Tag: records.NewID()}
+	switch {
+	case rec != nil:
+	case err != nil:
+		return err
+	default:
+		change.Kind, change.Function = records.Declare, records.DeclKey(f.Function)
+	}
+	files := map[string]*definition.File{fileKey(src): f}
+	return h.s3Index(ctx, c, st, change, files)
+}
+
+// s3Seen reads the key's state and, when the event was indexed already
+// (a duplicate delivery) or a newer one was (an older event arriving
+// late), converges what the key left pending and reports done.
+func (h *Handler) s3Seen(ctx context.Context, c *s3Change) (records.SourceState, bool, error) {
+	st, err := h.cfg.Store.SourceState(ctx, c.src())
+	if err != nil {
+		return st, false, err
+	}
+	switch {
+	case st.Stale(c.obj.Sequencer):
+		c.log.InfoContext(ctx, "dropped S3 event: older than the last one of the key", "last", st.Sequencer)
+	case st.Replay(c.obj.Sequencer) && len(st.Pending.Functions) == 0:
+		c.log.InfoContext(ctx, "dropped S3 event: already handled")
+	case st.Replay(c.obj.Sequencer):
+		c.log.InfoContext(ctx, "S3 event delivered again: converging what it left pending")
+	default:
+		return st, false, nil
+	}
+	return st, true, h.s3Converge(ctx, c, st, "", nil)
+}
+
+// maxIndexAttempts bounds the rereads of a key's state that events of the
+// same key, indexed meanwhile, can cause.
+const maxIndexAttempts = 10
+
+// s3Index writes the event's change to the index, unless an event of the
+// key newer than it (or it, delivered twice) was indexed meanwhile, then
+// converges the functions pending on the key, the declared one first.
+func (h *Handler) s3Index(ctx context.Context, c *s3Change, st records.SourceState, change records.Change, files map[string]*definition.File) error {
+	for attempt := 1; ; attempt++ {
+		err := h.cfg.Store.Index(ctx, st, change)
+		if err == nil {
+			break
 		}
-		st, err := h.cfg.Store.KeyState(ctx, c.bucket, c.key)
+		if !errors.Is(err, records.ErrIndexMoved) || attempt == maxIndexAttempts {
+			return err
+		}
+		var done bool
+		if st, done, err = h.s3Seen(ctx, c); done || err != nil {
+			return err
+		}
+	}
+	if change.Kind == records.Remove && st.Declares() == "" {
+		c.log.InfoContext(ctx, "nothing to tear down: the key declares no function")
+	}
+	st, err := h.cfg.Store.SourceState(ctx, c.src())
+	if err != nil {
+		return err
+	}
+	return h.s3Converge(ctx, c, st, change.Function, files)
+}
+
+// s3Converge converges the functions pending on the key, first (if
+// pending) first, one after the other (never holding two leases).
+func (h *Handler) s3Converge(ctx context.Context, c *s3Change, st records.SourceState, first string, files map[string]*definition.File) error {
+	var errs []error
+	for _, fn := range st.Pending.Sorted(first) {
+		err := h.converge(ctx, convergence{
+			trigger: records.TriggerS3, fn: fn, event: c.source(),
+			batch: map[string]bool{c.src().ID(): true}, files: files, pending: st.Pending,
+		})
 		if err != nil {
-			return false, err
+			errs = append(errs, err)
 		}
-		if st.Stale(c.obj.Sequencer) {
-			c.log.InfoContext(ctx, "dropped S3 event: applied meanwhile", "last", st.Sequencer)
-			return true, nil
-		}
-		return false, nil
 	}
+	return errors.Join(errs...)
 }
 
-// s3Removal is the teardown of the function the key last deployed (st),
-// or nil when there is nothing to run.
+// s3Removal indexes the removal of the key, then converges the function
+// it declared: torn down if no other live file declares it, else that
+// file applied.
 //
 // A removal event does not always mean the key is gone: deleting one
 // (noncurrent) version of a versioned key leaves the current one, and a
-// newer put may have followed. Tear down only when the key has no current
-// object; otherwise leave the key's state alone so that the put's own
-// event is not taken for a stale one.
-func (h *Handler) s3Removal(ctx context.Context, c *s3Change, st records.KeyState) (*work, error) {
-	_, err := getObject(ctx, h.cfg.S3, c.bucket, c.key, "", 1)
+// newer put may have followed. Only a key without a current object is
+// removed; otherwise the event changes nothing (and the key's state is
+// left alone, so that the put's own event is not taken for a stale one).
+func (h *Handler) s3Removal(ctx context.Context, c *s3Change) error {
+	_, _, err := getObject(ctx, h.cfg.S3, c.bucket, c.key, "", 1)
 	switch {
 	case err == nil:
 		c.log.InfoContext(ctx, "ignored S3 removal: the key still has a current object")
-		return nil, nil
+		return nil
 	case errors.Is(err, errNoObject):
 	default:
 		// AccessDenied included: a refused read is not an absence (the
 		// stack grants s3:ListBucket, so a missing key answers 404), and
-		// tearing down on it would unwire the function.
-		return nil, err
-	}
-	if st.Function == "" {
-		c.log.InfoContext(ctx, "nothing to tear down: no deployment of this key is recorded")
-		return nil, h.advance(ctx, c.log, c.bucket, c.key, c.next)
-	}
-	return &work{mode: records.ModeDestroy, functionRef: st.Function}, nil
-}
-
-// s3Put is the apply of the key's file at the event's version, with the
-// _lambdadef.json beside it, or nil when there is nothing to run (the
-// version is gone, or the file is invalid: recorded, final).
-func (h *Handler) s3Put(ctx context.Context, c *s3Change, st records.KeyState) (*work, error) {
-	data, err := getObject(ctx, h.cfg.S3, c.bucket, c.key, c.obj.VersionID, maxFileBytes)
-	if errors.Is(err, errNoObject) {
-		// Deleted for good since (a version can be removed): there is
-		// nothing to apply, and a retry would find nothing either.
-		c.log.WarnContext(ctx, "ignored S3 event: the object version no longer exists", "error", err.Error())
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	sib, err := getObject(ctx, h.cfg.S3, c.bucket, siblingKey(c.key), "", maxFileBytes)
-	if errors.Is(err, errNoObject) {
-		sib, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	f, rec, err := h.parse(ctx, records.TriggerS3, c.source(), c.key, data, sib)
-	if rec != nil {
-		// Final: the key's event is done, its last good function kept.
-		c.next.RecordID = rec.ID
-		return nil, h.advance(ctx, c.log, c.bucket, c.key, c.next)
-	}
-	if err != nil {
-		return nil, err
-	}
-	c.next.Function = f.Function
-	if st.Function != "" && records.FunctionKey(st.Function) != records.FunctionKey(f.Function) {
-		c.log.WarnContext(ctx, "the key's file now names another function; the previous one is not torn down", "previous", st.Function)
-	}
-	return &work{mode: records.ModeApply, file: f}, nil
-}
-
-// advance stores the key's new state; an event without a sequencer (not
-// sent by S3) leaves the state alone.
-func (h *Handler) advance(ctx context.Context, log interface {
-	InfoContext(context.Context, string, ...any)
-}, bucket, key string, st records.KeyState) error {
-	if st.Sequencer == "" {
-		return nil
-	}
-	ok, err := h.cfg.Store.AdvanceSequencer(context.WithoutCancel(ctx), bucket, key, st)
-	if err != nil {
+		// removing on it would unwire the function.
 		return err
 	}
-	if !ok {
-		log.InfoContext(ctx, "a newer event of the key was recorded meanwhile")
+	if exists, err := h.deleteMarkerExists(ctx, c); err != nil || !exists {
+		return err
 	}
-	return nil
+	st, done, err := h.s3Seen(ctx, c)
+	if done || err != nil {
+		return err
+	}
+	change := records.Change{Kind: records.Remove, Source: c.src(), Sequencer: c.obj.Sequencer, Tag: records.NewID()}
+	return h.s3Index(ctx, c, st, change, nil)
+}
+
+// deleteMarkerExists checks that the delete marker an
+// ObjectRemoved:DeleteMarkerCreated event names exists (HeadObject at its
+// version answers 405 Method Not Allowed with x-amz-delete-marker), so
+// that a forged removal cannot store its sequencer. A permanent deletion
+// of a version (ObjectRemoved:Delete) names a version that is gone by
+// definition: it is not checked.
+func (h *Handler) deleteMarkerExists(ctx context.Context, c *s3Change) (bool, error) {
+	if c.event != "ObjectRemoved:DeleteMarkerCreated" || c.obj.VersionID == "" {
+		return true, nil
+	}
+	_, err := h.cfg.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(c.key), VersionId: aws.String(c.obj.VersionID)})
+	var re *awshttp.ResponseError
+	switch {
+	case err == nil, errors.As(err, &re) && re.HTTPStatusCode() == http.StatusMethodNotAllowed:
+		return true, nil
+	case errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusNotFound || re.HTTPStatusCode() == http.StatusBadRequest):
+		c.log.WarnContext(ctx, "ignored S3 event: the delete marker it names does not exist", "error", err.Error())
+		return false, nil
+	}
+	return false, fmt.Errorf("head s3://%s/%s?versionId=%s: %w", c.bucket, c.key, c.obj.VersionID, err)
 }
 
 // S3EventFor returns the notification S3 sends for a put (or, with
