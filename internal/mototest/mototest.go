@@ -42,6 +42,8 @@ const InstallHint = "moto_server not found: install it with `pip install 'moto[s
 type Server struct {
 	URL string
 	cmd *exec.Cmd
+	// tx makes DynamoDB transactions atomic (see transactionGuard).
+	tx sync.RWMutex
 }
 
 // lazyServer starts a server on first use and keeps it, or the error.
@@ -215,7 +217,29 @@ func (s *Server) Config(tb testing.TB, opts ...func(*config.LoadOptions) error) 
 	if err != nil {
 		tb.Fatalf("load aws config: %v", err)
 	}
+	cfg.APIOptions = append(cfg.APIOptions, s.transactionGuard)
 	return cfg
+}
+
+// transactionGuard runs a DynamoDB TransactWriteItems alone. moto is not
+// DynamoDB there: a transaction that fails a condition restores a copy of
+// the whole table taken when it started, which undoes every write that
+// other requests made meanwhile (DynamoDB cancels only the transaction).
+// Other DynamoDB calls run together, never during a transaction.
+func (s *Server) transactionGuard(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("mototest.TransactionGuard",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			switch {
+			case middleware.GetServiceID(ctx) != "DynamoDB":
+			case middleware.GetOperationName(ctx) == "TransactWriteItems":
+				s.tx.Lock()
+				defer s.tx.Unlock()
+			default:
+				s.tx.RLock()
+				defer s.tx.RUnlock()
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
 }
 
 // Calls records the operations an SDK configuration sends.

@@ -17,8 +17,12 @@ const sourceSK = "sequencer"
 
 // SourceState is what the index knows of one source.
 type SourceState struct {
-	// Sequencer of the newest S3 event applied (normalized), "" if none.
-	Sequencer string
+	// Sequencer of the newest S3 event applied (normalized), "" if none;
+	// DeclSequencer of the newest one that changed the declaration (a
+	// valid file, or a removal). An invalid file changes only Sequencer,
+	// so that an older valid file arriving after it still declares.
+	Sequencer     string
+	DeclSequencer string
 	// Function is the function the source's last valid file declares
 	// (DeclKey), kept when the source is deleted or a later file is
 	// invalid; Version is that file's version.
@@ -43,14 +47,22 @@ func (st SourceState) Declares() string {
 }
 
 // Stale reports whether an S3 event with sequencer seq is older than the
-// newest one applied to the source; Replay whether it is that one.
+// newest one that changed the source's declaration: it can change nothing.
 func (st SourceState) Stale(seq string) bool {
-	return st.Sequencer != "" && CompareSequencers(seq, st.Sequencer) < 0
+	return st.DeclSequencer != "" && CompareSequencers(seq, st.DeclSequencer) < 0
 }
 
-// Replay: see Stale.
+// Replay reports whether the S3 event with sequencer seq was applied
+// already.
 func (st SourceState) Replay(seq string) bool {
-	return st.Sequencer != "" && CompareSequencers(seq, st.Sequencer) == 0
+	return (st.DeclSequencer != "" && CompareSequencers(seq, st.DeclSequencer) == 0) ||
+		(st.Sequencer != "" && CompareSequencers(seq, st.Sequencer) == 0)
+}
+
+// Superseded reports whether an event newer than seq (of any kind) was
+// applied: an invalid file of seq is not worth recording.
+func (st SourceState) Superseded(seq string) bool {
+	return st.Sequencer != "" && CompareSequencers(seq, st.Sequencer) < 0
 }
 
 // SourceState reads what the index knows of a source. A source never seen
@@ -61,14 +73,19 @@ func (s *Store) SourceState(ctx context.Context, src Source) (SourceState, error
 	if err != nil {
 		return SourceState{}, err
 	}
+	declSeq := getS(item, "decl_sequencer")
+	if declSeq == "" { // written before the index existed
+		declSeq = getS(item, "sequencer")
+	}
 	return SourceState{
-		Sequencer: getS(item, "sequencer"),
-		Function:  getS(item, "function"),
-		Version:   getS(item, "valid_version"),
-		Deleted:   getBool(item, "deleted"),
-		Pending:   pendingOf(id, sourceSK, item),
-		found:     item != nil,
-		rev:       getN(item, "rev"),
+		Sequencer:     getS(item, "sequencer"),
+		DeclSequencer: declSeq,
+		Function:      getS(item, "function"),
+		Version:       getS(item, "valid_version"),
+		Deleted:       getBool(item, "deleted"),
+		Pending:       pendingOf(id, sourceSK, item),
+		found:         item != nil,
+		rev:           getN(item, "rev"),
 	}, nil
 }
 
@@ -111,7 +128,13 @@ func (s *Store) Index(ctx context.Context, prev SourceState, c Change) error {
 	u.set("rev", num(prev.rev+1))
 	u.set("type", str("source"))
 	if c.Sequencer != "" {
-		u.set("sequencer", str(NormalizeSequencer(c.Sequencer)))
+		seq := NormalizeSequencer(c.Sequencer)
+		if c.Kind != InvalidFile {
+			u.set("decl_sequencer", str(seq))
+		}
+		if prev.Sequencer == "" || seq > prev.Sequencer {
+			u.set("sequencer", str(seq))
+		}
 	}
 	was := prev.Declares()
 	var items []types.TransactWriteItem

@@ -200,12 +200,9 @@ func (h *Handler) readDeclared(ctx context.Context, d records.Declaration) (f *d
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s again: %w", d.Source, err)
 	}
-	f, perr := h.cfg.Parse(path, data, sib)
-	if perr != nil {
-		return nil, errorLines(perr), nil
-	}
-	if msg := h.outOfBounds(f.Function); msg != "" {
-		return nil, []string{path + ": " + msg}, nil
+	f, invalid, _, err = h.validate(ctx, path, data, sib)
+	if err != nil || invalid != nil {
+		return nil, invalid, err
 	}
 	if records.DeclKey(f.Function) != d.Function {
 		return nil, []string{fmt.Sprintf("%s: names function %s now, not %s", path, f.Function, d.Function)}, nil

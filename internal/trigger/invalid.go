@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -13,28 +14,38 @@ import (
 // parse parses a file; a failure is written as an invalid record (under
 // the function the file seems to name) and returned as the error.
 func (h *Handler) parse(ctx context.Context, tr records.Trigger, source, path string, data, functionDef []byte) (*definition.File, *records.Record, error) {
+	f, errs, ref, err := h.validate(ctx, path, data, functionDef)
+	if err != nil || errs == nil {
+		return f, nil, err
+	}
+	written, err := h.recordInvalid(ctx, tr, source, ref, errs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, &written, errors.New(strings.Join(errs, "\n"))
+}
+
+// validate parses a file (with the Policy, if one is set) and checks that
+// the deployer may wire its function. A file that does not validate gives
+// its errors, and the function it seems to name; err is a failure to get
+// the Policy.
+func (h *Handler) validate(ctx context.Context, path string, data, functionDef []byte) (*definition.File, []string, string, error) {
 	parseFile := h.cfg.Parse
 	if h.cfg.Policy != nil {
 		p, err := h.cfg.Policy(ctx)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		parseFile = p.Parse
 	}
 	f, perr := parseFile(path, data, functionDef)
-	ref := guessFunction(data, functionDef)
-	if perr == nil {
-		msg := h.outOfBounds(f.Function)
-		if msg == "" {
-			return f, nil, nil
-		}
-		ref, perr = f.Function, fmt.Errorf("%s: %s", path, msg)
+	if perr != nil {
+		return nil, errorLines(perr), guessFunction(data, functionDef), nil
 	}
-	written, err := h.recordInvalid(ctx, tr, source, ref, errorLines(perr))
-	if err != nil {
-		return nil, nil, err
+	if msg := h.outOfBounds(f.Function); msg != "" {
+		return nil, []string{path + ": " + msg}, f.Function, nil
 	}
-	return nil, &written, perr
+	return f, nil, f.Function, nil
 }
 
 // outOfBounds says why the deployer may not wire function ref, or "".

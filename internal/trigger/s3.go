@@ -190,18 +190,27 @@ func (h *Handler) s3Put(ctx context.Context, c *s3Change) error {
 	if err != nil {
 		return err
 	}
-	st, done, err := h.s3Seen(ctx, c)
+	st, done, err := h.s3Seen(ctx, c, false)
 	if done || err != nil {
 		return err
 	}
-	f, rec, err := h.parse(ctx, records.TriggerS3, c.source(), c.key, data, sib)
-	change := records.Change{Kind: records.InvalidFile, Source: src, Sequencer: c.obj.Sequencer, Tag: records.NewID()}
-	switch {
-	case rec != nil:
-	case err != nil:
+	change := records.Change{Kind: records.Declare, Source: src, Sequencer: c.obj.Sequencer, Tag: records.NewID()}
+	f, errs, ref, err := h.validate(ctx, c.key, data, sib)
+	if err != nil {
 		return err
-	default:
-		change.Kind, change.Function = records.Declare, records.DeclKey(f.Function)
+	}
+	if errs != nil {
+		if st.Superseded(c.obj.Sequencer) {
+			c.log.InfoContext(ctx, "dropped S3 event: an invalid file older than the key's newest event", "last", st.Sequencer)
+			return nil
+		}
+		// Final: the key's previous declaration holds.
+		if _, err := h.recordInvalid(ctx, records.TriggerS3, c.source(), ref, errs); err != nil {
+			return err
+		}
+		change.Kind = records.InvalidFile
+	} else {
+		change.Function = records.DeclKey(f.Function)
 	}
 	files := map[string]*definition.File{fileKey(src): f}
 	return h.s3Index(ctx, c, st, change, files)
@@ -209,14 +218,15 @@ func (h *Handler) s3Put(ctx context.Context, c *s3Change) error {
 
 // s3Seen reads the key's state and, when the event was indexed already
 // (a duplicate delivery) or a newer one was (an older event arriving
-// late), converges what the key left pending and reports done.
-func (h *Handler) s3Seen(ctx context.Context, c *s3Change) (records.SourceState, bool, error) {
+// late; for an invalid file, any newer event), converges what the key left
+// pending and reports done.
+func (h *Handler) s3Seen(ctx context.Context, c *s3Change, invalid bool) (records.SourceState, bool, error) {
 	st, err := h.cfg.Store.SourceState(ctx, c.src())
 	if err != nil {
 		return st, false, err
 	}
 	switch {
-	case st.Stale(c.obj.Sequencer):
+	case st.Stale(c.obj.Sequencer), invalid && st.Superseded(c.obj.Sequencer):
 		c.log.InfoContext(ctx, "dropped S3 event: older than the last one of the key", "last", st.Sequencer)
 	case st.Replay(c.obj.Sequencer) && len(st.Pending.Functions) == 0:
 		c.log.InfoContext(ctx, "dropped S3 event: already handled")
@@ -245,7 +255,7 @@ func (h *Handler) s3Index(ctx context.Context, c *s3Change, st records.SourceSta
 			return err
 		}
 		var done bool
-		if st, done, err = h.s3Seen(ctx, c); done || err != nil {
+		if st, done, err = h.s3Seen(ctx, c, change.Kind == records.InvalidFile); done || err != nil {
 			return err
 		}
 	}
@@ -300,7 +310,7 @@ func (h *Handler) s3Removal(ctx context.Context, c *s3Change) error {
 	if exists, err := h.deleteMarkerExists(ctx, c); err != nil || !exists {
 		return err
 	}
-	st, done, err := h.s3Seen(ctx, c)
+	st, done, err := h.s3Seen(ctx, c, false)
 	if done || err != nil {
 		return err
 	}
