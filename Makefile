@@ -19,6 +19,7 @@ build: deps
 
 test: deps
 	$(GO) test -count=1 ./...
+	$(GO) test -race -count=1 -run Interleav ./internal/trigger/
 
 lint: deps lint-cfn
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
