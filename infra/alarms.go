@@ -5,15 +5,26 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/eventwire/eventwire/internal/trigger"
 )
 
-// addAlarms alarms on any event in the failure queue and on any function
-// error, to an SNS topic (with an email subscription when configured).
-func addAlarms(stack awscdk.Stack, fn awslambda.Function, failed awssqs.Queue, cfg settings) {
+// ConflictMetric is the metric that counts definition conflicts (two live
+// files declaring one function), from the deployer's log lines.
+const (
+	ConflictMetricNamespace = "Eventwire"
+	ConflictMetricName      = "DefinitionConflicts"
+)
+
+// addAlarms alarms on any event in the failure queue, on any function
+// error and on any definition conflict, to an SNS topic (with an email
+// subscription when configured).
+func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, failed awssqs.Queue, cfg settings) {
 	// Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS
 	// managed SNS key, and a customer key (with a key policy for
 	// cloudwatch.amazonaws.com) costs more than alarm texts are worth.
@@ -42,4 +53,15 @@ func addAlarms(stack awscdk.Stack, fn awslambda.Function, failed awssqs.Queue, c
 	alarm("DeployerErrorsAlarm",
 		fn.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
 		"eventwire: the deployer returned errors (AWS failures; they are retried)")
+	conflicts := awslogs.NewMetricFilter(stack, jsii.String("ConflictsMetricFilter"), &awslogs.MetricFilterProps{
+		LogGroup: logs,
+		// Lambda's JSON log format names slog's msg key "message".
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.message"), jsii.String("="), jsii.String(trigger.ConflictLogMessage)),
+		MetricNamespace: jsii.String(ConflictMetricNamespace),
+		MetricName:      jsii.String(ConflictMetricName),
+		MetricValue:     jsii.String("1"),
+	})
+	alarm("ConflictsAlarm",
+		conflicts.Metric(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
+		"eventwire: two live definition files declare one function; the later one was not applied (see the deployment records with outcome conflict)")
 }

@@ -193,8 +193,8 @@ func grantTargetGroups(p deployerPolicy) {
 		[]string{fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:targetgroup/*/*", p.partition, p.region, p.account)}, nil)
 }
 
-// grantRecords lets the deployer read the definitions bucket and write
-// deployment records, sequencers and leases.
+// grantRecords lets the deployer read the definitions bucket and keep
+// deployment records, the declaration index and leases.
 func grantRecords(p deployerPolicy, bucket awss3.Bucket, table awsdynamodb.Table) {
 	// S3 GetObject / GetObjectVersion: resource type object, this bucket
 	// only. ListBucket (resource type bucket) makes a missing sibling
@@ -206,11 +206,12 @@ func grantRecords(p deployerPolicy, bucket awss3.Bucket, table awsdynamodb.Table
 		[]string{"s3:ListBucket"},
 		[]string{*bucket.BucketArn()}, nil)
 
-	// DynamoDB item calls: resource type table, this table only. No Query
-	// (only `eventwire history` reads records back, with the user's own
-	// credentials), no Scan, no batch calls, no table management.
+	// DynamoDB item calls: resource type table, this table only. Query
+	// reads a function's declarations (the declaration index); a
+	// TransactWriteItems is authorized as the UpdateItem and DeleteItem
+	// calls it holds. No Scan, no batch calls, no table management.
 	p.add("DeploymentRecords",
-		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+		[]string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
 		[]string{*table.TableArn()}, nil)
 }
 

@@ -145,7 +145,9 @@ var deployerCalls = map[string]call{
 	"records.API.PutItem":    {requests: []request{on("dynamodb:PutItem", sTable)}},
 	"records.API.UpdateItem": {requests: []request{on("dynamodb:UpdateItem", sTable)}},
 	"records.API.DeleteItem": {requests: []request{on("dynamodb:DeleteItem", sTable)}},
-	"records.API.Query":      {notByDeployer: "Store.History, called only by `eventwire history`"},
+	"records.API.Query":      {requests: []request{on("dynamodb:Query", sTable)}},
+	// A transaction is authorized as the calls it holds.
+	"records.API.TransactWriteItems": {requests: []request{on("dynamodb:UpdateItem", sTable), on("dynamodb:DeleteItem", sTable)}},
 
 	// GetObject at a version needs GetObjectVersion; ListBucket makes a
 	// missing key answer 404 instead of 403.
@@ -153,6 +155,12 @@ var deployerCalls = map[string]call{
 		on("s3:GetObject", sBucket+"/orders/_lambdaeventsourcedef.json"),
 		on("s3:GetObjectVersion", sBucket+"/orders/_lambdaeventsourcedef.json"),
 		on("s3:ListBucket", sBucket),
+	}},
+
+	// HeadObject at a version (a delete marker's) needs GetObjectVersion.
+	"trigger.S3API.HeadObject": {requests: []request{
+		on("s3:GetObject", sBucket+"/orders/_lambdaeventsourcedef.json"),
+		on("s3:GetObjectVersion", sBucket+"/orders/_lambdaeventsourcedef.json"),
 	}},
 
 	"trigger.CodeCommitAPI.GetDifferences": {codeCommit: true, requests: []request{on("codecommit:GetDifferences", sRepo)}},

@@ -104,7 +104,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		addCodeCommitTrigger(stack, fn, failed, cfg)
 	}
 	addPipelinePermissions(fn, cfg)
-	addAlarms(stack, fn, failed, cfg)
+	addAlarms(stack, fn, logGroup, failed, cfg)
 	addOutputs(stack, fn, bucket, table, logGroup, failed)
 	return stack
 }

@@ -402,10 +402,21 @@ func TestAlarms(t *testing.T) {
 					"Actions": []any{"${Alarms}"}, "Statistic": stat, "Period": float64(300),
 				}
 			}
+			conflicts := common("", "", "Sum")
+			conflicts["Dimensions"] = nil
 			diff(t, "alarms", map[string]any{
 				"AWS/SQS/ApproximateNumberOfMessagesVisible": common("QueueName", "${FailedEvents.QueueName}", "Maximum"),
 				"AWS/Lambda/Errors":                          common("FunctionName", "${Deployer}", "Sum"),
+				"Eventwire/DefinitionConflicts":              conflicts,
 			}, alarms)
+			// The conflicts metric counts the deployer's conflict log
+			// lines (Lambda's JSON format: msg is "message").
+			mf := tm.one(t, "AWS::Logs::MetricFilter", "ConflictsMetricFilter").Properties
+			diff(t, "conflicts metric filter", map[string]any{
+				"LogGroupName":          "${DeployerLogs}",
+				"FilterPattern":         `{ $.message = "definition conflict" }`,
+				"MetricTransformations": []any{map[string]any{"MetricNamespace": "Eventwire", "MetricName": "DefinitionConflicts", "MetricValue": "1"}},
+			}, render(mf))
 
 			var subs []any
 			for _, s := range tm.ofType("AWS::SNS::Subscription") {
@@ -668,7 +679,7 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 				{"RegisterLambdaTargets", "Allow", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, []string{tgArn}, nil},
 				{"ReadDefinitions", "Allow", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{defBucket + "/*"}, nil},
 				{"ListDefinitions", "Allow", []string{"s3:ListBucket"}, []string{defBucket}, nil},
-				{"DeploymentRecords", "Allow", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, []string{"${Deployments.Arn}"}, nil},
+				{"DeploymentRecords", "Allow", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"${Deployments.Arn}"}, nil},
 				{"AnswerPipelineJobs", "Allow", []string{"codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"}, []string{"*"}, nil},
 			}
 			if c.repo {
