@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/term"
@@ -25,7 +26,10 @@ func main() {
 		Stderr: os.Stderr,
 		// A terminal, not merely a character device: /dev/null is one too,
 		// and cannot answer a question.
-		IsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
+		IsTerminal:       term.IsTerminal(int(os.Stdin.Fd())),
+		StderrTerminal:   term.IsTerminal(int(os.Stderr.Fd())),
+		Width:            width(os.Stderr),
+		ProgressInterval: progressInterval(),
 		AWSConfig: func(ctx context.Context) (aws.Config, error) {
 			return awsconfig.Load(ctx)
 		},
@@ -34,6 +38,32 @@ func main() {
 	code := cli.Run(ctx, os.Args[1:], env)
 	stop()
 	os.Exit(code)
+}
+
+// width is the terminal's width, 0 when f is not one.
+func width(f *os.File) int {
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return w
+}
+
+// progressInterval is EVENTWIRE_PROGRESS_INTERVAL (a Go duration, e.g.
+// 30s): how often a run without a terminal reports what is still in
+// flight. Unset: the default; not a positive duration: said, and the
+// default.
+func progressInterval() time.Duration {
+	s := os.Getenv("EVENTWIRE_PROGRESS_INTERVAL")
+	if s == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		fmt.Fprintf(os.Stderr, "eventwire: EVENTWIRE_PROGRESS_INTERVAL=%q is not a positive duration such as 30s: using %s\n", s, cli.DefaultProgressInterval)
+		return 0
+	}
+	return d
 }
 
 // interrupts turns the first SIGINT or SIGTERM into the end of ctx (start

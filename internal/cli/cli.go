@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
@@ -35,6 +36,13 @@ type Env struct {
 	// AWSConfig loads the AWS configuration (the SDK's default chain in
 	// the real binary); only commands that call AWS use it.
 	AWSConfig func(ctx context.Context) (aws.Config, error)
+	// StderrTerminal tells whether Stderr is a terminal, Width its width
+	// (0: unknown): the progress of a run is then shown as live lines.
+	StderrTerminal bool
+	Width          int
+	// ProgressInterval is how often, without a terminal, a function still
+	// in flight is reported (0: DefaultProgressInterval).
+	ProgressInterval time.Duration
 	// Abort is closed on a second interrupt: calls in flight, which the
 	// first interrupt (Run's context) lets finish, are cancelled. Nil:
 	// never.

@@ -250,6 +250,10 @@ type deployRun struct {
 
 // runApply is `eventwire apply` and, with destroy set, `eventwire destroy`.
 func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, destroy bool) int {
+	// Everything written to stderr goes through the progress view, so
+	// that its live lines stay below.
+	view := newProgressView(env.Stderr, env.StderrTerminal, env.Width, env.ProgressInterval, time.Now)
+	env.Stderr = view
 	run := deployRun{name: "apply", d: d, env: env, out: env.Stdout, prompt: env.Stdout}
 	if destroy {
 		run.name = "destroy"
@@ -300,7 +304,9 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	}
 	work, cancel := workContext(ctx, env.Abort)
 	defer cancel()
-	applyAll(ctx, work, r, l, planOne, outs, d.parallel)
+	stop := view.start()
+	applyAll(ctx, view.context(work), r, l, planOne, outs, d.parallel)
+	stop()
 	return run.finish(outs, ctx.Err() != nil)
 }
 

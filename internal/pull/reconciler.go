@@ -12,6 +12,7 @@ import (
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/progress"
 	"github.com/eventwire/eventwire/internal/retry"
 )
 
@@ -336,6 +337,7 @@ func (r *Reconciler) waitStable(ctx context.Context, uuid string) (esm.Observed,
 		if !esm.Transitional(o.State) {
 			return o, nil
 		}
+		progress.Wait(ctx, "mapping "+uuid, string(o.State))
 		if !r.now().Before(deadline) {
 			return last, fmt.Errorf("event source mapping %s still %s after %s: %s",
 				uuid, last.State, r.opts.WaitTimeout, reasonOf(last))
@@ -363,6 +365,7 @@ func (r *Reconciler) waitGone(ctx context.Context, uuid string) error {
 		if err != nil {
 			return err
 		}
+		progress.Wait(ctx, "deletion of mapping "+uuid, string(o.State))
 		if !r.now().Before(deadline) {
 			return fmt.Errorf("event source mapping %s not deleted after %s: still %s: %s",
 				uuid, r.opts.WaitTimeout, o.State, reasonOf(o))

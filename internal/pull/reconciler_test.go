@@ -15,6 +15,7 @@ import (
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/progress"
 )
 
 // fakeStore is a fake of the adapter that behaves like AWS where moto does
@@ -459,6 +460,51 @@ func TestPlan_FakeAWS_GoneFunctionListFallsBack(t *testing.T) {
 			}
 			if diff := cmp.Diff([]string{"delete " + queue + " mine"}, got); diff != "" {
 				t.Errorf("actions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestExecute_FakeAWS_ReportsWaits: every read that finds the mapping in a
+// transitional state, or not yet gone after a delete, is reported to the
+// progress hook in the context, with the mapping and its state.
+func TestExecute_FakeAWS_ReportsWaits(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(f *fakeStore)
+		action plan.Action
+		want   []progress.Event
+	}{
+		{
+			name:   "create",
+			setup:  func(f *fakeStore) { f.created = []string{"Creating", "Creating", "Enabled"} },
+			action: sqsCreate,
+			want: []progress.Event{
+				{Step: progress.Waiting, Resource: "mapping new1", State: "Creating"},
+				{Step: progress.Waiting, Resource: "mapping new1", State: "Creating"},
+			},
+		},
+		{
+			name:   "delete",
+			setup:  func(f *fakeStore) { f.add("u1", "Enabled").deleting = 1 },
+			action: plan.Action{Kind: plan.Delete, Resource: plan.ResourceMapping, ID: "x", Op: &Op{UUID: "u1"}},
+			want: []progress.Event{
+				{Step: progress.Waiting, Resource: "deletion of mapping u1", State: "Deleting"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeStore()
+			tt.setup(f)
+			r, _ := testReconciler(f, Options{})
+			var got []progress.Event
+			ctx := progress.With(context.Background(), func(e progress.Event) { got = append(got, e) })
+			if err := r.Execute(ctx, fnByName, tt.action); err != nil {
+				t.Fatalf("Execute: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
 			}
 		})
 	}

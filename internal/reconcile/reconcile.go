@@ -24,6 +24,7 @@ import (
 	"github.com/eventwire/eventwire/internal/funcref"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/progress"
 	"github.com/eventwire/eventwire/internal/pull"
 	"github.com/eventwire/eventwire/internal/push"
 	"github.com/eventwire/eventwire/internal/stssvc"
@@ -167,19 +168,24 @@ func (r *Reconciler) plan(ctx context.Context, fn plan.Function, pulls []definit
 }
 
 // Apply carries out the plan's changes in order. It stops at the first
-// failure: a later run observes AWS afresh and converges.
+// failure: a later run observes AWS afresh and converges. Each action's
+// start and end, and the waits within it, are reported to the
+// progress.Func in ctx, if any.
 func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) error {
 	for _, a := range p.Actions {
 		if !a.Kind.IsChange() {
 			continue
 		}
+		actx := progress.Scope(ctx, p.Function.Ref, fmt.Sprintf("%s %s %s", a.Kind, a.Resource, a.ID))
+		progress.Report(actx, progress.Event{Step: progress.Started})
 		var err error
 		switch a.Resource {
 		case plan.ResourceMapping, plan.ResourceMappingTags:
-			err = r.pull.Execute(ctx, p.Function, a)
+			err = r.pull.Execute(actx, p.Function, a)
 		default:
-			err = r.push.Execute(ctx, p.Function, a)
+			err = r.push.Execute(actx, p.Function, a)
 		}
+		progress.Report(actx, progress.Event{Step: progress.Finished, Err: err})
 		if err != nil {
 			return fmt.Errorf("%s %s %s: %w", a.Kind, a.Resource, a.ID, err)
 		}
