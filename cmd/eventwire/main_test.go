@@ -50,7 +50,14 @@ type result struct {
 // the null device).
 func run(t *testing.T, stdin *os.File, env []string, args ...string) result {
 	t.Helper()
+	return runIn(t, "", stdin, env, args...)
+}
+
+// runIn is run in the folder dir ("": this one).
+func runIn(t *testing.T, dir string, stdin *os.File, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -25,6 +25,7 @@ type deployFlags struct {
 	output   string
 	detailed bool
 	verbose  bool
+	debug    bool
 	// table and leaseWait: apply and destroy only.
 	table     string
 	leaseWait time.Duration
@@ -132,6 +133,7 @@ func (d *deployFlags) register(cmd *cobra.Command, name string) {
 	fs := cmd.Flags()
 	fs.IntVar(&d.parallel, "parallel", DefaultParallel, "how many functions to work on at once")
 	fs.BoolVarP(&d.verbose, "verbose", "v", false, "log each AWS change on standard error")
+	fs.BoolVar(&d.debug, "debug", false, "print the AWS SDK's whole error chain under each error")
 	outputFlag(cmd, &d.output)
 	if name != "destroy" {
 		d.allow.register(cmd)

@@ -165,10 +165,10 @@ func summarize(outs []outcome) summary {
 
 // printPlans writes the plans as text (stdout) and their errors (stderr),
 // in file order.
-func printPlans(outs []outcome, stdout, stderr io.Writer) {
+func printPlans(outs []outcome, stdout, stderr io.Writer, debug bool) {
 	for _, o := range outs {
 		if o.err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", o.Source, o.err)
+			fmt.Fprintln(stderr, problem(o, o.Source, o.err, debug))
 			continue
 		}
 		fmt.Fprint(stdout, o.Plan.String())
@@ -225,9 +225,9 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 			fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
 			return ExitError
 		}
-		printPlans(outs, io.Discard, env.Stderr)
+		printPlans(outs, io.Discard, env.Stderr, d.debug)
 	} else {
-		printPlans(outs, env.Stdout, env.Stderr)
+		printPlans(outs, env.Stdout, env.Stderr, d.debug)
 		fmt.Fprintf(env.Stdout, "\nPlan: %s, %d with changes, %d failed.\n", count(s.functions, "function"), s.changed, s.failed)
 	}
 	switch {
@@ -283,7 +283,7 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	if ctx.Err() != nil {
 		return run.finish(outs, true)
 	}
-	printPlans(outs, run.out, env.Stderr)
+	printPlans(outs, run.out, env.Stderr, d.debug)
 	if s := summarize(outs); s.changed == 0 {
 		applyAll(ctx, ctx, r, l, planOne, outs, d.parallel) // records only
 		return run.finish(outs, false)
@@ -343,7 +343,7 @@ func (run deployRun) finish(outs []outcome, interrupted bool) int {
 	for _, o := range outs {
 		switch {
 		case o.applyErr != nil:
-			fmt.Fprintf(run.env.Stderr, "%s: %s %s: %v\n", o.Source, run.name, o.Plan.Function.Ref, o.applyErr)
+			fmt.Fprintln(run.env.Stderr, problem(o, fmt.Sprintf("%s: %s %s", o.Source, run.name, o.Plan.Function.Ref), o.applyErr, run.d.debug))
 		case o.applied:
 			fmt.Fprintf(run.out, "%s: %s: done\n", o.Source, o.Plan.Function.Ref)
 		}

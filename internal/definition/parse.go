@@ -87,12 +87,32 @@ func parse(path string, data []byte, functionDef []byte, siblingErrs Errors, pol
 	if functionOff >= 0 {
 		f.functionAt, f.functionPath = w.pos.at(functionOff), functionPath
 	}
+	f.fields = stringFields(root, "", w.pos, nil)
 	if push := root.value("PushEventSources"); push != nil {
 		for _, item := range push.items {
 			f.pushAt = append(f.pushAt, w.pos.at(item.off))
 		}
 	}
 	return f, nil
+}
+
+// stringFields appends the string values under n (at path) to out, with
+// their positions, in file order.
+func stringFields(n *node, path string, pos *positions, out []Field) []Field {
+	switch n.kind {
+	case kindString:
+		p := pos.at(n.off)
+		out = append(out, Field{Path: path, Value: n.str, Line: p.line, Column: p.col})
+	case kindObject:
+		for _, m := range n.members {
+			out = stringFields(m.val, pathKey(path, m.key), pos, out)
+		}
+	case kindArray:
+		for i, it := range n.items {
+			out = stringFields(it, pathIndex(path, i), pos, out)
+		}
+	}
+	return out
 }
 
 // utf8BOM is the byte order mark some Windows editors put first.

@@ -38,6 +38,42 @@ type File struct {
 	functionAt   position
 	functionPath string
 	pushAt       []position
+	// fields are the file's string values with their paths and
+	// positions, in file order (see Fields).
+	fields []Field
+}
+
+// Field is one string value of a definition file, where it is written,
+// so that an error about the value (AWS refused the queue it names) can
+// point at it as validation errors do.
+type Field struct {
+	// Path is its JSON path, e.g. PullEventSources.EventSourceMapping.EventSourceArn.
+	Path  string
+	Value string
+	// Line and Column are 1-based, of the value; Column counts bytes.
+	Line, Column int
+}
+
+// Fields returns the file's string values, in file order (nil for a File
+// not made by Parse).
+func (f *File) Fields() []Field { return f.fields }
+
+// FunctionField returns the JSON path of the field that names the
+// function in the file itself, or "" when the sibling _lambdadef.json
+// names it.
+func (f *File) FunctionField() string { return f.functionPath }
+
+// ErrorAt returns an Error about the value at path, at its position (line
+// 0, the file as a whole, when the file has no string value there).
+func (f *File) ErrorAt(path, msg string) *Error {
+	e := &Error{File: f.Path, Path: path, Msg: msg}
+	for _, fd := range f.fields {
+		if fd.Path == path {
+			e.Line, e.Column = fd.Line, fd.Column
+			break
+		}
+	}
+	return e
 }
 
 // PushSource is one entry of PushEventSources. Service tells which of the
