@@ -204,7 +204,7 @@ func TestPlanDestroy_FunctionGone(t *testing.T) {
 			if _, err := w.fx.Lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("orders")}); err != nil {
 				t.Fatal(err)
 			}
-			if code, _, errOut := w.cli("plan", filepath.Join(w.dir, "orders")); code != 1 || !strings.Contains(errOut, "get function orders: not found") {
+			if code, _, errOut := w.cli("plan", filepath.Join(w.dir, "orders")); code != 1 || !strings.Contains(errOut, "FunctionName: function orders does not exist (ResourceNotFoundException)") {
 				t.Errorf("plan of a file naming a deleted function: exit %d, stderr %q; want 1 and the function not found", code, errOut)
 			}
 			w.calls.Reset()
