@@ -57,7 +57,7 @@ func TestApply_MappingHeldInCreating_SaysItWaits(t *testing.T) {
 	os.WriteFile(path, []byte(fmt.Sprintf(`{"FunctionName": "orders", "PullEventSources": {"EventSourceMapping": {"EventSourceArn": %q, "BatchSize": 10}}}`, queue)), 0o644)
 
 	cmd := exec.Command(bin, "apply", "--yes", dir)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "EVENTWIRE_PROGRESS_INTERVAL=200ms"},
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "EVENTWIRE_PROGRESS_INTERVAL=200ms", "EVENTWIRE_AWS_TIMEOUT=2m"},
 		append(srv.Env(), "AWS_ENDPOINT_URL="+proxy.URL)...)
 	var stdout strings.Builder
 	cmd.Stdout = &stdout

@@ -68,7 +68,10 @@ func TestRefused_PointsAtTheField(t *testing.T) {
 				if debug {
 					args = append(args, "--debug")
 				}
-				r := runIn(t, dir, nil, srv.Env(), args...)
+				// A generous bound: moto's first call of a service can
+				// be slow on a busy machine.
+				env := append(srv.Env(), "EVENTWIRE_AWS_TIMEOUT=2m")
+				r := runIn(t, dir, nil, env, args...)
 				lines := strings.Split(r.stderr, "\n")
 				i := indexOf(lines, tt.want)
 				if r.code != 1 || i < 0 {
