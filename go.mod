@@ -2,6 +2,8 @@ module github.com/eventwire/eventwire
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.270.0
 	github.com/aws/aws-lambda-go v1.55.1
