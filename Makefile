@@ -30,7 +30,7 @@ test: deps
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 -run Interleav ./internal/trigger/
 
-lint: deps lint-cfn
+lint: deps lint-cfn lint-vuln
 	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
@@ -86,3 +86,50 @@ lint-cfn: synth
 	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 	$(CDK) synth --quiet --no-notices --output build/cdk.out.all-options $(CDK_ALL_OPTIONS)
 	cfn-lint --ignore-checks W3005 -- build/cdk.out.all-options/*.template.json
+
+# --- Known vulnerabilities: govulncheck, offline -------------------------------
+.PHONY: lint-vuln vulndb
+
+# Both pinned. The vulnerability database is built from the OSV files that
+# golang.org/x/vulndb carries in data/osv, at this commit, with that module's
+# own cmd/indexdb, into the v1 layout govulncheck reads (index/db.json,
+# index/modules.json, index/vulns.json, ID/GO-....json); govulncheck then reads
+# it through -db file://, so the scan itself asks no server anything.
+GOVULNCHECK_VERSION := v1.9.0
+VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
+
+# Under build/, cached: the tools are built once per version (govulncheck
+# also per Go release, as it type-checks that release's standard library),
+# the database once per vulndb version (written beside its place and moved
+# there when complete, so an interrupted build is not taken for a finished
+# one). About 2 minutes the first time, mostly compiling indexdb; seconds
+# after that.
+GOVULNCHECK := build/tools/$(GOTOOLCHAIN)/govulncheck@$(GOVULNCHECK_VERSION)/govulncheck
+INDEXDB     := build/tools/indexdb@$(VULNDB_VERSION)/indexdb
+VULNDB      := build/vulndb/$(VULNDB_VERSION)
+
+$(GOVULNCHECK):
+	@mkdir -p $(@D)
+	GOBIN=$(CURDIR)/$(@D) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+$(INDEXDB):
+	@mkdir -p $(@D)
+	GOBIN=$(CURDIR)/$(@D) $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION)
+
+vulndb: $(VULNDB)/index/db.json
+
+$(VULNDB)/index/db.json: | $(INDEXDB)
+	$(GO) mod download golang.org/x/vulndb@$(VULNDB_VERSION)
+	rm -rf $(VULNDB).tmp
+	$(INDEXDB) -vulns "$$($(GO) list -m -f '{{.Dir}}' golang.org/x/vulndb@$(VULNDB_VERSION))/data/osv" -out $(VULNDB).tmp
+	rm -rf $(VULNDB) && mv $(VULNDB).tmp $(VULNDB)
+
+# Fails (exit 3) on any vulnerability the code reaches, in the standard
+# library or a module. GOPROXY=off: the scan runs on the modules and the Go
+# release already fetched. Twice: every package for this machine, then the
+# deployer as make lambda builds it (linux/arm64, its build tag).
+GOVULNCHECK_RUN := GOPROXY=off $(GOVULNCHECK) -db file://$(CURDIR)/$(VULNDB)
+
+lint-vuln: deps $(GOVULNCHECK) vulndb
+	$(GOVULNCHECK_RUN) ./...
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GOVULNCHECK_RUN) -tags lambda.norpc ./functions/deployer
