@@ -113,4 +113,3 @@ func TestLoad_BadTimeout(t *testing.T) {
 		t.Errorf("error %v, want one naming %s", err, TimeoutEnv)
 	}
 }
-
