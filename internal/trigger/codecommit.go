@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"path"
 	"sort"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
 
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/records"
 )
 
 // CodeCommitAPI is the slice of the CodeCommit client the deployer needs.
@@ -47,8 +45,8 @@ func (h *Handler) handleCodeCommit(ctx context.Context, raw json.RawMessage) err
 				continue
 			}
 			// A repository trigger names only the pushed tip: its changes
-			// since its parent are applied.
-			if err := h.commit(ctx, repo, ref.Ref, ref.Commit, ""); err != nil {
+			// since the branch's last indexed commit are applied.
+			if err := h.push(ctx, repo, ref.Ref, ref.Commit, ""); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -150,147 +148,6 @@ func (h *Handler) readDefinition(ctx context.Context, repo, commit, p string) (d
 	return data, sib, err
 }
 
-// commit applies what one commit changed since its first parent, or, when
-// the ref's previous commit (oldCommit) is known, since that one: every
-// commit of the push. Every changed file is validated before any AWS call;
-// deleted files are torn down first, then the others applied.
-func (h *Handler) commit(ctx context.Context, repo, ref, commit, oldCommit string) error {
-	c := pushedCommit{repo: repo, commit: commit, parent: oldCommit, log: h.log.With("repository", repo, "ref", ref, "commit", commit)}
-	if c.parent == commit {
-		c.log.InfoContext(ctx, "reference did not move")
-		return nil
-	}
-	if c.parent == "" {
-		parent, err := h.firstParent(ctx, repo, commit)
-		if err != nil {
-			return err
-		}
-		c.parent = parent
-	} else {
-		c.log = c.log.With("since", c.parent)
-	}
-	applyPaths, tearPaths, err := h.changedPaths(ctx, repo, c.parent, commit)
-	if err != nil {
-		return err
-	}
-	if len(applyPaths) == 0 && len(tearPaths) == 0 {
-		c.log.InfoContext(ctx, "commit changes no definition file")
-		return nil
-	}
-	files, err := h.commitFiles(ctx, c, applyPaths)
-	if err != nil {
-		return err
-	}
-	errs := h.tearDownDeleted(ctx, c, tearPaths, files)
-	for _, f := range files {
-		res := h.run(ctx, work{trigger: records.TriggerCodeCommit, source: c.source(f.Path), mode: records.ModeApply, file: f})
-		if res.err != nil {
-			errs = append(errs, res.err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// pushedCommit is a commit being applied, and the one its changes are
-// counted from (its first parent, or the ref's commit before the push;
-// "" for a first commit).
-type pushedCommit struct {
-	repo, commit, parent string
-	log                  *slog.Logger
-}
-
-// source names a file of the commit in records and logs.
-func (c pushedCommit) source(p string) string {
-	return "codecommit://" + c.repo + "/" + p + "@" + c.commit
-}
-
-// firstParent is the first parent of a commit, or "" for a first commit.
-func (h *Handler) firstParent(ctx context.Context, repo, commit string) (string, error) {
-	out, err := h.cfg.CodeCommit.GetCommit(ctx, &codecommit.GetCommitInput{RepositoryName: aws.String(repo), CommitId: aws.String(commit)})
-	if err != nil {
-		return "", fmt.Errorf("get commit %s of repository %s: %w", commit, repo, err)
-	}
-	if out.Commit != nil && len(out.Commit.Parents) > 0 {
-		return out.Commit.Parents[0], nil
-	}
-	return "", nil
-}
-
-// commitFiles reads and validates the files to apply at the commit. An
-// invalid file is recorded (final) and left out; so is a file that would
-// undo another of the commit on every apply (the same function, or a push
-// source given to two functions): the first of them (by path) is kept.
-func (h *Handler) commitFiles(ctx context.Context, c pushedCommit, paths []string) ([]*definition.File, error) {
-	var files []*definition.File
-	for _, p := range paths {
-		data, sib, err := h.readDefinition(ctx, c.repo, c.commit, p)
-		if err != nil {
-			return nil, err
-		}
-		if data == nil {
-			continue
-		}
-		f, rec, err := h.parse(ctx, records.TriggerCodeCommit, c.source(p), p, data, sib)
-		if rec != nil {
-			continue // recorded and final
-		}
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-	}
-	conflicting := conflicts(files)
-	kept := files[:0]
-	for _, f := range files {
-		if errs := conflicting[f.Path]; len(errs) > 0 {
-			if _, err := h.recordInvalid(ctx, records.TriggerCodeCommit, c.source(f.Path), f.Function, errs); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		kept = append(kept, f)
-	}
-	return kept, nil
-}
-
-// tearDownDeleted tears down what deleted files wired, read at the parent,
-// unless a file of this commit (files) still declares the function (a
-// moved file). It returns the failures.
-func (h *Handler) tearDownDeleted(ctx context.Context, c pushedCommit, paths []string, files []*definition.File) []error {
-	if c.parent == "" {
-		return nil
-	}
-	declared := map[string]bool{}
-	for _, f := range files {
-		declared[records.FunctionKey(f.Function)] = true
-	}
-	var errs []error
-	for _, p := range paths {
-		data, sib, err := h.readDefinition(ctx, c.repo, c.parent, p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if data == nil {
-			continue
-		}
-		old, perr := h.cfg.Parse(p, data, sib)
-		if perr != nil {
-			c.log.WarnContext(ctx, "deleted file was not valid at the parent commit; nothing to tear down", "path", p, "error", perr.Error())
-			continue
-		}
-		if declared[records.FunctionKey(old.Function)] {
-			c.log.InfoContext(ctx, "deleted file's function is declared by another file of the commit; not torn down", "path", p, "function", old.Function)
-			continue
-		}
-		res := h.run(ctx, work{trigger: records.TriggerCodeCommit, source: c.source(p), mode: records.ModeDestroy, functionRef: old.Function})
-		if res.err != nil {
-			errs = append(errs, res.err)
-		}
-	}
-	return errs
-}
-
 // The EventBridge event CodeCommit emits for every reference change: its
 // source and detail-type. The stack's rule matches them and delivers the
 // event to the deployer as is.
@@ -329,5 +186,5 @@ func (h *Handler) handleCodeCommitStateChange(ctx context.Context, raw json.RawM
 	if strings.Trim(old, "0") == "" {
 		old = ""
 	}
-	return h.commit(ctx, d.RepositoryName, d.ReferenceFullName, d.CommitID, old)
+	return h.push(ctx, d.RepositoryName, d.ReferenceFullName, d.CommitID, old)
 }

@@ -150,11 +150,12 @@ func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
 	}
 
 	want := []string{
-		// Teardown first; shipping's file moved, so it is not torn down.
-		"plan-destroy legacy", "apply legacy",
+		// One convergence per function, by name; shipping's file moved, so
+		// it is applied from its new path, not torn down.
 		"plan inventory", "apply inventory",
-		"plan shipping", "apply shipping",
+		"plan-destroy legacy", "apply legacy",
 		"plan orders", "apply orders",
+		"plan shipping", "apply shipping",
 	}
 	if diff := cmp.Diff(want, e.deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
@@ -261,10 +262,10 @@ func TestCodeCommit_EventBridgeStateChange(t *testing.T) {
 	}
 }
 
-// Two files of one commit that wire the same function would undo each
-// other on every apply: the later one (by path) is recorded invalid and
-// not applied, as the CLI refuses it.
-func TestCodeCommit_TwoFilesOfOneFunction_LaterOneInvalid(t *testing.T) {
+// Two files of one push that declare the same function: one live file per
+// function, so the second (by path, both declared at once) is a conflict,
+// recorded with the first, and not applied.
+func TestCodeCommit_TwoFilesOfOneFunction_SecondIsAConflict(t *testing.T) {
 	e := newEnv(t)
 	repo := &fakeRepo{
 		name:     "definitions",
@@ -292,11 +293,11 @@ func TestCodeCommit_TwoFilesOfOneFunction_LaterOneInvalid(t *testing.T) {
 	hist := e.history("orders")
 	var got []string
 	for _, r := range hist {
-		got = append(got, fmt.Sprintf("%s %s %q", r.Outcome, r.Source, r.Errors))
+		got = append(got, fmt.Sprintf("%s %s %s", r.Outcome, r.Source, r.DeclaredBy))
 	}
 	want := []string{
-		`invalid codecommit://definitions/b/_lambdaeventsourcedef.json@` + c2 + ` ["b/_lambdaeventsourcedef.json:2:19: FunctionName: function \"orders\" is already wired by a/_lambdaeventsourcedef.json"]`,
-		`succeeded codecommit://definitions/a/_lambdaeventsourcedef.json@` + c2 + ` []`,
+		"conflict codecommit://definitions/b/_lambdaeventsourcedef.json@" + c2 + " codecommit://definitions/a/_lambdaeventsourcedef.json@" + c2,
+		"succeeded codecommit://definitions/a/_lambdaeventsourcedef.json@" + c2 + " ",
 	}
 	sort.Strings(got)
 	if diff := cmp.Diff(want, got); diff != "" {

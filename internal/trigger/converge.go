@@ -122,7 +122,7 @@ func (h *Handler) recordConflicts(ctx context.Context, c convergence, win record
 			Source: d.Source.String(), Mode: records.ModeApply, Outcome: records.Conflict,
 			DeclaredBy: win.Source.String(), RequestID: requestID(ctx),
 			Errors: []string{fmt.Sprintf("%s declares function %s, which %s already declares: nothing was changed. "+
-				"One live file per function: delete one of them (to move a file, copy it first, then delete the old one)",
+				"One live file per function: delete one of them (to move a file, copy it first, then delete the old one; or git mv)",
 				d.Source, c.fn, win.Source)},
 		})
 		if err != nil {

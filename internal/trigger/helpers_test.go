@@ -56,6 +56,9 @@ type env struct {
 	deployer *fakeDeployer
 	log      *logRecorder
 	tcfg     trigger.Config
+	// codeCommitURL, if set, is the fake CodeCommit server the handler of
+	// a world talks to.
+	codeCommitURL string
 }
 
 func newEnv(t *testing.T) *env {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -46,6 +48,23 @@ func newWorld(t *testing.T, functions []string, variants []string) *world {
 	return e.world(t, "", functions, variants)
 }
 
+// toServer sends the requests whose X-Amz-Target starts with prefix to
+// another server (the handler's CodeCommit calls to a fake: moto has no
+// CodeCommit), the others on.
+type toServer struct {
+	prefix string
+	url    *url.URL
+	next   http.RoundTripper
+}
+
+func (ts toServer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), ts.prefix) {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host, r.Host = ts.url.Scheme, ts.url.Host, ts.url.Host
+	}
+	return ts.next.RoundTrip(r)
+}
+
 // world makes the functions and the variants' queues and target groups,
 // with names starting with prefix, and a handler with the real reconciler.
 func (e *env) world(t *testing.T, prefix string, functions, variants []string) *world {
@@ -70,6 +89,10 @@ func (e *env) world(t *testing.T, prefix string, functions, variants []string) *
 		w.variants = append(w.variants, v)
 	}
 	cfg := e.cfg.Copy()
+	if e.codeCommitURL != "" {
+		u, _ := url.Parse(e.codeCommitURL)
+		cfg.HTTPClient = &http.Client{Transport: toServer{"CodeCommit_20150413.", u, http.DefaultTransport}}
+	}
 	w.calls = mototest.Record(&cfg)
 	w.h = trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: table}, e.tcfg.Logger, s3Options)
 	return w
