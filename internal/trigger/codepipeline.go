@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime/debug"
 	"slices"
@@ -36,19 +37,41 @@ const (
 	maxContinuationToken = 2048
 )
 
-// handleCodePipeline runs a CodePipeline job and always answers it.
+// handleCodePipeline runs a CodePipeline job and always answers it. The
+// job id is read first, leniently, so that a job whose event has a field
+// of the wrong type is still answered (with a failure that says so).
 func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (err error) {
+	id := jobID(raw)
+	if id == "" {
+		return fmt.Errorf("decode CodePipeline job event: no job id: %s", excerpt(raw))
+	}
 	var ev events.CodePipelineJobEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return fmt.Errorf("decode CodePipeline job event: %w", err)
+	derr := json.Unmarshal(raw, &ev)
+	if derr != nil {
+		ev.CodePipelineJob = events.CodePipelineJob{ID: id}
 	}
-	job := ev.CodePipelineJob
-	if job.ID == "" {
-		return errors.New("decode CodePipeline job event: no job id")
+	j := &pipelineJob{h: h, job: ev.CodePipelineJob, log: h.log.With("job", id)}
+	if derr != nil {
+		return j.fail(ctx, cptypes.FailureTypeJobFailed, fmt.Sprintf("decode the job event: %v", derr))
 	}
-	j := &pipelineJob{h: h, job: job, log: h.log.With("job", job.ID)}
 	defer j.answerPanic(ctx, &err)
 	return j.run(ctx)
+}
+
+// jobID is the id of a CodePipeline job event, read without decoding the
+// rest; "" if there is none.
+func jobID(raw json.RawMessage) string {
+	var ev struct {
+		Job map[string]json.RawMessage `json:"CodePipeline.job"`
+	}
+	if json.Unmarshal(raw, &ev) != nil {
+		return ""
+	}
+	var id string
+	if json.Unmarshal(ev.Job["id"], &id) != nil {
+		return ""
+	}
+	return id
 }
 
 // pipelineJob is one invocation's part of a CodePipeline job. The job is
@@ -126,9 +149,7 @@ type pipelineParams struct {
 func pipelineMode(userParameters string) (records.Mode, error) {
 	var params pipelineParams
 	if s := strings.TrimSpace(userParameters); s != "" {
-		dec := json.NewDecoder(strings.NewReader(s))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&params); err != nil {
+		if err := decodeStrict(s, &params); err != nil {
 			return "", fmt.Errorf(`UserParameters: want {"mode":"apply"} or {"mode":"plan"}: %w`, err)
 		}
 	}
@@ -139,6 +160,41 @@ func pipelineMode(userParameters string) (records.Mode, error) {
 		return records.ModePlan, nil
 	}
 	return "", fmt.Errorf(`UserParameters: mode %q: want "apply" or "plan"`, params.Mode)
+}
+
+// decodeStrict decodes one JSON object into v: no unknown key, no key
+// twice (encoding/json would keep the last one silently), nothing after
+// the object.
+func decodeStrict(s string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := t.(string)
+		if seen[key] {
+			return fmt.Errorf("key %q given twice", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("data after the object at offset %d", dec.InputOffset())
+	}
+	strict := json.NewDecoder(strings.NewReader(s))
+	strict.DisallowUnknownFields()
+	return strict.Decode(v)
 }
 
 // source names a file of the job in records and logs.

@@ -209,6 +209,14 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 			wantType: "ConfigurationError", wantMessage: []string{`UserParameters: want {"mode":"apply"} or {"mode":"plan"}`, `unknown field "mdoe"`},
 		},
 		{
+			name: "user parameter given twice", build: inventoryArtifact, params: `{"mode":"plan","mode":"apply"}`,
+			wantType: "ConfigurationError", wantMessage: []string{`UserParameters: want {"mode":"apply"} or {"mode":"plan"}`, `key "mode" given twice`},
+		},
+		{
+			name: "data after the user parameters", build: inventoryArtifact, params: `{"mode":"plan"} {"mode":"apply"}`,
+			wantType: "ConfigurationError", wantMessage: []string{`UserParameters: want {"mode":"apply"} or {"mode":"plan"}`, `data after the object`},
+		},
+		{
 			name: "panic", build: inventoryArtifact,
 			setup:    func(pe *pipelineEnv) { pe.deployer.panicOnPlan = true },
 			wantType: "JobFailed", wantMessage: []string{"internal error: deployer exploded"},
@@ -260,6 +268,29 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 				t.Errorf("deployer calls (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A job event with a field of the wrong type is still answered: its id is
+// read first, on its own.
+func TestCodePipeline_FieldOfTheWrongType_StillAnswered(t *testing.T) {
+	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
+	var ev map[string]map[string]any
+	if err := json.Unmarshal(jobEvent(t, "", ""), &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["CodePipeline.job"]["accountId"] = 123456789012
+	raw, _ := json.Marshal(ev)
+	if err := pe.handler().Handle(context.Background(), raw); err != nil {
+		t.Fatalf("Handle = %v, want nil (the job is answered)", err)
+	}
+	a := pe.answers()
+	if len(a) != 1 || a[0].Op != "PutJobFailureResult" || a[0].Body["jobId"] != "11111111-abcd-1111-abcd-111111111111" ||
+		!strings.Contains(jsonString(a[0].Body), "decode the job event") {
+		t.Fatalf("answers %v, want one PutJobFailureResult saying the event could not be decoded", a)
+	}
+	if calls := pe.deployer.Calls(); len(calls) != 0 {
+		t.Errorf("deployer called: %v", calls)
 	}
 }
 

@@ -613,3 +613,75 @@ func TestS3_RunOutlastsTheInvocation_RecordedBeforeTheDeadline(t *testing.T) {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
+
+// One record of an S3 event that cannot be decoded (a key that is not
+// URL-encoded) is logged and skipped; the event's other records still run.
+func TestS3_UndecodableRecord_OthersStillRun(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	good := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	bad := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "%zz/_lambdaeventsourcedef.json", Version: v, Sequencer: "0055AED6DCD90281E5"})
+	var evBad, evGood struct{ Records []json.RawMessage }
+	if err := json.Unmarshal(bad, &evBad); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(good, &evGood); err != nil {
+		t.Fatal(err)
+	}
+	both, _ := json.Marshal(map[string]any{"Records": []json.RawMessage{evBad.Records[0], evGood.Records[0]}})
+	if err := e.handler().Handle(context.Background(), both); err != nil {
+		t.Fatalf("Handle = %v, want nil", err)
+	}
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls (-want +got):\n%s", diff)
+	}
+	if got := e.log.grep("ignored S3 event record that cannot be decoded"); len(got) != 1 || !strings.Contains(got[0], "record=0") {
+		t.Errorf("log lines: %q", got)
+	}
+}
+
+// A forged event cannot store its sequencer: a malformed one is refused,
+// and so is one whose object version (or delete marker) does not exist;
+// the key's real uploads, with lower sequencers, are still applied.
+func TestS3_ForgedEvents_Refused(t *testing.T) {
+	e := newEnv(t)
+	const key = "orders/_lambdaeventsourcedef.json"
+	h := e.handler()
+	forged := []struct {
+		name, event, version, sequencer, log string
+	}{
+		{"malformed sequencer", "ObjectCreated:Put", "v", "0055AED6DCD9028ZZZ", "refused S3 event: malformed sequencer"},
+		{"over-long sequencer", "ObjectCreated:Put", "v", strings.Repeat("F", 65), "refused S3 event: malformed sequencer"},
+		{"missing sequencer", "ObjectCreated:Put", "v", "", "refused S3 event: malformed sequencer"},
+		{"version that never existed", "ObjectCreated:Put", "forged-version", strings.Repeat("F", 64), "ignored S3 event: the object version does not exist"},
+		{"delete marker that never existed", "ObjectRemoved:DeleteMarkerCreated", "forged-marker", strings.Repeat("F", 64), "ignored S3 event: the delete marker it names does not exist"},
+	}
+	for _, f := range forged {
+		ev := event(t, "s3-object.json", s3Vars{Event: f.event, Key: key, Version: f.version, Sequencer: f.sequencer})
+		if err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatalf("%s: Handle = %v, want nil (refused, not retried)", f.name, err)
+		}
+		if got := e.log.grep(f.log); len(got) == 0 {
+			t.Errorf("%s: no log line %q", f.name, f.log)
+		}
+	}
+	st, err := e.store.SourceState(context.Background(), records.S3Source(bucket, key, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sequencer != "" {
+		t.Fatalf("a forged sequencer was stored: %+v", st)
+	}
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	if err := h.Handle(context.Background(), event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})); err != nil {
+		t.Fatal(err)
+	}
+	dm := e.remove(key)
+	if err := h.Handle(context.Background(), event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: dm, Sequencer: "0055AED6DCD90281E6"})); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"plan orders", "apply orders", "plan-destroy orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+		t.Errorf("deployer calls of the real events (-want +got):\n%s", diff)
+	}
+}
