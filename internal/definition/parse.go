@@ -174,7 +174,8 @@ func (w *walker) checkFile(root *node) []pullEntry {
 			}
 		}
 	}
-	if (pushNode == nil || pushNode.kind == kindArray && len(pushNode.items) == 0) && pullNode == nil {
+	if (pushNode == nil || pushNode.kind == kindArray && len(pushNode.items) == 0) && pullNode == nil &&
+		!root.miscased("PushEventSources") && !root.miscased("PullEventSources") {
 		w.errorf(root.off, "", "no event source: add PushEventSources or PullEventSources")
 	}
 
@@ -300,9 +301,11 @@ func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *sibling
 		path  string
 	}
 	var claims []claim
-	named := root.has("FunctionName") || sibling != nil || siblingBroken
+	// A FunctionName in the wrong case is reported as such, not as a
+	// missing function too.
+	named := root.hasFold("FunctionName") || sibling != nil || siblingBroken
 	for _, p := range pulls {
-		named = named || p.n.has("FunctionName")
+		named = named || p.n.hasFold("FunctionName")
 	}
 	if n := root.value("FunctionName"); n != nil && w.checkFunctionRef(n, "FunctionName") {
 		ref, _ := ParseFunctionRef(n.str)

@@ -171,6 +171,9 @@ func (w *walker) mappingRule(n *node, path string) (*sourceRule, string) {
 	case self:
 		return ruleFor(SourceSelfManagedKafka), ""
 	case arnNode == nil:
+		if n.hasFold("EventSourceArn") {
+			return nil, "" // written in the wrong case: reported as such
+		}
 		w.errorf(n.off, path, `missing required field "EventSourceArn" (or "SelfManagedEventSource" for a self-managed Kafka cluster)`)
 		return nil, ""
 	case arnNode.kind != kindString || !arnNode.matches(arnSpec):
@@ -210,7 +213,7 @@ func (w *walker) checkFieldsFor(n *node, path string, rule *sourceRule, allowed 
 		required = append(slices.Clone(required), "StartingPosition")
 	}
 	for _, k := range required {
-		if !n.has(k) {
+		if !n.hasFold(k) {
 			w.errorf(n.off, path, "missing required field %q (required for %s event sources)", k, rule.label)
 		}
 	}
@@ -390,7 +393,7 @@ func (w *walker) checkPush(n *node, path string) {
 		}
 	}
 	for _, k := range fs.required {
-		if !n.has(k) {
+		if !n.hasFold(k) {
 			w.errorf(n.off, path, "missing required field %q (required with Service %q)", k, svc)
 		}
 	}

@@ -118,6 +118,24 @@ func (n *node) intValue() (int64, bool) {
 // has tells whether member key is present (whatever its value).
 func (n *node) has(key string) bool { return n.get(key) != nil }
 
+// hasFold tells whether member key is present in any case. A required
+// key written in the wrong case is reported once, as an unknown field
+// with its suggestion, not as missing too.
+func (n *node) hasFold(key string) bool { return n.has(key) || n.miscased(key) }
+
+// miscased tells whether key is present in another case only.
+func (n *node) miscased(key string) bool {
+	if n == nil || n.kind != kindObject {
+		return false
+	}
+	for _, m := range n.members {
+		if m.key != key && strings.EqualFold(m.key, key) {
+			return true
+		}
+	}
+	return false
+}
+
 // maxDepth bounds nesting: the format needs about 8 levels.
 const maxDepth = 64
 
@@ -191,6 +209,9 @@ func (b *treeBuilder) syntax(err error) {
 		if strings.HasPrefix(msg, "unexpected end of JSON input") {
 			off, msg = len(b.data), "unexpected end of file"
 		}
+		if comma, ok := trailingComma(b.data, off); ok {
+			off, msg = comma, fmt.Sprintf("trailing comma before %q: JSON allows none, remove it", b.data[se.Offset-1])
+		}
 		b.errs.add(b.pos.at(max(off, 0)), "", "invalid JSON: "+msg)
 		return
 	}
@@ -199,6 +220,16 @@ func (b *treeBuilder) syntax(err error) {
 		return
 	}
 	b.errs.add(b.pos.at(b.skip()), "", "invalid JSON: "+err.Error())
+}
+
+// trailingComma tells whether the byte at off closes an object or array
+// right after a comma (whitespace between), and where that comma is.
+func trailingComma(data []byte, off int) (int, bool) {
+	if off < 0 || off >= len(data) || data[off] != '}' && data[off] != ']' {
+		return 0, false
+	}
+	i := len(bytes.TrimRight(data[:off], " \t\r\n")) - 1
+	return i, i >= 0 && data[i] == ','
 }
 
 var errTooDeep = errors.New("nesting too deep")

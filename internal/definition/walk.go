@@ -68,7 +68,7 @@ func (w *walker) walkObject(n *node, s *spec, path string) {
 		w.walk(m.val, fs, pathKey(path, m.key))
 	}
 	for _, r := range s.required {
-		if !n.has(r) {
+		if !n.hasFold(r) {
 			w.errorf(n.off, path, "missing required field %q", r)
 		}
 	}
