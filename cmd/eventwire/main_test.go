@@ -306,3 +306,24 @@ func TestPlan_EndpointThatDoesNotAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestApply_JSONOnTerminal_RefusesWithoutYes: apply -o json without --yes
+// refuses even on a terminal, asks nothing, and changes nothing.
+func TestApply_JSONOnTerminal_RefusesWithoutYes(t *testing.T) {
+	a := newAccount(t)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	for _, cmd := range []string{"apply", "destroy"} {
+		r := run(t, tty, a.env, cmd, "-o", "json", a.dir)
+		if r.code != 1 || !strings.Contains(r.stderr, "-o json needs --yes") || r.stdout != "" {
+			t.Errorf("%s: exit %d\nstdout:\n%s\nstderr:\n%s\nwant 1, the refusal and nothing on stdout", cmd, r.code, r.stdout, r.stderr)
+		}
+	}
+	if n := a.mappings(t); n != 0 {
+		t.Errorf("%d mappings created by a refused apply", n)
+	}
+}

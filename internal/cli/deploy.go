@@ -43,7 +43,7 @@ func (a *app) deployCommand(name string) *cobra.Command {
 		Args:              pathArgs,
 		ValidArgsFunction: completePaths,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := d.check(); err != nil {
+			if err := d.check(name); err != nil {
 				return err
 			}
 			switch name {
@@ -94,9 +94,10 @@ worked on concurrently (--parallel); a failure in one does not stop the
 others, and the exit status is 1 if any failed. Applying the same files
 again changes nothing.
 
-Without a terminal (CI), --yes is required. With -o json nothing but one
-JSON document is printed on standard output: the plan and each function's
-outcome (applied, failed, no-changes, not-planned, not-applied).
+Without a terminal (CI), and with -o json, --yes is required. With -o
+json nothing but one JSON document is printed on standard output: the
+plan and each function's outcome (applied, failed, no-changes,
+not-planned, not-applied).
 
 ` + allowHelp + `
 
@@ -148,8 +149,13 @@ func (d *deployFlags) register(cmd *cobra.Command, name string) {
 	}
 }
 
-// check refuses flag values out of range.
-func (d *deployFlags) check() error {
+// check refuses flag values out of range, and a JSON apply or destroy
+// that would ask for confirmation: its reader is a program, which cannot
+// answer (even on a terminal).
+func (d *deployFlags) check(name string) error {
+	if name != "plan" && d.output == "json" && !d.yes {
+		return fmt.Errorf("-o json needs --yes: a run that prints JSON for a program does not ask for confirmation")
+	}
 	if d.parallel < 1 {
 		return fmt.Errorf("--parallel %d: want 1 or more", d.parallel)
 	}
