@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+
 	"github.com/eventwire/eventwire/internal/records"
 )
 
@@ -185,4 +188,24 @@ func lambdaWrites(ops []string) []string {
 		}
 	}
 	return out
+}
+
+// A function deleted in Lambda keeps its mappings and target
+// registrations (AWS and moto alike). Removing its file still tears them
+// down through the handler: the function's ARN is worked out without
+// GetFunction, and the target groups come from the file last applied.
+func TestOwnership_DeletedFunctionIsTornDown(t *testing.T) {
+	w := newWorld(t, []string{"orders", "inventory"}, []string{"a", "b"})
+	w.deliver(w.upload("orders/_lambdaeventsourcedef.json", "orders", "a"))
+	w.deliver(w.upload("inventory/_lambdaeventsourcedef.json", "inventory", "b"))
+	w.checkWiring("before", map[string]string{"orders": "a", "inventory": "b"})
+	if _, err := w.fx.Lambda.DeleteFunction(context.Background(), &awslambda.DeleteFunctionInput{FunctionName: aws.String("orders")}); err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(w.delete("orders/_lambdaeventsourcedef.json"))
+	w.checkWiring("after the file of the deleted function was removed", map[string]string{"inventory": "b"})
+	got := w.outcomes("orders")
+	if len(got) == 0 || !strings.HasPrefix(got[0], "succeeded destroy ") {
+		t.Errorf("orders records: %q, want a successful teardown last", got)
+	}
 }
