@@ -270,7 +270,7 @@ func (h *Handler) declaredAt(ctx context.Context, p pushed, path, commit string)
 	if err != nil || data == nil {
 		return ""
 	}
-	f, errs, _, err := h.validate(ctx, path, data, sib)
+	f, errs, _, err := h.validate(ctx, records.TriggerCodeCommit, path, data, sib)
 	if err != nil || errs != nil {
 		return ""
 	}

@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -45,6 +46,25 @@ const (
 	EnvAllowedRegions  = "EVENTWIRE_ALLOWED_REGIONS"
 	EnvAllowedBuckets  = "EVENTWIRE_ALLOWED_BUCKETS"
 	EnvKafkaHosts      = "EVENTWIRE_KAFKA_HOSTS"
+	// EnvKeyPrefixFunctions maps key prefixes of the definitions bucket to
+	// function name prefixes, as a JSON object ({"team-a/": "team-a-"}): a
+	// file whose key starts with a mapped prefix may only wire functions
+	// whose names start with the prefix it maps to (the longest matching
+	// key prefix counts). Keys under no mapped prefix are held to
+	// EnvFunctionPrefix only. Optional.
+	EnvKeyPrefixFunctions = "EVENTWIRE_KEY_PREFIX_FUNCTIONS"
+	// EnvAllowTakeover, "true", lets definition files take over target
+	// groups and routes held by something eventwire does not own for the
+	// function (set by the stack's allowTakeover). Unset or "false", such
+	// a file is a conflict: recorded, nothing applied for its function.
+	// Optional.
+	EnvAllowTakeover = "EVENTWIRE_ALLOW_TAKEOVER"
+	// EnvBucket, EnvRepository and EnvBranches are the event sources the
+	// stack configured: the definitions bucket's name, the CodeCommit
+	// repository's name ("" without one) and its branches (a JSON list).
+	EnvBucket     = "EVENTWIRE_BUCKET"
+	EnvRepository = "EVENTWIRE_REPOSITORY"
+	EnvBranches   = "EVENTWIRE_BRANCHES"
 	// envSelf is the deployer's own function name, set by Lambda.
 	envSelf = "AWS_LAMBDA_FUNCTION_NAME"
 )
@@ -61,6 +81,8 @@ type Settings struct {
 	// and the rest. Empty Accounts and Regions mean the deployer's own,
 	// found by NewFromConfig's handler on first use.
 	Allowed definition.Policy
+	// KeyPrefixFunctions is EnvKeyPrefixFunctions.
+	KeyPrefixFunctions map[string]string
 }
 
 // SettingsFromEnv reads the settings with getenv (os.Getenv).
@@ -85,6 +107,11 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	if bad := s.Allowed.Check(); len(bad) > 0 {
 		return s, fmt.Errorf("environment variables %s, %s, %s, %s: %s", EnvAllowedAccounts, EnvAllowedRegions, EnvAllowedBuckets, EnvKafkaHosts, strings.Join(bad, "; "))
 	}
+	if v := getenv(EnvKeyPrefixFunctions); v != "" {
+		if err := json.Unmarshal([]byte(v), &s.KeyPrefixFunctions); err != nil {
+			return s, fmt.Errorf("environment variable %s: not a JSON object of key prefixes to function prefixes: %w", EnvKeyPrefixFunctions, err)
+		}
+	}
 	return s, nil
 }
 
@@ -94,18 +121,19 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 // an emulator, for instance).
 func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3Opts ...func(*s3.Options)) *Handler {
 	return New(Config{
-		Deployer:       d,
-		Store:          records.New(dynamodb.NewFromConfig(cfg), s.Table, records.Options{}),
-		Parse:          definition.Parse,
-		S3:             s3.NewFromConfig(cfg, s3Opts...),
-		CodeCommit:     codecommit.NewFromConfig(cfg),
-		CodePipeline:   codepipeline.NewFromConfig(cfg),
-		ArtifactS3:     NewArtifactS3(cfg, s3Opts...),
-		Logger:         log,
-		LeaseDuration:  s.LeaseDuration,
-		FunctionPrefix: s.FunctionPrefix,
-		Self:           s.Self,
-		Policy:         (&ownPolicy{allowed: s.Allowed, region: cfg.Region, sts: sts.NewFromConfig(cfg)}).get,
+		Deployer:           d,
+		Store:              records.New(dynamodb.NewFromConfig(cfg), s.Table, records.Options{}),
+		Parse:              definition.Parse,
+		S3:                 s3.NewFromConfig(cfg, s3Opts...),
+		CodeCommit:         codecommit.NewFromConfig(cfg),
+		CodePipeline:       codepipeline.NewFromConfig(cfg),
+		ArtifactS3:         NewArtifactS3(cfg, s3Opts...),
+		Logger:             log,
+		LeaseDuration:      s.LeaseDuration,
+		FunctionPrefix:     s.FunctionPrefix,
+		KeyPrefixFunctions: s.KeyPrefixFunctions,
+		Self:               s.Self,
+		Policy:             (&ownPolicy{allowed: s.Allowed, region: cfg.Region, sts: sts.NewFromConfig(cfg)}).get,
 	})
 }
 

@@ -191,9 +191,10 @@ func (h *Handler) teardown(ctx context.Context, c convergence, active *records.D
 func (h *Handler) readDeclared(ctx context.Context, d records.Declaration) (f *definition.File, invalid []string, err error) {
 	var data, sib []byte
 	var path string
+	tr := records.TriggerS3
 	switch d.Source.Kind {
 	case records.KindCodeCommit:
-		path = d.Source.Path
+		tr, path = records.TriggerCodeCommit, d.Source.Path
 		data, sib, err = h.readDefinition(ctx, d.Source.Repository, d.Source.Version, path)
 		if err == nil && data == nil {
 			err = fmt.Errorf("%s: %w", d.Source, errNoObject)
@@ -205,7 +206,7 @@ func (h *Handler) readDeclared(ctx context.Context, d records.Declaration) (f *d
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s again: %w", d.Source, err)
 	}
-	f, invalid, _, err = h.validate(ctx, path, data, sib)
+	f, invalid, _, err = h.validate(ctx, tr, path, data, sib)
 	if err != nil || invalid != nil {
 		return nil, invalid, err
 	}

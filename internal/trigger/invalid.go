@@ -14,7 +14,7 @@ import (
 // parse parses a file; a failure is written as an invalid record (under
 // the function the file seems to name) and returned as the error.
 func (h *Handler) parse(ctx context.Context, tr records.Trigger, source, path string, data, functionDef []byte) (*definition.File, *records.Record, error) {
-	f, errs, ref, err := h.validate(ctx, path, data, functionDef)
+	f, errs, ref, err := h.validate(ctx, tr, path, data, functionDef)
 	if err != nil || errs == nil {
 		return f, nil, err
 	}
@@ -26,10 +26,10 @@ func (h *Handler) parse(ctx context.Context, tr records.Trigger, source, path st
 }
 
 // validate parses a file (with the Policy, if one is set) and checks that
-// the deployer may wire its function. A file that does not validate gives
-// its errors, and the function it seems to name; err is a failure to get
-// the Policy.
-func (h *Handler) validate(ctx context.Context, path string, data, functionDef []byte) (*definition.File, []string, string, error) {
+// the deployer may wire its function from there (path is an S3 key for
+// TriggerS3). A file that does not validate gives its errors, and the
+// function it seems to name; err is a failure to get the Policy.
+func (h *Handler) validate(ctx context.Context, tr records.Trigger, path string, data, functionDef []byte) (*definition.File, []string, string, error) {
 	parseFile := h.cfg.Parse
 	if h.cfg.Policy != nil {
 		p, err := h.cfg.Policy(ctx)
@@ -42,14 +42,15 @@ func (h *Handler) validate(ctx context.Context, path string, data, functionDef [
 	if perr != nil {
 		return nil, errorLines(perr), guessFunction(data, functionDef), nil
 	}
-	if msg := h.outOfBounds(f.Function); msg != "" {
+	if msg := h.outOfBounds(tr, path, f.Function); msg != "" {
 		return nil, []string{path + ": " + msg}, f.Function, nil
 	}
 	return f, nil, f.Function, nil
 }
 
-// outOfBounds says why the deployer may not wire function ref, or "".
-func (h *Handler) outOfBounds(ref string) string {
+// outOfBounds says why the deployer may not wire function ref from the
+// file at path (an S3 key for TriggerS3), or "".
+func (h *Handler) outOfBounds(tr records.Trigger, path, ref string) string {
 	name := records.FunctionKey(ref)
 	switch {
 	case h.cfg.Self != "" && name == h.cfg.Self:
@@ -57,7 +58,24 @@ func (h *Handler) outOfBounds(ref string) string {
 	case !strings.HasPrefix(name, h.cfg.FunctionPrefix):
 		return fmt.Sprintf("function %q is outside the functions this deployer may wire (names starting with %q, %s)", ref, h.cfg.FunctionPrefix, EnvFunctionPrefix)
 	}
+	if tr != records.TriggerS3 {
+		return ""
+	}
+	if keyPrefix, fnPrefix, ok := longestPrefix(h.cfg.KeyPrefixFunctions, path); ok && !strings.HasPrefix(name, fnPrefix) {
+		return fmt.Sprintf("function %q is outside the functions files under %q may wire (names starting with %q, %s)", ref, keyPrefix, fnPrefix, EnvKeyPrefixFunctions)
+	}
 	return ""
+}
+
+// longestPrefix finds the longest key of m that key starts with, and its
+// value.
+func longestPrefix(m map[string]string, key string) (prefix, value string, ok bool) {
+	for p, v := range m {
+		if strings.HasPrefix(key, p) && (!ok || len(p) > len(prefix)) {
+			prefix, value, ok = p, v, true
+		}
+	}
+	return prefix, value, ok
 }
 
 // recordInvalid logs and records a file's validation errors (final: the

@@ -195,7 +195,7 @@ func (h *Handler) s3Put(ctx context.Context, c *s3Change) error {
 		return err
 	}
 	change := records.Change{Kind: records.Declare, Source: src, Sequencer: c.obj.Sequencer, Tag: records.NewID()}
-	f, errs, ref, err := h.validate(ctx, c.key, data, sib)
+	f, errs, ref, err := h.validate(ctx, records.TriggerS3, c.key, data, sib)
 	if err != nil {
 		return err
 	}

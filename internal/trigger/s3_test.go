@@ -585,6 +585,55 @@ func TestS3_FunctionOutsideThePrefix_Invalid(t *testing.T) {
 	}
 }
 
+// A file under a key prefix that the stack maps to a function prefix
+// (keyPrefixFunctions) may only wire that team's functions: one naming
+// another team's function is invalid (recorded, final, nothing applied),
+// whatever the deployer's wider functionNamePrefix allows. The longest
+// mapped prefix counts; a key under no mapped prefix is held to the wider
+// prefix only.
+func TestS3_KeyPrefixMapsToFunctionPrefix_OtherTeamsFunctionInvalid(t *testing.T) {
+	tests := []struct {
+		name, key, function, wantErr string
+	}{
+		{"own team", "team-a/orders/_lambdaeventsourcedef.json", "shop-a-orders", ""},
+		{"other team's function", "team-a/orders/_lambdaeventsourcedef.json", "shop-b-billing",
+			`team-a/orders/_lambdaeventsourcedef.json: function "shop-b-billing" is outside the functions files under "team-a/" may wire (names starting with "shop-a-", EVENTWIRE_KEY_PREFIX_FUNCTIONS)`},
+		{"the longest prefix counts", "team-a/payments/_lambdaeventsourcedef.json", "shop-a-orders",
+			`team-a/payments/_lambdaeventsourcedef.json: function "shop-a-orders" is outside the functions files under "team-a/payments/" may wire (names starting with "shop-a-pay-", EVENTWIRE_KEY_PREFIX_FUNCTIONS)`},
+		{"by ARN", "team-b/x/_lambdaeventsourcedef.json", "arn:aws:lambda:us-east-1:123456789012:function:shop-a-orders:live",
+			`team-b/x/_lambdaeventsourcedef.json: function "arn:aws:lambda:us-east-1:123456789012:function:shop-a-orders:live" is outside the functions files under "team-b/" may wire (names starting with "shop-b-", EVENTWIRE_KEY_PREFIX_FUNCTIONS)`},
+		{"unmapped folder", "shared/_lambdaeventsourcedef.json", "shop-b-billing", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.tcfg.FunctionPrefix = "shop-"
+			e.tcfg.KeyPrefixFunctions = map[string]string{"team-a/": "shop-a-", "team-a/payments/": "shop-a-pay-", "team-b/": "shop-b-"}
+			v := e.put(tt.key, sqsFile(tt.function, "orders", 5))
+			ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: tt.key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+			if err := e.handler().Handle(context.Background(), ev); err != nil {
+				t.Fatalf("Handle = %v, want nil (not retried)", err)
+			}
+			if applied := len(e.deployer.Calls()) > 0; applied != (tt.wantErr == "") {
+				t.Errorf("deployer calls %v, want applied %v", e.deployer.Calls(), tt.wantErr == "")
+			}
+			hist := e.history(tt.function)
+			if len(hist) != 1 {
+				t.Fatalf("%d records, want 1", len(hist))
+			}
+			if tt.wantErr == "" {
+				if hist[0].Outcome != records.Succeeded {
+					t.Errorf("outcome %s, want succeeded", hist[0].Outcome)
+				}
+				return
+			}
+			if diff := cmp.Diff([]string{tt.wantErr}, hist[0].Errors); diff != "" || hist[0].Outcome != records.Invalid {
+				t.Errorf("record %s, errors (-want +got):\n%s", hist[0].Outcome, diff)
+			}
+		})
+	}
+}
+
 // A run that outlasts the invocation is cut short before Lambda's deadline,
 // so that its failure is recorded and returned (for Lambda to retry) while
 // the function still runs.

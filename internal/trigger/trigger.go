@@ -88,6 +88,11 @@ type Config struct {
 	// error getting it (the deployer's own account, from STS) is an AWS
 	// failure, retried.
 	Policy func(ctx context.Context) (*definition.Policy, error)
+	// KeyPrefixFunctions maps key prefixes of the definitions bucket to
+	// function name prefixes (EnvKeyPrefixFunctions): an S3 file under a
+	// mapped prefix naming a function outside the prefix it maps to is
+	// invalid, like one outside FunctionPrefix.
+	KeyPrefixFunctions map[string]string
 }
 
 // leaseMargin is added to the time left in an invocation to make the
