@@ -11,8 +11,12 @@ import (
 )
 
 // FunctionAPI is the slice of *lambda.Client that Functions needs.
+// GetFunctionConfiguration, not GetFunction: the deployer needs the name
+// and ARN, and lambda:GetFunction would also hand it a download URL of
+// every function's code. (It draws on Lambda's shared control-plane quota
+// of about 15 requests/s, where GetFunction has 100/s of its own.)
 type FunctionAPI interface {
-	GetFunction(ctx context.Context, in *lambda.GetFunctionInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error)
+	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, optFns ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
 }
 
 // Functions resolves function references against Lambda.
@@ -26,29 +30,26 @@ func NewFunctions(api FunctionAPI) *Functions { return &Functions{api: api} }
 // Resolve looks the function up. ref is a name, a partial ARN
 // (ACCOUNT:function:NAME), a full ARN, any of them optionally qualified with
 // an alias or version (NAME:live, an alias ARN). The qualifier is split off
-// and sent as GetFunction's Qualifier. A missing function (or qualifier) is
+// and sent as GetFunctionConfiguration's Qualifier. A missing function (or qualifier) is
 // an error wrapping ErrNotFound.
 func (f *Functions) Resolve(ctx context.Context, ref string) (funcref.Function, error) {
 	r, err := funcref.Parse(ref)
 	if err != nil {
 		return funcref.Function{}, fmt.Errorf("get function: %w", err)
 	}
-	in := &lambda.GetFunctionInput{FunctionName: aws.String(r.Unqualified().String())}
+	in := &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(r.Unqualified().String())}
 	if r.Qualifier != "" {
 		in.Qualifier = aws.String(r.Qualifier)
 	}
-	out, err := f.api.GetFunction(ctx, in)
+	out, err := f.api.GetFunctionConfiguration(ctx, in)
 	if err != nil {
 		return funcref.Function{}, fmt.Errorf("get function %s: %w", ref, translate(err))
 	}
-	if out.Configuration == nil {
-		return funcref.Function{}, fmt.Errorf("get function %s: no configuration in the answer", ref)
-	}
-	arn := aws.ToString(out.Configuration.FunctionArn)
+	arn := aws.ToString(out.FunctionArn)
 	if got, err := funcref.Parse(arn); err == nil {
 		arn = got.Unqualified().String()
 	}
-	name := aws.ToString(out.Configuration.FunctionName)
+	name := aws.ToString(out.FunctionName)
 	if name == "" {
 		name = funcref.Name(arn)
 	}

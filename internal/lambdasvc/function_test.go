@@ -16,12 +16,17 @@ import (
 
 const ordersARN = "arn:aws:lambda:us-east-1:123456789012:function:orders"
 
-// getFunction answers GetFunction like AWS: a qualified FunctionArn when a
-// Qualifier is given, 404 for unknown functions.
+// getFunction answers GetFunctionConfiguration like AWS: a qualified
+// FunctionArn when a Qualifier is given, 404 for unknown functions.
 type getFunction struct{ paths []string }
 
 func (g *getFunction) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name, _ := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/2015-03-31/functions/"))
+	path, ok := strings.CutSuffix(r.URL.EscapedPath(), "/configuration")
+	if !ok || r.Method != http.MethodGet {
+		http.Error(w, "not GetFunctionConfiguration: "+r.Method+" "+r.URL.Path, http.StatusBadRequest)
+		return
+	}
+	name, _ := url.PathUnescape(strings.TrimPrefix(path, "/2015-03-31/functions/"))
 	q := r.URL.Query().Get("Qualifier")
 	g.paths = append(g.paths, name+"|"+q)
 	w.Header().Set("Content-Type", "application/json")
@@ -36,7 +41,7 @@ func (g *getFunction) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if q != "" {
 		arn += ":" + q
 	}
-	json.NewEncoder(w).Encode(map[string]any{"Configuration": map[string]any{"FunctionName": "orders", "FunctionArn": arn}})
+	json.NewEncoder(w).Encode(map[string]any{"FunctionName": "orders", "FunctionArn": arn})
 }
 
 func TestResolve_FakeAWS(t *testing.T) {
@@ -62,7 +67,7 @@ func TestResolve_FakeAWS(t *testing.T) {
 				t.Errorf("Resolve (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff([]string{tt.wantSent}, g.paths); diff != "" {
-				t.Errorf("GetFunction requests (-want +got):\n%s", diff)
+				t.Errorf("GetFunctionConfiguration requests (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -127,7 +127,7 @@ func (r *Reconciler) PlanDestroy(ctx context.Context, ref string, former []defin
 }
 
 // gone returns the function ref names, which does not exist, with its ARN
-// made without GetFunction: from ref where it is a full ARN, else with the
+// made without GetFunctionConfiguration: from ref where it is a full ARN, else with the
 // caller's account and partition (STS, asked once) and the configured
 // region.
 func (r *Reconciler) gone(ctx context.Context, ref string) (plan.Function, error) {
