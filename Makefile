@@ -70,8 +70,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 # Synthesizes the stack into cdk.out, offline (see the exports at the top).
+# functionNamePrefix is required; a deployment passes its own (README).
+CDK_SYNTH_CONTEXT ?= -c functionNamePrefix=example-
+
 synth: lambda cdk-cli
-	$(CDK) synth --quiet --no-notices --output cdk.out
+	$(CDK) synth --quiet --no-notices --output cdk.out $(CDK_SYNTH_CONTEXT)
 	@ls cdk.out/*.template.json
 
 # cfn-lint over the synthesized template, and over one synthesized with
@@ -79,7 +82,11 @@ synth: lambda cdk-cli
 # (a redundant DependsOn) is emitted by CDK itself.
 CDK_ALL_OPTIONS := -c functionNamePrefix=orders- -c notificationEmail=ops@example.com \
 	-c codeCommitRepository=definitions -c codeCommitBranches=main \
-	-c pipelineRoleArn=arn:aws:iam::111122223333:role/pipeline -c pipelineAccount=444455556666
+	-c pipelineRoleArn=arn:aws:iam::111122223333:role/pipeline \
+	-c 'targetGroupArns=arn:aws:elasticloadbalancing:*:111122223333:targetgroup/orders-*/*' \
+	-c apiIds=a1b2c3d4e5 -c allowTakeover=true \
+	-c definitionWriters=arn:aws:iam::111122223333:role/ci-definitions \
+	-c 'keyPrefixFunctions={"orders/":"orders-"}'
 
 lint-cfn: synth
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: pip install cfn-lint"; exit 1; }

@@ -23,8 +23,8 @@ const (
 
 // addAlarms alarms on any event in the failure queue, on any function
 // error and on any definition conflict, to an SNS topic (with an email
-// subscription when configured).
-func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, failed awssqs.Queue, cfg settings) {
+// subscription when configured), which it returns.
+func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, failed awssqs.Queue, cfg settings) awssns.Topic {
 	// Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS
 	// managed SNS key, and a customer key (with a key policy for
 	// cloudwatch.amazonaws.com) costs more than alarm texts are worth.
@@ -64,4 +64,5 @@ func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup,
 	alarm("ConflictsAlarm",
 		conflicts.Metric(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
 		"eventwire: two live definition files declare one function; the later one was not applied (see the deployment records with outcome conflict)")
+	return topic
 }

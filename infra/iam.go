@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/iamcalls"
 )
 
 // newDeployerRole is the deployer's role. It is built here, without
@@ -86,8 +87,8 @@ func grantDeployer(stack awscdk.Stack, role awsiam.Role, bucket awss3.Bucket, ta
 	functions := p.lambdaArn("function:" + cfg.functionNamePrefix + "*")
 	grantFunctions(p, functions)
 	grantMappings(p, functions)
-	grantHTTPAPIs(p)
-	grantTargetGroups(p)
+	grantHTTPAPIs(p, cfg.apiIDs)
+	grantTargetGroups(p, cfg.targetGroupArns)
 	grantRecords(p, bucket, table)
 	grantSources(p, cfg)
 }
@@ -95,12 +96,14 @@ func grantDeployer(stack awscdk.Stack, role awsiam.Role, bucket awss3.Bucket, ta
 // grantFunctions lets the deployer read the functions it may wire and
 // manage their push permissions.
 func grantFunctions(p deployerPolicy, functions string) {
-	// Lambda GetFunction / GetPolicy / ListAliases: resource type function
-	// (function, version or alias ARN); no Lambda condition key. The push
-	// side lists a function's aliases on every plan, since each alias has
-	// a policy of its own that may hold eventwire's statements.
+	// Lambda GetFunctionConfiguration / GetPolicy / ListAliases: resource
+	// type function (function, version or alias ARN); no Lambda condition
+	// key. Not GetFunction, which also hands out a URL to download the
+	// function's code. The push side lists a function's aliases on every
+	// plan, since each alias has a policy of its own that may hold
+	// eventwire's statements.
 	p.add("ReadTargetFunctions",
-		[]string{"lambda:GetFunction", "lambda:GetPolicy", "lambda:ListAliases"},
+		[]string{"lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListAliases"},
 		[]string{functions}, nil)
 
 	// AddPermission / RemovePermission: resource type function; condition
@@ -147,50 +150,80 @@ func grantMappings(p deployerPolicy, functions string) {
 
 	// ListTags / TagResource / UntagResource: resource type
 	// eventSourceMapping (tags on create need TagResource too). Their
-	// condition keys are tag keys only, not lambda:FunctionArn.
+	// condition keys are tag keys only (aws:ResourceTag, aws:RequestTag,
+	// aws:TagKeys), not lambda:FunctionArn, so they cannot be held to the
+	// functions above; and a file may set any tag on its mappings, so the
+	// keys cannot be narrowed either. The worst they allow is tagging
+	// another function's mapping: creating, changing and deleting one stay
+	// held by lambda:FunctionArn.
 	p.add("TagMappings",
 		[]string{"lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"},
 		[]string{mappings}, nil)
 }
 
-// grantHTTPAPIs lets the deployer wire API Gateway HTTP API routes.
-func grantHTTPAPIs(p deployerPolicy) {
+// grantHTTPAPIs lets the deployer wire the routes of the HTTP APIs the
+// operator named (apiIds); none without them.
+func grantHTTPAPIs(p deployerPolicy, apiIDs []string) {
 	// API Gateway v2 uses HTTP-verb actions on path ARNs without account
 	// (the caller's own account): GetRoute and UpdateRoute on
 	// /apis/ID/routes/ID, GetRoutes on /apis/ID/routes, GetIntegrations and
 	// CreateIntegration on /apis/ID/integrations, GetIntegration and
 	// DeleteIntegration on /apis/ID/integrations/ID, GetStages on
-	// /apis/ID/stages. Every API of the region, since the file names the
-	// API; never the API itself, its routes' creation or its deployments.
-	apigw := func(path string) string {
-		return fmt.Sprintf("arn:%s:apigateway:%s::/apis/*/%s", p.partition, p.region, path)
+	// /apis/ID/stages. Never the API itself, its routes' creation or its
+	// deployments. Scoped by API id: routes and integrations carry no tags
+	// and, in API Gateway v2, inherit none from their API, so a tag
+	// condition cannot hold them.
+	if len(apiIDs) == 0 {
+		return
+	}
+	apigw := func(path string) []string {
+		var out []string
+		for _, id := range apiIDs {
+			out = append(out, fmt.Sprintf("arn:%s:apigateway:%s::/apis/%s/%s", p.partition, p.region, id, path))
+		}
+		return out
 	}
 	p.add("ReadHttpApis",
 		[]string{"apigateway:GET"},
-		[]string{apigw("routes"), apigw("routes/*"), apigw("integrations"), apigw("integrations/*"), apigw("stages")}, nil)
+		concat(apigw("routes"), apigw("routes/*"), apigw("integrations"), apigw("integrations/*"), apigw("stages")), nil)
 	p.add("WireHttpApiRoutes",
 		[]string{"apigateway:PATCH"},
-		[]string{apigw("routes/*")}, nil)
+		apigw("routes/*"), nil)
 	p.add("CreateHttpApiIntegrations",
 		[]string{"apigateway:POST"},
-		[]string{apigw("integrations")}, nil)
+		apigw("integrations"), nil)
 	p.add("DeleteHttpApiIntegrations",
 		[]string{"apigateway:DELETE"},
-		[]string{apigw("integrations/*")}, nil)
+		apigw("integrations/*"), nil)
 }
 
-// grantTargetGroups lets the deployer register functions in Elastic Load
-// Balancing target groups.
-func grantTargetGroups(p deployerPolicy) {
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// grantTargetGroups lets the deployer register functions in the Elastic
+// Load Balancing target groups the operator allows: those named by
+// targetGroupArns, or else those tagged eventwire:allowed=true.
+func grantTargetGroups(p deployerPolicy, arns []string) {
 	// Elastic Load Balancing DescribeTargetGroups / DescribeTargetHealth
 	// support no resource type: Resource "*" is the only form. Read-only.
 	p.add("DescribeTargetGroups",
 		[]string{"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"},
 		[]string{"*"}, nil)
-	// RegisterTargets / DeregisterTargets: resource type targetgroup.
-	p.add("RegisterLambdaTargets",
-		[]string{"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"},
-		[]string{fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:targetgroup/*/*", p.partition, p.region, p.account)}, nil)
+	// RegisterTargets / DeregisterTargets: resource type targetgroup, whose
+	// condition keys include aws:ResourceTag/${TagKey}.
+	actions := []string{"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"}
+	if len(arns) > 0 {
+		p.add("RegisterLambdaTargets", actions, arns, nil)
+		return
+	}
+	p.add("RegisterLambdaTargets", actions,
+		[]string{fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:targetgroup/*/*", p.partition, p.region, p.account)},
+		map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + iamcalls.TargetGroupTag: iamcalls.TargetGroupTagValue}})
 }
 
 // grantRecords lets the deployer read the definitions bucket and keep

@@ -19,7 +19,13 @@ func main() {
 		os.Exit(1)
 	}
 	app := awscdk.NewApp(nil)
-	stack := NewDeployerStack(app, "Eventwire", nil)
+	name, err := StackName(app)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "infra: %v\n", err)
+		jsii.Close()
+		os.Exit(1)
+	}
+	stack := NewDeployerStack(app, name, nil)
 	// The CLI stops on error annotations; a run without it (CDK_OUTDIR=...
 	// go run ./infra) would write the template anyway.
 	if errs := stackErrors(stack); len(errs) > 0 {

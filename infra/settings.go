@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -14,27 +15,48 @@ import (
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
-// Context parameters (cdk -c name=value, or "context" in cdk.json).
+// Context parameters (cdk -c name=value, or "context" in cdk.json). The
+// README's table says what each one allows.
 const (
+	// CtxStackName is the stack's name (default DefaultStackName): one
+	// deployer per team or stage in one account.
+	CtxStackName = "stackName"
 	// CtxFunctionNamePrefix limits the functions the deployer may wire to
-	// names starting with this prefix. Empty: every function of the account
-	// in the stack's region.
+	// names starting with this prefix. Required, unless CtxAllowAllFunctions.
 	CtxFunctionNamePrefix = "functionNamePrefix"
+	// CtxAllowAllFunctions, "true", lets the deployer wire every function
+	// of the account in the stack's region (no prefix).
+	CtxAllowAllFunctions = "allowAllFunctions"
 	// CtxNotificationEmail subscribes an email address to the alarm topic.
 	CtxNotificationEmail = "notificationEmail"
 	// CtxCodeCommitRepository names an existing CodeCommit repository whose
 	// pushes trigger the deployer.
 	CtxCodeCommitRepository = "codeCommitRepository"
-	// CtxCodeCommitBranches limits the CodeCommit trigger to these branches
-	// (comma-separated or a JSON list). Empty: every branch.
+	// CtxCodeCommitBranches are the branches whose pushes trigger the
+	// deployer (comma-separated or a JSON list). Required with a
+	// repository.
 	CtxCodeCommitBranches = "codeCommitBranches"
 	// CtxPipelineRoleArn is the role of a CodePipeline (its service role or
 	// the Invoke action's role) that may invoke the deployer.
 	CtxPipelineRoleArn = "pipelineRoleArn"
-	// CtxPipelineAccount lets any principal of that account that holds
-	// lambda:InvokeFunction in its own policies invoke the deployer (for
-	// pipelines in another account).
-	CtxPipelineAccount = "pipelineAccount"
+	// CtxTargetGroupArns are the target groups (ARNs, IAM wildcards
+	// allowed) the deployer may register functions in. Default: the
+	// target groups tagged iamcalls.TargetGroupTag=TargetGroupTagValue.
+	CtxTargetGroupArns = "targetGroupArns"
+	// CtxAPIIDs are the HTTP APIs (ids, or "*" for every API of the
+	// region) whose routes the deployer may wire. Default: none.
+	CtxAPIIDs = "apiIds"
+	// CtxAllowTakeover, "true", lets definition files take over target
+	// groups and routes that something else holds.
+	CtxAllowTakeover = "allowTakeover"
+	// CtxDefinitionWriters are the IAM roles (ARNs, wildcards allowed) that
+	// may write and delete definition files; the bucket policy denies
+	// object writes to every other principal.
+	CtxDefinitionWriters = "definitionWriters"
+	// CtxKeyPrefixFunctions maps key prefixes of the bucket to function
+	// name prefixes (a JSON object): a file under a mapped prefix may only
+	// wire functions whose names start with the mapped function prefix.
+	CtxKeyPrefixFunctions = "keyPrefixFunctions"
 	// What definition files may point at (lists: comma-separated or JSON):
 	// the accounts and regions of every ARN (default: the deployer's own),
 	// S3 buckets as failure destinations, by name, and HOST:PORT patterns
@@ -47,37 +69,80 @@ const (
 	CtxKafkaHosts      = "kafkaHosts"
 )
 
+// DefaultStackName is the stack's name without CtxStackName.
+const DefaultStackName = "Eventwire"
+
+// contextKeys are the context parameters the stack reads; any other key
+// written like one (lower camel case) is a mistake.
+var contextKeys = []string{
+	CtxStackName, CtxFunctionNamePrefix, CtxAllowAllFunctions, CtxNotificationEmail,
+	CtxCodeCommitRepository, CtxCodeCommitBranches, CtxPipelineRoleArn,
+	CtxTargetGroupArns, CtxAPIIDs, CtxAllowTakeover, CtxDefinitionWriters, CtxKeyPrefixFunctions,
+	CtxAllowedAccounts, CtxAllowedRegions, CtxAllowedBuckets, CtxKafkaHosts,
+}
+
+// removedKeys are context parameters that no longer exist, with what to
+// do instead.
+var removedKeys = map[string]string{
+	"pipelineAccount": "it let any principal of an account invoke the deployer; name the pipeline's role with " + CtxPipelineRoleArn + " instead (a role of another account works)",
+}
+
 // settings are the context parameters, read once.
 type settings struct {
 	functionNamePrefix string
+	allowAllFunctions  bool
 	notificationEmail  string
 	repository         string
 	branches           []string
 	pipelineRoleArn    string
-	pipelineAccount    string
+	targetGroupArns    []string
+	apiIDs             []string
+	allowTakeover      bool
+	definitionWriters  []string
+	keyPrefixFunctions map[string]string
 	allowed            definition.Policy
+	// keys are every context key of the app; problems checks them.
+	keys []string
+	// malformed are values that could not be read at all.
+	malformed []string
 }
 
 // readSettings reads the context parameters of the stack's app.
 func readSettings(stack awscdk.Stack) settings {
-	str := func(key string) string {
-		return scalar(stack.Node().TryGetContext(jsii.String(key)))
-	}
-	list := func(key string) []string { return stringList(stack.Node().TryGetContext(jsii.String(key))) }
-	return settings{
-		functionNamePrefix: str(CtxFunctionNamePrefix),
-		notificationEmail:  str(CtxNotificationEmail),
-		repository:         str(CtxCodeCommitRepository),
-		branches:           stringList(stack.Node().TryGetContext(jsii.String(CtxCodeCommitBranches))),
-		pipelineRoleArn:    str(CtxPipelineRoleArn),
-		pipelineAccount:    str(CtxPipelineAccount),
+	ctx := func(key string) any { return stack.Node().TryGetContext(jsii.String(key)) }
+	s := settings{
+		functionNamePrefix: scalar(ctx(CtxFunctionNamePrefix)),
+		notificationEmail:  scalar(ctx(CtxNotificationEmail)),
+		repository:         scalar(ctx(CtxCodeCommitRepository)),
+		branches:           stringList(ctx(CtxCodeCommitBranches)),
+		pipelineRoleArn:    scalar(ctx(CtxPipelineRoleArn)),
+		targetGroupArns:    stringList(ctx(CtxTargetGroupArns)),
+		apiIDs:             stringList(ctx(CtxAPIIDs)),
+		definitionWriters:  stringList(ctx(CtxDefinitionWriters)),
 		allowed: definition.Policy{
-			Accounts:   list(CtxAllowedAccounts),
-			Regions:    list(CtxAllowedRegions),
-			Buckets:    list(CtxAllowedBuckets),
-			KafkaHosts: list(CtxKafkaHosts),
+			Accounts:   stringList(ctx(CtxAllowedAccounts)),
+			Regions:    stringList(ctx(CtxAllowedRegions)),
+			Buckets:    stringList(ctx(CtxAllowedBuckets)),
+			KafkaHosts: stringList(ctx(CtxKafkaHosts)),
 		},
 	}
+	if all, ok := stack.Node().GetAllContext(nil).(map[string]any); ok {
+		for k := range all {
+			s.keys = append(s.keys, k)
+		}
+		sort.Strings(s.keys)
+	}
+	var err error
+	for key, dst := range map[string]*bool{CtxAllowAllFunctions: &s.allowAllFunctions, CtxAllowTakeover: &s.allowTakeover} {
+		if *dst, err = boolean(ctx(key)); err != nil {
+			s.malformed = append(s.malformed, fmt.Sprintf("context parameter %s: %v", key, err))
+		}
+	}
+	if s.keyPrefixFunctions, err = stringMap(ctx(CtxKeyPrefixFunctions)); err != nil {
+		s.malformed = append(s.malformed, fmt.Sprintf("context parameter %s: %v", CtxKeyPrefixFunctions, err))
+	}
+	sort.Strings(s.malformed)
+	return s
 }
 
 // allowlistEnv is the deployer's environment for the allowlists that are
@@ -96,6 +161,19 @@ func (s settings) allowlistEnv() map[string]string {
 	return env
 }
 
+// StackName is the stack's name from the app's context: CtxStackName, or
+// DefaultStackName.
+func StackName(app awscdk.App) (string, error) {
+	name := scalar(app.Node().TryGetContext(jsii.String(CtxStackName)))
+	switch {
+	case name == "":
+		return DefaultStackName, nil
+	case !stackNamePattern.MatchString(name):
+		return "", fmt.Errorf("context parameter %s: %q is not a CloudFormation stack name (a letter, then letters, digits and -, up to 128 characters)", CtxStackName, name)
+	}
+	return name, nil
+}
+
 // scalar reads a context value given as a string (cdk -c) or as a JSON
 // scalar in cdk.json: a number such as an account id is written out in
 // full, not as 1.23456789012e+11.
@@ -110,25 +188,83 @@ func scalar(v any) string {
 	}
 }
 
+// boolean reads true or false, as a JSON boolean or a string.
+func boolean(v any) (bool, error) {
+	switch s := scalar(v); s {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%q is neither true nor false", s)
+	}
+}
+
+// stringMap reads a JSON object of strings, given as an object (cdk.json)
+// or as its JSON text (cdk -c).
+func stringMap(v any) (map[string]string, error) {
+	var raw map[string]any
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		raw = v
+	case string:
+		if strings.TrimSpace(v) == "" {
+			return nil, nil
+		}
+		if err := json.Unmarshal([]byte(v), &raw); err != nil {
+			return nil, fmt.Errorf("not a JSON object of strings ({\"KEY-PREFIX/\": \"FUNCTION-PREFIX\"}): %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("%v is not a JSON object of strings", v)
+	}
+	out := map[string]string{}
+	for k, e := range raw {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("the value of %q is %v, not a string", k, e)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
 // Patterns of the context parameters' values.
 var (
 	// Lambda function names: letters, digits, - and _. A prefix with any
 	// other character could widen the deployer's IAM resource patterns
 	// (* and ? are IAM wildcards) or match no function at all.
 	functionNamePrefixPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{0,63}$`)
-	accountPattern            = regexp.MustCompile(`^[0-9]{12}$`)
 	roleArnPattern            = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
-	repositoryPattern         = regexp.MustCompile(`^[\w.-]{1,100}$`)
-	emailPattern              = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// Writers may be role patterns (an SSO role's name ends in a random
+	// suffix), in the account named.
+	writerArnPattern  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/*?-]+$`)
+	repositoryPattern = regexp.MustCompile(`^[\w.-]{1,100}$`)
+	// Git allows much in a branch name; the EventBridge pattern and the
+	// deployer's comparison take it literally. No spaces, no wildcards.
+	branchPattern = regexp.MustCompile(`^[^\s*?\[\]\\~^:]{1,256}$`)
+	emailPattern  = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	// A target group ARN, IAM wildcards allowed in its region, account,
+	// name and id.
+	targetGroupArnPattern = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9*?-]+:[0-9*?]{1,12}:targetgroup/[A-Za-z0-9*?-]+/[0-9a-f*?]+$`)
+	apiIDPattern          = regexp.MustCompile(`^([a-z0-9]{10}|\*)$`)
+	keyPrefixPattern      = regexp.MustCompile(`^[^/*?][^*?]*/$`)
+	stackNamePattern      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
 )
 
 // problems returns what is wrong with the context parameters, one message
 // each; the stack reports them as synthesis errors.
 func (s settings) problems() []string {
-	var out []string
+	out := append(s.unknownKeys(), s.malformed...)
 	check := func(key, value string, re *regexp.Regexp, want string) {
 		if value != "" && !re.MatchString(value) {
 			out = append(out, fmt.Sprintf("context parameter %s: %q is not %s", key, value, want))
+		}
+	}
+	checkAll := func(key string, values []string, re *regexp.Regexp, want string) {
+		for _, v := range values {
+			check(key, v, re, want)
 		}
 	}
 	check(CtxFunctionNamePrefix, s.functionNamePrefix, functionNamePrefixPattern,
@@ -136,9 +272,14 @@ func (s settings) problems() []string {
 	check(CtxNotificationEmail, s.notificationEmail, emailPattern, "an email address")
 	check(CtxCodeCommitRepository, s.repository, repositoryPattern,
 		"a CodeCommit repository name (letters, digits, ., - and _, up to 100 characters)")
+	checkAll(CtxCodeCommitBranches, s.branches, branchPattern, "a branch name (no spaces or wildcards)")
 	check(CtxPipelineRoleArn, s.pipelineRoleArn, roleArnPattern, "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-	check(CtxPipelineAccount, s.pipelineAccount, accountPattern,
-		"a 12-digit AWS account id (in cdk.json, write it as a string)")
+	checkAll(CtxTargetGroupArns, s.targetGroupArns, targetGroupArnPattern,
+		"a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed)")
+	checkAll(CtxAPIIDs, s.apiIDs, apiIDPattern, `an HTTP API id (10 lower-case letters and digits) or "*"`)
+	checkAll(CtxDefinitionWriters, s.definitionWriters, writerArnPattern,
+		"an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed in the name)")
+	out = append(out, s.prefixProblems()...)
 	for _, p := range s.allowed.Check() {
 		out = append(out, fmt.Sprintf("context parameters %s, %s, %s, %s: %s", CtxAllowedAccounts, CtxAllowedRegions, CtxAllowedBuckets, CtxKafkaHosts, p))
 	}
@@ -146,7 +287,85 @@ func (s settings) problems() []string {
 		out = append(out, fmt.Sprintf("context parameter %s is set without %s: there is no repository to trigger on",
 			CtxCodeCommitBranches, CtxCodeCommitRepository))
 	}
+	if s.repository != "" && len(s.branches) == 0 {
+		out = append(out, fmt.Sprintf("context parameter %s is required with %s: the branches whose pushes deploy (a push to any other branch is ignored), e.g. -c %s=main",
+			CtxCodeCommitBranches, CtxCodeCommitRepository, CtxCodeCommitBranches))
+	}
 	return out
+}
+
+// prefixProblems checks functionNamePrefix, allowAllFunctions and
+// keyPrefixFunctions together.
+func (s settings) prefixProblems() []string {
+	var out []string
+	switch {
+	case s.functionNamePrefix == "" && !s.allowAllFunctions:
+		out = append(out, fmt.Sprintf("context parameter %s is required: the name prefix of the functions this deployer may wire (-c %s=shop-); "+
+			"to let it wire every function of the account and region, including other stacks' and CDK's own, pass -c %s=true instead",
+			CtxFunctionNamePrefix, CtxFunctionNamePrefix, CtxAllowAllFunctions))
+	case s.functionNamePrefix != "" && s.allowAllFunctions:
+		out = append(out, fmt.Sprintf("context parameters %s and %s contradict each other: pass one",
+			CtxFunctionNamePrefix, CtxAllowAllFunctions))
+	}
+	keys := make([]string, 0, len(s.keyPrefixFunctions))
+	for k := range s.keyPrefixFunctions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fp := s.keyPrefixFunctions[k]
+		switch {
+		case !keyPrefixPattern.MatchString(k):
+			out = append(out, fmt.Sprintf("context parameter %s: key prefix %q is not a folder of the bucket (no leading /, no wildcards, ending in /)", CtxKeyPrefixFunctions, k))
+		case fp == "" || !functionNamePrefixPattern.MatchString(fp):
+			out = append(out, fmt.Sprintf("context parameter %s: %q maps to %q, which is not a function name prefix (letters, digits, - and _, up to 63 characters)", CtxKeyPrefixFunctions, k, fp))
+		case !strings.HasPrefix(fp, s.functionNamePrefix):
+			out = append(out, fmt.Sprintf("context parameter %s: %q maps to %q, which does not start with %s %q: the deployer may not wire those functions at all",
+				CtxKeyPrefixFunctions, k, fp, CtxFunctionNamePrefix, s.functionNamePrefix))
+		}
+	}
+	return out
+}
+
+// unknownKeys refuses context keys written like the stack's own (lower
+// camel case: CDK's keys have a prefix such as @aws-cdk/ or aws:cdk:, or
+// dashes) that the stack does not read, with a suggestion: a misspelt
+// functionNamePrefx would otherwise deploy without its scope.
+func (s settings) unknownKeys() []string {
+	known := map[string]bool{}
+	for _, k := range contextKeys {
+		known[k] = true
+	}
+	var out []string
+	for _, k := range s.keys {
+		if known[k] || !ownKeyPattern.MatchString(k) {
+			continue
+		}
+		if why, ok := removedKeys[k]; ok {
+			out = append(out, fmt.Sprintf("context parameter %s was removed: %s", k, why))
+			continue
+		}
+		msg := fmt.Sprintf("unknown context parameter %s", k)
+		if sug := closestKey(k); sug != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", sug)
+		}
+		out = append(out, msg+"; the parameters are listed in README.md, Deploy to AWS")
+	}
+	return out
+}
+
+var ownKeyPattern = regexp.MustCompile(`^[a-z][A-Za-z0-9]*$`)
+
+// closestKey is the known key nearest to k by the module's edit distance,
+// if close enough to be a typo (at most a third of the key, at most 3).
+func closestKey(k string) string {
+	best, bestD := "", min(3, max(1, len(k)/3))+1
+	for _, c := range contextKeys {
+		if d := definition.EditDistance(strings.ToLower(k), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
 }
 
 // stringList reads a context value given as a list (cdk.json) or as a
@@ -164,7 +383,7 @@ func stringList(v any) []string {
 			items = strings.Split(v, ",")
 		}
 	default:
-		items = []string{fmt.Sprint(v)}
+		items = []string{scalar(v)}
 	}
 	var out []string
 	for _, s := range items {

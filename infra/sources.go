@@ -68,19 +68,19 @@ func repositoryArn(partition, region, account, name string) string {
 	return fmt.Sprintf("arn:%s:codecommit:%s:%s:%s", partition, region, account, name)
 }
 
-// addPipelinePermissions lets the configured pipeline role, or any
-// principal of the configured account that holds lambda:InvokeFunction,
-// invoke the deployer from a CodePipeline Invoke action.
+// addPipelinePermissions lets the configured pipeline role invoke the
+// deployer from a CodePipeline Invoke action. The statement names that one
+// role and the unqualified function. It carries no condition: the only
+// ones a function's permission can hold are SourceArn and SourceAccount,
+// which AWS sets for service principals only (a role's call has neither,
+// so either would refuse every invocation), and PrincipalOrgID. The job
+// itself is what the deployer verifies (GetJobDetails) before it reads
+// anything. There is no account-wide variant: a pipeline in another account
+// names its role here.
 func addPipelinePermissions(fn awslambda.Function, cfg settings) {
 	if cfg.pipelineRoleArn != "" {
 		fn.AddPermission(jsii.String("InvokeFromPipelineRole"), &awslambda.Permission{
 			Principal: awsiam.NewArnPrincipal(jsii.String(cfg.pipelineRoleArn)),
-			Action:    jsii.String("lambda:InvokeFunction"),
-		})
-	}
-	if cfg.pipelineAccount != "" {
-		fn.AddPermission(jsii.String("InvokeFromPipelineAccount"), &awslambda.Permission{
-			Principal: awsiam.NewAccountPrincipal(jsii.String(cfg.pipelineAccount)),
 			Action:    jsii.String("lambda:InvokeFunction"),
 		})
 	}

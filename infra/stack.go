@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -95,8 +97,9 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	if codePath == "" {
 		codePath = DefaultCodePath
 	}
-	fn := newDeployerFunction(stack, codePath, role, logGroup, table, failed, cfg)
+	fn := newDeployerFunction(stack, codePath, role, logGroup, table, bucket, failed, cfg)
 
+	denyOtherWriters(stack, bucket, role, cfg.definitionWriters)
 	addS3Notifications(bucket, fn)
 	grantDeployer(stack, role, bucket, table, cfg)
 	guardDeployer(stack, role, fn)
@@ -104,8 +107,8 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		addCodeCommitTrigger(stack, fn, failed, cfg)
 	}
 	addPipelinePermissions(fn, cfg)
-	addAlarms(stack, fn, logGroup, failed, cfg)
-	addOutputs(stack, fn, bucket, table, logGroup, failed)
+	topic := addAlarms(stack, fn, logGroup, failed, cfg)
+	addOutputs(stack, fn, bucket, table, logGroup, failed, topic)
 	return stack
 }
 
@@ -151,6 +154,36 @@ func newDefinitionsBucket(stack awscdk.Stack) awss3.Bucket {
 	})
 }
 
+// definitionWrites are the object writes the bucket policy keeps for the
+// definition writers: a new file or version, a delete, an ACL, a
+// replica.
+var definitionWrites = []string{
+	"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion",
+	"s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:ReplicateObject", "s3:ReplicateDelete",
+}
+
+// denyOtherWriters, with definitionWriters set, denies writing and
+// deleting definition files to every principal but those roles, whatever
+// their own policies allow (an explicit deny in the bucket policy wins).
+// Also exempt: the deployer's role (it only reads) and CDK's bootstrap
+// roles (cdk-*, which deploy stacks). The bucket itself, and its policy,
+// stay manageable by the account's administrators.
+func denyOtherWriters(stack awscdk.Stack, bucket awss3.Bucket, deployer awsiam.Role, writers []string) {
+	if len(writers) == 0 {
+		return
+	}
+	exempt := append(append([]string{}, writers...), *deployer.RoleArn(),
+		fmt.Sprintf("arn:%s:iam::%s:role/cdk-*", *stack.Partition(), *stack.Account()))
+	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyDefinitionWritersWrite"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings(definitionWrites...),
+		Resources:  jsii.Strings(*bucket.ArnForObjects(jsii.String("*"))),
+		Conditions: &map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": exempt}},
+	}))
+}
+
 // newDeploymentsTable is the table of deployment records, sequencers and
 // leases, with the schema internal/records uses. Records expire through
 // its TTL attribute, which the deployer writes.
@@ -173,15 +206,7 @@ func newDeploymentsTable(stack awscdk.Stack) awsdynamodb.Table {
 // newDeployerFunction is the deployer, with the environment
 // internal/trigger reads (trigger.SettingsFromEnv) and its asynchronous
 // invocation settings: retries, then the failure queue.
-func newDeployerFunction(stack awscdk.Stack, codePath string, role awsiam.Role, logGroup awslogs.LogGroup, table awsdynamodb.Table, failed awssqs.Queue, cfg settings) awslambda.Function {
-	env := map[string]*string{
-		trigger.EnvTable:          table.TableName(),
-		trigger.EnvLeaseSeconds:   jsii.String(fmt.Sprint(leaseSeconds)),
-		trigger.EnvFunctionPrefix: jsii.String(cfg.functionNamePrefix),
-	}
-	for k, v := range cfg.allowlistEnv() {
-		env[k] = jsii.String(v)
-	}
+func newDeployerFunction(stack awscdk.Stack, codePath string, role awsiam.Role, logGroup awslogs.LogGroup, table awsdynamodb.Table, bucket awss3.Bucket, failed awssqs.Queue, cfg settings) awslambda.Function {
 	return awslambda.NewFunction(stack, jsii.String("Deployer"), &awslambda.FunctionProps{
 		Description:           jsii.String("eventwire deployer"),
 		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
@@ -194,16 +219,51 @@ func newDeployerFunction(stack awscdk.Stack, codePath string, role awsiam.Role, 
 		LoggingFormat:         awslambda.LoggingFormat_JSON,
 		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 		LogGroup:              logGroup,
-		Environment:           &env,
+		Environment:           deployerEnvironment(table, bucket, cfg),
 		RetryAttempts:         jsii.Number(asyncRetryAttempts),
 		MaxEventAge:           awscdk.Duration_Hours(jsii.Number(asyncMaxEventAge)),
 		OnFailure:             awslambdadestinations.NewSqsDestination(failed),
 	})
 }
 
+// deployerEnvironment is the environment internal/trigger reads
+// (trigger.SettingsFromEnv): the table, the lease, what the deployer may
+// wire, and the event sources the stack configured. Optional settings are
+// left out when unset.
+func deployerEnvironment(table awsdynamodb.Table, bucket awss3.Bucket, cfg settings) *map[string]*string {
+	env := map[string]*string{
+		trigger.EnvTable:          table.TableName(),
+		trigger.EnvLeaseSeconds:   jsii.String(fmt.Sprint(leaseSeconds)),
+		trigger.EnvFunctionPrefix: jsii.String(cfg.functionNamePrefix),
+		trigger.EnvAllowTakeover:  jsii.String(fmt.Sprint(cfg.allowTakeover)),
+		trigger.EnvBucket:         bucket.BucketName(),
+	}
+	if cfg.repository != "" {
+		env[trigger.EnvRepository] = jsii.String(cfg.repository)
+		env[trigger.EnvBranches] = jsii.String(mustJSON(cfg.branches))
+	}
+	if len(cfg.keyPrefixFunctions) > 0 {
+		env[trigger.EnvKeyPrefixFunctions] = jsii.String(mustJSON(cfg.keyPrefixFunctions))
+	}
+	for k, v := range cfg.allowlistEnv() {
+		env[k] = jsii.String(v)
+	}
+	return &env
+}
+
+// mustJSON is v as JSON (maps with sorted keys); v is a list or map of
+// strings, which always marshal.
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
 // addOutputs are the stack's outputs: what a user needs to upload, watch
 // and wire the deployer.
-func addOutputs(stack awscdk.Stack, fn awslambda.Function, bucket awss3.Bucket, table awsdynamodb.Table, logGroup awslogs.LogGroup, failed awssqs.Queue) {
+func addOutputs(stack awscdk.Stack, fn awslambda.Function, bucket awss3.Bucket, table awsdynamodb.Table, logGroup awslogs.LogGroup, failed awssqs.Queue, topic awssns.Topic) {
 	for _, o := range []struct {
 		id, description string
 		value           *string
@@ -214,6 +274,8 @@ func addOutputs(stack awscdk.Stack, fn awslambda.Function, bucket awss3.Bucket, 
 		{"TableName", "Deployment records (eventwire history --table)", table.TableName()},
 		{"LogGroupName", "The deployer's logs (aws logs tail --follow)", logGroup.LogGroupName()},
 		{"FailedEventsQueueUrl", "Events the deployer failed on after its retries", failed.QueueUrl()},
+		{"FailedEventsQueueArn", "The failure queue's ARN", failed.QueueArn()},
+		{"AlarmTopicArn", "The alarm topic: subscribe to be told of failures", topic.TopicArn()},
 	} {
 		awscdk.NewCfnOutput(stack, jsii.String(o.id), &awscdk.CfnOutputProps{
 			Value:       o.value,

@@ -29,7 +29,11 @@ var (
 		CtxCodeCommitRepository: "definitions",
 		CtxCodeCommitBranches:   "main, release",
 		CtxPipelineRoleArn:      "arn:aws:iam::111122223333:role/pipeline-invoke",
-		CtxPipelineAccount:      "444455556666",
+		CtxTargetGroupArns:      "arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders/*",
+		CtxAPIIDs:               []any{"a1b2c3d4e5", "f6g7h8i9j0"},
+		CtxAllowTakeover:        "true",
+		CtxDefinitionWriters:    "arn:aws:iam::123456789012:role/ci-definitions,arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Platform_*",
+		CtxKeyPrefixFunctions:   `{"orders/":"orders-app-","orders/payments/":"orders-pay-"}`,
 		// A list as cdk.json may write it, with an account as a number.
 		CtxAllowedAccounts: []any{"123456789012", float64(210987654321)},
 		CtxAllowedRegions:  "us-east-1, eu-west-1",
@@ -37,10 +41,11 @@ var (
 		CtxKafkaHosts:      `["*.kafka.internal:9092"]`,
 	}
 	templates = map[string]*templateOnce{
-		"default": {ctx: map[string]any{}},
+		// The one required setting.
+		"default": {ctx: map[string]any{CtxFunctionNamePrefix: "orders-"}},
 		"full":    {ctx: fullContext},
-		// A repository without a branch list: every branch.
-		"repo": {ctx: map[string]any{CtxCodeCommitRepository: "definitions"}},
+		// Every function of the account, explicitly.
+		"all": {ctx: map[string]any{CtxAllowAllFunctions: true}},
 	}
 )
 
@@ -225,9 +230,9 @@ func get(v any, path ...string) any {
 	return v
 }
 
-func diff(t *testing.T, what string, want, got any) {
+func diff(t *testing.T, what string, want, got any, opts ...cmp.Option) {
 	t.Helper()
-	if d := cmp.Diff(want, got); d != "" {
+	if d := cmp.Diff(want, got, opts...); d != "" {
 		t.Errorf("%s (-want +got):\n%s", what, d)
 	}
 }
@@ -235,7 +240,6 @@ func diff(t *testing.T, what string, want, got any) {
 const (
 	fnArn     = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
 	esmArn    = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:event-source-mapping:*"
-	apisArn   = "arn:${AWS::Partition}:apigateway:${AWS::Region}::/apis/*/"
 	tgArn     = "arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:targetgroup/*/*"
 	repoArn   = "arn:${AWS::Partition}:codecommit:${AWS::Region}:${AWS::AccountId}:definitions"
 	deployer  = "${Deployer.Arn}"
@@ -333,9 +337,14 @@ func TestDeployerFunction(t *testing.T) {
 		{"Role", "${DeployerRole.Arn}"},
 		{"LoggingConfig", map[string]any{"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "LogGroup": "${DeployerLogs}"}},
 		{"Environment", map[string]any{"Variables": map[string]any{
-			"EVENTWIRE_TABLE":           "${Deployments}",
-			"EVENTWIRE_LEASE_SECONDS":   "360",
-			"EVENTWIRE_FUNCTION_PREFIX": "orders-",
+			"EVENTWIRE_TABLE":                "${Deployments}",
+			"EVENTWIRE_LEASE_SECONDS":        "360",
+			"EVENTWIRE_FUNCTION_PREFIX":      "orders-",
+			"EVENTWIRE_ALLOW_TAKEOVER":       "true",
+			"EVENTWIRE_BUCKET":               "${Definitions}",
+			"EVENTWIRE_REPOSITORY":           "definitions",
+			"EVENTWIRE_BRANCHES":             `["main","release"]`,
+			"EVENTWIRE_KEY_PREFIX_FUNCTIONS": `{"orders/":"orders-app-","orders/payments/":"orders-pay-"}`,
 			// Unset in the default stack: the deployer's own account
 			// and region, no bucket, no Kafka host.
 			"EVENTWIRE_ALLOWED_ACCOUNTS": "123456789012,210987654321",
@@ -465,6 +474,8 @@ func TestOutputs(t *testing.T) {
 		"TableName":            "${Deployments}",
 		"LogGroupName":         "${DeployerLogs}",
 		"FailedEventsQueueUrl": "${FailedEvents}",
+		"FailedEventsQueueArn": "${FailedEvents.Arn}",
+		"AlarmTopicArn":        "${Alarms}",
 	}, got)
 }
 
@@ -472,14 +483,6 @@ func TestCodeCommitTrigger(t *testing.T) {
 	t.Run("absent by default", func(t *testing.T) {
 		tm := synth(t, "default")
 		diff(t, "rules", 0, len(tm.ofType("AWS::Events::Rule")))
-	})
-	t.Run("every branch", func(t *testing.T) {
-		tm := synth(t, "repo")
-		rule := render(tm.one(t, "AWS::Events::Rule", "CodeCommitPush").Properties).(map[string]any)
-		diff(t, "event pattern detail", map[string]any{
-			"event":         []any{"referenceCreated", "referenceUpdated"},
-			"referenceType": []any{"branch"},
-		}, get(rule, "EventPattern", "detail"))
 	})
 	t.Run("configured", func(t *testing.T) {
 		tm := synth(t, "full")
@@ -551,8 +554,8 @@ func TestPipelinePermissions(t *testing.T) {
 		return got
 	}
 	diff(t, "default: no pipeline permission", []any(nil), collect(synth(t, "default")))
+	// One role, no account-wide grant (pipelineAccount is gone).
 	diff(t, "pipeline permissions", []any{
-		map[string]any{"Action": "lambda:InvokeFunction", "FunctionName": deployer, "Principal": "444455556666"},
 		map[string]any{"Action": "lambda:InvokeFunction", "FunctionName": deployer, "Principal": "arn:aws:iam::111122223333:role/pipeline-invoke"},
 	}, collect(synth(t, "full")))
 }
@@ -634,15 +637,18 @@ func TestIAM_NoWildcardActions(t *testing.T) {
 }
 
 // TestIAM_DeployerPolicy asserts the deployer role's policy statement by
-// statement: actions, resources and conditions, for the default stack (all
-// functions of the account) and a function-name prefix.
+// statement: actions, resources and conditions, for every function of the
+// account (allowAllFunctions), the one required setting (a prefix: target
+// groups by tag, no API), and every option.
 func TestIAM_DeployerPolicy(t *testing.T) {
+	tagged := map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/eventwire:allowed": "true"}}
 	for _, c := range []struct {
 		variant string
 		fnGlob  string
-		repo    bool
+		full    bool
 	}{
-		{"default", fnArn + "*", false},
+		{"all", fnArn + "*", false},
+		{"default", fnArn + "orders-*", false},
 		{"full", fnArn + "orders-*", true},
 	} {
 		t.Run(c.variant, func(t *testing.T) {
@@ -664,30 +670,50 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 				{"", "Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{"${DeployerLogs.Arn}"}, nil},
 				{"", "Allow", []string{"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, []string{"${FailedEvents.Arn}"}, nil},
 
-				{"ReadTargetFunctions", "Allow", []string{"lambda:GetFunction", "lambda:GetPolicy", "lambda:ListAliases"}, []string{c.fnGlob}, nil},
+				{"ReadTargetFunctions", "Allow", []string{"lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListAliases"}, []string{c.fnGlob}, nil},
 				{"ManagePushPermissions", "Allow", []string{"lambda:AddPermission", "lambda:RemovePermission"}, []string{c.fnGlob},
 					map[string]any{"StringEquals": map[string]any{"lambda:Principal": []any{"elasticloadbalancing.amazonaws.com", "apigateway.amazonaws.com"}}}},
 				{"CreateMappings", "Allow", []string{"lambda:CreateEventSourceMapping"}, []string{"*"}, fnCond},
 				{"ManageMappings", "Allow", []string{"lambda:DeleteEventSourceMapping", "lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"}, []string{esmArn}, fnCond},
 				{"ListMappings", "Allow", []string{"lambda:ListEventSourceMappings"}, []string{"*"}, nil},
 				{"TagMappings", "Allow", []string{"lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"}, []string{esmArn}, nil},
-				{"ReadHttpApis", "Allow", []string{"apigateway:GET"}, []string{apisArn + "integrations", apisArn + "integrations/*", apisArn + "routes", apisArn + "routes/*", apisArn + "stages"}, nil},
-				{"WireHttpApiRoutes", "Allow", []string{"apigateway:PATCH"}, []string{apisArn + "routes/*"}, nil},
-				{"CreateHttpApiIntegrations", "Allow", []string{"apigateway:POST"}, []string{apisArn + "integrations"}, nil},
-				{"DeleteHttpApiIntegrations", "Allow", []string{"apigateway:DELETE"}, []string{apisArn + "integrations/*"}, nil},
-				{"DescribeTargetGroups", "Allow", []string{"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"}, []string{"*"}, nil},
-				{"RegisterLambdaTargets", "Allow", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, []string{tgArn}, nil},
-				{"ReadDefinitions", "Allow", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{defBucket + "/*"}, nil},
-				{"ListDefinitions", "Allow", []string{"s3:ListBucket"}, []string{defBucket}, nil},
-				{"DeploymentRecords", "Allow", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"${Deployments.Arn}"}, nil},
-				{"AnswerPipelineJobs", "Allow", []string{"codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"}, []string{"*"}, nil},
 			}
-			if c.repo {
+			if c.full {
+				api := func(path string) []string {
+					return []string{"arn:${AWS::Partition}:apigateway:${AWS::Region}::/apis/a1b2c3d4e5/" + path, "arn:${AWS::Partition}:apigateway:${AWS::Region}::/apis/f6g7h8i9j0/" + path}
+				}
+				want = append(want,
+					statement{"ReadHttpApis", "Allow", []string{"apigateway:GET"}, strs(toAny(concat(api("routes"), api("routes/*"), api("integrations"), api("integrations/*"), api("stages")))), nil},
+					statement{"WireHttpApiRoutes", "Allow", []string{"apigateway:PATCH"}, api("routes/*"), nil},
+					statement{"CreateHttpApiIntegrations", "Allow", []string{"apigateway:POST"}, api("integrations"), nil},
+					statement{"DeleteHttpApiIntegrations", "Allow", []string{"apigateway:DELETE"}, api("integrations/*"), nil})
+			}
+			want = append(want, statement{"DescribeTargetGroups", "Allow", []string{"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"}, []string{"*"}, nil})
+			if c.full {
+				want = append(want, statement{"RegisterLambdaTargets", "Allow", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"},
+					[]string{"arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders/*"}, nil})
+			} else {
+				want = append(want, statement{"RegisterLambdaTargets", "Allow", []string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"}, []string{tgArn}, tagged})
+			}
+			want = append(want,
+				statement{"ReadDefinitions", "Allow", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{defBucket + "/*"}, nil},
+				statement{"ListDefinitions", "Allow", []string{"s3:ListBucket"}, []string{defBucket}, nil},
+				statement{"DeploymentRecords", "Allow", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"${Deployments.Arn}"}, nil},
+				statement{"AnswerPipelineJobs", "Allow", []string{"codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"}, []string{"*"}, nil})
+			if c.full {
 				want = append(want, statement{"ReadRepository", "Allow", []string{"codecommit:GetCommit", "codecommit:GetDifferences", "codecommit:GetFile"}, []string{repoArn}, nil})
 			}
 			diff(t, "deployer policy", want, policies(tm)[role])
 		})
 	}
+}
+
+func toAny(list []string) []any {
+	out := make([]any, len(list))
+	for i, s := range list {
+		out[i] = s
+	}
+	return out
 }
 
 // TestIAM_SelfGuard: the deployer may not change its own permissions or
@@ -832,7 +858,12 @@ func TestSettingsProblems(t *testing.T) {
 	valid := settings{
 		functionNamePrefix: "orders-", notificationEmail: "ops@example.com",
 		repository: "definitions", branches: []string{"main"},
-		pipelineRoleArn: "arn:aws:iam::111122223333:role/service-role/pipeline-invoke", pipelineAccount: "444455556666",
+		pipelineRoleArn:    "arn:aws:iam::111122223333:role/service-role/pipeline-invoke",
+		targetGroupArns:    []string{"arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders-*/*"},
+		apiIDs:             []string{"a1b2c3d4e5"},
+		definitionWriters:  []string{"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Platform_*"},
+		keyPrefixFunctions: map[string]string{"team-a/": "orders-a-"},
+		keys:               []string{"@aws-cdk/core:checkSecretUsage", "aws:cdk:enable-path-metadata", "acknowledged-issue-numbers", CtxFunctionNamePrefix},
 	}
 	for _, c := range []struct {
 		name string
@@ -840,10 +871,19 @@ func TestSettingsProblems(t *testing.T) {
 		want []string
 	}{
 		{"valid", func(*settings) {}, nil},
-		{"empty", func(s *settings) { *s = settings{} }, nil},
+		{"every function, explicitly", func(s *settings) { *s = settings{allowAllFunctions: true} }, nil},
+		{"no prefix", func(s *settings) { *s = settings{} }, []string{
+			"context parameter functionNamePrefix is required: the name prefix of the functions this deployer may wire (-c functionNamePrefix=shop-); " +
+				"to let it wire every function of the account and region, including other stacks' and CDK's own, pass -c allowAllFunctions=true instead"}},
+		{"prefix and every function", func(s *settings) { s.allowAllFunctions = true },
+			[]string{"context parameters functionNamePrefix and allowAllFunctions contradict each other: pass one"}},
 		{"prefix with an IAM wildcard", func(s *settings) { s.functionNamePrefix = "orders-*" },
-			[]string{`context parameter functionNamePrefix: "orders-*" is not a function name prefix (letters, digits, - and _, up to 63 characters)`}},
-		{"prefix that is an ARN", func(s *settings) { s.functionNamePrefix = "arn:aws:lambda:us-east-1:1:function:x" },
+			[]string{`context parameter functionNamePrefix: "orders-*" is not a function name prefix (letters, digits, - and _, up to 63 characters)`,
+				`context parameter keyPrefixFunctions: "team-a/" maps to "orders-a-", which does not start with functionNamePrefix "orders-*": the deployer may not wire those functions at all`}},
+		{"prefix that is an ARN", func(s *settings) {
+			s.functionNamePrefix = "arn:aws:lambda:us-east-1:1:function:x"
+			s.keyPrefixFunctions = nil
+		},
 			[]string{`context parameter functionNamePrefix: "arn:aws:lambda:us-east-1:1:function:x" is not a function name prefix (letters, digits, - and _, up to 63 characters)`}},
 		{"email", func(s *settings) { s.notificationEmail = "ops" },
 			[]string{`context parameter notificationEmail: "ops" is not an email address`}},
@@ -851,45 +891,196 @@ func TestSettingsProblems(t *testing.T) {
 			[]string{`context parameter codeCommitRepository: "arn:aws:codecommit:us-east-1:1:definitions" is not a CodeCommit repository name (letters, digits, ., - and _, up to 100 characters)`}},
 		{"branches without a repository", func(s *settings) { s.repository = "" },
 			[]string{"context parameter codeCommitBranches is set without codeCommitRepository: there is no repository to trigger on"}},
+		{"a repository without branches", func(s *settings) { s.branches = nil },
+			[]string{"context parameter codeCommitBranches is required with codeCommitRepository: the branches whose pushes deploy (a push to any other branch is ignored), e.g. -c codeCommitBranches=main"}},
+		{"a branch pattern", func(s *settings) { s.branches = []string{"release/*"} },
+			[]string{`context parameter codeCommitBranches: "release/*" is not a branch name (no spaces or wildcards)`}},
 		{"role name instead of ARN", func(s *settings) { s.pipelineRoleArn = "pipeline-invoke" },
 			[]string{`context parameter pipelineRoleArn: "pipeline-invoke" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`}},
-		{"account that lost its leading zero", func(s *settings) { s.pipelineAccount = "12345678901" },
-			[]string{`context parameter pipelineAccount: "12345678901" is not a 12-digit AWS account id (in cdk.json, write it as a string)`}},
+		{"target group name", func(s *settings) { s.targetGroupArns = []string{"orders-tg"} },
+			[]string{`context parameter targetGroupArns: "orders-tg" is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed)`}},
+		{"load balancer ARN", func(s *settings) {
+			s.targetGroupArns = []string{"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/1"}
+		}, []string{`context parameter targetGroupArns: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/1" is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed)`}},
 		{"Kafka host without a port", func(s *settings) { s.allowed.KafkaHosts = []string{"kafka.internal"} },
 			[]string{`context parameters allowedAccounts, allowedRegions, allowedBuckets, kafkaHosts: kafka hosts: "kafka.internal" is not HOST:PORT (a name, *.DOMAIN or *; a port or *)`}},
+		{"api id pattern", func(s *settings) { s.apiIDs = []string{"a1b2*"} },
+			[]string{`context parameter apiIds: "a1b2*" is not an HTTP API id (10 lower-case letters and digits) or "*"`}},
+		{"every api", func(s *settings) { s.apiIDs = []string{"*"} }, nil},
+		{"writer in no account", func(s *settings) { s.definitionWriters = []string{"arn:aws:iam::*:role/ci"} },
+			[]string{`context parameter definitionWriters: "arn:aws:iam::*:role/ci" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed in the name)`}},
+		{"key prefix without its slash", func(s *settings) { s.keyPrefixFunctions = map[string]string{"team-a": "orders-a-"} },
+			[]string{`context parameter keyPrefixFunctions: key prefix "team-a" is not a folder of the bucket (no leading /, no wildcards, ending in /)`}},
+		{"key prefix to a pattern", func(s *settings) { s.keyPrefixFunctions = map[string]string{"team-a/": "orders-a-*"} },
+			[]string{`context parameter keyPrefixFunctions: "team-a/" maps to "orders-a-*", which is not a function name prefix (letters, digits, - and _, up to 63 characters)`}},
+		{"key prefix outside the prefix", func(s *settings) { s.keyPrefixFunctions = map[string]string{"team-a/": "billing-"} },
+			[]string{`context parameter keyPrefixFunctions: "team-a/" maps to "billing-", which does not start with functionNamePrefix "orders-": the deployer may not wire those functions at all`}},
+		{"misspelt key", func(s *settings) { s.keys = append(s.keys, "functionNamePrefx", "codeCommitBranch") }, []string{
+			"unknown context parameter codeCommitBranch (did you mean codeCommitBranches?); the parameters are listed in README.md, Deploy to AWS",
+			"unknown context parameter functionNamePrefx (did you mean functionNamePrefix?); the parameters are listed in README.md, Deploy to AWS"}},
+		{"unknown key", func(s *settings) { s.keys = append(s.keys, "region") },
+			[]string{"unknown context parameter region; the parameters are listed in README.md, Deploy to AWS"}},
+		{"removed key", func(s *settings) { s.keys = append(s.keys, "pipelineAccount") }, []string{
+			"context parameter pipelineAccount was removed: it let any principal of an account invoke the deployer; name the pipeline's role with pipelineRoleArn instead (a role of another account works)"}},
+		{"malformed", func(s *settings) {
+			s.malformed = []string{"context parameter allowTakeover: \"yes\" is neither true nor false"}
+		},
+			[]string{"context parameter allowTakeover: \"yes\" is neither true nor false"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := valid
 			c.edit(&s)
+			sort.Strings(s.keys)
 			diff(t, "problems", c.want, s.problems())
 		})
 	}
 }
 
-// TestInvalidContextFailsSynthesis: a problem is an error annotation on the
-// stack, and synthesis (cdk synth, cdk deploy, go run ./infra) stops on it.
-func TestInvalidContextFailsSynthesis(t *testing.T) {
-	ctx, err := cdkJSONContext()
-	if err != nil {
-		t.Fatal(err)
+// TestReadSettings reads the values as cdk -c gives them (strings) and as
+// cdk.json does (JSON values).
+func TestReadSettings(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ctx  map[string]any
+		want settings
+	}{
+		{"strings", map[string]any{
+			CtxFunctionNamePrefix: "orders-", CtxAllowTakeover: "true", CtxAPIIDs: "a1b2c3d4e5, f6g7h8i9j0",
+			CtxKeyPrefixFunctions: `{"team-a/":"orders-a-"}`, "functionNamePrefx": "x",
+		}, settings{
+			functionNamePrefix: "orders-", allowTakeover: true, apiIDs: []string{"a1b2c3d4e5", "f6g7h8i9j0"},
+			keyPrefixFunctions: map[string]string{"team-a/": "orders-a-"},
+			keys:               []string{CtxAllowTakeover, CtxAPIIDs, CtxFunctionNamePrefix, "functionNamePrefx", CtxKeyPrefixFunctions},
+		}},
+		{"JSON values", map[string]any{
+			CtxAllowAllFunctions: true, CtxDefinitionWriters: []any{"arn:aws:iam::123456789012:role/ci"},
+			CtxKeyPrefixFunctions: map[string]any{"team-a/": "orders-a-"},
+		}, settings{
+			allowAllFunctions: true, definitionWriters: []string{"arn:aws:iam::123456789012:role/ci"},
+			keyPrefixFunctions: map[string]string{"team-a/": "orders-a-"},
+			keys:               []string{CtxAllowAllFunctions, CtxDefinitionWriters, CtxKeyPrefixFunctions},
+		}},
+		{"malformed", map[string]any{CtxAllowTakeover: "yes", CtxKeyPrefixFunctions: `["team-a/"]`}, settings{
+			keys: []string{CtxAllowTakeover, CtxKeyPrefixFunctions},
+			malformed: []string{
+				`context parameter allowTakeover: "yes" is neither true nor false`,
+				"context parameter keyPrefixFunctions: not a JSON object of strings ({\"KEY-PREFIX/\": \"FUNCTION-PREFIX\"}): json: cannot unmarshal array into Go value of type map[string]interface {}",
+			},
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := map[string]any{}
+			for k, v := range c.ctx {
+				ctx[k] = v
+			}
+			stack := awscdk.NewStack(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}), jsii.String("Read"), nil)
+			got := readSettings(stack)
+			// The app adds CDK's own keys; the settings keep them all.
+			var keys []string
+			for _, k := range got.keys {
+				if _, ok := c.ctx[k]; ok {
+					keys = append(keys, k)
+				}
+			}
+			got.keys = keys
+			diff(t, "settings", c.want, got, cmp.AllowUnexported(settings{}))
+		})
 	}
-	ctx[CtxFunctionNamePrefix] = "orders-*"
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
-	stack := NewDeployerStack(app, "Invalid", &DeployerStackProps{CodePath: stubDir})
-	var errs []any
-	for _, m := range *stack.Node().Metadata() {
-		if *m.Type == "aws:cdk:error" {
-			errs = append(errs, m.Data)
-		}
-	}
-	diff(t, "error annotations", []any{
-		`context parameter functionNamePrefix: "orders-*" is not a function name prefix (letters, digits, - and _, up to 63 characters)`,
-	}, errs)
+}
 
-	defer func() {
-		if recover() == nil {
-			t.Error("the stack synthesized despite an error annotation")
+// TestStackName: the stack's name is a context parameter, Eventwire by
+// default.
+func TestStackName(t *testing.T) {
+	for _, c := range []struct {
+		ctx     map[string]any
+		want    string
+		wantErr string
+	}{
+		{map[string]any{}, "Eventwire", ""},
+		{map[string]any{CtxStackName: "Eventwire-team-a"}, "Eventwire-team-a", ""},
+		{map[string]any{CtxStackName: "team a"}, "", `context parameter stackName: "team a" is not a CloudFormation stack name (a letter, then letters, digits and -, up to 128 characters)`},
+	} {
+		t.Run(fmt.Sprint(c.ctx), func(t *testing.T) {
+			got, err := StackName(awscdk.NewApp(&awscdk.AppProps{Context: &c.ctx}))
+			diff(t, "name", c.want, got)
+			if fmt.Sprint(err) != c.wantErr && !(err == nil && c.wantErr == "") {
+				t.Errorf("err = %v, want %s", err, c.wantErr)
+			}
+		})
+	}
+}
+
+// TestInvalidContextFailsSynthesis: a problem is an error annotation on the
+// stack, and synthesis (cdk synth, cdk deploy, go run ./infra) stops on it:
+// an invalid value, a misspelt key (which would otherwise deploy without
+// its scope), no prefix.
+func TestInvalidContextFailsSynthesis(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ctx  map[string]any
+		want []any
+	}{
+		{"invalid prefix", map[string]any{CtxFunctionNamePrefix: "orders-*"}, []any{
+			`context parameter functionNamePrefix: "orders-*" is not a function name prefix (letters, digits, - and _, up to 63 characters)`,
+		}},
+		{"misspelt prefix", map[string]any{"functionNamePrefx": "orders-"}, []any{
+			"unknown context parameter functionNamePrefx (did you mean functionNamePrefix?); the parameters are listed in README.md, Deploy to AWS",
+			"context parameter functionNamePrefix is required: the name prefix of the functions this deployer may wire (-c functionNamePrefix=shop-); " +
+				"to let it wire every function of the account and region, including other stacks' and CDK's own, pass -c allowAllFunctions=true instead",
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, err := cdkJSONContext()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range c.ctx {
+				ctx[k] = v
+			}
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+			stack := NewDeployerStack(app, "Invalid", &DeployerStackProps{CodePath: stubDir})
+			var errs []any
+			for _, m := range *stack.Node().Metadata() {
+				if *m.Type == "aws:cdk:error" {
+					errs = append(errs, m.Data)
+				}
+			}
+			diff(t, "error annotations", c.want, errs)
+
+			defer func() {
+				if recover() == nil {
+					t.Error("the stack synthesized despite an error annotation")
+				}
+			}()
+			app.Synth(nil)
+		})
+	}
+}
+
+// TestBucketPolicy_DefinitionWriters: with definitionWriters, the bucket
+// policy denies writing and deleting definition files to every other
+// principal (the deployer's role and CDK's bootstrap roles exempt);
+// without, it has no such statement.
+func TestBucketPolicy_DefinitionWriters(t *testing.T) {
+	find := func(tm template) []any {
+		var out []any
+		for _, st := range get(tm.one(t, "AWS::S3::BucketPolicy", "DefinitionsPolicy").Properties, "PolicyDocument", "Statement").([]any) {
+			if get(st, "Sid") == "OnlyDefinitionWritersWrite" {
+				out = append(out, render(st))
+			}
 		}
-	}()
-	app.Synth(nil)
+		return out
+	}
+	diff(t, "default: no writer restriction", []any(nil), find(synth(t, "default")))
+	diff(t, "writers", []any{map[string]any{
+		"Sid": "OnlyDefinitionWritersWrite", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+		"Action":   []any{"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:ReplicateDelete", "s3:ReplicateObject"},
+		"Resource": defBucket + "/*",
+		"Condition": map[string]any{"ArnNotLike": map[string]any{"aws:PrincipalArn": []any{
+			"arn:aws:iam::123456789012:role/ci-definitions",
+			"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Platform_*",
+			"${DeployerRole.Arn}",
+			"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-*",
+		}}},
+	}}, find(synth(t, "full")))
 }
