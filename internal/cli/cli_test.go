@@ -67,6 +67,11 @@ func TestRun_Golden(t *testing.T) {
 		{"help-typo", []string{"help", "aply"}, ExitError, ""},
 		{"completion-help", []string{"completion", "--help"}, ExitOK, ""},
 		{"validate-json-bad", []string{"validate", "-o", "json", "testdata/validate/bad"}, ExitError, ""},
+		{"iam-policy-plan", []string{"iam-policy", "--mode", "plan", "--function-prefix", "shop-", "--account", "123456789012", "--region", "eu-west-1", "--table", "Eventwire-Deployments1A2B3C"}, ExitOK, ""},
+		{"iam-policy-apply", []string{"iam-policy", "--function-prefix", "shop-"}, ExitOK, ""},
+		{"iam-policy-bad-mode", []string{"iam-policy", "--mode", "aply"}, ExitError, ""},
+		{"iam-policy-bad-account", []string{"iam-policy", "--account", "12345"}, ExitError, ""},
+		{"help-iam-policy", []string{"help", "iam-policy"}, ExitOK, ""},
 	}
 	wd, err := os.Getwd()
 	if err != nil {

@@ -58,7 +58,7 @@ func newApp(env Env) *app {
 	root.SetFlagErrorFunc(flagError)
 	root.SetHelpCommand(a.helpCommand())
 	root.AddCommand(a.validateCommand(), a.schemaCommand(), a.historyCommand(), a.versionCommand(),
-		a.deployCommand("plan"), a.deployCommand("apply"), a.deployCommand("destroy"))
+		a.deployCommand("plan"), a.deployCommand("apply"), a.deployCommand("destroy"), a.iamPolicyCommand())
 	a.root = root
 	return a
 }
