@@ -75,7 +75,7 @@ func (a *app) iamPolicyCommand() *cobra.Command {
 func (f iamPolicyFlags) policy() (iamcalls.Document, error) {
 	for _, c := range []struct {
 		flag, value, want string
-		re              *regexp.Regexp
+		re                *regexp.Regexp
 	}{
 		{"account", f.account, "a 12-digit account id or *", accountFlagPattern},
 		{"region", f.region, "a region such as eu-west-1, or *", regionFlagPattern},
