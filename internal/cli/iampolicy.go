@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -20,8 +21,9 @@ Resources are scoped where AWS allows it: functions by --function-prefix
 account and region (--account, --region; default any), target groups to
 those tagged eventwire:allowed=true (the deployer's default too; edit the
 statement RegisterLambdaTargets to list ARNs instead), permissions to the
-two push services. --table adds dynamodb:Query on the deployer's table,
-for 'eventwire history'.
+two push services. --table adds the deployer's table: dynamodb:Query for
+'eventwire history', and for apply and destroy with --table the lease and
+the records (GetItem, PutItem, UpdateItem, DeleteItem).
 
 Examples:
   eventwire iam-policy --function-prefix shop- --account 123456789012 > eventwire-ci.json
@@ -67,7 +69,7 @@ func (a *app) iamPolicyCommand() *cobra.Command {
 	fl.StringVar(&f.account, "account", "*", "the AWS account id of the resources")
 	fl.StringVar(&f.region, "region", "*", "the region of the resources")
 	fl.StringVar(&f.partition, "partition", "aws", "the AWS partition (aws, aws-cn, aws-us-gov)")
-	fl.StringVar(&f.table, "table", "", "the deployer's DynamoDB table, for 'eventwire history' (default: no history)")
+	fl.StringVar(&f.table, "table", "", "the deployer's DynamoDB table, for history and for apply --table (default: no table)")
 	return cmd
 }
 
@@ -98,15 +100,16 @@ func (f iamPolicyFlags) policy() (iamcalls.Document, error) {
 		API: "*", Route: "*", Integration: "*", Table: f.table,
 	})
 	if f.table == "" {
-		doc.Statement = withoutGrant(doc.Statement, "ReadHistory")
+		doc.Statement = withoutGrant(doc.Statement, "ReadHistory", "DeploymentRecords")
 	}
 	return doc, nil
 }
 
-func withoutGrant(sts []iamcalls.Statement, sid string) []iamcalls.Statement {
+// withoutGrant drops the statements of the grants named.
+func withoutGrant(sts []iamcalls.Statement, sids ...string) []iamcalls.Statement {
 	var out []iamcalls.Statement
 	for _, s := range sts {
-		if s.Sid != sid {
+		if !slices.Contains(sids, s.Sid) {
 			out = append(out, s)
 		}
 	}

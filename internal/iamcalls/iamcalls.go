@@ -68,12 +68,14 @@ type Request struct {
 type Call struct {
 	Requests []Request
 	By       Caller
-	// Write: the call changes AWS (apply, destroy); a plan never makes it.
+	// Write: only apply and destroy make the call (it changes AWS, or
+	// guards a change: the CLI's lease); a plan never does.
 	Write bool
 	// Needs is the stack setting without which the deployer may not make
 	// the call (NeedsRepository, NeedsAPIs), or "".
 	Needs string
-	// Why says why a program never makes a call its interface declares.
+	// Why says why a program never makes a call its interface declares
+	// (By is 0 when neither does).
 	Why string
 }
 
@@ -157,15 +159,20 @@ var Calls = map[string]Call{
 	"apigwsvc.API.GetStages":         {By: both, Needs: NeedsAPIs, Requests: []Request{On("ReadHttpApis", "apigateway:GET", apis("stages"))}},
 
 	// No permission needed (IAM cannot deny it); asked to make the ARN of
-	// a function that is gone.
-	"stssvc.API.GetCallerIdentity": {By: both},
+	// a function that is gone, by the CLI for its records' caller, and by
+	// the deployer for its own account (the allowlists' default).
+	"stssvc.API.GetCallerIdentity":                {By: both},
+	"trigger.CallerIdentityAPI.GetCallerIdentity": {By: Deployer},
 
-	"records.API.GetItem":    {By: Deployer, Requests: []Request{On("DeploymentRecords", "dynamodb:GetItem", TableARN)}},
-	"records.API.PutItem":    {By: Deployer, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:PutItem", TableARN)}},
-	"records.API.UpdateItem": {By: Deployer, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:UpdateItem", TableARN)}},
-	"records.API.DeleteItem": {By: Deployer, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:DeleteItem", TableARN)}},
+	// The deployer's records, sequencers and leases; the CLI's lease and
+	// records with --table (apply and destroy).
+	"records.API.GetItem":    {By: both, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:GetItem", TableARN)}},
+	"records.API.PutItem":    {By: both, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:PutItem", TableARN)}},
+	"records.API.UpdateItem": {By: both, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:UpdateItem", TableARN)}},
+	"records.API.DeleteItem": {By: both, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:DeleteItem", TableARN)}},
 	"records.API.Query": {By: CLI, Why: "Store.History, called only by `eventwire history`",
 		Requests: []Request{On("ReadHistory", "dynamodb:Query", TableARN)}},
+	"records.CreateTableAPI.CreateTable": {Why: "records.CreateTable is for tests and the local demo; the stack owns the real table"},
 
 	// GetObject at a version needs GetObjectVersion; ListBucket makes a
 	// missing key answer 404 instead of 403.
