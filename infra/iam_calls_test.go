@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -203,12 +205,7 @@ func TestIAM_DeployerCallsAllowed(t *testing.T) {
 			sts := deployerStatements(t, synth(t, variant))
 			settings := map[string]bool{iamcalls.NeedsRepository: variant == "full", iamcalls.NeedsAPIs: variant == "full"}
 			used := map[string]bool{}
-			names := make([]string, 0, len(iamcalls.Calls))
-			for m := range iamcalls.Calls {
-				names = append(names, m)
-			}
-			sort.Strings(names)
-			for _, m := range names {
+			for _, m := range slices.Sorted(maps.Keys(iamcalls.Calls)) {
 				c := iamcalls.Calls[m]
 				if c.By&iamcalls.Deployer == 0 {
 					continue

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -307,12 +309,7 @@ func (s settings) prefixProblems() []string {
 		out = append(out, fmt.Sprintf("context parameters %s and %s contradict each other: pass one",
 			CtxFunctionNamePrefix, CtxAllowAllFunctions))
 	}
-	keys := make([]string, 0, len(s.keyPrefixFunctions))
-	for k := range s.keyPrefixFunctions {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.keyPrefixFunctions)) {
 		fp := s.keyPrefixFunctions[k]
 		switch {
 		case !keyPrefixPattern.MatchString(k):

@@ -1,7 +1,9 @@
 package iamcalls
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -60,7 +62,7 @@ func Policy(caller Caller, writes bool, v Values) Document {
 	}
 	doc := Document{Version: "2012-10-17"}
 	for name, g := range grants {
-		st := Statement{Sid: name, Effect: "Allow", Action: sortedKeys(g.actions), Resource: minimal(sortedKeys(g.resources))}
+		st := Statement{Sid: name, Effect: "Allow", Action: slices.Sorted(maps.Keys(g.actions)), Resource: minimal(slices.Sorted(maps.Keys(g.resources)))}
 		for k, vals := range g.cond {
 			op := conditionOperator(k, vals)
 			if st.Condition == nil {
@@ -69,7 +71,7 @@ func Policy(caller Caller, writes bool, v Values) Document {
 			if st.Condition[op] == nil {
 				st.Condition[op] = map[string][]string{}
 			}
-			st.Condition[op][k] = minimal(sortedKeys(vals))
+			st.Condition[op][k] = minimal(slices.Sorted(maps.Keys(vals)))
 		}
 		doc.Statement = append(doc.Statement, st)
 	}
@@ -115,13 +117,4 @@ func minimal(patterns []string) []string {
 func Match(pattern, s string) bool {
 	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern)) + "$"
 	return regexp.MustCompile(re).MatchString(s)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

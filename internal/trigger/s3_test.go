@@ -568,20 +568,27 @@ func TestS3_FunctionOutsideThePrefix_Invalid(t *testing.T) {
 			if got := len(e.deployer.Calls()) > 0; got != tt.applied {
 				t.Errorf("deployer calls %v, want applied %v", e.deployer.Calls(), tt.applied)
 			}
-			hist := e.history(tt.function)
-			if len(hist) != 1 {
-				t.Fatalf("%d records, want 1", len(hist))
-			}
-			if tt.wantErr == "" {
-				if hist[0].Outcome != records.Succeeded {
-					t.Errorf("outcome %s, want succeeded", hist[0].Outcome)
-				}
-				return
-			}
-			if diff := cmp.Diff([]string{tt.wantErr}, hist[0].Errors); diff != "" || hist[0].Outcome != records.Invalid {
-				t.Errorf("record %s, errors (-want +got):\n%s", hist[0].Outcome, diff)
-			}
+			e.checkOneRecord(t, tt.function, tt.wantErr)
 		})
+	}
+}
+
+// checkOneRecord: the function has one record, succeeded, or, with
+// wantErr, invalid with that one error.
+func (e *env) checkOneRecord(t *testing.T, function, wantErr string) {
+	t.Helper()
+	hist := e.history(function)
+	if len(hist) != 1 {
+		t.Fatalf("%d records, want 1", len(hist))
+	}
+	if wantErr == "" {
+		if hist[0].Outcome != records.Succeeded {
+			t.Errorf("outcome %s, want succeeded", hist[0].Outcome)
+		}
+		return
+	}
+	if diff := cmp.Diff([]string{wantErr}, hist[0].Errors); diff != "" || hist[0].Outcome != records.Invalid {
+		t.Errorf("record %s, errors (-want +got):\n%s", hist[0].Outcome, diff)
 	}
 }
 
@@ -617,19 +624,7 @@ func TestS3_KeyPrefixMapsToFunctionPrefix_OtherTeamsFunctionInvalid(t *testing.T
 			if applied := len(e.deployer.Calls()) > 0; applied != (tt.wantErr == "") {
 				t.Errorf("deployer calls %v, want applied %v", e.deployer.Calls(), tt.wantErr == "")
 			}
-			hist := e.history(tt.function)
-			if len(hist) != 1 {
-				t.Fatalf("%d records, want 1", len(hist))
-			}
-			if tt.wantErr == "" {
-				if hist[0].Outcome != records.Succeeded {
-					t.Errorf("outcome %s, want succeeded", hist[0].Outcome)
-				}
-				return
-			}
-			if diff := cmp.Diff([]string{tt.wantErr}, hist[0].Errors); diff != "" || hist[0].Outcome != records.Invalid {
-				t.Errorf("record %s, errors (-want +got):\n%s", hist[0].Outcome, diff)
-			}
+			e.checkOneRecord(t, tt.function, tt.wantErr)
 		})
 	}
 }
