@@ -100,7 +100,7 @@ func (f iamPolicyFlags) policy() (iamcalls.Document, error) {
 		API: "*", Route: "*", Integration: "*", Table: f.table,
 	})
 	if f.table == "" {
-		doc.Statement = withoutGrant(doc.Statement, "ReadHistory", "DeploymentRecords")
+		doc.Statement = withoutGrant(doc.Statement, "DeploymentRecords")
 	}
 	return doc, nil
 }

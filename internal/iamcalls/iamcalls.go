@@ -164,14 +164,20 @@ var Calls = map[string]Call{
 	"stssvc.API.GetCallerIdentity":                {By: both},
 	"trigger.CallerIdentityAPI.GetCallerIdentity": {By: Deployer},
 
-	// The deployer's records, sequencers and leases; the CLI's lease and
-	// records with --table (apply and destroy).
+	// The deployer's records, declaration index, sequencers and leases;
+	// the CLI's history, and its lease and records with --table (apply
+	// and destroy).
 	"records.API.GetItem":    {By: both, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:GetItem", TableARN)}},
 	"records.API.PutItem":    {By: both, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:PutItem", TableARN)}},
 	"records.API.UpdateItem": {By: both, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:UpdateItem", TableARN)}},
 	"records.API.DeleteItem": {By: both, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:DeleteItem", TableARN)}},
-	"records.API.Query": {By: CLI, Why: "Store.History, called only by `eventwire history`",
-		Requests: []Request{On("ReadHistory", "dynamodb:Query", TableARN)}},
+	"records.API.Query":      {By: both, Requests: []Request{On("DeploymentRecords", "dynamodb:Query", TableARN)}},
+	// A transaction is authorized as the calls it holds (the index's
+	// updates and deletes).
+	"records.API.TransactWriteItems": {By: Deployer, Write: true, Requests: []Request{
+		On("DeploymentRecords", "dynamodb:UpdateItem", TableARN),
+		On("DeploymentRecords", "dynamodb:DeleteItem", TableARN),
+	}},
 	"records.CreateTableAPI.CreateTable": {Why: "records.CreateTable is for tests and the local demo; the stack owns the real table"},
 
 	// GetObject at a version needs GetObjectVersion; ListBucket makes a
@@ -180,6 +186,11 @@ var Calls = map[string]Call{
 		On("ReadDefinitions", "s3:GetObject", ObjectARN),
 		On("ReadDefinitions", "s3:GetObjectVersion", ObjectARN),
 		On("ListDefinitions", "s3:ListBucket", BucketARN),
+	}},
+	// HeadObject at a version (a delete marker's) needs GetObjectVersion.
+	"trigger.S3API.HeadObject": {By: Deployer, Requests: []Request{
+		On("ReadDefinitions", "s3:GetObject", ObjectARN),
+		On("ReadDefinitions", "s3:GetObjectVersion", ObjectARN),
 	}},
 
 	"trigger.CodeCommitAPI.GetDifferences": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetDifferences", RepositoryARN)}},
