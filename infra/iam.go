@@ -251,12 +251,13 @@ func grantRecords(p deployerPolicy, bucket awss3.Bucket, table awsdynamodb.Table
 // grantSources lets the deployer answer CodePipeline jobs and read the
 // configured CodeCommit repository.
 func grantSources(p deployerPolicy, cfg settings) {
-	// CodePipeline PutJobSuccessResult / PutJobFailureResult support no
-	// resource type (a job is named by id only): Resource "*" is required.
-	// The job's artifacts are read with the credentials in the job event,
-	// so no S3 permission on pipeline buckets is granted here.
+	// CodePipeline GetJobDetails (a job is verified before it is run) and
+	// PutJobSuccessResult / PutJobFailureResult support no resource type
+	// (a job is named by id only): Resource "*" is required. The job's
+	// artifacts are read with the credentials in its details, so no S3
+	// permission on pipeline buckets is granted here.
 	p.add("AnswerPipelineJobs",
-		[]string{"codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"},
+		[]string{"codepipeline:GetJobDetails", "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"},
 		[]string{"*"}, nil)
 
 	if cfg.repository != "" {

@@ -79,7 +79,7 @@ func runLambda(ctx context.Context, cfg aws.Config, work string, w io.Writer) er
 	}
 	log := slog.New(newLambdaLog(w))
 	handler := trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: log}),
-		trigger.Settings{Table: demoTable}, log, pathStyle)
+		trigger.Settings{Table: demoTable, Bucket: demoBucket}, log, pathStyle)
 	fmt.Fprintf(w, "\ninvoking the deployer's handler with the S3 event, request id %s (its log lines follow, as CloudWatch Logs receives them):\n", demoRequestID)
 	if _, err := lambda.NewHandler(handler.Handle).Invoke(invocation(ctx), event); err != nil {
 		return fmt.Errorf("deployer: %w", err)

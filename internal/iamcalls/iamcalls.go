@@ -197,7 +197,9 @@ var Calls = map[string]Call{
 	"trigger.CodeCommitAPI.GetFile":        {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetFile", RepositoryARN)}},
 	"trigger.CodeCommitAPI.GetCommit":      {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetCommit", RepositoryARN)}},
 
-	// No resource type (a job is named by id only): Resource "*".
+	// No resource type (a job is named by id only): Resource "*". A job
+	// is verified with GetJobDetails before anything of it is read.
+	"trigger.CodePipelineAPI.GetJobDetails":       {By: Deployer, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:GetJobDetails", "*")}},
 	"trigger.CodePipelineAPI.PutJobSuccessResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobSuccessResult", "*")}},
 	"trigger.CodePipelineAPI.PutJobFailureResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobFailureResult", "*")}},
 }

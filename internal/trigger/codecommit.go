@@ -44,6 +44,9 @@ func (h *Handler) handleCodeCommit(ctx context.Context, raw json.RawMessage) err
 				h.log.InfoContext(ctx, "ignored deleted reference", "repository", repo, "ref", ref.Ref)
 				continue
 			}
+			if !h.repositoryAccepted(ctx, repo, ref.Ref) || !h.branchAccepted(ctx, repo, ref.Ref) {
+				continue
+			}
 			// A repository trigger names only the pushed tip: its changes
 			// since the branch's last indexed commit are applied.
 			if err := h.push(ctx, repo, ref.Ref, ref.Commit, ""); err != nil {
@@ -180,6 +183,9 @@ func (h *Handler) handleCodeCommitStateChange(ctx context.Context, raw json.RawM
 	}
 	if d.Event == "referenceDeleted" || d.CommitID == "" {
 		h.log.InfoContext(ctx, "ignored deleted reference", "repository", d.RepositoryName, "ref", d.ReferenceFullName)
+		return nil
+	}
+	if !h.repositoryAccepted(ctx, d.RepositoryName, d.ReferenceFullName) || !h.branchAccepted(ctx, d.RepositoryName, d.ReferenceFullName) {
 		return nil
 	}
 	old := d.OldCommitID

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -24,8 +25,9 @@ import (
 )
 
 // CodePipelineAPI is the slice of the CodePipeline client the deployer
-// needs: answering the job it was invoked for.
+// needs: verifying the job it was invoked for, and answering it.
 type CodePipelineAPI interface {
+	GetJobDetails(ctx context.Context, in *codepipeline.GetJobDetailsInput, opts ...func(*codepipeline.Options)) (*codepipeline.GetJobDetailsOutput, error)
 	PutJobSuccessResult(ctx context.Context, in *codepipeline.PutJobSuccessResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error)
 	PutJobFailureResult(ctx context.Context, in *codepipeline.PutJobFailureResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
 }
@@ -37,23 +39,20 @@ const (
 	maxContinuationToken = 2048
 )
 
-// handleCodePipeline runs a CodePipeline job and always answers it. The
-// job id is read first, leniently, so that a job whose event has a field
-// of the wrong type is still answered (with a failure that says so).
+// handleCodePipeline runs a CodePipeline job and always answers it. Only
+// the job id is read from the event (leniently: a field of the wrong type
+// elsewhere in it does not matter); the job itself is CodePipeline's
+// answer to GetJobDetails (see verifiedJob).
 func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (err error) {
 	id := jobID(raw)
 	if id == "" {
 		return fmt.Errorf("decode CodePipeline job event: no job id: %s", excerpt(raw))
 	}
-	var ev events.CodePipelineJobEvent
-	derr := json.Unmarshal(raw, &ev)
-	if derr != nil {
-		ev.CodePipelineJob = events.CodePipelineJob{ID: id}
+	job, log, err := h.verifiedJob(ctx, id)
+	if err != nil || job == nil {
+		return err
 	}
-	j := &pipelineJob{h: h, job: ev.CodePipelineJob, log: h.log.With("job", id)}
-	if derr != nil {
-		return j.fail(ctx, cptypes.FailureTypeJobFailed, fmt.Sprintf("decode the job event: %v", derr))
-	}
+	j := &pipelineJob{h: h, job: *job, log: log}
 	defer j.answerPanic(ctx, &err)
 	return j.run(ctx)
 }
@@ -72,6 +71,78 @@ func jobID(raw json.RawMessage) string {
 		return ""
 	}
 	return id
+}
+
+// jobIDPattern is the pattern of a job id in the CodePipeline API.
+var jobIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// verifiedJob asks CodePipeline for the job an event names. Only the id is
+// taken from the event (anyone allowed to invoke the deployer can send
+// one): the artifacts' locations, their credentials, the parameters and
+// the continuation token are CodePipeline's answer. A job that is refused
+// (a malformed id, a job CodePipeline does not know, one for another
+// action) is logged at error level and never answered: nil, nil. Any
+// other failure is returned, for Lambda to retry.
+func (h *Handler) verifiedJob(ctx context.Context, id string) (*events.CodePipelineJob, *slog.Logger, error) {
+	log := h.log.With("job", id)
+	refuse := func(reason string, args ...any) (*events.CodePipelineJob, *slog.Logger, error) {
+		log.ErrorContext(ctx, "refused CodePipeline job: "+reason, args...)
+		return nil, nil, nil
+	}
+	if !jobIDPattern.MatchString(id) {
+		return refuse("malformed job id", "want", jobIDPattern.String())
+	}
+	out, err := h.cfg.CodePipeline.GetJobDetails(ctx, &codepipeline.GetJobDetailsInput{JobId: aws.String(id)})
+	var nf *cptypes.JobNotFoundException
+	if errors.As(err, &nf) {
+		return refuse("CodePipeline has no such job in this account", "error", err.Error())
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get details of CodePipeline job %s: %w", id, err)
+	}
+	d := out.JobDetails
+	if d == nil || d.Data == nil || aws.ToString(d.Id) != id {
+		return nil, nil, fmt.Errorf("get details of CodePipeline job %s: the answer has no details of the job", id)
+	}
+	if t := d.Data.ActionTypeId; t != nil && (t.Category != cptypes.ActionCategoryInvoke || t.Owner != cptypes.ActionOwnerAws || aws.ToString(t.Provider) != "Lambda") {
+		return refuse("not a Lambda invoke action", "action_type", fmt.Sprintf("%s/%s/%s", t.Category, t.Owner, aws.ToString(t.Provider)), "want", "Invoke/AWS/Lambda")
+	}
+	job := jobOf(d)
+	if fn := job.Data.ActionConfiguration.Configuration.FunctionName; h.cfg.Self != "" && records.FunctionKey(fn) != h.cfg.Self {
+		return refuse("the action invokes another function", "function", fn, "want", h.cfg.Self)
+	}
+	if pc := d.Data.PipelineContext; pc != nil {
+		log = log.With("pipeline", aws.ToString(pc.PipelineName))
+	}
+	return &job, log, nil
+}
+
+// jobOf is a job's details as the job event's shape.
+func jobOf(d *cptypes.JobDetails) events.CodePipelineJob {
+	job := events.CodePipelineJob{ID: aws.ToString(d.Id), AccountID: aws.ToString(d.AccountId)}
+	data := d.Data
+	if c := data.ActionConfiguration; c != nil {
+		job.Data.ActionConfiguration.Configuration = events.CodePipelineConfiguration{
+			FunctionName: c.Configuration["FunctionName"], UserParameters: c.Configuration["UserParameters"],
+		}
+	}
+	if c := data.ArtifactCredentials; c != nil {
+		job.Data.ArtifactCredentials = events.CodePipelineArtifactCredentials{
+			AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken),
+		}
+	}
+	job.Data.ContinuationToken = aws.ToString(data.ContinuationToken)
+	for _, a := range data.InputArtifacts {
+		in := events.CodePipelineInputArtifact{Name: aws.ToString(a.Name), Revision: a.Revision}
+		if l := a.Location; l != nil {
+			in.Location.LocationType = string(l.Type)
+			if s3l := l.S3Location; s3l != nil {
+				in.Location.S3Location = events.CodePipelineS3Location{BucketName: aws.ToString(s3l.BucketName), ObjectKey: aws.ToString(s3l.ObjectKey)}
+			}
+		}
+		job.Data.InputArtifacts = append(job.Data.InputArtifacts, in)
+	}
+	return job
 }
 
 // pipelineJob is one invocation's part of a CodePipeline job. The job is

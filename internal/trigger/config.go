@@ -62,6 +62,9 @@ const (
 	// EnvBucket, EnvRepository and EnvBranches are the event sources the
 	// stack configured: the definitions bucket's name, the CodeCommit
 	// repository's name ("" without one) and its branches (a JSON list).
+	// The handler refuses an S3 record of another bucket and a CodeCommit
+	// event of another repository or branch; a source left empty is
+	// refused entirely.
 	EnvBucket     = "EVENTWIRE_BUCKET"
 	EnvRepository = "EVENTWIRE_REPOSITORY"
 	EnvBranches   = "EVENTWIRE_BRANCHES"
@@ -83,11 +86,19 @@ type Settings struct {
 	Allowed definition.Policy
 	// KeyPrefixFunctions is EnvKeyPrefixFunctions.
 	KeyPrefixFunctions map[string]string
+	// Bucket, Repository and Branches are the accepted event sources
+	// (EnvBucket, EnvRepository, EnvBranches).
+	Bucket     string
+	Repository string
+	Branches   []string
 }
 
 // SettingsFromEnv reads the settings with getenv (os.Getenv).
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := Settings{Table: getenv(EnvTable), FunctionPrefix: getenv(EnvFunctionPrefix), Self: getenv(envSelf)}
+	s := Settings{
+		Table: getenv(EnvTable), FunctionPrefix: getenv(EnvFunctionPrefix), Self: getenv(envSelf),
+		Bucket: getenv(EnvBucket), Repository: getenv(EnvRepository),
+	}
 	if s.Table == "" {
 		return s, fmt.Errorf("environment variable %s (the DynamoDB table of deployment records) is not set", EnvTable)
 	}
@@ -112,6 +123,11 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 			return s, fmt.Errorf("environment variable %s: not a JSON object of key prefixes to function prefixes: %w", EnvKeyPrefixFunctions, err)
 		}
 	}
+	if v := getenv(EnvBranches); v != "" {
+		if err := json.Unmarshal([]byte(v), &s.Branches); err != nil {
+			return s, fmt.Errorf("environment variable %s: %q is not a JSON list of branch names: %w", EnvBranches, v, err)
+		}
+	}
 	return s, nil
 }
 
@@ -134,6 +150,9 @@ func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3O
 		KeyPrefixFunctions: s.KeyPrefixFunctions,
 		Self:               s.Self,
 		Policy:             (&ownPolicy{allowed: s.Allowed, region: cfg.Region, sts: sts.NewFromConfig(cfg)}).get,
+		Bucket:             s.Bucket,
+		Repository:         s.Repository,
+		Branches:           s.Branches,
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -77,4 +78,48 @@ func excerpt(event []byte) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// The checks below refuse events of sources the stack did not configure
+// (anyone allowed to invoke the deployer can send it a made-up event).
+// A refusal is final: logged at error level with what was expected, and
+// nothing is read from AWS for it.
+
+// bucketAccepted reports whether an S3 record of bucket may be handled.
+func (h *Handler) bucketAccepted(ctx context.Context, bucket, key string) bool {
+	if h.cfg.Bucket != "" && bucket == h.cfg.Bucket {
+		return true
+	}
+	h.log.ErrorContext(ctx, "refused S3 record: not the definitions bucket", "bucket", bucket, "key", key, "want", expected(h.cfg.Bucket, EnvBucket))
+	return false
+}
+
+// repositoryAccepted reports whether a CodeCommit event of repository may
+// be handled.
+func (h *Handler) repositoryAccepted(ctx context.Context, repository, ref string) bool {
+	if h.cfg.Repository != "" && repository == h.cfg.Repository {
+		return true
+	}
+	h.log.ErrorContext(ctx, "refused CodeCommit event: not the configured repository", "repository", repository, "ref", ref, "want", expected(h.cfg.Repository, EnvRepository))
+	return false
+}
+
+// branchAccepted reports whether a push to ref (refs/heads/BRANCH) of the
+// configured repository may be handled.
+func (h *Handler) branchAccepted(ctx context.Context, repository, ref string) bool {
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok && slices.Contains(h.cfg.Branches, b) {
+		return true
+	}
+	want := expected(strings.Join(h.cfg.Branches, ", "), EnvBranches)
+	h.log.ErrorContext(ctx, "refused CodeCommit event: not a configured branch", "repository", repository, "ref", ref, "want", want)
+	return false
+}
+
+// expected is what a refusal log line says was expected: the setting's
+// value, or that it is not set.
+func expected(value, env string) string {
+	if value == "" {
+		return "none (" + env + " is not set: this source is not accepted)"
+	}
+	return value
 }

@@ -35,6 +35,9 @@ func TestSettingsFromEnv(t *testing.T) {
 		{"key prefixes", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_KEY_PREFIX_FUNCTIONS": `{"team-a/":"team-a-"}`},
 			trigger.Settings{Table: "t", KeyPrefixFunctions: map[string]string{"team-a/": "team-a-"}}, ""},
 		{"bad key prefixes", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_KEY_PREFIX_FUNCTIONS": `["team-a/"]`}, trigger.Settings{}, "EVENTWIRE_KEY_PREFIX_FUNCTIONS: not a JSON object"},
+		{"sources", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_BUCKET": "defs", "EVENTWIRE_REPOSITORY": "definitions", "EVENTWIRE_BRANCHES": `["main","release/1"]`},
+			trigger.Settings{Table: "t", Bucket: "defs", Repository: "definitions", Branches: []string{"main", "release/1"}}, ""},
+		{"bad branches", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_BRANCHES": "main,dev"}, trigger.Settings{}, `EVENTWIRE_BRANCHES: "main,dev" is not a JSON list of branch names`},
 		{"no table", map[string]string{}, trigger.Settings{}, "EVENTWIRE_TABLE"},
 		{"bad lease", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "5m"}, trigger.Settings{}, `EVENTWIRE_LEASE_SECONDS: "5m"`},
 		{"zero lease", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "0"}, trigger.Settings{}, `EVENTWIRE_LEASE_SECONDS: "0"`},
@@ -78,7 +81,7 @@ func e2e(t *testing.T, cfg aws.Config) (*trigger.Handler, *env, *awsfixture.Fixt
 		t.Fatal(err)
 	}
 	d := reconcile.New(cfg, reconcile.Options{})
-	h := trigger.NewFromConfig(cfg, d, trigger.Settings{Table: table}, e.tcfg.Logger, s3Options)
+	h := trigger.NewFromConfig(cfg, d, trigger.Settings{Table: table, Bucket: bucket}, e.tcfg.Logger, s3Options)
 	return h, e, fx
 }
 
@@ -207,7 +210,7 @@ func TestEndToEnd_CodePipelineJobWiresTheQueue(t *testing.T) {
 	// tests, with the real reconciler behind the handler.
 	pe := newPipelineEnvOn(t, e, map[string]string{"orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)}, map[string]string{})
 	pe.tcfg.Deployer = reconcile.New(cfg, reconcile.Options{})
-	if err := pe.handler().Handle(context.Background(), jobEvent(t, "", "")); err != nil {
+	if err := pe.handler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}, mappings(t, fx)); diff != "" {

@@ -89,6 +89,11 @@ func newEnv(t *testing.T) *env {
 		S3:        e.s3,
 		Logger:    slog.New(e.log),
 		LeaseWait: time.Minute,
+		// The sources the stack would configure: the bucket above, the
+		// repository and branch of testdata's CodeCommit events.
+		Bucket:     bucket,
+		Repository: "definitions",
+		Branches:   []string{"main"},
 	}
 	return e
 }
@@ -293,7 +298,8 @@ func (d *fakeDeployer) Applied() map[string]string {
 	return out
 }
 
-// logRecorder is a slog handler that keeps every line as "msg k=v ...",
+// logRecorder is a slog handler that keeps every line as
+// "LEVEL msg k=v ...",
 // and signals waiters for a message.
 type logRecorder struct {
 	mu      sync.Mutex
@@ -314,7 +320,7 @@ func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
 
 func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	b.WriteString(r.Message)
+	b.WriteString(r.Level.String() + " " + r.Message)
 	for _, a := range l.attrs {
 		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
 	}

@@ -148,6 +148,9 @@ func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 		h.log.ErrorContext(ctx, "ignored S3 event with a malformed key", "bucket", bucket, "key", r.S3.Object.Key, "error", err.Error())
 		return nil
 	}
+	if !h.bucketAccepted(ctx, bucket, key) {
+		return nil
+	}
 	obj := r.S3.Object
 	log := h.log.With("bucket", bucket, "key", key, "event", r.EventName, "sequencer", obj.Sequencer)
 	if !isDefinitionPath(key) {

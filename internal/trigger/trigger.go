@@ -93,6 +93,18 @@ type Config struct {
 	// mapped prefix naming a function outside the prefix it maps to is
 	// invalid, like one outside FunctionPrefix.
 	KeyPrefixFunctions map[string]string
+	// Bucket is the definitions bucket: an S3 record of any other bucket
+	// is refused (final, logged), and every S3 record when it is empty.
+	Bucket string
+	// Repository and Branches are the CodeCommit repository and the
+	// branches (names, "main") whose pushes are accepted: an event of any
+	// other repository, or a reference to any other branch, is refused;
+	// every CodeCommit event when either is empty.
+	Repository string
+	Branches   []string
+	// ArtifactLimits bound what a pipeline job's input artifacts may hold
+	// (zero fields: the defaults).
+	ArtifactLimits ArtifactLimits
 }
 
 // leaseMargin is added to the time left in an invocation to make the
