@@ -92,8 +92,10 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 			wantLog: "ERROR refused CodeCommit event: not the configured repository repository=attacker ref=refs/heads/main want=definitions",
 		},
 		{
-			name:    "repository trigger: another branch",
-			event:   func(t *testing.T) json.RawMessage { return replace(t, push(t), `"refs/heads/main"`, `"refs/heads/feature"`) },
+			name: "repository trigger: another branch",
+			event: func(t *testing.T) json.RawMessage {
+				return replace(t, push(t), `"refs/heads/main"`, `"refs/heads/feature"`)
+			},
 			wantLog: "ERROR refused CodeCommit event: not a configured branch repository=definitions ref=refs/heads/feature want=main",
 		},
 		{
@@ -101,18 +103,24 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 			event: bridge,
 		},
 		{
-			name:    "EventBridge: another repository",
-			event:   func(t *testing.T) json.RawMessage { return replace(t, bridge(t), `"repositoryName": "definitions"`, `"repositoryName": "attacker"`) },
+			name: "EventBridge: another repository",
+			event: func(t *testing.T) json.RawMessage {
+				return replace(t, bridge(t), `"repositoryName": "definitions"`, `"repositoryName": "attacker"`)
+			},
 			wantLog: "ERROR refused CodeCommit event: not the configured repository repository=attacker ref=refs/heads/main want=definitions",
 		},
 		{
-			name:    "EventBridge: another branch",
-			event:   func(t *testing.T) json.RawMessage { return replace(t, bridge(t), `"refs/heads/main"`, `"refs/heads/feature"`) },
+			name: "EventBridge: another branch",
+			event: func(t *testing.T) json.RawMessage {
+				return replace(t, bridge(t), `"refs/heads/main"`, `"refs/heads/feature"`)
+			},
 			wantLog: "ERROR refused CodeCommit event: not a configured branch repository=definitions ref=refs/heads/feature want=main",
 		},
 		{
-			name:    "EventBridge: a tag",
-			event:   func(t *testing.T) json.RawMessage { return replace(t, bridge(t), `"refs/heads/main"`, `"refs/tags/main"`) },
+			name: "EventBridge: a tag",
+			event: func(t *testing.T) json.RawMessage {
+				return replace(t, bridge(t), `"refs/heads/main"`, `"refs/tags/main"`)
+			},
 			wantLog: "ERROR refused CodeCommit event: not a configured branch repository=definitions ref=refs/tags/main want=main",
 		},
 		{
