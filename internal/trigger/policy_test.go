@@ -117,7 +117,7 @@ func TestOwnAccount_FromLambdaContextElseSTSOnce(t *testing.T) {
 			cfg := mototest.Shared(t).Config(t)
 			calls := mototest.Record(&cfg)
 			e := newEnv(t)
-			h := trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: table}, e.tcfg.Logger, s3Options)
+			h := trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: table, Bucket: bucket}, e.tcfg.Logger, s3Options)
 			const key = "orders/_lambdaeventsourcedef.json"
 			// Two files, each in a foreign account: the account is
 			// found for the first and kept for the second.
