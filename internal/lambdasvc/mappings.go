@@ -40,6 +40,17 @@ func NewMappings(api MappingAPI) *Mappings { return &Mappings{api: api} }
 // Callers must still check each mapping's FunctionArn: what a function
 // filter matches differs between AWS and emulators.
 func (s *Mappings) List(ctx context.Context, function string) ([]esm.Observed, error) {
+	return s.list(ctx, function, func(esm.Observed) bool { return true })
+}
+
+// ListTagged returns every mapping of the account and region, all pages,
+// with the tags of those that tagged accepts (ListTags, one call each);
+// the others have nil Tags.
+func (s *Mappings) ListTagged(ctx context.Context, tagged func(esm.Observed) bool) ([]esm.Observed, error) {
+	return s.list(ctx, "", tagged)
+}
+
+func (s *Mappings) list(ctx context.Context, function string, tagged func(esm.Observed) bool) ([]esm.Observed, error) {
 	in := &lambda.ListEventSourceMappingsInput{}
 	if function != "" {
 		in.FunctionName = aws.String(function)
@@ -55,22 +66,26 @@ func (s *Mappings) List(ctx context.Context, function string) ([]esm.Observed, e
 			out = append(out, observed(c))
 		}
 	}
-	for i := range out {
-		if out[i].ARN == "" {
+	kept := out[:0]
+	for _, o := range out {
+		if o.ARN == "" || !tagged(o) {
+			kept = append(kept, o)
 			continue
 		}
-		tags, err := s.api.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String(out[i].ARN)})
+		tags, err := s.api.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String(o.ARN)})
 		if err != nil {
 			err = translate(err)
 			if errors.Is(err, ErrNotFound) {
-				// Deleted since it was listed.
+				// Deleted since it was listed: kept, without tags.
+				kept = append(kept, o)
 				continue
 			}
-			return nil, fmt.Errorf("list tags of event source mapping %s: %w", out[i].UUID, err)
+			return nil, fmt.Errorf("list tags of event source mapping %s: %w", o.UUID, err)
 		}
-		out[i].Tags = cloneMap(tags.Tags)
+		o.Tags = cloneMap(tags.Tags)
+		kept = append(kept, o)
 	}
-	return out, nil
+	return kept, nil
 }
 
 // Get returns the mapping with the given UUID, without its tags. A missing

@@ -82,6 +82,8 @@ type Record struct {
 	// DeclaredBy is, for a conflict, the live file that declares the
 	// function (as Source names files).
 	DeclaredBy string
+	// SweepID is, for a drift check (TriggerSweep), the sweep's id.
+	SweepID string
 }
 
 // unknownFunction is the partition of records whose file named no function.
@@ -135,6 +137,7 @@ func (s *Store) PutRecord(ctx context.Context, r Record) (Record, error) {
 		"request_id":   str(r.RequestID),
 		"caller":       str(r.Caller),
 		"declared_by":  str(r.DeclaredBy),
+		"sweep_id":     str(r.SweepID),
 	}
 	r.Errors = boundErrors(r.Errors)
 	if len(r.Errors) > 0 {
@@ -146,11 +149,7 @@ func (s *Store) PutRecord(ctx context.Context, r Record) (Record, error) {
 	}
 	// DynamoDB refuses empty strings in key attributes only, but empty
 	// values add nothing: leave them out.
-	for k, v := range item {
-		if sv, ok := v.(*types.AttributeValueMemberS); ok && sv.Value == "" && k != attrPK && k != attrSK {
-			delete(item, k)
-		}
-	}
+	dropEmpty(item)
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
 	if err != nil {
 		return r, fmt.Errorf("put deployment record %s of function %s into table %s: %w", r.ID, r.Function, s.table, err)
@@ -232,6 +231,7 @@ func decodeRecord(item map[string]types.AttributeValue) Record {
 		RequestID:   getS(item, "request_id"),
 		Caller:      getS(item, "caller"),
 		DeclaredBy:  getS(item, "declared_by"),
+		SweepID:     getS(item, "sweep_id"),
 	}
 	if t, err := time.Parse(timeLayout, getS(item, "started_at")); err == nil {
 		r.Start = t

@@ -178,7 +178,8 @@ func (s *Store) Declarations(ctx context.Context, fn string) ([]Declaration, *De
 	return decls, active, nil
 }
 
-// SetActive records d as the function's declaration applied to AWS.
+// SetActive records d as the function's declaration applied to AWS, and
+// as the source last applied in the function's known item (drift.go).
 func (s *Store) SetActive(ctx context.Context, d Declaration) error {
 	item := map[string]types.AttributeValue{
 		attrPK: str(declPK(d.Function)), attrSK: str(activeSK),
@@ -196,7 +197,7 @@ func (s *Store) SetActive(ctx context.Context, d Declaration) error {
 	if err != nil {
 		return fmt.Errorf("put active declaration of function %s into table %s: %w", d.Function, s.table, err)
 	}
-	return nil
+	return s.setLastApplied(ctx, d.Function, d.Source)
 }
 
 // DeleteActive forgets the function's active declaration (torn down).

@@ -13,6 +13,13 @@
 //	declarations  pk "decl#FUNCTION"                  sk SOURCE-ID
 //	active        pk "decl#FUNCTION"                  sk "#active"
 //	leases        pk "lease#NAME"                     sk "lease"
+//	known         pk "sweep#functions"                sk FUNCTION
+//	latest sweep  pk "sweep#latest"                   sk "sweep"
+//	drift result  pk "drift#latest"                   sk FUNCTION
+//
+// The last three are drift detection's (see drift.go for their shapes,
+// which `eventwire drift` reads); a drift check's record is a deployment
+// record with trigger "sweep".
 //
 // Records sort by start time within a function, so a Query newest first is
 // the function's history. Only GetItem, PutItem, UpdateItem, DeleteItem,

@@ -121,7 +121,9 @@ type Change struct {
 // Index writes a change of a source in one transaction: the source's item
 // (only if it is still as prev, read by SourceState: ErrIndexMoved
 // otherwise), the declaration of the function the file declares, and the
-// removal of the declaration of the function it declared before.
+// removal of the declaration of the function it declared before; and the
+// sources of both functions' known items (drift.go), which the sweep
+// lists.
 func (s *Store) Index(ctx context.Context, prev SourceState, c Change) error {
 	id := c.Source.ID()
 	u := newUpdate()
@@ -143,7 +145,7 @@ func (s *Store) Index(ctx context.Context, prev SourceState, c Change) error {
 		u.set("function", str(c.Function))
 		u.set("valid_version", str(c.Source.Version))
 		u.set("deleted", &types.AttributeValueMemberBOOL{Value: false})
-		items = append(items, s.declare(c.Function, c.Source))
+		items = append(items, s.declare(c.Function, c.Source), s.knownUpdate(c.Function, id, true))
 		u.pending(c.Tag, c.Function, was)
 		if was == c.Function {
 			was = ""
@@ -155,7 +157,8 @@ func (s *Store) Index(ctx context.Context, prev SourceState, c Change) error {
 		was = ""
 	}
 	if was != "" {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(declPK(was), id)}})
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(declPK(was), id)}},
+			s.knownUpdate(was, id, false))
 	}
 	cond := u.condition(prev, id)
 	src := types.TransactWriteItem{Update: &types.Update{
