@@ -5,7 +5,9 @@
 // Settings come from the environment: EVENTWIRE_TABLE (required),
 // EVENTWIRE_LEASE_SECONDS, EVENTWIRE_FUNCTION_PREFIX, and what files may
 // point at: EVENTWIRE_ALLOWED_ACCOUNTS, EVENTWIRE_ALLOWED_REGIONS,
-// EVENTWIRE_ALLOWED_BUCKETS, EVENTWIRE_KAFKA_HOSTS; AWS settings from the
+// EVENTWIRE_ALLOWED_BUCKETS, EVENTWIRE_KAFKA_HOSTS; the drift sweep's:
+// EVENTWIRE_SWEEP_QUEUE_ARN, EVENTWIRE_SWEEP_QUEUE_URL, EVENTWIRE_DRIFT_HEAL,
+// EVENTWIRE_SWEEP_SHARE, EVENTWIRE_SWEEP_CONCURRENCY; AWS settings from the
 // SDK's standard chain.
 package main
 
@@ -41,5 +43,5 @@ func main() {
 		"lease", settings.LeaseDuration.String())
 	r := reconcile.New(cfg, reconcile.Options{Logger: log})
 	h := trigger.NewFromConfig(cfg, r, settings, log)
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
 }

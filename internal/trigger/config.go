@@ -15,10 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
@@ -91,6 +94,12 @@ type Settings struct {
 	Bucket     string
 	Repository string
 	Branches   []string
+	// The sweep (drift.go): its queue, heal mode, share of the quotas and
+	// concurrency.
+	SweepQueueARN, SweepQueueURL string
+	DriftHeal                    bool
+	SweepShare                   float64
+	SweepConcurrency             int
 }
 
 // SettingsFromEnv reads the settings with getenv (os.Getenv).
@@ -128,7 +137,29 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 			return s, fmt.Errorf("environment variable %s: %q is not a JSON list of branch names: %w", EnvBranches, v, err)
 		}
 	}
-	return s, nil
+	return s, s.sweepFromEnv(getenv)
+}
+
+// sweepFromEnv reads the sweep's settings.
+func (s *Settings) sweepFromEnv(getenv func(string) string) error {
+	s.SweepQueueARN, s.SweepQueueURL = getenv(EnvSweepQueueARN), getenv(EnvSweepQueueURL)
+	s.DriftHeal = getenv(EnvDriftHeal) == "true"
+	s.SweepShare, s.SweepConcurrency = DefaultSweepShare, DefaultSweepConcurrency
+	if v := getenv(EnvSweepShare); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0 && f <= 1) {
+			return fmt.Errorf("environment variable %s: %q is not a share of the quotas between 0 (excluded) and 1", EnvSweepShare, v)
+		}
+		s.SweepShare = f
+	}
+	if v := getenv(EnvSweepConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("environment variable %s: %q is not a positive number of invocations", EnvSweepConcurrency, v)
+		}
+		s.SweepConcurrency = n
+	}
+	return nil
 }
 
 // NewFromConfig builds the deployer's handler on an AWS configuration:
@@ -153,6 +184,11 @@ func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3O
 		Bucket:             s.Bucket,
 		Repository:         s.Repository,
 		Branches:           s.Branches,
+		Sweep: SweepConfig{
+			QueueARN: s.SweepQueueARN, QueueURL: s.SweepQueueURL, Heal: s.DriftHeal,
+			SQS:      sqs.NewFromConfig(cfg),
+			Mappings: lambdasvc.NewMappings(lambda.NewFromConfig(cfg)),
+		},
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // probe is just enough of an event to tell which kind it is.
@@ -14,18 +16,65 @@ type probe struct {
 		EventSource string `json:"eventSource"`
 	} `json:"Records"`
 	Job json.RawMessage `json:"CodePipeline.job"`
-	// EventBridge events (the stack's CodeCommit rule).
+	// EventBridge events (the stack's CodeCommit rule, the sweep's
+	// schedule).
 	Source     string `json:"source"`
 	DetailType string `json:"detail-type"`
+	// Eventwire is "sweep" in the schedule's constant input (SweepInput).
+	Eventwire string `json:"eventwire"`
 }
 
-// Handle is the Lambda entry point: lambda.Start(h.Handle).
+// sweepInput is SweepInput, decoded.
+var sweepInput = func() (p probe) {
+	_ = json.Unmarshal([]byte(SweepInput), &p)
+	return p
+}()
+
+// Invoke is the Lambda entry point: lambda.Start(h.Invoke). An SQS batch
+// of the sweep queue is answered with the messages whose check failed
+// (events.SQSEventResponse, for the mapping's ReportBatchItemFailures);
+// every other event as Handle handles it, answered with null.
+func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (*events.SQSEventResponse, error) {
+	var p probe
+	if err := json.Unmarshal(event, &p); err == nil && isSQS(p) {
+		h.log.InfoContext(ctx, "sweep checks received", "records", len(p.Records))
+		ctx, cancel := h.reserve(ctx)
+		defer cancel()
+		return h.handleSweepBatch(ctx, event)
+	}
+	return nil, h.Handle(ctx, event)
+}
+
+// isSQS reports whether the event is an SQS batch.
+func isSQS(p probe) bool {
+	for _, r := range p.Records {
+		if r.EventSource != "aws:sqs" {
+			return false
+		}
+	}
+	return len(p.Records) > 0
+}
+
+// Handle handles an event: the entry point of every event but an SQS batch
+// (see Invoke), which it handles too, failing if any message's check
+// failed.
 func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 	var p probe
 	if err := json.Unmarshal(event, &p); err != nil {
 		return fmt.Errorf("unrecognised event (not a JSON object): %w: %s", err, excerpt(event))
 	}
 	switch {
+	case isSQS(p):
+		resp, err := h.Invoke(ctx, event)
+		if err == nil && len(resp.BatchItemFailures) > 0 {
+			err = fmt.Errorf("sweep checks failed: %d of %d messages", len(resp.BatchItemFailures), len(p.Records))
+		}
+		return err
+	case p.Source == SweepEventSource && p.DetailType == SweepDetailType, p.Eventwire != "" && p.Eventwire == sweepInput.Eventwire:
+		h.log.InfoContext(ctx, "scheduled sweep received")
+		ctx, cancel := h.reserve(ctx)
+		defer cancel()
+		return h.startSweep(ctx)
 	case len(p.Job) > 0:
 		h.log.InfoContext(ctx, "CodePipeline job received")
 		return h.handleCodePipeline(ctx, event)
@@ -55,9 +104,9 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 		for _, r := range p.Records {
 			names = append(names, fmt.Sprintf("%q", r.EventSource))
 		}
-		return fmt.Errorf("unrecognised event: records from event sources %s (want aws:s3 or aws:codecommit): %s", strings.Join(names, ", "), excerpt(event))
+		return fmt.Errorf("unrecognised event: records from event sources %s (want aws:s3, aws:codecommit or aws:sqs): %s", strings.Join(names, ", "), excerpt(event))
 	}
-	return fmt.Errorf("unrecognised event: neither S3, CodeCommit nor CodePipeline: %s", excerpt(event))
+	return fmt.Errorf("unrecognised event: neither S3, CodeCommit, CodePipeline nor a scheduled sweep: %s", excerpt(event))
 }
 
 // reserve ends ctx DeadlineReserve before its deadline, so that a run cut

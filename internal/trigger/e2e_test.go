@@ -47,6 +47,15 @@ func TestSettingsFromEnv(t *testing.T) {
 				Regions: []string{"us-east-1", "eu-west-1"}, Buckets: []string{"audit"}, KafkaHosts: []string{"*.kafka.internal:9092"}}}, ""},
 		{"bad allowlist", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_KAFKA_HOSTS": "kafka.internal"}, trigger.Settings{},
 			`kafka hosts: "kafka.internal" is not HOST:PORT`},
+		{"sweep", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_SWEEP_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:sweep",
+			"EVENTWIRE_SWEEP_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sweep", "EVENTWIRE_DRIFT_HEAL": "true",
+			"EVENTWIRE_SWEEP_SHARE": "0.25", "EVENTWIRE_SWEEP_CONCURRENCY": "5"},
+			trigger.Settings{Table: "t", SweepQueueARN: "arn:aws:sqs:us-east-1:123456789012:sweep",
+				SweepQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/sweep", DriftHeal: true, SweepShare: 0.25, SweepConcurrency: 5}, ""},
+		{"heal is true or off", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_DRIFT_HEAL": "yes"}, trigger.Settings{Table: "t"}, ""},
+		{"share above 1", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_SWEEP_SHARE": "1.5"}, trigger.Settings{}, `EVENTWIRE_SWEEP_SHARE: "1.5"`},
+		{"share 0", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_SWEEP_SHARE": "0"}, trigger.Settings{}, `EVENTWIRE_SWEEP_SHARE: "0"`},
+		{"bad concurrency", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_SWEEP_CONCURRENCY": "0"}, trigger.Settings{}, `EVENTWIRE_SWEEP_CONCURRENCY: "0"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,6 +68,9 @@ func TestSettingsFromEnv(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.want.SweepShare == 0 {
+				tt.want.SweepShare, tt.want.SweepConcurrency = trigger.DefaultSweepShare, trigger.DefaultSweepConcurrency
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("settings (-want +got):\n%s", diff)

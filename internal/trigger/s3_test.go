@@ -32,9 +32,11 @@ func TestHandle_UnrecognisedEvent(t *testing.T) {
 	tests := []struct {
 		name, payload, want string
 	}{
-		{"sqs", `{"Records":[{"messageId":"1","eventSource":"aws:sqs","body":"x"}]}`, `records from event sources "aws:sqs"`},
+		{"sqs, no sweep queue", `{"Records":[{"messageId":"1","eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:us-east-1:123456789012:q","body":"x"}]}`,
+			`refused SQS batch: message 1 comes from "arn:aws:sqs:us-east-1:123456789012:q", not the sweep queue`},
+		{"sqs and s3", `{"Records":[{"eventSource":"aws:sqs"},{"eventSource":"aws:s3"}]}`, `"aws:sqs", "aws:s3"`},
 		{"mixed", `{"Records":[{"eventSource":"aws:s3"},{"eventSource":"aws:codecommit"}]}`, `"aws:s3", "aws:codecommit"`},
-		{"empty object", `{}`, "neither S3, CodeCommit nor CodePipeline: {}"},
+		{"empty object", `{}`, "neither S3, CodeCommit, CodePipeline nor a scheduled sweep: {}"},
 		{"eventbridge", `{"version":"0","detail-type":"Object Created","source":"aws.s3"}`, `"detail-type":"Object Created"`},
 		{"array", `[1,2]`, "not a JSON object"},
 	}

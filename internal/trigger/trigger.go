@@ -13,6 +13,7 @@ package trigger
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -105,6 +106,9 @@ type Config struct {
 	// ArtifactLimits bound what a pipeline job's input artifacts may hold
 	// (zero fields: the defaults).
 	ArtifactLimits ArtifactLimits
+	// Sweep is drift detection's configuration: the sweep queue, heal
+	// mode, metrics (sweep.go).
+	Sweep SweepConfig
 }
 
 // leaseMargin is added to the time left in an invocation to make the
@@ -116,6 +120,8 @@ type Handler struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+	// metricsMu keeps metric lines whole.
+	metricsMu sync.Mutex
 }
 
 // New returns a Handler.

@@ -1,0 +1,100 @@
+package trigger
+
+import "time"
+
+// Drift detection: the names the stack (infra) and `eventwire drift` share
+// with the deployer. The sweep itself is in sweep.go; the table's items it
+// writes are described in internal/records (drift.go).
+//
+// A sweep starts with a scheduled invocation: an EventBridge "Scheduled
+// Event" (source SweepEventSource, detail-type SweepDetailType), or a rule
+// whose target input is the constant SweepInput. It enqueues one
+// SweepMessage per function on the sweep queue (EnvSweepQueueURL). The
+// deployer consumes that queue through an event source mapping with
+// ReportBatchItemFailures: only SQS batches from EnvSweepQueueARN are
+// accepted, and each message is one function's drift check.
+
+// Environment variables of the sweep (set by the stack).
+const (
+	// EnvSweepQueueARN is the ARN of the sweep queue: the deployer accepts
+	// SQS batches from that queue only. Unset, every SQS batch is refused.
+	EnvSweepQueueARN = "EVENTWIRE_SWEEP_QUEUE_ARN"
+	// EnvSweepQueueURL is the URL of the same queue, to which a scheduled
+	// sweep sends its messages (SendMessageBatch). Unset, a scheduled
+	// sweep fails.
+	EnvSweepQueueURL = "EVENTWIRE_SWEEP_QUEUE_URL"
+	// EnvDriftHeal: "true" makes the checks apply the plan (heal) and
+	// prune orphans eventwire owns; anything else (default): report only.
+	EnvDriftHeal = "EVENTWIRE_DRIFT_HEAL"
+	// EnvSweepShare is the share of each AWS quota bucket that the sweep
+	// may use, in (0, 1]; DefaultSweepShare if unset.
+	EnvSweepShare = "EVENTWIRE_SWEEP_SHARE"
+	// EnvSweepConcurrency is the sweep mapping's ScalingConfig
+	// MaximumConcurrency: the share is split among that many concurrent
+	// invocations. DefaultSweepConcurrency if unset.
+	EnvSweepConcurrency = "EVENTWIRE_SWEEP_CONCURRENCY"
+)
+
+// Defaults of the sweep's settings.
+const (
+	DefaultSweepShare = 0.5
+	// DefaultSweepConcurrency is Lambda's smallest MaximumConcurrency.
+	DefaultSweepConcurrency = 2
+)
+
+// The scheduled invocation that starts a sweep.
+const (
+	// SweepEventSource and SweepDetailType are what an EventBridge
+	// schedule sends when the rule's target has no input of its own.
+	SweepEventSource = "aws.events"
+	SweepDetailType  = "Scheduled Event"
+	// SweepInput is the constant input the stack's schedule may send
+	// instead (the rule target's Input).
+	SweepInput = `{"eventwire":"sweep"}`
+)
+
+// SweepMessage is the body (JSON) of one message on the sweep queue: one
+// function to check.
+type SweepMessage struct {
+	// Function is the declaration key (records.DeclKey): "orders",
+	// "orders:live".
+	Function string `json:"function"`
+	// Kind is records.KindDeclared or records.KindOrphan, as the sweep
+	// saw it when it started; the check decides again under the
+	// function's lease.
+	Kind string `json:"kind"`
+	// Sweep is the sweep's id, Started when it started.
+	Sweep   string    `json:"sweep"`
+	Started time.Time `json:"started"`
+}
+
+// Metrics, written as CloudWatch Embedded Metric Format lines (one per
+// check batch, one per sweep start): namespace MetricNamespace, one
+// dimension, MetricDimension, whose value is the deployer's function name.
+const (
+	MetricNamespace = "Eventwire"
+	MetricDimension = "Deployer"
+	// MetricDriftedFunctions counts the functions found drifted (healed
+	// ones included): alarm on its Sum above 0.
+	MetricDriftedFunctions = "DriftedFunctions"
+	// MetricOrphanedResources counts the resources eventwire owns that
+	// are left of functions no live file declares (pruned ones included):
+	// alarm on its Sum above 0.
+	MetricOrphanedResources = "OrphanedResources"
+	// MetricFunctionsChecked counts the functions checked.
+	MetricFunctionsChecked = "FunctionsChecked"
+	// MetricSweepDurationSeconds is, per check batch, the time since its
+	// sweep started: its Maximum over a sweep is the sweep's duration.
+	MetricSweepDurationSeconds = "SweepDurationSeconds"
+	// MetricFunctionsEnqueued counts the checks a sweep enqueued.
+	MetricFunctionsEnqueued = "FunctionsEnqueued"
+)
+
+// Log messages of the sweep (the line's "message"), with stable keys.
+const (
+	// SweepStartedLogMessage: keys sweep, functions, declared, orphans.
+	SweepStartedLogMessage = "sweep started"
+	// DriftCheckedLogMessage: one line per function checked, keys
+	// function, sweep, kind, outcome, changes, record (and error).
+	DriftCheckedLogMessage = "drift checked"
+)
