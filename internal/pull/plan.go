@@ -12,7 +12,9 @@ import (
 	"math"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/esm"
@@ -218,6 +220,7 @@ func compare(fn plan.Function, d definition.Mapping, o esm.Observed) []plan.Acti
 	if upd != nil {
 		actions = append(actions, plan.Action{
 			Kind: plan.Update, Resource: plan.ResourceMapping, ID: id, Changes: changes, Op: op,
+			Reason: disabledByLambda(d, o),
 		})
 	}
 	if len(tagChanges) > 0 {
@@ -409,6 +412,28 @@ func managed(o esm.Observed) bool {
 }
 
 func enabled(d definition.Mapping) bool { return d.Enabled == nil || *d.Enabled }
+
+// disabledByLambda says, for a mapping the file wants enabled, that Lambda
+// disabled it itself (a StateTransitionReason other than a user's: the API
+// documents "User initiated" and "Lambda initiated", and reports
+// USER_INITIATED for a user's change); "" otherwise. Lambda does so when
+// the source went away, a queue deleted and re-created for instance, and
+// never enables the mapping again.
+func disabledByLambda(d definition.Mapping, o esm.Observed) string {
+	if o.State != esm.StateDisabled || !enabled(d) || o.StateTransitionReason == "" {
+		return ""
+	}
+	norm := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '_' || r == '-' {
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, o.StateTransitionReason)
+	if norm == "USERINITIATED" {
+		return ""
+	}
+	return "disabled by Lambda (StateTransitionReason " + strconv.Quote(o.StateTransitionReason) + "), not by a user: re-enable"
+}
 
 // identity is what tells one mapping of a function from another: the event
 // source, and the Topics, Queues and self-managed endpoints where those

@@ -474,3 +474,44 @@ func TestTagKeysValue_SortedAndBoundedByTagValueLength(t *testing.T) {
 		})
 	}
 }
+
+// moto cannot report a mapping that Lambda disabled itself (its mappings
+// are Enabled or Disabled as asked, with no StateTransitionReason): the
+// states below are AWS's, as GetEventSourceMapping reports them.
+func TestPlan_FakeAWS_MappingDisabledByLambdaIsReEnabled(t *testing.T) {
+	tests := []struct {
+		name    string
+		enabled *bool // the file's Enabled
+		reason  string
+		want    string // the update's reason; "-" for no update
+	}{
+		{"Lambda initiated, file omits Enabled", nil, "Lambda initiated",
+			`disabled by Lambda (StateTransitionReason "Lambda initiated"), not by a user: re-enable`},
+		{"Lambda's code, file says Enabled", p(true), "PROBLEM: Function call failed",
+			`disabled by Lambda (StateTransitionReason "PROBLEM: Function call failed"), not by a user: re-enable`},
+		{"user initiated (documented)", nil, "User initiated", ""},
+		{"user initiated (as reported)", nil, "USER_INITIATED", ""},
+		{"no reason", nil, "", ""},
+		{"the file wants it disabled", p(false), "Lambda initiated", "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := obs("u1", sqsAsAWSReports(queue), managedTags())
+			o.State, o.StateTransitionReason, o.Mapping.Enabled = esm.StateDisabled, tt.reason, p(false)
+			d := definition.Mapping{EventSourceArn: p(queue), Enabled: tt.enabled}
+			actions := Plan(fnByName, []definition.Mapping{d}, []esm.Observed{o})
+			got := "-"
+			for _, a := range actions {
+				if a.Kind == plan.Update && a.Resource == plan.ResourceMapping {
+					got = a.Reason
+					if op := a.Op.(*Op); !op.Enabled || op.Update == nil || op.Update.Enabled == nil || !*op.Update.Enabled {
+						t.Errorf("update %+v does not enable the mapping", op)
+					}
+				}
+			}
+			if got != tt.want {
+				t.Errorf("reason %q, want %q (actions %v)", got, tt.want, actions)
+			}
+		})
+	}
+}
