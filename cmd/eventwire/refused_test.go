@@ -21,10 +21,11 @@ func TestRefused_PointsAtTheField(t *testing.T) {
 	}
 	const missingQueue = "arn:aws:sqs:us-east-1:123456789012:missing"
 	tests := []struct {
-		name string
-		doc  string
-		args []string
-		want string // the whole of the error's line
+		name    string
+		doc     string
+		sibling string // the _lambdadef.json beside it, if any
+		args    []string
+		want    string // the whole of the error's line
 	}{
 		{
 			name: "a queue that does not exist (CreateEventSourceMapping)",
@@ -45,6 +46,15 @@ func TestRefused_PointsAtTheField(t *testing.T) {
 			want: "orders/_lambdaeventsourcedef.json:2:19: FunctionName: function nosuch does not exist (ResourceNotFoundException)",
 		},
 		{
+			name: "a function named only by the sibling _lambdadef.json",
+			doc: `{
+  "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "` + missingQueue + `"}}
+}`,
+			sibling: "{\n  \"Runtime\": \"provided.al2023\",\n  \"FunctionName\": \"nosuch\"\n}",
+			args:    []string{"plan"},
+			want:    "orders/_lambdadef.json:3:19: FunctionName: function nosuch does not exist (ResourceNotFoundException)",
+		},
+		{
 			name: "a target group that does not exist (DescribeTargetGroups)",
 			doc: `{
   "FunctionName": "orders",
@@ -63,6 +73,9 @@ func TestRefused_PointsAtTheField(t *testing.T) {
 			path := filepath.Join(dir, "orders", "_lambdaeventsourcedef.json")
 			os.MkdirAll(filepath.Dir(path), 0o755)
 			os.WriteFile(path, []byte(tt.doc), 0o644)
+			if tt.sibling != "" {
+				os.WriteFile(filepath.Join(dir, "orders", "_lambdadef.json"), []byte(tt.sibling), 0o644)
+			}
 			for _, debug := range []bool{false, true} {
 				args := append(tt.args, "orders")
 				if debug {

@@ -27,22 +27,30 @@ func problem(o outcome, prefix string, err error, debug bool) string {
 
 // refused returns err as an error about the field of f that names what
 // AWS says does not exist, or nil when err is not such an answer or no
-// field of f can be blamed.
+// field of f can be blamed. A function named only by the sibling
+// _lambdadef.json is blamed there.
 func refused(f *definition.File, err error) *definition.Error {
 	var ae smithy.APIError
 	if f == nil || !errors.As(err, &ae) || !strings.Contains(ae.ErrorCode(), "NotFound") {
 		return nil
 	}
-	fd, ok := blame(f, ae.ErrorMessage())
-	if !ok {
-		// eventwire's own context names the resource it worked on: the
-		// text before the SDK's part ("operation error ...").
-		ours, _, _ := strings.Cut(err.Error(), "operation error ")
-		if fd, ok = blame(f, ours); !ok {
-			return nil
+	// eventwire's own context names the resource it worked on: the text
+	// before the SDK's part ("operation error ...").
+	ours, _, _ := strings.Cut(err.Error(), "operation error ")
+	for _, text := range []string{ae.ErrorMessage(), ours} {
+		if fd, ok := blame(f, text); ok {
+			return f.ErrorAt(fd.Path, notFound(fd, ae))
 		}
 	}
-	return f.ErrorAt(fd.Path, fmt.Sprintf("%s %s does not exist (%s)", what(fd), fd.Value, ae.ErrorCode()))
+	file, fd, ok := f.FunctionDef()
+	if !ok || !strings.Contains(ae.ErrorMessage(), fd.Value) && !strings.Contains(ours, fd.Value) {
+		return nil
+	}
+	return &definition.Error{File: file, Line: fd.Line, Column: fd.Column, Path: fd.Path, Msg: notFound(fd, ae)}
+}
+
+func notFound(fd definition.Field, ae smithy.APIError) string {
+	return fmt.Sprintf("%s %s does not exist (%s)", what(fd), fd.Value, ae.ErrorCode())
 }
 
 // namingKeys are the keys whose values name an AWS resource, and what

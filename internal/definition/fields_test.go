@@ -47,3 +47,31 @@ func TestFields_KeepValuesWithPositions(t *testing.T) {
 		}
 	}
 }
+
+// TestFunctionDef_KeepsTheSiblingsPosition: a function named only in the
+// sibling _lambdadef.json is kept with that file's name and the position
+// of its FunctionName, so that "the function does not exist" can point
+// there; a file without a sibling has none.
+func TestFunctionDef_KeepsTheSiblingsPosition(t *testing.T) {
+	doc := []byte(`{"PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}}}`)
+	sibling := []byte("{\n  \"Runtime\": \"provided.al2023\",\n    \"FunctionName\": \"orders\"\n}")
+	f, err := Parse("orders/_lambdaeventsourcedef.json", doc, sibling)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, fd, ok := f.FunctionDef()
+	want := Field{Path: "FunctionName", Value: "orders", Line: 3, Column: 21}
+	if !ok || file != "orders/_lambdadef.json" || fd != want {
+		t.Errorf("FunctionDef() = %q, %+v, %v; want orders/_lambdadef.json, %+v, true", file, fd, ok, want)
+	}
+	if f.FunctionField() != "" {
+		t.Errorf("FunctionField() = %q, want \"\" (the sibling names it)", f.FunctionField())
+	}
+	f, err = Parse("orders/_lambdaeventsourcedef.json", []byte(`{"FunctionName": "orders", "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}}}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if file, fd, ok := f.FunctionDef(); ok {
+		t.Errorf("FunctionDef() without a sibling = %q, %+v, true; want false", file, fd)
+	}
+}

@@ -88,6 +88,9 @@ func parse(path string, data []byte, functionDef []byte, siblingErrs Errors, pol
 		f.functionAt, f.functionPath = w.pos.at(functionOff), functionPath
 	}
 	f.fields = stringFields(root, "", w.pos, nil)
+	if sibling != nil {
+		f.functionDef, f.functionDefFile = sibling.field, sibling.file
+	}
 	if push := root.value("PushEventSources"); push != nil {
 		for _, item := range push.items {
 			f.pushAt = append(f.pushAt, w.pos.at(item.off))
@@ -224,10 +227,12 @@ type pullEntry struct {
 	path string
 }
 
-// siblingFunction is the FunctionName of a _lambdadef.json.
+// siblingFunction is the FunctionName of a _lambdadef.json, and where
+// that file writes it.
 type siblingFunction struct {
-	file string
-	name string
+	file  string
+	name  string
+	field Field
 }
 
 // siblingPath is the name of the _lambdadef.json beside path, in the same
@@ -267,7 +272,9 @@ func readSibling(path string, data []byte, into *errorList, policy *Policy) *sib
 	if policy != nil {
 		policyCheck{w, policy}.function(fn.val, "FunctionName")
 	}
-	return &siblingFunction{file: path, name: fn.val.str}
+	at := pos.at(fn.val.off)
+	return &siblingFunction{file: path, name: fn.val.str,
+		field: Field{Path: "FunctionName", Value: fn.val.str, Line: at.line, Column: at.col}}
 }
 
 // checkFunctionRef checks what the pattern cannot: that the reference

@@ -41,6 +41,10 @@ type File struct {
 	// fields are the file's string values with their paths and
 	// positions, in file order (see Fields).
 	fields []Field
+	// functionDef is the FunctionName of the sibling _lambdadef.json
+	// (functionDefFile) the file was parsed with, if any.
+	functionDef     Field
+	functionDefFile string
 }
 
 // Field is one string value of a definition file, where it is written,
@@ -57,6 +61,14 @@ type Field struct {
 // Fields returns the file's string values, in file order (nil for a File
 // not made by Parse).
 func (f *File) Fields() []Field { return f.fields }
+
+// FunctionDef returns the FunctionName of the sibling _lambdadef.json
+// the file was parsed with, where that file writes it, and the sibling's
+// name (as errors name it); ok is false when there was no sibling or it
+// named no function.
+func (f *File) FunctionDef() (file string, fd Field, ok bool) {
+	return f.functionDefFile, f.functionDef, f.functionDefFile != ""
+}
 
 // FunctionField returns the JSON path of the field that names the
 // function in the file itself, or "" when the sibling _lambdadef.json
