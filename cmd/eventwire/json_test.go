@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/eventwire/eventwire/internal/records"
 )
 
 // outputSchema compiles schema/output.schema.json, the documented shape of
@@ -63,6 +67,11 @@ func checkDocument(t *testing.T, s *jsonschema.Schema, out string) map[string]an
 func TestJSONOutput_MatchesSchema(t *testing.T) {
 	s := outputSchema(t)
 	a := newAccount(t)
+	// With a table, apply and destroy write the records history reads.
+	if err := records.CreateTable(context.Background(), dynamodb.NewFromConfig(a.srv.Config(t)), "deployments"); err != nil {
+		t.Fatal(err)
+	}
+	a.env = append(a.env, "EVENTWIRE_TABLE=deployments")
 	missing := filepath.Join(t.TempDir(), "ghost", "_lambdaeventsourcedef.json")
 	os.MkdirAll(filepath.Dir(missing), 0o755)
 	os.WriteFile(missing, []byte(`{"FunctionName": "ghost", "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "`+a.queue+`"}}}`), 0o644)
@@ -75,9 +84,14 @@ func TestJSONOutput_MatchesSchema(t *testing.T) {
 		{"validate bad", []string{"validate", "-o", "json", filepath.Join("..", "..", "internal", "cli", "testdata", "validate", "bad")}, 1},
 		{"plan with changes", []string{"plan", "-o", "json", a.dir}, 0},
 		{"plan of a missing function", []string{"plan", "-o", "json", missing}, 1},
+		{"plan of a missing function, --debug", []string{"plan", "-o", "json", "--debug", missing}, 1},
+		{"apply of a missing function", []string{"apply", "--yes", "-o", "json", missing}, 1},
 		{"apply", []string{"apply", "--yes", "-o", "json", a.dir}, 0},
 		{"apply again", []string{"apply", "--yes", "-o", "json", a.dir}, 0},
 		{"destroy", []string{"destroy", "--yes", "-o", "json", a.dir}, 0},
+		{"history", []string{"history", "-o", "json", "orders"}, 0},
+		{"history of a missing function", []string{"history", "-o", "json", "ghost"}, 0},
+		{"history of nothing", []string{"history", "-o", "json", "payments"}, 0},
 	}
 	docs := map[string]map[string]any{}
 	for _, st := range steps {
@@ -107,8 +121,47 @@ func TestJSONOutput_MatchesSchema(t *testing.T) {
 			t.Errorf("%s: outcomes (-want +got):\n%s", name, diff)
 		}
 	}
-	ghost := docs["plan of a missing function"]["functions"].([]any)[0].(map[string]any)
-	if ghost["function"] != nil || !strings.Contains(ghost["error"].(string), "ghost") {
-		t.Errorf("plan of a missing function: function %v, error %v; want null and an error naming it", ghost["function"], ghost["error"])
+	// error is the line the text output prints, at the field; the SDK's
+	// chain is in debug_error, with --debug only.
+	wantErr := missing + ":1:18: FunctionName: function ghost does not exist (ResourceNotFoundException)"
+	for name, wantChain := range map[string]bool{"plan of a missing function": false, "plan of a missing function, --debug": true} {
+		ghost := docs[name]["functions"].([]any)[0].(map[string]any)
+		chain, _ := ghost["debug_error"].(string)
+		if ghost["function"] != nil || ghost["error"] != wantErr || strings.Contains(chain, "operation error") != wantChain {
+			t.Errorf("%s: function %v, error %v, debug_error %v; want null, %q, the SDK chain %v", name, ghost["function"], ghost["error"], ghost["debug_error"], wantErr, wantChain)
+		}
+	}
+	checkHistory(t, docs)
+}
+
+// checkHistory checks what history -o json says of the runs above.
+func checkHistory(t *testing.T, docs map[string]map[string]any) {
+	t.Helper()
+	type run struct {
+		Mode, Outcome string
+		Changes       json.Number
+		Errors        int
+	}
+	var got []run
+	for _, r := range docs["history"]["records"].([]any) {
+		r := r.(map[string]any)
+		got = append(got, run{r["mode"].(string), r["outcome"].(string), r["changes"].(json.Number), len(r["errors"].([]any))})
+	}
+	want := []run{{"destroy", "succeeded", "1", 0}, {"apply", "succeeded", "0", 0}, {"apply", "succeeded", "1", 0}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("history of orders (-want +got):\n%s", diff)
+	}
+	// The first apply's plan, values typed as in plan's document.
+	first := docs["history"]["records"].([]any)[2].(map[string]any)["plan"].(map[string]any)
+	change := first["actions"].([]any)[0].(map[string]any)["changes"].([]any)[0]
+	if diff := cmp.Diff(map[string]any{"field": "BatchSize", "before": nil, "after": json.Number("5")}, change); diff != "" {
+		t.Errorf("history: the first apply's change (-want +got):\n%s", diff)
+	}
+	ghost := docs["history of a missing function"]["records"].([]any)
+	if len(ghost) != 1 || ghost[0].(map[string]any)["outcome"] != "failed" || len(ghost[0].(map[string]any)["errors"].([]any)) != 1 {
+		t.Errorf("history of a missing function: %v; want one failed run with its error", ghost)
+	}
+	if n := len(docs["history of nothing"]["records"].([]any)); n != 0 {
+		t.Errorf("history of a function never deployed: %d records, want none", n)
 	}
 }

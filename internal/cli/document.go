@@ -6,10 +6,11 @@ import (
 )
 
 // FormatVersion is the version of eventwire's JSON output documents
-// (validate, plan, apply and destroy with -o json). It changes in its minor
-// number when fields are added, in its major number when a field changes
-// meaning or goes away; docs/output.schema.json describes it.
-const FormatVersion = "1.0"
+// (validate, plan, apply, destroy and history with -o json). It changes
+// in its minor number when fields are added, in its major number when a
+// field changes meaning or goes away; schema/output.schema.json describes
+// it.
+const FormatVersion = "1.1"
 
 // validateDocument is `validate -o json`.
 type validateDocument struct {
@@ -76,7 +77,11 @@ type functionDocument struct {
 	// failed, no-changes, not-planned (planning failed), not-applied
 	// (cancelled, or interrupted before its turn).
 	Outcome *string `json:"outcome"`
-	Error   *string `json:"error"`
+	// Error is why planning or applying failed, the one line the text
+	// output prints (at the file's field when AWS refused what it names);
+	// DebugError is the whole error chain, with --debug only.
+	Error      *string `json:"error"`
+	DebugError *string `json:"debug_error"`
 }
 
 type functionRef struct {
@@ -119,13 +124,13 @@ const (
 	outcomeNotApplied = "not-applied"
 )
 
-func newDeployDocument(command string, outs []outcome, applied bool, interrupted bool) deployDocument {
+func newDeployDocument(command string, outs []outcome, applied, interrupted, debug bool) deployDocument {
 	doc := deployDocument{FormatVersion: FormatVersion, Command: command, Interrupted: interrupted,
 		Functions: make([]functionDocument, 0, len(outs))}
 	for _, o := range outs {
 		f := functionDocument{Source: o.Source, Actions: []actionDocument{}}
 		if o.err != nil {
-			f.Error = ptr(o.err.Error())
+			f.setError(o.planProblem(false), o.err, debug)
 		}
 		if p := o.Plan; p != nil {
 			f.Function = newFunctionRef(p.Function)
@@ -137,7 +142,7 @@ func newDeployDocument(command string, outs []outcome, applied bool, interrupted
 		if applied {
 			f.Outcome = ptr(o.outcome())
 			if o.applyErr != nil {
-				f.Error = ptr(o.applyErr.Error())
+				f.setError(o.applyProblem(command, false), o.applyErr, debug)
 			}
 		}
 		doc.Changes = doc.Changes || f.Changes
@@ -149,6 +154,14 @@ func newDeployDocument(command string, outs []outcome, applied bool, interrupted
 		doc.Summary.Applied, doc.Summary.Failed = ptr(s.applied), s.failed+s.applyFailed
 	}
 	return doc
+}
+
+// setError sets the function's error: line, and with debug err's chain.
+func (f *functionDocument) setError(line string, err error, debug bool) {
+	f.Error, f.DebugError = ptr(line), nil
+	if debug {
+		f.DebugError = ptr(err.Error())
+	}
 }
 
 func newFunctionRef(fn plan.Function) *functionRef {

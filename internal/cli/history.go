@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,7 +38,7 @@ the TableName output of the eventwire stack).
 Examples:
   eventwire history --table eventwire-deployments orders
   EVENTWIRE_TABLE=eventwire-deployments eventwire history -n 5 -v orders
-  eventwire history -o json orders | jq '.[0].plan'`
+  eventwire history -o json orders | jq '.records[0].plan'`
 
 func (a *app) historyCommand() *cobra.Command {
 	var (
@@ -64,24 +63,6 @@ func (a *app) historyCommand() *cobra.Command {
 	return cmd
 }
 
-// historyRecord is a record as `history -o json` prints it.
-type historyRecord struct {
-	Function    string          `json:"function"`
-	ID          string          `json:"id"`
-	Start       time.Time       `json:"start"`
-	DurationMS  int64           `json:"duration_ms"`
-	Trigger     string          `json:"trigger"`
-	Source      string          `json:"source"`
-	FunctionRef string          `json:"function_ref,omitempty"`
-	Mode        string          `json:"mode"`
-	Outcome     string          `json:"outcome"`
-	Changes     int             `json:"changes"`
-	Errors      []string        `json:"errors,omitempty"`
-	Plan        json.RawMessage `json:"plan,omitempty"`
-	RequestID   string          `json:"request_id,omitempty"`
-	Caller      string          `json:"caller,omitempty"`
-}
-
 func runHistory(ctx context.Context, args []string, env Env, table string, limit int, output string, verbose bool) int {
 	table, problem := historyArgs(args, table, limit, output)
 	if problem != "" {
@@ -94,7 +75,8 @@ func runHistory(ctx context.Context, args []string, env Env, table string, limit
 	}
 	switch {
 	case output == "json":
-		if err := writeHistoryJSON(env.Stdout, recs); err != nil {
+		if err := writeDocument(env.Stdout, newHistoryDocument(args[0], table, recs)); err != nil {
+			fmt.Fprintf(env.Stderr, "eventwire history: %v\n", err)
 			return ExitError
 		}
 	case len(recs) == 0:
@@ -141,25 +123,6 @@ func readHistory(ctx context.Context, env Env, table, function string, limit int
 		return nil, fmt.Errorf("no table %s in region %s (give the stack's TableName output with --table or $%s): %w", table, cfg.Region, TableEnv, err)
 	}
 	return recs, err
-}
-
-// writeHistoryJSON writes the records as one JSON array, the -o json form.
-func writeHistoryJSON(w io.Writer, recs []records.Record) error {
-	out := make([]historyRecord, 0, len(recs))
-	for _, r := range recs {
-		h := historyRecord{
-			Function: r.Function, ID: r.ID, Start: r.Start, DurationMS: r.Duration.Milliseconds(),
-			Trigger: string(r.Trigger), Source: r.Source, FunctionRef: r.FunctionRef, Mode: string(r.Mode),
-			Outcome: string(r.Outcome), Changes: r.Changes, Errors: r.Errors, RequestID: r.RequestID, Caller: r.Caller,
-		}
-		if json.Valid([]byte(r.PlanJSON)) {
-			h.Plan = json.RawMessage(r.PlanJSON)
-		}
-		out = append(out, h)
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
 }
 
 // writeHistoryTable writes the records as a table. Columns are aligned

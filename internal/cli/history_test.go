@@ -34,8 +34,10 @@ func historyWorld(t *testing.T) aws.Config {
 			Function: "orders", ID: "a1", Start: start, Duration: 1234 * time.Millisecond,
 			Trigger: records.TriggerS3, Source: "s3://defs/orders/_lambdaeventsourcedef.json?versionId=v1",
 			FunctionRef: "orders", Mode: records.ModeApply, Outcome: records.Succeeded, Changes: 2,
-			Plan:     "function orders (orders/_lambdaeventsourcedef.json)\n  + create      event-source-mapping arn:aws:sqs:us-east-1:123456789012:orders\n",
-			PlanJSON: `{"function":{"ref":"orders","name":"orders","arn":""},"actions":[]}`,
+			Plan: "function orders (orders/_lambdaeventsourcedef.json)\n  + create      event-source-mapping arn:aws:sqs:us-east-1:123456789012:orders\n",
+			PlanJSON: `{"function":{"ref":"orders","name":"orders","arn":"arn:aws:lambda:us-east-1:123456789012:function:orders"},` +
+				`"actions":[{"action":"update","resource":"event-source-mapping","id":"arn:aws:sqs:us-east-1:123456789012:orders 1f3c",` +
+				`"changes":[{"field":"BatchSize","from":"(none)","to":"5"}]}]}`,
 		},
 		{
 			Function: "orders", ID: "a2", Start: start.Add(time.Hour), Duration: 80 * time.Millisecond,
@@ -47,7 +49,7 @@ func historyWorld(t *testing.T) aws.Config {
 			Function: "orders", ID: "a3", Start: start.Add(2 * time.Hour), Duration: 2500 * time.Millisecond,
 			Trigger: records.TriggerCodePipeline, Source: "codepipeline://job-1/SourceArtifact/orders/_lambdaeventsourcedef.json",
 			FunctionRef: "orders:live", Mode: records.ModePlan, Outcome: records.Planned,
-			Plan: "function orders:live\n  no changes\n",
+			Plan: "function orders:live\n  no changes\n", PlanJSON: `{"function":{"ref":"orders:live"`,
 		},
 		{Function: "inventory", ID: "b1", Start: start, Trigger: records.TriggerS3, Mode: records.ModeApply, Outcome: records.Failed},
 		{
@@ -158,29 +160,42 @@ func TestHistory(t *testing.T) {
 	}
 }
 
+// TestHistory_JSON: -o json is one versioned document, newest first,
+// absent values null, a recorded plan in the plan document's shape (a
+// record from before values were kept shows the display form, "(none)"
+// as null), and a plan cut at the size limit null.
 func TestHistory_JSON(t *testing.T) {
 	cfg := historyWorld(t)
 	code, out, errOut := runWith(cfg, "history", "--table", "deployments", "-o", "json", "-n", "3", "orders")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var got []historyRecord
+	var got historyDocument
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out)
 	}
+	if got.FormatVersion != FormatVersion || got.Command != "history" || got.Function != "orders" || got.Table != "deployments" {
+		t.Errorf("document = %s %s %s %s, want %s history orders deployments", got.FormatVersion, got.Command, got.Function, got.Table, FormatVersion)
+	}
 	var summary []string
-	for _, r := range got {
+	for _, r := range got.Records {
 		summary = append(summary, r.ID+" "+r.Outcome+" "+r.Start.Format(time.RFC3339))
 	}
 	want := []string{"a3 planned 2026-11-23T03:15:42Z", "a2 invalid 2026-11-23T02:15:42Z", "a1 succeeded 2026-11-23T01:15:42Z"}
 	if diff := cmp.Diff(want, summary); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
-	var plan bytes.Buffer
-	if err := json.Compact(&plan, got[2].Plan); err != nil {
-		t.Fatal(err)
+	a1 := got.Records[2]
+	wantPlan := &historyPlan{
+		Function: &functionRef{Ref: "orders", Name: "orders", ARN: "arn:aws:lambda:us-east-1:123456789012:function:orders", QualifiedARN: "arn:aws:lambda:us-east-1:123456789012:function:orders"},
+		Changes:  true,
+		Actions: []actionDocument{{Kind: "update", Resource: "event-source-mapping", ID: "arn:aws:sqs:us-east-1:123456789012:orders 1f3c",
+			Changes: []changeDocument{{Field: "BatchSize", Before: nil, After: "5"}}}},
 	}
-	if plan.String() != `{"function":{"ref":"orders","name":"orders","arn":""},"actions":[]}` || got[2].DurationMS != 1234 {
-		t.Errorf("record a1: plan %s, duration %d", plan.String(), got[2].DurationMS)
+	if diff := cmp.Diff(wantPlan, a1.Plan); diff != "" || a1.DurationMS != 1234 || a1.Caller != nil || len(a1.Errors) != 0 {
+		t.Errorf("record a1: duration %d, caller %v, errors %v, plan (-want +got):\n%s", a1.DurationMS, a1.Caller, a1.Errors, diff)
+	}
+	if a3 := got.Records[0]; a3.Plan != nil || a3.PlanText == nil || a3.Errors == nil {
+		t.Errorf("record a3: plan %v, plan_text %v, errors %v; want null, its text, []", a3.Plan, a3.PlanText, a3.Errors)
 	}
 }

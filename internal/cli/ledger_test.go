@@ -51,16 +51,16 @@ func TestApply_WithTable_RecordsTheRunInHistory(t *testing.T) {
 	w.mustRun(0, "destroy", "--yes", w.dir)
 
 	out := w.mustRun(0, "history", "-o", "json", "orders")
-	var got []historyRecord
+	var got historyDocument
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("history -o json: %v\n%s", err, out)
 	}
 	type row struct{ Trigger, Mode, Outcome, Source, Caller string }
 	var rows []row
-	for _, r := range got {
-		rows = append(rows, row{r.Trigger, r.Mode, r.Outcome, r.Source, r.Caller})
-		if r.Changes != 1 || !strings.Contains(string(r.Plan), `"event-source-mapping"`) {
-			t.Errorf("record %s: %d changes, plan %s; want the plan's one mapping change", r.Mode, r.Changes, r.Plan)
+	for _, r := range got.Records {
+		rows = append(rows, row{r.Trigger, r.Mode, r.Outcome, deref(r.Source), deref(r.Caller)})
+		if r.Changes != 1 || r.Plan == nil || len(r.Plan.Actions) != 1 || r.Plan.Actions[0].Resource != "event-source-mapping" {
+			t.Errorf("record %s: %d changes, plan %+v; want the plan's one mapping change", r.Mode, r.Changes, r.Plan)
 		}
 	}
 	caller := "arn:aws:sts::" + mototest.Account + ":user/moto"
@@ -168,4 +168,11 @@ func TestApply_WithTable_ChangedWhileAsking_AppliesNothing(t *testing.T) {
 	if len(recs) != 1 || recs[0].Outcome != records.Failed {
 		t.Errorf("records = %+v; want one failed record", recs)
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -25,6 +25,17 @@ func problem(o outcome, prefix string, err error, debug bool) string {
 	return e.Error()
 }
 
+// planProblem is how o's planning error is told (see problem).
+func (o outcome) planProblem(debug bool) string {
+	return problem(o, o.Source, o.err, debug)
+}
+
+// applyProblem is how o's apply error, in the command name (apply or
+// destroy), is told (see problem).
+func (o outcome) applyProblem(name string, debug bool) string {
+	return problem(o, fmt.Sprintf("%s: %s %s", o.Source, name, o.Plan.Function.Ref), o.applyErr, debug)
+}
+
 // refused returns err as an error about the field of f that names what
 // AWS says does not exist, or nil when err is not such an answer or no
 // field of f can be blamed. A function named only by the sibling

@@ -168,7 +168,7 @@ func summarize(outs []outcome) summary {
 func printPlans(outs []outcome, stdout, stderr io.Writer, debug bool) {
 	for _, o := range outs {
 		if o.err != nil {
-			fmt.Fprintln(stderr, problem(o, o.Source, o.err, debug))
+			fmt.Fprintln(stderr, o.planProblem(debug))
 			continue
 		}
 		fmt.Fprint(stdout, o.Plan.String())
@@ -221,7 +221,7 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 	}
 	s := summarize(outs)
 	if d.output == "json" {
-		if err := writeDocument(env.Stdout, newDeployDocument("plan", outs, false, false)); err != nil {
+		if err := writeDocument(env.Stdout, newDeployDocument("plan", outs, false, false, d.debug)); err != nil {
 			fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
 			return ExitError
 		}
@@ -241,11 +241,10 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 
 // deployRun is one apply or destroy: its settings and where it writes.
 type deployRun struct {
-	name   string // apply or destroy
-	d      *deployFlags
-	env    Env
-	out    io.Writer // the text report: stdout, or nowhere with -o json
-	prompt io.Writer // the question: stdout, or stderr with -o json
+	name string // apply or destroy
+	d    *deployFlags
+	env  Env
+	out  io.Writer // the text report: stdout, or nowhere with -o json
 }
 
 // runApply is `eventwire apply` and, with destroy set, `eventwire destroy`.
@@ -254,12 +253,12 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	// that its live lines stay below.
 	view := newProgressView(env.Stderr, env.StderrTerminal, env.Width, env.ProgressInterval, time.Now)
 	env.Stderr = view
-	run := deployRun{name: "apply", d: d, env: env, out: env.Stdout, prompt: env.Stdout}
+	run := deployRun{name: "apply", d: d, env: env, out: env.Stdout}
 	if destroy {
 		run.name = "destroy"
 	}
 	if d.output == "json" {
-		run.out, run.prompt = io.Discard, env.Stderr
+		run.out = io.Discard
 	}
 	var files []*definition.File
 	var ok bool
@@ -288,9 +287,9 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 		applyAll(ctx, ctx, r, l, planOne, outs, d.parallel) // records only
 		return run.finish(outs, false)
 	}
-	if !d.yes {
+	if !d.yes { // only with text output: -o json needs --yes
 		s := summarize(outs)
-		yes, err := confirm(ctx, env, run.prompt, fmt.Sprintf("eventwire will %s the changes above for %s.", run.name, count(s.changed, "function")))
+		yes, err := confirm(ctx, env, env.Stdout, fmt.Sprintf("eventwire will %s the changes above for %s.", run.name, count(s.changed, "function")))
 		switch {
 		case ctx.Err() != nil:
 			return run.finish(outs, true)
@@ -298,7 +297,7 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 			fmt.Fprintf(env.Stderr, "eventwire %s: %v\n", run.name, err)
 			return ExitError
 		case !yes:
-			fmt.Fprintf(run.prompt, "Cancelled: nothing was changed.\n")
+			fmt.Fprintf(env.Stdout, "Cancelled: nothing was changed.\n")
 			return ExitError
 		}
 	}
@@ -335,7 +334,7 @@ func (run deployRun) finish(outs []outcome, interrupted bool) int {
 		code = ExitError
 	}
 	if run.d.output == "json" {
-		if err := writeDocument(run.env.Stdout, newDeployDocument(run.name, outs, true, interrupted)); err != nil {
+		if err := writeDocument(run.env.Stdout, newDeployDocument(run.name, outs, true, interrupted, run.d.debug)); err != nil {
 			fmt.Fprintf(run.env.Stderr, "eventwire %s: %v\n", run.name, err)
 			return ExitError
 		}
@@ -343,7 +342,7 @@ func (run deployRun) finish(outs []outcome, interrupted bool) int {
 	for _, o := range outs {
 		switch {
 		case o.applyErr != nil:
-			fmt.Fprintln(run.env.Stderr, problem(o, fmt.Sprintf("%s: %s %s", o.Source, run.name, o.Plan.Function.Ref), o.applyErr, run.d.debug))
+			fmt.Fprintln(run.env.Stderr, o.applyProblem(run.name, run.d.debug))
 		case o.applied:
 			fmt.Fprintf(run.out, "%s: %s: done\n", o.Source, o.Plan.Function.Ref)
 		}

@@ -59,13 +59,14 @@ const (
 )
 
 // Change is one field that differs: in display form (From, To) and, for
-// machine-readable output, as values (Before, After; nil when absent).
+// machine-readable output, as values (Before, After; nil when absent, and
+// then left out of the JSON form, which deployment records keep).
 type Change struct {
 	Field  string `json:"field"`
 	From   string `json:"from"`
 	To     string `json:"to"`
-	Before any    `json:"-"`
-	After  any    `json:"-"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
 }
 
 // None is how an absent value is shown.
