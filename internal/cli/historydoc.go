@@ -41,6 +41,7 @@ type historyEntry struct {
 	RequestID  *string      `json:"request_id"`
 	Caller     *string      `json:"caller"`
 	DeclaredBy *string      `json:"declared_by"`
+	SweepID    *string      `json:"sweep_id"` // a drift check's sweep
 }
 
 // historyPlan is a recorded plan, in the shape of a plan document's
@@ -61,6 +62,7 @@ func newHistoryDocument(function, table string, recs []records.Record) historyDo
 			Source: orNull(r.Source), Mode: string(r.Mode), Outcome: string(r.Outcome), Changes: r.Changes,
 			Errors: append([]string{}, r.Errors...), Plan: recordedPlan(r.PlanJSON), PlanText: orNull(r.Plan),
 			RequestID: orNull(r.RequestID), Caller: orNull(r.Caller), DeclaredBy: orNull(r.DeclaredBy),
+			SweepID: orNull(r.SweepID),
 		})
 	}
 	return doc
