@@ -26,6 +26,9 @@ type Lease struct {
 	Function string
 	Owner    string
 	Expires  time.Time
+	// run identifies this acquisition among the holders with one owner
+	// (see AcquireLease): Release deletes only the item it wrote.
+	run string
 }
 
 func leasePK(function string) string { return "lease#" + function }
@@ -46,20 +49,24 @@ type LeaseOptions struct {
 	// HolderDeadline is when the run taking the lease is stopped for sure
 	// (its Lambda invocation's deadline), if known. The lease then lasts
 	// at least until it, so that it cannot expire under a running holder,
-	// and the same owner may take the lease back only once it has passed:
+	// and the same owner may take the lease back once it has passed:
 	// Lambda retries an invocation with the same request id after the
 	// previous attempt ended, but it may also deliver one event to two
 	// invocations at once, with the same request id, and those must not
-	// share the lease.
+	// share the lease. Without it, the lease is the holder's until it is
+	// released or expires, whoever asks (its owner too).
 	HolderDeadline time.Time
 }
 
 // AcquireLease takes the function's lease for owner with a conditional
 // write: it succeeds when no lease exists, the existing one has expired, or
-// owner already holds it and that holder's deadline (opts.HolderDeadline
-// when it took the lease) has passed or was not known. When another run
-// holds it, it retries with backoff for up to opts.Wait (and never past
-// ctx's deadline), then returns an error wrapping ErrLeaseHeld.
+// owner holds it and that holder's deadline (opts.HolderDeadline when it
+// took the lease) has passed. An owner is not proof of a single holder (a
+// Lambda event delivered twice runs twice with one request id), so a
+// holder whose deadline was not known keeps the lease from its own owner
+// too. When the lease is held, it retries with backoff for up to opts.Wait
+// (and never past ctx's deadline), then returns an error wrapping
+// ErrLeaseHeld.
 func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts LeaseOptions) (*Lease, error) {
 	if opts.Duration <= 0 {
 		opts.Duration = DefaultLeaseDuration
@@ -99,7 +106,7 @@ func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts L
 		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                aws.String(s.table),
 			Item:                     item,
-			ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp < :now OR #run = :run OR (#owner = :owner AND (attribute_not_exists(#dl) OR #dl < :now))"),
+			ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp < :now OR #run = :run OR (#owner = :owner AND #dl < :now)"),
 			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#exp": attrExpires, "#owner": "owner", "#dl": attrHolderDeadline, "#run": "run"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":now":   num(now.Unix()),
@@ -108,7 +115,7 @@ func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts L
 			},
 		})
 		if err == nil {
-			return &Lease{store: s, Function: function, Owner: owner, Expires: time.Unix(expires.Unix(), 0)}, nil
+			return &Lease{store: s, Function: function, Owner: owner, Expires: time.Unix(expires.Unix(), 0), run: run}, nil
 		}
 		if !isConditionFailed(err) {
 			return nil, fmt.Errorf("acquire lease of function %s in table %s: %w", function, s.table, err)
@@ -136,15 +143,17 @@ func (s *Store) leaseHolder(ctx context.Context, function string) (string, time.
 	return getS(item, "owner"), time.Unix(getN(item, attrExpires), 0)
 }
 
-// Release gives the lease back, if it is still this owner's. Releasing a
-// lease another owner took over after expiry is not an error.
+// Release gives the lease back, if it is still this acquisition's (its
+// run, not only its owner: a lease its owner took back after this
+// holder's deadline belongs to the new holder). Releasing a lease another
+// run took over is not an error.
 func (l *Lease) Release(ctx context.Context) error {
 	_, err := l.store.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(l.store.table),
 		Key:                       key(leasePK(l.Function), leaseSK),
-		ConditionExpression:       aws.String("#owner = :owner"),
-		ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": str(l.Owner)},
+		ConditionExpression:       aws.String("#run = :run"),
+		ExpressionAttributeNames:  map[string]string{"#run": "run"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":run": str(l.run)},
 	})
 	if err != nil && !isConditionFailed(err) {
 		return fmt.Errorf("release lease of function %s in table %s: %w", l.Function, l.store.table, err)

@@ -194,9 +194,10 @@ func TestLease(t *testing.T) {
 	if _, err := s.AcquireLease(ctx, "inventory", "run-b", opts); err != nil {
 		t.Fatalf("other function: %v", err)
 	}
-	// The owner may take it again (a retried invocation keeps its id).
-	if _, err := s.AcquireLease(ctx, "orders", "run-a", opts); err != nil {
-		t.Fatalf("same owner: %v", err)
+	// Nor may its own owner take it again: without the holder's deadline,
+	// nothing says that the holder has stopped (see TestLease_HolderDeadline).
+	if _, err := s.AcquireLease(ctx, "orders", "run-a", opts); !errors.Is(err, records.ErrLeaseHeld) {
+		t.Fatalf("same owner, holder's deadline unknown: err = %v, want ErrLeaseHeld", err)
 	}
 	// Released: the other owner gets it; the first owner's late release
 	// does not take it away.
@@ -300,6 +301,36 @@ func TestLease_HolderDeadline(t *testing.T) {
 		if held := errors.Is(err, records.ErrLeaseHeld); held != st.held || (err != nil && !held) {
 			t.Errorf("%s: err = %v, want held %v", st.name, err, st.held)
 		}
+	}
+}
+
+// Two holders in turn with one owner (a retry taking back the lease of an
+// attempt whose deadline passed): the first one's late release leaves the
+// second one's lease alone, and only the second one's release frees it.
+func TestLease_ReleaseByAnotherHolderOfTheOwner_KeepsTheLease(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	ctx := context.Background()
+	first, err := s.AcquireLease(ctx, "orders", "req-1", records.LeaseOptions{HolderDeadline: now.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Minute)
+	second, err := s.AcquireLease(ctx, "orders", "req-1", records.LeaseOptions{HolderDeadline: now.Add(time.Minute)})
+	if err != nil {
+		t.Fatalf("same owner after the holder's deadline: %v", err)
+	}
+	if err := first.Release(ctx); err != nil {
+		t.Fatalf("late release: %v", err)
+	}
+	if _, err := s.AcquireLease(ctx, "orders", "req-2", records.LeaseOptions{}); !errors.Is(err, records.ErrLeaseHeld) {
+		t.Fatalf("after the first holder's late release: err = %v, want ErrLeaseHeld (the second holder's lease kept)", err)
+	}
+	if err := second.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcquireLease(ctx, "orders", "req-2", records.LeaseOptions{}); err != nil {
+		t.Fatalf("after the second holder's release: %v", err)
 	}
 }
 

@@ -330,6 +330,68 @@ func TestS3_DuplicateWithTheSameRequestID_SerializedByLease(t *testing.T) {
 	}
 }
 
+// The interleaving behind a duplicate delivery, driven exactly: a run with
+// the request id "req-1" holds the function's lease when a second delivery
+// of the event, with the same request id, needs it. The second one must
+// wait (here: fail at once, to be retried), never share the lease, whether
+// or not the runs know their deadline.
+func TestS3_LeaseHeldByTheSameRequestID_Waits(t *testing.T) {
+	tests := []struct {
+		name string
+		// holderDeadline is the holding run's, deadline the second run's
+		// (none if zero).
+		holderDeadline, deadline time.Duration
+	}{
+		{"holder and duplicate with deadlines", 5 * time.Minute, 5 * time.Minute},
+		{"no deadlines", 0, 0},
+		{"holder without a deadline", 0, 5 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			const key = "orders/_lambdaeventsourcedef.json"
+			v := e.put(key, sqsFile("orders", "orders", 5))
+			var opts records.LeaseOptions
+			if tt.holderDeadline > 0 {
+				opts.HolderDeadline = time.Now().Add(tt.holderDeadline)
+			}
+			held, err := e.store.AcquireLease(context.Background(), "orders", "req-1", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.tcfg.LeaseWait = 1 // tries once
+			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
+			ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+			if err := e.handler().Handle(ctx, ev); !errors.Is(err, records.ErrLeaseHeld) {
+				t.Fatalf("err = %v, want ErrLeaseHeld", err)
+			}
+			if calls := e.deployer.Calls(); len(calls) != 0 {
+				t.Errorf("deployer called while the lease was held: %v", calls)
+			}
+			// The holder's lease is still there, and still its own to
+			// release: the failed run did not release it.
+			if _, err := e.store.AcquireLease(context.Background(), "orders", "other", records.LeaseOptions{}); !errors.Is(err, records.ErrLeaseHeld) {
+				t.Fatalf("after the duplicate: err = %v, want the holder's lease kept", err)
+			}
+			if err := held.Release(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			// The retry converges, as the holder's run would have.
+			if err := e.handler().Handle(ctx, ev); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+				t.Errorf("deployer calls after the retry (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // The loser of a lease it cannot get in time fails, so that it is retried;
 // the retry (the same event: its change is already indexed) converges.
 func TestS3_LeaseHeld_FailsForRetry(t *testing.T) {
@@ -379,7 +441,9 @@ func TestS3_RetryOfACrashedRun_TakesItsLeaseBack(t *testing.T) {
 	e := newEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
 	v := e.put(key, sqsFile("orders", "orders", 5))
-	if _, err := e.store.AcquireLease(context.Background(), "orders", "req-crashed", records.LeaseOptions{}); err != nil {
+	// The crashed attempt's deadline has passed.
+	crashed := records.LeaseOptions{HolderDeadline: time.Now().Add(-5 * time.Second)}
+	if _, err := e.store.AcquireLease(context.Background(), "orders", "req-crashed", crashed); err != nil {
 		t.Fatal(err)
 	}
 	e.tcfg.LeaseWait = 1 // would fail at once if it had to wait
