@@ -15,6 +15,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -38,12 +40,15 @@ const (
 // InstallHint says how to get moto_server.
 const InstallHint = "moto_server not found: install it with `pip install 'moto[server]'` (moto 5.x), or set MOTO_SERVER to its path"
 
-// Server is a running moto_server.
+// Server is a running moto_server, behind a loopback proxy that makes
+// its DynamoDB atomic (see guard).
 type Server struct {
+	// URL is the proxy's: every client talks to moto through it.
 	URL string
 	cmd *exec.Cmd
-	// tx makes DynamoDB transactions atomic (see transactionGuard).
-	tx sync.RWMutex
+	// proxy serves URL; dynamo runs its DynamoDB requests one at a time.
+	proxy  *http.Server
+	dynamo sync.Mutex
 }
 
 // lazyServer starts a server on first use and keeps it, or the error.
@@ -149,12 +154,17 @@ func Start() (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w (%s)", err, InstallHint)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	s := &Server{cmd: cmd}
+	motoURL := fmt.Sprintf("http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(s.URL + "/moto-api/")
+		resp, err := http.Get(motoURL + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
+			if err := s.guard(motoURL); err != nil {
+				s.Stop()
+				return nil, err
+			}
 			return s, nil
 		}
 		if time.Now().After(deadline) {
@@ -165,8 +175,55 @@ func Start() (*Server, error) {
 	}
 }
 
+// guard puts a loopback proxy in front of moto_server at motoURL and
+// points s.URL at it. The proxy runs DynamoDB requests one at a time, for
+// every client (configurations from Config, clients built from Env in
+// another process, any other): moto is not DynamoDB there. It serves
+// requests on threads, and its conditional writes read the item, check
+// the condition and write in steps, so two conditional PutItems at once
+// can both succeed (two holders of one lease); a transaction that fails
+// a condition restores a copy of the whole table taken when it started,
+// undoing every write that other requests made meanwhile; an UpdateItem
+// changes the item in place, under a concurrent read. DynamoDB writes
+// each item atomically and cancels only the transaction.
+func (s *Server) guard(motoURL string) error {
+	target, err := url.Parse(motoURL)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("mototest: listen for the proxy: %w", err)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	transport.MaxIdleConnsPerHost = 64
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host // as the client signed it
+		},
+		Transport: transport,
+		// A client that gave up (a cancelled test) is not worth a log line.
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
+	}
+	s.proxy = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB") {
+			s.dynamo.Lock()
+			defer s.dynamo.Unlock()
+		}
+		rp.ServeHTTP(w, r)
+	})}
+	go s.proxy.Serve(l)
+	s.URL = "http://" + l.Addr().String()
+	return nil
+}
+
 // Stop stops the server.
 func (s *Server) Stop() {
+	if s.proxy != nil {
+		_ = s.proxy.Close()
+	}
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
@@ -217,29 +274,7 @@ func (s *Server) Config(tb testing.TB, opts ...func(*config.LoadOptions) error) 
 	if err != nil {
 		tb.Fatalf("load aws config: %v", err)
 	}
-	cfg.APIOptions = append(cfg.APIOptions, s.transactionGuard)
 	return cfg
-}
-
-// transactionGuard runs a DynamoDB TransactWriteItems alone. moto is not
-// DynamoDB there: a transaction that fails a condition restores a copy of
-// the whole table taken when it started, which undoes every write that
-// other requests made meanwhile (DynamoDB cancels only the transaction).
-// Other DynamoDB calls run together, never during a transaction.
-func (s *Server) transactionGuard(st *middleware.Stack) error {
-	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("mototest.TransactionGuard",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			switch {
-			case middleware.GetServiceID(ctx) != "DynamoDB":
-			case middleware.GetOperationName(ctx) == "TransactWriteItems":
-				s.tx.Lock()
-				defer s.tx.Unlock()
-			default:
-				s.tx.RLock()
-				defer s.tx.RUnlock()
-			}
-			return next.HandleInitialize(ctx, in)
-		}), middleware.After)
 }
 
 // Calls records the operations an SDK configuration sends.

@@ -4,10 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -115,3 +124,50 @@ func TestLazyServer(t *testing.T) {
 }
 
 func strPtr(s string) *string { return &s }
+
+// The proxy in front of moto runs DynamoDB requests one at a time, for
+// every client: here one built from the URL alone (as one from Env in
+// another process would be), not by Config. The server behind the proxy
+// holds each request a little, to let them overlap if they could.
+func TestGuard_RunsDynamoDBRequestsOneAtATime(t *testing.T) {
+	var inFlight, most atomic.Int32
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(10 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		io.WriteString(w, "{}")
+	}))
+	defer backend.Close()
+	s := &Server{}
+	if err := s.guard(backend.URL); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	db := dynamodb.New(dynamodb.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(s.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+	})
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{
+				TableName:           aws.String("t"),
+				Item:                map[string]dbtypes.AttributeValue{"pk": &dbtypes.AttributeValueMemberS{Value: fmt.Sprint(i)}},
+				ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := most.Load(); n != 1 {
+		t.Errorf("%d DynamoDB requests reached the server at once, want 1", n)
+	}
+}
