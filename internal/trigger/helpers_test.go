@@ -49,10 +49,12 @@ const (
 // env is one test's world: moto emptied, a versioned bucket, the table, a
 // fake deployer, and a handler over them.
 type env struct {
-	t        *testing.T
-	cfg      aws.Config
-	s3       *s3.Client
-	store    *records.Store
+	t     *testing.T
+	cfg   aws.Config
+	s3    *s3.Client
+	store *records.Store
+	// table is the store's table (the handlers of worlds use it too).
+	table    string
 	deployer *fakeDeployer
 	log      *logRecorder
 	tcfg     trigger.Config
@@ -81,6 +83,7 @@ func newEnv(t *testing.T) *env {
 	if err := records.CreateTable(ctx, db, table); err != nil {
 		t.Fatal(err)
 	}
+	e.table = table
 	e.store = records.New(db, table, records.Options{})
 	e.tcfg = trigger.Config{
 		Deployer:  e.deployer,

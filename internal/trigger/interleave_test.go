@@ -1,10 +1,15 @@
 package trigger_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/eventwire/eventwire/internal/records"
 )
 
 // A step of a scenario: a put of a key's file naming fn with a variant's
@@ -101,6 +106,14 @@ func TestInterleavings(t *testing.T) {
 				t.Parallel()
 				e := *shared
 				e.t = t
+				// Its own table too: moto copies a whole table for each
+				// transaction (and runs DynamoDB requests one at a time).
+				e.table = prefix + table
+				db := dynamodb.NewFromConfig(e.cfg)
+				if err := records.CreateTable(context.Background(), db, e.table); err != nil {
+					t.Fatal(err)
+				}
+				e.store = records.New(db, e.table, records.Options{})
 				w := e.world(t, prefix, []string{"orders", "inventory"}, sortedKeys(variants))
 				for _, s := range sc.setup {
 					w.deliver(w.event(s))

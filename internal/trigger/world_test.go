@@ -94,7 +94,7 @@ func (e *env) world(t *testing.T, prefix string, functions, variants []string) *
 		cfg.HTTPClient = &http.Client{Transport: toServer{"CodeCommit_20150413.", u, http.DefaultTransport}}
 	}
 	w.calls = mototest.Record(&cfg)
-	w.h = trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: table, Bucket: e.tcfg.Bucket, Repository: e.tcfg.Repository, Branches: e.tcfg.Branches}, e.tcfg.Logger, s3Options)
+	w.h = trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: e.table, Bucket: e.tcfg.Bucket, Repository: e.tcfg.Repository, Branches: e.tcfg.Branches}, e.tcfg.Logger, s3Options)
 	return w
 }
 
