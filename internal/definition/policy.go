@@ -14,11 +14,15 @@ import (
 // keys, secrets, schema registries, target groups, functions), the S3
 // buckets it may send failed records to, and the hosts outside AWS it may
 // make Lambda connect to (self-managed Kafka bootstrap servers and schema
-// registries), with the function's secrets.
+// registries), with the function's secrets; and which HTTP APIs and target
+// groups its push sources may wire.
 //
 // Lists are allowlists: an empty list allows nothing, and "*" allows
 // anything. The zero Policy therefore refuses every ARN with an account,
 // every bucket and every host; Parse without a Policy checks none of this.
+// APIs and TargetGroups are the exception: nil leaves them unchecked (an
+// empty, non-nil list refuses every one), since the deployer may leave
+// target groups to IAM's tag condition.
 type Policy struct {
 	// Accounts are 12-digit account ids.
 	Accounts []string
@@ -37,7 +41,18 @@ type Policy struct {
 	// name, an IP address, "*." and a domain (any name under it) or "*";
 	// PORT is a number or "*".
 	KafkaHosts []string
+	// APIs are the ids of the HTTP APIs whose routes a file's API Gateway
+	// sources may wire ("*": any). Nil: not checked.
+	APIs []string
+	// TargetGroups are the ARN patterns of the target groups a file's
+	// Elastic Load Balancing sources may register in: IAM's wildcards, "*"
+	// any run of characters and "?" one. Nil: not checked.
+	TargetGroups []string
 }
+
+// APIsNotEnabled is the error of an API Gateway source when Policy.APIs is
+// an empty list.
+const APIsNotEnabled = "API Gateway sources are not enabled for this deployer: set apiIds"
 
 // Parse is the package's Parse, with every ARN and host of the file also
 // checked against p. Violations are errors like any other, at the value's
@@ -68,6 +83,10 @@ var (
 	bucketRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\*?$`)
 	hostRE      = regexp.MustCompile(`^(\*|(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$`)
 	portRE      = regexp.MustCompile(`^(\*|\d{1,5})$`)
+	apiIDRE     = regexp.MustCompile(`^[a-z0-9]{10}$`)
+	// A target group ARN, IAM wildcards allowed in its region, account,
+	// name and id.
+	targetGroupRE = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9*?-]+:[0-9*?]{1,12}:targetgroup/[A-Za-z0-9*?-]+/[0-9a-f*?]+$`)
 )
 
 // Check returns what is wrong with the policy's own values, one message
@@ -93,6 +112,9 @@ func (p Policy) Check() []string {
 			out = append(out, fmt.Sprintf("kafka hosts: %q is not HOST:PORT (a name, *.DOMAIN or *; a port or *)", h))
 		}
 	}
+	bad("API ids", p.APIs, apiIDRE, "an HTTP API id (10 lower-case letters and digits) or *")
+	bad("target groups", p.TargetGroups, targetGroupRE,
+		"a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed) or *")
 	return out
 }
 
@@ -170,6 +192,25 @@ func (p Policy) hostAllowed(host, port string) bool {
 	return false
 }
 
+// targetGroupAllowed tells whether arn matches one of p.TargetGroups, as
+// IAM matches a resource pattern: "*" any run of characters, "?" one.
+func (p Policy) targetGroupAllowed(arn string) bool {
+	for _, pat := range p.TargetGroups {
+		if wildcardRE(pat).MatchString(arn) {
+			return true
+		}
+	}
+	return false
+}
+
+// wildcardRE is the regular expression of an IAM resource pattern.
+func wildcardRE(pattern string) *regexp.Regexp {
+	q := regexp.QuoteMeta(pattern)
+	q = strings.ReplaceAll(q, `\*`, `.*`)
+	q = strings.ReplaceAll(q, `\?`, `.`)
+	return regexp.MustCompile(`^` + q + `$`)
+}
+
 // policyCheck checks the values of one file against a Policy, reporting
 // through the file's walker.
 type policyCheck struct {
@@ -185,9 +226,7 @@ func (c policyCheck) file(root *node) {
 	}
 	if push := root.value("PushEventSources"); push != nil && push.kind == kindArray {
 		for i, it := range push.items {
-			if tg := it.value("TargetGroupArn"); tg != nil && c.w.valid(tg, pushSpec.field("TargetGroupArn")) {
-				c.arn(tg, pathKey(pathIndex("PushEventSources", i), "TargetGroupArn"), tg.str)
-			}
+			c.push(it, pathIndex("PushEventSources", i))
 		}
 	}
 	esm := root.value("PullEventSources").value("EventSourceMapping")
@@ -199,6 +238,28 @@ func (c policyCheck) file(root *node) {
 		for i, it := range esm.items {
 			c.mapping(it, pathIndex("PullEventSources.EventSourceMapping", i))
 		}
+	}
+}
+
+// push checks one push source: its target group's ARN, and its target
+// group or API against the lists of those.
+func (c policyCheck) push(n *node, path string) {
+	if tg := n.value("TargetGroupArn"); tg != nil && c.w.valid(tg, pushSpec.field("TargetGroupArn")) {
+		p := pathKey(path, "TargetGroupArn")
+		c.arn(tg, p, tg.str)
+		if c.p.TargetGroups != nil && !c.p.targetGroupAllowed(tg.str) {
+			c.w.errorf(tg.off, p, "target group %s is not an allowed target group (allowed: %s)", tg.str, listOrNone(c.p.TargetGroups))
+		}
+	}
+	api := n.value("ApiId")
+	if api == nil || c.p.APIs == nil || !c.w.valid(api, pushSpec.field("ApiId")) {
+		return
+	}
+	switch p := pathKey(path, "ApiId"); {
+	case len(c.p.APIs) == 0:
+		c.w.errorf(api.off, p, "%s", APIsNotEnabled)
+	case !allowed(c.p.APIs, api.str):
+		c.w.errorf(api.off, p, "API %s is not an allowed API (allowed: %s)", api.str, listOrNone(c.p.APIs))
 	}
 }
 

@@ -261,6 +261,80 @@ func TestPolicy_Parse(t *testing.T) {
 	}
 }
 
+// The push sources' APIs and target groups: checked only when the policy
+// has a list of them (nil: left to IAM), an empty list refusing every one.
+func TestPolicy_PushSources(t *testing.T) {
+	const tgArn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-tg/50dc6c495c0c9188"
+	doc := `{"FunctionName": "orders", "PushEventSources": [
+  {"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": "` + tgArn + `"},
+  {"Service": "apigateway.amazonaws.com", "ApiId": "a1b2c3d4e5", "RouteId": "r0ut3id"}]}`
+	with := func(apis, tgs []string) Policy {
+		p := testPolicy
+		p.APIs, p.TargetGroups = apis, tgs
+		return p
+	}
+	const (
+		apiPath = "PushEventSources[1].ApiId"
+		tgPath  = "PushEventSources[0].TargetGroupArn"
+	)
+	tests := []struct {
+		name   string
+		policy Policy
+		// want: needle, path, message.
+		want [][3]string
+	}{
+		{name: "no lists: unchecked", policy: with(nil, nil)},
+		{name: "listed API and exact target group", policy: with([]string{"f6g7h8i9j0", "a1b2c3d4e5"}, []string{tgArn})},
+		{name: "* allows any API and target group", policy: with([]string{"*"}, []string{"*"})},
+		{
+			name: "target group by pattern", policy: with([]string{"*"},
+				[]string{"arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders-*/*"}),
+		},
+		{
+			name: "? matches one character", policy: with(nil,
+				[]string{"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-t?/*"}),
+		},
+		{
+			name: "unlisted API", policy: with([]string{"f6g7h8i9j0"}, nil),
+			want: [][3]string{{`"a1b2c3d4e5"`, apiPath, "API a1b2c3d4e5 is not an allowed API (allowed: f6g7h8i9j0)"}},
+		},
+		{
+			name: "empty API list: API Gateway sources not enabled", policy: with([]string{}, nil),
+			want: [][3]string{{`"a1b2c3d4e5"`, apiPath, APIsNotEnabled}},
+		},
+		{
+			name: "target group outside the patterns", policy: with(nil,
+				[]string{"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/billing-*/*"}),
+			want: [][3]string{{`"arn:aws:elasticloadbalancing`, tgPath, "target group " + tgArn +
+				" is not an allowed target group (allowed: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/billing-*/*)"}},
+		},
+		{
+			name: "a pattern's dots and dashes are literal", policy: with(nil,
+				[]string{"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders.tg/*"}),
+			want: [][3]string{{`"arn:aws:elasticloadbalancing`, tgPath, "target group " + tgArn +
+				" is not an allowed target group (allowed: arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders.tg/*)"}},
+		},
+		{
+			name: "empty target group list refuses every one; both reported", policy: with([]string{"f6g7h8i9j0"}, []string{}),
+			want: [][3]string{
+				{`"arn:aws:elasticloadbalancing`, tgPath, "target group " + tgArn + " is not an allowed target group (allowed: none)"},
+				{`"a1b2c3d4e5"`, apiPath, "API a1b2c3d4e5 is not an allowed API (allowed: f6g7h8i9j0)"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []string
+			for _, w := range tt.want {
+				want = append(want, fmt.Sprintf("%s %s: %s", at(t, doc, w[0]), w[1], w[2]))
+			}
+			if diff := cmp.Diff(want, policyErrors(t, tt.policy, doc, "")); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 // Without a Policy, Parse checks no account, region, bucket or host (the
 // CLI's validate without allowlists).
 func TestParse_NoPolicyChecksNoAllowlist(t *testing.T) {
@@ -290,6 +364,9 @@ func TestPolicy_Check(t *testing.T) {
 		Partition:  "aws cn",
 		Buckets:    []string{"audit", "team-a-*", "Bad_Bucket"},
 		KafkaHosts: []string{"kafka.example.com:9092", "*.internal:*", "nohost", "a.*.b:1", "*"},
+		APIs:       []string{"a1b2c3d4e5", "*", "a1b2*", "A1B2C3D4E5"},
+		TargetGroups: []string{"*", "arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders-*/*",
+			"orders-tg", "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/1"},
 	}
 	want := []string{
 		`accounts: "12345" is not a 12-digit account id or *`,
@@ -298,6 +375,10 @@ func TestPolicy_Check(t *testing.T) {
 		`buckets: "Bad_Bucket" is not an S3 bucket name, a prefix ending in *, or *`,
 		`kafka hosts: "nohost" is not HOST:PORT (a name, *.DOMAIN or *; a port or *)`,
 		`kafka hosts: "a.*.b:1" is not HOST:PORT (a name, *.DOMAIN or *; a port or *)`,
+		`API ids: "a1b2*" is not an HTTP API id (10 lower-case letters and digits) or *`,
+		`API ids: "A1B2C3D4E5" is not an HTTP API id (10 lower-case letters and digits) or *`,
+		`target groups: "orders-tg" is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed) or *`,
+		`target groups: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/1" is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed) or *`,
 	}
 	if diff := cmp.Diff(want, p.Check()); diff != "" {
 		t.Errorf("Check (-want +got):\n%s", diff)
