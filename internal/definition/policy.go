@@ -83,7 +83,9 @@ var (
 	bucketRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*\*?$`)
 	hostRE      = regexp.MustCompile(`^(\*|(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$`)
 	portRE      = regexp.MustCompile(`^(\*|\d{1,5})$`)
-	apiIDRE     = regexp.MustCompile(`^[a-z0-9]{10}$`)
+	// An API id as a file may give it (AWS's are 10 lower-case letters
+	// and digits; the stack checks that).
+	apiIDRE = regexp.MustCompile(`^` + apiIDPattern + `$`)
 	// A target group ARN, IAM wildcards allowed in its region, account,
 	// name and id.
 	targetGroupRE = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9*?-]+:[0-9*?]{1,12}:targetgroup/[A-Za-z0-9*?-]+/[0-9a-f*?]+$`)
@@ -112,7 +114,7 @@ func (p Policy) Check() []string {
 			out = append(out, fmt.Sprintf("kafka hosts: %q is not HOST:PORT (a name, *.DOMAIN or *; a port or *)", h))
 		}
 	}
-	bad("API ids", p.APIs, apiIDRE, "an HTTP API id (10 lower-case letters and digits) or *")
+	bad("API ids", p.APIs, apiIDRE, "an HTTP API id (letters and digits) or *")
 	bad("target groups", p.TargetGroups, targetGroupRE,
 		"a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed) or *")
 	return out

@@ -364,7 +364,7 @@ func TestPolicy_Check(t *testing.T) {
 		Partition:  "aws cn",
 		Buckets:    []string{"audit", "team-a-*", "Bad_Bucket"},
 		KafkaHosts: []string{"kafka.example.com:9092", "*.internal:*", "nohost", "a.*.b:1", "*"},
-		APIs:       []string{"a1b2c3d4e5", "*", "a1b2*", "A1B2C3D4E5"},
+		APIs:       []string{"a1b2c3d4e5", "*", "a1b2*", "a1b2-c3"},
 		TargetGroups: []string{"*", "arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders-*/*",
 			"orders-tg", "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/1"},
 	}
@@ -375,8 +375,8 @@ func TestPolicy_Check(t *testing.T) {
 		`buckets: "Bad_Bucket" is not an S3 bucket name, a prefix ending in *, or *`,
 		`kafka hosts: "nohost" is not HOST:PORT (a name, *.DOMAIN or *; a port or *)`,
 		`kafka hosts: "a.*.b:1" is not HOST:PORT (a name, *.DOMAIN or *; a port or *)`,
-		`API ids: "a1b2*" is not an HTTP API id (10 lower-case letters and digits) or *`,
-		`API ids: "A1B2C3D4E5" is not an HTTP API id (10 lower-case letters and digits) or *`,
+		`API ids: "a1b2*" is not an HTTP API id (letters and digits) or *`,
+		`API ids: "a1b2-c3" is not an HTTP API id (letters and digits) or *`,
 		`target groups: "orders-tg" is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed) or *`,
 		`target groups: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/x/1" is not a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed) or *`,
 	}

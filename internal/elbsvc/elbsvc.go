@@ -32,7 +32,24 @@ var (
 	// ErrInvalidTarget: InvalidTargetException (for a Lambda target: the
 	// function is missing, or may not be invoked by elasticloadbalancing).
 	ErrInvalidTarget = errors.New("invalid target")
+	// ErrAccessDenied: AccessDenied (the caller's IAM policy does not
+	// allow the call on this target group).
+	ErrAccessDenied = errors.New("access denied")
 )
+
+// RegisterDeniedError is a registration that IAM refused: retrying cannot
+// help until the target group is allowed (tagged, or listed in the
+// caller's policy). It unwraps to ErrAccessDenied.
+type RegisterDeniedError struct {
+	TargetGroup, Target string
+	Err                 error
+}
+
+func (e *RegisterDeniedError) Error() string {
+	return fmt.Sprintf("register %s in target group %s: %v", e.Target, e.TargetGroup, e.Err)
+}
+
+func (e *RegisterDeniedError) Unwrap() error { return e.Err }
 
 func translate(err error) error {
 	if err == nil {
@@ -50,6 +67,8 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %w", ErrInvalidTarget, err)
 	case errors.As(err, &ae) && (ae.ErrorCode() == "Throttling" || ae.ErrorCode() == "ThrottlingException"):
 		return fmt.Errorf("%w: %w", ErrThrottled, err)
+	case errors.As(err, &ae) && (ae.ErrorCode() == "AccessDenied" || ae.ErrorCode() == "AccessDeniedException"):
+		return fmt.Errorf("%w: %w", ErrAccessDenied, err)
 	}
 	return err
 }
@@ -116,8 +135,11 @@ func (c *Client) Register(ctx context.Context, arn, id string) error {
 	_, err := c.api.RegisterTargets(ctx, &elasticloadbalancingv2.RegisterTargetsInput{
 		TargetGroupArn: aws.String(arn), Targets: []types.TargetDescription{{Id: aws.String(id)}},
 	})
+	if err = translate(err); errors.Is(err, ErrAccessDenied) {
+		return &RegisterDeniedError{TargetGroup: arn, Target: id, Err: err}
+	}
 	if err != nil {
-		return fmt.Errorf("register %s in target group %s: %w", id, arn, translate(err))
+		return fmt.Errorf("register %s in target group %s: %w", id, arn, err)
 	}
 	return nil
 }

@@ -73,22 +73,33 @@ func TestClient(t *testing.T) {
 	}
 }
 
-// ELBv2 throttles with the Query protocol's error code "Throttling"; moto
-// never throttles.
-func TestClient_FakeAWS_Throttling(t *testing.T) {
+// fakeELB is a client of a server that answers every call with the
+// Query protocol's error code.
+func fakeELB(t *testing.T, code, msg string) *elbsvc.Client {
+	t.Helper()
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(400)
 		io.WriteString(w, `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
-  <Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>
+  <Error><Type>Sender</Type><Code>`+code+`</Code><Message>`+msg+`</Message></Error>
   <RequestId>a1</RequestId></ErrorResponse>`)
 	}))
-	defer hs.Close()
-	c := elbsvc.New(elasticloadbalancingv2.New(elasticloadbalancingv2.Options{
+	t.Cleanup(hs.Close)
+	return elbsvc.New(elasticloadbalancingv2.New(elasticloadbalancingv2.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
 		Credentials: aws.AnonymousCredentials{}, Retryer: aws.NopRetryer{},
 	}))
-	_, err := c.Targets(context.Background(), "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1")
+}
+
+const (
+	fakeTG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1"
+	fakeFn = "arn:aws:lambda:us-east-1:123456789012:function:f"
+)
+
+// ELBv2 throttles with the Query protocol's error code "Throttling"; moto
+// never throttles.
+func TestClient_FakeAWS_Throttling(t *testing.T) {
+	_, err := fakeELB(t, "Throttling", "Rate exceeded").Targets(context.Background(), fakeTG)
 	if !errors.Is(err, elbsvc.ErrThrottled) {
 		t.Errorf("err = %v, want ErrThrottled", err)
 	}
@@ -97,20 +108,23 @@ func TestClient_FakeAWS_Throttling(t *testing.T) {
 // AWS refuses to register a function that elasticloadbalancing may not
 // invoke (moto accepts it): InvalidTarget.
 func TestClient_FakeAWS_InvalidTarget(t *testing.T) {
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/xml")
-		w.WriteHeader(400)
-		io.WriteString(w, `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
-  <Error><Type>Sender</Type><Code>InvalidTarget</Code><Message>elasticloadbalancing principal does not have permission to invoke the function</Message></Error>
-  <RequestId>a2</RequestId></ErrorResponse>`)
-	}))
-	defer hs.Close()
-	c := elbsvc.New(elasticloadbalancingv2.New(elasticloadbalancingv2.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
-		Credentials: aws.AnonymousCredentials{}, Retryer: aws.NopRetryer{},
-	}))
-	err := c.Register(context.Background(), "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1", "arn:aws:lambda:us-east-1:123456789012:function:f")
+	err := fakeELB(t, "InvalidTarget", "elasticloadbalancing principal does not have permission to invoke the function").Register(context.Background(), fakeTG, fakeFn)
 	if !errors.Is(err, elbsvc.ErrInvalidTarget) {
 		t.Errorf("err = %v, want ErrInvalidTarget", err)
+	}
+}
+
+// IAM refuses RegisterTargets on a target group the caller's policy does
+// not allow, such as one without the tag its condition asks for (moto
+// enforces no IAM): a RegisterDeniedError naming the target group and the
+// target, which is ErrAccessDenied.
+func TestClient_FakeAWS_RegisterAccessDenied(t *testing.T) {
+	err := fakeELB(t, "AccessDenied", "User is not authorized to perform: elasticloadbalancing:RegisterTargets").Register(context.Background(), fakeTG, fakeFn)
+	var denied *elbsvc.RegisterDeniedError
+	if !errors.As(err, &denied) || !errors.Is(err, elbsvc.ErrAccessDenied) {
+		t.Fatalf("err = %v, want a RegisterDeniedError", err)
+	}
+	if denied.TargetGroup != fakeTG || denied.Target != fakeFn {
+		t.Errorf("denied = %+v, want target group %s and target %s", denied, fakeTG, fakeFn)
 	}
 }

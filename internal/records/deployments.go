@@ -49,6 +49,11 @@ const (
 	// Conflict: the file declares a function that another live file
 	// declares (DeclaredBy); nothing was sent to AWS. Final.
 	Conflict Outcome = "conflict"
+	// Refused: AWS refused a change that the deployer's role may not make
+	// (a target group without the tag its policy asks for); what came
+	// before it in the plan may have been applied. Final: retrying cannot
+	// help until the operator allows it.
+	Refused Outcome = "refused"
 )
 
 // Record is one deployment run for one function.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +42,7 @@ const (
 	// an AccessDenied that Lambda would retry.
 	EnvFunctionPrefix = "EVENTWIRE_FUNCTION_PREFIX"
 	// What definition files may point at (definition.Policy): lists
-	// separated by commas. EnvAllowedAccounts defaults to the deployer's
+	// separated by commas, or JSON lists of strings. EnvAllowedAccounts defaults to the deployer's
 	// own account, EnvAllowedRegions to its own region; EnvAllowedBuckets
 	// (S3 destinations, by name) and EnvKafkaHosts (HOST:PORT patterns of
 	// self-managed Kafka servers and schema registries) to none. "*"
@@ -49,6 +51,17 @@ const (
 	EnvAllowedRegions  = "EVENTWIRE_ALLOWED_REGIONS"
 	EnvAllowedBuckets  = "EVENTWIRE_ALLOWED_BUCKETS"
 	EnvKafkaHosts      = "EVENTWIRE_KAFKA_HOSTS"
+	// EnvAPIIDs are the ids of the HTTP APIs whose routes files may wire
+	// (the stack's apiIds; "*" any). Unset or empty: none, and every API
+	// Gateway source is a validation error.
+	EnvAPIIDs = "EVENTWIRE_API_IDS"
+	// EnvTargetGroups are the ARN patterns (IAM wildcards) of the target
+	// groups files may register functions in (the stack's
+	// targetGroupArns). Unset or empty: not checked by the deployer; the
+	// role's IAM policy allows the target groups tagged
+	// iamcalls.TargetGroupTag, and a registration it refuses is recorded as
+	// refused, not retried.
+	EnvTargetGroups = "EVENTWIRE_TARGET_GROUPS"
 	// EnvKeyPrefixFunctions maps key prefixes of the definitions bucket to
 	// function name prefixes, as a JSON object ({"team-a/": "team-a-"}): a
 	// file whose key starts with a mapped prefix may only wire functions
@@ -118,14 +131,23 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		}
 		s.LeaseDuration = time.Duration(n) * time.Second
 	}
-	s.Allowed = definition.Policy{
-		Accounts:   definition.SplitList(getenv(EnvAllowedAccounts)),
-		Regions:    definition.SplitList(getenv(EnvAllowedRegions)),
-		Buckets:    definition.SplitList(getenv(EnvAllowedBuckets)),
-		KafkaHosts: definition.SplitList(getenv(EnvKafkaHosts)),
+	lists := map[string]*[]string{
+		EnvAllowedAccounts: &s.Allowed.Accounts, EnvAllowedRegions: &s.Allowed.Regions,
+		EnvAllowedBuckets: &s.Allowed.Buckets, EnvKafkaHosts: &s.Allowed.KafkaHosts,
+		EnvAPIIDs: &s.Allowed.APIs, EnvTargetGroups: &s.Allowed.TargetGroups,
+	}
+	for _, name := range slices.Sorted(maps.Keys(lists)) {
+		list, err := envList(getenv(name))
+		if err != nil {
+			return s, fmt.Errorf("environment variable %s: %w", name, err)
+		}
+		*lists[name] = list
+	}
+	if s.Allowed.APIs == nil {
+		s.Allowed.APIs = []string{} // checked: none allowed
 	}
 	if bad := s.Allowed.Check(); len(bad) > 0 {
-		return s, fmt.Errorf("environment variables %s, %s, %s, %s: %s", EnvAllowedAccounts, EnvAllowedRegions, EnvAllowedBuckets, EnvKafkaHosts, strings.Join(bad, "; "))
+		return s, fmt.Errorf("environment variables %s: %s", strings.Join(slices.Sorted(maps.Keys(lists)), ", "), strings.Join(bad, "; "))
 	}
 	if v := getenv(EnvKeyPrefixFunctions); v != "" {
 		if err := json.Unmarshal([]byte(v), &s.KeyPrefixFunctions); err != nil {
@@ -160,6 +182,22 @@ func (s *Settings) sweepFromEnv(getenv func(string) string) error {
 		s.SweepConcurrency = n
 	}
 	return nil
+}
+
+// envList reads a list setting: a JSON list of strings, or values
+// separated by commas or whitespace. Nil if it has none.
+func envList(v string) ([]string, error) {
+	if !strings.HasPrefix(strings.TrimSpace(v), "[") {
+		return definition.SplitList(v), nil
+	}
+	var list []string
+	if err := json.Unmarshal([]byte(v), &list); err != nil {
+		return nil, fmt.Errorf("not a JSON list of strings: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	return list, nil
 }
 
 // NewFromConfig builds the deployer's handler on an AWS configuration:

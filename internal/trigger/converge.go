@@ -153,6 +153,9 @@ func (h *Handler) applyDeclaration(ctx context.Context, c convergence, win recor
 	}
 	w.file = f
 	if res := h.execute(ctx, r, w); res.err != nil {
+		if isRefused(res.err) {
+			return nil // recorded, final; not the active declaration
+		}
 		return res.err
 	}
 	return h.cfg.Store.SetActive(context.WithoutCancel(ctx), win)

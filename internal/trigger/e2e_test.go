@@ -23,17 +23,21 @@ import (
 )
 
 func TestSettingsFromEnv(t *testing.T) {
+	// Without EVENTWIRE_API_IDS every API is refused: an empty list, not
+	// nil (unchecked).
+	noAPIs := definition.Policy{APIs: []string{}}
+	const tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-*/*"
 	tests := []struct {
 		name    string
 		env     map[string]string
 		want    trigger.Settings
 		wantErr string
 	}{
-		{"table only", map[string]string{"EVENTWIRE_TABLE": "t"}, trigger.Settings{Table: "t"}, ""},
+		{"table only", map[string]string{"EVENTWIRE_TABLE": "t"}, trigger.Settings{Table: "t", Allowed: noAPIs}, ""},
 		{"all", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "300", "EVENTWIRE_FUNCTION_PREFIX": "team-"},
-			trigger.Settings{Table: "t", LeaseDuration: 300e9, FunctionPrefix: "team-"}, ""},
+			trigger.Settings{Table: "t", LeaseDuration: 300e9, FunctionPrefix: "team-", Allowed: noAPIs}, ""},
 		{"key prefixes", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_KEY_PREFIX_FUNCTIONS": `{"team-a/":"team-a-"}`},
-			trigger.Settings{Table: "t", KeyPrefixFunctions: map[string]string{"team-a/": "team-a-"}}, ""},
+			trigger.Settings{Table: "t", KeyPrefixFunctions: map[string]string{"team-a/": "team-a-"}, Allowed: noAPIs}, ""},
 		{"bad key prefixes", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_KEY_PREFIX_FUNCTIONS": `["team-a/"]`}, trigger.Settings{}, "EVENTWIRE_KEY_PREFIX_FUNCTIONS: not a JSON object"},
 		{"sources", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_BUCKET": "defs", "EVENTWIRE_REPOSITORY": "definitions", "EVENTWIRE_BRANCHES": `["main","release/1"]`},
 			trigger.Settings{Table: "t", Bucket: "defs", Repository: "definitions", Branches: []string{"main", "release/1"}}, ""},
@@ -44,7 +48,17 @@ func TestSettingsFromEnv(t *testing.T) {
 		{"allowlists", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_ALLOWED_ACCOUNTS": "123456789012, 210987654321",
 			"EVENTWIRE_ALLOWED_REGIONS": "us-east-1,eu-west-1", "EVENTWIRE_ALLOWED_BUCKETS": "audit", "EVENTWIRE_KAFKA_HOSTS": "*.kafka.internal:9092"},
 			trigger.Settings{Table: "t", Allowed: definition.Policy{Accounts: []string{"123456789012", "210987654321"},
-				Regions: []string{"us-east-1", "eu-west-1"}, Buckets: []string{"audit"}, KafkaHosts: []string{"*.kafka.internal:9092"}}}, ""},
+				Regions: []string{"us-east-1", "eu-west-1"}, Buckets: []string{"audit"}, KafkaHosts: []string{"*.kafka.internal:9092"}, APIs: []string{}}}, ""},
+		{"APIs and target groups, comma lists", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_API_IDS": "a1b2c3d4e5,f6g7h8i9j0",
+			"EVENTWIRE_TARGET_GROUPS": tg},
+			trigger.Settings{Table: "t", Allowed: definition.Policy{APIs: []string{"a1b2c3d4e5", "f6g7h8i9j0"}, TargetGroups: []string{tg}}}, ""},
+		{"APIs and target groups, JSON lists", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_API_IDS": `["*"]`,
+			"EVENTWIRE_TARGET_GROUPS": `["` + tg + `"]`},
+			trigger.Settings{Table: "t", Allowed: definition.Policy{APIs: []string{"*"}, TargetGroups: []string{tg}}}, ""},
+		{"bad API id", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_API_IDS": "a1b2*"}, trigger.Settings{},
+			`API ids: "a1b2*" is not an HTTP API id`},
+		{"bad JSON list", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_TARGET_GROUPS": `["a",`}, trigger.Settings{},
+			"environment variable EVENTWIRE_TARGET_GROUPS: not a JSON list of strings"},
 		{"bad allowlist", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_KAFKA_HOSTS": "kafka.internal"}, trigger.Settings{},
 			`kafka hosts: "kafka.internal" is not HOST:PORT`},
 		{"sweep", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_SWEEP_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:sweep",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -109,6 +110,9 @@ func (h *Handler) execute(ctx context.Context, r *runState, w work) result {
 		r.rec.Outcome = records.Planned
 	} else {
 		if err := h.cfg.Deployer.Apply(ctx, p); err != nil {
+			if hint := h.refusal(ctx, err); hint != "" {
+				return r.refuse(ctx, p, err, hint)
+			}
 			return r.fail(ctx, p, err)
 		}
 		r.rec.Outcome = records.Succeeded
@@ -217,6 +221,21 @@ func (r *runState) fail(ctx context.Context, p *plan.Plan, err error) result {
 		err = errors.Join(err, perr)
 	}
 	return result{record: written, plan: p, err: err}
+}
+
+// refuse records the run as refused (final) with err and hint, and
+// returns err as a refusedError.
+func (r *runState) refuse(ctx context.Context, p *plan.Plan, err error, hint string) result {
+	r.rec.Outcome = records.Refused
+	r.rec.Errors = append(errorLines(err), hint)
+	r.rec.Duration = r.h.now().Sub(r.rec.Start)
+	r.log.ErrorContext(ctx, "deployment refused", "error", err.Error(), "hint", hint)
+	written, perr := r.h.cfg.Store.PutRecord(context.WithoutCancel(ctx), r.rec)
+	if perr != nil {
+		// The refusal is not recorded: retried, to record it.
+		return result{record: r.rec, plan: p, err: errors.Join(err, perr)}
+	}
+	return result{record: written, plan: p, err: refusedError{err: fmt.Errorf("%w\n%s", err, hint)}}
 }
 
 // succeed writes the record of a run that planned or applied.

@@ -5,8 +5,10 @@
 // writing a deployment record for every run.
 //
 // Validation errors are final: they are recorded and logged, and the
-// handler returns nil so that Lambda does not retry. AWS failures are
-// returned, so that Lambda's asynchronous retries and the on-failure
+// handler returns nil so that Lambda does not retry. So is AWS refusing
+// what the deployer's role may not do (a registration in a target group
+// without the tag its policy asks for): recorded as refused, with what the
+// operator must do. Other AWS failures are returned, so that Lambda's asynchronous retries and the on-failure
 // destination keep the event. CodePipeline jobs are always answered.
 package trigger
 
