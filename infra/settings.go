@@ -42,11 +42,13 @@ const (
 	// the Invoke action's role) that may invoke the deployer.
 	CtxPipelineRoleArn = "pipelineRoleArn"
 	// CtxTargetGroupArns are the target groups (ARNs, IAM wildcards
-	// allowed) the deployer may register functions in. Default: the
-	// target groups tagged iamcalls.TargetGroupTag=TargetGroupTagValue.
+	// allowed) the deployer may register functions in (its IAM policy, and
+	// trigger.EnvTargetGroups). Default: the target groups tagged
+	// iamcalls.TargetGroupTag=TargetGroupTagValue.
 	CtxTargetGroupArns = "targetGroupArns"
 	// CtxAPIIDs are the HTTP APIs (ids, or "*" for every API of the
-	// region) whose routes the deployer may wire. Default: none.
+	// region) whose routes the deployer may wire (its IAM policy, and
+	// trigger.EnvAPIIDs). Default: none.
 	CtxAPIIDs = "apiIds"
 	// CtxAllowTakeover, "true", lets definition files take over target
 	// groups and routes that something else holds.
@@ -148,7 +150,8 @@ func readSettings(stack awscdk.Stack) settings {
 }
 
 // allowlistEnv is the deployer's environment for the allowlists that are
-// set (unset: the deployer's defaults).
+// set (unset: the deployer's defaults), the APIs and target groups
+// included.
 func (s settings) allowlistEnv() map[string]string {
 	env := map[string]string{}
 	set := func(name string, list []string) {
@@ -160,6 +163,11 @@ func (s settings) allowlistEnv() map[string]string {
 	set(trigger.EnvAllowedRegions, s.allowed.Regions)
 	set(trigger.EnvAllowedBuckets, s.allowed.Buckets)
 	set(trigger.EnvKafkaHosts, s.allowed.KafkaHosts)
+	// The deployer refuses API sources whose API is not listed (none
+	// without apiIds) as validation errors; target groups only when
+	// listed, since IAM's tag condition scopes them otherwise.
+	set(trigger.EnvAPIIDs, s.apiIDs)
+	set(trigger.EnvTargetGroups, s.targetGroupArns)
 	return env
 }
 

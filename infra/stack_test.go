@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 // The stack is synthesized once per variant (each synthesis costs seconds
@@ -351,9 +353,20 @@ func TestDeployerFunction(t *testing.T) {
 			"EVENTWIRE_ALLOWED_REGIONS":  "us-east-1,eu-west-1",
 			"EVENTWIRE_ALLOWED_BUCKETS":  "audit-failures",
 			"EVENTWIRE_KAFKA_HOSTS":      "*.kafka.internal:9092",
+			// apiIds and targetGroupArns, checked by the deployer too.
+			"EVENTWIRE_API_IDS":       "a1b2c3d4e5,f6g7h8i9j0",
+			"EVENTWIRE_TARGET_GROUPS": "arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders/*",
 		}}},
 	} {
 		diff(t, c.field, c.want, p[c.field])
+	}
+	// The default stack sets neither: the deployer refuses every API
+	// source, and leaves target groups to the role's tag condition.
+	defaults := render(synth(t, "default").one(t, "AWS::Lambda::Function", "Deployer").Properties)
+	for _, name := range []string{trigger.EnvAPIIDs, trigger.EnvTargetGroups} {
+		if v := get(defaults, "Environment", "Variables", name); v != nil {
+			t.Errorf("default stack sets %s=%v", name, v)
+		}
 	}
 	if s3key, _ := get(p, "Code", "S3Key").(string); !strings.HasSuffix(s3key, ".zip") {
 		t.Errorf("code is not a zip asset: %v", p["Code"])
