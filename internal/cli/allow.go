@@ -25,6 +25,7 @@ const ConfigFileName = ".eventwire.json"
 // flags, else the config file, else the defaults.
 type allowFlags struct {
 	accounts, regions, buckets, kafkaHosts string
+	apiIDs, targetGroups                   string
 	config                                 string
 }
 
@@ -34,6 +35,8 @@ func (a *allowFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&a.regions, "allowed-regions", "", "regions every ARN must be in, comma-separated, or * (plan and apply default to the caller's own)")
 	fs.StringVar(&a.buckets, "allowed-buckets", "", "S3 buckets an OnFailure destination may name, comma-separated (default: none)")
 	fs.StringVar(&a.kafkaHosts, "kafka-hosts", "", "HOST:PORT patterns of self-managed Kafka servers and schema registries, such as *.kafka.internal:9092 (default: none)")
+	fs.StringVar(&a.apiIDs, "api-ids", "", "HTTP API ids whose routes files may wire, comma-separated, or * (default: not checked)")
+	fs.StringVar(&a.targetGroups, "target-groups", "", "target group ARN patterns files may register in, * and ? allowed, comma-separated (default: not checked)")
 	fs.StringVar(&a.config, "config", "", "the allowlist file (default: "+ConfigFileName+" in the working directory, if there is one)")
 }
 
@@ -44,6 +47,8 @@ type configFile struct {
 	AllowedRegions  []string `json:"allowedRegions"`
 	AllowedBuckets  []string `json:"allowedBuckets"`
 	KafkaHosts      []string `json:"kafkaHosts"`
+	APIIDs          []string `json:"apiIds"`
+	TargetGroupArns []string `json:"targetGroupArns"`
 }
 
 // given reads the config file and the flags (a flag wins over the file,
@@ -80,6 +85,9 @@ func (a *allowFlags) given() (p definition.Policy, given bool, err error) {
 		Regions:    pick(a.regions, c.AllowedRegions),
 		Buckets:    pick(a.buckets, c.AllowedBuckets),
 		KafkaHosts: pick(a.kafkaHosts, c.KafkaHosts),
+		// Nil unless given: not checked.
+		APIs:         pick(a.apiIDs, c.APIIDs),
+		TargetGroups: pick(a.targetGroups, c.TargetGroupArns),
 	}
 	if bad := p.Check(); len(bad) > 0 {
 		return p, false, fmt.Errorf("allowlists: %s", strings.Join(bad, "; "))

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/definition"
 )
 
 // foreignFile names a stream of the caller's account (moto's 123456789012,
@@ -80,6 +82,64 @@ func TestValidate_Allowlists(t *testing.T) {
 	}
 }
 
+// pushFile wires orders to a target group and an HTTP API route.
+const pushFile = `{"FunctionName": "orders", "PushEventSources": [
+  {"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-tg/50dc6c495c0c9188"},
+  {"Service": "apigateway.amazonaws.com", "ApiId": "a1b2c3d4e5", "RouteId": "r0ut3id"}]}`
+
+// APIs and target groups are checked only when a flag or the config file
+// lists them (the stack's apiIds and targetGroupArns), at the value's
+// line:column.
+func TestValidate_APIsAndTargetGroups(t *testing.T) {
+	pos := func(needle string) string {
+		i := strings.Index(pushFile, needle)
+		return fmt.Sprintf("%d:%d", strings.Count(pushFile[:i], "\n")+1, i-strings.LastIndex(pushFile[:i], "\n"))
+	}
+	apiErr := "orders/_lambdaeventsourcedef.json:" + pos(`"a1b2c3d4e5"`) +
+		": PushEventSources[1].ApiId: API a1b2c3d4e5 is not an allowed API (allowed: %s)"
+	tgErr := "orders/_lambdaeventsourcedef.json:" + pos(`"arn:aws:elasticloadbalancing`) +
+		": PushEventSources[0].TargetGroupArn: target group arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-tg/50dc6c495c0c9188 is not an allowed target group (allowed: %s)"
+	tests := []struct {
+		name   string
+		config string
+		args   []string
+		code   int
+		want   []string
+	}{
+		{name: "none given: not checked", code: ExitOK, want: []string{"1 file checked, all valid"}},
+		{name: "unlisted API by flag", args: []string{"--api-ids", "f6g7h8i9j0"}, code: ExitError,
+			want: []string{fmt.Sprintf(apiErr, "f6g7h8i9j0"), "1 file checked, 1 error in 1 file"}},
+		{name: "listed API and target group pattern by flags",
+			args: []string{"--api-ids", "f6g7h8i9j0,a1b2c3d4e5", "--target-groups", "arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders-*/*"},
+			code: ExitOK, want: []string{"1 file checked, all valid"}},
+		{name: "config file keys", config: `{"apiIds": ["f6g7h8i9j0"], "targetGroupArns": ["arn:aws:elasticloadbalancing:*:123456789012:targetgroup/billing-*/*"]}`,
+			code: ExitError, want: []string{
+				fmt.Sprintf(tgErr, "arn:aws:elasticloadbalancing:*:123456789012:targetgroup/billing-*/*"),
+				fmt.Sprintf(apiErr, "f6g7h8i9j0"), "1 file checked, 2 errors in 1 file"}},
+		{name: "an empty list in the file allows none", config: `{"apiIds": []}`, code: ExitError,
+			want: []string{"orders/_lambdaeventsourcedef.json:" + pos(`"a1b2c3d4e5"`) + ": PushEventSources[1].ApiId: " + definition.APIsNotEnabled,
+				"1 file checked, 1 error in 1 file"}},
+		{name: "a flag wins over the file", config: `{"apiIds": ["f6g7h8i9j0"]}`, args: []string{"--api-ids", "*"},
+			code: ExitOK, want: []string{"1 file checked, all valid"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "orders", "_lambdaeventsourcedef.json"), pushFile)
+			if tt.config != "" {
+				write(t, filepath.Join(dir, ConfigFileName), tt.config)
+			}
+			code, got, stderr := validateIn(t, dir, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.code, stderr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("stdout (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestValidate_BadAllowlists(t *testing.T) {
 	tests := []struct {
 		name, config string
@@ -89,6 +149,7 @@ func TestValidate_BadAllowlists(t *testing.T) {
 		{"unknown key in the file", `{"allowedAcounts": ["123456789012"]}`, nil, `allowlist file .eventwire.json: json: unknown field "allowedAcounts"`},
 		{"bad value", "", []string{"--kafka-hosts", "kafka.example.com"}, `allowlists: kafka hosts: "kafka.example.com" is not HOST:PORT`},
 		{"missing --config file", "", []string{"--config", "nowhere.json"}, "read allowlist file: open nowhere.json"},
+		{"bad target group", "", []string{"--target-groups", "orders-tg"}, `allowlists: target groups: "orders-tg" is not a target group ARN`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
