@@ -12,7 +12,11 @@
 // until it is described here.
 package iamcalls
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/eventwire/eventwire/internal/owner"
+)
 
 // Caller is a program that makes a call.
 type Caller uint8
@@ -42,8 +46,8 @@ const (
 // type. (API Gateway v2 routes and integrations carry no tags and inherit
 // none from their API, so APIs are scoped by id instead.)
 const (
-	TargetGroupTag      = "eventwire:allowed"
-	TargetGroupTagValue = "true"
+	TargetGroupTag      = owner.AllowTag
+	TargetGroupTagValue = owner.AllowTagValue
 )
 
 // Settings of the deployer's stack that a call needs (the stack's context

@@ -59,7 +59,7 @@ const (
 	// groups files may register functions in (the stack's
 	// targetGroupArns). Unset or empty: not checked by the deployer; the
 	// role's IAM policy allows the target groups tagged
-	// iamcalls.TargetGroupTag, and a registration it refuses is recorded as
+	// marks.AllowTag (internal/owner), and a registration it refuses is recorded as
 	// refused, not retried.
 	EnvTargetGroups = "EVENTWIRE_TARGET_GROUPS"
 	// EnvKeyPrefixFunctions maps key prefixes of the definitions bucket to

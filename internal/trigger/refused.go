@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/eventwire/eventwire/internal/elbsvc"
-	"github.com/eventwire/eventwire/internal/iamcalls"
+	marks "github.com/eventwire/eventwire/internal/owner"
 )
 
 // refusedError is a run that AWS refused for good and that is recorded as
@@ -42,6 +42,6 @@ func (h *Handler) refusal(ctx context.Context, err error) string {
 	}
 	return fmt.Sprintf("the deployer may register functions only in target groups tagged %s=%s, and target group %s is not: "+
 		"tag it (aws elbv2 add-tags --resource-arns %s --tags Key=%s,Value=%s), then deploy the file again; not retried",
-		iamcalls.TargetGroupTag, iamcalls.TargetGroupTagValue, denied.TargetGroup,
-		denied.TargetGroup, iamcalls.TargetGroupTag, iamcalls.TargetGroupTagValue)
+		marks.AllowTag, marks.AllowTagValue, denied.TargetGroup,
+		denied.TargetGroup, marks.AllowTag, marks.AllowTagValue)
 }

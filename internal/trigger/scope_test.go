@@ -88,7 +88,7 @@ func newScopeWorld(t *testing.T, cfg aws.Config) scopeWorld {
 // and the settings of its environment: the table of e and env.
 func scopeHandler(t *testing.T, e *env, cfg aws.Config, env map[string]string) *trigger.Handler {
 	t.Helper()
-	all := map[string]string{trigger.EnvTable: table}
+	all := map[string]string{trigger.EnvTable: table, trigger.EnvBucket: bucket}
 	for k, v := range env {
 		all[k] = v
 	}
