@@ -86,7 +86,8 @@ CDK_ALL_OPTIONS := -c functionNamePrefix=orders- -c notificationEmail=ops@exampl
 	-c 'targetGroupArns=arn:aws:elasticloadbalancing:*:111122223333:targetgroup/orders-*/*' \
 	-c apiIds=a1b2c3d4e5 -c allowTakeover=true \
 	-c definitionWriters=arn:aws:iam::111122223333:role/ci-definitions \
-	-c 'keyPrefixFunctions={"orders/":"orders-"}'
+	-c 'keyPrefixFunctions={"orders/":"orders-"}' \
+	-c 'driftSchedule=cron(0 3 ? * MON-FRI *)' -c driftHeal=true -c sweepShare=0.25 -c sweepConcurrency=5
 
 lint-cfn: synth
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint not found: pip install cfn-lint"; exit 1; }

@@ -22,9 +22,10 @@ const (
 )
 
 // addAlarms alarms on any event in the failure queue, on any function
-// error and on any definition conflict, to an SNS topic (with an email
-// subscription when configured), which it returns.
-func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, failed awssqs.Queue, cfg settings) awssns.Topic {
+// error, on any definition conflict, and on drift (drifted functions,
+// orphaned resources, drift checks given up on), to an SNS topic (with an
+// email subscription when configured), which it returns.
+func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, failed awssqs.Queue, sw sweep, cfg settings) awssns.Topic {
 	// Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS
 	// managed SNS key, and a customer key (with a key policy for
 	// cloudwatch.amazonaws.com) costs more than alarm texts are worth.
@@ -64,5 +65,29 @@ func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup,
 	alarm("ConflictsAlarm",
 		conflicts.Metric(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
 		"eventwire: two live definition files declare one function; the later one was not applied (see the deployment records with outcome conflict)")
+	addDriftAlarms(fn, sw, period, alarm)
 	return topic
+}
+
+// addDriftAlarms alarms on the sweep's metrics (Embedded Metric Format
+// lines of the deployer: namespace trigger.MetricNamespace, dimension
+// trigger.MetricDimension = the deployer's name) and on its dead-letter
+// queue.
+func addDriftAlarms(fn awslambda.Function, sw sweep, period awscdk.Duration, alarm func(string, awscloudwatch.Metric, string)) {
+	sweepMetric := func(name string) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String(trigger.MetricNamespace),
+			MetricName:    jsii.String(name),
+			DimensionsMap: &map[string]*string{trigger.MetricDimension: fn.FunctionName()},
+			Period:        period,
+			Statistic:     jsii.String("Sum"),
+		})
+	}
+	alarm("DriftAlarm", sweepMetric(trigger.MetricDriftedFunctions),
+		"eventwire: the drift sweep found functions whose event sources differ from their files (healed too when driftHeal is on; eventwire drift --table lists them)")
+	alarm("OrphansAlarm", sweepMetric(trigger.MetricOrphanedResources),
+		"eventwire: the drift sweep found resources eventwire manages for functions no live file declares (pruned too when driftHeal is on; eventwire drift --table lists them)")
+	alarm("SweepDeadLettersAlarm",
+		sw.deadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}),
+		"eventwire: drift checks failed 3 times and wait in the sweep's dead-letter queue (their functions were not checked)")
 }

@@ -302,3 +302,18 @@ func condMap(m map[string]any) *map[string]any {
 	}
 	return &m
 }
+
+// grantSweep lets the deployer enqueue a sweep's checks on the sweep
+// queue. (Receiving and deleting them is the mapping's part, granted by
+// CDK's SqsEventSource; the checks themselves make the calls of a plan
+// and an apply, granted above, and list the known functions with a Query
+// of the table: no Scan.)
+func grantSweep(stack awscdk.Stack, role awsiam.Role, sw sweep) {
+	p := deployerPolicy{role: role, partition: *stack.Partition(), region: *stack.Region(), account: *stack.Account()}
+	// SQS SendMessageBatch is authorized as sqs:SendMessage: resource
+	// type queue, this queue only. Its encryption is SQS-managed, so no
+	// KMS grant is needed.
+	p.add("EnqueueSweepChecks",
+		[]string{"sqs:SendMessage"},
+		[]string{*sw.queue.QueueArn()}, nil)
+}

@@ -32,6 +32,7 @@ const (
 	sAPIs      = "arn:aws:apigateway:eu-west-1::/apis/" + sAPI
 	sBucket    = "arn:aws:s3:::eventwire-definitions-1x2y3z"
 	sTable     = "arn:aws:dynamodb:eu-west-1:123456789012:table/Eventwire-Deployments-1X2Y3Z"
+	sSweep     = "arn:aws:sqs:eu-west-1:123456789012:Eventwire-SweepQueue1C82B4CB-AbCdEf"
 )
 
 // sample fills the table's templates with the resources above.
@@ -41,6 +42,7 @@ var sample = iamcalls.Values{
 	TargetGroup: "orders/73e2d6bc24d8a067", API: sAPI, Route: "r1d2", Integration: "i9x8",
 	Bucket: "eventwire-definitions-1x2y3z", Key: "orders/_lambdaeventsourcedef.json",
 	Table: "Eventwire-Deployments-1X2Y3Z", Repository: "definitions",
+	Queue: "Eventwire-SweepQueue1C82B4CB-AbCdEf",
 }
 
 // sampleValues replaces the rendered intrinsics of the template.
@@ -51,6 +53,7 @@ var sampleValues = strings.NewReplacer(
 	"${Deployer.Arn}", sDeployer,
 	"${Definitions.Arn}", sBucket,
 	"${Deployments.Arn}", sTable,
+	"${SweepQueue.Arn}", sSweep,
 )
 
 // request is one authorization request: an action on a resource, with the
@@ -268,6 +271,8 @@ func TestIAM_DeployerScope(t *testing.T) {
 		{"all", on("lambda:RemovePermission", sDeployer+":live", "lambda:Principal", "elasticloadbalancing.amazonaws.com")},
 		{"all", on("lambda:CreateEventSourceMapping", "*", "lambda:FunctionArn", sDeployer)},
 		{"all", on("lambda:DeleteEventSourceMapping", sMapping, "lambda:FunctionArn", sDeployer+":live")},
+		// Other queues.
+		{"default", on("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:other")},
 		// Other buckets, tables and accounts.
 		{"default", on("s3:GetObject", "arn:aws:s3:::someone-elses-bucket/x_lambdaeventsourcedef.json")},
 		{"default", on("dynamodb:PutItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/other")},

@@ -71,6 +71,18 @@ const (
 	CtxAllowedRegions  = "allowedRegions"
 	CtxAllowedBuckets  = "allowedBuckets"
 	CtxKafkaHosts      = "kafkaHosts"
+	// Drift detection (README, "Drift detection"). CtxDriftSchedule is
+	// the EventBridge schedule expression that starts a sweep (default
+	// DefaultDriftSchedule; DriftScheduleOff: no schedule). CtxDriftHeal,
+	// "true", makes the sweep apply plans and prune orphans (default:
+	// report only). CtxSweepShare is the share of each AWS quota bucket
+	// the sweep may use (default trigger.DefaultSweepShare).
+	// CtxSweepConcurrency is the sweep queue's mapping's
+	// MaximumConcurrency (default trigger.DefaultSweepConcurrency).
+	CtxDriftSchedule    = "driftSchedule"
+	CtxDriftHeal        = "driftHeal"
+	CtxSweepShare       = "sweepShare"
+	CtxSweepConcurrency = "sweepConcurrency"
 )
 
 // DefaultStackName is the stack's name without CtxStackName.
@@ -83,6 +95,7 @@ var contextKeys = []string{
 	CtxCodeCommitRepository, CtxCodeCommitBranches, CtxPipelineRoleArn,
 	CtxTargetGroupArns, CtxAPIIDs, CtxAllowTakeover, CtxDefinitionWriters, CtxKeyPrefixFunctions,
 	CtxAllowedAccounts, CtxAllowedRegions, CtxAllowedBuckets, CtxKafkaHosts,
+	CtxDriftSchedule, CtxDriftHeal, CtxSweepShare, CtxSweepConcurrency,
 }
 
 // removedKeys are context parameters that no longer exist, with what to
@@ -105,6 +118,7 @@ type settings struct {
 	definitionWriters  []string
 	keyPrefixFunctions map[string]string
 	allowed            definition.Policy
+	sweep              sweepSettings
 	// keys are every context key of the app; problems checks them.
 	keys []string
 	// malformed are values that could not be read at all.
@@ -129,6 +143,9 @@ func readSettings(stack awscdk.Stack) settings {
 			Buckets:    stringList(ctx(CtxAllowedBuckets)),
 			KafkaHosts: stringList(ctx(CtxKafkaHosts)),
 		},
+		sweep: sweepSettings{
+			schedule: scalar(ctx(CtxDriftSchedule)), share: scalar(ctx(CtxSweepShare)), concurrency: scalar(ctx(CtxSweepConcurrency)),
+		},
 	}
 	if all, ok := stack.Node().GetAllContext(nil).(map[string]any); ok {
 		for k := range all {
@@ -137,7 +154,7 @@ func readSettings(stack awscdk.Stack) settings {
 		sort.Strings(s.keys)
 	}
 	var err error
-	for key, dst := range map[string]*bool{CtxAllowAllFunctions: &s.allowAllFunctions, CtxAllowTakeover: &s.allowTakeover} {
+	for key, dst := range map[string]*bool{CtxAllowAllFunctions: &s.allowAllFunctions, CtxAllowTakeover: &s.allowTakeover, CtxDriftHeal: &s.sweep.heal} {
 		if *dst, err = boolean(ctx(key)); err != nil {
 			s.malformed = append(s.malformed, fmt.Sprintf("context parameter %s: %v", key, err))
 		}
@@ -290,6 +307,7 @@ func (s settings) problems() []string {
 	checkAll(CtxDefinitionWriters, s.definitionWriters, writerArnPattern,
 		"an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed in the name)")
 	out = append(out, s.prefixProblems()...)
+	out = append(out, s.sweep.problems()...)
 	for _, p := range s.allowed.Check() {
 		out = append(out, fmt.Sprintf("context parameters %s, %s, %s, %s: %s", CtxAllowedAccounts, CtxAllowedRegions, CtxAllowedBuckets, CtxKafkaHosts, p))
 	}
@@ -397,4 +415,132 @@ func stringList(v any) []string {
 		}
 	}
 	return out
+}
+
+// Drift detection's defaults.
+const (
+	// DefaultDriftSchedule starts a sweep once a day.
+	DefaultDriftSchedule = "rate(1 day)"
+	// DriftScheduleOff, as CtxDriftSchedule, leaves the schedule out: a
+	// sweep then starts only when someone invokes the deployer with
+	// trigger.SweepInput.
+	DriftScheduleOff = "off"
+	// Lambda's bounds of an SQS mapping's MaximumConcurrency.
+	minSweepConcurrency = 2
+	maxSweepConcurrency = 1000
+)
+
+// sweepSettings are drift detection's context parameters, as given.
+type sweepSettings struct {
+	schedule, share, concurrency string
+	heal                         bool
+}
+
+// sweepConfig are drift detection's settings, read (defaults applied).
+type sweepConfig struct {
+	// schedule is the EventBridge schedule expression, "" for none.
+	schedule    string
+	heal        bool
+	share       float64
+	concurrency int
+}
+
+// config reads the settings; problems says what is wrong with them, and
+// config returns the defaults for what it cannot read. (driftHeal is read
+// with the other booleans, by readSettings.)
+func (s sweepSettings) config() sweepConfig {
+	c := sweepConfig{schedule: DefaultDriftSchedule, share: trigger.DefaultSweepShare, concurrency: trigger.DefaultSweepConcurrency}
+	switch {
+	case s.schedule == DriftScheduleOff:
+		c.schedule = ""
+	case s.schedule != "" && scheduleProblem(s.schedule) == "":
+		c.schedule = s.schedule
+	}
+	c.heal = s.heal
+	if f, err := strconv.ParseFloat(s.share, 64); err == nil && f > 0 && f <= 1 {
+		c.share = f
+	}
+	if n, err := strconv.Atoi(s.concurrency); err == nil && n >= minSweepConcurrency && n <= maxSweepConcurrency {
+		c.concurrency = n
+	}
+	return c
+}
+
+// problems returns what is wrong with drift detection's settings.
+func (s sweepSettings) problems() []string {
+	var out []string
+	if s.schedule != "" && s.schedule != DriftScheduleOff {
+		if p := scheduleProblem(s.schedule); p != "" {
+			out = append(out, fmt.Sprintf("context parameter %s: %q is not an EventBridge schedule expression (rate(1 day), rate(12 hours), cron(0 3 * * ? *), or %s): %s",
+				CtxDriftSchedule, s.schedule, DriftScheduleOff, p))
+		}
+	}
+	if s.share != "" {
+		if f, err := strconv.ParseFloat(s.share, 64); err != nil || !(f > 0 && f <= 1) {
+			out = append(out, fmt.Sprintf("context parameter %s: %q is not a share of the quotas above 0 and at most 1 (0.5 is half)", CtxSweepShare, s.share))
+		}
+	}
+	if s.concurrency != "" {
+		if n, err := strconv.Atoi(s.concurrency); err != nil || n < minSweepConcurrency || n > maxSweepConcurrency {
+			out = append(out, fmt.Sprintf("context parameter %s: %q is not a number of concurrent invocations from %d to %d (Lambda's bounds of MaximumConcurrency)",
+				CtxSweepConcurrency, s.concurrency, minSweepConcurrency, maxSweepConcurrency))
+		}
+	}
+	return out
+}
+
+var (
+	ratePattern = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$`)
+	cronPattern = regexp.MustCompile(`^cron\((.*)\)$`)
+)
+
+// scheduleProblem says what is wrong with an EventBridge schedule
+// expression (EventBridge's rules: "Schedule expressions for rules"),
+// "" if nothing is.
+func scheduleProblem(expr string) string {
+	if m := ratePattern.FindStringSubmatch(expr); m != nil {
+		if singular := !strings.HasSuffix(m[2], "s"); singular != (m[1] == "1") {
+			return "the unit is singular for 1 and plural otherwise"
+		}
+		return ""
+	}
+	m := cronPattern.FindStringSubmatch(expr)
+	if m == nil {
+		return "neither rate(VALUE UNIT) nor cron(FIELDS)"
+	}
+	fields := strings.Fields(m[1])
+	if len(fields) != len(cronFields) {
+		return fmt.Sprintf("cron takes 6 fields (minutes hours day-of-month month day-of-week year), not %d", len(fields))
+	}
+	for i, f := range fields {
+		if !cronFields[i].pattern.MatchString(f) {
+			return fmt.Sprintf("the %s field %q is not valid", cronFields[i].name, f)
+		}
+	}
+	if (fields[2] == "?") == (fields[4] == "?") {
+		return "one of day-of-month and day-of-week must be ?, not both"
+	}
+	return ""
+}
+
+// cronFields are the fields of an EventBridge cron expression, each a
+// comma-separated list of values, ranges and increments.
+var cronFields = []struct {
+	name    string
+	pattern *regexp.Regexp
+}{
+	{"minutes", cronField(`[0-5]?[0-9]`, "")},
+	{"hours", cronField(`[01]?[0-9]|2[0-3]`, "")},
+	{"day-of-month", cronField(`0?[1-9]|[12][0-9]|3[01]`, `|\?|L|LW|(0?[1-9]|[12][0-9]|3[01])W`)},
+	{"month", cronField(`0?[1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC`, "")},
+	{"day-of-week", cronField(`[1-7]|SUN|MON|TUE|WED|THU|FRI|SAT`, `|\?|[1-7]?L|[1-7]#[1-5]|(SUN|MON|TUE|WED|THU|FRI|SAT)#[1-5]`)},
+	{"year", cronField(`19[7-9][0-9]|2[01][0-9][0-9]`, "")},
+}
+
+// cronField matches a list of VALUE, VALUE-VALUE, * and
+// (*|VALUE|VALUE-VALUE)/STEP items, or one of the special forms.
+func cronField(value, special string) *regexp.Regexp {
+	v := `(?:` + value + `)`
+	item := `(?:\*|` + v + `(?:-` + v + `)?)(?:/[0-9]{1,3})?`
+	return regexp.MustCompile(`^(?:` + item + `(?:,` + item + `)*` + special + `)$`)
 }

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3notifications"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -84,4 +87,93 @@ func addPipelinePermissions(fn awslambda.Function, cfg settings) {
 			Action:    jsii.String("lambda:InvokeFunction"),
 		})
 	}
+}
+
+// Drift detection's sizing.
+const (
+	// sweepVisibilityTimeoutSeconds is the sweep queue's visibility
+	// timeout: six times the function's timeout, as Lambda's guide asks of
+	// a queue a function consumes, so that a batch still being checked is
+	// never handed to a second invocation.
+	sweepVisibilityTimeoutSeconds = 6 * functionTimeoutSeconds
+	// sweepBatchSize is the checks one invocation takes (SQS's standard
+	// batch limit without a batching window).
+	sweepBatchSize = 10
+	// sweepMaxReceiveCount: a check received this many times without
+	// succeeding moves to the dead-letter queue (a poison message, or a
+	// function whose check fails every time).
+	sweepMaxReceiveCount = 3
+	// A sweep's messages are stale after a day: the next sweep enqueues
+	// the functions again. Kept for the default schedule's period plus
+	// the retries of a slow sweep.
+	sweepRetentionDays = 4
+)
+
+// sweep is drift detection's part of the stack.
+type sweep struct {
+	queue, deadLetters awssqs.Queue
+}
+
+// addDriftSweep adds drift detection: the sweep queue (with its
+// dead-letter queue), the deployer's own event source mapping on it, the
+// deployer's settings for it, and the schedule that starts a sweep
+// (unless off). A scheduled invocation enqueues one check per function;
+// the mapping delivers them to the deployer in batches, at most
+// MaximumConcurrency invocations at once, and each failed check is
+// received again alone (ReportBatchItemFailures).
+func addDriftSweep(stack awscdk.Stack, fn awslambda.Function, failed awssqs.IQueue, cfg settings) sweep {
+	sc := cfg.sweep.config()
+	var s sweep
+	s.deadLetters = awssqs.NewQueue(stack, jsii.String("SweepDeadLetters"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(failedEventRetentionDays)),
+	})
+	s.queue = awssqs.NewQueue(stack, jsii.String("SweepQueue"), &awssqs.QueueProps{
+		Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(sweepVisibilityTimeoutSeconds)),
+		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(sweepRetentionDays)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: s.deadLetters, MaxReceiveCount: jsii.Number(sweepMaxReceiveCount)},
+	})
+	// The mapping's receive, delete and visibility calls: CDK grants them
+	// to the deployer's role (sqs:ReceiveMessage, DeleteMessage,
+	// ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl on this
+	// queue).
+	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(s.queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(sweepBatchSize),
+		MaxConcurrency:          jsii.Number(float64(sc.concurrency)),
+		ReportBatchItemFailures: jsii.Bool(true),
+	}))
+	for name, value := range map[string]*string{
+		trigger.EnvSweepQueueURL:    s.queue.QueueUrl(),
+		trigger.EnvSweepQueueARN:    s.queue.QueueArn(),
+		trigger.EnvDriftHeal:        jsii.String(strconv.FormatBool(sc.heal)),
+		trigger.EnvSweepShare:       jsii.String(strconv.FormatFloat(sc.share, 'f', -1, 64)),
+		trigger.EnvSweepConcurrency: jsii.String(strconv.Itoa(sc.concurrency)),
+	} {
+		fn.AddEnvironment(jsii.String(name), value, nil)
+	}
+	if sc.schedule != "" {
+		rule := awsevents.NewRule(stack, jsii.String("DriftSchedule"), &awsevents.RuleProps{
+			Description: jsii.String("eventwire: starts a drift sweep"),
+			Schedule:    awsevents.Schedule_Expression(jsii.String(sc.schedule)),
+		})
+		// The constant input names the sweep; an invocation EventBridge
+		// cannot deliver is kept in the failure queue.
+		rule.AddTarget(awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+			Event:           awsevents.RuleTargetInput_FromObject(sweepInput()),
+			DeadLetterQueue: failed,
+		}))
+	}
+	return s
+}
+
+// sweepInput is trigger.SweepInput as the object EventBridge sends.
+func sweepInput() map[string]any {
+	var in map[string]any
+	if err := json.Unmarshal([]byte(trigger.SweepInput), &in); err != nil {
+		panic(fmt.Sprintf("trigger.SweepInput is not a JSON object: %v", err))
+	}
+	return in
 }

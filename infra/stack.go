@@ -66,7 +66,8 @@ type DeployerStackProps struct {
 
 // NewDeployerStack builds eventwire's deployer stack: the definitions
 // bucket, the deployer function with its table, failure queue and alarms,
-// and the optional CodeCommit and CodePipeline wiring. The context
+// drift detection (its schedule and sweep queue), and the optional
+// CodeCommit and CodePipeline wiring. The context
 // parameters are in settings.go, the deployer's IAM in iam.go, its event
 // sources in sources.go, its alarms in alarms.go.
 func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStackProps) awscdk.Stack {
@@ -107,8 +108,10 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 		addCodeCommitTrigger(stack, fn, failed, cfg)
 	}
 	addPipelinePermissions(fn, cfg)
-	topic := addAlarms(stack, fn, logGroup, failed, cfg)
-	addOutputs(stack, fn, bucket, table, logGroup, failed, topic)
+	sw := addDriftSweep(stack, fn, failed, cfg)
+	grantSweep(stack, role, sw)
+	topic := addAlarms(stack, fn, logGroup, failed, sw, cfg)
+	addOutputs(stack, fn, bucket, table, logGroup, failed, topic, sw)
 	return stack
 }
 
@@ -263,7 +266,7 @@ func mustJSON(v any) string {
 
 // addOutputs are the stack's outputs: what a user needs to upload, watch
 // and wire the deployer.
-func addOutputs(stack awscdk.Stack, fn awslambda.Function, bucket awss3.Bucket, table awsdynamodb.Table, logGroup awslogs.LogGroup, failed awssqs.Queue, topic awssns.Topic) {
+func addOutputs(stack awscdk.Stack, fn awslambda.Function, bucket awss3.Bucket, table awsdynamodb.Table, logGroup awslogs.LogGroup, failed awssqs.Queue, topic awssns.Topic, sw sweep) {
 	for _, o := range []struct {
 		id, description string
 		value           *string
@@ -276,6 +279,8 @@ func addOutputs(stack awscdk.Stack, fn awslambda.Function, bucket awss3.Bucket, 
 		{"FailedEventsQueueUrl", "Events the deployer failed on after its retries", failed.QueueUrl()},
 		{"FailedEventsQueueArn", "The failure queue's ARN", failed.QueueArn()},
 		{"AlarmTopicArn", "The alarm topic: subscribe to be told of failures", topic.TopicArn()},
+		{"SweepQueueUrl", "Drift checks of the sweep in progress", sw.queue.QueueUrl()},
+		{"SweepDeadLettersQueueUrl", "Drift checks that failed 3 times", sw.deadLetters.QueueUrl()},
 	} {
 		awscdk.NewCfnOutput(stack, jsii.String(o.id), &awscdk.CfnOutputProps{
 			Value:       o.value,

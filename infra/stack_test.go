@@ -41,6 +41,12 @@ var (
 		CtxAllowedRegions:  "us-east-1, eu-west-1",
 		CtxAllowedBuckets:  "audit-failures",
 		CtxKafkaHosts:      `["*.kafka.internal:9092"]`,
+		// Drift detection: a cron schedule, heal on, a quarter of each
+		// quota, 5 invocations at once (a number, as cdk.json writes it).
+		CtxDriftSchedule:    "cron(0 3 ? * MON-FRI *)",
+		CtxDriftHeal:        true,
+		CtxSweepShare:       "0.25",
+		CtxSweepConcurrency: float64(5),
 	}
 	templates = map[string]*templateOnce{
 		// The one required setting.
@@ -48,6 +54,8 @@ var (
 		"full":    {ctx: fullContext},
 		// Every function of the account, explicitly.
 		"all": {ctx: map[string]any{CtxAllowAllFunctions: true}},
+		// No drift schedule.
+		"drift-off": {ctx: map[string]any{CtxFunctionNamePrefix: "orders-", CtxDriftSchedule: DriftScheduleOff}},
 	}
 )
 
@@ -356,6 +364,12 @@ func TestDeployerFunction(t *testing.T) {
 			// apiIds and targetGroupArns, checked by the deployer too.
 			"EVENTWIRE_API_IDS":       "a1b2c3d4e5,f6g7h8i9j0",
 			"EVENTWIRE_TARGET_GROUPS": "arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders/*",
+			// The sweep's queue and settings.
+			"EVENTWIRE_SWEEP_QUEUE_URL":   "${SweepQueue}",
+			"EVENTWIRE_SWEEP_QUEUE_ARN":   "${SweepQueue.Arn}",
+			"EVENTWIRE_DRIFT_HEAL":        "true",
+			"EVENTWIRE_SWEEP_SHARE":       "0.25",
+			"EVENTWIRE_SWEEP_CONCURRENCY": "5",
 		}}},
 	} {
 		diff(t, c.field, c.want, p[c.field])
@@ -410,9 +424,9 @@ func TestAlarms(t *testing.T) {
 		t.Run(variant, func(t *testing.T) {
 			tm := synth(t, variant)
 			alarms := map[string]any{}
-			for _, a := range tm.ofType("AWS::CloudWatch::Alarm") {
+			for id, a := range tm.ofType("AWS::CloudWatch::Alarm") {
 				p := render(a.Properties).(map[string]any)
-				alarms[fmt.Sprint(p["Namespace"], "/", p["MetricName"])] = map[string]any{
+				alarms[cdkHash.ReplaceAllString(id, "")+" "+fmt.Sprint(p["Namespace"], "/", p["MetricName"])] = map[string]any{
 					"Dimensions": p["Dimensions"], "Threshold": p["Threshold"], "Comparison": p["ComparisonOperator"],
 					"Actions": p["AlarmActions"], "Statistic": p["Statistic"], "Period": p["Period"],
 				}
@@ -427,9 +441,15 @@ func TestAlarms(t *testing.T) {
 			conflicts := common("", "", "Sum")
 			conflicts["Dimensions"] = nil
 			diff(t, "alarms", map[string]any{
-				"AWS/SQS/ApproximateNumberOfMessagesVisible": common("QueueName", "${FailedEvents.QueueName}", "Maximum"),
-				"AWS/Lambda/Errors":                          common("FunctionName", "${Deployer}", "Sum"),
-				"Eventwire/DefinitionConflicts":              conflicts,
+				"FailedEventsAlarm AWS/SQS/ApproximateNumberOfMessagesVisible": common("QueueName", "${FailedEvents.QueueName}", "Maximum"),
+				"DeployerErrorsAlarm AWS/Lambda/Errors":                        common("FunctionName", "${Deployer}", "Sum"),
+				"ConflictsAlarm Eventwire/DefinitionConflicts":                 conflicts,
+				// Drift detection: the sweep's EMF metrics, per deployer
+				// (its function name, as the deployer writes it), and
+				// the checks given up on.
+				"DriftAlarm Eventwire/DriftedFunctions":                            common("Deployer", "${Deployer}", "Sum"),
+				"OrphansAlarm Eventwire/OrphanedResources":                         common("Deployer", "${Deployer}", "Sum"),
+				"SweepDeadLettersAlarm AWS/SQS/ApproximateNumberOfMessagesVisible": common("QueueName", "${SweepDeadLetters.QueueName}", "Maximum"),
 			}, alarms)
 			// The conflicts metric counts the deployer's conflict log
 			// lines (Lambda's JSON format: msg is "message").
@@ -481,21 +501,27 @@ func TestOutputs(t *testing.T) {
 		got[name] = render(get(o, "Value"))
 	}
 	diff(t, "outputs", map[string]any{
-		"FunctionName":         "${Deployer}",
-		"FunctionArn":          deployer,
-		"BucketName":           "${Definitions}",
-		"TableName":            "${Deployments}",
-		"LogGroupName":         "${DeployerLogs}",
-		"FailedEventsQueueUrl": "${FailedEvents}",
-		"FailedEventsQueueArn": "${FailedEvents.Arn}",
-		"AlarmTopicArn":        "${Alarms}",
+		"FunctionName":             "${Deployer}",
+		"FunctionArn":              deployer,
+		"BucketName":               "${Definitions}",
+		"TableName":                "${Deployments}",
+		"LogGroupName":             "${DeployerLogs}",
+		"FailedEventsQueueUrl":     "${FailedEvents}",
+		"FailedEventsQueueArn":     "${FailedEvents.Arn}",
+		"AlarmTopicArn":            "${Alarms}",
+		"SweepQueueUrl":            "${SweepQueue}",
+		"SweepDeadLettersQueueUrl": "${SweepDeadLetters}",
 	}, got)
 }
 
 func TestCodeCommitTrigger(t *testing.T) {
 	t.Run("absent by default", func(t *testing.T) {
 		tm := synth(t, "default")
-		diff(t, "rules", 0, len(tm.ofType("AWS::Events::Rule")))
+		for id := range tm.ofType("AWS::Events::Rule") {
+			if strings.HasPrefix(id, "CodeCommitPush") {
+				t.Errorf("rule %s without a repository", id)
+			}
+		}
 	})
 	t.Run("configured", func(t *testing.T) {
 		tm := synth(t, "full")
@@ -519,19 +545,8 @@ func TestCodeCommitTrigger(t *testing.T) {
 		// A push EventBridge cannot deliver is kept in the failure queue,
 		// which lets this rule (and only it) send there.
 		diff(t, "target dead-letter queue", map[string]any{"Arn": "${FailedEvents.Arn}"}, target["DeadLetterConfig"])
-		var sends []any
-		for _, s := range get(tm.one(t, "AWS::SQS::QueuePolicy", "FailedEvents").Properties, "PolicyDocument", "Statement").([]any) {
-			if get(s, "Effect") == "Allow" {
-				m := render(s).(map[string]any)
-				delete(m, "Sid")
-				sends = append(sends, m)
-			}
-		}
-		diff(t, "failure queue policy", []any{map[string]any{
-			"Action": "sqs:SendMessage", "Effect": "Allow", "Principal": map[string]any{"Service": "events.amazonaws.com"},
-			"Resource":  "${FailedEvents.Arn}",
-			"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": "${CodeCommitPush.Arn}"}},
-		}}, sends)
+		diff(t, "failure queue policy", []any{failedEventsSend("${CodeCommitPush.Arn}"), failedEventsSend("${DriftSchedule.Arn}")},
+			failedEventsSenders(t, tm))
 		// The event is delivered as EventBridge emits it (the deployer
 		// reads CodeCommit state changes directly): no transformation.
 		for _, k := range []string{"Input", "InputPath", "InputTransformer"} {
@@ -540,16 +555,7 @@ func TestCodeCommitTrigger(t *testing.T) {
 			}
 		}
 
-		var perm bool
-		for _, p := range tm.ofType("AWS::Lambda::Permission") {
-			if p.Properties["Principal"] == "events.amazonaws.com" {
-				perm = true
-				diff(t, "events permission source", "${CodeCommitPush.Arn}", render(p.Properties["SourceArn"]))
-			}
-		}
-		if !perm {
-			t.Error("EventBridge may not invoke the deployer")
-		}
+		diff(t, "EventBridge's permissions", []string{"${CodeCommitPush.Arn}", "${DriftSchedule.Arn}"}, eventsInvokers(tm))
 	})
 }
 
@@ -716,6 +722,12 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 			if c.full {
 				want = append(want, statement{"ReadRepository", "Allow", []string{"codecommit:GetCommit", "codecommit:GetDifferences", "codecommit:GetFile"}, []string{repoArn}, nil})
 			}
+			want = append(want,
+				// Added by CDK's SqsEventSource: the mapping's calls on the
+				// sweep queue, on its ARN only.
+				statement{"", "Allow", []string{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"}, []string{"${SweepQueue.Arn}"}, nil},
+				statement{"EnqueueSweepChecks", "Allow", []string{"sqs:SendMessage"}, []string{"${SweepQueue.Arn}"}, nil},
+			)
 			diff(t, "deployer policy", want, policies(tm)[role])
 		})
 	}
@@ -960,23 +972,29 @@ func TestReadSettings(t *testing.T) {
 		{"strings", map[string]any{
 			CtxFunctionNamePrefix: "orders-", CtxAllowTakeover: "true", CtxAPIIDs: "a1b2c3d4e5, f6g7h8i9j0",
 			CtxKeyPrefixFunctions: `{"team-a/":"orders-a-"}`, "functionNamePrefx": "x",
+			CtxDriftSchedule: "rate(6 hours)", CtxDriftHeal: "true", CtxSweepShare: "0.25", CtxSweepConcurrency: "5",
 		}, settings{
 			functionNamePrefix: "orders-", allowTakeover: true, apiIDs: []string{"a1b2c3d4e5", "f6g7h8i9j0"},
 			keyPrefixFunctions: map[string]string{"team-a/": "orders-a-"},
-			keys:               []string{CtxAllowTakeover, CtxAPIIDs, CtxFunctionNamePrefix, "functionNamePrefx", CtxKeyPrefixFunctions},
+			sweep:              sweepSettings{schedule: "rate(6 hours)", heal: true, share: "0.25", concurrency: "5"},
+			keys: []string{CtxAllowTakeover, CtxAPIIDs, CtxDriftHeal, CtxDriftSchedule, CtxFunctionNamePrefix, "functionNamePrefx",
+				CtxKeyPrefixFunctions, CtxSweepConcurrency, CtxSweepShare},
 		}},
 		{"JSON values", map[string]any{
 			CtxAllowAllFunctions: true, CtxDefinitionWriters: []any{"arn:aws:iam::123456789012:role/ci"},
 			CtxKeyPrefixFunctions: map[string]any{"team-a/": "orders-a-"},
+			CtxDriftHeal:          true, CtxSweepShare: 0.25, CtxSweepConcurrency: float64(5),
 		}, settings{
 			allowAllFunctions: true, definitionWriters: []string{"arn:aws:iam::123456789012:role/ci"},
 			keyPrefixFunctions: map[string]string{"team-a/": "orders-a-"},
-			keys:               []string{CtxAllowAllFunctions, CtxDefinitionWriters, CtxKeyPrefixFunctions},
+			sweep:              sweepSettings{heal: true, share: "0.25", concurrency: "5"},
+			keys:               []string{CtxAllowAllFunctions, CtxDefinitionWriters, CtxDriftHeal, CtxKeyPrefixFunctions, CtxSweepConcurrency, CtxSweepShare},
 		}},
-		{"malformed", map[string]any{CtxAllowTakeover: "yes", CtxKeyPrefixFunctions: `["team-a/"]`}, settings{
-			keys: []string{CtxAllowTakeover, CtxKeyPrefixFunctions},
+		{"malformed", map[string]any{CtxAllowTakeover: "yes", CtxKeyPrefixFunctions: `["team-a/"]`, CtxDriftHeal: "yes"}, settings{
+			keys: []string{CtxAllowTakeover, CtxDriftHeal, CtxKeyPrefixFunctions},
 			malformed: []string{
 				`context parameter allowTakeover: "yes" is neither true nor false`,
+				`context parameter driftHeal: "yes" is neither true nor false`,
 				"context parameter keyPrefixFunctions: not a JSON object of strings ({\"KEY-PREFIX/\": \"FUNCTION-PREFIX\"}): json: cannot unmarshal array into Go value of type map[string]interface {}",
 			},
 		}},
@@ -996,7 +1014,7 @@ func TestReadSettings(t *testing.T) {
 				}
 			}
 			got.keys = keys
-			diff(t, "settings", c.want, got, cmp.AllowUnexported(settings{}))
+			diff(t, "settings", c.want, got, cmp.AllowUnexported(settings{}, sweepSettings{}))
 		})
 	}
 }

@@ -38,6 +38,7 @@ const (
 	ObjectARN      = BucketARN + "/{key}"
 	TableARN       = "arn:{partition}:dynamodb:{region}:{account}:table/{table}"
 	RepositoryARN  = "arn:{partition}:codecommit:{region}:{account}:{repository}"
+	QueueARN       = "arn:{partition}:sqs:{region}:{account}:{queue}"
 )
 
 // TargetGroupTag and TargetGroupTagValue mark the target groups eventwire
@@ -206,6 +207,13 @@ var Calls = map[string]Call{
 	"trigger.CodePipelineAPI.GetJobDetails":       {By: Deployer, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:GetJobDetails", "*")}},
 	"trigger.CodePipelineAPI.PutJobSuccessResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobSuccessResult", "*")}},
 	"trigger.CodePipelineAPI.PutJobFailureResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobFailureResult", "*")}},
+
+	// A scheduled drift sweep enqueues its checks on the stack's sweep
+	// queue: SendMessageBatch is authorized as sqs:SendMessage (resource
+	// type queue). The deployer's event source mapping receives and
+	// deletes them: Lambda's calls, with the role's grant that CDK's
+	// SqsEventSource adds.
+	"trigger.SQSAPI.SendMessageBatch": {By: Deployer, Write: true, Requests: []Request{On("EnqueueSweepChecks", "sqs:SendMessage", QueueARN)}},
 }
 
 // Values fill the placeholders of the templates: concrete names for a
@@ -217,6 +225,7 @@ type Values struct {
 	API, Route, Integration    string
 	Bucket, Key, Table         string
 	Repository                 string
+	Queue                      string
 }
 
 // Fill replaces the placeholders of template.
@@ -228,5 +237,6 @@ func (v Values) Fill(template string) string {
 		"{api}", v.API, "{route}", v.Route, "{integration}", v.Integration,
 		"{bucket}", v.Bucket, "{key}", v.Key, "{table}", v.Table,
 		"{repository}", v.Repository,
+		"{queue}", v.Queue,
 	).Replace(template)
 }

@@ -36,6 +36,7 @@ var APIs = map[string]reflect.Type{
 	"trigger.CodeCommitAPI":     reflect.TypeFor[trigger.CodeCommitAPI](),
 	"trigger.CodePipelineAPI":   reflect.TypeFor[trigger.CodePipelineAPI](),
 	"trigger.CallerIdentityAPI": reflect.TypeFor[trigger.CallerIdentityAPI](),
+	"trigger.SQSAPI":            reflect.TypeFor[trigger.SQSAPI](),
 }
 
 // TestEveryCallIsClassified: Calls names exactly the methods of the
