@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/eventwire/eventwire/internal/mototest"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
@@ -163,5 +165,45 @@ func checkHistory(t *testing.T, docs map[string]map[string]any) {
 	}
 	if n := len(docs["history of nothing"]["records"].([]any)); n != 0 {
 		t.Errorf("history of a function never deployed: %d records, want none", n)
+	}
+}
+
+// TestDriftJSON_MatchesSchema: `drift -o json` before any sweep (sweep
+// null) and after one with each kind of result, through the binary, held
+// to the schema.
+func TestDriftJSON_MatchesSchema(t *testing.T) {
+	s := outputSchema(t)
+	srv := mototest.Fresh(t)
+	ctx := context.Background()
+	db := dynamodb.NewFromConfig(srv.Config(t))
+	if err := records.CreateTable(ctx, db, "deployments"); err != nil {
+		t.Fatal(err)
+	}
+	env := append(srv.Env(), "EVENTWIRE_TABLE=deployments")
+	r := run(t, nil, env, "drift", "-o", "json")
+	if doc := checkDocument(t, s, r.stdout); r.code != 0 || doc["sweep"] != nil {
+		t.Errorf("before any sweep: exit %d, sweep %v; want 0 and null", r.code, doc["sweep"])
+	}
+	store := records.New(db, "deployments", records.Options{})
+	started := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	if err := store.PutSweep(ctx, records.Sweep{ID: "s1", Started: started, Functions: 3, Declared: 2, Orphans: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []records.DriftResult{
+		{Function: "orders", Kind: records.KindDeclared, Outcome: records.Drifted, Changes: 1, Source: "s3://defs/orders/_lambdaeventsourcedef.json?versionId=v1",
+			PlanJSON: `{"function":{"ref":"orders","name":"orders","arn":""},"actions":[{"action":"update","resource":"event-source-mapping","id":"q 1","changes":[{"field":"BatchSize","from":"5","to":"10"}]}]}`},
+		{Function: "billing", Kind: records.KindOrphan, Outcome: records.Orphaned, Changes: 1,
+			PlanJSON: `{"function":{"ref":"billing","name":"billing","arn":""},"actions":[{"action":"delete","resource":"event-source-mapping","id":"q 2","reason":"managed by eventwire, no longer declared"}]}`},
+		{Function: "payments", Kind: records.KindDeclared, Outcome: records.Failed, Errors: []string{"throttled"}},
+	} {
+		d.SweepID, d.SweepStarted, d.CheckedAt, d.RecordID = "s1", started, started, "r-"+d.Function
+		if err := store.PutDriftResult(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = run(t, nil, env, "drift", "-o", "json", "--detailed-exitcode")
+	doc := checkDocument(t, s, r.stdout)
+	if r.code != 1 || doc["drift"] != true || len(doc["functions"].([]any)) != 3 {
+		t.Errorf("after a sweep: exit %d, drift %v, %d functions; want 1 (a failed check), true, 3\n%s", r.code, doc["drift"], len(doc["functions"].([]any)), r.stdout)
 	}
 }

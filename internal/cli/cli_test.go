@@ -72,6 +72,9 @@ func TestRun_Golden(t *testing.T) {
 		{"iam-policy-bad-mode", []string{"iam-policy", "--mode", "aply"}, ExitError, ""},
 		{"iam-policy-bad-account", []string{"iam-policy", "--account", "12345"}, ExitError, ""},
 		{"help-iam-policy", []string{"help", "iam-policy"}, ExitOK, ""},
+		{"help-drift", []string{"help", "drift"}, ExitOK, ""},
+		{"drift-extra-arg", []string{"drift", "orders"}, ExitError, ""},
+		{"drift-bad-output", []string{"drift", "--table", "t", "-o", "yaml"}, ExitError, ""},
 	}
 	wd, err := os.Getwd()
 	if err != nil {

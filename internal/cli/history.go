@@ -23,9 +23,11 @@ const TableEnv = "EVENTWIRE_TABLE"
 const historyHelp = `Lists the deployment records the eventwire deployer Lambda wrote for a
 function, newest first, with those of 'eventwire apply' and 'eventwire
 destroy' runs given the same table: when each run started, how long it
-took, what triggered it (s3, codecommit, codepipeline, cli), what it did
-(apply, plan, destroy), how it ended (succeeded, planned, invalid,
-failed), how many changes it made, and the file it came from. Errors are
+took, what triggered it (s3, codecommit, codepipeline, cli, or sweep: a
+drift check), what it did (apply, plan, destroy, or check: a drift check
+that changed nothing), how it ended (succeeded, planned, invalid, failed;
+a drift check: in-sync, drifted, orphaned, healed, pruned), how many
+changes it made (or found), and the file it came from. Errors are
 shown under their run, and who ran a CLI run (the AWS caller's ARN); -v
 shows each run's plan too.
 
@@ -150,24 +152,5 @@ func writeHistoryTable(w io.Writer, recs []records.Record, verbose bool) {
 		}
 		details = append(details, d)
 	}
-	width := make([]int, len(rows[0]))
-	for _, row := range rows {
-		for i, c := range row {
-			width[i] = max(width[i], len(c))
-		}
-	}
-	for i, row := range rows {
-		var b strings.Builder
-		for j, c := range row {
-			if j == len(row)-1 {
-				b.WriteString(c)
-				break
-			}
-			fmt.Fprintf(&b, "%-*s  ", width[j], c)
-		}
-		fmt.Fprintln(w, b.String())
-		for _, l := range details[i] {
-			fmt.Fprintln(w, l)
-		}
-	}
+	writeColumns(w, rows, details)
 }

@@ -30,7 +30,8 @@ AWS settings come from the SDK's standard chain: AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL, shared config and credentials files, ...
 
 Exit status: 0 on success, 1 on any error (usage errors too), 2 only for
-'plan --detailed-exitcode' when there are changes, 130 when interrupted.`
+'plan --detailed-exitcode' when there are changes and 'drift
+--detailed-exitcode' when there is drift, 130 when interrupted.`
 
 func newApp(env Env) *app {
 	a := &app{env: env}
@@ -57,7 +58,7 @@ func newApp(env Env) *app {
 	root.SetHelpFunc(func(cmd *cobra.Command, _ []string) { writeHelp(cmd.OutOrStdout(), cmd) })
 	root.SetFlagErrorFunc(flagError)
 	root.SetHelpCommand(a.helpCommand())
-	root.AddCommand(a.validateCommand(), a.schemaCommand(), a.historyCommand(), a.versionCommand(),
+	root.AddCommand(a.validateCommand(), a.schemaCommand(), a.historyCommand(), a.driftCommand(), a.versionCommand(),
 		a.deployCommand("plan"), a.deployCommand("apply"), a.deployCommand("destroy"), a.iamPolicyCommand())
 	a.root = root
 	return a
