@@ -1,7 +1,9 @@
 // Package demo runs eventwire's main job end to end against moto, an AWS
 // emulator started on loopback: it creates the resources the examples
 // refer to, validates, plans and applies examples/ with the CLI, shows what
-// AWS now holds, and applies again to show that nothing is left to do.
+// AWS now holds, and applies again to show that nothing is left to do;
+// then runs the deployer's handler on an S3 upload, and on a drift sweep
+// (report only, then heal).
 package demo
 
 import (
@@ -92,7 +94,10 @@ func Run(ctx context.Context, dir string, w io.Writer) error {
 	if err := run(0, "apply", "--yes"); err != nil {
 		return err
 	}
-	return runLambda(ctx, cfg, work, w)
+	if err := runLambda(ctx, cfg, work, w); err != nil {
+		return err
+	}
+	return runDrift(ctx, cfg, w)
 }
 
 func step(w io.Writer, title string) {

@@ -33,6 +33,16 @@ func TestRun(t *testing.T) {
 		`"requestId":"` + demoRequestID + `"`,
 		"s3       apply  succeeded  1",
 		"BatchSize: 10 → 5",
+		// Drift: a hand-made change reported, then healed; the CLI's
+		// inventory, which no file in the bucket declares, an orphan.
+		`"outcome":"drifted"`,
+		"orders     drifted   1",
+		"inventory  orphaned  1",
+		"BatchSize: 7 → 5",
+		"Drift: 2 functions, 0 in sync, 1 drifted, 1 orphaned.",
+		"Drift: 2 functions, 0 in sync, 0 drifted, 0 orphaned, 1 healed, 1 pruned.",
+		"sweep    apply  healed     1",
+		"The orders mapping's BatchSize in AWS: 5 (the file says 5)",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, got)

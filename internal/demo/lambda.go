@@ -30,17 +30,18 @@ const (
 	demoKey    = "orders/_lambdaeventsourcedef.json"
 )
 
+// pathStyle: moto serves buckets by path and sends no response checksums.
+func pathStyle(o *s3.Options) {
+	o.UsePathStyle = true
+	o.DisableLogOutputChecksumValidationSkipped = true
+}
+
 // runLambda shows the deployer Lambda's path: a definition file uploaded to
 // S3, and the real handler invoked (through aws-lambda-go's handler
 // wrapper, with a lambdacontext, as the Lambda runtime does) with the event
 // that upload produces, logging as the deployed function does.
 func runLambda(ctx context.Context, cfg aws.Config, work string, w io.Writer) error {
 	step(w, "The deployer Lambda: a definition uploaded to S3")
-	// moto serves buckets by path and sends no response checksums.
-	pathStyle := func(o *s3.Options) {
-		o.UsePathStyle = true
-		o.DisableLogOutputChecksumValidationSkipped = true
-	}
 	s3c := s3.NewFromConfig(cfg, pathStyle)
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(demoBucket)}); err != nil {
 		return fmt.Errorf("create bucket %s: %w", demoBucket, err)
