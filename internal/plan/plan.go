@@ -7,6 +7,7 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -23,6 +24,13 @@ const (
 	Delete     Kind = "delete"
 	Adopt      Kind = "adopt"
 	LeaveAlone Kind = "leave-alone"
+	// Conflict is a source the file names that is held by something
+	// eventwire does not own for the function reference: a target group
+	// serving another target, a route pointing at another integration.
+	// Nothing is applied for a function whose plan holds a conflict,
+	// unless the operator allows takeovers (then the planner plans a
+	// Replace instead, naming the same owner).
+	Conflict Kind = "conflict"
 )
 
 // Symbol is the one-column marker printed before an action.
@@ -40,13 +48,16 @@ func (k Kind) Symbol() string {
 		return "&"
 	case LeaveAlone:
 		return "="
+	case Conflict:
+		return "!"
 	}
 	return "?"
 }
 
-// IsChange reports whether the action writes to AWS. Left-alone entries are
-// information only.
-func (k Kind) IsChange() bool { return k != LeaveAlone }
+// IsChange reports whether the action writes to AWS. Left-alone entries
+// and conflicts are information only (a conflict stops the whole plan
+// from being applied: see Plan.ConflictError).
+func (k Kind) IsChange() bool { return k != LeaveAlone && k != Conflict }
 
 // Resource kinds.
 const (
@@ -114,8 +125,13 @@ type Action struct {
 	// ID names the resource the way a user recognises it: an event source
 	// ARN (plus the mapping's UUID once one exists), a target group ARN, an
 	// API and route, a statement id.
-	ID      string   `json:"id"`
-	Reason  string   `json:"reason,omitempty"`
+	ID     string `json:"id"`
+	Reason string `json:"reason,omitempty"`
+	// Owner names what holds a source the file names and eventwire does
+	// not own for the function reference: the registered target's id, or
+	// the route's integration ("integrations/ID") and its URI. It is set on
+	// conflicts and on the replaces that take such a source over.
+	Owner   string   `json:"owner,omitempty"`
 	Changes []Change `json:"changes,omitempty"`
 	// Op is what the executor of Resource needs to carry the action out.
 	// It is not part of the printed plan.
@@ -145,6 +161,36 @@ func (p *Plan) HasChanges() bool {
 		}
 	}
 	return false
+}
+
+// ErrConflict marks a plan refused because a source it names is held by
+// something eventwire does not own.
+var ErrConflict = errors.New("conflict with what eventwire does not own: nothing applied for the function (allow takeover to take it over)")
+
+// Conflicts returns the plan's conflicts, in order.
+func (p *Plan) Conflicts() []Action {
+	var out []Action
+	for _, a := range p.Actions {
+		if a.Kind == Conflict {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ConflictError returns nil when the plan holds no conflict, and otherwise
+// an error naming each conflicting resource and its owner, wrapping
+// ErrConflict. A plan with a conflict is applied not at all.
+func (p *Plan) ConflictError() error {
+	cs := p.Conflicts()
+	if len(cs) == 0 {
+		return nil
+	}
+	parts := make([]string, len(cs))
+	for i, a := range cs {
+		parts[i] = fmt.Sprintf("%s %s held by %s", a.Resource, a.ID, a.Owner)
+	}
+	return fmt.Errorf("%s: %s: %w", p.Function.Ref, strings.Join(parts, "; "), ErrConflict)
 }
 
 // Counts returns how many actions of each kind the plan holds.
@@ -190,7 +236,11 @@ func (p *Plan) String() string {
 		}
 	}
 	n := p.Counts()
-	fmt.Fprintf(&b, "  %d to create, %d to update, %d to replace, %d to delete, %d to adopt, %d left alone\n",
+	fmt.Fprintf(&b, "  %d to create, %d to update, %d to replace, %d to delete, %d to adopt, %d left alone",
 		n[Create], n[Update], n[Replace], n[Delete], n[Adopt], n[LeaveAlone])
+	if n[Conflict] > 0 {
+		fmt.Fprintf(&b, ", %d in conflict: nothing will be applied", n[Conflict])
+	}
+	b.WriteByte('\n')
 	return b.String()
 }

@@ -25,10 +25,14 @@ type grantSet struct {
 	have map[stmtKey]wiring.Statement
 	ours []wiring.Statement // sorted
 	want map[stmtKey]wiring.Statement
+	// held are the statements of sources in conflict: not granted, and
+	// not revoked either.
+	held map[stmtKey]wiring.Statement
 }
 
 func newGrantSet(fn plan.Function, statements []wiring.Statement) *grantSet {
-	g := &grantSet{fn: fn, have: map[stmtKey]wiring.Statement{}, want: map[stmtKey]wiring.Statement{}}
+	g := &grantSet{fn: fn, have: map[stmtKey]wiring.Statement{}, want: map[stmtKey]wiring.Statement{},
+		held: map[stmtKey]wiring.Statement{}}
 	for _, s := range statements {
 		if _, dup := g.have[key(s)]; dup {
 			continue
@@ -48,6 +52,14 @@ func (g *grantSet) add(s wiring.Statement) {
 	g.want[key(s)] = s
 }
 
+// hold keeps s, with the id eventwire gives it for fn, as it is: the
+// source is in conflict, so it gets no grant, and one that eventwire made
+// before is not revoked (nothing changes for that source).
+func (g *grantSet) hold(s wiring.Statement) {
+	s.Sid = statementID(g.fn, s)
+	g.held[key(s)] = s
+}
+
 // planGrants plans the statements: a grant for each wanted statement AWS
 // lacks, and a revocation for each of eventwire's that is no longer
 // wanted.
@@ -57,7 +69,9 @@ func planGrants(fn plan.Function, obs wiring.Observed, g *grantSet) (grants, rev
 	grants = permissionActions(plan.Create, wanted, g.have, func(s wiring.Statement) any { return grantOp{Statement: s} })
 	revocable := append(slices.Clone(g.ours), takenOver(fn, obs.Statements, g.want)...)
 	sortStatements(revocable)
-	revokes = permissionActions(plan.Delete, revocable, g.want, func(s wiring.Statement) any { return revokeOp{Statement: s} })
+	kept := maps.Clone(g.want)
+	maps.Copy(kept, g.held)
+	revokes = permissionActions(plan.Delete, revocable, kept, func(s wiring.Statement) any { return revokeOp{Statement: s} })
 	return grants, revokes
 }
 

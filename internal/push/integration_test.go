@@ -44,6 +44,11 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, push.Options{})
+}
+
+func newEnvWith(t *testing.T, opts push.Options) *env {
+	t.Helper()
 	srv := mototest.Fresh(t)
 	cfg := srv.Config(t)
 	calls := mototest.Record(&cfg)
@@ -52,7 +57,7 @@ func newEnv(t *testing.T) *env {
 		ctx: context.Background(),
 		r: push.New(lambdasvc.NewPermissions(lambda.NewFromConfig(cfg)),
 			elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg)),
-			apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), push.Options{}),
+			apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), opts),
 		calls:  calls,
 		fx:     awsfixture.New(plain),
 		lambda: lambda.NewFromConfig(plain),
@@ -181,8 +186,11 @@ func (e *env) foreign(t *testing.T, fnArn, sid, principal, sourceArn string) {
 	}
 }
 
-func TestIntegration_ELB(t *testing.T) {
-	e := newEnv(t)
+// TestIntegration_ELB_TakeoverAllowed wires two target groups, one of them
+// serving another function, which the operator allowed eventwire to take
+// over (internal/cli's tests cover the refusal without it).
+func TestIntegration_ELB_TakeoverAllowed(t *testing.T) {
+	e := newEnvWith(t, push.Options{AllowTakeover: true})
 	fn := e.function(t, "orders")
 	legacy := e.function(t, "legacy")
 	tg, err := e.fx.TargetGroup(e.ctx, "orders")

@@ -21,18 +21,32 @@ import (
 	"github.com/eventwire/eventwire/internal/wiring"
 )
 
+// Rules are the operator's choices that change what Plan plans.
+type Rules struct {
+	// AllowTakeover lets a file take over a source held by something
+	// eventwire does not own for the function reference: a target group
+	// serving another target (deregistered) or a route pointing at another
+	// integration (re-pointed). The plan shows a replace naming the owner.
+	// Without it, such a source is a conflict: it gets nothing (no grant,
+	// no registration, no integration), and the plan is not applied.
+	AllowTakeover bool
+}
+
 // Plan returns the actions that make AWS match desired for fn, in the
 // order they must run: grants, then target registrations, integrations
 // and route attachments; then route detachments, target deregistrations,
 // integration deletions, and last the revocations; then, as information,
 // the routes left alone (pointed at fn's integration by someone else). A
-// nil desired plans the removal of everything eventwire manages for fn.
+// conflict (a source held by something eventwire does not own, without
+// rules.AllowTakeover) is planned where its registration or attachment
+// would be. A nil desired plans the removal of everything eventwire
+// manages for fn.
 //
 // Plan expects every target group, API and route that desired names to be
 // in obs (the Reconciler refuses a file naming missing ones); a desired
 // route missing from obs is skipped.
-func Plan(fn plan.Function, desired []definition.PushSource, obs wiring.Observed) []plan.Action {
-	return planAll(fn, desired, claims{}, obs)
+func Plan(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, rules Rules) []plan.Action {
+	return planAll(fn, desired, claims{}, obs, rules)
 }
 
 // PlanRemoval plans the removal of everything eventwire manages for fn,
@@ -52,7 +66,7 @@ func PlanRemoval(fn plan.Function, former []definition.PushSource, obs wiring.Ob
 			c.routes[routeRef{src.ApiId, src.RouteId}] = true
 		}
 	}
-	return planAll(fn, nil, c, obs)
+	return planAll(fn, nil, c, obs, Rules{})
 }
 
 // claims are the target groups and routes that the last file applied for
@@ -62,13 +76,13 @@ type claims struct {
 	routes       map[routeRef]bool
 }
 
-func planAll(fn plan.Function, desired []definition.PushSource, c claims, obs wiring.Observed) []plan.Action {
+func planAll(fn plan.Function, desired []definition.PushSource, c claims, obs wiring.Observed, rules Rules) []plan.Action {
 	g := newGrantSet(fn, obs.Statements)
-	registers, deregisters := planTargets(fn, desired, obs, g, c)
-	r := planRoutes(fn, desired, obs, g, c)
+	registers, deregisters := planTargets(fn, desired, obs, g, c, rules)
+	r := planRoutes(fn, desired, obs, g, c, rules)
 	grants, revokes := planGrants(fn, obs, g)
 	var actions []plan.Action
-	for _, group := range [][]plan.Action{grants, registers, r.integrations, r.attaches, r.detaches, deregisters, r.deletes, revokes, r.left} {
+	for _, group := range [][]plan.Action{grants, registers, r.integrations, r.attaches, r.conflicts, r.detaches, deregisters, r.deletes, revokes, r.left} {
 		actions = append(actions, group...)
 	}
 	return actions

@@ -18,9 +18,10 @@ import (
 	"github.com/eventwire/eventwire/internal/wiring"
 )
 
-// planCase is one file of testdata/plan: the file's push sources (desired)
-// and what AWS has (observed). A statement without a Sid gets the id
-// eventwire gives that grant, so cases can say "eventwire's statement".
+// planCase is one file of testdata/plan: the file's push sources (desired),
+// what AWS has (observed) and the operator's rules. A statement without a
+// Sid gets the id eventwire gives that grant, so cases can say
+// "eventwire's statement".
 type planCase struct {
 	Function plan.Function
 	Desired  []definition.PushSource
@@ -28,6 +29,31 @@ type planCase struct {
 	// Former, when given, plans a removal (PlanRemoval) with these push
 	// sources of the last file applied, instead of Plan with Desired.
 	Former []definition.PushSource
+	Rules  Rules
+}
+
+// readCase reads one file of testdata/plan.
+func readCase(t *testing.T, file string) planCase {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c planCase
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	fillSids(c)
+	return c
+}
+
+// plan plans the case under rules, against obs: PlanRemoval with Former
+// when the case has one, else Plan with Desired.
+func (c planCase) plan(obs wiring.Observed, rules Rules) []plan.Action {
+	if c.Former != nil {
+		return PlanRemoval(c.Function, c.Former, obs)
+	}
+	return Plan(c.Function, c.Desired, obs, rules)
 }
 
 // fillSids gives each statement without a Sid the id eventwire gives that
@@ -69,42 +95,26 @@ func TestPlan_Golden(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var c planCase
-			if err := json.Unmarshal(raw, &c); err != nil {
-				t.Fatalf("%s: %v", file, err)
-			}
-			fillSids(c)
-			actions := Plan(c.Function, c.Desired, c.Observed)
-			if c.Former != nil {
-				actions = PlanRemoval(c.Function, c.Former, c.Observed)
-			}
-			got := render(c.Function, actions)
+			c := readCase(t, file)
+			got := render(c.Function, c.plan(c.Observed, c.Rules))
 			golden.Check(t, strings.TrimSuffix(file, ".json")+".golden", got)
 		})
 	}
 }
 
 // TestPlan_ConvergesAfterApply applies each plan to the observation the
-// way AWS would, and checks that planning again gives an empty plan.
+// way AWS would, and checks that planning again gives an empty plan. A
+// plan with a conflict is applied not at all (TestPlan_ConflictGetsNothing
+// covers it), so convergence is checked with takeovers allowed, the one
+// way such a plan is applied; without a conflict the rule changes nothing.
 func TestPlan_ConvergesAfterApply(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "plan", "*.json"))
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".json"), func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var c planCase
-			if err := json.Unmarshal(raw, &c); err != nil {
-				t.Fatal(err)
-			}
-			fillSids(c)
-			obs := simulate(c.Function, c.Observed, Plan(c.Function, c.Desired, c.Observed))
-			again := Plan(c.Function, c.Desired, obs)
+			c := readCase(t, file)
+			rules := Rules{AllowTakeover: true}
+			obs := simulate(c.Function, c.Observed, c.plan(c.Observed, rules))
+			again := c.plan(obs, rules)
 			if (&plan.Plan{Actions: again}).HasChanges() {
 				t.Errorf("second plan has changes:\n%s", render(c.Function, again))
 			}
@@ -285,4 +295,85 @@ func TestCheckStageAliases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPlan_ConflictGetsNothing checks, for every case whose plan holds a
+// conflict, that the conflict names its owner and that no other action of
+// the plan touches the source in conflict: no grant or revocation from
+// it, no registration or deregistration in its target group, no change to
+// its route, no deletion of the integration it would use.
+func TestPlan_ConflictGetsNothing(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "plan", "*.json"))
+	conflicts := 0
+	for _, file := range files {
+		c := readCase(t, file)
+		actions := c.plan(c.Observed, c.Rules)
+		for _, conflict := range (&plan.Plan{Actions: actions}).Conflicts() {
+			conflicts++
+			if conflict.Owner == "" {
+				t.Errorf("%s: conflict %s %s names no owner", file, conflict.Resource, conflict.ID)
+			}
+			touches := conflictSource(t, c, conflict)
+			for _, a := range actions {
+				if a.Kind.IsChange() && touches(a.Op) {
+					t.Errorf("%s: %s %s %s touches %s, which is in conflict", file, a.Kind, a.Resource, a.ID, conflict.ID)
+				}
+			}
+		}
+	}
+	if conflicts == 0 {
+		t.Fatal("no case plans a conflict")
+	}
+}
+
+// conflictSource returns a test of whether an operation touches the source
+// of desired that conflict is about.
+func conflictSource(t *testing.T, c planCase, conflict plan.Action) func(op any) bool {
+	t.Helper()
+	arn := functionARN(c.Function)
+	desc := owner.IntegrationDescription(c.Function.QualifiedARN())
+	for _, src := range c.Desired {
+		if src.Service == definition.ServiceELB && src.TargetGroupArn == conflict.ID {
+			return func(op any) bool {
+				switch op := op.(type) {
+				case grantOp:
+					return op.Statement.SourceArn == src.TargetGroupArn
+				case revokeOp:
+					return op.Statement.SourceArn == src.TargetGroupArn
+				case registerOp:
+					return op.TargetGroupArn == src.TargetGroupArn
+				case deregisterOp:
+					return op.TargetGroupArn == src.TargetGroupArn
+				}
+				return false
+			}
+		}
+		api := c.Observed.APIs[src.ApiId]
+		route, ok := findRoute(api.Routes, src.RouteId)
+		if src.Service != definition.ServiceAPIGateway || !ok || routeID(src.ApiId, route) != conflict.ID {
+			continue
+		}
+		grants := map[string]bool{executeAPI(arn, src.ApiId, "*", route.Key): true}
+		for _, st := range api.Stages {
+			grants[executeAPI(arn, src.ApiId, st.Name, route.Key)] = true
+		}
+		uses, _ := goodIntegration(api, desc, IntegrationURI(c.Function, src.AliasStageVariableName), "")
+		return func(op any) bool {
+			switch op := op.(type) {
+			case grantOp:
+				return grants[op.Statement.SourceArn]
+			case revokeOp:
+				return grants[op.Statement.SourceArn]
+			case attachOp:
+				return op.ApiID == src.ApiId && op.RouteID == src.RouteId
+			case detachOp:
+				return op.ApiID == src.ApiId && op.RouteID == src.RouteId
+			case deleteIntegrationOp:
+				return op.ApiID == src.ApiId && op.IntegrationID == uses
+			}
+			return false
+		}
+	}
+	t.Fatalf("conflict %s %s names no source of the file", conflict.Resource, conflict.ID)
+	return nil
 }

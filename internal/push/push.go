@@ -27,6 +27,10 @@ type Options struct {
 	// RetryBackoff is the first backoff; it doubles each retry, with full
 	// jitter, up to 32 times itself. Default 500ms.
 	RetryBackoff time.Duration
+	// AllowTakeover lets files take over target groups and routes held by
+	// something eventwire does not own for the function reference (see
+	// Rules). Off, such a source is planned as a conflict.
+	AllowTakeover bool
 }
 
 // Reconciler observes, plans and applies the push sources of functions.
@@ -104,7 +108,7 @@ func (r *Reconciler) Plan(ctx context.Context, fn plan.Function, desired []defin
 	if err := CheckStageAliases(fn, desired, obs); err != nil {
 		return nil, err
 	}
-	return Plan(fn, desired, obs), nil
+	return Plan(fn, desired, obs, Rules{AllowTakeover: r.opts.AllowTakeover}), nil
 }
 
 // PlanDestroy observes AWS for fn and returns the actions that remove

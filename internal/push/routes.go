@@ -17,7 +17,7 @@ type routeRef struct{ api, route string }
 
 // routePlan is what planRoutes plans, by group of the plan's order.
 type routePlan struct {
-	integrations, attaches, detaches, deletes, left []plan.Action
+	integrations, attaches, conflicts, detaches, deletes, left []plan.Action
 }
 
 // keepSet holds, per API id, the integrations that stay.
@@ -34,28 +34,37 @@ func (k keepSet) add(apiID, integrationID string) {
 // pointed at fn's managed integration (created if missing), with the
 // grants to API Gateway; the routes eventwire wired for fn and desired no
 // longer names detached, and fn's integrations that no route uses any
-// more deleted. The routes that c names count as wired by eventwire.
-func planRoutes(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet, c claims) routePlan {
+// more deleted. The routes that c names count as wired by eventwire. A
+// route pointed at an integration that eventwire did not create for fn is
+// a conflict (no grant, no integration, not re-pointed) unless rules
+// allow a takeover.
+func planRoutes(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet, c claims, rules Rules) routePlan {
 	arn := functionARN(fn)
 	desc := owner.IntegrationDescription(fn.QualifiedARN())
-	want, order := wantRoutes(fn, desired, obs, arn, g)
 	var p routePlan
+	want, order, held := p.wantRoutes(fn, desired, obs, g, rules)
 	keep := p.attach(obs, want, order, desc)
+	for ref, uri := range held {
+		if id, ok := goodIntegration(obs.APIs[ref.api], desc, uri, ""); ok {
+			keep.add(ref.api, id)
+		}
+	}
 	p.release(obs, arn, want, keep, desc, g.ours, c)
 	return p
 }
 
 // wantRoutes returns the desired routes that exist, in file order, each
-// with the integration URI it needs, and adds their grants to g.
-func wantRoutes(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, arn funcref.Ref, g *grantSet) (map[routeRef]string, []routeRef) {
-	want := map[routeRef]string{}
-	var order []routeRef
+// with the integration URI it needs, and adds their grants to g. A route
+// in conflict is planned as such and is not wanted: it is returned in
+// held, with the URI it would need, and its grants are held.
+func (p *routePlan) wantRoutes(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet, rules Rules) (want map[routeRef]string, order []routeRef, held map[routeRef]string) {
+	arn := functionARN(fn)
+	desc := owner.IntegrationDescription(fn.QualifiedARN())
+	want, held = map[routeRef]string{}, map[routeRef]string{}
+	seen := map[routeRef]bool{}
 	for _, src := range desired {
-		if src.Service != definition.ServiceAPIGateway {
-			continue
-		}
 		ref := routeRef{src.ApiId, src.RouteId}
-		if _, dup := want[ref]; dup {
+		if src.Service != definition.ServiceAPIGateway || seen[ref] {
 			continue
 		}
 		api := obs.APIs[src.ApiId]
@@ -63,17 +72,41 @@ func wantRoutes(fn plan.Function, desired []definition.PushSource, obs wiring.Ob
 		if !ok {
 			continue
 		}
-		want[ref] = IntegrationURI(fn, src.AliasStageVariableName)
-		order = append(order, ref)
+		seen[ref] = true
+		uri, grant := IntegrationURI(fn, src.AliasStageVariableName), g.add
+		if c, ok := routeConflict(api, src.ApiId, route, desc); ok && !rules.AllowTakeover {
+			grant, held[ref] = g.hold, uri
+			p.conflicts = append(p.conflicts, c)
+		} else {
+			want[ref] = uri
+			order = append(order, ref)
+		}
 		if src.AliasStageVariableName == "" {
-			g.add(wiring.Statement{Principal: definition.ServiceAPIGateway, SourceArn: executeAPI(arn, src.ApiId, "*", route.Key), Qualifier: fn.Qualifier})
+			grant(wiring.Statement{Principal: definition.ServiceAPIGateway, SourceArn: executeAPI(arn, src.ApiId, "*", route.Key), Qualifier: fn.Qualifier})
 			continue
 		}
 		for _, s := range stageAliasGrants(arn, src.ApiId, route.Key, api.Stages, src.AliasStageVariableName) {
-			g.add(s)
+			grant(s)
 		}
 	}
-	return want, order
+	return want, order, held
+}
+
+// routeConflict returns the conflict of a route that points at an
+// integration that eventwire did not create for the function reference
+// whose integrations carry desc; ok is false for a route without a
+// target, pointed at one of those, or at an integration that does not
+// exist (nobody holds it).
+func routeConflict(api wiring.API, apiID string, route wiring.Route, desc string) (a plan.Action, ok bool) {
+	in, exists := findIntegration(api, route.Target)
+	if !exists || in.Description == desc {
+		return plan.Action{}, false
+	}
+	holder := route.Target + " to " + plan.Show(plan.Optional(in.URI))
+	return plan.Action{
+		Kind: plan.Conflict, Resource: plan.ResourceRoute, ID: routeID(apiID, route), Owner: holder,
+		Reason: "points at " + holder + ", which eventwire did not create for this function: not taken over",
+	}, true
 }
 
 // stageAliasGrants are the grants of a route whose integration is
@@ -133,15 +166,20 @@ func attachRoute(api wiring.API, apiID string, route wiring.Route, uri, target, 
 		Changes: []plan.Change{plan.Diff("Target", plan.Optional(route.Target), target)},
 		Op:      attachOp{ApiID: apiID, RouteID: route.ID, URI: uri, Description: desc},
 	}
+	in, exists := findIntegration(api, route.Target)
 	switch {
 	case route.Target == "":
 		a.Kind = plan.Create
 		a.Reason = "attach"
-	case isManaged(api, route.Target, desc):
+	case !exists:
+		a.Kind = plan.Create
+		a.Reason = "attach: its target " + route.Target + " does not exist"
+	case in.Description == desc:
 		a.Kind = plan.Update
 	default:
 		a.Kind = plan.Replace
-		a.Reason = "replaces " + route.Target + ", not eventwire's integration for this function"
+		a.Owner = route.Target + " to " + plan.Show(plan.Optional(in.URI))
+		a.Reason = "takes over from " + a.Owner + ", not eventwire's integration for this function"
 	}
 	return a
 }
@@ -230,16 +268,23 @@ func goodIntegration(api wiring.API, desc, uri, current string) (string, bool) {
 // isManaged reports whether target ("integrations/ID") is one of fn's
 // managed integrations in api.
 func isManaged(api wiring.API, target, desc string) bool {
+	in, ok := findIntegration(api, target)
+	return ok && in.Description == desc
+}
+
+// findIntegration returns the integration that target ("integrations/ID")
+// names in api; ok is false when there is none.
+func findIntegration(api wiring.API, target string) (wiring.Integration, bool) {
 	id, ok := strings.CutPrefix(target, "integrations/")
 	if !ok {
-		return false
+		return wiring.Integration{}, false
 	}
 	for _, in := range api.Integrations {
 		if in.ID == id {
-			return in.Description == desc
+			return in, true
 		}
 	}
-	return false
+	return wiring.Integration{}, false
 }
 
 func findRoute(routes []wiring.Route, id string) (wiring.Route, bool) {

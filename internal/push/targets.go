@@ -15,8 +15,9 @@ import (
 // qualifier) registered in each target group desired names, as the only
 // target, with a grant to Elastic Load Balancing; and deregistered from
 // the target groups that eventwire's statements or c name and desired no
-// longer does.
-func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet, c claims) (registers, deregisters []plan.Action) {
+// longer does. A target group that holds another target is a conflict
+// (no grant, no registration) unless rules allow a takeover.
+func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.Observed, g *grantSet, c claims, rules Rules) (registers, deregisters []plan.Action) {
 	wantTG := map[string]bool{}
 	for _, src := range desired {
 		if src.Service != definition.ServiceELB || wantTG[src.TargetGroupArn] {
@@ -24,8 +25,14 @@ func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.O
 		}
 		tgArn := src.TargetGroupArn
 		wantTG[tgArn] = true
-		g.add(wiring.Statement{Principal: definition.ServiceELB, SourceArn: tgArn, Qualifier: fn.Qualifier})
-		if a, ok := register(tgArn, fn.QualifiedARN(), obs.TargetGroups[tgArn].Targets); ok {
+		a, ok := register(tgArn, fn.QualifiedARN(), obs.TargetGroups[tgArn].Targets, rules)
+		grant := wiring.Statement{Principal: definition.ServiceELB, SourceArn: tgArn, Qualifier: fn.Qualifier}
+		if ok && a.Kind == plan.Conflict {
+			g.hold(grant)
+		} else {
+			g.add(grant)
+		}
+		if ok {
 			registers = append(registers, a)
 		}
 	}
@@ -58,8 +65,11 @@ func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.O
 }
 
 // register plans target as the one target of the target group tgArn,
-// which holds targets now; ok is false when it already is.
-func register(tgArn, target string, targets []string) (a plan.Action, ok bool) {
+// which holds targets now; ok is false when it already is. Any other
+// target is one that eventwire did not register for this function
+// reference (another function, or another qualifier of this one, whose
+// file owns it): a conflict, or with rules.AllowTakeover a replace.
+func register(tgArn, target string, targets []string, rules Rules) (a plan.Action, ok bool) {
 	registered := false
 	var others []string
 	for _, t := range targets {
@@ -70,16 +80,22 @@ func register(tgArn, target string, targets []string) (a plan.Action, ok bool) {
 		}
 	}
 	sort.Strings(others)
+	held := strings.Join(others, ", ")
 	switch {
+	case len(others) > 0 && !rules.AllowTakeover:
+		return plan.Action{
+			Kind: plan.Conflict, Resource: plan.ResourceTarget, ID: tgArn, Owner: held,
+			Reason: "serves " + held + ", which eventwire did not register for this function: not taken over",
+		}, true
 	case len(others) > 0:
 		op := registerOp{TargetGroupArn: tgArn, Deregister: others}
 		if !registered {
 			op.Register = target
 		}
 		return plan.Action{
-			Kind: plan.Replace, Resource: plan.ResourceTarget, ID: tgArn,
-			Reason:  "a Lambda target group holds one target: replaces " + strings.Join(others, ", "),
-			Changes: []plan.Change{plan.Diff("Target", strings.Join(others, ", "), target)},
+			Kind: plan.Replace, Resource: plan.ResourceTarget, ID: tgArn, Owner: held,
+			Reason:  "a Lambda target group holds one target: takes over from " + held,
+			Changes: []plan.Change{plan.Diff("Target", held, target)},
 			Op:      op,
 		}, true
 	case !registered:

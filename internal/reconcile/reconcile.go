@@ -170,8 +170,14 @@ func (r *Reconciler) plan(ctx context.Context, fn plan.Function, pulls []definit
 // Apply carries out the plan's changes in order. It stops at the first
 // failure: a later run observes AWS afresh and converges. Each action's
 // start and end, and the waits within it, are reported to the
-// progress.Func in ctx, if any.
+// progress.Func in ctx, if any. A plan that holds a conflict (a source
+// held by something eventwire does not own, without takeovers allowed) is
+// not applied at all: the error wraps plan.ErrConflict and names each
+// conflict and its owner.
 func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) error {
+	if err := p.ConflictError(); err != nil {
+		return err
+	}
 	for _, a := range p.Actions {
 		if !a.Kind.IsChange() {
 			continue
