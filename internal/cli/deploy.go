@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eventwire/eventwire/internal/push"
 	"github.com/eventwire/eventwire/internal/reconcile"
 )
 
@@ -20,12 +21,13 @@ const DefaultParallel = 4
 
 // deployFlags are the flags plan, apply and destroy share.
 type deployFlags struct {
-	parallel int
-	yes      bool
-	output   string
-	detailed bool
-	verbose  bool
-	debug    bool
+	parallel      int
+	yes           bool
+	output        string
+	detailed      bool
+	verbose       bool
+	debug         bool
+	allowTakeover bool
 	// table and leaseWait: apply and destroy only.
 	table     string
 	leaseWait time.Duration
@@ -69,12 +71,19 @@ var deployHelp = map[string]string{"plan": planHelp, "apply": applyHelp, "destro
 
 const planHelp = `Reads what AWS has for the function of every definition file given, or
 found under the folders given, and prints the difference: each action
-with its kind (create, update, replace, delete, adopt, leave-alone), the
-resource, and for an update the fields that change. Nothing is changed.
+with its kind (create, update, replace, delete, adopt, leave-alone,
+conflict), the resource, and for an update the fields that change.
+Nothing is changed.
 
 Resources eventwire does not own (an event source mapping made by hand or
 by another tool, that the file does not declare) are shown as left alone;
 they are information, not changes.
+
+A target group that serves another target, or a route that points at an
+integration eventwire did not create for the function, is a conflict
+naming its current owner: apply would change nothing for that function,
+and plan exits 1. With --allow-takeover the plan takes it over instead
+(a replace: the other target deregistered, the route re-pointed).
 
 With -o json the same plan is printed as one JSON document (format_version,
 per function the resolved function, each action's kind, resource, id,
@@ -94,10 +103,14 @@ worked on concurrently (--parallel); a failure in one does not stop the
 others, and the exit status is 1 if any failed. Applying the same files
 again changes nothing.
 
+A function whose plan holds a conflict (a target group or route held by
+something eventwire does not own for it) is not applied at all, and counts
+as failed; --allow-takeover takes such sources over.
+
 Without a terminal (CI), and with -o json, --yes is required. With -o
 json nothing but one JSON document is printed on standard output: the
 plan and each function's outcome (applied, failed, no-changes,
-not-planned, not-applied).
+not-planned, not-applied, conflict).
 
 ` + allowHelp + `
 
@@ -107,7 +120,8 @@ run says which, and the exit status is 130.
 
 Examples:
   eventwire apply examples/
-  eventwire apply --yes orders/_lambdaeventsourcedef.json`
+  eventwire apply --yes orders/_lambdaeventsourcedef.json
+  eventwire apply --allow-takeover orders/`
 
 // allowHelp is what plan and apply say of the allowlists.
 const allowHelp = `Every file is first checked against the allowlists: the account and
@@ -138,6 +152,8 @@ func (d *deployFlags) register(cmd *cobra.Command, name string) {
 	outputFlag(cmd, &d.output)
 	if name != "destroy" {
 		d.allow.register(cmd)
+		fs.BoolVar(&d.allowTakeover, "allow-takeover", false,
+			"take over target groups and routes that eventwire does not own (without it: a conflict, nothing applied)")
 	}
 	switch name {
 	case "plan":
@@ -175,5 +191,5 @@ func (d *deployFlags) reconciler(ctx context.Context, env Env) (*reconcile.Recon
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-	return reconcile.New(cfg, reconcile.Options{Logger: log}), cfg, nil
+	return reconcile.New(cfg, reconcile.Options{Logger: log, Push: push.Options{AllowTakeover: d.allowTakeover}}), cfg, nil
 }

@@ -9,7 +9,8 @@ import (
 // (validate, plan, apply, destroy and history with -o json). It changes
 // in its minor number when fields are added, in its major number when a
 // field changes meaning or goes away; schema/output.schema.json describes
-// it.
+// it. 1.1 added, among others, conflicts: the action kind and outcome
+// "conflict", each action's owner, and the summary's conflicts.
 const FormatVersion = "1.1"
 
 // validateDocument is `validate -o json`.
@@ -75,7 +76,8 @@ type functionDocument struct {
 	Actions  []actionDocument `json:"actions"`
 	// Outcome is null for plan; after apply or destroy one of: applied,
 	// failed, no-changes, not-planned (planning failed), not-applied
-	// (cancelled, or interrupted before its turn).
+	// (cancelled, or interrupted before its turn), conflict (the plan
+	// holds a conflict, so nothing was applied; Error names it).
 	Outcome *string `json:"outcome"`
 	// Error is why planning or applying failed, the one line the text
 	// output prints (at the file's field when AWS refused what it names);
@@ -93,11 +95,14 @@ type functionRef struct {
 }
 
 type actionDocument struct {
-	Kind     string           `json:"kind"`
-	Resource string           `json:"resource"`
-	ID       string           `json:"id"`
-	Reason   *string          `json:"reason"`
-	Changes  []changeDocument `json:"changes"`
+	Kind     string  `json:"kind"`
+	Resource string  `json:"resource"`
+	ID       string  `json:"id"`
+	Reason   *string `json:"reason"`
+	// Owner names what holds a source eventwire does not own (a conflict,
+	// or a replace that takes it over); null otherwise.
+	Owner   *string          `json:"owner"`
+	Changes []changeDocument `json:"changes"`
 }
 
 // changeDocument is one field's change; Before and After are JSON values
@@ -112,6 +117,7 @@ type summaryDocument struct {
 	Functions   int  `json:"functions"`
 	WithChanges int  `json:"with_changes"`
 	Failed      int  `json:"failed"`
+	Conflicts   int  `json:"conflicts"`
 	Applied     *int `json:"applied"` // null for plan
 }
 
@@ -122,6 +128,7 @@ const (
 	outcomeNoChanges  = "no-changes"
 	outcomeNotPlanned = "not-planned"
 	outcomeNotApplied = "not-applied"
+	outcomeConflict   = "conflict"
 )
 
 func newDeployDocument(command string, outs []outcome, applied, interrupted, debug bool) deployDocument {
@@ -131,10 +138,12 @@ func newDeployDocument(command string, outs []outcome, applied, interrupted, deb
 		f := functionDocument{Source: o.Source, Actions: []actionDocument{}}
 		if o.err != nil {
 			f.setError(o.planProblem(false), o.err, debug)
+		} else if err := o.conflict(); err != nil {
+			f.Error = ptr(err.Error())
 		}
 		if p := o.Plan; p != nil {
 			f.Function = newFunctionRef(p.Function)
-			f.Changes = p.HasChanges()
+			f.Changes = p.HasChanges() && o.conflict() == nil
 			for _, a := range p.Actions {
 				f.Actions = append(f.Actions, newActionDocument(a))
 			}
@@ -149,7 +158,7 @@ func newDeployDocument(command string, outs []outcome, applied, interrupted, deb
 		doc.Functions = append(doc.Functions, f)
 	}
 	s := summarize(outs)
-	doc.Summary = summaryDocument{Functions: s.functions, WithChanges: s.changed, Failed: s.failed}
+	doc.Summary = summaryDocument{Functions: s.functions, WithChanges: s.changed, Failed: s.failed, Conflicts: s.conflicts}
 	if applied {
 		doc.Summary.Applied, doc.Summary.Failed = ptr(s.applied), s.failed+s.applyFailed
 	}
@@ -176,6 +185,9 @@ func newActionDocument(a plan.Action) actionDocument {
 	d := actionDocument{Kind: string(a.Kind), Resource: a.Resource, ID: a.ID, Changes: []changeDocument{}}
 	if a.Reason != "" {
 		d.Reason = ptr(a.Reason)
+	}
+	if a.Owner != "" {
+		d.Owner = ptr(a.Owner)
 	}
 	for _, c := range a.Changes {
 		before, after := c.Before, c.After

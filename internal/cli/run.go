@@ -28,11 +28,28 @@ type outcome struct {
 	file      *definition.File
 }
 
+// conflict is the error of a plan that holds a conflict (it is not
+// applied), or nil.
+func (o outcome) conflict() error {
+	if o.err != nil || o.Plan == nil {
+		return nil
+	}
+	return o.Plan.ConflictError()
+}
+
+// applicable reports whether the outcome's plan is one apply carries out:
+// planned, without a conflict, with changes.
+func (o outcome) applicable() bool {
+	return o.err == nil && o.conflict() == nil && o.Plan.HasChanges()
+}
+
 // outcome names what happened to the function in an apply or destroy.
 func (o outcome) outcome() string {
 	switch {
 	case o.err != nil:
 		return outcomeNotPlanned
+	case o.conflict() != nil:
+		return outcomeConflict
 	case !o.Plan.HasChanges():
 		return outcomeNoChanges
 	case o.applyErr != nil:
@@ -117,15 +134,15 @@ func planner(r *reconcile.Reconciler, destroy bool) planFunc {
 // errNotStarted marks a function that an interrupt kept from being planned.
 var errNotStarted = errors.New("not planned: interrupted")
 
-// applyAll applies every plan that has changes, concurrently, on work (the
-// calls of a function started are finished); once stop is done no new
-// function starts. With a ledger, each is applied under its function's
+// applyAll applies every plan that has changes and no conflict,
+// concurrently, on work (the calls of a function started are finished);
+// once stop is done no new function starts. With a ledger, each is applied under its function's
 // lease (planned again there with replan), and every function planned is
 // recorded.
 func applyAll(stop, work context.Context, r *reconcile.Reconciler, l *ledger, replan planFunc, outs []outcome, parallel int) {
 	forEach(stop, len(outs), parallel, func(i int) {
 		o := &outs[i]
-		changes := o.err == nil && o.Plan.HasChanges()
+		changes := o.applicable()
 		switch {
 		case l == nil && changes:
 			o.applyErr = r.Apply(work, o.Plan)
@@ -138,10 +155,11 @@ func applyAll(stop, work context.Context, r *reconcile.Reconciler, l *ledger, re
 	})
 }
 
-// summary counts changes and failures.
+// summary counts changes, conflicts and failures. A function whose plan
+// holds a conflict counts as in conflict, not as changed.
 type summary struct {
-	functions, changed, failed int // planned
-	applied, applyFailed       int
+	functions, changed, conflicts, failed int // planned
+	applied, applyFailed                  int
 }
 
 func summarize(outs []outcome) summary {
@@ -150,6 +168,8 @@ func summarize(outs []outcome) summary {
 		switch {
 		case o.err != nil:
 			s.failed++
+		case o.conflict() != nil:
+			s.conflicts++
 		case o.Plan.HasChanges():
 			s.changed++
 		}
@@ -163,8 +183,29 @@ func summarize(outs []outcome) summary {
 	return s
 }
 
+// notApplied says why nothing is applied: the functions that could not be
+// planned, those in conflict.
+func (s summary) notApplied() string {
+	var why []string
+	if s.failed > 0 {
+		why = append(why, count(s.failed, "function")+" could not be planned")
+	}
+	if s.conflicts > 0 {
+		why = append(why, count(s.conflicts, "function")+" in conflict")
+	}
+	return strings.Join(why, ", ")
+}
+
+// inConflict is ", N in conflict" when there are conflicts, else "".
+func (s summary) inConflict() string {
+	if s.conflicts == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d in conflict", s.conflicts)
+}
+
 // printPlans writes the plans as text (stdout) and their errors (stderr),
-// in file order.
+// in file order, then why the plans in conflict are not applied (stderr).
 func printPlans(outs []outcome, stdout, stderr io.Writer, debug bool) {
 	for _, o := range outs {
 		if o.err != nil {
@@ -172,6 +213,11 @@ func printPlans(outs []outcome, stdout, stderr io.Writer, debug bool) {
 			continue
 		}
 		fmt.Fprint(stdout, o.Plan.String())
+	}
+	for _, o := range outs {
+		if err := o.conflict(); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", o.Source, err)
+		}
 	}
 }
 
@@ -228,10 +274,10 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 		printPlans(outs, io.Discard, env.Stderr, d.debug)
 	} else {
 		printPlans(outs, env.Stdout, env.Stderr, d.debug)
-		fmt.Fprintf(env.Stdout, "\nPlan: %s, %d with changes, %d failed.\n", count(s.functions, "function"), s.changed, s.failed)
+		fmt.Fprintf(env.Stdout, "\nPlan: %s, %d with changes%s, %d failed.\n", count(s.functions, "function"), s.changed, s.inConflict(), s.failed)
 	}
 	switch {
-	case s.failed > 0:
+	case s.failed > 0 || s.conflicts > 0:
 		return ExitError
 	case d.detailed && s.changed > 0:
 		return ExitChanges
@@ -330,7 +376,7 @@ func (run deployRun) finish(outs []outcome, interrupted bool) int {
 	switch {
 	case interrupted:
 		code = ExitInterrupted
-	case s.failed+s.applyFailed > 0:
+	case s.failed+s.conflicts+s.applyFailed > 0:
 		code = ExitError
 	}
 	if run.d.output == "json" {
@@ -369,12 +415,12 @@ func (run deployRun) summaryLine(s summary, interrupted bool, outs []outcome) {
 			fmt.Fprintf(run.env.Stderr, " (%s)", strings.Join(not, ", "))
 		}
 		fmt.Fprintf(run.env.Stderr, ". Run %s again to finish.\n", run.name)
-	case s.changed == 0 && s.failed > 0:
-		fmt.Fprintf(run.out, "\nNothing applied: %s could not be planned.\n", count(s.failed, "function"))
+	case s.changed == 0 && s.failed+s.conflicts > 0:
+		fmt.Fprintf(run.out, "\nNothing applied: %s.\n", s.notApplied())
 	case s.changed == 0:
 		fmt.Fprintf(run.out, "\nNo changes: AWS matches the definitions of %s.\n", count(s.functions, "function"))
 	default:
-		fmt.Fprintf(run.out, "\n%s: %s, %d changed, %d failed.\n", capitalize(run.name), count(s.functions, "function"), s.applied, s.failed+s.applyFailed)
+		fmt.Fprintf(run.out, "\n%s: %s, %d changed, %d failed%s.\n", capitalize(run.name), count(s.functions, "function"), s.applied, s.failed+s.applyFailed, s.inConflict())
 	}
 }
 
