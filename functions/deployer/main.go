@@ -3,8 +3,9 @@
 // CodePipeline Invoke action (see internal/trigger).
 //
 // Settings come from the environment: EVENTWIRE_TABLE (required),
-// EVENTWIRE_LEASE_SECONDS, EVENTWIRE_FUNCTION_PREFIX, and what files may
-// point at: EVENTWIRE_ALLOWED_ACCOUNTS, EVENTWIRE_ALLOWED_REGIONS,
+// EVENTWIRE_LEASE_SECONDS, EVENTWIRE_FUNCTION_PREFIX,
+// EVENTWIRE_ALLOW_TAKEOVER, and what files may point at:
+// EVENTWIRE_ALLOWED_ACCOUNTS, EVENTWIRE_ALLOWED_REGIONS,
 // EVENTWIRE_ALLOWED_BUCKETS, EVENTWIRE_KAFKA_HOSTS; the drift sweep's:
 // EVENTWIRE_SWEEP_QUEUE_ARN, EVENTWIRE_SWEEP_QUEUE_URL, EVENTWIRE_DRIFT_HEAL,
 // EVENTWIRE_SWEEP_SHARE, EVENTWIRE_SWEEP_CONCURRENCY; AWS settings from the
@@ -40,8 +41,8 @@ func main() {
 		os.Exit(1)
 	}
 	log.Info("deployer starting", "table", settings.Table, "function_prefix", settings.FunctionPrefix,
-		"lease", settings.LeaseDuration.String())
-	r := reconcile.New(cfg, reconcile.Options{Logger: log})
+		"lease", settings.LeaseDuration.String(), "allow_takeover", settings.AllowTakeover)
+	r := reconcile.New(cfg, settings.ReconcileOptions(log))
 	h := trigger.NewFromConfig(cfg, r, settings, log)
 	lambda.Start(h.Invoke)
 }

@@ -46,8 +46,11 @@ const (
 	Invalid Outcome = "invalid"
 	// Failed: AWS refused or failed; the run is retried.
 	Failed Outcome = "failed"
-	// Conflict: the file declares a function that another live file
-	// declares (DeclaredBy); nothing was sent to AWS. Final.
+	// Conflict: nothing was sent to AWS, final. Either the file declares
+	// a function that another live file declares (DeclaredBy), or its
+	// plan named a target group or route held by something eventwire does
+	// not own for the function, and takeovers are not allowed (Errors
+	// name the owner).
 	Conflict Outcome = "conflict"
 	// Refused: AWS refused a change that the deployer's role may not make
 	// (a target group without the tag its policy asks for); what came

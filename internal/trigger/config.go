@@ -24,6 +24,8 @@ import (
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/lambdasvc"
+	"github.com/eventwire/eventwire/internal/push"
+	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
@@ -113,6 +115,9 @@ type Settings struct {
 	DriftHeal                    bool
 	SweepShare                   float64
 	SweepConcurrency             int
+	// AllowTakeover is EnvAllowTakeover: the push reconciler's
+	// push.Options.AllowTakeover.
+	AllowTakeover bool
 }
 
 // SettingsFromEnv reads the settings with getenv (os.Getenv).
@@ -159,6 +164,13 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 			return s, fmt.Errorf("environment variable %s: %q is not a JSON list of branch names: %w", EnvBranches, v, err)
 		}
 	}
+	switch v := getenv(EnvAllowTakeover); v {
+	case "", "false":
+	case "true":
+		s.AllowTakeover = true
+	default:
+		return s, fmt.Errorf("environment variable %s: %q is neither true nor false", EnvAllowTakeover, v)
+	}
 	return s, s.sweepFromEnv(getenv)
 }
 
@@ -198,6 +210,12 @@ func envList(v string) ([]string, error) {
 		return nil, nil
 	}
 	return list, nil
+}
+
+// ReconcileOptions are the reconciler's options (internal/reconcile) that
+// the settings decide, with log as its logger.
+func (s Settings) ReconcileOptions(log *slog.Logger) reconcile.Options {
+	return reconcile.Options{Logger: log, Push: push.Options{AllowTakeover: s.AllowTakeover}}
 }
 
 // NewFromConfig builds the deployer's handler on an AWS configuration:

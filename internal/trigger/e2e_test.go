@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 
@@ -42,6 +46,10 @@ func TestSettingsFromEnv(t *testing.T) {
 		{"sources", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_BUCKET": "defs", "EVENTWIRE_REPOSITORY": "definitions", "EVENTWIRE_BRANCHES": `["main","release/1"]`},
 			trigger.Settings{Table: "t", Bucket: "defs", Repository: "definitions", Branches: []string{"main", "release/1"}, Allowed: noAPIs}, ""},
 		{"bad branches", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_BRANCHES": "main,dev"}, trigger.Settings{}, `EVENTWIRE_BRANCHES: "main,dev" is not a JSON list of branch names`},
+		{"takeover allowed", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_ALLOW_TAKEOVER": "true"},
+			trigger.Settings{Table: "t", AllowTakeover: true}, ""},
+		{"takeover not allowed", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_ALLOW_TAKEOVER": "false"}, trigger.Settings{Table: "t"}, ""},
+		{"takeover misspelt", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_ALLOW_TAKEOVER": "yes"}, trigger.Settings{}, `EVENTWIRE_ALLOW_TAKEOVER: "yes"`},
 		{"no table", map[string]string{}, trigger.Settings{}, "EVENTWIRE_TABLE"},
 		{"bad lease", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "5m"}, trigger.Settings{}, `EVENTWIRE_LEASE_SECONDS: "5m"`},
 		{"zero lease", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_LEASE_SECONDS": "0"}, trigger.Settings{}, `EVENTWIRE_LEASE_SECONDS: "0"`},
@@ -97,6 +105,12 @@ func TestSettingsFromEnv(t *testing.T) {
 // reconciler, against moto, with a function and a queue to wire.
 func e2e(t *testing.T, cfg aws.Config) (*trigger.Handler, *env, *awsfixture.Fixture) {
 	t.Helper()
+	return e2eWith(t, cfg, trigger.Settings{Table: table, Bucket: bucket})
+}
+
+// e2eWith is e2e with the deployer's settings s.
+func e2eWith(t *testing.T, cfg aws.Config, s trigger.Settings) (*trigger.Handler, *env, *awsfixture.Fixture) {
+	t.Helper()
 	e := newEnv(t)
 	fx := awsfixture.New(mototest.Shared(t).Config(t))
 	ctx := context.Background()
@@ -106,8 +120,8 @@ func e2e(t *testing.T, cfg aws.Config) (*trigger.Handler, *env, *awsfixture.Fixt
 	if _, err := fx.Queue(ctx, "orders"); err != nil {
 		t.Fatal(err)
 	}
-	d := reconcile.New(cfg, reconcile.Options{})
-	h := trigger.NewFromConfig(cfg, d, trigger.Settings{Table: table, Bucket: bucket}, e.tcfg.Logger, s3Options)
+	d := reconcile.New(cfg, s.ReconcileOptions(e.tcfg.Logger))
+	h := trigger.NewFromConfig(cfg, d, s, e.tcfg.Logger, s3Options)
 	return h, e, fx
 }
 
@@ -245,5 +259,81 @@ func TestEndToEnd_CodePipelineJobWiresTheQueue(t *testing.T) {
 	a := pe.answers()
 	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(jsonString(a[0].Body), "orders: applied 1 create") {
 		t.Errorf("job answer: %v", a)
+	}
+}
+
+// A file uploaded to S3 for orders names a target group that serves the
+// function legacy, through the real handler and reconciler: the run is
+// recorded as a conflict naming legacy, not retried (the handler returns
+// nil), and nothing is applied for orders: legacy stays registered, orders
+// gets no grant and no mapping. The same deployer with
+// EVENTWIRE_ALLOW_TAKEOVER=true takes the target group over.
+func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testing.T) {
+	cfg := mototest.Shared(t).Config(t)
+	h, e, fx := e2e(t, cfg)
+	ctx := context.Background()
+	legacy := must(t)(fx.Function(ctx, "legacy"))
+	tg := must(t)(fx.TargetGroup(ctx, "shared"))
+	if _, err := fx.ELB.RegisterTargets(ctx, &elasticloadbalancingv2.RegisterTargetsInput{
+		TargetGroupArn: aws.String(tg), Targets: []elbtypes.TargetDescription{{Id: aws.String(legacy)}}}); err != nil {
+		t.Fatal(err)
+	}
+	const key = "orders/_lambdaeventsourcedef.json"
+	file := fmt.Sprintf(`{"FunctionName": "orders",
+  "PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": %q}],
+  "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}}}`, tg)
+	put, _ := json.Marshal(trigger.S3EventFor(bucket, key, e.put(key, file), "0055AED6DCD90281E5", false))
+	if err := h.Handle(ctx, put); err != nil {
+		t.Fatalf("a conflict must not be retried: err = %v", err)
+	}
+	hist := e.history("orders")
+	if len(hist) != 1 || hist[0].Outcome != records.Conflict || hist[0].Changes != 0 ||
+		!strings.Contains(strings.Join(hist[0].Errors, "\n"), "held by "+legacy) {
+		t.Fatalf("records: %+v", hist)
+	}
+	if got := targetsOf(t, fx, tg); !slices.Equal(got, []string{legacy}) {
+		t.Errorf("targets after the conflict = %v, want [%s]", got, legacy)
+	}
+	if _, err := fx.Lambda.GetPolicy(ctx, &awslambda.GetPolicyInput{FunctionName: aws.String("orders")}); err == nil {
+		t.Errorf("orders has a policy after the conflict")
+	}
+	if got := mappings(t, fx); len(got) != 0 {
+		t.Errorf("mappings after the conflict: %v", got)
+	}
+
+	d := reconcile.New(cfg, trigger.Settings{AllowTakeover: true}.ReconcileOptions(nil))
+	allowed := trigger.NewFromConfig(cfg, d, trigger.Settings{Table: table, Bucket: bucket, AllowTakeover: true}, e.tcfg.Logger, s3Options)
+	put, _ = json.Marshal(trigger.S3EventFor(bucket, key, e.put(key, file), "0055AED6DCD90281E6", false))
+	if err := allowed.Handle(ctx, put); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := targetsOf(t, fx, tg), []string{strings.Replace(legacy, "legacy", "orders", 1)}; !slices.Equal(got, want) {
+		t.Errorf("targets after the takeover = %v, want %v", got, want)
+	}
+	if hist := e.history("orders"); len(hist) != 2 || hist[0].Outcome != records.Succeeded {
+		t.Errorf("records after the takeover: %+v", hist)
+	}
+}
+
+func targetsOf(t *testing.T, fx *awsfixture.Fixture, tg string) []string {
+	t.Helper()
+	out, err := fx.ELB.DescribeTargetHealth(context.Background(), &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range out.TargetHealthDescriptions {
+		ids = append(ids, aws.ToString(d.Target.Id))
+	}
+	return ids
+}
+
+func must(t *testing.T) func(string, error) string {
+	return func(s string, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
 }

@@ -9,9 +9,10 @@ import (
 	marks "github.com/eventwire/eventwire/internal/owner"
 )
 
-// refusedError is a run that AWS refused for good and that is recorded as
-// refused: the event is not retried for it (a CodePipeline job still
-// fails with it).
+// refusedError is a run that cannot succeed by retrying, recorded as
+// refused (AWS refused it for good) or as conflict (its plan holds a
+// conflict, so nothing was applied): the event is not retried for it (a
+// CodePipeline job still fails with it).
 type refusedError struct{ err error }
 
 func (e refusedError) Error() string { return e.err.Error() }

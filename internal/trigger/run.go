@@ -52,7 +52,8 @@ type work struct {
 type result struct {
 	record records.Record
 	plan   *plan.Plan
-	// err is an AWS failure (or a held lease): retryable.
+	// err is an AWS failure (or a held lease): retryable; or, as a
+	// refusedError, a final refusal (recorded, not retried).
 	err error
 }
 
@@ -106,12 +107,17 @@ func (h *Handler) execute(ctx context.Context, r *runState, w work) result {
 	r.setPlan(p)
 	h.logPlan(ctx, r.log, p, w.mode)
 
+	if err := p.ConflictError(); err != nil {
+		// Nothing is applied: final, and not the active declaration.
+		r.rec.Changes = 0
+		return r.refuse(ctx, p, records.Conflict, err, "")
+	}
 	if w.mode == records.ModePlan {
 		r.rec.Outcome = records.Planned
 	} else {
 		if err := h.cfg.Deployer.Apply(ctx, p); err != nil {
 			if hint := h.refusal(ctx, err); hint != "" {
-				return r.refuse(ctx, p, err, hint)
+				return r.refuse(ctx, p, records.Refused, err, hint)
 			}
 			return r.fail(ctx, p, err)
 		}
@@ -223,19 +229,23 @@ func (r *runState) fail(ctx context.Context, p *plan.Plan, err error) result {
 	return result{record: written, plan: p, err: err}
 }
 
-// refuse records the run as refused (final) with err and hint, and
-// returns err as a refusedError.
-func (r *runState) refuse(ctx context.Context, p *plan.Plan, err error, hint string) result {
-	r.rec.Outcome = records.Refused
-	r.rec.Errors = append(errorLines(err), hint)
+// refuse records the run with outcome (refused, or conflict: final) with
+// err and, if any, hint, and returns err as a refusedError.
+func (r *runState) refuse(ctx context.Context, p *plan.Plan, outcome records.Outcome, err error, hint string) result {
+	r.rec.Outcome = outcome
+	r.rec.Errors = errorLines(err)
+	if hint != "" {
+		r.rec.Errors = append(r.rec.Errors, hint)
+		err = fmt.Errorf("%w\n%s", err, hint)
+	}
 	r.rec.Duration = r.h.now().Sub(r.rec.Start)
-	r.log.ErrorContext(ctx, "deployment refused", "error", err.Error(), "hint", hint)
+	r.log.ErrorContext(ctx, "deployment "+string(outcome), "error", err.Error())
 	written, perr := r.h.cfg.Store.PutRecord(context.WithoutCancel(ctx), r.rec)
 	if perr != nil {
 		// The refusal is not recorded: retried, to record it.
 		return result{record: r.rec, plan: p, err: errors.Join(err, perr)}
 	}
-	return result{record: written, plan: p, err: refusedError{err: fmt.Errorf("%w\n%s", err, hint)}}
+	return result{record: written, plan: p, err: refusedError{err: err}}
 }
 
 // succeed writes the record of a run that planned or applied.
