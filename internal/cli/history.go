@@ -25,16 +25,17 @@ function, newest first, with those of 'eventwire apply' and 'eventwire
 destroy' runs given the same table: when each run started, how long it
 took, what triggered it (s3, codecommit, codepipeline, cli, or sweep: a
 drift check), what it did (apply, plan, destroy, or check: a drift check
-that changed nothing), how it ended (succeeded, planned, invalid, failed;
-a drift check: in-sync, drifted, orphaned, healed, pruned), how many
+that changed nothing), how it ended (succeeded, planned, invalid, conflict,
+refused, failed; a drift check: in-sync, drifted, orphaned, healed, pruned), how many
 changes it made (or found), and the file it came from. Errors are
 shown under their run, and who ran a CLI run (the AWS caller's ARN); -v
 shows each run's plan too.
 
 FUNCTION is a name, an ARN or a qualified name: records are kept per
 function name, so "orders", "orders:live" and the function's ARN share one
-history. Runs of files too broken to name a function are listed with
-FUNCTION "-". The table is --table, or $` + TableEnv + ` (the table name is
+history. Runs of files too broken to name a function, or naming one the
+Lambda API would refuse (too long, characters outside its pattern), are
+listed with FUNCTION "-". The table is --table, or $` + TableEnv + ` (the table name is
 the TableName output of the eventwire stack).
 
 Examples:
@@ -97,6 +98,8 @@ func historyArgs(args []string, table string, limit int, output string) (string,
 		return "", "want exactly one FUNCTION"
 	case strings.TrimSpace(args[0]) == "":
 		return "", `FUNCTION is empty (runs of files that named no function are under "-")`
+	case args[0] != "-" && records.FunctionKey(args[0]) == "":
+		return "", fmt.Sprintf(`FUNCTION %.80q is not a function name or ARN (runs of files that named none, or an invalid one, are under "-")`, args[0])
 	case limit < 0:
 		return "", fmt.Sprintf("-n %d: want 0 (all) or more", limit)
 	case output != "text" && output != "json":

@@ -129,6 +129,10 @@ func TestHistory(t *testing.T) {
 			wantErr: "eventwire history: FUNCTION is empty (runs of files that named no function are under \"-\")\n",
 		},
 		{
+			name: "not a function name", args: []string{"history", "--table", "deployments", "orders!"}, wantCode: ExitError,
+			wantErr: "eventwire history: FUNCTION \"orders!\" is not a function name or ARN (runs of files that named none, or an invalid one, are under \"-\")\n",
+		},
+		{
 			name: "negative limit", args: []string{"history", "--table", "deployments", "-n", "-1", "orders"}, wantCode: ExitError,
 			wantErr: "eventwire history: -n -1: want 0 (all) or more\n",
 		},

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"unicode/utf8"
+
+	"github.com/eventwire/eventwire/internal/funcref"
 )
 
 // MaxFileSize is the largest definition file accepted (1 MiB).
@@ -289,8 +291,8 @@ func (w *walker) checkFunctionRef(n *node, path string) bool {
 		w.errorf(n.off, path, "%s is not a function name, partial ARN or ARN", shortQuote(n.str))
 		return false
 	}
-	if len(ref.Name) > 64 {
-		w.errorf(n.off, path, "function name %s is %d characters long, over 64", shortQuote(ref.Name), len(ref.Name))
+	if len(ref.Name) > funcref.MaxNameLength {
+		w.errorf(n.off, path, "function name %s is %d characters long, over %d", shortQuote(ref.Name), len(ref.Name), funcref.MaxNameLength)
 		return false
 	}
 	return true

@@ -3,6 +3,8 @@ package definition
 import (
 	"regexp"
 	"sort"
+
+	"github.com/eventwire/eventwire/internal/funcref"
 )
 
 // spec describes what a JSON value may be. The validator walks the file
@@ -131,7 +133,7 @@ const (
 )
 
 var (
-	functionNameSpec = str("a function name or ARN", 1, 256, functionNamePattern)
+	functionNameSpec = str("a function name or ARN", 1, funcref.MaxLength, functionNamePattern)
 	arnSpec          = str("an ARN", -1, -1, arnPattern)
 	uriSpec          = str("a URI", 1, 200, uriPattern)
 

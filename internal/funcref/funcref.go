@@ -39,6 +39,32 @@ var pattern = regexp.MustCompile(`^(?:arn:(aws[a-zA-Z-]*)?:lambda:)?(?:([a-z]{2}
 // reference.
 var ErrInvalid = errors.New("not a function name or ARN")
 
+// Bounds of FunctionName in the Lambda API: a reference is at most
+// MaxLength characters, and the function's name in it at most
+// MaxNameLength ("If you specify only the function name, it's limited to
+// 64 characters in length"; a function's name is never longer).
+const (
+	MaxLength     = 256
+	MaxNameLength = 64
+)
+
+// Check is Parse, and also refuses a reference longer than the API's
+// bounds (MaxLength, MaxNameLength): what passes Check is a function
+// reference the Lambda API could accept, safe to use as a key.
+func Check(s string) (Ref, error) {
+	if len(s) > MaxLength {
+		return Ref{}, fmt.Errorf("function reference of %d characters, over %d: %w", len(s), MaxLength, ErrInvalid)
+	}
+	r, err := Parse(s)
+	if err != nil {
+		return Ref{}, err
+	}
+	if len(r.Name) > MaxNameLength {
+		return Ref{}, fmt.Errorf("function name %q is %d characters long, over %d: %w", r.Name, len(r.Name), MaxNameLength, ErrInvalid)
+	}
+	return r, nil
+}
+
 // Parse splits a function reference as the Lambda API accepts it in
 // FunctionName:
 //

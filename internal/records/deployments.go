@@ -8,10 +8,13 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/eventwire/eventwire/internal/funcref"
 )
 
 // Trigger is what started a run.
@@ -108,6 +111,20 @@ func recordPK(function string) string {
 	return "function#" + function
 }
 
+// boundRef cuts a function reference that no API would accept to what
+// a record keeps of it: funcref.MaxLength bytes (on a rune boundary) and
+// a mark.
+func boundRef(ref string) string {
+	if len(ref) <= funcref.MaxLength {
+		return ref
+	}
+	cut := funcref.MaxLength
+	for cut > 0 && !utf8.RuneStart(ref[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", ref[:cut], len(ref))
+}
+
 // NewID returns a random run id.
 func NewID() string {
 	var b [8]byte
@@ -121,6 +138,8 @@ func (s *Store) PutRecord(ctx context.Context, r Record) (Record, error) {
 	if r.ID == "" {
 		r.ID = NewID()
 	}
+	// Whatever the caller gives, the key is a function name or "".
+	r.Function = FunctionKey(r.Function)
 	if r.Start.IsZero() {
 		r.Start = s.now()
 	}
@@ -136,7 +155,7 @@ func (s *Store) PutRecord(ctx context.Context, r Record) (Record, error) {
 		"duration_ms":  num(r.Duration.Milliseconds()),
 		"trigger":      str(string(r.Trigger)),
 		"source":       str(r.Source),
-		"function_ref": str(r.FunctionRef),
+		"function_ref": str(boundRef(r.FunctionRef)),
 		"mode":         str(string(r.Mode)),
 		"outcome":      str(string(r.Outcome)),
 		"plan":         str(r.Plan),

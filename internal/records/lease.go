@@ -67,7 +67,13 @@ type LeaseOptions struct {
 // too. When the lease is held, it retries with backoff for up to opts.Wait
 // (and never past ctx's deadline), then returns an error wrapping
 // ErrLeaseHeld.
+//
+// function must be a function name (FunctionKey); anything else is refused
+// before DynamoDB sees it.
 func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts LeaseOptions) (*Lease, error) {
+	if FunctionKey(function) != function || function == "" {
+		return nil, fmt.Errorf("lease of function %.80q: not a function name", function)
+	}
 	if opts.Duration <= 0 {
 		opts.Duration = DefaultLeaseDuration
 	}

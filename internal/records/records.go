@@ -95,7 +95,19 @@ func (s *Store) Table() string { return s.table }
 // kept under: the bare function name, without ARN parts or qualifier, so
 // that "orders", "orders:live" and the function's ARN share one history and
 // one lease.
-func FunctionKey(ref string) string { return funcref.Name(ref) }
+//
+// A string that is not a function reference the Lambda API accepts (its
+// FunctionName pattern and lengths, funcref.Check) is never a key: it
+// gives "", whose records are kept with those of files that named no
+// function ("eventwire history -"). So a file naming a 3,000-character
+// function, over DynamoDB's 2,048-byte partition key, is still recorded.
+func FunctionKey(ref string) string {
+	r, err := funcref.Check(ref)
+	if err != nil {
+		return ""
+	}
+	return r.Name
+}
 
 // isConditionFailed reports whether err is a failed condition of a
 // conditional write.

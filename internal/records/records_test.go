@@ -51,9 +51,18 @@ func TestFunctionKey(t *testing.T) {
 		{"arn:aws:lambda:us-east-1:123456789012:function:orders:live", "orders"},
 		{"123456789012:function:orders", "orders"},
 		{"123456789012:function:orders:live", "orders"},
+		{"-", "-"},
+		// Not a reference the Lambda API accepts: never a key.
+		{"", ""},
+		{strings.Repeat("x", 3000), ""},
+		{strings.Repeat("x", 65), ""},
+		{"arn:aws:lambda:us-east-1:123456789012:function:" + strings.Repeat("x", 210), ""},
+		{"orders!", ""},
+		{"orders/../other", ""},
+		{"a b", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.ref, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%.40s", tt.ref), func(t *testing.T) {
 			if got := records.FunctionKey(tt.ref); got != tt.want {
 				t.Errorf("FunctionKey(%q) = %q, want %q", tt.ref, got, tt.want)
 			}
@@ -362,6 +371,33 @@ func TestPutRecord_ManyErrors_Bounded(t *testing.T) {
 	}
 	if want := fmt.Sprintf("... and %d more error(s), not kept in the record", len(errs)-(len(kept)-1)); kept[len(kept)-1] != want {
 		t.Errorf("last line %q, want %q", kept[len(kept)-1], want)
+	}
+}
+
+// A record of a file naming a 3,000-character function (over DynamoDB's
+// 2,048-byte partition key) is written under the key of runs that named no
+// function, with the name cut short in its body; a lease for such a name is
+// refused before DynamoDB sees it.
+func TestPutRecord_FunctionNameOverTheAPIBounds_UnderNoFunction(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	ctx := context.Background()
+	long := strings.Repeat("x", 3000)
+	if _, err := s.PutRecord(ctx, records.Record{Function: long, FunctionRef: long, ID: "long", Start: now, Outcome: records.Invalid}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.History(ctx, "-", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != "long" || got[0].Function != "-" {
+		t.Fatalf("history of \"-\" = %+v, want the record", got)
+	}
+	if want := strings.Repeat("x", 256) + "... (3000 bytes)"; got[0].FunctionRef != want {
+		t.Errorf("function_ref = %.300q, want %q", got[0].FunctionRef, want)
+	}
+	if _, err := s.AcquireLease(ctx, long, "run", records.LeaseOptions{}); err == nil || !strings.Contains(err.Error(), "not a function name") {
+		t.Errorf("lease of a 3,000-character name: err = %.200v, want a refusal", err)
 	}
 }
 

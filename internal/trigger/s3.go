@@ -138,6 +138,13 @@ func (c *s3Change) src() records.Source { return records.S3Source(c.bucket, c.ke
 
 func (c *s3Change) source() string { return c.src().String() }
 
+// S3's limits on names: a bucket name is 3 to 63 characters, an object
+// key at most 1,024 bytes of UTF-8.
+const (
+	maxBucketName = 63
+	maxKeyBytes   = 1024
+)
+
 // s3ChangeOf reads an event record; nil (logged) if it is not about a
 // definition file being created or removed.
 func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Change {
@@ -146,6 +153,12 @@ func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 	key, err := url.QueryUnescape(r.S3.Object.Key)
 	if err != nil {
 		h.log.ErrorContext(ctx, "ignored S3 event with a malformed key", "bucket", bucket, "key", r.S3.Object.Key, "error", err.Error())
+		return nil
+	}
+	if len(bucket) > maxBucketName || len(key) > maxKeyBytes {
+		// Not from S3, which never sends such names; never a table key.
+		h.log.ErrorContext(ctx, "ignored S3 event: bucket or key longer than S3 allows",
+			"bucket_bytes", len(bucket), "key_bytes", len(key), "max_bucket", maxBucketName, "max_key", maxKeyBytes)
 		return nil
 	}
 	if !h.bucketAccepted(ctx, bucket, key) {

@@ -216,6 +216,60 @@ func TestS3_BadFile_FailureRecordNoChangeNoRetry(t *testing.T) {
 	}
 }
 
+// A file naming a function the Lambda API would refuse (3,000 characters:
+// a DynamoDB partition key holds 2,048 bytes; a name over 64 characters;
+// characters outside the pattern) is recorded as invalid, once, under the
+// key of files that named no function ("eventwire history -"), and the
+// handler returns nil: the event is not retried into the failure queue.
+func TestS3_FunctionNameOutsideTheAPIPattern_RecordedInvalidOnce(t *testing.T) {
+	for _, name := range []string{strings.Repeat("x", 3000), strings.Repeat("y", 65), "orders!"} {
+		t.Run(fmt.Sprintf("%.10s (%d characters)", name, len(name)), func(t *testing.T) {
+			e := newEnv(t)
+			const key = "orders/_lambdaeventsourcedef.json"
+			v := e.put(key, fmt.Sprintf(`{"FunctionName": %q, "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}}}`, name))
+			ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+			h := e.handler()
+			for i := 0; i < 2; i++ {
+				if err := h.Handle(context.Background(), ev); err != nil {
+					t.Fatalf("delivery %d: %.300v, want nil (not retried)", i+1, err)
+				}
+			}
+			if calls := e.deployer.Calls(); len(calls) != 0 {
+				t.Errorf("deployer called: %v", calls)
+			}
+			hist := e.history("-")
+			if len(hist) != 1 {
+				t.Fatalf("%d records under \"-\", want 1", len(hist))
+			}
+			r := hist[0]
+			if r.Outcome != records.Invalid || !strings.Contains(strings.Join(r.Errors, "\n"), "FunctionName") {
+				t.Errorf("record: outcome %s, errors %.300q; want invalid naming FunctionName", r.Outcome, r.Errors)
+			}
+			if len(r.FunctionRef) > 300 || !strings.HasPrefix(r.FunctionRef, name[:min(len(name), 64)]) {
+				t.Errorf("function_ref %.100q... (%d bytes): want the name, cut short", r.FunctionRef, len(r.FunctionRef))
+			}
+		})
+	}
+}
+
+// An event for a key longer than S3 allows (not sent by S3) is ignored,
+// logged, and returns nil: its name never becomes a table key, which
+// DynamoDB would refuse over 2,048 bytes.
+func TestS3_KeyLongerThanS3Allows_Ignored(t *testing.T) {
+	e := newEnv(t)
+	key := strings.Repeat("k/", 1100) + "_lambdaeventsourcedef.json"
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: "v1", Sequencer: "0055AED6DCD90281E5"})
+	if err := e.handler().Handle(context.Background(), ev); err != nil {
+		t.Fatalf("err = %.300v, want nil (ignored)", err)
+	}
+	if calls := e.deployer.Calls(); len(calls) != 0 {
+		t.Errorf("deployer called: %v", calls)
+	}
+	if got := e.log.grep("longer than S3 allows"); len(got) != 1 {
+		t.Errorf("log lines about the key: %q, want 1", got)
+	}
+}
+
 // An AWS failure in the middle of a run is returned (Lambda retries); the
 // retry of the same event converges.
 func TestS3_InterruptedRun_NextConverges(t *testing.T) {
