@@ -2,6 +2,8 @@ package funcref_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -182,5 +184,37 @@ func TestFunction_Is(t *testing.T) {
 	}
 	if got := live.At(""); got != ordersARN {
 		t.Errorf("At(\"\") = %q", got)
+	}
+}
+
+// TestCheck: Parse within the API's lengths (a reference of 256
+// characters, a name of 64).
+func TestCheck(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("x", n) }
+	tests := []struct {
+		ref  string
+		want string // the name, or "" when refused
+	}{
+		{"orders:live", "orders"},
+		{long(64), long(64)},
+		{long(65), ""},
+		{long(3000), ""},
+		{"arn:aws:lambda:us-east-1:123456789012:function:" + long(64) + ":" + long(128), long(64)},
+		{"arn:aws:lambda:us-east-1:123456789012:function:" + long(64) + ":" + long(200), ""},
+		{"orders!", ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%.30s (%d)", tt.ref, len(tt.ref)), func(t *testing.T) {
+			r, err := funcref.Check(tt.ref)
+			if tt.want == "" {
+				if !errors.Is(err, funcref.ErrInvalid) {
+					t.Errorf("Check: err = %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil || r.Name != tt.want {
+				t.Errorf("Check = %q, %v; want name %q", r.Name, err, tt.want)
+			}
+		})
 	}
 }
