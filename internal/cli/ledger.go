@@ -127,8 +127,13 @@ func (l *ledger) record(ctx context.Context, o *outcome, start time.Time) {
 			}
 		}
 	}
-	if err := errors.Join(o.err, o.applyErr); err != nil {
-		rec.Outcome = records.Failed
+	outcome, err := records.Failed, errors.Join(o.err, o.applyErr)
+	if c := o.conflict(); err == nil && c != nil {
+		// Not applied: nothing changed, and no retry would change that.
+		outcome, err, rec.Changes = records.Conflict, c, 0
+	}
+	if err != nil {
+		rec.Outcome = outcome
 		for _, line := range strings.Split(err.Error(), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
 				rec.Errors = append(rec.Errors, line)

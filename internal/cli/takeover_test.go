@@ -15,6 +15,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/awsfixture"
 	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/records"
 )
 
 // takeoverCase is a push source that something eventwire does not own for
@@ -154,5 +155,27 @@ func checkConflictJSON(t *testing.T, w *world, owner string) {
 	}
 	if len(conflicts) != 1 || conflicts[0].Owner == nil || *conflicts[0].Owner != owner {
 		t.Errorf("plan -o json: conflicts = %+v, want one owned by %s", conflicts, owner)
+	}
+}
+
+// TestApply_WithTable_ConflictRecorded: with --table, a function whose plan
+// holds a conflict gets a deployment record with the outcome conflict,
+// naming the owner, and no changes.
+func TestApply_WithTable_ConflictRecorded(t *testing.T) {
+	w, store, _ := ledgerWorld(t)
+	ctx := context.Background()
+	legacy := must[string](t)(w.fx.Function(ctx, "legacy"))
+	source, owner, _ := takeoverCases[0].setup(t, w, legacy)
+	w.write(fmt.Sprintf(`{"FunctionName": "orders", "PushEventSources": [%s]}`, source))
+	if code, out, errOut := w.run("apply", "--yes", "--table", "deployments", w.dir); code != 1 {
+		t.Fatalf("apply: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	hist, err := store.History(ctx, "orders", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Outcome != records.Conflict || hist[0].Changes != 0 ||
+		!strings.Contains(strings.Join(hist[0].Errors, "\n"), "held by "+owner) {
+		t.Errorf("records: %+v, want one conflict naming %s", hist, owner)
 	}
 }
