@@ -14,7 +14,7 @@ import (
 // functions those changes left to converge.
 const branchSK = "branch"
 
-func branchPK(repo, branch string) string { return "codecommit#" + repo + "/" + branch }
+func branchPK(repo, branch string) string { return boundKey("codecommit#" + repo + "/" + branch) }
 
 // BranchLease is the name of the lease that serializes the indexing of a
 // branch's pushes (a function name cannot hold '#').

@@ -66,12 +66,15 @@ func CodeCommitSource(repo, branch, path, commit string) Source {
 
 // ID identifies the source, whatever its version. Git reference names
 // cannot hold ':' and repository names cannot hold '/', so the parts of a
-// CodeCommit id cannot run into each other.
+// CodeCommit id cannot run into each other. It is a partition key and a
+// sort key: one too long for a sort key (an S3 key near its 1,024 bytes,
+// a deep CodeCommit path) is cut and ends with a hash of the whole
+// (boundKey).
 func (s Source) ID() string {
 	if s.Kind == KindCodeCommit {
-		return "codecommit#" + s.Repository + "/" + s.Branch + ":" + s.Path
+		return boundKey("codecommit#" + s.Repository + "/" + s.Branch + ":" + s.Path)
 	}
-	return "s3#" + s.Bucket + "/" + s.Key
+	return boundKey("s3#" + s.Bucket + "/" + s.Key)
 }
 
 // String names the source at its version, in records and logs:

@@ -68,11 +68,12 @@ type LeaseOptions struct {
 // (and never past ctx's deadline), then returns an error wrapping
 // ErrLeaseHeld.
 //
-// function must be a function name (FunctionKey); anything else is refused
-// before DynamoDB sees it.
+// function is a function name (FunctionKey) or another bounded name
+// (BranchLease); a name too long for a table key is refused before
+// DynamoDB sees it.
 func (s *Store) AcquireLease(ctx context.Context, function, owner string, opts LeaseOptions) (*Lease, error) {
-	if FunctionKey(function) != function || function == "" {
-		return nil, fmt.Errorf("lease of function %.80q: not a function name", function)
+	if function == "" || len(leasePK(function)) > maxPartitionKeyBytes {
+		return nil, fmt.Errorf("lease of %.80q (%d bytes): not a name the table can key", function, len(function))
 	}
 	if opts.Duration <= 0 {
 		opts.Duration = DefaultLeaseDuration

@@ -21,6 +21,10 @@
 // which `eventwire drift` reads); a drift check's record is a deployment
 // record with trigger "sweep".
 //
+// A source id or branch key too long for a sort key (1,024 bytes) is cut
+// and ends with a hash of the whole (boundKey); a function name that the
+// Lambda API would refuse is never a key (FunctionKey).
+//
 // Records sort by start time within a function, so a Query newest first is
 // the function's history. Only GetItem, PutItem, UpdateItem, DeleteItem,
 // Query and TransactWriteItems (updates and deletes) are used.

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
@@ -396,7 +397,7 @@ func TestPutRecord_FunctionNameOverTheAPIBounds_UnderNoFunction(t *testing.T) {
 	if want := strings.Repeat("x", 256) + "... (3000 bytes)"; got[0].FunctionRef != want {
 		t.Errorf("function_ref = %.300q, want %q", got[0].FunctionRef, want)
 	}
-	if _, err := s.AcquireLease(ctx, long, "run", records.LeaseOptions{}); err == nil || !strings.Contains(err.Error(), "not a function name") {
+	if _, err := s.AcquireLease(ctx, long, "run", records.LeaseOptions{}); err == nil || !strings.Contains(err.Error(), "not a name the table can key") {
 		t.Errorf("lease of a 3,000-character name: err = %.200v, want a refusal", err)
 	}
 }
@@ -441,5 +442,24 @@ func TestLease_AnswerLost_RetryTakesIt(t *testing.T) {
 	}
 	if !lose.lost.Load() {
 		t.Fatal("no answer was lost: the test did not test anything")
+	}
+}
+
+// Source ids are table keys: one over DynamoDB's 1,024-byte sort key is
+// cut and ends with a hash of the whole, so it fits and stays distinct.
+func TestSourceID_Bounded(t *testing.T) {
+	bucket := strings.Repeat("b", 63)
+	long := func(last string) string { return strings.Repeat("k/", 498) + "_lambdaeventsourcedef.json" + last }
+	short := records.S3Source("defs", "orders/_lambdaeventsourcedef.json", "v1").ID()
+	if short != "s3#defs/orders/_lambdaeventsourcedef.json" {
+		t.Errorf("short id = %q, want it unchanged", short)
+	}
+	a, b := records.S3Source(bucket, long("a"), "").ID(), records.S3Source(bucket, long("b"), "").ID()
+	if len(a) > 1024 || len(b) > 1024 || a == b || !strings.Contains(a, "#sha256:") {
+		t.Errorf("long ids: %d and %d bytes, equal %v; want at most 1,024, distinct, hashed", len(a), len(b), a == b)
+	}
+	path := strings.Repeat("é", 600) + "/_lambdaeventsourcedef.json"
+	if id := records.CodeCommitSource("repo", "refs/heads/main", path, "c1").ID(); len(id) > 1024 || !utf8.ValidString(id) {
+		t.Errorf("CodeCommit id of a long path: %d bytes, valid UTF-8 %v", len(id), utf8.ValidString(id))
 	}
 }

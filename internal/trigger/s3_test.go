@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -249,6 +250,23 @@ func TestS3_FunctionNameOutsideTheAPIPattern_RecordedInvalidOnce(t *testing.T) {
 				t.Errorf("function_ref %.100q... (%d bytes): want the name, cut short", r.FunctionRef, len(r.FunctionRef))
 			}
 		})
+	}
+}
+
+// A definition file under a key near S3's 1,024 bytes is applied: its
+// source id ("s3#BUCKET/KEY", over DynamoDB's 1,024-byte sort key) is cut
+// and hashed rather than refused by the table, which would retry the
+// event into the failure queue.
+func TestS3_KeyNearS3sLimit_Applied(t *testing.T) {
+	e := newEnv(t)
+	key := strings.Repeat("d/", 495) + "_lambdaeventsourcedef.json"
+	v := e.put(key, sqsFile("orders", "orders", 5))
+	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: url.QueryEscape(key), Version: v, Sequencer: "0055AED6DCD90281E5"})
+	if err := e.handler().Handle(context.Background(), ev); err != nil {
+		t.Fatalf("err = %.300v, want nil", err)
+	}
+	if got := e.outcomes("orders"); len(got) != 1 || !strings.HasPrefix(got[0], "succeeded apply") {
+		t.Errorf("records: %.300q, want one succeeded apply", got)
 	}
 }
 
