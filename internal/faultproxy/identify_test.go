@@ -214,34 +214,4 @@ func TestDefaultBucket(t *testing.T) {
 	}
 }
 
-func TestParseQuotas(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    map[string]Quota
-		wantErr bool
-	}{
-		{in: "", want: map[string]Quota{"lambda": {15, 15}, "apigateway": {10, 40}}},
-		{in: "lambda=30:60, apigateway=off", want: map[string]Quota{"lambda": {30, 60}}},
-		{in: "s3=0.5:1", want: map[string]Quota{"lambda": {15, 15}, "apigateway": {10, 40}, "s3": {0.5, 1}}},
-		{in: "lambda=15", wantErr: true},
-		{in: "lambda=x:1", wantErr: true},
-		{in: "lambda=1:0", wantErr: true},
-		{in: "=1:1", wantErr: true},
-	}
-	for _, tt := range tests {
-		base := map[string]Quota{"lambda": {15, 15}, "apigateway": {10, 40}}
-		got, err := ParseQuotas(tt.in, base)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("ParseQuotas(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
-			continue
-		}
-		if diff := cmp.Diff(tt.want, got); !tt.wantErr && diff != "" {
-			t.Errorf("ParseQuotas(%q) (-want +got):\n%s", tt.in, diff)
-		}
-		if len(base) != 2 {
-			t.Errorf("ParseQuotas(%q) changed its base", tt.in)
-		}
-	}
-}
-
 var _ http.Handler = (*Proxy)(nil)
