@@ -12,13 +12,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 
 	"github.com/eventwire/eventwire/internal/owner"
+	"github.com/eventwire/eventwire/internal/runcache"
 	"github.com/eventwire/eventwire/internal/wiring"
 )
 
@@ -84,8 +87,19 @@ func (c *Client) Route(ctx context.Context, apiID, routeID string) (wiring.Route
 	return wiring.Route{ID: aws.ToString(out.RouteId), Key: aws.ToString(out.RouteKey), Target: aws.ToString(out.Target)}, nil
 }
 
-// Routes returns all routes of the API, sorted by id.
+// Run-cache keys (internal/runcache): an API's routes, integrations and
+// stages are read once per run, shared by every function of the run, and
+// updated by eventwire's own writes.
+func routesKey(apiID string) string       { return "apigw/routes/" + apiID }
+func integrationsKey(apiID string) string { return "apigw/integrations/" + apiID }
+func stagesKey(apiID string) string       { return "apigw/stages/" + apiID }
+
+// Routes returns all routes of the API, sorted by id, read once per run.
 func (c *Client) Routes(ctx context.Context, apiID string) ([]wiring.Route, error) {
+	return runcache.Load(ctx, routesKey(apiID), func() ([]wiring.Route, error) { return c.routes(ctx, apiID) })
+}
+
+func (c *Client) routes(ctx context.Context, apiID string) ([]wiring.Route, error) {
 	var routes []wiring.Route
 	in := &apigatewayv2.GetRoutesInput{ApiId: aws.String(apiID)}
 	for {
@@ -112,14 +126,28 @@ func (c *Client) SetRouteTarget(ctx context.Context, apiID, routeID, target stri
 		ApiId: aws.String(apiID), RouteId: aws.String(routeID), Target: aws.String(target),
 	})
 	if err != nil {
+		runcache.Forget(ctx, routesKey(apiID))
 		return fmt.Errorf("set target of route %s of api %s to %q: %w", routeID, apiID, target, translate(err))
 	}
+	runcache.Update(ctx, routesKey(apiID), func(routes []wiring.Route) []wiring.Route {
+		out := slices.Clone(routes)
+		for i := range out {
+			if out[i].ID == routeID {
+				out[i].Target = target
+			}
+		}
+		return out
+	})
 	return nil
 }
 
 // Integrations returns all integrations of the API (every page), sorted by
-// id.
+// id, read once per run.
 func (c *Client) Integrations(ctx context.Context, apiID string) ([]wiring.Integration, error) {
+	return runcache.Load(ctx, integrationsKey(apiID), func() ([]wiring.Integration, error) { return c.integrations(ctx, apiID) })
+}
+
+func (c *Client) integrations(ctx context.Context, apiID string) ([]wiring.Integration, error) {
 	var ints []wiring.Integration
 	in := &apigatewayv2.GetIntegrationsInput{ApiId: aws.String(apiID)}
 	for {
@@ -161,9 +189,17 @@ func (c *Client) CreateIntegration(ctx context.Context, apiID, uri, description 
 		Description:          aws.String(description),
 	})
 	if err != nil {
+		runcache.Forget(ctx, integrationsKey(apiID))
 		return "", fmt.Errorf("create integration to %s in api %s: %w", uri, apiID, translate(err))
 	}
-	return aws.ToString(out.IntegrationId), nil
+	created := wiring.Integration{ID: aws.ToString(out.IntegrationId), Type: owner.IntegrationType, URI: uri,
+		PayloadFormatVersion: owner.PayloadFormatVersion, Description: description}
+	runcache.Update(ctx, integrationsKey(apiID), func(ints []wiring.Integration) []wiring.Integration {
+		out := append(slices.Clone(ints), created)
+		slices.SortFunc(out, func(a, b wiring.Integration) int { return strings.Compare(a.ID, b.ID) })
+		return out
+	})
+	return created.ID, nil
 }
 
 // DeleteIntegration deletes an integration that eventwire created: it
@@ -171,6 +207,18 @@ func (c *Client) CreateIntegration(ctx context.Context, apiID, uri, description 
 // description does not carry owner.IntegrationPrefix. An integration that
 // is already gone is success.
 func (c *Client) DeleteIntegration(ctx context.Context, apiID, integrationID string) error {
+	err := c.deleteIntegration(ctx, apiID, integrationID)
+	if err != nil {
+		runcache.Forget(ctx, integrationsKey(apiID))
+		return err
+	}
+	runcache.Update(ctx, integrationsKey(apiID), func(ints []wiring.Integration) []wiring.Integration {
+		return slices.DeleteFunc(slices.Clone(ints), func(in wiring.Integration) bool { return in.ID == integrationID })
+	})
+	return nil
+}
+
+func (c *Client) deleteIntegration(ctx context.Context, apiID, integrationID string) error {
 	got, err := c.api.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: aws.String(apiID), IntegrationId: aws.String(integrationID)})
 	if err != nil {
 		err = translate(err)
@@ -194,8 +242,12 @@ func (c *Client) DeleteIntegration(ctx context.Context, apiID, integrationID str
 }
 
 // Stages returns the API's stages with their stage variables, sorted by
-// name.
+// name, read once per run.
 func (c *Client) Stages(ctx context.Context, apiID string) ([]wiring.Stage, error) {
+	return runcache.Load(ctx, stagesKey(apiID), func() ([]wiring.Stage, error) { return c.stages(ctx, apiID) })
+}
+
+func (c *Client) stages(ctx context.Context, apiID string) ([]wiring.Stage, error) {
 	var stages []wiring.Stage
 	in := &apigatewayv2.GetStagesInput{ApiId: aws.String(apiID)}
 	for {
@@ -215,8 +267,9 @@ func (c *Client) Stages(ctx context.Context, apiID string) ([]wiring.Stage, erro
 	return stages, nil
 }
 
-// API reads the API's routes, integrations and stages.
-func (c *Client) API(ctx context.Context, apiID string) (wiring.API, error) {
+// API reads the API's routes and integrations, and its stages if
+// withStages (only a route with a stage variable needs them).
+func (c *Client) API(ctx context.Context, apiID string, withStages bool) (wiring.API, error) {
 	var api wiring.API
 	var err error
 	if api.Routes, err = c.Routes(ctx, apiID); err != nil {
@@ -224,6 +277,9 @@ func (c *Client) API(ctx context.Context, apiID string) (wiring.API, error) {
 	}
 	if api.Integrations, err = c.Integrations(ctx, apiID); err != nil {
 		return wiring.API{}, err
+	}
+	if !withStages {
+		return api, nil
 	}
 	if api.Stages, err = c.Stages(ctx, apiID); err != nil {
 		return wiring.API{}, err

@@ -7,12 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/eventwire/eventwire/internal/runcache"
 )
 
 // API is the slice of the ELBv2 client that Client needs.
@@ -92,9 +95,41 @@ type Client struct {
 // New returns a Client on api (usually an *elasticloadbalancingv2.Client).
 func New(api API) *Client { return &Client{api: api} }
 
-// TargetGroup describes the target group arn. A missing group is
-// ErrNotFound.
+// Run-cache keys (internal/runcache): a target group's description and
+// targets are read once per run; Register and Deregister update the
+// targets.
+func groupKey(arn string) string   { return "elb/group/" + arn }
+func targetsKey(arn string) string { return "elb/targets/" + arn }
+
+// describeBatch is how many target groups one DescribeTargetGroups call
+// of Prefetch names.
+const describeBatch = 20
+
+// Prefetch describes the target groups arns in as few calls as it can
+// and keeps each description for the run, so that TargetGroup then makes
+// no call for them. A batch naming a target group that is missing (or
+// any other failure) is skipped: TargetGroup reads those one by one, and
+// reports the error against the file that names it.
+func (c *Client) Prefetch(ctx context.Context, arns []string) {
+	for chunk := range slices.Chunk(arns, describeBatch) {
+		out, err := c.api.DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{TargetGroupArns: chunk})
+		if err != nil {
+			continue
+		}
+		for _, tg := range out.TargetGroups {
+			arn := aws.ToString(tg.TargetGroupArn)
+			runcache.Store(ctx, groupKey(arn), TargetGroup{ARN: arn, Name: aws.ToString(tg.TargetGroupName), TargetType: string(tg.TargetType)})
+		}
+	}
+}
+
+// TargetGroup describes the target group arn, once per run. A missing
+// group is ErrNotFound.
 func (c *Client) TargetGroup(ctx context.Context, arn string) (TargetGroup, error) {
+	return runcache.Load(ctx, groupKey(arn), func() (TargetGroup, error) { return c.targetGroup(ctx, arn) })
+}
+
+func (c *Client) targetGroup(ctx context.Context, arn string) (TargetGroup, error) {
 	out, err := c.api.DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{TargetGroupArns: []string{arn}})
 	if err != nil {
 		return TargetGroup{}, fmt.Errorf("describe target group %s: %w", arn, translate(err))
@@ -109,8 +144,12 @@ func (c *Client) TargetGroup(ctx context.Context, arn string) (TargetGroup, erro
 
 // Targets returns the ids of the targets registered in the target group,
 // sorted (for a Lambda target group: function ARNs, qualified if they were
-// registered so).
+// registered so). They are read once per run.
 func (c *Client) Targets(ctx context.Context, arn string) ([]string, error) {
+	return runcache.Load(ctx, targetsKey(arn), func() ([]string, error) { return c.targets(ctx, arn) })
+}
+
+func (c *Client) targets(ctx context.Context, arn string) ([]string, error) {
 	out, err := c.api.DescribeTargetHealth(ctx, &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
 	if err != nil {
 		return nil, fmt.Errorf("describe targets of %s: %w", arn, translate(err))
@@ -139,8 +178,17 @@ func (c *Client) Register(ctx context.Context, arn, id string) error {
 		return &RegisterDeniedError{TargetGroup: arn, Target: id, Err: err}
 	}
 	if err != nil {
+		runcache.Forget(ctx, targetsKey(arn))
 		return fmt.Errorf("register %s in target group %s: %w", id, arn, err)
 	}
+	runcache.Update(ctx, targetsKey(arn), func(ids []string) []string {
+		if slices.Contains(ids, id) {
+			return ids
+		}
+		out := append(slices.Clone(ids), id)
+		sort.Strings(out)
+		return out
+	})
 	return nil
 }
 
@@ -151,11 +199,15 @@ func (c *Client) Deregister(ctx context.Context, arn, id string) error {
 		TargetGroupArn: aws.String(arn), Targets: []types.TargetDescription{{Id: aws.String(id)}},
 	})
 	if err != nil {
+		runcache.Forget(ctx, targetsKey(arn))
 		err = translate(err)
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
 		return fmt.Errorf("deregister %s from target group %s: %w", id, arn, err)
 	}
+	runcache.Update(ctx, targetsKey(arn), func(ids []string) []string {
+		return slices.DeleteFunc(slices.Clone(ids), func(t string) bool { return t == id })
+	})
 	return nil
 }

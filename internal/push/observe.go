@@ -11,50 +11,45 @@ import (
 	"github.com/eventwire/eventwire/internal/apigwsvc"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/elbsvc"
+	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // Observe reads what AWS has for fn's push sources: the statements of the
-// function's policies (unqualified, its qualifier, each alias, each
-// version that a desired route's stage variable names), the target
-// groups and HTTP APIs that desired, former (the push sources of the last
-// file applied for fn, when it is torn down) or eventwire's statements
-// name. A target group, API or route that desired names must exist (and a
-// target group must be of type lambda); those named only by former or by
-// old statements may be gone. A missing fn has no policy: none is read.
+// function's policies (unqualified, its qualifier, each alias when
+// needsAliases says so, each version that a desired route's stage
+// variable names), the target groups and HTTP APIs that desired, former
+// (the push sources of the last file applied for fn, when it is torn
+// down) or eventwire's statements name (an API's stages only when a
+// desired route of it has a stage variable). A target group, API or route
+// that desired names must exist (and a target group must be of type
+// lambda); those named only by former or by old statements may be gone. A
+// missing fn has no policy: none is read. Reads of shared resources go
+// through the run's cache (internal/runcache).
 func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired, former []definition.PushSource) (wiring.Observed, error) {
-	o := &observer{r: r, fn: fn, seen: map[stmtKey]bool{},
+	o := &observer{r: r, fn: fn, seen: map[stmtKey]bool{}, stages: stageAPIs(desired),
 		obs: wiring.Observed{TargetGroups: map[string]wiring.TargetGroup{}, APIs: map[string]wiring.API{}}}
 	qualifiers := map[string]bool{"": true, fn.Qualifier: true}
 	if !fn.Missing {
-		aliases, err := r.perms.Aliases(ctx, fn.ARN)
-		if err != nil {
-			return o.obs, err
-		}
-		o.obs.Aliases = aliases
-		for _, a := range aliases {
-			qualifiers[a] = true
-		}
 		if err := o.policies(ctx, qualifiers); err != nil {
 			return o.obs, err
 		}
 	}
-	n, err := namedBy(fn, desired, former, o.obs.Statements)
-	if err != nil {
-		return o.obs, err
-	}
-	if err := o.targetGroups(ctx, n.targetGroups); err != nil {
-		return o.obs, err
-	}
-	if err := o.apis(ctx, n.apis); err != nil {
-		return o.obs, err
-	}
-	if err := o.routesExist(ctx, n.routes); err != nil {
+	if err := o.named(ctx, desired, former); err != nil {
 		return o.obs, err
 	}
 	if fn.Missing {
 		return o.obs, nil
+	}
+	if needsAliases(fn, desired, o.obs) {
+		if err := o.aliases(ctx, qualifiers); err != nil {
+			return o.obs, err
+		}
+		// The aliases' statements may name more target groups and APIs.
+		if err := o.named(ctx, desired, former); err != nil {
+			return o.obs, err
+		}
 	}
 	// A stage variable may name a version rather than an alias: its
 	// policy holds the grant too, so it is read as well.
@@ -64,12 +59,100 @@ func (r *Reconciler) Observe(ctx context.Context, fn plan.Function, desired, for
 	return o.obs, nil
 }
 
+// aliases reads fn's aliases and the policies of those not in qualifiers,
+// and adds them there.
+func (o *observer) aliases(ctx context.Context, qualifiers map[string]bool) error {
+	aliases, err := o.r.perms.Aliases(ctx, o.fn.ARN)
+	if err != nil {
+		return err
+	}
+	o.obs.Aliases = aliases
+	more := map[string]bool{}
+	for _, a := range aliases {
+		if !qualifiers[a] {
+			more[a], qualifiers[a] = true, true
+		}
+	}
+	return o.policies(ctx, more)
+}
+
+// named reads the target groups, APIs and routes that desired, former and
+// the statements read so far name, those not read yet.
+func (o *observer) named(ctx context.Context, desired, former []definition.PushSource) error {
+	n, err := namedBy(o.fn, desired, former, o.obs.Statements)
+	if err != nil {
+		return err
+	}
+	maps.DeleteFunc(n.targetGroups, func(arn string, _ bool) bool { _, read := o.obs.TargetGroups[arn]; return read })
+	maps.DeleteFunc(n.apis, func(id string, _ bool) bool { _, read := o.obs.APIs[id]; return read })
+	if err := o.targetGroups(ctx, n.targetGroups); err != nil {
+		return err
+	}
+	if err := o.apis(ctx, n.apis); err != nil {
+		return err
+	}
+	return o.routesExist(ctx, n.routes)
+}
+
+// needsAliases reports whether fn's aliases (and their policies) must be
+// read: for a teardown, which removes eventwire's grants on every alias;
+// when a desired route has a stage variable (stages name aliases, whose
+// policies hold the route's grants); or when what was read so far shows
+// that eventwire wired fn through another qualifier or a stage variable:
+// a target of fn with another qualifier in a target group, or one of
+// eventwire's integrations for fn in an API that is for another qualifier
+// or invokes a stage variable's alias. Otherwise no alias policy can
+// hold a grant that the plan would make or remove, and the list is not
+// read.
+func needsAliases(fn plan.Function, desired []definition.PushSource, obs wiring.Observed) bool {
+	if desired == nil {
+		return true
+	}
+	for _, src := range desired {
+		if src.AliasStageVariableName != "" {
+			return true
+		}
+	}
+	own := fn.QualifiedARN()
+	for _, tg := range obs.TargetGroups {
+		for _, t := range tg.Targets {
+			if t != own && (t == fn.ARN || strings.HasPrefix(t, fn.ARN+":")) {
+				return true
+			}
+		}
+	}
+	forFn := owner.IntegrationDescription(fn.ARN)
+	for _, api := range obs.APIs {
+		for _, in := range api.Integrations {
+			if in.Description == forFn || strings.HasPrefix(in.Description, forFn+":") {
+				if in.Description != owner.IntegrationDescription(own) || strings.Contains(in.URI, "${stageVariables.") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// stageAPIs returns the APIs whose stages desired needs: those of routes
+// with a stage variable.
+func stageAPIs(desired []definition.PushSource) map[string]bool {
+	apis := map[string]bool{}
+	for _, src := range desired {
+		if src.Service == definition.ServiceAPIGateway && src.AliasStageVariableName != "" {
+			apis[src.ApiId] = true
+		}
+	}
+	return apis
+}
+
 // observer fills one observation.
 type observer struct {
-	r    *Reconciler
-	fn   plan.Function
-	obs  wiring.Observed
-	seen map[stmtKey]bool
+	r      *Reconciler
+	fn     plan.Function
+	obs    wiring.Observed
+	seen   map[stmtKey]bool
+	stages map[string]bool // APIs whose stages are read
 }
 
 // policies reads the statements of fn's policies at each qualifier.
@@ -165,7 +248,7 @@ func (o *observer) targetGroups(ctx context.Context, tgs map[string]bool) error 
 // apis reads each API. One the file names must exist.
 func (o *observer) apis(ctx context.Context, apis map[string]bool) error {
 	for _, id := range slices.Sorted(maps.Keys(apis)) {
-		api, err := o.r.apigw.API(ctx, id)
+		api, err := o.r.apigw.API(ctx, id, o.stages[id])
 		if errors.Is(err, apigwsvc.ErrNotFound) && !apis[id] {
 			o.obs.APIs[id] = wiring.API{Missing: true}
 			continue

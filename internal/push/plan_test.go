@@ -377,3 +377,45 @@ func conflictSource(t *testing.T, c planCase, conflict plan.Action) func(op any)
 	t.Fatalf("conflict %s %s names no source of the file", conflict.Resource, conflict.ID)
 	return nil
 }
+
+func TestNeedsAliases(t *testing.T) {
+	fn := plan.Function{Ref: "orders", Name: "orders", ARN: "arn:aws:lambda:us-east-1:123456789012:function:orders"}
+	live := fn
+	live.Ref, live.Qualifier = "orders:live", "live"
+	tg := definition.PushSource{Service: definition.ServiceELB, TargetGroupArn: "tg"}
+	route := definition.PushSource{Service: definition.ServiceAPIGateway, ApiId: "a1", RouteId: "r"}
+	staged := route
+	staged.AliasStageVariableName = "lambdaAlias"
+	withTargets := func(ids ...string) wiring.Observed {
+		return wiring.Observed{TargetGroups: map[string]wiring.TargetGroup{"tg": {Targets: ids}}}
+	}
+	withIntegration := func(desc, uri string) wiring.Observed {
+		return wiring.Observed{APIs: map[string]wiring.API{"a1": {Integrations: []wiring.Integration{{ID: "i", URI: uri, Description: desc}}}}}
+	}
+	tests := []struct {
+		name    string
+		fn      plan.Function
+		desired []definition.PushSource
+		obs     wiring.Observed
+		want    bool
+	}{
+		{"teardown", fn, nil, wiring.Observed{}, true},
+		{"route with a stage variable", fn, []definition.PushSource{staged}, wiring.Observed{}, true},
+		{"plain sources, nothing wired", fn, []definition.PushSource{tg, route}, withTargets(), false},
+		{"own target", fn, []definition.PushSource{tg}, withTargets(fn.ARN), false},
+		{"other function's target", fn, []definition.PushSource{tg}, withTargets(fn.ARN + "x:live"), false},
+		{"another qualifier's target", fn, []definition.PushSource{tg}, withTargets(fn.ARN + ":live"), true},
+		{"unqualified target, qualified file", live, []definition.PushSource{tg}, withTargets(fn.ARN), true},
+		{"own integration", fn, []definition.PushSource{route}, withIntegration(owner.IntegrationDescription(fn.ARN), fn.ARN), false},
+		{"own stage-variable integration", fn, []definition.PushSource{route},
+			withIntegration(owner.IntegrationDescription(fn.ARN), fn.ARN+":${stageVariables.lambdaAlias}"), true},
+		{"another qualifier's integration", fn, []definition.PushSource{route},
+			withIntegration(owner.IntegrationDescription(fn.ARN+":live"), fn.ARN+":live"), true},
+		{"someone else's integration", fn, []definition.PushSource{route}, withIntegration("hand made", fn.ARN+":live"), false},
+	}
+	for _, tt := range tests {
+		if got := needsAliases(tt.fn, tt.desired, tt.obs); got != tt.want {
+			t.Errorf("%s: needsAliases = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
