@@ -47,6 +47,8 @@ type Env struct {
 	// first interrupt (Run's context) lets finish, are cancelled. Nil:
 	// never.
 	Abort <-chan struct{}
+	// Getenv reads the environment (EVENTWIRE_RATE_*); os.Getenv if nil.
+	Getenv func(string) string
 }
 
 // Run runs eventwire with args (without the program name) and returns the

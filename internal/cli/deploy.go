@@ -4,23 +4,34 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/spf13/cobra"
 
+	"github.com/eventwire/eventwire/internal/pull"
 	"github.com/eventwire/eventwire/internal/push"
+	"github.com/eventwire/eventwire/internal/quota"
 	"github.com/eventwire/eventwire/internal/reconcile"
 )
 
 // DefaultParallel bounds how many functions are planned or applied at once.
-// AWS throttles the Lambda control plane at about 15 requests a second per
-// account and region, so more would only wait in the SDK's retryer.
-const DefaultParallel = 4
+// It is high enough that the pacer (--rate-*), which keeps every call under
+// AWS's control-plane quotas, bounds a bulk run, not the number of workers:
+// a worker mostly waits for a call's answer, and 32 of them keep each
+// quota busy at AWS's latencies.
+const DefaultParallel = 32
+
+// DefaultWaitTimeout bounds each wait for an event source mapping to leave
+// a transitional state.
+const DefaultWaitTimeout = 5 * time.Minute
 
 // deployFlags are the flags plan, apply and destroy share.
 type deployFlags struct {
+	rates         map[string]*string // quota bucket -> --rate-BUCKET
+	wait          time.Duration
 	parallel      int
 	yes           bool
 	output        string
@@ -147,6 +158,13 @@ Examples:
 func (d *deployFlags) register(cmd *cobra.Command, name string) {
 	fs := cmd.Flags()
 	fs.IntVar(&d.parallel, "parallel", DefaultParallel, "how many functions to work on at once")
+	d.rates = map[string]*string{}
+	defaults := quota.Defaults()
+	for _, b := range quota.Names {
+		q := defaults[b]
+		d.rates[b] = fs.String("rate-"+b, "", fmt.Sprintf(
+			"pace %s calls at `RATE[:BURST]` requests a second, or off (default %g:%d, or $%s)", b, q.Rate, q.Burst, quota.EnvName(b)))
+	}
 	fs.BoolVarP(&d.verbose, "verbose", "v", false, "log each AWS change on standard error")
 	fs.BoolVar(&d.debug, "debug", false, "print the AWS SDK's whole error chain under each error")
 	outputFlag(cmd, &d.output)
@@ -162,6 +180,7 @@ func (d *deployFlags) register(cmd *cobra.Command, name string) {
 		fs.BoolVar(&d.yes, "yes", false, "apply without asking for confirmation")
 		fs.StringVar(&d.table, "table", "", "DynamoDB table of the deployer: take its per-function lease and record the run (default $"+TableEnv+")")
 		fs.DurationVar(&d.leaseWait, "lease-wait", DefaultLeaseWait, "with a table, how long to wait for a function's lease held by someone else")
+		fs.DurationVar(&d.wait, "wait-timeout", DefaultWaitTimeout, "how long to wait for each event source mapping to leave Creating, Updating or Deleting")
 	}
 }
 
@@ -181,7 +200,30 @@ func (d *deployFlags) check(name string) error {
 	return checkOutput(d.output)
 }
 
+// pacer returns the pacer of the command's calls: AWS's quotas, changed by
+// the environment (EVENTWIRE_RATE_*) and then the --rate-* flags.
+func (d *deployFlags) pacer(env Env) (*quota.Pacer, error) {
+	getenv := env.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	q, err := quota.FromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range quota.Names {
+		if err := quota.Set(q, b, *d.rates[b]); err != nil {
+			return nil, fmt.Errorf("--rate-%s: %w", b, err)
+		}
+	}
+	return quota.NewPacer(q), nil
+}
+
 func (d *deployFlags) reconciler(ctx context.Context, env Env) (*reconcile.Reconciler, aws.Config, error) {
+	pacer, err := d.pacer(env)
+	if err != nil {
+		return nil, aws.Config{}, err
+	}
 	cfg, err := env.AWSConfig(ctx)
 	if err != nil {
 		return nil, cfg, fmt.Errorf("load AWS configuration: %w", err)
@@ -191,5 +233,6 @@ func (d *deployFlags) reconciler(ctx context.Context, env Env) (*reconcile.Recon
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-	return reconcile.New(cfg, reconcile.Options{Logger: log, Push: push.Options{AllowTakeover: d.allowTakeover}}), cfg, nil
+	return reconcile.New(cfg, reconcile.Options{Logger: log, Pacer: pacer,
+		Pull: pull.Options{WaitTimeout: d.wait}, Push: push.Options{AllowTakeover: d.allowTakeover}}), cfg, nil
 }

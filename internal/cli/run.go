@@ -140,19 +140,29 @@ var errNotStarted = errors.New("not planned: interrupted")
 // lease (planned again there with replan), and every function planned is
 // recorded.
 func applyAll(stop, work context.Context, r *reconcile.Reconciler, l *ledger, replan planFunc, outs []outcome, parallel int) {
+	var waits sync.WaitGroup
 	forEach(stop, len(outs), parallel, func(i int) {
 		o := &outs[i]
 		changes := o.applicable()
 		switch {
 		case l == nil && changes:
-			o.applyErr = r.Apply(work, o.Plan)
-			o.applied = o.applyErr == nil
+			// The waits for its mappings to settle run on their own, so
+			// that the worker moves on to the next function. (Under a
+			// lease, Apply waits: the lease covers the whole change.)
+			wait, err := r.Start(work, o.Plan)
+			waits.Add(1)
+			go func() {
+				defer waits.Done()
+				o.applyErr = errors.Join(err, wait(work))
+				o.applied = o.applyErr == nil
+			}()
 		case l != nil && changes:
 			l.run(work, o, replan, r.Apply)
 		case l != nil && !errors.Is(o.err, errNotStarted):
 			l.record(work, o, time.Now())
 		}
 	})
+	waits.Wait()
 }
 
 // summary counts changes, conflicts and failures. A function whose plan
@@ -260,6 +270,8 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 		fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
 		return ExitError
 	}
+	ctx = reconcile.Run(ctx)
+	r.Prefetch(ctx, files)
 	outs := planFiles(ctx, r.Plan, files, d.parallel)
 	if ctx.Err() != nil {
 		fmt.Fprintln(env.Stderr, "eventwire plan: interrupted")
@@ -322,6 +334,8 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 		fmt.Fprintf(env.Stderr, "eventwire %s: %v\n", run.name, err)
 		return ExitError
 	}
+	ctx = reconcile.Run(ctx)
+	r.Prefetch(ctx, files)
 	l := openLedger(ctx, cfg, d.tableName(), d.leaseWait, run.name, env.Stderr)
 	planOne := planner(r, destroy)
 	outs := planFiles(ctx, planOne, files, d.parallel)

@@ -36,11 +36,17 @@ func NewMappings(api MappingAPI) *Mappings { return &Mappings{api: api} }
 
 // List returns the mappings that Lambda lists for function (an unqualified
 // or qualified function ARN, as ListEventSourceMappings documents; "" for
-// every mapping of the account and region), all pages, each with its tags.
-// Callers must still check each mapping's FunctionArn: what a function
-// filter matches differs between AWS and emulators.
-func (s *Mappings) List(ctx context.Context, function string) ([]esm.Observed, error) {
-	return s.list(ctx, function, func(esm.Observed) bool { return true })
+// every mapping of the account and region), all pages. Lambda's list
+// carries no tags: they are read (ListTags) for each mapping that mine
+// accepts (every mapping if mine is nil), the ones that could be
+// eventwire's; the others have nil Tags. Callers must still check each
+// mapping's FunctionArn: what a function filter matches differs between
+// AWS and emulators.
+func (s *Mappings) List(ctx context.Context, function string, mine func(esm.Observed) bool) ([]esm.Observed, error) {
+	if mine == nil {
+		mine = func(esm.Observed) bool { return true }
+	}
+	return s.list(ctx, function, mine)
 }
 
 // ListTagged returns every mapping of the account and region, all pages,

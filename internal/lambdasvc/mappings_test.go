@@ -312,7 +312,7 @@ func TestList_FakeAWS_AllPagesWithTags(t *testing.T) {
 			// 4 was deleted between the list and its tags: left out.
 		},
 	}
-	got, err := NewMappings(fakeClient(t, f)).List(context.Background(), "arn:aws:lambda:us-east-1:123456789012:function:orders")
+	got, err := NewMappings(fakeClient(t, f)).List(context.Background(), "arn:aws:lambda:us-east-1:123456789012:function:orders", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

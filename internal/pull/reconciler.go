@@ -56,7 +56,7 @@ func (o Options) withDefaults() Options {
 
 // store is what the Reconciler needs of *lambdasvc.Mappings.
 type store interface {
-	List(ctx context.Context, function string) ([]esm.Observed, error)
+	List(ctx context.Context, function string, mine func(esm.Observed) bool) ([]esm.Observed, error)
 	Get(ctx context.Context, uuid string) (esm.Observed, error)
 	Create(ctx context.Context, m definition.Mapping) (esm.Observed, error)
 	Update(ctx context.Context, uuid string, fields definition.Mapping) (esm.Observed, error)
@@ -103,24 +103,27 @@ func (r *Reconciler) Plan(ctx context.Context, fn plan.Function, desired []defin
 // For a function that is gone, a filter that Lambda refuses as naming no
 // function falls back to listing every mapping of the account and region:
 // Plan keeps the function's own.
+//
+// Tags are read only for the mappings whose FunctionArn is fn's: the
+// others are not fn's, and Plan filters them out.
 func (r *Reconciler) observe(ctx context.Context, fn plan.Function) ([]esm.Observed, error) {
 	target := fn.QualifiedARN()
 	if target == "" {
 		target = fn.Ref
 	}
-	out, err := r.list(ctx, target)
+	out, err := r.list(ctx, fn, target)
 	if fn.Missing && errors.Is(err, lambdasvc.ErrNotFound) {
 		r.log.InfoContext(ctx, "function gone: listing every event source mapping", "function", fn.Name, "ref", fn.Ref)
-		return r.list(ctx, "")
+		return r.list(ctx, fn, "")
 	}
 	return out, err
 }
 
-func (r *Reconciler) list(ctx context.Context, function string) ([]esm.Observed, error) {
+func (r *Reconciler) list(ctx context.Context, fn plan.Function, function string) ([]esm.Observed, error) {
 	var out []esm.Observed
 	err := r.retry(ctx, "list", func() error {
 		var err error
-		out, err = r.m.List(ctx, function)
+		out, err = r.m.List(ctx, function, func(o esm.Observed) bool { return fn.Is(o.FunctionArn) })
 		return err
 	})
 	return out, err
@@ -181,7 +184,7 @@ func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt
 		})
 		if err == nil {
 			log.DebugContext(ctx, "event source mapping created", "uuid", created.UUID)
-			return r.settle(ctx, created.UUID, op.Enabled, log)
+			return r.settle(ctx, created, op.Enabled, log)
 		}
 		if !adopt || !errors.Is(err, lambdasvc.ErrConflict) {
 			return err
@@ -242,15 +245,20 @@ func (r *Reconciler) update(ctx context.Context, op *Op, log *slog.Logger) error
 	if _, err := r.waitStable(ctx, op.UUID); err != nil {
 		return err
 	}
+	var updated esm.Observed
 	err := r.retry(ctx, "update", func() error {
-		_, err := r.m.Update(ctx, op.UUID, *op.Update)
+		var err error
+		updated, err = r.m.Update(ctx, op.UUID, *op.Update)
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	log.DebugContext(ctx, "event source mapping updated", "uuid", op.UUID)
-	return r.settle(ctx, op.UUID, op.Enabled, log)
+	if updated.UUID == "" {
+		updated.UUID = op.UUID
+	}
+	return r.settle(ctx, updated, op.Enabled, log)
 }
 
 func (r *Reconciler) tags(ctx context.Context, op *Op, log *slog.Logger) error {
@@ -288,21 +296,40 @@ func (r *Reconciler) delete(ctx context.Context, uuid string, log *slog.Logger) 
 	return nil
 }
 
-// settle waits for a mapping that was just created or updated to leave its
-// transitional state, and checks that it ended where the file wants it.
-func (r *Reconciler) settle(ctx context.Context, uuid string, enabled bool, log *slog.Logger) error {
-	o, err := r.waitStable(ctx, uuid)
-	if err != nil {
-		return err
+// settle checks that a mapping that was just created or updated ends
+// where the file wants it. got is the create's or update's answer: a
+// mapping still in a transitional state (AWS answers Creating or Updating)
+// is waited for, and only then is it read again; in a context from
+// DeferWaits the wait is left to Waits.Wait, off the caller's path.
+func (r *Reconciler) settle(ctx context.Context, got esm.Observed, enabled bool, log *slog.Logger) error {
+	if got.State != "" && !esm.Transitional(got.State) {
+		return settled(got, enabled, log.With("uuid", got.UUID), ctx)
 	}
+	wait := func(ctx context.Context) error {
+		o, err := r.waitStable(ctx, got.UUID)
+		if err != nil {
+			return err
+		}
+		return settled(o, enabled, log, ctx)
+	}
+	if w, ok := ctx.Value(waitsKey{}).(*Waits); ok {
+		w.add(wait)
+		return nil
+	}
+	return wait(ctx)
+}
+
+// settled checks that o, a mapping in a stable state, is in the state the
+// file wants.
+func settled(o esm.Observed, enabled bool, log *slog.Logger, ctx context.Context) error {
 	want := esm.StateEnabled
 	if !enabled {
 		want = esm.StateDisabled
 	}
 	if o.State != want {
-		return fmt.Errorf("event source mapping %s is %s, not %s: %s", uuid, o.State, want, reasonOf(o))
+		return fmt.Errorf("event source mapping %s is %s, not %s: %s", o.UUID, o.State, want, reasonOf(o))
 	}
-	log.DebugContext(ctx, "event source mapping settled", "uuid", uuid, "state", o.State)
+	log.DebugContext(ctx, "event source mapping settled", "uuid", o.UUID, "state", o.State)
 	return nil
 }
 

@@ -30,7 +30,9 @@ type fakeStore struct {
 	errs map[string][]error
 	// created is the script of states of the next created mapping.
 	created []string
-	calls   []string
+	// createdState is the state Create answers; Creating if empty.
+	createdState string
+	calls        []string
 }
 
 type fakeMapping struct {
@@ -62,7 +64,7 @@ func (f *fakeStore) fail(op string) error {
 	return nil
 }
 
-func (f *fakeStore) List(ctx context.Context, function string) ([]esm.Observed, error) {
+func (f *fakeStore) List(ctx context.Context, function string, mine func(esm.Observed) bool) ([]esm.Observed, error) {
 	f.calls = append(f.calls, "List "+function)
 	if err := f.fail("List"); err != nil {
 		return nil, err
@@ -107,6 +109,9 @@ func (f *fakeStore) Create(ctx context.Context, d definition.Mapping) (esm.Obser
 	m := f.add(uuid, f.created...)
 	m.o.Mapping, m.o.Tags = d, d.Tags
 	m.o.State = esm.StateCreating
+	if f.createdState != "" {
+		m.o.State = f.createdState
+	}
 	return m.o, nil
 }
 
@@ -115,7 +120,9 @@ func (f *fakeStore) Update(ctx context.Context, uuid string, fields definition.M
 	if err := f.fail("Update"); err != nil {
 		return esm.Observed{}, err
 	}
-	return f.mappings[uuid].o, nil
+	o := f.mappings[uuid].o
+	o.State = esm.StateUpdating // as AWS answers an update
+	return o, nil
 }
 
 func (f *fakeStore) Delete(ctx context.Context, uuid string) error {
@@ -507,5 +514,55 @@ func TestExecute_FakeAWS_ReportsWaits(t *testing.T) {
 				t.Errorf("events (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestExecute_FakeAWS_DeferredWaits: in a context from DeferWaits, a create
+// that AWS answers Creating returns at once, after the one call; the wait
+// runs in Waits.Wait, and a mapping that stays Updating past the bound
+// fails there with the bound and its StateTransitionReason. A create
+// answered in a stable state (as emulators answer) is not read again.
+func TestExecute_FakeAWS_DeferredWaits(t *testing.T) {
+	f := newFakeStore()
+	f.created = []string{"Creating", "Enabled"}
+	r, _ := testReconciler(f, Options{WaitTimeout: 10 * time.Second, PollInterval: 2 * time.Second})
+	ctx, waits := DeferWaits(context.Background())
+	if err := r.Execute(ctx, fnByName, sqsCreate); err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	if diff := cmp.Diff([]string{"Create " + queue}, f.calls); diff != "" {
+		t.Errorf("calls before the wait (-want +got):\n%s", diff)
+	}
+	if waits.Len() != 1 {
+		t.Fatalf("%d waits deferred, want 1", waits.Len())
+	}
+	if err := waits.Wait(ctx); err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	if diff := cmp.Diff([]string{"Create " + queue, "Get new1", "Get new1"}, f.calls); diff != "" {
+		t.Errorf("calls after the wait (-want +got):\n%s", diff)
+	}
+
+	f = newFakeStore()
+	f.add("u1", "Enabled", "Updating")
+	f.mappings["u1"].o.StateTransitionReason = "USER_INITIATED"
+	r, _ = testReconciler(f, Options{WaitTimeout: 10 * time.Second, PollInterval: 2 * time.Second})
+	ctx, waits = DeferWaits(context.Background())
+	if err := r.Execute(ctx, fnByName, updateAction("u1")); err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	err := waits.Wait(ctx)
+	if err == nil || !strings.Contains(err.Error(), "event source mapping u1 still Updating after 10s: USER_INITIATED") {
+		t.Errorf("Wait error = %v, want the mapping, its state, the bound and its reason", err)
+	}
+
+	f = newFakeStore()
+	f.createdState = esm.StateEnabled
+	r, _ = testReconciler(f, Options{})
+	if err := r.Execute(context.Background(), fnByName, sqsCreate); err != nil {
+		t.Fatalf("Execute: %v", err)
+	}
+	if diff := cmp.Diff([]string{"Create " + queue}, f.calls); diff != "" {
+		t.Errorf("a create answered Enabled (-want +got):\n%s", diff)
 	}
 }

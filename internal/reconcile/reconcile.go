@@ -27,6 +27,8 @@ import (
 	"github.com/eventwire/eventwire/internal/progress"
 	"github.com/eventwire/eventwire/internal/pull"
 	"github.com/eventwire/eventwire/internal/push"
+	"github.com/eventwire/eventwire/internal/quota"
+	"github.com/eventwire/eventwire/internal/runcache"
 	"github.com/eventwire/eventwire/internal/stssvc"
 )
 
@@ -35,6 +37,10 @@ type Options struct {
 	Logger *slog.Logger
 	Pull   pull.Options
 	Push   push.Options
+	// Pacer, if not nil, paces every call of the Reconciler's clients
+	// under AWS's quotas (internal/quota), shared with whatever else the
+	// process paces with it.
+	Pacer *quota.Pacer
 }
 
 // side is what the pull and push packages each provide.
@@ -54,6 +60,7 @@ type pushSide interface {
 type Reconciler struct {
 	log       *slog.Logger
 	functions *lambdasvc.Functions
+	elb       *elbsvc.Client
 	pull      side[definition.Mapping]
 	push      pushSide
 	// caller and region make the ARN of a function that is gone.
@@ -74,17 +81,44 @@ func New(cfg aws.Config, opts Options) *Reconciler {
 	if opts.Push.Logger == nil {
 		opts.Push.Logger = log
 	}
+	opts.Pacer.Configure(&cfg)
 	lc := lambda.NewFromConfig(cfg)
+	elb := elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg))
 	return &Reconciler{
 		log:       log,
 		functions: lambdasvc.NewFunctions(lc),
+		elb:       elb,
 		pull:      pull.New(lambdasvc.NewMappings(lc), opts.Pull),
-		push: push.New(lambdasvc.NewPermissions(lc),
-			elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg)),
+		push: push.New(lambdasvc.NewPermissions(lc), elb,
 			apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), opts.Push),
 		caller: stssvc.NewCaller(sts.NewFromConfig(cfg)),
 		region: cfg.Region,
 	}
+}
+
+// Run returns a context for one run (a CLI command, one invocation of the
+// deployer): in it, reads of resources that several functions share (an
+// HTTP API's routes and integrations, a target group's description) are
+// made once and kept current by the run's own writes (internal/runcache).
+// Nothing is kept from one run to the next.
+func Run(ctx context.Context) context.Context { return runcache.With(ctx) }
+
+// Prefetch reads ahead, in as few calls as AWS allows, what the files of
+// a run (ctx from Run) need to read one by one otherwise: the descriptions
+// of the target groups they name. A failure here is not an error: each
+// function's plan reads what is missing, and reports it.
+func (r *Reconciler) Prefetch(ctx context.Context, files []*definition.File) {
+	seen := map[string]bool{}
+	var arns []string
+	for _, f := range files {
+		for _, src := range f.Push {
+			if src.Service == definition.ServiceELB && !seen[src.TargetGroupArn] {
+				seen[src.TargetGroupArn] = true
+				arns = append(arns, src.TargetGroupArn)
+			}
+		}
+	}
+	r.elb.Prefetch(ctx, arns)
 }
 
 // Plan observes AWS for the file's function and returns what applying the
@@ -167,7 +201,8 @@ func (r *Reconciler) plan(ctx context.Context, fn plan.Function, pulls []definit
 	return &plan.Plan{Function: fn, Actions: append(pa, sa...)}, nil
 }
 
-// Apply carries out the plan's changes in order. It stops at the first
+// Apply carries out the plan's changes in order, and waits for the event
+// source mappings it created or updated to settle. It stops at the first
 // failure: a later run observes AWS afresh and converges. Each action's
 // start and end, and the waits within it, are reported to the
 // progress.Func in ctx, if any. A plan that holds a conflict (a source
@@ -175,9 +210,25 @@ func (r *Reconciler) plan(ctx context.Context, fn plan.Function, pulls []definit
 // not applied at all: the error wraps plan.ErrConflict and names each
 // conflict and its owner.
 func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) error {
+	wait, err := r.Start(ctx, p)
+	return errors.Join(err, wait(ctx))
+}
+
+// Start is Apply without the waits for mappings to leave Creating or
+// Updating: it makes the calls, and returns wait, which waits for them
+// (every mapping at once; its errors name each mapping, the bound and the
+// mapping's StateTransitionReason). A caller applying many plans calls
+// Start for each, then the waits, so that no worker is held while a
+// mapping settles. wait is never nil.
+func (r *Reconciler) Start(ctx context.Context, p *plan.Plan) (wait func(context.Context) error, err error) {
+	wctx, waits := pull.DeferWaits(ctx)
 	if err := p.ConflictError(); err != nil {
-		return err
+		return waits.Wait, err
 	}
+	return waits.Wait, r.apply(wctx, p)
+}
+
+func (r *Reconciler) apply(ctx context.Context, p *plan.Plan) error {
 	for _, a := range p.Actions {
 		if !a.Kind.IsChange() {
 			continue
