@@ -101,16 +101,40 @@ func New(api API) *Client { return &Client{api: api} }
 func groupKey(arn string) string   { return "elb/group/" + arn }
 func targetsKey(arn string) string { return "elb/targets/" + arn }
 
+// Expect names the target groups that the run (ctx from
+// internal/runcache) may describe. The first TargetGroup call of the run
+// for one of them describes all of them, in as few calls as it can
+// (DescribeTargetGroups names up to 20 at once), and keeps each
+// description for the run. A run that needs no description (every target
+// group already holds a Lambda target) makes no call.
+func (c *Client) Expect(ctx context.Context, arns []string) {
+	runcache.Store(ctx, expectedKey, slices.Clone(arns))
+}
+
+const (
+	expectedKey = "elb/expected"
+	batchKey    = "elb/batch"
+)
+
+// TargetGroup describes the target group arn, once per run. A missing
+// group is ErrNotFound.
+func (c *Client) TargetGroup(ctx context.Context, arn string) (TargetGroup, error) {
+	expected, _ := runcache.Load(ctx, expectedKey, func() ([]string, error) { return nil, nil })
+	if slices.Contains(expected, arn) {
+		runcache.Load(ctx, batchKey, func() (bool, error) { c.describeAll(ctx, expected); return true, nil })
+	}
+	return runcache.Load(ctx, groupKey(arn), func() (TargetGroup, error) { return c.targetGroup(ctx, arn) })
+}
+
 // describeBatch is how many target groups one DescribeTargetGroups call
-// of Prefetch names.
+// names.
 const describeBatch = 20
 
-// Prefetch describes the target groups arns in as few calls as it can
-// and keeps each description for the run, so that TargetGroup then makes
-// no call for them. A batch naming a target group that is missing (or
-// any other failure) is skipped: TargetGroup reads those one by one, and
-// reports the error against the file that names it.
-func (c *Client) Prefetch(ctx context.Context, arns []string) {
+// describeAll describes arns in batches and keeps each description for the
+// run. A batch that fails (one of its target groups is missing, say) is
+// skipped: TargetGroup then reads those one by one, and reports the error
+// against the file that names it.
+func (c *Client) describeAll(ctx context.Context, arns []string) {
 	for chunk := range slices.Chunk(arns, describeBatch) {
 		out, err := c.api.DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{TargetGroupArns: chunk})
 		if err != nil {
@@ -121,12 +145,6 @@ func (c *Client) Prefetch(ctx context.Context, arns []string) {
 			runcache.Store(ctx, groupKey(arn), TargetGroup{ARN: arn, Name: aws.ToString(tg.TargetGroupName), TargetType: string(tg.TargetType)})
 		}
 	}
-}
-
-// TargetGroup describes the target group arn, once per run. A missing
-// group is ErrNotFound.
-func (c *Client) TargetGroup(ctx context.Context, arn string) (TargetGroup, error) {
-	return runcache.Load(ctx, groupKey(arn), func() (TargetGroup, error) { return c.targetGroup(ctx, arn) })
 }
 
 func (c *Client) targetGroup(ctx context.Context, arn string) (TargetGroup, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/eventwire/eventwire/internal/awsfixture"
 	"github.com/eventwire/eventwire/internal/elbsvc"
 	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/runcache"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -126,5 +127,69 @@ func TestClient_FakeAWS_RegisterAccessDenied(t *testing.T) {
 	}
 	if denied.TargetGroup != fakeTG || denied.Target != fakeFn {
 		t.Errorf("denied = %+v, want target group %s and target %s", denied, fakeTG, fakeFn)
+	}
+}
+
+// TestExpect: in a run, the first description of an expected target group
+// describes all of them in one call; a batch that names a missing target
+// group fails as a whole, and each is then described on its own (the
+// missing one is ErrNotFound). Targets are read once per run and follow
+// Register and Deregister.
+func TestExpect(t *testing.T) {
+	srv := mototest.Fresh(t)
+	cfg := srv.Config(t)
+	fx := awsfixture.New(srv.Config(t))
+	calls := mototest.Record(&cfg)
+	c := elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg))
+	var arns []string
+	for _, name := range []string{"a", "b", "c"} {
+		arn, err := fx.TargetGroup(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns = append(arns, arn)
+	}
+	ctx := runcache.With(context.Background())
+	c.Expect(ctx, arns)
+	for _, arn := range arns {
+		if _, err := c.TargetGroup(ctx, arn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"Elastic Load Balancing v2.DescribeTargetGroups"}, calls.All()); diff != "" {
+		t.Errorf("calls for three expected target groups (-want +got):\n%s", diff)
+	}
+
+	calls.Reset()
+	missing := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/nope/0000000000000000"
+	ctx = runcache.With(context.Background())
+	c.Expect(ctx, append([]string{missing}, arns...))
+	if _, err := c.TargetGroup(ctx, arns[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TargetGroup(ctx, missing); !errors.Is(err, elbsvc.ErrNotFound) {
+		t.Errorf("TargetGroup of a missing group: %v, want ErrNotFound", err)
+	}
+	if n := len(calls.All()); n != 3 {
+		t.Errorf("%d calls (%v), want 3: the failed batch, then one each", n, calls.All())
+	}
+
+	calls.Reset()
+	fn, err := fx.Function(context.Background(), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Targets(ctx, arns[1])
+	c.Register(ctx, arns[1], fn)
+	if got, _ := c.Targets(ctx, arns[1]); !cmp.Equal(got, []string{fn}) {
+		t.Errorf("Targets after Register in a run = %v, want [%s]", got, fn)
+	}
+	c.Deregister(ctx, arns[1], fn)
+	if got, _ := c.Targets(ctx, arns[1]); len(got) != 0 {
+		t.Errorf("Targets after Deregister in a run = %v, want none", got)
+	}
+	want := []string{"Elastic Load Balancing v2.DescribeTargetHealth", "Elastic Load Balancing v2.RegisterTargets", "Elastic Load Balancing v2.DeregisterTargets"}
+	if diff := cmp.Diff(want, calls.All()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 }

@@ -220,10 +220,20 @@ func namedBy(fn plan.Function, desired, former []definition.PushSource, statemen
 }
 
 // targetGroups reads the targets of each target group. One the file names
-// must exist and be of type lambda.
+// must exist and be of type lambda: a Lambda function among its targets
+// shows that (ELB takes one only in a lambda target group); otherwise its
+// description is read.
 func (o *observer) targetGroups(ctx context.Context, tgs map[string]bool) error {
 	for _, arn := range slices.Sorted(maps.Keys(tgs)) {
-		if tgs[arn] {
+		targets, err := o.r.elb.Targets(ctx, arn)
+		switch {
+		case errors.Is(err, elbsvc.ErrNotFound) && !tgs[arn]:
+			o.obs.TargetGroups[arn] = wiring.TargetGroup{Missing: true}
+			continue
+		case err != nil:
+			return err
+		}
+		if tgs[arn] && !slices.ContainsFunc(targets, isFunctionARN) {
 			tg, err := o.r.elb.TargetGroup(ctx, arn)
 			if err != nil {
 				return err
@@ -232,17 +242,15 @@ func (o *observer) targetGroups(ctx context.Context, tgs map[string]bool) error 
 				return fmt.Errorf("target group %s: target type is %s, not %s", arn, tg.TargetType, elbsvc.TargetTypeLambda)
 			}
 		}
-		targets, err := o.r.elb.Targets(ctx, arn)
-		switch {
-		case errors.Is(err, elbsvc.ErrNotFound) && !tgs[arn]:
-			o.obs.TargetGroups[arn] = wiring.TargetGroup{Missing: true}
-		case err != nil:
-			return err
-		default:
-			o.obs.TargetGroups[arn] = wiring.TargetGroup{Targets: targets}
-		}
+		o.obs.TargetGroups[arn] = wiring.TargetGroup{Targets: targets}
 	}
 	return nil
+}
+
+// isFunctionARN reports whether a target id is a Lambda function's ARN.
+func isFunctionARN(id string) bool {
+	_, rest, ok := strings.Cut(id, ":lambda:")
+	return ok && strings.HasPrefix(id, "arn:") && strings.Contains(rest, ":function:")
 }
 
 // apis reads each API. One the file names must exist.

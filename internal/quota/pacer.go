@@ -3,6 +3,7 @@ package quota
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -26,9 +27,18 @@ type Pacer struct {
 	waited  atomic.Int64 // calls that had to wait for a token
 }
 
+// Headroom is how much of a quota's burst the Pacer leaves unused, in
+// seconds of its rate (at least one token, and a bucket keeps at least
+// one). Calls reach AWS with varying delays: two that leave a second
+// apart may arrive closer, and at the quota's exact burst AWS would
+// throttle the second. With Headroom tokens in hand at AWS, delays up to
+// Headroom apart are absorbed.
+const Headroom = 0.2
+
 // NewPacer returns a Pacer with a full bucket per quota, on the system
-// clock. Calls outside every bucket (Bucket returns "" or a bucket without
-// a quota) are not paced.
+// clock: each quota's rate, and its burst less Headroom. Calls outside
+// every bucket (Bucket returns "" or a bucket without a quota) are not
+// paced.
 func NewPacer(quotas map[string]Quota) *Pacer {
 	return NewPacerWithClock(quotas, pace.System)
 }
@@ -37,9 +47,16 @@ func NewPacer(quotas map[string]Quota) *Pacer {
 func NewPacerWithClock(quotas map[string]Quota, c pace.Clock) *Pacer {
 	p := &Pacer{buckets: map[string]*pace.Bucket{}, bucket: Bucket}
 	for name, q := range quotas {
-		p.buckets[name] = pace.NewWithClock(q.Rate, q.Burst, c)
+		p.buckets[name] = pace.NewWithClock(q.Rate, ClientBurst(q), c)
 	}
 	return p
+}
+
+// ClientBurst is the burst a Pacer uses for q: q's burst less Headroom's
+// worth of tokens (at least one), and at least one.
+func ClientBurst(q Quota) int {
+	room := max(1, int(math.Ceil(q.Rate*Headroom)))
+	return max(1, q.Burst-room)
 }
 
 // Wait takes a token of the bucket that service's operation draws on,

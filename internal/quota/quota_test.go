@@ -160,19 +160,37 @@ func burst(t *testing.T, p *quota.Pacer) (failed int, counts faultproxy.Counts) 
 
 // TestPacerKeepsCallsUnderTheQuota: 24 concurrent calls against a quota of
 // 20/s with a bucket of 4 are throttled without pacing, and none is when
-// one Pacer at that quota (bucket 2, below the server's) paces the client.
+// one Pacer at that quota paces the client.
 func TestPacerKeepsCallsUnderTheQuota(t *testing.T) {
 	failed, counts := burst(t, nil)
 	if failed == 0 || counts.Throttled == 0 {
 		t.Fatalf("without pacing: %d failed, %d throttled; want some of each (the test cannot tell pacing apart)", failed, counts.Throttled)
 	}
-	p := quota.NewPacer(map[string]quota.Quota{quota.Lambda: {Rate: 20, Burst: 2}})
+	p := quota.NewPacer(map[string]quota.Quota{quota.Lambda: {Rate: 20, Burst: 4}})
 	failed, counts = burst(t, p)
 	if failed != 0 || counts.Throttled != 0 || counts.Calls != 24 {
 		t.Errorf("with pacing: %d failed, %+v; want 24 calls, none throttled", failed, counts)
 	}
 	if p.Waited() == 0 {
 		t.Errorf("Waited() = 0, want the calls beyond the bucket to have waited")
+	}
+}
+
+func TestClientBurst(t *testing.T) {
+	tests := []struct {
+		q    quota.Quota
+		want int
+	}{
+		{quota.Quota{Rate: 15, Burst: 15}, 12},
+		{quota.Quota{Rate: 10, Burst: 40}, 38},
+		{quota.Quota{Rate: 100, Burst: 100}, 80},
+		{quota.Quota{Rate: 1, Burst: 5}, 4},
+		{quota.Quota{Rate: 50, Burst: 1}, 1},
+	}
+	for _, tt := range tests {
+		if got := quota.ClientBurst(tt.q); got != tt.want {
+			t.Errorf("ClientBurst(%+v) = %d, want %d", tt.q, got, tt.want)
+		}
 	}
 }
 

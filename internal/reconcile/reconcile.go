@@ -103,10 +103,11 @@ func New(cfg aws.Config, opts Options) *Reconciler {
 // Nothing is kept from one run to the next.
 func Run(ctx context.Context) context.Context { return runcache.With(ctx) }
 
-// Prefetch reads ahead, in as few calls as AWS allows, what the files of
-// a run (ctx from Run) need to read one by one otherwise: the descriptions
-// of the target groups they name. A failure here is not an error: each
-// function's plan reads what is missing, and reports it.
+// Prefetch tells the run (ctx from Run) what the files of the run may need
+// to read one by one otherwise, so that the first read reads them all in
+// as few calls as AWS allows: the descriptions of the target groups they
+// name. A failure there is not an error: each function's plan reads what
+// is missing, and reports it.
 func (r *Reconciler) Prefetch(ctx context.Context, files []*definition.File) {
 	seen := map[string]bool{}
 	var arns []string
@@ -118,7 +119,7 @@ func (r *Reconciler) Prefetch(ctx context.Context, files []*definition.File) {
 			}
 		}
 	}
-	r.elb.Prefetch(ctx, arns)
+	r.elb.Expect(ctx, arns)
 }
 
 // Plan observes AWS for the file's function and returns what applying the
