@@ -16,7 +16,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all build test lint demo deps bench fuzz dist
+.PHONY: all build test lint demo deps bench bench-micro fuzz dist
 
 all: build
 
@@ -34,7 +34,13 @@ lint: deps lint-cfn lint-vuln
 	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# The bulk apply against AWS's quotas, parse throughput and the deployer's
+# start-up, into BENCHMARKS.md: see internal/bench.
 bench: deps
+	$(GO) run ./cmd/eventwire-bench -o BENCHMARKS.md
+
+# The Go micro-benchmarks (plan cost per function against moto, parser).
+bench-micro: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Release archives in dist/: see scripts/dist.sh (VERSION defaults to git

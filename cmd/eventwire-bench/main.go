@@ -1,0 +1,48 @@
+// Command eventwire-bench is `make bench`: it measures eventwire against
+// AWS's quotas (see internal/bench), prints the figures, and writes them to
+// BENCHMARKS.md. Run it from the repository's root; moto_server must be
+// installed.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/eventwire/eventwire/internal/bench"
+)
+
+const header = `# Benchmarks
+
+Written by ` + "`make bench`" + ` (cmd/eventwire-bench, internal/bench); every figure
+below comes from the same run. See README.md, "Speed", for what they show.
+
+`
+
+func main() {
+	o := bench.Options{}
+	flag.IntVar(&o.Functions, "functions", 200, "functions of the bulk apply")
+	flag.DurationVar(&o.Latency, "latency", 20*time.Millisecond, "latency the proxy adds to every call")
+	flag.Float64Var(&o.FaultRate, "faults", 0.10, "fraction of calls answered 500/503 or dropped in the apply with faults")
+	flag.StringVar(&o.Repo, "repo", ".", "the repository's root")
+	flag.IntVar(&o.Starts, "starts", 9, "start-ups measured per binary")
+	out := flag.String("o", "BENCHMARKS.md", "the file to write (empty: none)")
+	flag.Parse()
+	rep, err := bench.Run(context.Background(), o, func(s string) { fmt.Fprintln(os.Stderr, "bench:", s) })
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "eventwire-bench:", err)
+		os.Exit(1)
+	}
+	var buf bytes.Buffer
+	rep.Write(&buf)
+	os.Stdout.Write(buf.Bytes())
+	if *out != "" {
+		if err := os.WriteFile(*out, append([]byte(header), buf.Bytes()...), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "eventwire-bench:", err)
+			os.Exit(1)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+package bench
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/eventwire/eventwire/internal/quota"
+)
+
+// fewestFirstApply is the fewest calls per quota bucket that the first
+// apply of n functions (each: one SQS mapping, one target group, one route
+// of one shared HTTP API) needs. Per function: ListEventSourceMappings,
+// CreateEventSourceMapping and two AddPermission (Lambda's shared bucket),
+// GetFunction, GetPolicy, DescribeTargetHealth, RegisterTargets,
+// CreateIntegration and UpdateRoute; per API: GetRoutes and
+// GetIntegrations.
+func fewestFirstApply(n int) map[string]int {
+	return map[string]int{
+		quota.Lambda:            4 * n,
+		quota.LambdaGetFunction: n,
+		quota.LambdaGetPolicy:   n,
+		quota.APIGateway:        2*n + 2,
+		quota.ELBDescribe:       n,
+		quota.ELBMutate:         n,
+	}
+}
+
+// fewestNoOp is the fewest calls of an apply that changes nothing: per
+// function GetFunction, ListEventSourceMappings, ListTags of its mapping
+// (Lambda lists no tags, and the tag says whose the mapping is), GetPolicy
+// and DescribeTargetHealth; per API GetRoutes and GetIntegrations.
+func fewestNoOp(n int) int { return 5*n + 2 }
+
+// bound is the quota bound of calls: for each bucket, (calls − burst) /
+// rate seconds, the largest, and its bucket.
+func bound(calls map[string]int, quotas map[string]quota.Quota) (seconds float64, bucket string) {
+	for _, b := range slices.Sorted(maps.Keys(calls)) {
+		q, ok := quotas[b]
+		if !ok || q.Rate == 0 {
+			continue
+		}
+		if t := max(0, float64(calls[b]-q.Burst)) / q.Rate; t > seconds {
+			seconds, bucket = t, b
+		}
+	}
+	return seconds, bucket
+}
