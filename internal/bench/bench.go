@@ -35,6 +35,8 @@ type Options struct {
 	FaultRate float64       // calls answered 500/503 or dropped, in the faulty apply
 	Repo      string        // the repository's root, to build the binaries
 	Starts    int           // start-ups measured per binary
+	// Only, if not empty, runs one part: "bulk", "parse" or "startup".
+	Only string
 }
 
 // Report is every figure of one run.
@@ -54,17 +56,24 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Report, error)
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	progress("bulk apply: starting moto and the proxy")
-	if rep.Bulk, err = bulk(ctx, o, tmp, progress); err != nil {
-		return nil, fmt.Errorf("bulk apply: %w", err)
+	part := func(name string) bool { return o.Only == "" || o.Only == name }
+	if part("bulk") {
+		progress("bulk apply: starting moto and the proxy")
+		if rep.Bulk, err = bulk(ctx, o, tmp, progress); err != nil {
+			return nil, fmt.Errorf("bulk apply: %w", err)
+		}
 	}
-	progress("parse + validate")
-	if rep.Parse, err = parseThroughput(filepath.Join(tmp, "first"), filepath.Join(o.Repo, "examples")); err != nil {
-		return nil, fmt.Errorf("parse: %w", err)
+	if part("parse") {
+		progress("parse + validate")
+		if rep.Parse, err = parseThroughput(filepath.Join(tmp, "first"), filepath.Join(o.Repo, "examples")); err != nil {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
 	}
-	progress("start-up: building the deployer and the same-clients hello-world")
-	if rep.Startup, err = startup(ctx, o, tmp); err != nil {
-		return nil, fmt.Errorf("start-up: %w", err)
+	if part("startup") {
+		progress("start-up: building the deployer and the same-clients hello-world")
+		if rep.Startup, err = startup(ctx, o, tmp); err != nil {
+			return nil, fmt.Errorf("start-up: %w", err)
+		}
 	}
 	return rep, nil
 }

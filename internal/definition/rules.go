@@ -3,10 +3,11 @@ package definition
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/eventwire/eventwire/internal/lazyre"
 )
 
 // sourceRule is what a pull source type accepts. The validator and the
@@ -28,7 +29,7 @@ type sourceRule struct {
 	label string
 	// arn matches the EventSourceArn of this type (empty for self-managed
 	// Kafka, recognised by SelfManagedEventSource).
-	arn *regexp.Regexp
+	arn *lazyre.Regexp
 	// allowed are the fields besides common ones.
 	allowed  []string
 	required []string
@@ -51,26 +52,26 @@ var allPositions = []string{"TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"}
 var sourceRules = []*sourceRule{
 	{
 		typ: SourceSQS, label: "Amazon SQS",
-		arn:     regexp.MustCompile(`^arn:[^:]+:sqs:[^:]*:[^:]*:[^/]+$`),
+		arn:     lazyre.New(`^arn:[^:]+:sqs:[^:]*:[^:]*:[^/]+$`),
 		allowed: []string{"FunctionResponseTypes", "ProvisionedPollerConfig", "ScalingConfig"},
 	},
 	{
 		typ: SourceKinesis, label: "Kinesis",
-		arn:               regexp.MustCompile(`^arn:[^:]+:kinesis:[^:]*:[^:]*:stream/`),
+		arn:               lazyre.New(`^arn:[^:]+:kinesis:[^:]*:[^:]*:stream/`),
 		allowed:           append([]string{"ParallelizationFactor", "TumblingWindowInSeconds"}, streamFields...),
 		required:          []string{"StartingPosition"},
 		startingPositions: allPositions,
 	},
 	{
 		typ: SourceDynamoDB, label: "DynamoDB Streams",
-		arn:               regexp.MustCompile(`^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+/stream/`),
+		arn:               lazyre.New(`^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+/stream/`),
 		allowed:           append([]string{"ParallelizationFactor", "TumblingWindowInSeconds"}, without(streamFields, "StartingPositionTimestamp")...),
 		required:          []string{"StartingPosition"},
 		startingPositions: []string{"TRIM_HORIZON", "LATEST"},
 	},
 	{
 		typ: SourceKafka, label: "Amazon MSK",
-		arn: regexp.MustCompile(`^arn:[^:]+:kafka:[^:]*:[^:]*:(cluster|vpc-connection)/`),
+		arn: lazyre.New(`^arn:[^:]+:kafka:[^:]*:[^:]*:(cluster|vpc-connection)/`),
 		allowed: append([]string{"AmazonManagedKafkaEventSourceConfig", "LoggingConfig", "ProvisionedPollerConfig",
 			"SourceAccessConfigurations", "Topics"}, streamFields...),
 		required:          []string{"StartingPosition", "Topics"},
@@ -86,13 +87,13 @@ var sourceRules = []*sourceRule{
 	},
 	{
 		typ: SourceMQ, label: "Amazon MQ",
-		arn:      regexp.MustCompile(`^arn:[^:]+:mq:[^:]*:[^:]*:broker:`),
+		arn:      lazyre.New(`^arn:[^:]+:mq:[^:]*:[^:]*:broker:`),
 		allowed:  []string{"Queues", "SourceAccessConfigurations"},
 		required: []string{"Queues"},
 	},
 	{
 		typ: SourceDocumentDB, label: "DocumentDB",
-		arn:               regexp.MustCompile(`^arn:[^:]+:rds:[^:]*:[^:]*:cluster:`),
+		arn:               lazyre.New(`^arn:[^:]+:rds:[^:]*:[^:]*:cluster:`),
 		allowed:           []string{"DocumentDBEventSourceConfig", "SourceAccessConfigurations", "StartingPosition", "StartingPositionTimestamp"},
 		required:          []string{"DocumentDBEventSourceConfig"},
 		startingPositions: allPositions,
@@ -129,7 +130,7 @@ func (r *sourceRule) allowedFields() []string {
 }
 
 // sqsFIFO matches a FIFO queue's ARN: "For FIFO queues the max is 10".
-var sqsFIFO = regexp.MustCompile(`\.fifo$`)
+var sqsFIFO = lazyre.New(`\.fifo$`)
 
 // checkMapping applies the rules across fields of one pull entry that has
 // the right types (walk passed). n is the entry's object node.

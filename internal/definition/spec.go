@@ -1,10 +1,10 @@
 package definition
 
 import (
-	"regexp"
 	"sort"
 
 	"github.com/eventwire/eventwire/internal/funcref"
+	"github.com/eventwire/eventwire/internal/lazyre"
 )
 
 // spec describes what a JSON value may be. The validator walks the file
@@ -37,7 +37,7 @@ type spec struct {
 	minLen, maxLen int    // -1: no bound; counts characters (runes)
 	pattern        string // anchored, for Go and the JSON Schema
 	apiPattern     string // as the API reference writes it, for messages
-	re             *regexp.Regexp
+	re             *lazyre.Regexp
 	notPrefix      string // the string must not start with this
 	enum           []string
 }
@@ -76,7 +76,7 @@ func str(desc string, minLen, maxLen int, pattern string) *spec {
 	if pattern != "" {
 		s.apiPattern = pattern
 		s.pattern = "^(?:" + pattern + ")$"
-		s.re = regexp.MustCompile(s.pattern)
+		s.re = lazyre.New(s.pattern)
 	}
 	return s
 }

@@ -10,8 +10,9 @@ package funcref
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/eventwire/eventwire/internal/lazyre"
 )
 
 // Latest is the qualifier of a function's unpublished version. A reference
@@ -33,7 +34,7 @@ type Ref struct {
 
 // pattern is the API's NamespacedFunctionName pattern, with groups for the
 // parts.
-var pattern = regexp.MustCompile(`^(?:arn:(aws[a-zA-Z-]*)?:lambda:)?(?:([a-z]{2}(?:(?:-gov)|(?:-iso(?:[a-z]?)))?-[a-z]+-\d{1}):)?(?:(\d{12}):)?(?:function:)?([a-zA-Z0-9-_\.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
+var pattern = lazyre.New(`^(?:arn:(aws[a-zA-Z-]*)?:lambda:)?(?:([a-z]{2}(?:(?:-gov)|(?:-iso(?:[a-z]?)))?-[a-z]+-\d{1}):)?(?:(\d{12}):)?(?:function:)?([a-zA-Z0-9-_\.]+)(?::(\$LATEST(?:\.PUBLISHED)?|[a-zA-Z0-9-_]+))?$`)
 
 // ErrInvalid is wrapped by the error of a string that is no function
 // reference.

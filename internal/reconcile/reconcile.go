@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
@@ -83,17 +84,25 @@ func New(cfg aws.Config, opts Options) *Reconciler {
 	}
 	opts.Pacer.Configure(&cfg)
 	lc := lambda.NewFromConfig(cfg)
-	elb := elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg))
+	elb := elbsvc.NewLazy(func() elbsvc.API { return elasticloadbalancingv2.NewFromConfig(cfg) })
 	return &Reconciler{
 		log:       log,
 		functions: lambdasvc.NewFunctions(lc),
 		elb:       elb,
 		pull:      pull.New(lambdasvc.NewMappings(lc), opts.Pull),
 		push: push.New(lambdasvc.NewPermissions(lc), elb,
-			apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), opts.Push),
-		caller: stssvc.NewCaller(sts.NewFromConfig(cfg)),
+			apigwsvc.NewLazy(func() apigwsvc.API { return apigatewayv2.NewFromConfig(cfg) }), opts.Push),
+		caller: stssvc.NewCaller(lazySTS{sync.OnceValue(func() *sts.Client { return sts.NewFromConfig(cfg) })}),
 		region: cfg.Region,
 	}
+}
+
+// lazySTS makes its client on first use: only a destroy of a function that
+// is gone asks STS for the account.
+type lazySTS struct{ get func() *sts.Client }
+
+func (l lazySTS) GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	return l.get().GetCallerIdentity(ctx, in, optFns...)
 }
 
 // Run returns a context for one run (a CLI command, one invocation of the

@@ -14,8 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/codecommit"
-	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -219,17 +217,17 @@ func (s Settings) ReconcileOptions(log *slog.Logger) reconcile.Options {
 }
 
 // NewFromConfig builds the deployer's handler on an AWS configuration:
-// the SDK clients of every source, the records table of s, and d (the
-// reconciler). s3Opts apply to both S3 clients (path-style addressing for
+// the SDK clients of every source (each made on its first call), the
+// records table of s, and d (the reconciler). s3Opts apply to both S3 clients (path-style addressing for
 // an emulator, for instance).
 func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3Opts ...func(*s3.Options)) *Handler {
 	return New(Config{
 		Deployer:           d,
 		Store:              records.New(dynamodb.NewFromConfig(cfg), s.Table, records.Options{}),
 		Parse:              definition.Parse,
-		S3:                 s3.NewFromConfig(cfg, s3Opts...),
-		CodeCommit:         codecommit.NewFromConfig(cfg),
-		CodePipeline:       codepipeline.NewFromConfig(cfg),
+		S3:                 newLazyS3(cfg, s3Opts...),
+		CodeCommit:         newLazyCodeCommit(cfg),
+		CodePipeline:       newLazyCodePipeline(cfg),
 		ArtifactS3:         NewArtifactS3(cfg, s3Opts...),
 		Logger:             log,
 		LeaseDuration:      s.LeaseDuration,

@@ -1,0 +1,56 @@
+package trigger
+
+import (
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// The deployer's clients of one event source each, made on their first
+// call: an invocation builds only the clients its event uses, and the cold
+// start builds none of them.
+type (
+	lazyS3           struct{ get func() *s3.Client }
+	lazyCodeCommit   struct{ get func() *codecommit.Client }
+	lazyCodePipeline struct{ get func() *codepipeline.Client }
+)
+
+func newLazyS3(cfg aws.Config, optFns ...func(*s3.Options)) lazyS3 {
+	return lazyS3{sync.OnceValue(func() *s3.Client { return s3.NewFromConfig(cfg, optFns...) })}
+}
+
+func newLazyCodeCommit(cfg aws.Config) lazyCodeCommit {
+	return lazyCodeCommit{sync.OnceValue(func() *codecommit.Client { return codecommit.NewFromConfig(cfg) })}
+}
+
+func newLazyCodePipeline(cfg aws.Config) lazyCodePipeline {
+	return lazyCodePipeline{sync.OnceValue(func() *codepipeline.Client { return codepipeline.NewFromConfig(cfg) })}
+}
+
+func (l lazyS3) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return l.get().GetObject(ctx, in, opts...)
+}
+
+func (l lazyCodeCommit) GetDifferences(ctx context.Context, in *codecommit.GetDifferencesInput, opts ...func(*codecommit.Options)) (*codecommit.GetDifferencesOutput, error) {
+	return l.get().GetDifferences(ctx, in, opts...)
+}
+
+func (l lazyCodeCommit) GetCommit(ctx context.Context, in *codecommit.GetCommitInput, opts ...func(*codecommit.Options)) (*codecommit.GetCommitOutput, error) {
+	return l.get().GetCommit(ctx, in, opts...)
+}
+
+func (l lazyCodeCommit) GetFile(ctx context.Context, in *codecommit.GetFileInput, opts ...func(*codecommit.Options)) (*codecommit.GetFileOutput, error) {
+	return l.get().GetFile(ctx, in, opts...)
+}
+
+func (l lazyCodePipeline) PutJobSuccessResult(ctx context.Context, in *codepipeline.PutJobSuccessResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error) {
+	return l.get().PutJobSuccessResult(ctx, in, opts...)
+}
+
+func (l lazyCodePipeline) PutJobFailureResult(ctx context.Context, in *codepipeline.PutJobFailureResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
+	return l.get().PutJobFailureResult(ctx, in, opts...)
+}
