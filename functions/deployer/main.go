@@ -8,19 +8,23 @@
 // EVENTWIRE_ALLOWED_ACCOUNTS, EVENTWIRE_ALLOWED_REGIONS,
 // EVENTWIRE_ALLOWED_BUCKETS, EVENTWIRE_KAFKA_HOSTS; the drift sweep's:
 // EVENTWIRE_SWEEP_QUEUE_ARN, EVENTWIRE_SWEEP_QUEUE_URL, EVENTWIRE_DRIFT_HEAL,
-// EVENTWIRE_SWEEP_SHARE, EVENTWIRE_SWEEP_CONCURRENCY; AWS settings from the
-// SDK's standard chain.
+// EVENTWIRE_SWEEP_SHARE, EVENTWIRE_SWEEP_CONCURRENCY; the pacing of AWS
+// calls: EVENTWIRE_RATE_* (internal/quota); AWS settings from the SDK's
+// standard chain.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/eventwire/eventwire/internal/awsconfig"
+	"github.com/eventwire/eventwire/internal/quota"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
@@ -35,6 +39,11 @@ func main() {
 		log.Error("deployer settings", "error", err.Error())
 		os.Exit(1)
 	}
+	quotas, err := quota.FromEnv(os.Getenv)
+	if err != nil {
+		log.Error("deployer settings", "error", err.Error())
+		os.Exit(1)
+	}
 	cfg, err := awsconfig.Load(context.Background())
 	if err != nil {
 		log.Error("load AWS configuration", "error", err.Error())
@@ -42,7 +51,12 @@ func main() {
 	}
 	log.Info("deployer starting", "table", settings.Table, "function_prefix", settings.FunctionPrefix,
 		"lease", settings.LeaseDuration.String(), "allow_takeover", settings.AllowTakeover)
-	r := reconcile.New(cfg, settings.ReconcileOptions(log))
+	opts := settings.ReconcileOptions(log)
+	opts.Pacer = quota.NewPacer(quotas)
+	r := reconcile.New(cfg, opts)
 	h := trigger.NewFromConfig(cfg, r, settings, log)
-	lambda.Start(h.Invoke)
+	// One run per invocation: shared reads are not kept across events.
+	lambda.Start(func(ctx context.Context, event json.RawMessage) (*events.SQSEventResponse, error) {
+		return h.Invoke(reconcile.Run(ctx), event)
+	})
 }

@@ -35,6 +35,10 @@ func (l lazyS3) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...fu
 	return l.get().GetObject(ctx, in, opts...)
 }
 
+func (l lazyS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	return l.get().HeadObject(ctx, in, opts...)
+}
+
 func (l lazyCodeCommit) GetDifferences(ctx context.Context, in *codecommit.GetDifferencesInput, opts ...func(*codecommit.Options)) (*codecommit.GetDifferencesOutput, error) {
 	return l.get().GetDifferences(ctx, in, opts...)
 }
