@@ -15,7 +15,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
@@ -73,20 +72,15 @@ func translate(err error) error {
 
 // Client reads and changes HTTP API routes and integrations.
 type Client struct {
-	api func() API
+	api API
 }
 
 // New returns a Client on api (usually an *apigatewayv2.Client).
-func New(api API) *Client { return &Client{api: func() API { return api }} }
-
-// NewLazy returns a Client that calls get() for its API on its first call,
-// and keeps it: a program that may not need the client (the deployer, for
-// files without push sources) does not build it at start-up.
-func NewLazy(get func() API) *Client { return &Client{api: sync.OnceValue(get)} }
+func New(api API) *Client { return &Client{api: api} }
 
 // Route returns the route routeID of the API apiID.
 func (c *Client) Route(ctx context.Context, apiID, routeID string) (wiring.Route, error) {
-	out, err := c.api().GetRoute(ctx, &apigatewayv2.GetRouteInput{ApiId: aws.String(apiID), RouteId: aws.String(routeID)})
+	out, err := c.api.GetRoute(ctx, &apigatewayv2.GetRouteInput{ApiId: aws.String(apiID), RouteId: aws.String(routeID)})
 	if err != nil {
 		return wiring.Route{}, fmt.Errorf("get route %s of api %s: %w", routeID, apiID, translate(err))
 	}
@@ -109,7 +103,7 @@ func (c *Client) routes(ctx context.Context, apiID string) ([]wiring.Route, erro
 	var routes []wiring.Route
 	in := &apigatewayv2.GetRoutesInput{ApiId: aws.String(apiID)}
 	for {
-		out, err := c.api().GetRoutes(ctx, in)
+		out, err := c.api.GetRoutes(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("get routes of api %s: %w", apiID, translate(err))
 		}
@@ -128,7 +122,7 @@ func (c *Client) routes(ctx context.Context, apiID string) ([]wiring.Route, erro
 // SetRouteTarget points the route at target ("integrations/ID"); an empty
 // target detaches the route from its integration.
 func (c *Client) SetRouteTarget(ctx context.Context, apiID, routeID, target string) error {
-	_, err := c.api().UpdateRoute(ctx, &apigatewayv2.UpdateRouteInput{
+	_, err := c.api.UpdateRoute(ctx, &apigatewayv2.UpdateRouteInput{
 		ApiId: aws.String(apiID), RouteId: aws.String(routeID), Target: aws.String(target),
 	})
 	if err != nil {
@@ -157,7 +151,7 @@ func (c *Client) integrations(ctx context.Context, apiID string) ([]wiring.Integ
 	var ints []wiring.Integration
 	in := &apigatewayv2.GetIntegrationsInput{ApiId: aws.String(apiID)}
 	for {
-		out, err := c.api().GetIntegrations(ctx, in)
+		out, err := c.api.GetIntegrations(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("get integrations of api %s: %w", apiID, translate(err))
 		}
@@ -187,7 +181,7 @@ func (c *Client) CreateIntegration(ctx context.Context, apiID, uri, description 
 	if !owner.IsIntegrationDescription(description) {
 		return "", fmt.Errorf("create integration in api %s: description %q does not start with %q", apiID, description, owner.IntegrationPrefix)
 	}
-	out, err := c.api().CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
+	out, err := c.api.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
 		ApiId:                aws.String(apiID),
 		IntegrationType:      types.IntegrationType(owner.IntegrationType),
 		IntegrationUri:       aws.String(uri),
@@ -225,7 +219,7 @@ func (c *Client) DeleteIntegration(ctx context.Context, apiID, integrationID str
 }
 
 func (c *Client) deleteIntegration(ctx context.Context, apiID, integrationID string) error {
-	got, err := c.api().GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: aws.String(apiID), IntegrationId: aws.String(integrationID)})
+	got, err := c.api.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: aws.String(apiID), IntegrationId: aws.String(integrationID)})
 	if err != nil {
 		err = translate(err)
 		if errors.Is(err, ErrNotFound) {
@@ -236,7 +230,7 @@ func (c *Client) deleteIntegration(ctx context.Context, apiID, integrationID str
 	if !owner.IsIntegrationDescription(aws.ToString(got.Description)) {
 		return fmt.Errorf("delete integration %s of api %s: %w", integrationID, apiID, ErrNotManaged)
 	}
-	_, err = c.api().DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: aws.String(apiID), IntegrationId: aws.String(integrationID)})
+	_, err = c.api.DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: aws.String(apiID), IntegrationId: aws.String(integrationID)})
 	if err != nil {
 		err = translate(err)
 		if errors.Is(err, ErrNotFound) {
@@ -257,7 +251,7 @@ func (c *Client) stages(ctx context.Context, apiID string) ([]wiring.Stage, erro
 	var stages []wiring.Stage
 	in := &apigatewayv2.GetStagesInput{ApiId: aws.String(apiID)}
 	for {
-		out, err := c.api().GetStages(ctx, in)
+		out, err := c.api.GetStages(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("get stages of api %s: %w", apiID, translate(err))
 		}

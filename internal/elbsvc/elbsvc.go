@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -90,16 +89,11 @@ type TargetGroup struct {
 
 // Client reads and changes target groups.
 type Client struct {
-	api func() API
+	api API
 }
 
 // New returns a Client on api (usually an *elasticloadbalancingv2.Client).
-func New(api API) *Client { return &Client{api: func() API { return api }} }
-
-// NewLazy returns a Client that calls get() for its API on its first call,
-// and keeps it: a program that may not need the client (the deployer, for
-// files without push sources) does not build it at start-up.
-func NewLazy(get func() API) *Client { return &Client{api: sync.OnceValue(get)} }
+func New(api API) *Client { return &Client{api: api} }
 
 // Run-cache keys (internal/runcache): a target group's description and
 // targets are read once per run; Register and Deregister update the
@@ -142,7 +136,7 @@ const describeBatch = 20
 // against the file that names it.
 func (c *Client) describeAll(ctx context.Context, arns []string) {
 	for chunk := range slices.Chunk(arns, describeBatch) {
-		out, err := c.api().DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{TargetGroupArns: chunk})
+		out, err := c.api.DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{TargetGroupArns: chunk})
 		if err != nil {
 			continue
 		}
@@ -154,7 +148,7 @@ func (c *Client) describeAll(ctx context.Context, arns []string) {
 }
 
 func (c *Client) targetGroup(ctx context.Context, arn string) (TargetGroup, error) {
-	out, err := c.api().DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{TargetGroupArns: []string{arn}})
+	out, err := c.api.DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{TargetGroupArns: []string{arn}})
 	if err != nil {
 		return TargetGroup{}, fmt.Errorf("describe target group %s: %w", arn, translate(err))
 	}
@@ -174,7 +168,7 @@ func (c *Client) Targets(ctx context.Context, arn string) ([]string, error) {
 }
 
 func (c *Client) targets(ctx context.Context, arn string) ([]string, error) {
-	out, err := c.api().DescribeTargetHealth(ctx, &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
+	out, err := c.api.DescribeTargetHealth(ctx, &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(arn)})
 	if err != nil {
 		return nil, fmt.Errorf("describe targets of %s: %w", arn, translate(err))
 	}
@@ -195,7 +189,7 @@ func (c *Client) targets(ctx context.Context, arn string) ([]string, error) {
 
 // Register registers the target id (a function ARN) in the target group.
 func (c *Client) Register(ctx context.Context, arn, id string) error {
-	_, err := c.api().RegisterTargets(ctx, &elasticloadbalancingv2.RegisterTargetsInput{
+	_, err := c.api.RegisterTargets(ctx, &elasticloadbalancingv2.RegisterTargetsInput{
 		TargetGroupArn: aws.String(arn), Targets: []types.TargetDescription{{Id: aws.String(id)}},
 	})
 	if err = translate(err); errors.Is(err, ErrAccessDenied) {
@@ -219,7 +213,7 @@ func (c *Client) Register(ctx context.Context, arn, id string) error {
 // Deregister removes the target id from the target group. A target group
 // that is gone is success.
 func (c *Client) Deregister(ctx context.Context, arn, id string) error {
-	_, err := c.api().DeregisterTargets(ctx, &elasticloadbalancingv2.DeregisterTargetsInput{
+	_, err := c.api.DeregisterTargets(ctx, &elasticloadbalancingv2.DeregisterTargetsInput{
 		TargetGroupArn: aws.String(arn), Targets: []types.TargetDescription{{Id: aws.String(id)}},
 	})
 	if err != nil {

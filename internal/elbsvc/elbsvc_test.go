@@ -193,26 +193,3 @@ func TestExpect(t *testing.T) {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 }
-
-// TestNewLazy: the client is built on the first call, once.
-func TestNewLazy(t *testing.T) {
-	srv := mototest.Shared(t)
-	fx := awsfixture.New(srv.Config(t))
-	tg, err := fx.TargetGroup(context.Background(), "lazy")
-	if err != nil {
-		t.Fatal(err)
-	}
-	built := 0
-	c := elbsvc.NewLazy(func() elbsvc.API { built++; return elasticloadbalancingv2.NewFromConfig(srv.Config(t)) })
-	if built != 0 {
-		t.Fatalf("NewLazy built the client before any call")
-	}
-	for range 2 {
-		if _, err := c.Targets(context.Background(), tg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if built != 1 {
-		t.Errorf("client built %d times for two calls, want 1", built)
-	}
-}

@@ -59,14 +59,21 @@ type pushSide interface {
 
 // Reconciler plans and applies definition files.
 type Reconciler struct {
-	log       *slog.Logger
+	log *slog.Logger
+	// region makes the ARN of a function that is gone, with the caller.
+	region string
+	// c builds the clients on first use: the deployer's cold start builds
+	// none, and an event that deploys nothing none at all.
+	c func() clients
+}
+
+// clients are the Reconciler's adapters and the two sides.
+type clients struct {
 	functions *lambdasvc.Functions
 	elb       *elbsvc.Client
 	pull      side[definition.Mapping]
 	push      pushSide
-	// caller and region make the ARN of a function that is gone.
-	caller *stssvc.Caller
-	region string
+	caller    *stssvc.Caller
 }
 
 // New builds a Reconciler on an AWS configuration (the SDK's standard
@@ -83,26 +90,17 @@ func New(cfg aws.Config, opts Options) *Reconciler {
 		opts.Push.Logger = log
 	}
 	opts.Pacer.Configure(&cfg)
-	lc := lambda.NewFromConfig(cfg)
-	elb := elbsvc.NewLazy(func() elbsvc.API { return elasticloadbalancingv2.NewFromConfig(cfg) })
-	return &Reconciler{
-		log:       log,
-		functions: lambdasvc.NewFunctions(lc),
-		elb:       elb,
-		pull:      pull.New(lambdasvc.NewMappings(lc), opts.Pull),
-		push: push.New(lambdasvc.NewPermissions(lc), elb,
-			apigwsvc.NewLazy(func() apigwsvc.API { return apigatewayv2.NewFromConfig(cfg) }), opts.Push),
-		caller: stssvc.NewCaller(lazySTS{sync.OnceValue(func() *sts.Client { return sts.NewFromConfig(cfg) })}),
-		region: cfg.Region,
-	}
-}
-
-// lazySTS makes its client on first use: only a destroy of a function that
-// is gone asks STS for the account.
-type lazySTS struct{ get func() *sts.Client }
-
-func (l lazySTS) GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
-	return l.get().GetCallerIdentity(ctx, in, optFns...)
+	return &Reconciler{log: log, region: cfg.Region, c: sync.OnceValue(func() clients {
+		lc := lambda.NewFromConfig(cfg)
+		elb := elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg))
+		return clients{
+			functions: lambdasvc.NewFunctions(lc),
+			elb:       elb,
+			pull:      pull.New(lambdasvc.NewMappings(lc), opts.Pull),
+			push:      push.New(lambdasvc.NewPermissions(lc), elb, apigwsvc.New(apigatewayv2.NewFromConfig(cfg)), opts.Push),
+			caller:    stssvc.NewCaller(sts.NewFromConfig(cfg)),
+		}
+	})}
 }
 
 // Run returns a context for one run (a CLI command, one invocation of the
@@ -128,17 +126,17 @@ func (r *Reconciler) Prefetch(ctx context.Context, files []*definition.File) {
 			}
 		}
 	}
-	r.elb.Expect(ctx, arns)
+	r.c().elb.Expect(ctx, arns)
 }
 
 // Plan observes AWS for the file's function and returns what applying the
 // file would do. A function that does not exist is an error.
 func (r *Reconciler) Plan(ctx context.Context, f *definition.File) (*plan.Plan, error) {
-	fn, err := r.functions.Resolve(ctx, f.Function)
+	fn, err := r.c().functions.Resolve(ctx, f.Function)
 	if err != nil {
 		return nil, err // names the function already
 	}
-	p, err := r.plan(ctx, fn, f.Pull, func() ([]plan.Action, error) { return r.push.Plan(ctx, fn, f.Push) })
+	p, err := r.plan(ctx, fn, f.Pull, func() ([]plan.Action, error) { return r.c().push.Plan(ctx, fn, f.Push) })
 	if err != nil {
 		return nil, err
 	}
@@ -160,14 +158,14 @@ func (r *Reconciler) Plan(ctx context.Context, f *definition.File) (*plan.Plan, 
 // partition and the configured region; the plan's function is marked
 // Missing, and no policy is read or changed (it went with the function).
 func (r *Reconciler) PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error) {
-	fn, err := r.functions.Resolve(ctx, ref)
+	fn, err := r.c().functions.Resolve(ctx, ref)
 	if errors.Is(err, lambdasvc.ErrNotFound) {
 		fn, err = r.gone(ctx, ref)
 	}
 	if err != nil {
 		return nil, err // names the function already
 	}
-	return r.plan(ctx, fn, nil, func() ([]plan.Action, error) { return r.push.PlanDestroy(ctx, fn, former) })
+	return r.plan(ctx, fn, nil, func() ([]plan.Action, error) { return r.c().push.PlanDestroy(ctx, fn, former) })
 }
 
 // gone returns the function ref names, which does not exist, with its ARN
@@ -181,7 +179,7 @@ func (r *Reconciler) gone(ctx context.Context, ref string) (plan.Function, error
 	}
 	partition, account, region := fr.Partition, fr.Account, fr.Region
 	if partition == "" || account == "" {
-		id, err := r.caller.Identity(ctx)
+		id, err := r.c().caller.Identity(ctx)
 		if err != nil {
 			return plan.Function{}, fmt.Errorf("function %s is gone, and its ARN needs the account: %w", ref, err)
 		}
@@ -200,7 +198,7 @@ func (r *Reconciler) gone(ctx context.Context, ref string) (plan.Function, error
 // plan plans fn's mappings against pulls, then its push sources with
 // planPush.
 func (r *Reconciler) plan(ctx context.Context, fn plan.Function, pulls []definition.Mapping, planPush func() ([]plan.Action, error)) (*plan.Plan, error) {
-	pa, err := r.pull.Plan(ctx, fn, pulls)
+	pa, err := r.c().pull.Plan(ctx, fn, pulls)
 	if err != nil {
 		return nil, fmt.Errorf("plan event source mappings of %s: %w", fn.Ref, err)
 	}
@@ -248,9 +246,9 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan) error {
 		var err error
 		switch a.Resource {
 		case plan.ResourceMapping, plan.ResourceMappingTags:
-			err = r.pull.Execute(actx, p.Function, a)
+			err = r.c().pull.Execute(actx, p.Function, a)
 		default:
-			err = r.push.Execute(actx, p.Function, a)
+			err = r.c().push.Execute(actx, p.Function, a)
 		}
 		progress.Report(actx, progress.Event{Step: progress.Finished, Err: err})
 		if err != nil {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -223,7 +222,7 @@ func (s Settings) ReconcileOptions(log *slog.Logger) reconcile.Options {
 func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3Opts ...func(*s3.Options)) *Handler {
 	return New(Config{
 		Deployer:           d,
-		Store:              records.New(dynamodb.NewFromConfig(cfg), s.Table, records.Options{}),
+		Store:              records.New(newLazyDynamoDB(cfg), s.Table, records.Options{}),
 		Parse:              definition.Parse,
 		S3:                 newLazyS3(cfg, s3Opts...),
 		CodeCommit:         newLazyCodeCommit(cfg),

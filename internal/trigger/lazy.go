@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
@@ -14,10 +15,35 @@ import (
 // call: an invocation builds only the clients its event uses, and the cold
 // start builds none of them.
 type (
+	lazyDynamoDB     struct{ get func() *dynamodb.Client }
 	lazyS3           struct{ get func() *s3.Client }
 	lazyCodeCommit   struct{ get func() *codecommit.Client }
 	lazyCodePipeline struct{ get func() *codepipeline.Client }
 )
+
+func newLazyDynamoDB(cfg aws.Config) lazyDynamoDB {
+	return lazyDynamoDB{sync.OnceValue(func() *dynamodb.Client { return dynamodb.NewFromConfig(cfg) })}
+}
+
+func (l lazyDynamoDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return l.get().GetItem(ctx, in, opts...)
+}
+
+func (l lazyDynamoDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return l.get().PutItem(ctx, in, opts...)
+}
+
+func (l lazyDynamoDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return l.get().UpdateItem(ctx, in, opts...)
+}
+
+func (l lazyDynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	return l.get().DeleteItem(ctx, in, opts...)
+}
+
+func (l lazyDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return l.get().Query(ctx, in, opts...)
+}
 
 func newLazyS3(cfg aws.Config, optFns ...func(*s3.Options)) lazyS3 {
 	return lazyS3{sync.OnceValue(func() *s3.Client { return s3.NewFromConfig(cfg, optFns...) })}
