@@ -233,7 +233,7 @@ func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3O
 		FunctionPrefix:     s.FunctionPrefix,
 		KeyPrefixFunctions: s.KeyPrefixFunctions,
 		Self:               s.Self,
-		Policy:             (&ownPolicy{allowed: s.Allowed, region: cfg.Region, sts: sts.NewFromConfig(cfg)}).get,
+		Policy:             (&ownPolicy{allowed: s.Allowed, region: cfg.Region, sts: newLazySTS(cfg)}).get,
 		Bucket:             s.Bucket,
 		Repository:         s.Repository,
 		Branches:           s.Branches,

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // The deployer's clients of one event source each, made on their first
@@ -17,6 +18,7 @@ import (
 type (
 	lazyDynamoDB     struct{ get func() *dynamodb.Client }
 	lazyS3           struct{ get func() *s3.Client }
+	lazySTS          struct{ get func() *sts.Client }
 	lazyCodeCommit   struct{ get func() *codecommit.Client }
 	lazyCodePipeline struct{ get func() *codepipeline.Client }
 )
@@ -43,6 +45,18 @@ func (l lazyDynamoDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInp
 
 func (l lazyDynamoDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	return l.get().Query(ctx, in, opts...)
+}
+
+func (l lazyDynamoDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	return l.get().TransactWriteItems(ctx, in, opts...)
+}
+
+func newLazySTS(cfg aws.Config) lazySTS {
+	return lazySTS{sync.OnceValue(func() *sts.Client { return sts.NewFromConfig(cfg) })}
+}
+
+func (l lazySTS) GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, opts ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	return l.get().GetCallerIdentity(ctx, in, opts...)
 }
 
 func newLazyS3(cfg aws.Config, optFns ...func(*s3.Options)) lazyS3 {
