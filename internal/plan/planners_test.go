@@ -11,8 +11,8 @@ import (
 
 // plainData are eventwire's packages that a planner may import: the file's
 // types, the plan, the function reference, the ownership marks, the
-// observed state of pull and push sources, and the JSON Schema the file
-// types embed. None calls AWS.
+// observed state of pull and push sources, the JSON Schema the file types
+// embed, and lazily compiled regular expressions. None calls AWS.
 var plainData = map[string]bool{
 	"github.com/eventwire/eventwire/internal/definition": true,
 	"github.com/eventwire/eventwire/internal/plan":       true,
@@ -20,6 +20,8 @@ var plainData = map[string]bool{
 	"github.com/eventwire/eventwire/internal/funcref":    true,
 	"github.com/eventwire/eventwire/internal/owner":      true,
 	"github.com/eventwire/eventwire/internal/wiring":     true,
+	// Regular expressions compiled on first use (definition, funcref).
+	"github.com/eventwire/eventwire/internal/lazyre": true,
 	// The checked-in JSON Schema, which definition embeds.
 	"github.com/eventwire/eventwire/schema": true,
 }
