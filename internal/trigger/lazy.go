@@ -91,6 +91,10 @@ func (l lazyCodeCommit) GetFile(ctx context.Context, in *codecommit.GetFileInput
 	return l.get().GetFile(ctx, in, opts...)
 }
 
+func (l lazyCodePipeline) GetJobDetails(ctx context.Context, in *codepipeline.GetJobDetailsInput, opts ...func(*codepipeline.Options)) (*codepipeline.GetJobDetailsOutput, error) {
+	return l.get().GetJobDetails(ctx, in, opts...)
+}
+
 func (l lazyCodePipeline) PutJobSuccessResult(ctx context.Context, in *codepipeline.PutJobSuccessResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobSuccessResultOutput, error) {
 	return l.get().PutJobSuccessResult(ctx, in, opts...)
 }
