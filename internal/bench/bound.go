@@ -10,23 +10,25 @@ import (
 // fewestFirstApply is the fewest calls per quota bucket that the first
 // apply of n functions (each: one SQS mapping, one target group, one route
 // of one shared HTTP API) needs. Per function: ListEventSourceMappings,
-// CreateEventSourceMapping and two AddPermission (Lambda's shared bucket),
-// GetFunction, GetPolicy, DescribeTargetHealth, RegisterTargets,
-// CreateIntegration and UpdateRoute; per API: GetRoutes and
-// GetIntegrations.
+// CreateEventSourceMapping, two AddPermission and GetFunctionConfiguration
+// (Lambda's shared bucket), GetPolicy, DescribeTargetHealth,
+// RegisterTargets, CreateIntegration and UpdateRoute; per API: GetRoutes
+// and GetIntegrations. The function is resolved with
+// GetFunctionConfiguration, not GetFunction (whose bucket is its own, at
+// 100/s), because GetFunction also hands out a code download URL, which
+// the deployer's least-privilege policy does not grant.
 func fewestFirstApply(n int) map[string]int {
 	return map[string]int{
-		quota.Lambda:            4 * n,
-		quota.LambdaGetFunction: n,
-		quota.LambdaGetPolicy:   n,
-		quota.APIGateway:        2*n + 2,
-		quota.ELBDescribe:       n,
-		quota.ELBMutate:         n,
+		quota.Lambda:          5 * n,
+		quota.LambdaGetPolicy: n,
+		quota.APIGateway:      2*n + 2,
+		quota.ELBDescribe:     n,
+		quota.ELBMutate:       n,
 	}
 }
 
 // fewestNoOp is the fewest calls of an apply that changes nothing: per
-// function GetFunction, ListEventSourceMappings, ListTags of its mapping
+// function GetFunctionConfiguration, ListEventSourceMappings, ListTags of its mapping
 // (Lambda lists no tags, and the tag says whose the mapping is), GetPolicy
 // and DescribeTargetHealth; per API GetRoutes and GetIntegrations.
 func fewestNoOp(n int) int { return 5*n + 2 }
