@@ -14,13 +14,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/push"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
@@ -239,8 +236,8 @@ func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3O
 		Branches:           s.Branches,
 		Sweep: SweepConfig{
 			QueueARN: s.SweepQueueARN, QueueURL: s.SweepQueueURL, Heal: s.DriftHeal,
-			SQS:      sqs.NewFromConfig(cfg),
-			Mappings: lambdasvc.NewMappings(lambda.NewFromConfig(cfg)),
+			SQS:      newLazySQS(cfg),
+			Mappings: newLazyMappings(cfg),
 		},
 	})
 }

@@ -8,8 +8,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/eventwire/eventwire/internal/esm"
+	"github.com/eventwire/eventwire/internal/lambdasvc"
 )
 
 // The deployer's clients of one event source each, made on their first
@@ -101,4 +106,27 @@ func (l lazyCodePipeline) PutJobSuccessResult(ctx context.Context, in *codepipel
 
 func (l lazyCodePipeline) PutJobFailureResult(ctx context.Context, in *codepipeline.PutJobFailureResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error) {
 	return l.get().PutJobFailureResult(ctx, in, opts...)
+}
+
+// lazySQS is the sweep queue's client, made on its first call.
+type lazySQS struct{ get func() *sqs.Client }
+
+func newLazySQS(cfg aws.Config) lazySQS {
+	return lazySQS{sync.OnceValue(func() *sqs.Client { return sqs.NewFromConfig(cfg) })}
+}
+
+func (l lazySQS) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	return l.get().SendMessageBatch(ctx, in, opts...)
+}
+
+// lazyMappings lists the account's mappings for the sweep, with a Lambda
+// client made on its first call.
+type lazyMappings struct{ get func() *lambdasvc.Mappings }
+
+func newLazyMappings(cfg aws.Config) lazyMappings {
+	return lazyMappings{sync.OnceValue(func() *lambdasvc.Mappings { return lambdasvc.NewMappings(lambda.NewFromConfig(cfg)) })}
+}
+
+func (l lazyMappings) ListTagged(ctx context.Context, tagged func(esm.Observed) bool) ([]esm.Observed, error) {
+	return l.get().ListTagged(ctx, tagged)
 }
