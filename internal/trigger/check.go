@@ -96,9 +96,11 @@ func (h *Handler) check(ctx context.Context, m SweepMessage) (checked, error) {
 }
 
 // checkHeld is check once the lease is held: a function a live file
-// declares is checked against that file, any other as an orphan.
+// declares is checked against that file, any other as an orphan. A
+// declaring file removed without an event is indexed as removed first
+// (liveness.go).
 func (h *Handler) checkHeld(ctx context.Context, m SweepMessage, fn string, log *slog.Logger) (checked, error) {
-	decls, active, err := h.cfg.Store.Declarations(ctx, fn)
+	decls, active, err := h.liveDeclarations(ctx, fn, log)
 	if err != nil {
 		c := &checkRun{h: h, m: m, fn: fn, kind: m.Kind, mode: records.ModeCheck, start: h.now(), log: log}
 		return checked{}, c.fail(ctx, nil, err)

@@ -1,0 +1,175 @@
+package trigger_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/eventwire/eventwire/internal/trigger"
+)
+
+// Through the real handler on moto: a file applied through its S3 event,
+// then its object deleted with no event delivered. The index still
+// declares the function, but the sweep finds no current object at the key:
+// it indexes the removal and reports the function orphaned (changing
+// nothing in AWS), then, with heal on, prunes it. The removal event
+// delivered late, then a new put's event, are handled as usual: the
+// function is wired again.
+func TestSweep_FileRemovedWithoutEvent_OrphanedThenPruned(t *testing.T) {
+	sw := newSweepWorld(t)
+	ctx := context.Background()
+	sw.mustFunction("gone", "kept")
+	for _, q := range []string{"gone", "kept"} {
+		if _, err := sw.fx.Queue(ctx, "q-"+q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sw.apply(map[string]string{"gone": queueFile("gone", 5), "kept": queueFile("kept", 5)})
+	key := "gone/_lambdaeventsourcedef.json"
+	marker := sw.remove(key) // no event delivered
+
+	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.sweep(sw.handler(false))); diff != "" {
+		t.Errorf("sweep messages (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"gone orphaned 1", "kept in-sync 0"}, sw.results()); diff != "" {
+		t.Errorf("drift results (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(sw.plans()["gone"], "- delete      event-source-mapping") {
+		t.Errorf("orphan's plan lacks the mapping's deletion:\n%s", sw.plans()["gone"])
+	}
+	if decls, _, err := sw.store.Declarations(ctx, "gone"); err != nil || len(decls) != 0 {
+		t.Errorf("declarations of gone after the sweep: %v %v, want none", decls, err)
+	}
+	if n := sw.mappings("gone"); n != 1 {
+		t.Errorf("report only: gone has %d mappings, want 1 still", n)
+	}
+
+	// Heal: the function is now known as an orphan.
+	if diff := cmp.Diff([]string{"gone orphan", "kept declared"}, sw.sweep(sw.handler(true))); diff != "" {
+		t.Errorf("sweep messages, heal (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"gone pruned 1", "kept in-sync 0"}, sw.results()); diff != "" {
+		t.Errorf("drift results, heal (-want +got):\n%s", diff)
+	}
+	if n := sw.mappings("gone"); n != 0 {
+		t.Errorf("pruned: gone has %d mappings, want none", n)
+	}
+	if n := sw.mappings("kept"); n != 1 {
+		t.Errorf("kept has %d mappings, want 1", n)
+	}
+
+	// Later real events of the key.
+	late, _ := json.Marshal(trigger.S3EventFor(bucket, key, marker, sw.nextSequencer(), true))
+	sw.deliver(late)
+	v := sw.put(key, queueFile("gone", 7))
+	again, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, sw.nextSequencer(), false))
+	sw.deliver(again)
+	if _, batch, _ := sw.mapping("gone"); batch != 7 {
+		t.Errorf("after a new put: gone's BatchSize %d, want 7", batch)
+	}
+	if got := sw.active(t, "gone"); got != v {
+		t.Errorf("active declaration of gone at %s, want %s", got, v)
+	}
+}
+
+// Two files declare one function; the winner's object is deleted with no
+// event delivered. With heal on, the sweep indexes the removal and applies
+// the other live file in its place.
+func TestSweep_WinnerRemovedWithoutEvent_OtherDeclarationApplied(t *testing.T) {
+	sw := newSweepWorld(t)
+	ctx := context.Background()
+	sw.mustFunction("shared")
+	for _, q := range []string{"a", "b"} {
+		if _, err := sw.fx.Queue(ctx, "q-"+q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, second := "a/_lambdaeventsourcedef.json", "b/_lambdaeventsourcedef.json"
+	for _, f := range []struct{ key, body string }{{first, sqsFile("shared", "q-a", 5)}, {second, sqsFile("shared", "q-b", 5)}} {
+		v := sw.put(f.key, f.body)
+		b, _ := json.Marshal(trigger.S3EventFor(bucket, f.key, v, sw.nextSequencer(), false))
+		sw.deliver(b)
+	}
+	sw.remove(first) // no event delivered
+
+	if diff := cmp.Diff([]string{"shared declared"}, sw.sweep(sw.handler(true))); diff != "" {
+		t.Errorf("sweep messages (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"shared healed 2"}, sw.results()); diff != "" {
+		t.Errorf("drift results (-want +got):\n%s", diff)
+	}
+	out, err := sw.fx.Lambda.ListEventSourceMappings(ctx, &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN("shared"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources []string
+	for _, m := range out.EventSourceMappings {
+		sources = append(sources, aws.ToString(m.EventSourceArn))
+	}
+	if diff := cmp.Diff([]string{"arn:aws:sqs:us-east-1:123456789012:q-b"}, sources); diff != "" {
+		t.Errorf("shared's mappings (-want +got):\n%s", diff)
+	}
+}
+
+// mappings counts fn's mappings.
+func (sw *sweepWorld) mappings(fn string) int {
+	sw.t.Helper()
+	out, err := sw.fx.Lambda.ListEventSourceMappings(context.Background(), &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN(fn))})
+	if err != nil {
+		sw.t.Fatal(err)
+	}
+	return len(out.EventSourceMappings)
+}
+
+// deniedHead is the test bucket's S3 client, except that HeadObject is
+// refused with 403 AccessDenied, as AWS answers a role without the right
+// (moto grants everything).
+type deniedHead struct{ trigger.S3API }
+
+func (deniedHead) HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	return nil, &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusForbidden}},
+		Err:      &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"},
+	}}
+}
+
+// A refused HeadObject (fake: AWS's 403) is no proof that the file is
+// gone: the check fails (its message is received again) and the
+// declaration stays in the index.
+func TestSweep_AccessDeniedOnLiveness_CheckFailsDeclarationKept_Fake(t *testing.T) {
+	sw := newSweepWorld(t)
+	ctx := context.Background()
+	sw.mustFunction("kept")
+	if _, err := sw.fx.Queue(ctx, "q-kept"); err != nil {
+		t.Fatal(err)
+	}
+	sw.apply(map[string]string{"kept": queueFile("kept", 5)})
+	sw.tcfg.S3 = deniedHead{sw.tcfg.S3}
+	h := sw.handler(true)
+	body, _ := json.Marshal(trigger.SweepMessage{Function: "kept", Kind: "declared", Sweep: "s1"})
+	raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(body), EventSource: "aws:sqs", EventSourceARN: sw.queueARN, AWSRegion: "us-east-1"}}})
+	resp, err := h.Invoke(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]events.SQSBatchItemFailure{{ItemIdentifier: "m1"}}, resp.BatchItemFailures); diff != "" {
+		t.Errorf("batch item failures (-want +got):\n%s", diff)
+	}
+	if decls, _, err := sw.store.Declarations(ctx, "kept"); err != nil || len(decls) != 1 {
+		t.Errorf("declarations of kept: %v %v, want one still", decls, err)
+	}
+	if n := sw.mappings("kept"); n != 1 {
+		t.Errorf("kept has %d mappings, want 1", n)
+	}
+}
