@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/push"
+	"github.com/eventwire/eventwire/internal/quota"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -211,6 +213,31 @@ func envList(v string) ([]string, error) {
 func (s Settings) ReconcileOptions(log *slog.Logger) reconcile.Options {
 	return reconcile.Options{Logger: log, Push: push.Options{AllowTakeover: s.AllowTakeover}}
 }
+
+// SweepQuotas are the quotas a sweep's check paces its calls under: each
+// bucket of q at SweepShare of its rate and burst, split evenly among the
+// SweepConcurrency invocations that may check at once (a burst of at
+// least one token), so that the sweep together never takes more than its
+// share and deployments keep the rest.
+func (s Settings) SweepQuotas(q map[string]quota.Quota) map[string]quota.Quota {
+	share, n := s.SweepShare, s.SweepConcurrency
+	if share <= 0 || share > 1 {
+		share = DefaultSweepShare
+	}
+	if n < 1 {
+		n = DefaultSweepConcurrency
+	}
+	f := share / float64(n)
+	out := make(map[string]quota.Quota, len(q))
+	for name, b := range q {
+		out[name] = quota.Quota{Rate: b.Rate * f, Burst: max(1, int(math.Floor(float64(b.Burst)*f)))}
+	}
+	return out
+}
+
+// SetSweepDeployer makes the sweep's checks plan and apply with d (a
+// reconciler paced at SweepQuotas) instead of the handler's Deployer.
+func (h *Handler) SetSweepDeployer(d Deployer) { h.cfg.Sweep.Deployer = d }
 
 // NewFromConfig builds the deployer's handler on an AWS configuration:
 // the SDK clients of every source (each made on its first call), the
