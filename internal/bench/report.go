@@ -55,7 +55,7 @@ func (r *Report) Write(w io.Writer) {
 		p.Files, p.CorpusSource, p.Parsed, secs(p.Elapsed), p.FilesPerSec, p.MBPerSec)
 	s := r.Startup
 	fmt.Fprintf(w, "\n## 3. Start-up\n\nFrom exec to the first request for an event to the Runtime API, median of %d each, interleaved: "+
-		"the deployer %.1f ms, a hello-world that loads the same configuration and constructs the same 7 SDK clients %.1f ms: **ratio %.2f**.\n\n",
+		"the deployer %.1f ms, a hello-world that loads the same configuration and constructs the same 9 SDK clients %.1f ms: **ratio %.2f**.\n\n",
 		o.Starts, ms(s.Deployer), ms(s.SameClients), s.Ratio())
 	fmt.Fprintf(w, "bulk-apply ratio-to-quota-bound: %.2f\n", b.Ratio())
 }

@@ -1,8 +1,8 @@
 // Command sameclients is the yardstick of the deployer's start-up: a Lambda
 // hello-world that loads the AWS configuration as the deployer does and
 // constructs every SDK client the deployer links (Lambda, ELBv2, API
-// Gateway v2, S3, CodeCommit, CodePipeline, DynamoDB), then answers each
-// event with "hello". internal/bench builds it and times both to their
+// Gateway v2, S3, CodeCommit, CodePipeline, DynamoDB, SQS, STS), then
+// answers each event with "hello". internal/bench builds it and times both to their
 // first request to the Runtime API.
 package main
 
@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/eventwire/eventwire/internal/awsconfig"
 )
@@ -31,6 +33,7 @@ func main() {
 	clients := []any{
 		awslambda.NewFromConfig(cfg), elasticloadbalancingv2.NewFromConfig(cfg), apigatewayv2.NewFromConfig(cfg),
 		s3.NewFromConfig(cfg), codecommit.NewFromConfig(cfg), codepipeline.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg),
+		sqs.NewFromConfig(cfg), sts.NewFromConfig(cfg),
 	}
 	lambda.Start(func(ctx context.Context, ev json.RawMessage) (string, error) {
 		_ = clients
