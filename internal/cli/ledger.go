@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,10 +22,6 @@ import (
 // DefaultLeaseWait bounds how long apply and destroy wait for a function's
 // lease that someone else holds, as the deployer does.
 const DefaultLeaseWait = time.Minute
-
-// maxPlanBytes bounds the plan's text and JSON in a record (a DynamoDB
-// item holds at most 400 KB), as the deployer does.
-const maxPlanBytes = 150 << 10
 
 // errChanged refuses a function whose plan, made again under its lease,
 // is not the plan that was shown and confirmed.
@@ -117,15 +112,7 @@ func (l *ledger) record(ctx context.Context, o *outcome, start time.Time) {
 		Caller:      l.caller,
 	}
 	if o.Plan != nil {
-		rec.Plan = truncate(o.Plan.String(), maxPlanBytes)
-		if b, err := json.Marshal(o.Plan); err == nil {
-			rec.PlanJSON = truncate(string(b), maxPlanBytes)
-		}
-		for _, a := range o.Plan.Actions {
-			if a.Kind.IsChange() {
-				rec.Changes++
-			}
-		}
+		rec.SetPlan(o.Plan)
 	}
 	outcome, err := records.Failed, errors.Join(o.err, o.applyErr)
 	if c := o.conflict(); err == nil && c != nil {
@@ -143,13 +130,6 @@ func (l *ledger) record(ctx context.Context, o *outcome, start time.Time) {
 	if _, err := l.store.PutRecord(context.WithoutCancel(ctx), rec); err != nil {
 		o.recordErr = errors.Join(o.recordErr, err)
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "\n... (truncated)"
 }
 
 // tableName is --table, or $EVENTWIRE_TABLE.

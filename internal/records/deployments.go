@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/eventwire/eventwire/internal/funcref"
+	"github.com/eventwire/eventwire/internal/plan"
 )
 
 // Trigger is what started a run.
@@ -267,4 +269,29 @@ func decodeRecord(item map[string]types.AttributeValue) Record {
 		r.Function = strings.TrimPrefix(getS(item, attrPK), "function#")
 	}
 	return r
+}
+
+// maxPlanBytes bounds the plan's text and JSON in a record (a DynamoDB item
+// holds at most 400 KB).
+const maxPlanBytes = 150 << 10
+
+// SetPlan puts the plan's text, its JSON (each cut at maxPlanBytes) and
+// its number of changes in the record.
+func (r *Record) SetPlan(p *plan.Plan) {
+	r.Plan = truncate(p.String(), maxPlanBytes)
+	if b, err := json.Marshal(p); err == nil {
+		r.PlanJSON = truncate(string(b), maxPlanBytes)
+	}
+	for _, a := range p.Actions {
+		if a.Kind.IsChange() {
+			r.Changes++
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "\n... (truncated)"
 }

@@ -2,7 +2,6 @@ package trigger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,17 +54,6 @@ type result struct {
 	// err is an AWS failure (or a held lease): retryable; or, as a
 	// refusedError, a final refusal (recorded, not retried).
 	err error
-}
-
-// maxPlanBytes bounds the plan's text and JSON in a record (a DynamoDB item
-// holds at most 400 KB).
-const maxPlanBytes = 150 << 10
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "\n... (truncated)"
 }
 
 // run carries one piece of work out under the function's lease and writes
@@ -202,17 +190,7 @@ func (h *Handler) planWork(ctx context.Context, w work) (*plan.Plan, error) {
 }
 
 // setPlan puts the plan, its JSON and its number of changes in the record.
-func (r *runState) setPlan(p *plan.Plan) {
-	r.rec.Plan = truncate(p.String(), maxPlanBytes)
-	if b, err := json.Marshal(p); err == nil {
-		r.rec.PlanJSON = truncate(string(b), maxPlanBytes)
-	}
-	for _, a := range p.Actions {
-		if a.Kind.IsChange() {
-			r.rec.Changes++
-		}
-	}
-}
+func (r *runState) setPlan(p *plan.Plan) { r.rec.SetPlan(p) }
 
 // fail records the run as failed with err (and the plan, if there was
 // one) and returns err, joined with a failure to write the record.
