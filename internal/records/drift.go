@@ -110,17 +110,7 @@ func (s *Store) knownUpdate(fn, id string, add bool) types.TransactWriteItem {
 
 // setLastApplied records src as the source last applied for fn.
 func (s *Store) setLastApplied(ctx context.Context, fn string, src Source) error {
-	u := newUpdate()
-	u.set("type", str("known-function"))
-	u.set("function", str(fn))
-	u.set("has_sibling", &types.AttributeValueMemberBOOL{Value: src.HasSibling})
-	for _, name := range sourceAttrs {
-		if v := src.values()[name]; v != "" {
-			u.set(name, str(v))
-		} else {
-			u.remove(name)
-		}
-	}
+	u := sourceUpdate("known-function", fn, src)
 	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: key(knownPK, fn), UpdateExpression: aws.String(u.expr()),
 		ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,

@@ -193,20 +193,28 @@ func (u *update) condition(prev SourceState, id string) string {
 	return "#rev = :rev0"
 }
 
-// declare is the write of fn's declaration by src; declared_at is kept
-// from an earlier version of the same declaration.
-func (s *Store) declare(fn string, src Source) types.TransactWriteItem {
+// sourceUpdate sets an item's type, its function fn and the attributes
+// that locate src (removing those src has no value for).
+func sourceUpdate(itemType, fn string, src Source) *update {
 	u := newUpdate()
-	u.set("type", str("declaration"))
+	u.set("type", str(itemType))
 	u.set("function", str(fn))
 	u.set("has_sibling", &types.AttributeValueMemberBOOL{Value: src.HasSibling})
+	values := src.values()
 	for _, name := range sourceAttrs {
-		if v := src.values()[name]; v != "" {
+		if v := values[name]; v != "" {
 			u.set(name, str(v))
 		} else {
 			u.remove(name)
 		}
 	}
+	return u
+}
+
+// declare is the write of fn's declaration by src; declared_at is kept
+// from an earlier version of the same declaration.
+func (s *Store) declare(fn string, src Source) types.TransactWriteItem {
+	u := sourceUpdate("declaration", fn, src)
 	u.names["#declared_at"] = "declared_at"
 	u.values[":now"] = str(s.now().UTC().Format(timeLayout))
 	u.sets = append(u.sets, "#declared_at = if_not_exists(#declared_at, :now)")
