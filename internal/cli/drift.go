@@ -3,15 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/spf13/cobra"
 
 	"github.com/eventwire/eventwire/internal/plan"
@@ -144,19 +141,13 @@ func runDrift(ctx context.Context, env Env, table, output string, detailed bool)
 // readDrift reads the latest sweep and the latest results from table.
 func readDrift(ctx context.Context, env Env, table string) (driftReport, error) {
 	rep := driftReport{table: table}
-	cfg, err := env.AWSConfig(ctx)
-	if err != nil {
-		return rep, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	store := records.New(dynamodb.NewFromConfig(cfg), table, records.Options{})
-	rep.sweep, err = store.LatestSweep(ctx)
-	if err == nil {
+	err := readTable(ctx, env, table, func(store *records.Store) (err error) {
+		if rep.sweep, err = store.LatestSweep(ctx); err != nil {
+			return err
+		}
 		rep.results, err = store.DriftResults(ctx)
-	}
-	var nf *dbtypes.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return rep, fmt.Errorf("no table %s in region %s (give the stack's TableName output with --table or $%s): %w", table, cfg.Region, TableEnv, err)
-	}
+		return err
+	})
 	return rep, err
 }
 

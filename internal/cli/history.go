@@ -117,17 +117,27 @@ func historyArgs(args []string, table string, limit int, output string) (string,
 // readHistory reads at most limit records of function from table, newest
 // first.
 func readHistory(ctx context.Context, env Env, table, function string, limit int) ([]records.Record, error) {
+	var recs []records.Record
+	err := readTable(ctx, env, table, func(store *records.Store) (err error) {
+		recs, err = store.History(ctx, function, limit)
+		return err
+	})
+	return recs, err
+}
+
+// readTable runs read on the records table; a missing table is reported
+// with where to find its name.
+func readTable(ctx context.Context, env Env, table string, read func(*records.Store) error) error {
 	cfg, err := env.AWSConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return fmt.Errorf("load AWS configuration: %w", err)
 	}
-	store := records.New(dynamodb.NewFromConfig(cfg), table, records.Options{})
-	recs, err := store.History(ctx, function, limit)
+	err = read(records.New(dynamodb.NewFromConfig(cfg), table, records.Options{}))
 	var nf *dbtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return nil, fmt.Errorf("no table %s in region %s (give the stack's TableName output with --table or $%s): %w", table, cfg.Region, TableEnv, err)
+		return fmt.Errorf("no table %s in region %s (give the stack's TableName output with --table or $%s): %w", table, cfg.Region, TableEnv, err)
 	}
-	return recs, err
+	return err
 }
 
 // writeHistoryTable writes the records as a table. Columns are aligned
