@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eventwire/eventwire/internal/bench"
+	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 const header = `# Benchmarks
@@ -29,7 +30,10 @@ func main() {
 	flag.Float64Var(&o.FaultRate, "faults", 0.10, "fraction of calls answered 500/503 or dropped in the apply with faults")
 	flag.StringVar(&o.Repo, "repo", ".", "the repository's root")
 	flag.IntVar(&o.Starts, "starts", 21, "start-ups measured per binary")
-	flag.StringVar(&o.Only, "only", "", "run one part only: bulk, parse or startup (for a quick look; the report needs all three)")
+	flag.IntVar(&o.SweepFunctions, "sweep-functions", 1000, "functions of the drift sweep")
+	flag.Float64Var(&o.SweepShare, "sweep-share", trigger.DefaultSweepShare, "the sweep's share of each quota bucket (the stack's sweepShare)")
+	flag.IntVar(&o.SweepConcurrency, "sweep-concurrency", trigger.DefaultSweepConcurrency, "sweep invocations at once (the stack's sweepConcurrency)")
+	flag.StringVar(&o.Only, "only", "", "run one part only: bulk, parse, startup or sweep (for a quick look; the report needs all four)")
 	out := flag.String("o", "BENCHMARKS.md", "the file to write (empty: none)")
 	flag.Parse()
 	rep, err := bench.Run(context.Background(), o, func(s string) { fmt.Fprintln(os.Stderr, "bench:", s) })

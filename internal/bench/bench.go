@@ -13,6 +13,10 @@
 //  2. Parse + validate throughput.
 //  3. The deployer's start-up against a hello-world that links and
 //     constructs the same SDK clients (internal/bench/sameclients).
+//  4. A drift sweep of functions all in sync, through the deployer's
+//     handler as the stack runs it (sweep.go): the calls per function
+//     against the no-op minimum, and the wall time against the quota
+//     bound at the sweep's share.
 package bench
 
 import (
@@ -35,7 +39,11 @@ type Options struct {
 	FaultRate float64       // calls answered 500/503 or dropped, in the faulty apply
 	Repo      string        // the repository's root, to build the binaries
 	Starts    int           // start-ups measured per binary
-	// Only, if not empty, runs one part: "bulk", "parse" or "startup".
+	// The sweep's functions, share of the quotas and invocations at once.
+	SweepFunctions, SweepConcurrency int
+	SweepShare                       float64
+	// Only, if not empty, runs one part: "bulk", "parse", "startup" or
+	// "sweep".
 	Only string
 }
 
@@ -46,6 +54,7 @@ type Report struct {
 	Bulk    Bulk
 	Parse   Parse
 	Startup Startup
+	Sweep   Sweep
 }
 
 // Run runs the three parts.
@@ -73,6 +82,12 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Report, error)
 		progress("start-up: building the deployer and the same-clients hello-world")
 		if rep.Startup, err = startup(ctx, o, tmp); err != nil {
 			return nil, fmt.Errorf("start-up: %w", err)
+		}
+	}
+	if part("sweep") {
+		progress("sweep: starting moto and the proxy")
+		if rep.Sweep, err = sweep(ctx, o, tmp, progress); err != nil {
+			return nil, fmt.Errorf("sweep: %w", err)
 		}
 	}
 	return rep, nil

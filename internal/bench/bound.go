@@ -27,11 +27,30 @@ func fewestFirstApply(n int) map[string]int {
 	}
 }
 
-// fewestNoOp is the fewest calls of an apply that changes nothing: per
-// function GetFunctionConfiguration, ListEventSourceMappings, ListTags of its mapping
-// (Lambda lists no tags, and the tag says whose the mapping is), GetPolicy
-// and DescribeTargetHealth; per API GetRoutes and GetIntegrations.
-func fewestNoOp(n int) int { return 5*n + 2 }
+// noOpCalls are the fewest calls per bucket of an apply that changes
+// nothing, for n functions wired as the bulk apply wires them, whose routes
+// belong to apis HTTP APIs: per function GetFunctionConfiguration,
+// ListEventSourceMappings, ListTags of its mapping (Lambda lists no tags,
+// and the tag says whose the mapping is), GetPolicy and
+// DescribeTargetHealth; per API GetRoutes and GetIntegrations.
+func noOpCalls(n, apis int) map[string]int {
+	return map[string]int{
+		quota.Lambda:          3 * n,
+		quota.LambdaGetPolicy: n,
+		quota.ELBDescribe:     n,
+		quota.APIGateway:      2 * apis,
+	}
+}
+
+// fewestNoOp is the fewest calls of the bulk's no-op apply: its n
+// functions' routes are of one API.
+func fewestNoOp(n int) int {
+	total := 0
+	for _, c := range noOpCalls(n, 1) {
+		total += c
+	}
+	return total
+}
 
 // bound is the quota bound of calls: for each bucket, (calls − burst) /
 // rate seconds, the largest, and its bucket.

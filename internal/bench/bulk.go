@@ -63,21 +63,28 @@ func cliRun(ctx context.Context, p *faultproxy.Proxy, args ...string) (run, erro
 	if err != nil {
 		return run{}, err
 	}
-	var out, errOut bytes.Buffer
-	env := cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
-		AWSConfig: func(context.Context) (aws.Config, error) { return cfg, nil }}
 	p.Reset()
 	start := time.Now()
-	code := cli.Run(ctx, args, env)
+	out, errOut, code := cliOutput(ctx, cfg, args...)
 	r := run{wall: time.Since(start), code: code, counts: p.Snapshot()}
-	if m := summaryRE.FindStringSubmatch(out.String()); m != nil {
+	if m := summaryRE.FindStringSubmatch(out); m != nil {
 		r.summary = m[0]
 		r.failed, _ = strconv.Atoi(m[1])
 	}
 	if code == 1 && r.failed == 0 {
-		return r, fmt.Errorf("eventwire %v: exit 1: %s%s", args, errOut.String(), tail(out.String()))
+		return r, fmt.Errorf("eventwire %v: exit 1: %s%s", args, errOut, tail(out))
 	}
 	return r, nil
+}
+
+// cliOutput runs eventwire with args on cfg, in this process: its
+// standard output and error, and its exit status.
+func cliOutput(ctx context.Context, cfg aws.Config, args ...string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
+	env := cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
+		AWSConfig: func(context.Context) (aws.Config, error) { return cfg, nil }}
+	code = cli.Run(ctx, args, env)
+	return out.String(), errOut.String(), code
 }
 
 func tail(s string) string {

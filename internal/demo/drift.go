@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -129,13 +128,7 @@ func (s *demoSweep) run(ctx context.Context, heal bool) error {
 		if len(out.Messages) == 0 {
 			return nil
 		}
-		ev := events.SQSEvent{}
-		for _, m := range out.Messages {
-			ev.Records = append(ev.Records, events.SQSMessage{
-				MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-				EventSource: "aws:sqs", EventSourceARN: s.arn, AWSRegion: s.cfg.Region,
-			})
-		}
+		ev := trigger.SQSEventFor(s.arn, s.cfg.Region, out.Messages)
 		raw, err := json.Marshal(ev)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"math"
@@ -238,6 +239,10 @@ func (s Settings) SweepQuotas(q map[string]quota.Quota) map[string]quota.Quota {
 // SetSweepDeployer makes the sweep's checks plan and apply with d (a
 // reconciler paced at SweepQuotas) instead of the handler's Deployer.
 func (h *Handler) SetSweepDeployer(d Deployer) { h.cfg.Sweep.Deployer = d }
+
+// SetMetrics makes the sweep write its Embedded Metric Format lines to w
+// instead of standard output (the bench reads them back).
+func (h *Handler) SetMetrics(w io.Writer) { h.cfg.Sweep.Metrics = w }
 
 // NewFromConfig builds the deployer's handler on an AWS configuration:
 // the SDK clients of every source (each made on its first call), the

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -188,4 +189,18 @@ func (h *Handler) enqueue(ctx context.Context, msgs []SweepMessage) error {
 		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
 		}
 	}
+}
+
+// SQSEventFor is the event the deployer's mapping on the sweep queue
+// (queueARN, in region) invokes it with for the messages received: what
+// the demo, the bench and tests deliver to the handler in Lambda's place.
+func SQSEventFor(queueARN, region string, msgs []sqstypes.Message) events.SQSEvent {
+	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(msgs))}
+	for i, m := range msgs {
+		ev.Records[i] = events.SQSMessage{
+			MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+			EventSource: "aws:sqs", EventSourceARN: queueARN, AWSRegion: region,
+		}
+	}
+	return ev
 }

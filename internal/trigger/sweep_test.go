@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
@@ -89,12 +88,8 @@ func (sw *sweepWorld) sweep(h *trigger.Handler) []string {
 		if len(out.Messages) == 0 {
 			break
 		}
-		ev := events.SQSEvent{}
+		ev := trigger.SQSEventFor(sw.queueARN, "us-east-1", out.Messages)
 		for _, m := range out.Messages {
-			ev.Records = append(ev.Records, events.SQSMessage{
-				MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
-				EventSource: "aws:sqs", EventSourceARN: sw.queueARN, AWSRegion: "us-east-1",
-			})
 			var msg trigger.SweepMessage
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil {
 				sw.t.Fatal(err)
