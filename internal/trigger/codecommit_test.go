@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,6 +23,22 @@ type fakeRepo struct {
 	trees   map[string]map[string]string
 	// pageSize of GetDifferences answers.
 	pageSize int
+	// refs are the references (refs/heads/main) and the commit each
+	// points at: GetFile resolves a commit specifier that names one, as
+	// CodeCommit does.
+	refs map[string]string
+	// getFileFault, if set, is GetFile's answer (an awsError, or another
+	// error: a 500).
+	getFileFault error
+	// mu is held while the server answers, and by update.
+	mu sync.Mutex
+}
+
+// update changes the repository while its server may be answering.
+func (r *fakeRepo) update(change func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	change()
 }
 
 func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
@@ -32,7 +49,7 @@ func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
 		}
 		return nil
 	}
-	return newJSONServer(t, "CodeCommit_20150413", map[string]func(map[string]any) (any, error){
+	ops := map[string]func(map[string]any) (any, error){
 		"GetCommit": func(in map[string]any) (any, error) {
 			if err := checkRepo(in); err != nil {
 				return nil, err
@@ -48,7 +65,13 @@ func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
 			if err := checkRepo(in); err != nil {
 				return nil, err
 			}
+			if repo.getFileFault != nil {
+				return nil, repo.getFileFault
+			}
 			commit, p := str(in, "commitSpecifier"), str(in, "filePath")
+			if c, ok := repo.refs[commit]; ok {
+				commit = c
+			}
 			content, ok := repo.trees[commit][p]
 			if !ok {
 				return nil, awsError{"FileDoesNotExistException", p + " does not exist at " + commit}
@@ -95,7 +118,22 @@ func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
 			}
 			return out, nil
 		},
-	})
+	}
+	return newJSONServer(t, "CodeCommit_20150413", repo.locked(ops))
+}
+
+// locked runs each operation under the repository's lock, so that a test
+// may change it (update) while the server answers.
+func (r *fakeRepo) locked(ops map[string]func(map[string]any) (any, error)) map[string]func(map[string]any) (any, error) {
+	out := map[string]func(map[string]any) (any, error){}
+	for name, op := range ops {
+		out[name] = func(in map[string]any) (any, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return op(in)
+		}
+	}
+	return out
 }
 
 func (e *env) codeCommit(js *jsonServer) *codecommit.Client {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,13 +68,18 @@ func (sw *sweepWorld) handler(heal bool) *trigger.Handler {
 	return trigger.New(cfg)
 }
 
+// sweepTimeout bounds one sweep of a test (every batch of it).
+const sweepTimeout = 3 * time.Minute
+
 // sweep starts a sweep with the schedule's event, then delivers the
 // queue's messages to the handler as the deployer's mapping would (batches
 // of up to 10, failed items left on the queue), and returns the messages
 // as "FUNCTION KIND".
 func (sw *sweepWorld) sweep(h *trigger.Handler) []string {
 	sw.t.Helper()
-	ctx := context.Background()
+	// Bounded: a check that hangs fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+	defer cancel()
 	scheduled := json.RawMessage(`{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012",` +
 		`"time":"2026-12-01T03:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/sweep"],"detail":{}}`)
 	if err := h.Handle(ctx, scheduled); err != nil {
