@@ -123,7 +123,7 @@ func bulk(ctx context.Context, o Options, tmp string, progress func(string)) (Bu
 		return b, err
 	}
 	progress(fmt.Sprintf("bulk apply: creating %d functions, queues, target groups and routes on moto", o.Functions))
-	w, err := createWorld(ctx, direct, o.Functions, filepath.Join(tmp, "first"))
+	w, err := createWorld(ctx, direct, o.Functions, o.Functions, filepath.Join(tmp, "first"))
 	if err != nil {
 		return b, err
 	}
@@ -154,7 +154,7 @@ func faulty(ctx context.Context, o Options, b *Bulk, p *faultproxy.Proxy, motoUR
 		return err
 	}
 	progress("bulk apply: a fresh world for the apply with faults")
-	w, err := createWorld(ctx, direct, o.Functions, filepath.Join(tmp, "faulty"))
+	w, err := createWorld(ctx, direct, o.Functions, o.Functions, filepath.Join(tmp, "faulty"))
 	if err != nil {
 		return err
 	}

@@ -88,11 +88,11 @@ func (r *Report) writeBulk(w io.Writer) {
 
 func (r *Report) writeSweep(w io.Writer) {
 	s := r.Sweep
-	fmt.Fprintf(w, "\n## 4. Drift sweep\n\n%d functions wired as in part 1, all in sync (their files applied through their S3 events beforehand, "+
+	fmt.Fprintf(w, "\n## 4. Drift sweep\n\n%d functions, each with one SQS mapping, one target group and one route of an HTTP API shared by %d functions, all in sync (their files applied through their S3 events beforehand, "+
 		"straight to moto, in %s), swept through the same proxy as the stack sweeps: the schedule's invocation enqueues one message per function, "+
 		"then %d invocations at once (the deployer mapping's MaximumConcurrency) receive batches of up to 10 and check each function alone, "+
 		"each pacing its calls at %g / %d of every bucket: together at most %g of AWS's quotas.\n\n",
-		s.Functions, secs(s.Setup), s.Concurrency, s.Share, s.Concurrency, s.Share)
+		s.Functions, sweepRoutesPerAPI, secs(s.Setup), s.Concurrency, s.Share, s.Concurrency, s.Share)
 	fmt.Fprintln(w, "| bucket | sweep's share (rate/s:burst) | fewest calls | calls | per function (no-op minimum) | throttled |")
 	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: |")
 	made, fewest := 0, 0

@@ -67,6 +67,11 @@ type sweepMetrics struct {
 	SweepDurationSeconds                                  float64 // the largest
 }
 
+// sweepRoutesPerAPI is how many functions share an HTTP API in the
+// sweep's world (each is checked alone, so it reads its API's routes and
+// integrations: fewer per API keeps moto quick).
+const sweepRoutesPerAPI = 20
+
 // The bench's stack: its definitions bucket, records table and sweep
 // queue.
 const (
@@ -92,7 +97,7 @@ func sweep(ctx context.Context, o Options, tmp string, progress func(string)) (S
 		return s, err
 	}
 	progress(fmt.Sprintf("sweep: creating %d functions, queues, target groups and routes on moto", s.Functions))
-	w, err := createWorld(ctx, direct, s.Functions, filepath.Join(tmp, "sweep"))
+	w, err := createWorld(ctx, direct, s.Functions, sweepRoutesPerAPI, filepath.Join(tmp, "sweep"))
 	if err != nil {
 		return s, err
 	}
@@ -102,7 +107,7 @@ func sweep(ctx context.Context, o Options, tmp string, progress func(string)) (S
 	}
 	progress(fmt.Sprintf("sweep: applying the %d files through their S3 events (straight to moto, unpaced)", s.Functions))
 	start := time.Now()
-	if err := st.fill(ctx, direct, w); err != nil {
+	if err := st.fill(ctx, direct, w, progress); err != nil {
 		return s, err
 	}
 	s.Setup = time.Since(start)
@@ -185,7 +190,8 @@ func (st *sweepStack) handler(cfg aws.Config, set trigger.Settings, metrics *loc
 // fill uploads every file of w and delivers its S3 event to a deployer
 // that calls moto straight, unpaced: the functions are wired and the index
 // declares them, as if each file had been uploaded once.
-func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world) error {
+func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world, progress func(string)) error {
+	var done atomic.Int64
 	h := trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: slog.New(slog.DiscardHandler)}),
 		trigger.Settings{Table: sweepTable, Bucket: sweepBucket, FunctionPrefix: "bench-"},
 		slog.New(slog.NewTextHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelWarn})), pathStyle)
@@ -206,6 +212,9 @@ func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world) error 
 		}
 		if err := h.Handle(invocation(ctx, "fill", i), ev); err != nil {
 			return fmt.Errorf("apply %s: %w%s", key, err, st.logs.tail())
+		}
+		if n := done.Add(1); n%100 == 0 {
+			progress(fmt.Sprintf("sweep: %d files applied", n))
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,55 +15,59 @@ import (
 )
 
 // world is what the bulk apply wires: n functions, each with a queue, a
-// target group and a route of one shared HTTP API.
+// target group and a route of an HTTP API shared by perAPI functions.
 type world struct {
-	dir   string // the definition files
-	api   string // the shared HTTP API's id
-	names []string
+	dir    string // the definition files
+	names  []string
+	apis   []string // the HTTP API of each function
+	routes []string // the route of each function
 }
 
 // createWorld creates the world's resources directly on moto (cfg), not
 // through the proxy, and writes a definition file per function under dir.
-func createWorld(ctx context.Context, cfg aws.Config, n int, dir string) (*world, error) {
+// (AWS allows 300 routes per HTTP API by default.)
+func createWorld(ctx context.Context, cfg aws.Config, n, perAPI int, dir string) (*world, error) {
 	fx := awsfixture.New(cfg)
-	w := &world{dir: dir}
-	keys := make([]string, n)
+	w := &world{dir: dir, apis: make([]string, n), routes: make([]string, n)}
 	for i := range n {
 		w.names = append(w.names, fmt.Sprintf("bench-%03d", i))
-		keys[i] = "POST /" + w.names[i]
 	}
-	api, err := fx.HTTPAPI(ctx, "bench", keys, map[string]map[string]string{"prod": nil})
-	if err != nil {
-		return nil, err
+	for first := 0; first < n; first += perAPI {
+		names := w.names[first:min(first+perAPI, n)]
+		keys := make([]string, len(names))
+		for i, name := range names {
+			keys[i] = "POST /" + name
+		}
+		api, err := fx.HTTPAPI(ctx, fmt.Sprintf("bench-%d", first/perAPI), keys, map[string]map[string]string{"prod": nil})
+		if err != nil {
+			return nil, err
+		}
+		for i, k := range keys {
+			w.apis[first+i], w.routes[first+i] = api.ID, api.Routes[k]
+		}
 	}
-	w.api = api.ID
 	// The first alone: it creates the functions' role.
-	if err := w.createFunction(ctx, fx, w.names[0], api.Routes[keys[0]]); err != nil {
+	if err := w.createFunction(ctx, fx, 0); err != nil {
 		return nil, err
 	}
 	errs := make([]error, n)
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
-	for i, name := range w.names[1:] {
-		i++
+	for i := 1; i < n; i++ {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = w.createFunction(ctx, fx, name, api.Routes[keys[i]])
+			errs[i] = w.createFunction(ctx, fx, i)
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
-	}
-	return w, nil
+	return w, errors.Join(errs...)
 }
 
 // createFunction creates one function's resources and writes its file.
-func (w *world) createFunction(ctx context.Context, fx *awsfixture.Fixture, name, routeID string) error {
+func (w *world) createFunction(ctx context.Context, fx *awsfixture.Fixture, i int) error {
+	name := w.names[i]
 	if _, err := fx.Function(ctx, name); err != nil {
 		return err
 	}
@@ -86,6 +91,6 @@ func (w *world) createFunction(ctx context.Context, fx *awsfixture.Fixture, name
   ],
   "PullEventSources": {"EventSourceMapping": {"EventSourceArn": %q, "BatchSize": 10}}
 }
-`, name, tg, w.api, routeID, q)
+`, name, tg, w.apis[i], w.routes[i], q)
 	return os.WriteFile(path, []byte(doc), 0o644)
 }
