@@ -100,7 +100,7 @@ func (h *Handler) check(ctx context.Context, m SweepMessage) (checked, error) {
 // declaring file removed without an event is indexed as removed first
 // (liveness.go).
 func (h *Handler) checkHeld(ctx context.Context, m SweepMessage, fn string, log *slog.Logger) (checked, error) {
-	decls, active, err := h.liveDeclarations(ctx, fn, log)
+	decls, active, removed, err := h.liveDeclarations(ctx, fn, log)
 	if err != nil {
 		c := &checkRun{h: h, m: m, fn: fn, kind: m.Kind, mode: records.ModeCheck, start: h.now(), log: log}
 		return checked{}, c.fail(ctx, nil, err)
@@ -108,8 +108,15 @@ func (h *Handler) checkHeld(ctx context.Context, m SweepMessage, fn string, log 
 	if len(decls) > 0 {
 		return h.checkDeclared(ctx, m, winner(active, decls), active, log)
 	}
-	return h.checkOrphan(ctx, m, active, log)
+	// An orphan by a removal this check found is not pruned yet (see
+	// liveness.go).
+	return h.checkOrphan(ctx, m, active, removed == 0, log)
 }
+
+// OrphanKeptLogMessage is logged (with heal on) when a check leaves an
+// orphan for the next sweep because it found the removal of its last
+// declaring file itself: a move's other event may still be on its way.
+const OrphanKeptLogMessage = "orphan not pruned yet: its file's removal was found by this sweep, not delivered; the next sweep prunes it if it is still orphaned"
 
 // sweepDeployer is the Deployer of the checks.
 func (h *Handler) sweepDeployer() Deployer {
@@ -159,8 +166,8 @@ func (h *Handler) checkDeclared(ctx context.Context, m SweepMessage, win records
 // checkOrphan plans the teardown of what eventwire owns of a function that
 // no live file declares, with the push sources of the file last applied
 // for it (read again at its version). Nothing left: the function is
-// forgotten. Else it is an orphan; with heal, pruned.
-func (h *Handler) checkOrphan(ctx context.Context, m SweepMessage, active *records.Declaration, log *slog.Logger) (checked, error) {
+// forgotten. Else it is an orphan; with heal and mayPrune, pruned.
+func (h *Handler) checkOrphan(ctx context.Context, m SweepMessage, active *records.Declaration, mayPrune bool, log *slog.Logger) (checked, error) {
 	fn := records.DeclKey(m.Function)
 	c := &checkRun{h: h, m: m, fn: fn, kind: records.KindOrphan, mode: records.ModeCheck, start: h.now(), log: log}
 	last := active
@@ -193,7 +200,10 @@ func (h *Handler) checkOrphan(ctx context.Context, m SweepMessage, active *recor
 		return h.forget(ctx, c, active != nil)
 	}
 	outcome := records.Orphaned
-	if h.cfg.Sweep.Heal {
+	if h.cfg.Sweep.Heal && !mayPrune {
+		log.WarnContext(ctx, OrphanKeptLogMessage, "declared_by", c.source)
+	}
+	if h.cfg.Sweep.Heal && mayPrune {
 		c.mode, outcome = records.ModeDestroy, records.Pruned
 		if err := d.Apply(ctx, p); err != nil {
 			return checked{}, c.fail(ctx, p, err)

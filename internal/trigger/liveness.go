@@ -34,6 +34,14 @@ import (
 // later real event (the removal delivered late, a new put) is handled as
 // usual. The write is conditioned on the source's revision: an event
 // indexed meanwhile makes the check fail, and it is retried.
+//
+// A function left without a live declaration that way is reported
+// orphaned, but not pruned by the same check, even with heal on: a file
+// moved to another key (or path) is a removal and a put, and the put's
+// event may still be on its way (or lost with the removal's). Pruning now
+// would unwire a function that a live file declares; the put's event, when
+// it comes, wires it from the new file, and the next sweep prunes what is
+// still orphaned then.
 
 // RemovedWithoutEventLogMessage is the warning logged when the sweep finds
 // a declaring file gone (keys function, ref, sweep, declared_by).
@@ -90,20 +98,21 @@ func (h *Handler) indexMissedRemoval(ctx context.Context, d records.Declaration,
 
 // liveDeclarations returns fn's declarations (and the active one) once
 // every winner found removed is indexed as such: a live winner first, or
-// none.
-func (h *Handler) liveDeclarations(ctx context.Context, fn string, log *slog.Logger) ([]records.Declaration, *records.Declaration, error) {
+// none; and how many removals it indexed.
+func (h *Handler) liveDeclarations(ctx context.Context, fn string, log *slog.Logger) (decls []records.Declaration, active *records.Declaration, removed int, err error) {
 	for {
 		decls, active, err := h.cfg.Store.Declarations(ctx, fn)
 		if err != nil || len(decls) == 0 {
-			return decls, active, err
+			return decls, active, removed, err
 		}
 		win := winner(active, decls)
 		live, err := h.sourceLive(ctx, win.Source)
 		if err != nil || live {
-			return decls, active, err
+			return decls, active, removed, err
 		}
 		if err := h.indexMissedRemoval(ctx, win, log); err != nil {
-			return nil, nil, err
+			return nil, nil, removed, err
 		}
+		removed++
 	}
 }

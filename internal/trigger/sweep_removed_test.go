@@ -3,6 +3,7 @@ package trigger_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -171,5 +172,65 @@ func TestSweep_AccessDeniedOnLiveness_CheckFailsDeclarationKept_Fake(t *testing.
 	}
 	if n := sw.mappings("kept"); n != 1 {
 		t.Errorf("kept has %d mappings, want 1", n)
+	}
+}
+
+// A file moved to another key is a removal and a put; here neither event
+// has arrived when a heal sweep runs. The sweep finds the old key gone and
+// indexes its removal, but does not prune the function it leaves
+// orphaned: the put's event may still be on its way. When it comes, the
+// function is wired from the new key, never having been unwired; the next
+// heal sweep finds it in sync. Without the put, the next heal sweep
+// prunes.
+func TestSweep_FileMovedEventsDelayed_HealPrunesOnlyOnTheNextSweep(t *testing.T) {
+	for _, putArrives := range []bool{true, false} {
+		t.Run(fmt.Sprintf("put arrives %v", putArrives), func(t *testing.T) {
+			sw := newSweepWorld(t)
+			ctx := context.Background()
+			sw.mustFunction("moved")
+			if _, err := sw.fx.Queue(ctx, "q-moved"); err != nil {
+				t.Fatal(err)
+			}
+			sw.apply(map[string]string{"moved": queueFile("moved", 5)})
+			oldKey, newKey := "moved/_lambdaeventsourcedef.json", "renamed/_lambdaeventsourcedef.json"
+			marker := sw.remove(oldKey)                // no event yet
+			v := sw.put(newKey, queueFile("moved", 5)) // no event yet
+
+			if diff := cmp.Diff([]string{"moved declared"}, sw.sweep(sw.handler(true))); diff != "" {
+				t.Errorf("first heal sweep's messages (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"moved orphaned 1"}, sw.results()); diff != "" {
+				t.Errorf("first heal sweep's results (-want +got):\n%s", diff)
+			}
+			if n := sw.mappings("moved"); n != 1 {
+				t.Errorf("after the first heal sweep: moved has %d mappings, want 1 (not pruned)", n)
+			}
+			if got := sw.log.grep(trigger.OrphanKeptLogMessage); len(got) != 1 {
+				t.Errorf("log lines %q: %q, want one", trigger.OrphanKeptLogMessage, got)
+			}
+
+			want, outcome, mappings := []string{"moved orphan"}, "moved pruned 1", 0
+			if putArrives {
+				removal, _ := json.Marshal(trigger.S3EventFor(bucket, oldKey, marker, sw.nextSequencer(), true))
+				put, _ := json.Marshal(trigger.S3EventFor(bucket, newKey, v, sw.nextSequencer(), false))
+				sw.deliver(removal, put)
+				if n := sw.mappings("moved"); n != 1 {
+					t.Errorf("after the move's events: moved has %d mappings, want 1", n)
+				}
+				if got := sw.active(t, "moved"); got != v {
+					t.Errorf("active declaration of moved at %s, want the new key's %s", got, v)
+				}
+				want, outcome, mappings = []string{"moved declared"}, "moved in-sync 0", 1
+			}
+			if diff := cmp.Diff(want, sw.sweep(sw.handler(true))); diff != "" {
+				t.Errorf("second heal sweep's messages (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{outcome}, sw.results()); diff != "" {
+				t.Errorf("second heal sweep's results (-want +got):\n%s", diff)
+			}
+			if n := sw.mappings("moved"); n != mappings {
+				t.Errorf("after the second heal sweep: moved has %d mappings, want %d", n, mappings)
+			}
+		})
 	}
 }
