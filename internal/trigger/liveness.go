@@ -47,9 +47,18 @@ import (
 // a declaring file gone (keys function, ref, sweep, declared_by).
 const RemovedWithoutEventLogMessage = "declaring file removed without an event: removal indexed"
 
+// NewerVersionLogMessage is the warning logged when the sweep finds that a
+// declaring S3 key's current object is not the version indexed (keys
+// function, declared_by, current_version): its put's event has not been
+// delivered (yet), and the check is made at the version indexed, the file
+// eventwire last saw. Uploading the file again, or delivering its event,
+// applies it.
+const NewerVersionLogMessage = "declaring file has a newer version than the one indexed: its event was not delivered (yet); checked at the version indexed"
+
 // sourceLive reports whether the declaration's file still exists: a
-// refused or failed read is an error, never an absence.
-func (h *Handler) sourceLive(ctx context.Context, s records.Source) (bool, error) {
+// refused or failed read is an error, never an absence. An S3 key whose
+// current object is another version than the one indexed is logged.
+func (h *Handler) sourceLive(ctx context.Context, s records.Source, log *slog.Logger) (bool, error) {
 	if s.Kind == records.KindCodeCommit {
 		if h.cfg.CodeCommit == nil {
 			return false, fmt.Errorf("check %s is live: no CodeCommit client", s)
@@ -66,10 +75,13 @@ func (h *Handler) sourceLive(ctx context.Context, s records.Source) (bool, error
 		}
 		return true, nil
 	}
-	_, err := h.cfg.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Key)})
+	out, err := h.cfg.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Key)})
 	var re *awshttp.ResponseError
 	switch {
 	case err == nil:
+		if v := aws.ToString(out.VersionId); v != "" && v != "null" && s.Version != "" && v != s.Version {
+			log.WarnContext(ctx, NewerVersionLogMessage, "declared_by", s.String(), "current_version", v)
+		}
 		return true, nil
 	case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound:
 		return false, nil
@@ -106,7 +118,7 @@ func (h *Handler) liveDeclarations(ctx context.Context, fn string, log *slog.Log
 			return decls, active, removed, err
 		}
 		win := winner(active, decls)
-		live, err := h.sourceLive(ctx, win.Source)
+		live, err := h.sourceLive(ctx, win.Source, log)
 		if err != nil || live {
 			return decls, active, removed, err
 		}

@@ -234,3 +234,40 @@ func TestSweep_FileMovedEventsDelayed_HealPrunesOnlyOnTheNextSweep(t *testing.T)
 		})
 	}
 }
+
+// A new version of a declaring file uploaded with no event delivered: the
+// sweep checks the function at the version indexed (the file eventwire
+// last saw, which AWS matches: in sync), and warns that the key holds a
+// newer one whose event is missing. Delivering that event applies it.
+func TestSweep_NewerVersionWithoutEvent_CheckedAtIndexedVersionAndWarned(t *testing.T) {
+	sw := newSweepWorld(t)
+	ctx := context.Background()
+	sw.mustFunction("fn")
+	if _, err := sw.fx.Queue(ctx, "q-fn"); err != nil {
+		t.Fatal(err)
+	}
+	sw.apply(map[string]string{"fn": queueFile("fn", 5)})
+	key := "fn/_lambdaeventsourcedef.json"
+	v := sw.put(key, queueFile("fn", 8)) // no event
+
+	sw.sweep(sw.handler(true))
+	if diff := cmp.Diff([]string{"fn in-sync 0"}, sw.results()); diff != "" {
+		t.Errorf("drift results (-want +got):\n%s", diff)
+	}
+	got := sw.log.grep(trigger.NewerVersionLogMessage)
+	if len(got) != 1 || !strings.Contains(got[0], "current_version="+v) {
+		t.Errorf("log lines %q: %q, want one naming version %s", trigger.NewerVersionLogMessage, got, v)
+	}
+	if _, batch, _ := sw.mapping("fn"); batch != 5 {
+		t.Errorf("BatchSize %d after the sweep, want 5 (the version indexed)", batch)
+	}
+	ev, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, sw.nextSequencer(), false))
+	sw.deliver(ev)
+	if _, batch, _ := sw.mapping("fn"); batch != 8 {
+		t.Errorf("BatchSize %d after the event, want 8", batch)
+	}
+	sw.sweep(sw.handler(true))
+	if got := sw.log.grep(trigger.NewerVersionLogMessage); len(got) != 1 {
+		t.Errorf("after the event, the second sweep warned again: %q", got)
+	}
+}
