@@ -55,11 +55,9 @@ func main() {
 	opts.Pacer = quota.NewPacer(quotas)
 	r := reconcile.New(cfg, opts)
 	h := trigger.NewFromConfig(cfg, r, settings, log)
-	// The sweep's checks: their own reconciler, paced at the sweep's share
-	// of each bucket, so that deployments keep the rest.
-	sweepOpts := settings.ReconcileOptions(log)
-	sweepOpts.Pacer = quota.NewPacer(settings.SweepQuotas(quotas))
-	h.SetSweepDeployer(reconcile.New(cfg, sweepOpts))
+	// The sweep: its own clients, paced at its share of each bucket, so
+	// that deployments keep the rest.
+	h.PaceSweep(cfg, settings.ReconcileOptions(log), quota.NewPacer(settings.SweepQuotas(quotas)))
 	// One run per invocation: shared reads are not kept across events.
 	lambda.Start(func(ctx context.Context, event json.RawMessage) (*events.SQSEventResponse, error) {
 		return h.Invoke(reconcile.Run(ctx), event)

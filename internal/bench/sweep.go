@@ -178,9 +178,7 @@ func (st *sweepStack) handler(cfg aws.Config, set trigger.Settings, metrics *loc
 	opts := set.ReconcileOptions(log)
 	opts.Pacer = quota.NewPacer(quotasUsed())
 	h := trigger.NewFromConfig(cfg, reconcile.New(cfg, opts), set, log, pathStyle)
-	sweepOpts := set.ReconcileOptions(log)
-	sweepOpts.Pacer = quota.NewPacer(set.SweepQuotas(quotasUsed()))
-	h.SetSweepDeployer(reconcile.New(cfg, sweepOpts))
+	h.PaceSweep(cfg, set.ReconcileOptions(log), quota.NewPacer(set.SweepQuotas(quotasUsed())))
 	if metrics != nil {
 		h.SetMetrics(metrics)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -101,12 +102,14 @@ func (p *Pacer) String() string {
 }
 
 // Configure adds the pacing to cfg: every client made from cfg afterwards
-// waits on p before each attempt of each call.
+// waits on p before each attempt of each call. Copies of cfg made before
+// are left alone (the options are appended to a new array), so two copies
+// can be paced by two pacers.
 func (p *Pacer) Configure(cfg *aws.Config) {
 	if p == nil {
 		return
 	}
-	cfg.APIOptions = append(cfg.APIOptions, p.addMiddleware)
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), p.addMiddleware)
 }
 
 // signingNames maps the SDK's service ids to the signing names Bucket

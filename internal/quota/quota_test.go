@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/faultproxy"
@@ -206,5 +207,25 @@ func TestNilPacer(t *testing.T) {
 	}
 	if got := p.String(); got != "off" {
 		t.Errorf("String() = %q, want off", got)
+	}
+}
+
+// Configure appends to a new array: two copies of one configuration with
+// room in its options' array, paced by two pacers, each keep their own
+// pacer, and the original is untouched.
+func TestConfigure_LeavesOtherCopiesAlone(t *testing.T) {
+	var cfg aws.Config
+	cfg.APIOptions = make([]func(*middleware.Stack) error, 1, 4)
+	a, b := cfg, cfg
+	quota.NewPacer(quota.Defaults()).Configure(&a)
+	quota.NewPacer(quota.Defaults()).Configure(&b)
+	if len(a.APIOptions) != 2 || len(b.APIOptions) != 2 {
+		t.Fatalf("options: %d and %d, want 2 each", len(a.APIOptions), len(b.APIOptions))
+	}
+	if &a.APIOptions[1] == &b.APIOptions[1] {
+		t.Error("the two copies share their pacing option: the second pacer replaced the first")
+	}
+	if cfg.APIOptions[:2][1] != nil {
+		t.Error("Configure wrote into the original configuration's array")
 	}
 }

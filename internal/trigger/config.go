@@ -236,9 +236,17 @@ func (s Settings) SweepQuotas(q map[string]quota.Quota) map[string]quota.Quota {
 	return out
 }
 
-// SetSweepDeployer makes the sweep's checks plan and apply with d (a
-// reconciler paced at SweepQuotas) instead of the handler's Deployer.
-func (h *Handler) SetSweepDeployer(d Deployer) { h.cfg.Sweep.Deployer = d }
+// PaceSweep makes every AWS call of the sweep wait for p's tokens (p
+// paces at SweepQuotas, the sweep's share): the checks plan and apply
+// with a reconciler of their own on cfg with opts, and a scheduled sweep
+// lists the managed mappings through a client of its own, so that
+// deployments keep the rest of each bucket.
+func (h *Handler) PaceSweep(cfg aws.Config, opts reconcile.Options, p *quota.Pacer) {
+	opts.Pacer = p
+	h.cfg.Sweep.Deployer = reconcile.New(cfg, opts)
+	p.Configure(&cfg)
+	h.cfg.Sweep.Mappings = newLazyMappings(cfg)
+}
 
 // SetMetrics makes the sweep write its Embedded Metric Format lines to w
 // instead of standard output (the bench reads them back).
