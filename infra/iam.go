@@ -231,12 +231,14 @@ func grantTargetGroups(p deployerPolicy, arns []string) {
 func grantRecords(p deployerPolicy, bucket awss3.Bucket, table awsdynamodb.Table) {
 	// S3 GetObject / GetObjectVersion: resource type object, this bucket
 	// only. ListBucket (resource type bucket) makes a missing sibling
-	// _lambdadef.json answer 404 NoSuchKey instead of 403 AccessDenied.
+	// _lambdadef.json answer 404 NoSuchKey instead of 403 AccessDenied;
+	// ListBucketVersions (ListObjectVersions) lets a scheduled sweep find
+	// the files whose put events were not delivered.
 	p.add("ReadDefinitions",
 		[]string{"s3:GetObject", "s3:GetObjectVersion"},
 		[]string{*bucket.ArnForObjects(jsii.String("*"))}, nil)
 	p.add("ListDefinitions",
-		[]string{"s3:ListBucket"},
+		[]string{"s3:ListBucket", "s3:ListBucketVersions"},
 		[]string{*bucket.BucketArn()}, nil)
 
 	// DynamoDB item calls: resource type table, this table only. Query

@@ -716,7 +716,7 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 			}
 			want = append(want,
 				statement{"ReadDefinitions", "Allow", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{defBucket + "/*"}, nil},
-				statement{"ListDefinitions", "Allow", []string{"s3:ListBucket"}, []string{defBucket}, nil},
+				statement{"ListDefinitions", "Allow", []string{"s3:ListBucket", "s3:ListBucketVersions"}, []string{defBucket}, nil},
 				statement{"DeploymentRecords", "Allow", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"${Deployments.Arn}"}, nil},
 				statement{"AnswerPipelineJobs", "Allow", []string{"codepipeline:GetJobDetails", "codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"}, []string{"*"}, nil})
 			if c.full {

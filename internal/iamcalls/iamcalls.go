@@ -197,6 +197,11 @@ var Calls = map[string]Call{
 		On("ReadDefinitions", "s3:GetObject", ObjectARN),
 		On("ReadDefinitions", "s3:GetObjectVersion", ObjectARN),
 	}},
+	// A scheduled sweep's start lists the bucket's versions, to find the
+	// files whose put events were not delivered.
+	"trigger.S3API.ListObjectVersions": {By: Deployer, Requests: []Request{
+		On("ListDefinitions", "s3:ListBucketVersions", BucketARN),
+	}},
 
 	"trigger.CodeCommitAPI.GetDifferences": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetDifferences", RepositoryARN)}},
 	"trigger.CodeCommitAPI.GetFile":        {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetFile", RepositoryARN)}},

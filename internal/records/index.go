@@ -24,8 +24,8 @@ import (
 // SOURCE-ID is "s3#BUCKET/KEY" or "codecommit#REPOSITORY/BRANCH:PATH"
 // (Source.ID); FUNCTION is the reference normalized by DeclKey. A source
 // item holds the newest event applied to the source, the function its last
-// valid file declares and that file's version, whether the source was
-// deleted, and the functions its changes left to converge ("pending:F"
+// valid file declares and that file's version, the version of its newest
+// file (valid or not), whether the source was deleted, and the functions its changes left to converge ("pending:F"
 // attributes). A declaration item says that the source's live file
 // declares the function, with what is needed to read that file again and
 // when the index first saw it. The active item is the declaration last

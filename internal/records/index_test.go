@@ -97,18 +97,18 @@ func TestIndex_OneSourceThroughItsLife(t *testing.T) {
 		name   string
 		change records.Change
 		want   map[string][]string
-		state  string // Function Version Deleted pending...
+		state  string // Function Version FileVersion Deleted pending...
 	}{
 		{"declared", records.Change{Kind: records.Declare, Sequencer: "0055AED6DCD90281E5", Function: "orders", Tag: "t1"},
-			map[string][]string{"orders": {id + "@v1"}}, "orders v1 false [orders=t1]"},
+			map[string][]string{"orders": {id + "@v1"}}, "orders v1 v1 false [orders=t1]"},
 		{"new version", records.Change{Kind: records.Declare, Sequencer: "0055AED6DCD90281E6", Function: "orders", Tag: "t2"},
-			map[string][]string{"orders": {id + "@v2"}}, "orders v2 false [orders=t2]"},
+			map[string][]string{"orders": {id + "@v2"}}, "orders v2 v2 false [orders=t2]"},
 		{"invalid: the declaration holds", records.Change{Kind: records.InvalidFile, Sequencer: "0055AED6DCD90281E7"},
-			map[string][]string{"orders": {id + "@v2"}}, "orders v2 false [orders=t2]"},
+			map[string][]string{"orders": {id + "@v2"}}, "orders v2 v3 false [orders=t2]"},
 		{"switched to inventory", records.Change{Kind: records.Declare, Sequencer: "0055AED6DCD90281E8", Function: "inventory", Tag: "t4"},
-			map[string][]string{"inventory": {id + "@v4"}}, "inventory v4 false [inventory=t4 orders=t4]"},
+			map[string][]string{"inventory": {id + "@v4"}}, "inventory v4 v4 false [inventory=t4 orders=t4]"},
 		{"removed", records.Change{Kind: records.Remove, Sequencer: "0055AED6DCD90281F0", Tag: "t5"},
-			map[string][]string{}, "inventory v4 true [inventory=t5 orders=t4]"},
+			map[string][]string{}, "inventory v4 v4 true [inventory=t5 orders=t4]"},
 	}
 	for i, st := range steps {
 		prev, err := s.SourceState(ctx, records.S3Source(bucket, key, ""))
@@ -130,7 +130,7 @@ func TestIndex_OneSourceThroughItsLife(t *testing.T) {
 		for _, fn := range got.Pending.Sorted("") {
 			pending = append(pending, fn+"="+got.Pending.Functions[fn])
 		}
-		if s := strings.Join([]string{got.Function, got.Version, boolText(got.Deleted), "[" + strings.Join(pending, " ") + "]"}, " "); s != st.state {
+		if s := strings.Join([]string{got.Function, got.Version, got.FileVersion, boolText(got.Deleted), "[" + strings.Join(pending, " ") + "]"}, " "); s != st.state {
 			t.Errorf("%s: source state %q, want %q", st.name, s, st.state)
 		}
 		if got.Sequencer != records.NormalizeSequencer(st.change.Sequencer) {
@@ -175,6 +175,45 @@ func TestIndex_StateChangedMeanwhile_Refused(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string][]string{"inventory": {src.ID() + "@v2"}}, indexed(t, s, "orders", "inventory")); diff != "" {
 		t.Errorf("index (-want +got):\n%s", diff)
+	}
+}
+
+// FileVersion is the version of the newest file indexed, valid or not: an
+// older event arriving late does not change it, a change without a
+// sequencer (a sweep's) always does, and an event after it sets it again.
+func TestIndex_FileVersionFollowsTheNewestFile(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	s := newStore(t, &now)
+	ctx := context.Background()
+	steps := []struct {
+		name    string
+		version string
+		change  records.Change
+		want    string // Function Version FileVersion Sequencer
+	}{
+		{"v2's event", "v2", records.Change{Kind: records.InvalidFile, Sequencer: "02"}, "  v2 " + records.NormalizeSequencer("02")},
+		{"v1's event, late", "v1", records.Change{Kind: records.Declare, Sequencer: "01", Function: "orders"}, "orders v1 v2 " + records.NormalizeSequencer("02")},
+		{"v3 found by a sweep", "v3", records.Change{Kind: records.Declare, Function: "orders"}, "orders v3 v3 " + records.NormalizeSequencer("02")},
+		{"v3's event", "v3", records.Change{Kind: records.Declare, Sequencer: "03", Function: "orders"}, "orders v3 v3 " + records.NormalizeSequencer("03")},
+		{"v4 invalid, found by a sweep", "v4", records.Change{Kind: records.InvalidFile}, "orders v3 v4 " + records.NormalizeSequencer("03")},
+	}
+	for _, st := range steps {
+		src := records.S3Source("defs", "a/_lambdaeventsourcedef.json", st.version)
+		prev, err := s.SourceState(ctx, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.change.Source = src
+		if err := s.Index(ctx, prev, st.change); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		got, err := s.SourceState(ctx, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := strings.Join([]string{got.Function, got.Version, got.FileVersion, got.Sequencer}, " "); s != st.want {
+			t.Errorf("%s: state %q, want %q", st.name, s, st.want)
+		}
 	}
 }
 

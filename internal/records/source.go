@@ -28,6 +28,13 @@ type SourceState struct {
 	// invalid; Version is that file's version.
 	Function string
 	Version  string
+	// FileVersion is the version of the newest file indexed, valid or
+	// not: the one of the newest event, or the one a sweep found current
+	// (which has no sequencer, so an event indexed after it sets it
+	// again); "" if none was recorded (items written before it existed).
+	// A sweep compares it with the key's current version, to find a put
+	// whose event never came, without reading an invalid file again.
+	FileVersion string
 	// Deleted: the source's file was removed.
 	Deleted bool
 	// Pending are the functions the source's changes left to converge.
@@ -44,6 +51,13 @@ func (st SourceState) Declares() string {
 		return ""
 	}
 	return st.Function
+}
+
+// HasFile reports whether the index has the source's file at version as
+// its current one: its newest file (valid or not) or its declaring file is
+// that version, and the source was not removed since.
+func (st SourceState) HasFile(version string) bool {
+	return st.found && !st.Deleted && (st.FileVersion == version || st.Version == version)
 }
 
 // Stale reports whether an S3 event with sequencer seq is older than the
@@ -82,6 +96,7 @@ func (s *Store) SourceState(ctx context.Context, src Source) (SourceState, error
 		DeclSequencer: declSeq,
 		Function:      getS(item, "function"),
 		Version:       getS(item, "valid_version"),
+		FileVersion:   getS(item, "file_version"),
 		Deleted:       getBool(item, "deleted"),
 		Pending:       pendingOf(id, sourceSK, item),
 		found:         item != nil,
@@ -108,7 +123,7 @@ type Change struct {
 	// Source is the source at the event's version.
 	Source Source
 	// Sequencer is the S3 event's sequencer; "" for CodeCommit (ordered by
-	// its branch).
+	// its branch), and for a change a sweep found without its event.
 	Sequencer string
 	// Function is the declared function (DeclKey) of a Declare.
 	Function string
@@ -129,14 +144,19 @@ func (s *Store) Index(ctx context.Context, prev SourceState, c Change) error {
 	u := newUpdate()
 	u.set("rev", num(prev.rev+1))
 	u.set("type", str("source"))
+	newest := true
 	if c.Sequencer != "" {
 		seq := NormalizeSequencer(c.Sequencer)
 		if c.Kind != InvalidFile {
 			u.set("decl_sequencer", str(seq))
 		}
-		if prev.Sequencer == "" || seq > prev.Sequencer {
+		newest = prev.Sequencer == "" || seq > prev.Sequencer
+		if newest {
 			u.set("sequencer", str(seq))
 		}
+	}
+	if newest && (c.Kind == Declare || c.Kind == InvalidFile) {
+		u.set("file_version", str(c.Source.Version))
 	}
 	was := prev.Declares()
 	var items []types.TransactWriteItem

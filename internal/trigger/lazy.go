@@ -84,6 +84,10 @@ func (l lazyS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...
 	return l.get().HeadObject(ctx, in, opts...)
 }
 
+func (l lazyS3) ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsInput, opts ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
+	return l.get().ListObjectVersions(ctx, in, opts...)
+}
+
 func (l lazyCodeCommit) GetDifferences(ctx context.Context, in *codecommit.GetDifferencesInput, opts ...func(*codecommit.Options)) (*codecommit.GetDifferencesOutput, error) {
 	return l.get().GetDifferences(ctx, in, opts...)
 }

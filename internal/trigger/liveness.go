@@ -37,22 +37,25 @@ import (
 //
 // A function left without a live declaration that way is reported
 // orphaned, but not pruned by the same check, even with heal on: a file
-// moved to another key (or path) is a removal and a put, and the put's
-// event may still be on its way (or lost with the removal's). Pruning now
-// would unwire a function that a live file declares; the put's event, when
-// it comes, wires it from the new file, and the next sweep prunes what is
+// moved to another key (or path) is a removal and a put. The sweep's start
+// indexes an S3 put whose event was lost (catchup.go), but only one made
+// before its listing; a later put's event (or a CodeCommit push's) may
+// still be on its way. Pruning now would unwire a function that a live
+// file declares; the put's event, when it comes (or the next sweep's
+// start), wires it from the new file, and the next sweep prunes what is
 // still orphaned then.
 
 // RemovedWithoutEventLogMessage is the warning logged when the sweep finds
 // a declaring file gone (keys function, ref, sweep, declared_by).
 const RemovedWithoutEventLogMessage = "declaring file removed without an event: removal indexed"
 
-// NewerVersionLogMessage is the warning logged when the sweep finds that a
+// NewerVersionLogMessage is the warning logged when a check finds that a
 // declaring S3 key's current object is not the version indexed (keys
-// function, declared_by, current_version): its put's event has not been
-// delivered (yet), and the check is made at the version indexed, the file
-// eventwire last saw. Uploading the file again, or delivering its event,
-// applies it.
+// function, declared_by, current_version): put after the sweep's start
+// listed the bucket (which indexes the puts whose events were lost), its
+// event not handled yet. The check is made at the version indexed, the
+// file eventwire last saw; the event, or the next sweep's start, indexes
+// the new one.
 const NewerVersionLogMessage = "declaring file has a newer version than the one indexed: its event was not delivered (yet); checked at the version indexed"
 
 // sourceLive reports whether the declaration's file still exists: a

@@ -28,6 +28,9 @@ import (
 type S3API interface {
 	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	// ListObjectVersions lists the definitions bucket at a sweep's start
+	// (catchup.go).
+	ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsInput, opts ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error)
 }
 
 // maxFileBytes is how much of a definition file is read: the parser refuses
@@ -187,21 +190,10 @@ func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 // forged, and its sequencer must not be stored. An invalid file is
 // recorded (final) and keeps the key's previous declaration.
 func (h *Handler) s3Put(ctx context.Context, c *s3Change) error {
-	data, _, err := getObject(ctx, h.cfg.S3, c.bucket, c.key, c.obj.VersionID, maxFileBytes)
+	x, err := h.readS3File(ctx, c.bucket, c.key, c.obj.VersionID)
 	if errors.Is(err, errNoObject) {
 		c.log.WarnContext(ctx, "ignored S3 event: the object version does not exist", "error", err.Error())
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	src := c.src()
-	sib, sibVersion, err := getObject(ctx, h.cfg.S3, c.bucket, siblingKey(c.key), "", maxFileBytes)
-	switch {
-	case errors.Is(err, errNoObject):
-		sib, err = nil, nil
-	case err == nil:
-		src.HasSibling, src.SiblingVersion = true, sibVersion
 	}
 	if err != nil {
 		return err
@@ -210,26 +202,76 @@ func (h *Handler) s3Put(ctx context.Context, c *s3Change) error {
 	if done || err != nil {
 		return err
 	}
-	change := records.Change{Kind: records.Declare, Source: src, Sequencer: c.obj.Sequencer, Tag: records.NewID()}
-	f, errs, ref, err := h.validate(ctx, records.TriggerS3, c.key, data, sib)
+	if err := h.validateS3File(ctx, x); err != nil {
+		return err
+	}
+	if x.file == nil && st.Superseded(c.obj.Sequencer) {
+		c.log.InfoContext(ctx, "dropped S3 event: an invalid file older than the key's newest event", "last", st.Sequencer)
+		return nil
+	}
+	change, err := h.s3FileChange(ctx, x, c.obj.Sequencer, records.NewID())
 	if err != nil {
 		return err
 	}
-	if errs != nil {
-		if st.Superseded(c.obj.Sequencer) {
-			c.log.InfoContext(ctx, "dropped S3 event: an invalid file older than the key's newest event", "last", st.Sequencer)
-			return nil
-		}
-		// Final: the key's previous declaration holds.
-		if _, err := h.recordInvalid(ctx, records.TriggerS3, c.source(), ref, errs); err != nil {
-			return err
+	return h.s3Index(ctx, c, st, change, map[string]*definition.File{fileKey(x.src): x.file})
+}
+
+// s3File is a definition file of the bucket read at one version (with
+// the _lambdadef.json beside it, at its current version), then validated:
+// what a put's event indexes, and what a sweep indexes for a put whose
+// event never came (catchup.go).
+type s3File struct {
+	src       records.Source
+	data, sib []byte
+	// file is the valid file; else errs say why not, and ref is the
+	// function it seems to name.
+	file *definition.File
+	errs []string
+	ref  string
+}
+
+// readS3File reads the file at bucket/key at version, and its sibling: an
+// error wrapping errNoObject if that version does not exist.
+func (h *Handler) readS3File(ctx context.Context, bucket, key, version string) (*s3File, error) {
+	data, _, err := getObject(ctx, h.cfg.S3, bucket, key, version, maxFileBytes)
+	if err != nil {
+		return nil, err
+	}
+	x := &s3File{src: records.S3Source(bucket, key, version), data: data}
+	sib, sibVersion, err := getObject(ctx, h.cfg.S3, bucket, siblingKey(key), "", maxFileBytes)
+	switch {
+	case errors.Is(err, errNoObject):
+		return x, nil
+	case err != nil:
+		return nil, err
+	}
+	x.sib, x.src.HasSibling, x.src.SiblingVersion = sib, true, sibVersion
+	return x, nil
+}
+
+// validateS3File validates the file read, with the S3 rules (the key
+// prefixes' functions).
+func (h *Handler) validateS3File(ctx context.Context, x *s3File) error {
+	var err error
+	x.file, x.errs, x.ref, err = h.validate(ctx, records.TriggerS3, x.src.Key, x.data, x.sib)
+	return err
+}
+
+// s3FileChange is the index change of a validated file: its function
+// declared, or, for an invalid file, recorded invalid (final: the key's
+// previous declaration holds). seq is the event's sequencer ("" for a
+// sweep's), tag marks the functions pending ("" for none).
+func (h *Handler) s3FileChange(ctx context.Context, x *s3File, seq, tag string) (records.Change, error) {
+	change := records.Change{Kind: records.Declare, Source: x.src, Sequencer: seq, Tag: tag}
+	if x.file == nil {
+		if _, err := h.recordInvalid(ctx, records.TriggerS3, x.src.String(), x.ref, x.errs); err != nil {
+			return change, err
 		}
 		change.Kind = records.InvalidFile
-	} else {
-		change.Function = records.DeclKey(f.Function)
+		return change, nil
 	}
-	files := map[string]*definition.File{fileKey(src): f}
-	return h.s3Index(ctx, c, st, change, files)
+	change.Function = records.DeclKey(x.file.Function)
+	return change, nil
 }
 
 // s3Seen reads the key's state and, when the event was indexed already

@@ -58,8 +58,9 @@ const maxBatch = 10
 // sendAttempts bounds the resending of messages SQS did not take.
 const sendAttempts = 3
 
-// startSweep starts a sweep: it lists every function to check and
-// enqueues one message each on the sweep queue. It changes nothing in
+// startSweep starts a sweep: it indexes the definition files whose put
+// events were not delivered (catchup.go), lists every function to check
+// and enqueues one message each on the sweep queue. It changes nothing in
 // AWS and plans nothing: the checks do, one function at a time.
 func (h *Handler) startSweep(ctx context.Context) error {
 	sc := h.cfg.Sweep
@@ -67,6 +68,9 @@ func (h *Handler) startSweep(ctx context.Context) error {
 		return fmt.Errorf("scheduled sweep: no sweep queue to enqueue checks on: set %s", EnvSweepQueueURL)
 	}
 	sw := records.Sweep{ID: records.NewID(), Started: h.now().UTC()}
+	if err := h.catchUp(ctx, sw.ID); err != nil {
+		return fmt.Errorf("sweep %s: %w", sw.ID, err)
+	}
 	msgs, err := h.sweepFunctions(ctx, sw)
 	if err != nil {
 		return fmt.Errorf("sweep %s: %w", sw.ID, err)

@@ -3,7 +3,6 @@ package trigger_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -175,16 +174,27 @@ func TestSweep_AccessDeniedOnLiveness_CheckFailsDeclarationKept_Fake(t *testing.
 	}
 }
 
-// A file moved to another key is a removal and a put; here neither event
-// has arrived when a heal sweep runs. The sweep finds the old key gone and
-// indexes its removal, but does not prune the function it leaves
-// orphaned: the put's event may still be on its way. When it comes, the
-// function is wired from the new key, never having been unwired; the next
-// heal sweep finds it in sync. Without the put, the next heal sweep
-// prunes.
-func TestSweep_FileMovedEventsDelayed_HealPrunesOnlyOnTheNextSweep(t *testing.T) {
-	for _, putArrives := range []bool{true, false} {
-		t.Run(fmt.Sprintf("put arrives %v", putArrives), func(t *testing.T) {
+// A file moved to another key is a removal and a put; here the move
+// happens after a heal sweep's start (whose listing saw the old key only),
+// and neither event has arrived when the checks run. The check finds the
+// old key gone and indexes its removal, but does not prune the function it
+// leaves orphaned: the put's event may still be on its way. The function
+// is never unwired: when the put's event comes, the function is wired from
+// the new key; when it never comes, the next sweep's start finds the new
+// key. Either way the next heal sweep finds it in sync. A file removed
+// (not moved) is pruned by the next heal sweep.
+func TestSweep_FileMovedAfterTheStartEventsDelayed_HealPrunesOnlyOnTheNextSweep(t *testing.T) {
+	for _, c := range []struct {
+		name                string
+		moved, putArrives   bool
+		messages, outcome   string
+		mappingsAfterSecond int
+	}{
+		{"moved, put arrives", true, true, "moved declared", "moved in-sync 0", 1},
+		{"moved, put lost", true, false, "moved declared", "moved in-sync 0", 1},
+		{"removed", false, false, "moved orphan", "moved pruned 1", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			sw := newSweepWorld(t)
 			ctx := context.Background()
 			sw.mustFunction("moved")
@@ -193,10 +203,14 @@ func TestSweep_FileMovedEventsDelayed_HealPrunesOnlyOnTheNextSweep(t *testing.T)
 			}
 			sw.apply(map[string]string{"moved": queueFile("moved", 5)})
 			oldKey, newKey := "moved/_lambdaeventsourcedef.json", "renamed/_lambdaeventsourcedef.json"
-			marker := sw.remove(oldKey)                // no event yet
-			v := sw.put(newKey, queueFile("moved", 5)) // no event yet
-
-			if diff := cmp.Diff([]string{"moved declared"}, sw.sweep(sw.handler(true))); diff != "" {
+			h := sw.handler(true)
+			sw.start(h)
+			marker := sw.remove(oldKey) // no event yet
+			var v string
+			if c.moved {
+				v = sw.put(newKey, queueFile("moved", 5)) // no event yet
+			}
+			if diff := cmp.Diff([]string{"moved declared"}, sw.drain(h)); diff != "" {
 				t.Errorf("first heal sweep's messages (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff([]string{"moved orphaned 1"}, sw.results()); diff != "" {
@@ -209,8 +223,7 @@ func TestSweep_FileMovedEventsDelayed_HealPrunesOnlyOnTheNextSweep(t *testing.T)
 				t.Errorf("log lines %q: %q, want one", trigger.OrphanKeptLogMessage, got)
 			}
 
-			want, outcome, mappings := []string{"moved orphan"}, "moved pruned 1", 0
-			if putArrives {
+			if c.putArrives {
 				removal, _ := json.Marshal(trigger.S3EventFor(bucket, oldKey, marker, sw.nextSequencer(), true))
 				put, _ := json.Marshal(trigger.S3EventFor(bucket, newKey, v, sw.nextSequencer(), false))
 				sw.deliver(removal, put)
@@ -220,54 +233,16 @@ func TestSweep_FileMovedEventsDelayed_HealPrunesOnlyOnTheNextSweep(t *testing.T)
 				if got := sw.active(t, "moved"); got != v {
 					t.Errorf("active declaration of moved at %s, want the new key's %s", got, v)
 				}
-				want, outcome, mappings = []string{"moved declared"}, "moved in-sync 0", 1
 			}
-			if diff := cmp.Diff(want, sw.sweep(sw.handler(true))); diff != "" {
+			if diff := cmp.Diff([]string{c.messages}, sw.sweep(sw.handler(true))); diff != "" {
 				t.Errorf("second heal sweep's messages (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]string{outcome}, sw.results()); diff != "" {
+			if diff := cmp.Diff([]string{c.outcome}, sw.results()); diff != "" {
 				t.Errorf("second heal sweep's results (-want +got):\n%s", diff)
 			}
-			if n := sw.mappings("moved"); n != mappings {
-				t.Errorf("after the second heal sweep: moved has %d mappings, want %d", n, mappings)
+			if n := sw.mappings("moved"); n != c.mappingsAfterSecond {
+				t.Errorf("after the second heal sweep: moved has %d mappings, want %d", n, c.mappingsAfterSecond)
 			}
 		})
-	}
-}
-
-// A new version of a declaring file uploaded with no event delivered: the
-// sweep checks the function at the version indexed (the file eventwire
-// last saw, which AWS matches: in sync), and warns that the key holds a
-// newer one whose event is missing. Delivering that event applies it.
-func TestSweep_NewerVersionWithoutEvent_CheckedAtIndexedVersionAndWarned(t *testing.T) {
-	sw := newSweepWorld(t)
-	ctx := context.Background()
-	sw.mustFunction("fn")
-	if _, err := sw.fx.Queue(ctx, "q-fn"); err != nil {
-		t.Fatal(err)
-	}
-	sw.apply(map[string]string{"fn": queueFile("fn", 5)})
-	key := "fn/_lambdaeventsourcedef.json"
-	v := sw.put(key, queueFile("fn", 8)) // no event
-
-	sw.sweep(sw.handler(true))
-	if diff := cmp.Diff([]string{"fn in-sync 0"}, sw.results()); diff != "" {
-		t.Errorf("drift results (-want +got):\n%s", diff)
-	}
-	got := sw.log.grep(trigger.NewerVersionLogMessage)
-	if len(got) != 1 || !strings.Contains(got[0], "current_version="+v) {
-		t.Errorf("log lines %q: %q, want one naming version %s", trigger.NewerVersionLogMessage, got, v)
-	}
-	if _, batch, _ := sw.mapping("fn"); batch != 5 {
-		t.Errorf("BatchSize %d after the sweep, want 5 (the version indexed)", batch)
-	}
-	ev, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, sw.nextSequencer(), false))
-	sw.deliver(ev)
-	if _, batch, _ := sw.mapping("fn"); batch != 8 {
-		t.Errorf("BatchSize %d after the event, want 8", batch)
-	}
-	sw.sweep(sw.handler(true))
-	if got := sw.log.grep(trigger.NewerVersionLogMessage); len(got) != 1 {
-		t.Errorf("after the event, the second sweep warned again: %q", got)
 	}
 }

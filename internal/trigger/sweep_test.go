@@ -71,13 +71,17 @@ func (sw *sweepWorld) handler(heal bool) *trigger.Handler {
 // sweepTimeout bounds one sweep of a test (every batch of it).
 const sweepTimeout = 3 * time.Minute
 
-// sweep starts a sweep with the schedule's event, then delivers the
-// queue's messages to the handler as the deployer's mapping would (batches
-// of up to 10, failed items left on the queue), and returns the messages
-// as "FUNCTION KIND".
+// sweep starts a sweep, then delivers its checks (start, drain).
 func (sw *sweepWorld) sweep(h *trigger.Handler) []string {
 	sw.t.Helper()
-	// Bounded: a check that hangs fails the test instead of hanging it.
+	sw.start(h)
+	return sw.drain(h)
+}
+
+// start starts a sweep with the schedule's event (the checks are left on
+// the queue).
+func (sw *sweepWorld) start(h *trigger.Handler) {
+	sw.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 	defer cancel()
 	scheduled := json.RawMessage(`{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012",` +
@@ -85,6 +89,16 @@ func (sw *sweepWorld) sweep(h *trigger.Handler) []string {
 	if err := h.Handle(ctx, scheduled); err != nil {
 		sw.t.Fatalf("scheduled sweep: %v", err)
 	}
+}
+
+// drain delivers the sweep queue's messages to the handler, as the
+// deployer's mapping would (batches of up to 10, failed items left on the
+// queue), and returns the messages as "FUNCTION KIND".
+func (sw *sweepWorld) drain(h *trigger.Handler) []string {
+	sw.t.Helper()
+	// Bounded: a check that hangs fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
+	defer cancel()
 	var got []string
 	for {
 		out, err := sw.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(sw.queueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
