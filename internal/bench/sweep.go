@@ -97,6 +97,7 @@ func sweep(ctx context.Context, o Options, tmp string, progress func(string)) (S
 	if err != nil {
 		return s, err
 	}
+	direct = patient(direct)
 	progress(fmt.Sprintf("sweep: creating %d functions, queues, target groups and routes on moto", s.Functions))
 	w, err := createWorld(ctx, direct, s.Functions, sweepRoutesPerAPI, filepath.Join(tmp, "sweep"))
 	if err != nil {
@@ -108,13 +109,7 @@ func sweep(ctx context.Context, o Options, tmp string, progress func(string)) (S
 	}
 	progress(fmt.Sprintf("sweep: applying the %d files through their S3 events (straight to moto, unpaced)", s.Functions))
 	start := time.Now()
-	// moto copies the whole table for each item of a transaction (AWS does
-	// not): with a thousand functions indexed, a TransactWriteItems takes
-	// seconds, and calls queued behind it would pass the deployer's
-	// answer timeout. The filling runs without one.
-	unbounded := direct.Copy()
-	unbounded.HTTPClient = awshttp.NewBuildableClient()
-	if err := st.fill(ctx, unbounded, w, progress); err != nil {
+	if err := st.fill(ctx, direct, w, progress); err != nil {
 		return s, err
 	}
 	s.Setup = time.Since(start)
@@ -123,11 +118,24 @@ func sweep(ctx context.Context, o Options, tmp string, progress func(string)) (S
 	if err != nil {
 		return s, err
 	}
+	proxied = patient(proxied)
 	progress(fmt.Sprintf("sweep: the schedule's invocation, then %d invocations checking at %g of the quotas", s.Concurrency, s.Share))
 	if err := st.sweep(ctx, proxied, p, &s); err != nil {
 		return s, err
 	}
 	return s, st.drift(ctx, direct, &s)
+}
+
+// patient is cfg without the deployer's answer timeout. moto is not AWS:
+// it copies the whole table for each item of a transaction, so with a
+// thousand functions indexed one TransactWriteItems takes seconds, and
+// calls queued behind it (or behind its garbage collection) can wait past
+// the timeout. No faults are injected in the sweep, so nothing waits
+// forever for an answer that never comes.
+func patient(cfg aws.Config) aws.Config {
+	cfg = cfg.Copy()
+	cfg.HTTPClient = awshttp.NewBuildableClient()
+	return cfg
 }
 
 // sweepStack is what the stack deploys for a sweep, on moto.

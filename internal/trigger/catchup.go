@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -67,9 +68,14 @@ func (h *Handler) catchUp(ctx context.Context, sweep string) error {
 	if err != nil {
 		return err
 	}
-	for _, o := range current {
+	states, errs := h.sourceStates(ctx, bucket, current)
+	for i, o := range current {
 		log := h.log.With("bucket", bucket, "key", o.key, "version", o.version, "sweep", sweep)
-		if err := h.catchUpKey(ctx, bucket, o, log); err != nil {
+		err := errs[i]
+		if err == nil && !states[i].HasFile(o.version) {
+			err = h.catchUpKey(ctx, bucket, o, states[i], log)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
@@ -104,12 +110,31 @@ func (h *Handler) currentDefinitions(ctx context.Context, bucket string) ([]s3Cu
 	return out, nil
 }
 
-// catchUpKey indexes the key's current version, unless the index has it.
-func (h *Handler) catchUpKey(ctx context.Context, bucket string, o s3Current, log *slog.Logger) error {
-	st, err := h.cfg.Store.SourceState(ctx, records.S3Source(bucket, o.key, o.version))
-	if err != nil || st.HasFile(o.version) {
-		return err
+// catchUpReaders is how many keys' index states the start reads at once
+// (a GetItem each): a bucket of thousands of files is compared in seconds.
+// The files missed are then indexed one at a time, so that two of them
+// declaring one function do not refuse each other's writes.
+const catchUpReaders = 8
+
+// sourceStates reads the index state of each key of current, at once
+// (catchUpReaders at a time); errs[i] is the error of current[i]'s read.
+func (h *Handler) sourceStates(ctx context.Context, bucket string, current []s3Current) (states []records.SourceState, errs []error) {
+	states, errs = make([]records.SourceState, len(current)), make([]error, len(current))
+	var g errgroup.Group
+	g.SetLimit(catchUpReaders)
+	for i, o := range current {
+		g.Go(func() error {
+			states[i], errs[i] = h.cfg.Store.SourceState(ctx, records.S3Source(bucket, o.key, o.version))
+			return nil
+		})
 	}
+	_ = g.Wait() // the reads' errors are in errs
+	return states, errs
+}
+
+// catchUpKey indexes the key's current version, which the index (st)
+// does not have.
+func (h *Handler) catchUpKey(ctx context.Context, bucket string, o s3Current, st records.SourceState, log *slog.Logger) error {
 	x, err := h.readS3File(ctx, bucket, o.key, o.version)
 	if errors.Is(err, errNoObject) {
 		// Deleted since the listing: the checks find the removal.
