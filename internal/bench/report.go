@@ -104,7 +104,7 @@ func (r *Report) writeSweep(w io.Writer) {
 	}
 	e := buckets(s.Enqueue.counts)
 	fmt.Fprintf(w, "\n| step | wall time | result |\n| --- | ---: | --- |\n")
-	fmt.Fprintf(w, "| the schedule's invocation | %s | %d messages enqueued; calls in Lambda's bucket: %d (the managed mappings listed, to find orphans) |\n",
+	fmt.Fprintf(w, "| the schedule's invocation | %s | the bucket's files compared with the index (to catch up missed events), then %d messages enqueued; calls in Lambda's bucket: %d (the managed mappings listed, to find orphans) |\n",
 		secs(s.Enqueue.wall), s.Functions, e[quota.Lambda])
 	fmt.Fprintf(w, "| the checks | %s | %d batches; %d calls in quota buckets, %.2f per function (no-op minimum %.2f), %d writes; "+
 		"metric lines: FunctionsChecked %g, DriftedFunctions %g, OrphanedResources %g; `eventwire drift`: %s, exit %d |\n",
