@@ -61,27 +61,15 @@ func executeAPI(fn funcref.Ref, apiID, stage, routeKey string) string {
 	return base + method + strings.Join(segs, "/")
 }
 
-// apiIDOf returns the API id of an execute-api ARN, or "" if s is not one.
-func apiIDOf(s string) string {
+// executeAPIParts returns the API id and the stage of an execute-api ARN
+// (arn:PARTITION:execute-api:REGION:ACCOUNT:API-ID/STAGE/...): the stage
+// "" if the ARN has none, both "" if s is not an execute-api ARN.
+func executeAPIParts(s string) (apiID, stage string) {
 	p := strings.SplitN(s, ":", 6)
 	if len(p) < 6 || p[0] != "arn" || p[2] != "execute-api" {
-		return ""
+		return "", ""
 	}
-	id, _, _ := strings.Cut(p[5], "/")
-	return id
-}
-
-// splitExecuteAPI returns the API id and the stage of an execute-api ARN
-// (the first two parts of its resource, API-ID/STAGE/...); ok is false
-// when the ARN has no stage.
-func splitExecuteAPI(arn string) (apiID, stage string, ok bool) {
-	p := strings.SplitN(arn, ":", 6)
-	if len(p) < 6 {
-		return "", "", false
-	}
-	parts := strings.SplitN(p[5], "/", 3)
-	if len(parts) < 2 {
-		return "", "", false
-	}
-	return parts[0], parts[1], true
+	apiID, rest, _ := strings.Cut(p[5], "/")
+	stage, _, _ = strings.Cut(rest, "/")
+	return apiID, stage
 }

@@ -149,8 +149,8 @@ func stageScoped(s wiring.Statement) bool {
 	if s.Principal != definition.ServiceAPIGateway {
 		return false
 	}
-	_, stage, ok := splitExecuteAPI(s.SourceArn)
-	return ok && stage != "*"
+	_, stage := executeAPIParts(s.SourceArn)
+	return stage != "" && stage != "*"
 }
 
 func stmtID(s wiring.Statement) string {

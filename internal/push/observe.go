@@ -213,7 +213,8 @@ func namedBy(fn plan.Function, desired, former []definition.PushSource, statemen
 		case definition.ServiceELB:
 			mayBeGone(n.targetGroups, s.SourceArn)
 		case definition.ServiceAPIGateway:
-			mayBeGone(n.apis, apiIDOf(s.SourceArn))
+			id, _ := executeAPIParts(s.SourceArn)
+			mayBeGone(n.apis, id)
 		}
 	}
 	return n, nil

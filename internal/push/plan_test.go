@@ -236,8 +236,8 @@ func TestExecuteAPIArn(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
-			if id := apiIDOf(got); id != "api1" {
-				t.Errorf("apiIDOf(%s) = %q, want api1", got, id)
+			if id, stage := executeAPIParts(got); id != "api1" || stage != tt.stage {
+				t.Errorf("executeAPIParts(%s) = %q, %q, want api1, %s", got, id, stage, tt.stage)
 			}
 		})
 	}
@@ -416,6 +416,25 @@ func TestNeedsAliases(t *testing.T) {
 	for _, tt := range tests {
 		if got := needsAliases(tt.fn, tt.desired, tt.obs); got != tt.want {
 			t.Errorf("%s: needsAliases = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// executeAPIParts reads only execute-api ARNs, and a stage only where the
+// resource has one.
+func TestExecuteAPIParts(t *testing.T) {
+	for _, tt := range []struct{ arn, id, stage string }{
+		{"arn:aws:execute-api:eu-west-1:111122223333:api1/prod/GET/orders", "api1", "prod"},
+		{"arn:aws:execute-api:eu-west-1:111122223333:api1/*/$default", "api1", "*"},
+		{"arn:aws:execute-api:eu-west-1:111122223333:api1", "api1", ""},
+		{"arn:aws:execute-api:eu-west-1:111122223333:api1/", "api1", ""},
+		{"arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/tg/0123", "", ""},
+		{"arn:aws:execute-api:eu-west-1:111122223333", "", ""},
+		{"execute-api", "", ""},
+	} {
+		id, stage := executeAPIParts(tt.arn)
+		if id != tt.id || stage != tt.stage {
+			t.Errorf("executeAPIParts(%q) = %q, %q, want %q, %q", tt.arn, id, stage, tt.id, tt.stage)
 		}
 	}
 }

@@ -237,10 +237,11 @@ func (p *routePlan) release(obs wiring.Observed, arn funcref.Ref, want map[route
 // the mark of a route that eventwire wired.
 func granted(arn funcref.Ref, apiID, routeKey string, ours []wiring.Statement) bool {
 	for _, s := range ours {
-		if s.Principal != definition.ServiceAPIGateway || apiIDOf(s.SourceArn) != apiID {
+		id, stage := executeAPIParts(s.SourceArn)
+		if s.Principal != definition.ServiceAPIGateway || id != apiID {
 			continue
 		}
-		if _, stage, ok := splitExecuteAPI(s.SourceArn); ok && s.SourceArn == executeAPI(arn, apiID, stage, routeKey) {
+		if stage != "" && s.SourceArn == executeAPI(arn, apiID, stage, routeKey) {
 			return true
 		}
 	}
