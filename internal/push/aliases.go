@@ -2,6 +2,7 @@ package push
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 
@@ -17,21 +18,15 @@ import (
 func CheckStageAliases(fn plan.Function, desired []definition.PushSource, obs wiring.Observed) error {
 	var errs []string
 	seen := map[string]bool{}
-	for _, src := range desired {
-		if src.Service != definition.ServiceAPIGateway || src.AliasStageVariableName == "" {
+	for sv := range stageValues(desired, obs) {
+		if sv.value == "" || isDigits(sv.value) || slices.Contains(obs.Aliases, sv.value) {
 			continue
 		}
-		for _, st := range obs.APIs[src.ApiId].Stages {
-			v := st.Variables[src.AliasStageVariableName]
-			if v == "" || isDigits(v) || slices.Contains(obs.Aliases, v) {
-				continue
-			}
-			msg := fmt.Sprintf("stage %s of api %s names alias %q in stage variable %s, but function %s has no such alias",
-				st.Name, src.ApiId, v, src.AliasStageVariableName, fn.Name)
-			if !seen[msg] {
-				seen[msg] = true
-				errs = append(errs, msg)
-			}
+		msg := fmt.Sprintf("stage %s of api %s names alias %q in stage variable %s, but function %s has no such alias",
+			sv.stage, sv.src.ApiId, sv.value, sv.src.AliasStageVariableName, fn.Name)
+		if !seen[msg] {
+			seen[msg] = true
+			errs = append(errs, msg)
 		}
 	}
 	if len(errs) == 0 {
@@ -47,4 +42,29 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// stageValue is the value one stage of an API gives the stage variable of
+// a route qualified by it ("" if the stage does not set it).
+type stageValue struct {
+	src          definition.PushSource
+	stage, value string
+}
+
+// stageValues yields, for each desired route qualified by a stage
+// variable (AliasStageVariableName), each stage of its API with the
+// variable's value there.
+func stageValues(desired []definition.PushSource, obs wiring.Observed) iter.Seq[stageValue] {
+	return func(yield func(stageValue) bool) {
+		for _, src := range desired {
+			if src.Service != definition.ServiceAPIGateway || src.AliasStageVariableName == "" {
+				continue
+			}
+			for _, st := range obs.APIs[src.ApiId].Stages {
+				if !yield(stageValue{src: src, stage: st.Name, value: st.Variables[src.AliasStageVariableName]}) {
+					return
+				}
+			}
+		}
+	}
 }

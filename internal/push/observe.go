@@ -294,14 +294,9 @@ func (o *observer) routesExist(ctx context.Context, routes map[routeRef]bool) er
 // stage variables of desired routes name.
 func stageVersions(desired []definition.PushSource, obs wiring.Observed, qualifiers map[string]bool) map[string]bool {
 	versions := map[string]bool{}
-	for _, src := range desired {
-		if src.Service != definition.ServiceAPIGateway || src.AliasStageVariableName == "" {
-			continue
-		}
-		for _, st := range obs.APIs[src.ApiId].Stages {
-			if v := st.Variables[src.AliasStageVariableName]; isDigits(v) && !qualifiers[v] {
-				versions[v] = true
-			}
+	for sv := range stageValues(desired, obs) {
+		if isDigits(sv.value) && !qualifiers[sv.value] {
+			versions[sv.value] = true
 		}
 	}
 	return versions
