@@ -263,10 +263,11 @@ func grantSources(p deployerPolicy, cfg settings) {
 		[]string{"*"}, nil)
 
 	if cfg.repository != "" {
-		// CodeCommit GetDifferences / GetFile / GetCommit: resource type
-		// repository, the configured repository only.
+		// CodeCommit GetDifferences / GetFile / GetCommit / GetBranch (the
+		// sweep's start): resource type repository, the configured
+		// repository only.
 		p.add("ReadRepository",
-			[]string{"codecommit:GetDifferences", "codecommit:GetFile", "codecommit:GetCommit"},
+			[]string{"codecommit:GetDifferences", "codecommit:GetFile", "codecommit:GetCommit", "codecommit:GetBranch"},
 			[]string{repositoryArn(p.partition, p.region, p.account, cfg.repository)}, nil)
 	}
 }

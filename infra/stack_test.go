@@ -720,7 +720,7 @@ func TestIAM_DeployerPolicy(t *testing.T) {
 				statement{"DeploymentRecords", "Allow", []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, []string{"${Deployments.Arn}"}, nil},
 				statement{"AnswerPipelineJobs", "Allow", []string{"codepipeline:GetJobDetails", "codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"}, []string{"*"}, nil})
 			if c.full {
-				want = append(want, statement{"ReadRepository", "Allow", []string{"codecommit:GetCommit", "codecommit:GetDifferences", "codecommit:GetFile"}, []string{repoArn}, nil})
+				want = append(want, statement{"ReadRepository", "Allow", []string{"codecommit:GetBranch", "codecommit:GetCommit", "codecommit:GetDifferences", "codecommit:GetFile"}, []string{repoArn}, nil})
 			}
 			want = append(want,
 				// Added by CDK's SqsEventSource: the mapping's calls on the

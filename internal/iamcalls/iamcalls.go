@@ -206,6 +206,9 @@ var Calls = map[string]Call{
 	"trigger.CodeCommitAPI.GetDifferences": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetDifferences", RepositoryARN)}},
 	"trigger.CodeCommitAPI.GetFile":        {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetFile", RepositoryARN)}},
 	"trigger.CodeCommitAPI.GetCommit":      {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetCommit", RepositoryARN)}},
+	// A scheduled sweep's start reads each configured branch's head, to
+	// index the pushes whose events were not delivered.
+	"trigger.CodeCommitAPI.GetBranch": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetBranch", RepositoryARN)}},
 
 	// No resource type (a job is named by id only): Resource "*". A job
 	// is verified with GetJobDetails before anything of it is read.

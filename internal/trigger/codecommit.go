@@ -22,6 +22,7 @@ type CodeCommitAPI interface {
 	codecommit.GetDifferencesAPIClient
 	GetCommit(ctx context.Context, in *codecommit.GetCommitInput, opts ...func(*codecommit.Options)) (*codecommit.GetCommitOutput, error)
 	GetFile(ctx context.Context, in *codecommit.GetFileInput, opts ...func(*codecommit.Options)) (*codecommit.GetFileOutput, error)
+	GetBranch(ctx context.Context, in *codecommit.GetBranchInput, opts ...func(*codecommit.Options)) (*codecommit.GetBranchOutput, error)
 }
 
 // repositoryName is the last part of a repository ARN

@@ -54,13 +54,7 @@ func (h *Handler) push(ctx context.Context, repo, branch, commit, old string) er
 		p.log.InfoContext(ctx, "reference did not move")
 		return nil
 	}
-	var ix pushIndex
-	var err error
-	if lerr := h.withLease(ctx, records.BranchLease(repo, branch), p.log, func(ctx context.Context) {
-		ix, err = h.indexPush(ctx, p)
-	}); lerr != nil {
-		return lerr
-	}
+	ix, err := h.indexPushLeased(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -79,6 +73,20 @@ func (h *Handler) push(ctx context.Context, repo, branch, commit, old string) er
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// indexPushLeased is indexPush under the branch's lease: a push's
+// handling, and the sweep's catch-up of a branch whose push was not
+// delivered (catchup_codecommit.go).
+func (h *Handler) indexPushLeased(ctx context.Context, p pushed) (pushIndex, error) {
+	var ix pushIndex
+	var err error
+	if lerr := h.withLease(ctx, records.BranchLease(p.repo, p.branch), p.log, func(ctx context.Context) {
+		ix, err = h.indexPush(ctx, p)
+	}); lerr != nil {
+		return ix, lerr
+	}
+	return ix, err
 }
 
 // indexPush writes the push's changes to the index, unless the branch's

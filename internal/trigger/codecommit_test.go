@@ -30,6 +30,8 @@ type fakeRepo struct {
 	// getFileFault, if set, is GetFile's answer (an awsError, or another
 	// error: a 500).
 	getFileFault error
+	// getBranchFault, if set, is GetBranch's answer.
+	getBranchFault error
 	// mu is held while the server answers, and by update.
 	mu sync.Mutex
 }
@@ -80,6 +82,21 @@ func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
 				"commitId": commit, "blobId": "b" + p, "filePath": p, "fileMode": "NORMAL",
 				"fileSize": len(content), "fileContent": base64.StdEncoding.EncodeToString([]byte(content)),
 			}, nil
+		},
+		// GetBranch answers from refs (refs/heads/NAME).
+		"GetBranch": func(in map[string]any) (any, error) {
+			if err := checkRepo(in); err != nil {
+				return nil, err
+			}
+			if repo.getBranchFault != nil {
+				return nil, repo.getBranchFault
+			}
+			name := str(in, "branchName")
+			commit, ok := repo.refs["refs/heads/"+name]
+			if !ok {
+				return nil, awsError{"BranchDoesNotExistException", name + " does not exist"}
+			}
+			return map[string]any{"branch": map[string]any{"branchName": name, "commitId": commit}}, nil
 		},
 		"GetDifferences": func(in map[string]any) (any, error) {
 			if err := checkRepo(in); err != nil {

@@ -100,6 +100,10 @@ func (l lazyCodeCommit) GetFile(ctx context.Context, in *codecommit.GetFileInput
 	return l.get().GetFile(ctx, in, opts...)
 }
 
+func (l lazyCodeCommit) GetBranch(ctx context.Context, in *codecommit.GetBranchInput, opts ...func(*codecommit.Options)) (*codecommit.GetBranchOutput, error) {
+	return l.get().GetBranch(ctx, in, opts...)
+}
+
 func (l lazyCodePipeline) GetJobDetails(ctx context.Context, in *codepipeline.GetJobDetailsInput, opts ...func(*codepipeline.Options)) (*codepipeline.GetJobDetailsOutput, error) {
 	return l.get().GetJobDetails(ctx, in, opts...)
 }

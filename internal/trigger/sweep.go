@@ -59,7 +59,8 @@ const maxBatch = 10
 const sendAttempts = 3
 
 // startSweep starts a sweep: it indexes the definition files whose put
-// events were not delivered (catchup.go), lists every function to check
+// events were not delivered (catchup.go) and the branches whose pushes
+// were not (catchup_codecommit.go), lists every function to check
 // and enqueues one message each on the sweep queue. It changes nothing in
 // AWS and plans nothing: the checks do, one function at a time.
 func (h *Handler) startSweep(ctx context.Context) error {
@@ -69,6 +70,9 @@ func (h *Handler) startSweep(ctx context.Context) error {
 	}
 	sw := records.Sweep{ID: records.NewID(), Started: h.now().UTC()}
 	if err := h.catchUp(ctx, sw.ID); err != nil {
+		return fmt.Errorf("sweep %s: %w", sw.ID, err)
+	}
+	if err := h.catchUpBranches(ctx, sw.ID); err != nil {
 		return fmt.Errorf("sweep %s: %w", sw.ID, err)
 	}
 	msgs, err := h.sweepFunctions(ctx, sw)

@@ -98,7 +98,9 @@ func headReads(js *jsonServer) []string {
 // FileDoesNotExistException: the sweep indexes the removal and reports the
 // function orphaned (changing nothing in AWS), then, with heal on, prunes
 // it. The file still at the head is in sync. The push delivered late, then
-// a push adding the file again, are handled as usual.
+// a push adding the file again, are handled as usual. GetBranch fails
+// throughout: the sweep's start cannot catch the branch up (logged), and
+// the checks alone find the removal.
 func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testing.T) {
 	sw, repo, js := newRepoSweepWorld(t)
 	ctx := context.Background()
@@ -106,6 +108,7 @@ func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testi
 		repo.parents[c2] = []string{c1}
 		repo.trees[c2] = map[string]string{keptPath: queueFile("kept", 5)}
 		repo.refs[headRef] = c2
+		repo.getBranchFault = awsError{"AccessDeniedException", "not authorized to perform codecommit:GetBranch"}
 	})
 
 	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.sweep(sw.handler(false))); diff != "" {
@@ -129,6 +132,9 @@ func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testi
 	if got := sw.log.grep(trigger.RemovedWithoutEventLogMessage); len(got) != 1 ||
 		!strings.Contains(got[0], "declared_by=codecommit://definitions/"+gonePath+"@"+c1) {
 		t.Errorf("log lines of the removal: %q", got)
+	}
+	if got := sw.log.grep("branch not indexed by the sweep"); len(got) != 1 || !strings.Contains(got[0], "AccessDeniedException") {
+		t.Errorf("log lines of the catch-up: %q", got)
 	}
 	for fn, want := range map[string]int{"gone": 1, "kept": 1} {
 		if n := sw.mappings(fn); n != want {
