@@ -74,11 +74,7 @@ func TestSweep_NewFileWithoutEvent_DeclaredThenApplied(t *testing.T) {
 func TestSweep_FileMovedBothEventsLost_WiredFromTheNewKeyNeverUnwired(t *testing.T) {
 	sw := newSweepWorld(t)
 	ctx := context.Background()
-	sw.mustFunction("moved")
-	if _, err := sw.fx.Queue(ctx, "q-moved"); err != nil {
-		t.Fatal(err)
-	}
-	sw.apply(map[string]string{"moved": queueFile("moved", 5)})
+	sw.wireQueues("moved")
 	uuid, _, _ := sw.mapping("moved")
 	oldKey, newKey := "moved/_lambdaeventsourcedef.json", "renamed/_lambdaeventsourcedef.json"
 	marker := sw.remove(oldKey)                // no event
@@ -131,12 +127,7 @@ func TestSweep_FileMovedBothEventsLost_WiredFromTheNewKeyNeverUnwired(t *testing
 // indexed and warn; the next sweep indexes it.
 func TestSweep_NewerVersionWithoutEvent_IndexedAndChecked(t *testing.T) {
 	sw := newSweepWorld(t)
-	ctx := context.Background()
-	sw.mustFunction("fn")
-	if _, err := sw.fx.Queue(ctx, "q-fn"); err != nil {
-		t.Fatal(err)
-	}
-	sw.apply(map[string]string{"fn": queueFile("fn", 5)})
+	sw.wireQueues("fn")
 	key := "fn/_lambdaeventsourcedef.json"
 	v2 := sw.put(key, queueFile("fn", 8)) // no event
 
@@ -183,11 +174,7 @@ func TestSweep_NewerVersionWithoutEvent_IndexedAndChecked(t *testing.T) {
 func TestSweep_InvalidNewerVersionWithoutEvent_RecordedPreviousHolds(t *testing.T) {
 	sw := newSweepWorld(t)
 	ctx := context.Background()
-	sw.mustFunction("fn")
-	if _, err := sw.fx.Queue(ctx, "q-fn"); err != nil {
-		t.Fatal(err)
-	}
-	sw.apply(map[string]string{"fn": queueFile("fn", 5)})
+	sw.wireQueues("fn")
 	v1 := sw.active(t, "fn")
 	key := "fn/_lambdaeventsourcedef.json"
 	v2 := sw.put(key, `{"FunctionName": "fn", "PullEventSorces": {}}`) // no event
@@ -285,11 +272,7 @@ func (e *eventFirst) GetObject(ctx context.Context, in *s3.GetObjectInput, opts 
 func TestSweep_EventIndexedDuringTheCatchUp_EventWins(t *testing.T) {
 	sw := newSweepWorld(t)
 	ctx := context.Background()
-	sw.mustFunction("fn")
-	if _, err := sw.fx.Queue(ctx, "q-fn"); err != nil {
-		t.Fatal(err)
-	}
-	sw.apply(map[string]string{"fn": queueFile("fn", 5)})
+	sw.wireQueues("fn")
 	key := "fn/_lambdaeventsourcedef.json"
 	v2 := sw.put(key, queueFile("fn", 8)) // its event comes during the sweep's start
 	seq := sw.nextSequencer()
@@ -329,11 +312,7 @@ func (deniedList) ListObjectVersions(context.Context, *s3.ListObjectVersionsInpu
 func TestSweep_ListingDenied_SweepFails_Fake(t *testing.T) {
 	sw := newSweepWorld(t)
 	ctx := context.Background()
-	sw.mustFunction("fn")
-	if _, err := sw.fx.Queue(ctx, "q-fn"); err != nil {
-		t.Fatal(err)
-	}
-	sw.apply(map[string]string{"fn": queueFile("fn", 5)})
+	sw.wireQueues("fn")
 	sw.tcfg.S3 = deniedList{sw.tcfg.S3}
 	err := sw.handler(false).Handle(ctx, json.RawMessage(trigger.SweepInput))
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {

@@ -29,13 +29,7 @@ import (
 func TestSweep_FileRemovedWithoutEvent_OrphanedThenPruned(t *testing.T) {
 	sw := newSweepWorld(t)
 	ctx := context.Background()
-	sw.mustFunction("gone", "kept")
-	for _, q := range []string{"gone", "kept"} {
-		if _, err := sw.fx.Queue(ctx, "q-"+q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sw.apply(map[string]string{"gone": queueFile("gone", 5), "kept": queueFile("kept", 5)})
+	sw.wireQueues("gone", "kept")
 	key := "gone/_lambdaeventsourcedef.json"
 	marker := sw.remove(key) // no event delivered
 
@@ -150,11 +144,7 @@ func (deniedHead) HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.O
 func TestSweep_AccessDeniedOnLiveness_CheckFailsDeclarationKept_Fake(t *testing.T) {
 	sw := newSweepWorld(t)
 	ctx := context.Background()
-	sw.mustFunction("kept")
-	if _, err := sw.fx.Queue(ctx, "q-kept"); err != nil {
-		t.Fatal(err)
-	}
-	sw.apply(map[string]string{"kept": queueFile("kept", 5)})
+	sw.wireQueues("kept")
 	sw.tcfg.S3 = deniedHead{sw.tcfg.S3}
 	h := sw.handler(true)
 	body, _ := json.Marshal(trigger.SweepMessage{Function: "kept", Kind: "declared", Sweep: "s1"})
@@ -196,12 +186,7 @@ func TestSweep_FileMovedAfterTheStartEventsDelayed_HealPrunesOnlyOnTheNextSweep(
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			sw := newSweepWorld(t)
-			ctx := context.Background()
-			sw.mustFunction("moved")
-			if _, err := sw.fx.Queue(ctx, "q-moved"); err != nil {
-				t.Fatal(err)
-			}
-			sw.apply(map[string]string{"moved": queueFile("moved", 5)})
+			sw.wireQueues("moved")
 			oldKey, newKey := "moved/_lambdaeventsourcedef.json", "renamed/_lambdaeventsourcedef.json"
 			h := sw.handler(true)
 			sw.start(h)

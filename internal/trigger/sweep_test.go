@@ -208,6 +208,21 @@ func (sw *sweepWorld) apply(files map[string]string) {
 	}
 }
 
+// wireQueues creates each function and its queue q-FN, and applies a file
+// wiring the one to the other (BatchSize 5) through its S3 event.
+func (sw *sweepWorld) wireQueues(fns ...string) {
+	sw.t.Helper()
+	sw.mustFunction(fns...)
+	files := map[string]string{}
+	for _, fn := range fns {
+		if _, err := sw.fx.Queue(context.Background(), "q-"+fn); err != nil {
+			sw.t.Fatal(err)
+		}
+		files[fn] = queueFile(fn, 5)
+	}
+	sw.apply(files)
+}
+
 // mapping returns fn's mapping (the first Lambda lists for it).
 func (sw *sweepWorld) mapping(fn string) (uuid string, batch int32, state string) {
 	sw.t.Helper()
