@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/faultproxy"
 	"github.com/eventwire/eventwire/internal/mototest"
@@ -209,61 +211,42 @@ func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world, progre
 		trigger.Settings{Table: sweepTable, Bucket: sweepBucket, FunctionPrefix: "bench-"},
 		slog.New(slog.NewTextHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelWarn})), pathStyle)
 	s3c := s3.NewFromConfig(cfg, pathStyle)
-	return forEach(ctx, w.names, 2, func(ctx context.Context, i int, name string) error {
-		key := name + "/" + definition.FileName
-		body, err := os.ReadFile(filepath.Join(w.dir, key))
-		if err != nil {
-			return err
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(2)
+	for i, name := range w.names {
+		if ctx.Err() != nil {
+			break // a file failed: start no more
 		}
-		put, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(sweepBucket), Key: aws.String(key), Body: bytes.NewReader(body)})
-		if err != nil {
-			return fmt.Errorf("put %s: %w", key, err)
-		}
-		ev, err := json.Marshal(trigger.S3EventFor(sweepBucket, key, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
-		if err != nil {
-			return err
-		}
-		if err := h.Handle(invocation(ctx, "fill", i), ev); err != nil {
-			return fmt.Errorf("apply %s: %w%s", key, err, st.logs.tail())
-		}
-		if n := done.Add(1); n%100 == 0 {
-			progress(fmt.Sprintf("sweep: %d files applied", n))
-		}
-		return nil
-	})
+		g.Go(func() error {
+			key := name + "/" + definition.FileName
+			body, err := os.ReadFile(filepath.Join(w.dir, key))
+			if err != nil {
+				return err
+			}
+			put, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(sweepBucket), Key: aws.String(key), Body: bytes.NewReader(body)})
+			if err != nil {
+				return fmt.Errorf("put %s: %w", key, err)
+			}
+			ev, err := json.Marshal(trigger.S3EventFor(sweepBucket, key, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
+			if err != nil {
+				return err
+			}
+			if err := h.Handle(invocation(ctx, "fill", i), ev); err != nil {
+				return fmt.Errorf("apply %s: %w%s", key, err, st.logs.tail())
+			}
+			if n := done.Add(1); n%100 == 0 {
+				progress(fmt.Sprintf("sweep: %d files applied", n))
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // invocation is ctx as the Lambda runtime hands it to an invocation: with
 // a request id of its own (a lease is held by its acquisition's).
 func invocation(ctx context.Context, kind string, i int) context.Context {
 	return lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("bench-%s-%d", kind, i)})
-}
-
-// forEach calls f for each item, n at a time, and returns the first error
-// (the others are cancelled).
-func forEach[T any](ctx context.Context, items []T, n int, f func(ctx context.Context, i int, item T) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
-	for i, it := range items {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := f(ctx, i, it); err != nil {
-				cancel(err)
-			}
-		}()
-	}
-	wg.Wait()
-	return context.Cause(ctx)
 }
 
 // lockedBuffer is a buffer that several handlers write to at once.
@@ -307,10 +290,11 @@ func (st *sweepStack) sweep(ctx context.Context, cfg aws.Config, p *faultproxy.P
 	p.Reset()
 	start = time.Now()
 	var batches atomic.Int64
-	workers := make([]int, s.Concurrency)
-	err := forEach(ctx, workers, s.Concurrency, func(ctx context.Context, i int, _ int) error {
-		return st.consume(ctx, st.handler(cfg, set, metrics), i, &batches)
-	})
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range s.Concurrency {
+		g.Go(func() error { return st.consume(gctx, st.handler(cfg, set, metrics), i, &batches) })
+	}
+	err := g.Wait()
 	s.Checks = run{wall: time.Since(start), counts: p.Snapshot()}
 	s.Batches = int(batches.Load())
 	if err != nil {
