@@ -29,7 +29,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/eventwire/eventwire/internal/faultproxy"
-	"github.com/eventwire/eventwire/internal/mototest"
 )
 
 // Options are the bench's settings.
@@ -108,20 +107,12 @@ func (b Bulk) Ratio() float64 { return b.First.wall.Seconds() / b.Bound }
 
 func bulk(ctx context.Context, o Options, tmp string, progress func(string)) (Bulk, error) {
 	var b Bulk
-	moto, err := mototest.Start()
+	l, err := startLab(ctx, o)
 	if err != nil {
 		return b, err
 	}
-	defer moto.Stop()
-	p, err := faultproxy.Start(moto.URL, faultproxy.Config{Latency: o.Latency, Quotas: quotasUsed()})
-	if err != nil {
-		return b, err
-	}
-	defer p.Close()
-	direct, err := sdkConfig(ctx, moto.URL)
-	if err != nil {
-		return b, err
-	}
+	defer l.stop()
+	p, direct := l.proxy, l.direct
 	progress(fmt.Sprintf("bulk apply: creating %d functions, queues, target groups and routes on moto", o.Functions))
 	w, err := createWorld(ctx, direct, o.Functions, o.Functions, filepath.Join(tmp, "first"))
 	if err != nil {
@@ -138,7 +129,7 @@ func bulk(ctx context.Context, o Options, tmp string, progress func(string)) (Bu
 	if b.NoOp, err = cliRun(ctx, p, "apply", "--yes", w.dir); err != nil {
 		return b, err
 	}
-	return b, faulty(ctx, o, &b, p, moto.URL, direct, tmp, progress)
+	return b, faulty(ctx, o, &b, p, l.moto.URL, direct, tmp, progress)
 }
 
 // refill is the pause between two runs, long enough for every quota

@@ -18,6 +18,7 @@ import (
 	"github.com/eventwire/eventwire/internal/awsconfig"
 	"github.com/eventwire/eventwire/internal/cli"
 	"github.com/eventwire/eventwire/internal/faultproxy"
+	"github.com/eventwire/eventwire/internal/mototest"
 	"github.com/eventwire/eventwire/internal/quota"
 )
 
@@ -29,6 +30,39 @@ func sdkConfig(ctx context.Context, endpoint string) (aws.Config, error) {
 	return awsconfig.Load(ctx, config.WithRegion(region), config.WithBaseEndpoint(endpoint),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
 		config.WithSharedConfigFiles([]string{}), config.WithSharedCredentialsFiles([]string{}))
+}
+
+// lab is a part's AWS: moto, the quota proxy in front of it (adding
+// o.Latency to every call), and a configuration that calls moto directly,
+// for what is set up rather than measured.
+type lab struct {
+	moto   *mototest.Server
+	proxy  *faultproxy.Proxy
+	direct aws.Config
+}
+
+func startLab(ctx context.Context, o Options) (*lab, error) {
+	moto, err := mototest.Start()
+	if err != nil {
+		return nil, err
+	}
+	p, err := faultproxy.Start(moto.URL, faultproxy.Config{Latency: o.Latency, Quotas: quotasUsed()})
+	if err != nil {
+		moto.Stop()
+		return nil, err
+	}
+	direct, err := sdkConfig(ctx, moto.URL)
+	if err != nil {
+		p.Close()
+		moto.Stop()
+		return nil, err
+	}
+	return &lab{moto: moto, proxy: p, direct: direct}, nil
+}
+
+func (l *lab) stop() {
+	l.proxy.Close()
+	l.moto.Stop()
 }
 
 // resetMoto empties moto.

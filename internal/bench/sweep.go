@@ -25,7 +25,6 @@ import (
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/faultproxy"
-	"github.com/eventwire/eventwire/internal/mototest"
 	"github.com/eventwire/eventwire/internal/quota"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
@@ -85,21 +84,12 @@ const (
 
 func sweep(ctx context.Context, o Options, tmp string, progress func(string)) (Sweep, error) {
 	s := Sweep{Functions: o.SweepFunctions, Share: o.SweepShare, Concurrency: o.SweepConcurrency}
-	moto, err := mototest.Start()
+	l, err := startLab(ctx, o)
 	if err != nil {
 		return s, err
 	}
-	defer moto.Stop()
-	p, err := faultproxy.Start(moto.URL, faultproxy.Config{Latency: o.Latency, Quotas: quotasUsed()})
-	if err != nil {
-		return s, err
-	}
-	defer p.Close()
-	direct, err := sdkConfig(ctx, moto.URL)
-	if err != nil {
-		return s, err
-	}
-	direct = patient(direct)
+	defer l.stop()
+	p, direct := l.proxy, patient(l.direct)
 	progress(fmt.Sprintf("sweep: creating %d functions, queues, target groups and routes on moto", s.Functions))
 	w, err := createWorld(ctx, direct, s.Functions, sweepRoutesPerAPI, filepath.Join(tmp, "sweep"))
 	if err != nil {
