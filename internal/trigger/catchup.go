@@ -53,9 +53,18 @@ import (
 // indexes (keys bucket, key, version, function, valid, sweep).
 const CaughtUpLogMessage = "declaring file indexed by the sweep: its event was not delivered"
 
-// s3Current is a key's current object version ("" for S3's "null": an
-// object put while the bucket was not versioned).
+// s3Current is a key's current object version (see s3Version).
 type s3Current struct{ key, version string }
+
+// s3Version is an object's version id as the index holds it: "" for S3's
+// "null", the version of an object put while the bucket was not
+// versioned (or of no version at all).
+func s3Version(id *string) string {
+	if v := aws.ToString(id); v != "null" {
+		return v
+	}
+	return ""
+}
 
 // catchUp indexes the definitions bucket's files whose put events were not
 // delivered (see above).
@@ -100,11 +109,7 @@ func (h *Handler) currentDefinitions(ctx context.Context, bucket string) ([]s3Cu
 			if !aws.ToBool(v.IsLatest) || !isDefinitionPath(key) || len(key) > maxKeyBytes {
 				continue
 			}
-			version := aws.ToString(v.VersionId)
-			if version == "null" {
-				version = ""
-			}
-			out = append(out, s3Current{key: key, version: version})
+			out = append(out, s3Current{key: key, version: s3Version(v.VersionId)})
 		}
 	}
 	return out, nil

@@ -200,10 +200,10 @@ func (h *Handler) checkOrphan(ctx context.Context, m SweepMessage, active *recor
 		return h.forget(ctx, c, active != nil)
 	}
 	outcome := records.Orphaned
-	if h.cfg.Sweep.Heal && !mayPrune {
+	switch {
+	case h.cfg.Sweep.Heal && !mayPrune:
 		log.WarnContext(ctx, OrphanKeptLogMessage, "declared_by", c.source)
-	}
-	if h.cfg.Sweep.Heal && mayPrune {
+	case h.cfg.Sweep.Heal:
 		c.mode, outcome = records.ModeDestroy, records.Pruned
 		if err := d.Apply(ctx, p); err != nil {
 			return checked{}, c.fail(ctx, p, err)

@@ -82,7 +82,7 @@ func (h *Handler) sourceLive(ctx context.Context, s records.Source, log *slog.Lo
 	var re *awshttp.ResponseError
 	switch {
 	case err == nil:
-		if v := aws.ToString(out.VersionId); v != "" && v != "null" && s.Version != "" && v != s.Version {
+		if v := s3Version(out.VersionId); v != "" && s.Version != "" && v != s.Version {
 			log.WarnContext(ctx, NewerVersionLogMessage, "declared_by", s.String(), "current_version", v)
 		}
 		return true, nil
@@ -114,7 +114,8 @@ func (h *Handler) indexMissedRemoval(ctx context.Context, d records.Declaration,
 // liveDeclarations returns fn's declarations (and the active one) once
 // every winner found removed is indexed as such: a live winner first, or
 // none; and how many removals it indexed.
-func (h *Handler) liveDeclarations(ctx context.Context, fn string, log *slog.Logger) (decls []records.Declaration, active *records.Declaration, removed int, err error) {
+func (h *Handler) liveDeclarations(ctx context.Context, fn string, log *slog.Logger) ([]records.Declaration, *records.Declaration, int, error) {
+	removed := 0
 	for {
 		decls, active, err := h.cfg.Store.Declarations(ctx, fn)
 		if err != nil || len(decls) == 0 {
