@@ -35,7 +35,7 @@ lint: deps lint-cfn lint-vuln
 	$(GO) vet ./...
 
 # The bulk apply against AWS's quotas, parse throughput and the deployer's
-# start-up, into BENCHMARKS.md: see internal/bench.
+# start-up, into BENCHMARKS.md: see internal/tools/bench.
 bench: deps
 	$(GO) run ./cmd/eventwire-bench -o BENCHMARKS.md
 
@@ -51,7 +51,7 @@ dist: deps
 	rm -rf dist
 	GO=$(GO) VERSION=$(VERSION) scripts/dist.sh
 
-# The main job against moto on loopback: see internal/demo.
+# The main job against moto on loopback: see internal/tools/demo.
 demo: deps
 	$(GO) run ./cmd/eventwire-demo -examples examples
 

@@ -1,5 +1,5 @@
 // Command eventwire-bench is `make bench`: it measures eventwire against
-// AWS's quotas (see internal/bench), prints the figures, and writes them to
+// AWS's quotas (see internal/tools/bench), prints the figures, and writes them to
 // BENCHMARKS.md. Run it from the repository's root; moto_server must be
 // installed.
 package main
@@ -12,13 +12,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/eventwire/eventwire/internal/bench"
+	"github.com/eventwire/eventwire/internal/tools/bench"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 const header = `# Benchmarks
 
-Written by ` + "`make bench`" + ` (cmd/eventwire-bench, internal/bench); every figure
+Written by ` + "`make bench`" + ` (cmd/eventwire-bench, internal/tools/bench); every figure
 below comes from the same run. See README.md, "Speed", for what they show.
 
 `

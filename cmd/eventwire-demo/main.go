@@ -1,5 +1,5 @@
 // Command eventwire-demo runs `make demo`: eventwire's main job against an
-// AWS emulator on loopback. See internal/demo.
+// AWS emulator on loopback. See internal/tools/demo.
 package main
 
 import (
@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/eventwire/eventwire/internal/demo"
+	"github.com/eventwire/eventwire/internal/tools/demo"
 )
 
 func main() {

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eventwire/eventwire/internal/awsfixture"
-	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
 )
 
 // gate is a loopback proxy in front of moto that holds the first

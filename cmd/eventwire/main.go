@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/term"
 
-	"github.com/eventwire/eventwire/internal/awsconfig"
+	"github.com/eventwire/eventwire/internal/aws/awsconfig"
 	"github.com/eventwire/eventwire/internal/cli"
 )
 

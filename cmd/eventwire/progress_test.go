@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/eventwire/eventwire/internal/awsfixture"
-	"github.com/eventwire/eventwire/internal/faultproxy"
-	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
 )
 
 // TestApply_MappingHeldInCreating_SaysItWaits: while a mapping stays in

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eventwire/eventwire/internal/awsfixture"
-	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
 )
 
 // TestRefused_PointsAtTheField: when AWS answers that something a file

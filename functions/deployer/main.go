@@ -9,7 +9,7 @@
 // EVENTWIRE_ALLOWED_BUCKETS, EVENTWIRE_KAFKA_HOSTS; the drift sweep's:
 // EVENTWIRE_SWEEP_QUEUE_ARN, EVENTWIRE_SWEEP_QUEUE_URL, EVENTWIRE_DRIFT_HEAL,
 // EVENTWIRE_SWEEP_SHARE, EVENTWIRE_SWEEP_CONCURRENCY; the pacing of AWS
-// calls: EVENTWIRE_RATE_* (internal/quota); AWS settings from the SDK's
+// calls: EVENTWIRE_RATE_* (internal/aws/quota); AWS settings from the SDK's
 // standard chain.
 package main
 
@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/eventwire/eventwire/internal/awsconfig"
-	"github.com/eventwire/eventwire/internal/quota"
+	"github.com/eventwire/eventwire/internal/aws/awsconfig"
+	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/trigger"
 )

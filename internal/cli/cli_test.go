@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/golden"
+	"github.com/eventwire/eventwire/internal/testkit/golden"
 )
 
 // runCLI runs eventwire in-process; commands that need AWS get an error.

@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/eventwire/eventwire/internal/pull"
-	"github.com/eventwire/eventwire/internal/push"
-	"github.com/eventwire/eventwire/internal/quota"
+	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/reconcile"
+	"github.com/eventwire/eventwire/internal/reconcile/pull"
+	"github.com/eventwire/eventwire/internal/reconcile/push"
 )
 
 // DefaultParallel bounds how many functions are planned or applied at once.

@@ -18,10 +18,10 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/eventwire/eventwire/internal/awsfixture"
-	"github.com/eventwire/eventwire/internal/mototest"
-	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }
@@ -222,8 +222,8 @@ func TestApply_PullAndPush_CreatesThenSecondApplyWritesNothing(t *testing.T) {
 	if aws.ToString(ms[0].EventSourceArn) != queue {
 		t.Errorf("EventSourceArn = %s, want %s", aws.ToString(ms[0].EventSourceArn), queue)
 	}
-	if _, ok := w.tags(aws.ToString(ms[0].EventSourceMappingArn))[owner.TagKey]; !ok {
-		t.Errorf("mapping lacks the managed tag %s", owner.TagKey)
+	if _, ok := w.tags(aws.ToString(ms[0].EventSourceMappingArn))[wiring.TagKey]; !ok {
+		t.Errorf("mapping lacks the managed tag %s", wiring.TagKey)
 	}
 	if got := w.targets(tg); !slices.Equal(got, []string{w.fnArn}) {
 		t.Errorf("targets of %s = %v, want [%s]", tg, got, w.fnArn)
@@ -238,8 +238,8 @@ func TestApply_PullAndPush_CreatesThenSecondApplyWritesNothing(t *testing.T) {
 	st := w.statements()
 	var sources []string
 	for sid, s := range st {
-		if !strings.HasPrefix(sid, owner.StatementPrefix) {
-			t.Errorf("statement %s lacks the prefix %s", sid, owner.StatementPrefix)
+		if !strings.HasPrefix(sid, wiring.StatementPrefix) {
+			t.Errorf("statement %s lacks the prefix %s", sid, wiring.StatementPrefix)
 		}
 		sources = append(sources, string(s))
 	}
@@ -347,7 +347,7 @@ func TestApply_AdoptsDeclaredUnmanaged_LeavesUndeclaredAlone(t *testing.T) {
 		t.Fatalf("mappings = %d, want 2 (adopted, no duplicate; foreign kept)", len(ms))
 	}
 	for _, m := range ms {
-		_, managed := w.tags(aws.ToString(m.EventSourceMappingArn))[owner.TagKey]
+		_, managed := w.tags(aws.ToString(m.EventSourceMappingArn))[wiring.TagKey]
 		switch aws.ToString(m.EventSourceArn) {
 		case declared:
 			if !managed || aws.ToInt32(m.BatchSize) != 7 {
@@ -646,7 +646,7 @@ func TestApply_InterruptedAtEveryWrite_NextRunConverges(t *testing.T) {
 			ms := w.mappings()
 			if len(ms) != 1 || aws.ToString(ms[0].EventSourceArn) != queue || aws.ToInt32(ms[0].BatchSize) != 5 {
 				t.Errorf("mappings = %d, want one on %s with BatchSize 5", len(ms), queue)
-			} else if tags := w.tags(aws.ToString(ms[0].EventSourceMappingArn)); tags["team"] != "payments" || tags[owner.TagKey] == "" {
+			} else if tags := w.tags(aws.ToString(ms[0].EventSourceMappingArn)); tags["team"] != "payments" || tags[wiring.TagKey] == "" {
 				t.Errorf("tags = %v, want team and the managed tag", tags)
 			}
 			if n := len(w.statements()); n != 2 {
@@ -690,7 +690,7 @@ func TestApply_TwoAliasesOfOneFunction_EachFileOwnsItsOwn(t *testing.T) {
 		t.Helper()
 		for _, alias := range []string{"live", "canary"} {
 			wired := slices.Contains(aliases, alias)
-			sid := owner.StatementID("elasticloadbalancing.amazonaws.com", tgs[alias], alias)
+			sid := wiring.StatementID("elasticloadbalancing.amazonaws.com", tgs[alias], alias)
 			if _, ok := w.statements()[sid]; ok != wired {
 				t.Errorf("%s: permission for %s present = %v, want %v", when, alias, ok, wired)
 			}

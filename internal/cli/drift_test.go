@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/golden"
-	"github.com/eventwire/eventwire/internal/mototest"
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/golden"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
 )
 
 // driftPlan is a drifted function's plan, as the sweep records it (text

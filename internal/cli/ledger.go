@@ -13,10 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/eventwire/eventwire/internal/aws/stssvc"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/records"
-	"github.com/eventwire/eventwire/internal/stssvc"
 )
 
 // DefaultLeaseWait bounds how long apply and destroy wait for a function's

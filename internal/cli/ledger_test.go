@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/mototest"
-	"github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // ledgerWorld is a world with the deployer's table and a file wiring
@@ -158,7 +158,7 @@ func TestApply_WithTable_ChangedWhileAsking_AppliesNothing(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s\nwant 1 and %q", code, stderr.String(), errChanged)
 	}
 	ms := w.mappings()
-	if len(ms) != 1 || w.tags(aws.ToString(ms[0].EventSourceMappingArn))[owner.TagKey] != "" {
+	if len(ms) != 1 || w.tags(aws.ToString(ms[0].EventSourceMappingArn))[wiring.TagKey] != "" {
 		t.Errorf("the hand-made mapping was touched (or another made): %d mappings", len(ms))
 	}
 	recs, err := store.History(ctx, "orders", 0)

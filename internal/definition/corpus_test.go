@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	goldenfile "github.com/eventwire/eventwire/internal/golden"
+	goldenfile "github.com/eventwire/eventwire/internal/testkit/golden"
 )
 
 // corpusCase is one file of testdata/valid or testdata/invalid: NAME.json,

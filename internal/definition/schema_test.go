@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	goldenfile "github.com/eventwire/eventwire/internal/golden"
+	goldenfile "github.com/eventwire/eventwire/internal/testkit/golden"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )

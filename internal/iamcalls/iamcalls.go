@@ -15,7 +15,7 @@ package iamcalls
 import (
 	"strings"
 
-	"github.com/eventwire/eventwire/internal/owner"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // Caller is a program that makes a call.
@@ -47,8 +47,8 @@ const (
 // type. (API Gateway v2 routes and integrations carry no tags and inherit
 // none from their API, so APIs are scoped by id instead.)
 const (
-	TargetGroupTag      = owner.AllowTag
-	TargetGroupTagValue = owner.AllowTagValue
+	TargetGroupTag      = wiring.AllowTag
+	TargetGroupTagValue = wiring.AllowTagValue
 )
 
 // Settings of the deployer's stack that a call needs (the stack's context

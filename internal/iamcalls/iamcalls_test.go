@@ -11,12 +11,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/apigwsvc"
-	"github.com/eventwire/eventwire/internal/elbsvc"
-	"github.com/eventwire/eventwire/internal/golden"
-	"github.com/eventwire/eventwire/internal/lambdasvc"
+	"github.com/eventwire/eventwire/internal/aws/apigwsvc"
+	"github.com/eventwire/eventwire/internal/aws/elbsvc"
+	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
+	"github.com/eventwire/eventwire/internal/aws/stssvc"
 	"github.com/eventwire/eventwire/internal/records"
-	"github.com/eventwire/eventwire/internal/stssvc"
+	"github.com/eventwire/eventwire/internal/testkit/golden"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 

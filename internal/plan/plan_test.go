@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	goldenfile "github.com/eventwire/eventwire/internal/golden"
-	"github.com/eventwire/eventwire/internal/owner"
+	goldenfile "github.com/eventwire/eventwire/internal/testkit/golden"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 func golden(t *testing.T, name, got string) {
@@ -27,7 +27,7 @@ var sample = &Plan{
 		{Kind: Replace, Resource: ResourceMapping, ID: "arn:aws:kinesis:us-east-1:123456789012:stream/clicks 9a0b", Reason: "StartingPosition is create-only",
 			Changes: []Change{{Field: "StartingPosition", From: "LATEST", To: "TRIM_HORIZON"}}},
 		{Kind: Adopt, Resource: ResourceMapping, ID: "arn:aws:sqs:us-east-1:123456789012:legacy 77de"},
-		{Kind: Delete, Resource: ResourcePermission, ID: owner.StatementID("elasticloadbalancing.amazonaws.com", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/old/1", "live")},
+		{Kind: Delete, Resource: ResourcePermission, ID: wiring.StatementID("elasticloadbalancing.amazonaws.com", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/old/1", "live")},
 		{Kind: LeaveAlone, Resource: ResourceMapping, ID: "arn:aws:sqs:us-east-1:123456789012:hand-made 5e5e", Reason: "not managed by eventwire"},
 	},
 }

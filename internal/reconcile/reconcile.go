@@ -19,18 +19,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/eventwire/eventwire/internal/apigwsvc"
+	"github.com/eventwire/eventwire/internal/aws/apigwsvc"
+	"github.com/eventwire/eventwire/internal/aws/elbsvc"
+	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
+	"github.com/eventwire/eventwire/internal/aws/quota"
+	"github.com/eventwire/eventwire/internal/aws/runcache"
+	"github.com/eventwire/eventwire/internal/aws/stssvc"
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/elbsvc"
 	"github.com/eventwire/eventwire/internal/funcref"
-	"github.com/eventwire/eventwire/internal/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/progress"
-	"github.com/eventwire/eventwire/internal/pull"
-	"github.com/eventwire/eventwire/internal/push"
-	"github.com/eventwire/eventwire/internal/quota"
-	"github.com/eventwire/eventwire/internal/runcache"
-	"github.com/eventwire/eventwire/internal/stssvc"
+	"github.com/eventwire/eventwire/internal/reconcile/pull"
+	"github.com/eventwire/eventwire/internal/reconcile/push"
 )
 
 // Options tunes a Reconciler. The zero value is usable.
@@ -39,7 +39,7 @@ type Options struct {
 	Pull   pull.Options
 	Push   push.Options
 	// Pacer, if not nil, paces every call of the Reconciler's clients
-	// under AWS's quotas (internal/quota), shared with whatever else the
+	// under AWS's quotas (internal/aws/quota), shared with whatever else the
 	// process paces with it.
 	Pacer *quota.Pacer
 }
@@ -106,7 +106,7 @@ func New(cfg aws.Config, opts Options) *Reconciler {
 // Run returns a context for one run (a CLI command, one invocation of the
 // deployer): in it, reads of resources that several functions share (an
 // HTTP API's routes and integrations, a target group's description) are
-// made once and kept current by the run's own writes (internal/runcache).
+// made once and kept current by the run's own writes (internal/aws/runcache).
 // Nothing is kept from one run to the next.
 func Run(ctx context.Context) context.Context { return runcache.With(ctx) }
 

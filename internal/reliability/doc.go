@@ -1,5 +1,5 @@
 // Package reliability holds eventwire's reliability tests (no code): the
-// real CLI, and the reconciler, through internal/faultproxy in front of
+// real CLI, and the reconciler, through internal/testkit/faultproxy in front of
 // moto, under a throttling storm, bursts of 5xx answers, dropped
 // connections, a mapping stuck in Updating past the wait bound, and a
 // process killed in the middle of an apply. Each test checks AWS's state

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eventwire/eventwire/internal/faultproxy"
+	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
 )
 
 // buildCLI builds the eventwire binary.

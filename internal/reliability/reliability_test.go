@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eventwire/eventwire/internal/faultproxy"
-	"github.com/eventwire/eventwire/internal/quota"
+	"github.com/eventwire/eventwire/internal/aws/quota"
+	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
 )
 
 func startProxy(t *testing.T, w *world, cfg faultproxy.Config) *faultproxy.Proxy {

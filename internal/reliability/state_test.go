@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/owner"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // checkWired checks AWS's state, read directly from moto: each function
@@ -44,7 +44,7 @@ func (w *world) checkWired(t *testing.T, batch int32) {
 		}
 		var ours []string
 		for _, in := range ints.Items {
-			if aws.ToString(in.Description) == owner.IntegrationDescription(fn) && aws.ToString(in.IntegrationUri) == fn {
+			if aws.ToString(in.Description) == wiring.IntegrationDescription(fn) && aws.ToString(in.IntegrationUri) == fn {
 				ours = append(ours, "integrations/"+aws.ToString(in.IntegrationId))
 			}
 		}
@@ -100,7 +100,7 @@ func (w *world) checkStatements(t *testing.T, i int) {
 	ours := map[string]bool{}
 	handMade := false
 	for _, s := range doc.Statement {
-		if strings.HasPrefix(s.Sid, owner.StatementPrefix) {
+		if strings.HasPrefix(s.Sid, wiring.StatementPrefix) {
 			ours[s.Sid] = true
 		}
 		handMade = handMade || s.Sid == "hand-made"

@@ -14,12 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/eventwire/eventwire/internal/awsconfig"
-	"github.com/eventwire/eventwire/internal/awsfixture"
+	"github.com/eventwire/eventwire/internal/aws/awsconfig"
 	"github.com/eventwire/eventwire/internal/cli"
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/faultproxy"
-	"github.com/eventwire/eventwire/internal/mototest"
+	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
 )
 
 func TestMain(m *testing.M) { mototest.Main(m) }

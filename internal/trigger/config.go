@@ -19,10 +19,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/push"
-	"github.com/eventwire/eventwire/internal/quota"
 	"github.com/eventwire/eventwire/internal/reconcile"
+	"github.com/eventwire/eventwire/internal/reconcile/push"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
@@ -58,7 +58,7 @@ const (
 	// groups files may register functions in (the stack's
 	// targetGroupArns). Unset or empty: not checked by the deployer; the
 	// role's IAM policy allows the target groups tagged
-	// marks.AllowTag (internal/owner), and a registration it refuses is recorded as
+	// wiring.AllowTag (internal/wiring), and a registration it refuses is recorded as
 	// refused, not retried.
 	EnvTargetGroups = "EVENTWIRE_TARGET_GROUPS"
 	// EnvKeyPrefixFunctions maps key prefixes of the definitions bucket to

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/eventwire/eventwire/internal/esm"
-	"github.com/eventwire/eventwire/internal/lambdasvc"
+	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // The deployer's clients of one event source each, made on their first
@@ -135,6 +135,6 @@ func newLazyMappings(cfg aws.Config) lazyMappings {
 	return lazyMappings{sync.OnceValue(func() *lambdasvc.Mappings { return lambdasvc.NewMappings(lambda.NewFromConfig(cfg)) })}
 }
 
-func (l lazyMappings) ListTagged(ctx context.Context, tagged func(esm.Observed) bool) ([]esm.Observed, error) {
+func (l lazyMappings) ListTagged(ctx context.Context, tagged func(wiring.Mapping) bool) ([]wiring.Mapping, error) {
 	return l.get().ListTagged(ctx, tagged)
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/eventwire/eventwire/internal/elbsvc"
-	marks "github.com/eventwire/eventwire/internal/owner"
+	"github.com/eventwire/eventwire/internal/aws/elbsvc"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // refusedError is a run that cannot succeed by retrying, recorded as
@@ -43,6 +43,6 @@ func (h *Handler) refusal(ctx context.Context, err error) string {
 	}
 	return fmt.Sprintf("the deployer may register functions only in target groups tagged %s=%s, and target group %s is not: "+
 		"tag it (aws elbv2 add-tags --resource-arns %s --tags Key=%s,Value=%s), then deploy the file again; not retried",
-		marks.AllowTag, marks.AllowTagValue, denied.TargetGroup,
-		denied.TargetGroup, marks.AllowTag, marks.AllowTagValue)
+		wiring.AllowTag, wiring.AllowTagValue, denied.TargetGroup,
+		denied.TargetGroup, wiring.AllowTag, wiring.AllowTagValue)
 }

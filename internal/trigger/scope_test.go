@@ -14,12 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/awsfixture"
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/faultproxy"
-	"github.com/eventwire/eventwire/internal/mototest"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 

@@ -15,9 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/eventwire/eventwire/internal/esm"
-	marks "github.com/eventwire/eventwire/internal/owner"
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // SQSAPI is the slice of the SQS client the sweep needs: it only sends.
@@ -30,7 +29,7 @@ type SQSAPI interface {
 // MappingLister lists every event source mapping of the account and
 // region, with the tags of those tagged accepts (lambdasvc.Mappings).
 type MappingLister interface {
-	ListTagged(ctx context.Context, tagged func(esm.Observed) bool) ([]esm.Observed, error)
+	ListTagged(ctx context.Context, tagged func(wiring.Mapping) bool) ([]wiring.Mapping, error)
 }
 
 // SweepConfig is drift detection's part of Config.
@@ -118,7 +117,7 @@ func (h *Handler) sweepFunctions(ctx context.Context, sw records.Sweep) ([]Sweep
 		}
 	}
 	if h.cfg.Sweep.Mappings != nil {
-		unknown := func(o esm.Observed) bool {
+		unknown := func(o wiring.Mapping) bool {
 			_, ok := kinds[records.DeclKey(o.FunctionArn)]
 			return !ok && h.outOfBounds(records.TriggerSweep, "", o.FunctionArn) == ""
 		}
@@ -145,8 +144,8 @@ func (h *Handler) sweepFunctions(ctx context.Context, sw records.Sweep) ([]Sweep
 // managedFunction is the function (declaration key) of a mapping that
 // eventwire manages, from its tag (the reference the file wrote), else its
 // FunctionArn; "" for a mapping eventwire does not manage.
-func managedFunction(o esm.Observed) string {
-	ref, ok := o.Tags[marks.TagKey]
+func managedFunction(o wiring.Mapping) string {
+	ref, ok := o.Tags[wiring.TagKey]
 	if !ok {
 		return ""
 	}

@@ -8,10 +8,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/eventwire/eventwire/internal/owner"
-	"github.com/eventwire/eventwire/internal/quota"
+	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/trigger"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 // A scheduled sweep's own Lambda calls (listing the managed mappings, and
@@ -29,7 +29,7 @@ func TestSweepStart_LambdaCallsWaitForTheSweepsPacer(t *testing.T) {
 			t.Fatal(err)
 		}
 		noErr(t)(sw.fx.Lambda.CreateEventSourceMapping(ctx, &awslambda.CreateEventSourceMappingInput{FunctionName: aws.String(functionARN(fn)),
-			EventSourceArn: aws.String("arn:aws:sqs:us-east-1:123456789012:q-" + fn), Tags: map[string]string{owner.TagKey: fn}}))
+			EventSourceArn: aws.String("arn:aws:sqs:us-east-1:123456789012:q-" + fn), Tags: map[string]string{wiring.TagKey: fn}}))
 	}
 	h := sw.handler(false)
 	p := quota.NewPacer(map[string]quota.Quota{quota.Lambda: {Rate: 1, Burst: 1}})

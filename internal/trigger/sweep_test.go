@@ -20,11 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/awsfixture"
-	"github.com/eventwire/eventwire/internal/lambdasvc"
-	"github.com/eventwire/eventwire/internal/owner"
+	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
 	"github.com/eventwire/eventwire/internal/reconcile"
+	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
 	"github.com/eventwire/eventwire/internal/trigger"
+	"github.com/eventwire/eventwire/internal/wiring"
 )
 
 const account = "123456789012"
@@ -302,7 +302,7 @@ func TestSweep_DriftReportedThenHealed(t *testing.T) {
 	// A managed mapping no live file declares (as `eventwire apply`
 	// without a table leaves it once its file is gone).
 	noErr(t)(sw.fx.Lambda.CreateEventSourceMapping(ctx, &awslambda.CreateEventSourceMappingInput{FunctionName: aws.String(functionARN("stray")),
-		EventSourceArn: aws.String("arn:aws:sqs:us-east-1:123456789012:q-stray"), Tags: map[string]string{owner.TagKey: "stray"}}))
+		EventSourceArn: aws.String("arn:aws:sqs:us-east-1:123456789012:q-stray"), Tags: map[string]string{wiring.TagKey: "stray"}}))
 
 	// Report only.
 	wantMessages := []string{"batch declared", "insync declared", "paused declared", "perm declared", "retired orphan",
@@ -397,7 +397,7 @@ func (sw *sweepWorld) integrations() []string {
 	}
 	var ids []string
 	for _, i := range out.Items {
-		if owner.IsIntegrationDescription(aws.ToString(i.Description)) {
+		if wiring.IsIntegrationDescription(aws.ToString(i.Description)) {
 			ids = append(ids, aws.ToString(i.IntegrationId))
 		}
 	}

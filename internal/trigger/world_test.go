@@ -17,9 +17,9 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/awsfixture"
-	"github.com/eventwire/eventwire/internal/mototest"
 	"github.com/eventwire/eventwire/internal/reconcile"
+	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 

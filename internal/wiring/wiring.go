@@ -1,15 +1,17 @@
-// Package wiring describes what wires a function's push event sources, as
-// AWS reports it: resource-policy statements, Lambda target groups, and
-// HTTP API routes, integrations and stages. It is plain data, filled by the
-// adapters (internal/lambdasvc, internal/elbsvc, internal/apigwsvc) and
-// compared with the file by the push planner (internal/push), which so
-// never sees the SDK; internal/esm is the same for pull sources.
+// Package wiring is what wires a function to its event sources, as AWS
+// reports it, and the marks by which eventwire knows what it owns: event
+// source mappings (Mapping, for the pull planner), resource-policy
+// statements, Lambda target groups and HTTP API routes, integrations and
+// stages (Push, for the push planner), and the managed tag, statement ids
+// and integration descriptions (owner.go). It is plain data, filled by the
+// adapters (internal/aws/lambdasvc, elbsvc, apigwsvc) and compared with the
+// file by the planners (internal/reconcile/pull, push), which so never see
+// the SDK. It must import only the standard library and the file's types
+// (internal/definition).
 package wiring
 
-import "github.com/eventwire/eventwire/internal/owner"
-
-// Observed is what AWS has that concerns the push sources of one function.
-type Observed struct {
+// Push is what AWS has that concerns the push sources of one function.
+type Push struct {
 	// Statements are the statements of the function's resource-based
 	// policies: the unqualified function's, and those of its qualifier and
 	// aliases. Statements eventwire did not make are never changed.
@@ -74,12 +76,12 @@ type Integration struct {
 }
 
 // Serves reports whether in is an integration that eventwire made, with
-// description desc (owner.IntegrationDescription), to uri, of the type
+// description desc (IntegrationDescription), to uri, of the type
 // and payload format eventwire gives its integrations: one that a route
 // to uri may use.
 func (in Integration) Serves(desc, uri string) bool {
 	return in.Description == desc && in.URI == uri &&
-		in.Type == owner.IntegrationType && in.PayloadFormatVersion == owner.PayloadFormatVersion
+		in.Type == IntegrationType && in.PayloadFormatVersion == PayloadFormatVersion
 }
 
 // Stage is an HTTP API stage and its stage variables.
