@@ -30,9 +30,19 @@ test: deps
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 -run Interleav ./internal/trigger/
 
-lint: deps lint-cfn lint-vuln
+lint: deps lint-go lint-cfn lint-vuln
+
+# The Go lint, which .ci/run runs before the tests: gofmt (listing the files
+# it would change), go vet, and staticcheck with the checks staticcheck.conf
+# names. staticcheck is pinned; go run builds it once into the build cache
+# (about a minute) and starts it from there after that.
+.PHONY: lint-go
+STATICCHECK_VERSION := v0.8.2
+
+lint-go: deps
 	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 # The bulk apply against AWS's quotas, parse throughput and the deployer's
 # start-up, into BENCHMARKS.md: see internal/tools/bench.
