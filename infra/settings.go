@@ -18,7 +18,7 @@ import (
 )
 
 // Context parameters (cdk -c name=value, or "context" in cdk.json). The
-// README's table says what each one allows.
+// settings table of docs/deploy.md says what each one allows.
 const (
 	// CtxStackName is the stack's name (default DefaultStackName): one
 	// deployer per team or stage in one account.
@@ -71,7 +71,7 @@ const (
 	CtxAllowedRegions  = "allowedRegions"
 	CtxAllowedBuckets  = "allowedBuckets"
 	CtxKafkaHosts      = "kafkaHosts"
-	// Drift detection (README, "Drift detection"). CtxDriftSchedule is
+	// Drift detection (docs/drift.md). CtxDriftSchedule is
 	// the EventBridge schedule expression that starts a sweep (default
 	// DefaultDriftSchedule; DriftScheduleOff: no schedule). CtxDriftHeal,
 	// "true", makes the sweep apply plans and prune orphans (default:
@@ -372,7 +372,7 @@ func (s settings) unknownKeys() []string {
 		if sug := closestKey(k); sug != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", sug)
 		}
-		out = append(out, msg+"; the parameters are listed in README.md, Deploy to AWS")
+		out = append(out, msg+"; the parameters are listed in docs/deploy.md, Settings")
 	}
 	return out
 }
