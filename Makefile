@@ -1,12 +1,12 @@
-# eventwire: every entry point of the project. See README.md.
+# eventwire: every entry point of the project. See DEVELOPMENT.md.
 SHELL := /bin/bash
 GO    ?= go
 BIN   := bin
 
 # The Go release that builds, tests, lints and scans everything here, the CLI
 # and the deployer Lambda included: go1.27.3 fixes the standard-library
-# vulnerabilities govulncheck finds reachable under go1.26.8 (README, "Which
-# Go"). The go command fetches it once, as a module, and switches to it.
+# vulnerabilities govulncheck finds reachable under go1.26.8 (DEVELOPMENT.md,
+# "Which Go"). The go command fetches it once, as a module, and switches to it.
 # Exported, so every go command a target or a test starts uses it too,
 # whatever the machine's `go env GOTOOLCHAIN` says. Override it on the command
 # line, e.g. make lint-vuln GOTOOLCHAIN=go1.26.8
@@ -86,7 +86,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 # Synthesizes the stack into cdk.out, offline (see the exports at the top).
-# functionNamePrefix is required; a deployment passes its own (README).
+# functionNamePrefix is required; a deployment passes its own (docs/deploy.md).
 CDK_SYNTH_CONTEXT ?= -c functionNamePrefix=example-
 
 synth: lambda cdk-cli

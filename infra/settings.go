@@ -302,7 +302,7 @@ func (s settings) unknownKeys() []string {
 		if sug := closestKey(k); sug != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", sug)
 		}
-		out = append(out, msg+"; the parameters are listed in README.md, Deploy to AWS")
+		out = append(out, msg+"; the parameters are listed in docs/deploy.md, Settings")
 	}
 	return out
 }
