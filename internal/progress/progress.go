@@ -39,8 +39,38 @@ type Event struct {
 	Err error
 }
 
-// Func receives events.
+// Func receives events. A nil Func receives nothing: executors report
+// unconditionally. Scope, Report and Wait are its methods.
 type Func func(Event)
+
+// Scope returns a Func that fills in function and action where the
+// reporter left them empty, then sends to f. A nil f gives nil.
+func (f Func) Scope(function, action string) Func {
+	if f == nil {
+		return nil
+	}
+	return func(e Event) {
+		if e.Function == "" {
+			e.Function = function
+		}
+		if e.Action == "" {
+			e.Action = action
+		}
+		f(e)
+	}
+}
+
+// Report sends e to f, if f is not nil.
+func (f Func) Report(e Event) {
+	if f != nil {
+		f(e)
+	}
+}
+
+// Wait reports to f that the work waits on resource, now in state.
+func (f Func) Wait(resource, state string) {
+	f.Report(Event{Step: Waiting, Resource: resource, State: state})
+}
 
 type key struct{}
 
@@ -49,32 +79,23 @@ func With(ctx context.Context, f Func) context.Context {
 	return context.WithValue(ctx, key{}, f)
 }
 
+func from(ctx context.Context) Func {
+	f, _ := ctx.Value(key{}).(Func)
+	return f
+}
+
 // Scope returns ctx whose reports have function and action filled in where
 // the reporter left them empty. Without a Func in ctx it returns ctx.
 func Scope(ctx context.Context, function, action string) context.Context {
-	f, _ := ctx.Value(key{}).(Func)
+	f := from(ctx)
 	if f == nil {
 		return ctx
 	}
-	return With(ctx, func(e Event) {
-		if e.Function == "" {
-			e.Function = function
-		}
-		if e.Action == "" {
-			e.Action = action
-		}
-		f(e)
-	})
+	return With(ctx, f.Scope(function, action))
 }
 
 // Report sends e to the Func in ctx, if there is one.
-func Report(ctx context.Context, e Event) {
-	if f, _ := ctx.Value(key{}).(Func); f != nil {
-		f(e)
-	}
-}
+func Report(ctx context.Context, e Event) { from(ctx).Report(e) }
 
 // Wait reports that the work in ctx waits on resource, now in state.
-func Wait(ctx context.Context, resource, state string) {
-	Report(ctx, Event{Step: Waiting, Resource: resource, State: state})
-}
+func Wait(ctx context.Context, resource, state string) { from(ctx).Wait(resource, state) }
