@@ -44,19 +44,6 @@ type Options struct {
 	Pacer *quota.Pacer
 }
 
-// side is what the pull and push packages each provide.
-type side[T any] interface {
-	Plan(ctx context.Context, fn plan.Function, desired []T) ([]plan.Action, error)
-	Execute(ctx context.Context, fn plan.Function, a plan.Action) error
-}
-
-// pushSide is what the push package provides: a side, and the teardown
-// that also searches the former file's target groups and routes.
-type pushSide interface {
-	side[definition.PushSource]
-	PlanDestroy(ctx context.Context, fn plan.Function, former []definition.PushSource) ([]plan.Action, error)
-}
-
 // Reconciler plans and applies definition files.
 type Reconciler struct {
 	log *slog.Logger
@@ -67,12 +54,13 @@ type Reconciler struct {
 	c func() clients
 }
 
-// clients are the Reconciler's adapters and the two sides.
+// clients are the Reconciler's adapters and the two sides. elb and push
+// read AWS each time: a run binds them to its cache (WithCache).
 type clients struct {
 	functions *lambdasvc.Functions
 	elb       *elbsvc.Client
-	pull      side[definition.Mapping]
-	push      pushSide
+	pull      *pull.Reconciler
+	push      *push.Reconciler
 	caller    *stssvc.Caller
 }
 
@@ -108,7 +96,18 @@ func New(cfg aws.Config, opts Options) *Reconciler {
 // HTTP API's routes and integrations, a target group's description) are
 // made once and kept current by the run's own writes (internal/aws/runcache).
 // Nothing is kept from one run to the next.
-func Run(ctx context.Context) context.Context { return runcache.With(ctx) }
+func Run(ctx context.Context) context.Context {
+	return context.WithValue(ctx, cacheKey{}, runcache.New())
+}
+
+type cacheKey struct{}
+
+// push returns the push side reading through the cache of the run in
+// ctx, if any.
+func (r *Reconciler) push(ctx context.Context) *push.Reconciler {
+	c, _ := ctx.Value(cacheKey{}).(*runcache.Cache)
+	return r.c().push.WithCache(c)
+}
 
 // Prefetch tells the run (ctx from Run) what the files of the run may need
 // to read one by one otherwise, so that the first read reads them all in
@@ -126,7 +125,8 @@ func (r *Reconciler) Prefetch(ctx context.Context, files []*definition.File) {
 			}
 		}
 	}
-	r.c().elb.Expect(ctx, arns)
+	c, _ := ctx.Value(cacheKey{}).(*runcache.Cache)
+	r.c().elb.WithCache(c).Expect(arns)
 }
 
 // Plan observes AWS for the file's function and returns what applying the
@@ -136,7 +136,7 @@ func (r *Reconciler) Plan(ctx context.Context, f *definition.File) (*plan.Plan, 
 	if err != nil {
 		return nil, err // names the function already
 	}
-	p, err := r.plan(ctx, fn, f.Pull, func() ([]plan.Action, error) { return r.c().push.Plan(ctx, fn, f.Push) })
+	p, err := r.plan(ctx, fn, f.Pull, func() ([]plan.Action, error) { return r.push(ctx).Plan(ctx, fn, f.Push) })
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (r *Reconciler) PlanDestroy(ctx context.Context, ref string, former []defin
 	if err != nil {
 		return nil, err // names the function already
 	}
-	return r.plan(ctx, fn, nil, func() ([]plan.Action, error) { return r.c().push.PlanDestroy(ctx, fn, former) })
+	return r.plan(ctx, fn, nil, func() ([]plan.Action, error) { return r.push(ctx).PlanDestroy(ctx, fn, former) })
 }
 
 // gone returns the function ref names, which does not exist, with its ARN
@@ -248,7 +248,7 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan) error {
 		case plan.ResourceMapping, plan.ResourceMappingTags:
 			err = r.c().pull.Execute(actx, p.Function, a)
 		default:
-			err = r.c().push.Execute(actx, p.Function, a)
+			err = r.push(ctx).Execute(actx, p.Function, a)
 		}
 		progress.Report(actx, progress.Event{Step: progress.Finished, Err: err})
 		if err != nil {

@@ -73,13 +73,22 @@ func translate(err error) error {
 	return err
 }
 
-// Client reads and changes HTTP API routes and integrations.
+// Client reads and changes HTTP API routes and integrations. A Client
+// from New reads AWS each time; one from WithCache keeps its reads of
+// routes, integrations and stages for a run.
 type Client struct {
-	api API
+	api   API
+	cache *runcache.Cache // nil: nothing kept
 }
 
 // New returns a Client on api (usually an *apigatewayv2.Client).
 func New(api API) *Client { return &Client{api: api} }
+
+// WithCache returns a Client on c's API that keeps its reads in cache, a
+// run's (internal/aws/runcache), and updates them after its own writes.
+func (c *Client) WithCache(cache *runcache.Cache) *Client {
+	return &Client{api: c.api, cache: cache}
+}
 
 // Route returns the route routeID of the API apiID.
 func (c *Client) Route(ctx context.Context, apiID, routeID string) (wiring.Route, error) {
@@ -99,7 +108,7 @@ func stagesKey(apiID string) string       { return "apigw/stages/" + apiID }
 
 // Routes returns all routes of the API, sorted by id, read once per run.
 func (c *Client) Routes(ctx context.Context, apiID string) ([]wiring.Route, error) {
-	return runcache.Load(ctx, routesKey(apiID), func() ([]wiring.Route, error) { return c.routes(ctx, apiID) })
+	return runcache.Load(ctx, c.cache, routesKey(apiID), func() ([]wiring.Route, error) { return c.routes(ctx, apiID) })
 }
 
 func (c *Client) routes(ctx context.Context, apiID string) ([]wiring.Route, error) {
@@ -129,10 +138,10 @@ func (c *Client) SetRouteTarget(ctx context.Context, apiID, routeID, target stri
 		ApiId: aws.String(apiID), RouteId: aws.String(routeID), Target: aws.String(target),
 	})
 	if err != nil {
-		runcache.Forget(ctx, routesKey(apiID))
+		c.cache.Forget(routesKey(apiID))
 		return fmt.Errorf("set target of route %s of api %s to %q: %w", routeID, apiID, target, translate(err))
 	}
-	runcache.Update(ctx, routesKey(apiID), func(routes []wiring.Route) []wiring.Route {
+	runcache.Update(c.cache, routesKey(apiID), func(routes []wiring.Route) []wiring.Route {
 		out := slices.Clone(routes)
 		for i := range out {
 			if out[i].ID == routeID {
@@ -147,7 +156,7 @@ func (c *Client) SetRouteTarget(ctx context.Context, apiID, routeID, target stri
 // Integrations returns all integrations of the API (every page), sorted by
 // id, read once per run.
 func (c *Client) Integrations(ctx context.Context, apiID string) ([]wiring.Integration, error) {
-	return runcache.Load(ctx, integrationsKey(apiID), func() ([]wiring.Integration, error) { return c.integrations(ctx, apiID) })
+	return runcache.Load(ctx, c.cache, integrationsKey(apiID), func() ([]wiring.Integration, error) { return c.integrations(ctx, apiID) })
 }
 
 func (c *Client) integrations(ctx context.Context, apiID string) ([]wiring.Integration, error) {
@@ -192,12 +201,12 @@ func (c *Client) CreateIntegration(ctx context.Context, apiID, uri, description 
 		Description:          aws.String(description),
 	})
 	if err != nil {
-		runcache.Forget(ctx, integrationsKey(apiID))
+		c.cache.Forget(integrationsKey(apiID))
 		return "", fmt.Errorf("create integration to %s in api %s: %w", uri, apiID, translate(err))
 	}
 	created := wiring.Integration{ID: aws.ToString(out.IntegrationId), Type: wiring.IntegrationType, URI: uri,
 		PayloadFormatVersion: wiring.PayloadFormatVersion, Description: description}
-	runcache.Update(ctx, integrationsKey(apiID), func(ints []wiring.Integration) []wiring.Integration {
+	runcache.Update(c.cache, integrationsKey(apiID), func(ints []wiring.Integration) []wiring.Integration {
 		out := append(slices.Clone(ints), created)
 		slices.SortFunc(out, func(a, b wiring.Integration) int { return strings.Compare(a.ID, b.ID) })
 		return out
@@ -212,10 +221,10 @@ func (c *Client) CreateIntegration(ctx context.Context, apiID, uri, description 
 func (c *Client) DeleteIntegration(ctx context.Context, apiID, integrationID string) error {
 	err := c.deleteIntegration(ctx, apiID, integrationID)
 	if err != nil {
-		runcache.Forget(ctx, integrationsKey(apiID))
+		c.cache.Forget(integrationsKey(apiID))
 		return err
 	}
-	runcache.Update(ctx, integrationsKey(apiID), func(ints []wiring.Integration) []wiring.Integration {
+	runcache.Update(c.cache, integrationsKey(apiID), func(ints []wiring.Integration) []wiring.Integration {
 		return slices.DeleteFunc(slices.Clone(ints), func(in wiring.Integration) bool { return in.ID == integrationID })
 	})
 	return nil
@@ -247,7 +256,7 @@ func (c *Client) deleteIntegration(ctx context.Context, apiID, integrationID str
 // Stages returns the API's stages with their stage variables, sorted by
 // name, read once per run.
 func (c *Client) Stages(ctx context.Context, apiID string) ([]wiring.Stage, error) {
-	return runcache.Load(ctx, stagesKey(apiID), func() ([]wiring.Stage, error) { return c.stages(ctx, apiID) })
+	return runcache.Load(ctx, c.cache, stagesKey(apiID), func() ([]wiring.Stage, error) { return c.stages(ctx, apiID) })
 }
 
 func (c *Client) stages(ctx context.Context, apiID string) ([]wiring.Stage, error) {

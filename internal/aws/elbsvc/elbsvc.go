@@ -91,13 +91,21 @@ type TargetGroup struct {
 	TargetType string
 }
 
-// Client reads and changes target groups.
+// Client reads and changes target groups. A Client from New reads AWS
+// each time; one from WithCache keeps its reads for a run.
 type Client struct {
-	api API
+	api   API
+	cache *runcache.Cache // nil: nothing kept
 }
 
 // New returns a Client on api (usually an *elasticloadbalancingv2.Client).
 func New(api API) *Client { return &Client{api: api} }
+
+// WithCache returns a Client on c's API that keeps its reads in cache, a
+// run's (internal/aws/runcache), and updates them after its own writes.
+func (c *Client) WithCache(cache *runcache.Cache) *Client {
+	return &Client{api: c.api, cache: cache}
+}
 
 // Run-cache keys (internal/aws/runcache): a target group's description and
 // targets are read once per run; Register and Deregister update the
@@ -105,14 +113,14 @@ func New(api API) *Client { return &Client{api: api} }
 func groupKey(arn string) string   { return "elb/group/" + arn }
 func targetsKey(arn string) string { return "elb/targets/" + arn }
 
-// Expect names the target groups that the run (ctx from
-// internal/aws/runcache) may describe. The first TargetGroup call of the run
-// for one of them describes all of them, in as few calls as it can
-// (DescribeTargetGroups names up to 20 at once), and keeps each
-// description for the run. A run that needs no description (every target
-// group already holds a Lambda target) makes no call.
-func (c *Client) Expect(ctx context.Context, arns []string) {
-	runcache.Store(ctx, expectedKey, slices.Clone(arns))
+// Expect names the target groups that the run (c's cache, WithCache) may
+// describe. The first TargetGroup call of the run for one of them
+// describes all of them, in as few calls as it can (DescribeTargetGroups
+// names up to 20 at once), and keeps each description for the run. A run
+// that needs no description (every target group already holds a Lambda
+// target) makes no call. Without a cache it does nothing.
+func (c *Client) Expect(arns []string) {
+	runcache.Store(c.cache, expectedKey, slices.Clone(arns))
 }
 
 const (
@@ -123,11 +131,11 @@ const (
 // TargetGroup describes the target group arn, once per run. A missing
 // group is ErrNotFound.
 func (c *Client) TargetGroup(ctx context.Context, arn string) (TargetGroup, error) {
-	expected, _ := runcache.Load(ctx, expectedKey, func() ([]string, error) { return nil, nil })
+	expected, _ := runcache.Load(ctx, c.cache, expectedKey, func() ([]string, error) { return nil, nil })
 	if slices.Contains(expected, arn) {
-		runcache.Load(ctx, batchKey, func() (bool, error) { c.describeAll(ctx, expected); return true, nil })
+		runcache.Load(ctx, c.cache, batchKey, func() (bool, error) { c.describeAll(ctx, expected); return true, nil })
 	}
-	return runcache.Load(ctx, groupKey(arn), func() (TargetGroup, error) { return c.targetGroup(ctx, arn) })
+	return runcache.Load(ctx, c.cache, groupKey(arn), func() (TargetGroup, error) { return c.targetGroup(ctx, arn) })
 }
 
 // describeBatch is how many target groups one DescribeTargetGroups call
@@ -146,7 +154,7 @@ func (c *Client) describeAll(ctx context.Context, arns []string) {
 		}
 		for _, tg := range out.TargetGroups {
 			arn := aws.ToString(tg.TargetGroupArn)
-			runcache.Store(ctx, groupKey(arn), TargetGroup{ARN: arn, Name: aws.ToString(tg.TargetGroupName), TargetType: string(tg.TargetType)})
+			runcache.Store(c.cache, groupKey(arn), TargetGroup{ARN: arn, Name: aws.ToString(tg.TargetGroupName), TargetType: string(tg.TargetType)})
 		}
 	}
 }
@@ -168,7 +176,7 @@ func (c *Client) targetGroup(ctx context.Context, arn string) (TargetGroup, erro
 // sorted (for a Lambda target group: function ARNs, qualified if they were
 // registered so). They are read once per run.
 func (c *Client) Targets(ctx context.Context, arn string) ([]string, error) {
-	return runcache.Load(ctx, targetsKey(arn), func() ([]string, error) { return c.targets(ctx, arn) })
+	return runcache.Load(ctx, c.cache, targetsKey(arn), func() ([]string, error) { return c.targets(ctx, arn) })
 }
 
 func (c *Client) targets(ctx context.Context, arn string) ([]string, error) {
@@ -200,10 +208,10 @@ func (c *Client) Register(ctx context.Context, arn, id string) error {
 		return &RegisterDeniedError{TargetGroup: arn, Target: id, Err: err}
 	}
 	if err != nil {
-		runcache.Forget(ctx, targetsKey(arn))
+		c.cache.Forget(targetsKey(arn))
 		return fmt.Errorf("register %s in target group %s: %w", id, arn, err)
 	}
-	runcache.Update(ctx, targetsKey(arn), func(ids []string) []string {
+	runcache.Update(c.cache, targetsKey(arn), func(ids []string) []string {
 		if slices.Contains(ids, id) {
 			return ids
 		}
@@ -221,14 +229,14 @@ func (c *Client) Deregister(ctx context.Context, arn, id string) error {
 		TargetGroupArn: aws.String(arn), Targets: []types.TargetDescription{{Id: aws.String(id)}},
 	})
 	if err != nil {
-		runcache.Forget(ctx, targetsKey(arn))
+		c.cache.Forget(targetsKey(arn))
 		err = translate(err)
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
 		return fmt.Errorf("deregister %s from target group %s: %w", id, arn, err)
 	}
-	runcache.Update(ctx, targetsKey(arn), func(ids []string) []string {
+	runcache.Update(c.cache, targetsKey(arn), func(ids []string) []string {
 		return slices.DeleteFunc(slices.Clone(ids), func(t string) bool { return t == id })
 	})
 	return nil

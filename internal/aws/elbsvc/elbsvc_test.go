@@ -140,7 +140,7 @@ func TestExpect(t *testing.T) {
 	cfg := srv.Config(t)
 	fx := awsfixture.New(srv.Config(t))
 	calls := mototest.Record(&cfg)
-	c := elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg))
+	client := elbsvc.New(elasticloadbalancingv2.NewFromConfig(cfg))
 	var arns []string
 	for _, name := range []string{"a", "b", "c"} {
 		arn, err := fx.TargetGroup(context.Background(), name)
@@ -149,8 +149,8 @@ func TestExpect(t *testing.T) {
 		}
 		arns = append(arns, arn)
 	}
-	ctx := runcache.With(context.Background())
-	c.Expect(ctx, arns)
+	ctx, c := context.Background(), client.WithCache(runcache.New())
+	c.Expect(arns)
 	for _, arn := range arns {
 		if _, err := c.TargetGroup(ctx, arn); err != nil {
 			t.Fatal(err)
@@ -162,8 +162,8 @@ func TestExpect(t *testing.T) {
 
 	calls.Reset()
 	missing := "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/nope/0000000000000000"
-	ctx = runcache.With(context.Background())
-	c.Expect(ctx, append([]string{missing}, arns...))
+	c = client.WithCache(runcache.New())
+	c.Expect(append([]string{missing}, arns...))
 	if _, err := c.TargetGroup(ctx, arns[0]); err != nil {
 		t.Fatal(err)
 	}

@@ -4,15 +4,16 @@
 // that needs a read shares it; eventwire's own writes update it; nothing
 // outlives the run, so a later run always reads AWS afresh.
 //
-// The cache travels in the context (With); without one, every Load reads.
+// A Cache is a value: a run makes one (New) and hands it to the adapters
+// that read through it (internal/aws/elbsvc and apigwsvc, WithCache). A
+// nil *Cache keeps nothing: every Load reads. Load, Store and Update are
+// functions, not methods, because they have type parameters.
 package runcache
 
 import (
 	"context"
 	"sync"
 )
-
-type ctxKey struct{}
 
 // Cache is one run's reads, safe for concurrent use.
 type Cache struct {
@@ -26,23 +27,15 @@ type entry struct {
 	err  error
 }
 
-// With returns ctx with a new, empty cache: the start of a run.
-func With(ctx context.Context) context.Context {
-	return context.WithValue(ctx, ctxKey{}, &Cache{entries: map[string]*entry{}})
-}
+// New returns a new, empty cache: the start of a run.
+func New() *Cache { return &Cache{entries: map[string]*entry{}} }
 
-func from(ctx context.Context) *Cache {
-	c, _ := ctx.Value(ctxKey{}).(*Cache)
-	return c
-}
-
-// Load returns the value kept under key, calling load for it the first
-// time in the run; callers that ask while it loads wait for that one load.
-// A failed load is not kept: the next caller loads again. Without a cache
-// in ctx, Load calls load. Values are shared: callers must not change
-// them (Update replaces them).
-func Load[T any](ctx context.Context, key string, load func() (T, error)) (T, error) {
-	c := from(ctx)
+// Load returns the value c keeps under key, calling load for it the first
+// time in the run; callers that ask while it loads wait for that one load
+// (or until ctx is done). A failed load is not kept: the next caller loads
+// again. With a nil c, Load calls load. Values are shared: callers must
+// not change them (Update replaces them).
+func Load[T any](ctx context.Context, c *Cache, key string, load func() (T, error)) (T, error) {
 	if c == nil {
 		return load()
 	}
@@ -58,7 +51,7 @@ func Load[T any](ctx context.Context, key string, load func() (T, error)) (T, er
 		if e.err == nil {
 			return e.val.(T), nil
 		}
-		return Load(ctx, key, load) // that load failed and was dropped
+		return Load(ctx, c, key, load) // that load failed and was dropped
 	}
 	e := &entry{done: make(chan struct{})}
 	c.entries[key] = e
@@ -74,9 +67,8 @@ func Load[T any](ctx context.Context, key string, load func() (T, error)) (T, er
 	return v, err
 }
 
-// Store keeps v under key, as if it had been loaded.
-func Store[T any](ctx context.Context, key string, v T) {
-	c := from(ctx)
+// Store keeps v under key in c, as if it had been loaded.
+func Store[T any](c *Cache, key string, v T) {
 	if c == nil {
 		return
 	}
@@ -90,9 +82,8 @@ func Store[T any](ctx context.Context, key string, v T) {
 // Update replaces the value kept under key by change(value), after a write
 // of eventwire's that AWS accepted. change must return a new value, not
 // change the one it gets. A value still loading is dropped instead (the
-// load may have read AWS before the write), as is one without a cache.
-func Update[T any](ctx context.Context, key string, change func(T) T) {
-	c := from(ctx)
+// load may have read AWS before the write). With a nil c it does nothing.
+func Update[T any](c *Cache, key string, change func(T) T) {
 	if c == nil {
 		return
 	}
@@ -118,8 +109,7 @@ func Update[T any](ctx context.Context, key string, change func(T) T) {
 
 // Forget drops the value kept under key, after a write whose effect is not
 // known (it failed, or its answer was lost): the next Load reads AWS.
-func Forget(ctx context.Context, key string) {
-	c := from(ctx)
+func (c *Cache) Forget(key string) {
 	if c == nil {
 		return
 	}

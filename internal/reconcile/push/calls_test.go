@@ -1,7 +1,6 @@
 package push_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -52,9 +51,10 @@ func TestIntegration_FewestCalls(t *testing.T) {
 			{Service: definition.ServiceAPIGateway, ApiId: api.ID, RouteId: api.Routes[keys[i]]},
 		}
 	}
+	r := e.r
 	run := func() map[string]int {
 		e.calls.Reset()
-		e.ctx = runcache.With(context.Background())
+		e.r = r.WithCache(runcache.New())
 		for i := range n {
 			e.apply(t, fns[i], desired[i])
 		}

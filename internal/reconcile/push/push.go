@@ -11,6 +11,7 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/elbsvc"
 	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
 	"github.com/eventwire/eventwire/internal/aws/retry"
+	"github.com/eventwire/eventwire/internal/aws/runcache"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/plan"
 )
@@ -35,7 +36,8 @@ type Options struct {
 
 // Reconciler observes, plans and applies the push sources of functions.
 // One Reconciler may work on several files at once: changes to one
-// function's policies are made one at a time.
+// function's policies are made one at a time, by it and by the
+// Reconcilers WithCache made from it.
 type Reconciler struct {
 	perms *lambdasvc.Permissions
 	elb   *elbsvc.Client
@@ -43,9 +45,14 @@ type Reconciler struct {
 	log   *slog.Logger
 	opts  Options
 	sleep func(ctx context.Context, d time.Duration) error
+	locks *policyLocks
+}
 
-	mu       sync.Mutex
-	policyMu map[string]*sync.Mutex // unqualified function ARN -> lock
+// policyLocks hold one lock per function: its policy changes are made
+// one at a time.
+type policyLocks struct {
+	mu         sync.Mutex
+	byFunction map[string]*sync.Mutex // unqualified function ARN -> lock
 }
 
 // New returns a Reconciler on the three adapters.
@@ -60,7 +67,16 @@ func New(l *lambdasvc.Permissions, e *elbsvc.Client, a *apigwsvc.Client, opts Op
 		opts.RetryBackoff = 500 * time.Millisecond
 	}
 	return &Reconciler{perms: l, elb: e, apigw: a, log: opts.Logger, opts: opts, sleep: retry.Sleep,
-		policyMu: map[string]*sync.Mutex{}}
+		locks: &policyLocks{byFunction: map[string]*sync.Mutex{}}}
+}
+
+// WithCache returns a Reconciler like r whose reads of target groups and
+// APIs are kept in cache, one run's (internal/aws/runcache), shared by
+// every function the run plans and applies. It shares r's policy locks.
+func (r *Reconciler) WithCache(cache *runcache.Cache) *Reconciler {
+	c := *r
+	c.elb, c.apigw = r.elb.WithCache(cache), r.apigw.WithCache(cache)
+	return &c
 }
 
 // changePolicy makes one change to a function's resource-based policies:
@@ -69,13 +85,13 @@ func New(l *lambdasvc.Permissions, e *elbsvc.Client, a *apigwsvc.Client, opts Op
 // way), retrying with bounded backoff while Lambda answers that another
 // change is in progress.
 func (r *Reconciler) changePolicy(ctx context.Context, functionARN string, change func() error) error {
-	r.mu.Lock()
-	m := r.policyMu[functionARN]
+	r.locks.mu.Lock()
+	m := r.locks.byFunction[functionARN]
 	if m == nil {
 		m = &sync.Mutex{}
-		r.policyMu[functionARN] = m
+		r.locks.byFunction[functionARN] = m
 	}
-	r.mu.Unlock()
+	r.locks.mu.Unlock()
 	m.Lock()
 	defer m.Unlock()
 	return r.retry(ctx, "policy change", change, func(err error) bool {
