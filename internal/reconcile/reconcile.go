@@ -229,14 +229,16 @@ func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) error {
 // Start for each, then the waits, so that no worker is held while a
 // mapping settles. wait is never nil.
 func (r *Reconciler) Start(ctx context.Context, p *plan.Plan) (wait func(context.Context) error, err error) {
-	wctx, waits := pull.DeferWaits(ctx)
+	waits := &pull.Waits{}
 	if err := p.ConflictError(); err != nil {
 		return waits.Wait, err
 	}
-	return waits.Wait, r.apply(wctx, p)
+	return waits.Wait, r.apply(ctx, p, waits)
 }
 
-func (r *Reconciler) apply(ctx context.Context, p *plan.Plan) error {
+// apply makes the calls of p's changes, leaving the waits of its mappings
+// to waits.
+func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, waits *pull.Waits) error {
 	for _, a := range p.Actions {
 		if !a.Kind.IsChange() {
 			continue
@@ -246,7 +248,7 @@ func (r *Reconciler) apply(ctx context.Context, p *plan.Plan) error {
 		var err error
 		switch a.Resource {
 		case plan.ResourceMapping, plan.ResourceMappingTags:
-			err = r.c().pull.Execute(actx, p.Function, a)
+			err = r.c().pull.Execute(actx, p.Function, a, pull.ExecuteOptions{Waits: waits})
 		default:
 			err = r.push(ctx).Execute(actx, p.Function, a)
 		}

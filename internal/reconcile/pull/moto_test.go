@@ -94,7 +94,7 @@ func (e *env) apply(desired []definition.Mapping) *plan.Plan {
 		e.t.Fatalf("plan: %v", err)
 	}
 	for _, a := range actions {
-		if err := e.r.Execute(e.ctx, e.fn, a); err != nil {
+		if err := e.r.Execute(e.ctx, e.fn, a, ExecuteOptions{}); err != nil {
 			e.t.Fatalf("execute %s %s: %v", a.Kind, a.ID, err)
 		}
 	}

@@ -128,15 +128,31 @@ func (r *Reconciler) list(ctx context.Context, fn plan.Function, function string
 	return out, err
 }
 
+// ExecuteOptions tell Execute where to leave its waits. The zero value
+// waits for each mapping in place.
+type ExecuteOptions struct {
+	// Waits, if not nil, takes the waits for the mappings Execute creates
+	// or updates to leave Creating or Updating: Execute returns once its
+	// calls are made, and Waits.Wait waits.
+	Waits *Waits
+}
+
 // Execute carries out one action of a plan that Plan made.
-func (r *Reconciler) Execute(ctx context.Context, fn plan.Function, a plan.Action) error {
-	return r.execute(ctx, fn, a, true)
+func (r *Reconciler) Execute(ctx context.Context, fn plan.Function, a plan.Action, opts ExecuteOptions) error {
+	x := &execution{Reconciler: r, ExecuteOptions: opts}
+	return x.execute(ctx, fn, a, true)
+}
+
+// execution is one Execute: the Reconciler, with its options.
+type execution struct {
+	*Reconciler
+	ExecuteOptions
 }
 
 // execute carries out a; adopt tells whether a create refused as a
 // conflict re-observes and adopts (false inside that adoption, so that it
 // cannot loop).
-func (r *Reconciler) execute(ctx context.Context, fn plan.Function, a plan.Action, adopt bool) error {
+func (x *execution) execute(ctx context.Context, fn plan.Function, a plan.Action, adopt bool) error {
 	if !a.Kind.IsChange() {
 		return nil
 	}
@@ -144,37 +160,37 @@ func (r *Reconciler) execute(ctx context.Context, fn plan.Function, a plan.Actio
 	if !ok || op == nil {
 		return fmt.Errorf("%s %s %s: no operation in the action", a.Kind, a.Resource, a.ID)
 	}
-	log := r.log.With("function", fn.Ref, "kind", a.Resource, "action", string(a.Kind), "id", a.ID)
+	log := x.log.With("function", fn.Ref, "kind", a.Resource, "action", string(a.Kind), "id", a.ID)
 	switch {
 	case a.Kind == plan.Create:
-		return r.create(ctx, fn, op, adopt, log)
+		return x.create(ctx, fn, op, adopt, log)
 	case a.Kind == plan.Delete:
-		return r.delete(ctx, op.UUID, log)
+		return x.delete(ctx, op.UUID, log)
 	case a.Kind == plan.Replace:
-		if err := r.delete(ctx, op.UUID, log); err != nil {
+		if err := x.delete(ctx, op.UUID, log); err != nil {
 			return err
 		}
-		return r.create(ctx, fn, op, adopt, log)
+		return x.create(ctx, fn, op, adopt, log)
 	case a.Kind == plan.Update && a.Resource == plan.ResourceMappingTags:
-		return r.tags(ctx, op, log)
+		return x.tags(ctx, op, log)
 	case a.Kind == plan.Update, a.Kind == plan.Adopt:
 		if op.Update != nil {
-			if err := r.update(ctx, op, log); err != nil {
+			if err := x.update(ctx, op, log); err != nil {
 				return err
 			}
 		}
-		return r.tags(ctx, op, log)
+		return x.tags(ctx, op, log)
 	}
 	return fmt.Errorf("%s %s %s: unknown action", a.Kind, a.Resource, a.ID)
 }
 
-func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt bool, log *slog.Logger) error {
-	backoff := r.policy().Start()
+func (x *execution) create(ctx context.Context, fn plan.Function, op *Op, adopt bool, log *slog.Logger) error {
+	backoff := x.policy().Start()
 	for attempt := 0; ; attempt++ {
 		var created wiring.Mapping
-		err := r.retryIf(ctx, "create", func() error {
+		err := x.retryIf(ctx, "create", func() error {
 			var err error
-			created, err = r.m.Create(ctx, *op.Create)
+			created, err = x.m.Create(ctx, *op.Create)
 			return err
 		}, func(err error) bool {
 			// A conflict on create means the mapping exists: adopt it
@@ -183,13 +199,13 @@ func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt
 		})
 		if err == nil {
 			log.DebugContext(ctx, "event source mapping created", "uuid", created.UUID)
-			return r.settle(ctx, created, op.Enabled, log)
+			return x.settle(ctx, created, op.Enabled, log)
 		}
 		if !adopt || !errors.Is(err, lambdasvc.ErrConflict) {
 			return err
 		}
 		log.InfoContext(ctx, "event source mapping exists already, adopting it", "error", err)
-		adopted, aerr := r.adoptExisting(ctx, fn, *op.Create)
+		adopted, aerr := x.adoptExisting(ctx, fn, *op.Create)
 		if aerr != nil {
 			return aerr
 		}
@@ -198,7 +214,7 @@ func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt
 		}
 		// The conflicting mapping cannot be seen: one still being
 		// deleted, or a list that lags. Try the create again, bounded.
-		if attempt >= r.opts.RetryMax {
+		if attempt >= x.opts.RetryMax {
 			return err
 		}
 		if err := backoff.Wait(ctx, "create", err); err != nil {
@@ -211,8 +227,8 @@ func (r *Reconciler) create(ctx context.Context, fn plan.Function, op *Op, adopt
 // and carries out what a new plan of that one mapping says (adopt, update,
 // tags). adopted is false when the plan still says create: the mapping
 // that conflicts cannot be seen.
-func (r *Reconciler) adoptExisting(ctx context.Context, fn plan.Function, req definition.Mapping) (adopted bool, err error) {
-	observed, err := r.observe(ctx, fn)
+func (x *execution) adoptExisting(ctx context.Context, fn plan.Function, req definition.Mapping) (adopted bool, err error) {
+	observed, err := x.observe(ctx, fn)
 	if err != nil {
 		return false, err
 	}
@@ -233,21 +249,21 @@ func (r *Reconciler) adoptExisting(ctx context.Context, fn plan.Function, req de
 		case plan.Delete, plan.LeaveAlone:
 			continue
 		}
-		if err := r.execute(ctx, fn, a, false); err != nil {
+		if err := x.execute(ctx, fn, a, false); err != nil {
 			return false, err
 		}
 	}
 	return true, nil
 }
 
-func (r *Reconciler) update(ctx context.Context, op *Op, log *slog.Logger) error {
-	if _, err := r.waitStable(ctx, op.UUID); err != nil {
+func (x *execution) update(ctx context.Context, op *Op, log *slog.Logger) error {
+	if _, err := x.waitStable(ctx, op.UUID); err != nil {
 		return err
 	}
 	var updated wiring.Mapping
-	err := r.retry(ctx, "update", func() error {
+	err := x.retry(ctx, "update", func() error {
 		var err error
-		updated, err = r.m.Update(ctx, op.UUID, *op.Update)
+		updated, err = x.m.Update(ctx, op.UUID, *op.Update)
 		return err
 	})
 	if err != nil {
@@ -257,7 +273,7 @@ func (r *Reconciler) update(ctx context.Context, op *Op, log *slog.Logger) error
 	if updated.UUID == "" {
 		updated.UUID = op.UUID
 	}
-	return r.settle(ctx, updated, op.Enabled, log)
+	return x.settle(ctx, updated, op.Enabled, log)
 }
 
 func (r *Reconciler) tags(ctx context.Context, op *Op, log *slog.Logger) error {
@@ -278,17 +294,17 @@ func (r *Reconciler) tags(ctx context.Context, op *Op, log *slog.Logger) error {
 }
 
 // delete deletes a mapping once it is stable, and waits until it is gone.
-func (r *Reconciler) delete(ctx context.Context, uuid string, log *slog.Logger) error {
-	if _, err := r.waitStable(ctx, uuid); err != nil {
+func (x *execution) delete(ctx context.Context, uuid string, log *slog.Logger) error {
+	if _, err := x.waitStable(ctx, uuid); err != nil {
 		if errors.Is(err, lambdasvc.ErrNotFound) {
 			return nil
 		}
 		return err
 	}
-	if err := r.retry(ctx, "delete", func() error { return r.m.Delete(ctx, uuid) }); err != nil {
+	if err := x.retry(ctx, "delete", func() error { return x.m.Delete(ctx, uuid) }); err != nil {
 		return err
 	}
-	if err := r.waitGone(ctx, uuid); err != nil {
+	if err := x.waitGone(ctx, uuid); err != nil {
 		return err
 	}
 	log.DebugContext(ctx, "event source mapping deleted", "uuid", uuid)
@@ -298,21 +314,21 @@ func (r *Reconciler) delete(ctx context.Context, uuid string, log *slog.Logger) 
 // settle checks that a mapping that was just created or updated ends
 // where the file wants it. got is the create's or update's answer: a
 // mapping still in a transitional state (AWS answers Creating or Updating)
-// is waited for, and only then is it read again; in a context from
-// DeferWaits the wait is left to Waits.Wait, off the caller's path.
-func (r *Reconciler) settle(ctx context.Context, got wiring.Mapping, enabled bool, log *slog.Logger) error {
+// is waited for, and only then is it read again; with Waits in the
+// options the wait is left to Waits.Wait, off the caller's path.
+func (x *execution) settle(ctx context.Context, got wiring.Mapping, enabled bool, log *slog.Logger) error {
 	if got.State != "" && !wiring.Transitional(got.State) {
 		return settled(got, enabled, log.With("uuid", got.UUID), ctx)
 	}
 	wait := func(ctx context.Context) error {
-		o, err := r.waitStable(ctx, got.UUID)
+		o, err := x.waitStable(ctx, got.UUID)
 		if err != nil {
 			return err
 		}
 		return settled(o, enabled, log, ctx)
 	}
-	if w, ok := ctx.Value(waitsKey{}).(*Waits); ok {
-		w.add(wait)
+	if x.Waits != nil {
+		x.Waits.add(wait)
 		return nil
 	}
 	return wait(ctx)
@@ -346,14 +362,14 @@ func reasonOf(o wiring.Mapping) string {
 // waitStable reads the mapping until its state is not transitional, for at
 // most WaitTimeout. A mapping that is gone is an error wrapping
 // lambdasvc.ErrNotFound.
-func (r *Reconciler) waitStable(ctx context.Context, uuid string) (wiring.Mapping, error) {
+func (x *execution) waitStable(ctx context.Context, uuid string) (wiring.Mapping, error) {
 	var last wiring.Mapping
-	deadline := r.now().Add(r.opts.WaitTimeout)
+	deadline := x.now().Add(x.opts.WaitTimeout)
 	for {
 		var o wiring.Mapping
-		err := r.retry(ctx, "get", func() error {
+		err := x.retry(ctx, "get", func() error {
 			var err error
-			o, err = r.m.Get(ctx, uuid)
+			o, err = x.m.Get(ctx, uuid)
 			return err
 		})
 		if err != nil {
@@ -364,11 +380,11 @@ func (r *Reconciler) waitStable(ctx context.Context, uuid string) (wiring.Mappin
 			return o, nil
 		}
 		progress.Wait(ctx, "mapping "+uuid, string(o.State))
-		if !r.now().Before(deadline) {
+		if !x.now().Before(deadline) {
 			return last, fmt.Errorf("event source mapping %s still %s after %s: %s",
-				uuid, last.State, r.opts.WaitTimeout, reasonOf(last))
+				uuid, last.State, x.opts.WaitTimeout, reasonOf(last))
 		}
-		if err := r.sleep(ctx, r.opts.PollInterval); err != nil {
+		if err := x.sleep(ctx, x.opts.PollInterval); err != nil {
 			return last, fmt.Errorf("wait for event source mapping %s: %w", uuid, err)
 		}
 	}
@@ -376,13 +392,13 @@ func (r *Reconciler) waitStable(ctx context.Context, uuid string) (wiring.Mappin
 
 // waitGone reads the mapping until AWS no longer has it, for at most
 // WaitTimeout.
-func (r *Reconciler) waitGone(ctx context.Context, uuid string) error {
-	deadline := r.now().Add(r.opts.WaitTimeout)
+func (x *execution) waitGone(ctx context.Context, uuid string) error {
+	deadline := x.now().Add(x.opts.WaitTimeout)
 	for {
 		var o wiring.Mapping
-		err := r.retry(ctx, "get", func() error {
+		err := x.retry(ctx, "get", func() error {
 			var err error
-			o, err = r.m.Get(ctx, uuid)
+			o, err = x.m.Get(ctx, uuid)
 			return err
 		})
 		if errors.Is(err, lambdasvc.ErrNotFound) {
@@ -392,11 +408,11 @@ func (r *Reconciler) waitGone(ctx context.Context, uuid string) error {
 			return err
 		}
 		progress.Wait(ctx, "deletion of mapping "+uuid, string(o.State))
-		if !r.now().Before(deadline) {
+		if !x.now().Before(deadline) {
 			return fmt.Errorf("event source mapping %s not deleted after %s: still %s: %s",
-				uuid, r.opts.WaitTimeout, o.State, reasonOf(o))
+				uuid, x.opts.WaitTimeout, o.State, reasonOf(o))
 		}
-		if err := r.sleep(ctx, r.opts.PollInterval); err != nil {
+		if err := x.sleep(ctx, x.opts.PollInterval); err != nil {
 			return fmt.Errorf("wait for deletion of event source mapping %s: %w", uuid, err)
 		}
 	}

@@ -238,7 +238,7 @@ func TestExecute_FakeAWS_WaitsOutTransitionalStates(t *testing.T) {
 			f := newFakeStore()
 			tt.setup(f)
 			r, _ := testReconciler(f, Options{})
-			if err := r.Execute(context.Background(), fnByName, tt.action); err != nil {
+			if err := r.Execute(context.Background(), fnByName, tt.action, ExecuteOptions{}); err != nil {
 				t.Fatalf("Execute: %v", err)
 			}
 			if diff := cmp.Diff(tt.wantCalls, f.calls); diff != "" {
@@ -286,7 +286,7 @@ func TestExecute_FakeAWS_BadStates(t *testing.T) {
 			r, clock := testReconciler(f, Options{WaitTimeout: 10 * time.Second, PollInterval: 2 * time.Second})
 			// Mappings created during the action report the reason too.
 			r.m = reasonStore{f}
-			err := r.Execute(context.Background(), fnByName, tt.action)
+			err := r.Execute(context.Background(), fnByName, tt.action, ExecuteOptions{})
 			if err == nil {
 				t.Fatal("Execute succeeded, want an error")
 			}
@@ -331,7 +331,7 @@ func TestExecute_FakeAWS_Retries(t *testing.T) {
 			f.add("u1", "Enabled")
 			f.errs["Update"] = tt.errs
 			r, clock := testReconciler(f, Options{RetryMax: tt.retryMax, RetryBackoff: time.Second})
-			err := r.Execute(context.Background(), fnByName, updateAction("u1"))
+			err := r.Execute(context.Background(), fnByName, updateAction("u1"), ExecuteOptions{})
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("Execute: %v, want %v", err, tt.wantErr)
 			}
@@ -367,7 +367,7 @@ func TestExecute_FakeAWS_CreateConflictAdopts(t *testing.T) {
 	existing.o.Tags = map[string]string{"owner": "ops"}
 	f.list = []wiring.Mapping{existing.o}
 	r, _ := testReconciler(f, Options{})
-	if err := r.Execute(context.Background(), fnByName, sqsCreate); err != nil {
+	if err := r.Execute(context.Background(), fnByName, sqsCreate, ExecuteOptions{}); err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
 	want := []string{
@@ -410,7 +410,7 @@ func TestExecute_FakeAWS_CreateConflictUnseen(t *testing.T) {
 			}
 			f.created = []string{"Enabled"}
 			r, _ := testReconciler(f, Options{RetryMax: 2})
-			err := r.Execute(context.Background(), fnByName, sqsCreate)
+			err := r.Execute(context.Background(), fnByName, sqsCreate, ExecuteOptions{})
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("Execute: %v, want %v", err, tt.wantErr)
 			}
@@ -424,7 +424,7 @@ func TestExecute_FakeAWS_CreateConflictUnseen(t *testing.T) {
 func TestExecute_LeaveAloneDoesNothing(t *testing.T) {
 	f := newFakeStore()
 	r, _ := testReconciler(f, Options{})
-	err := r.Execute(context.Background(), fnByName, plan.Action{Kind: plan.LeaveAlone, Resource: plan.ResourceMapping, ID: "x"})
+	err := r.Execute(context.Background(), fnByName, plan.Action{Kind: plan.LeaveAlone, Resource: plan.ResourceMapping, ID: "x"}, ExecuteOptions{})
 	if err != nil || len(f.calls) != 0 {
 		t.Errorf("Execute: %v, calls %v; want nothing", err, f.calls)
 	}
@@ -506,7 +506,7 @@ func TestExecute_FakeAWS_ReportsWaits(t *testing.T) {
 			r, _ := testReconciler(f, Options{})
 			var got []progress.Event
 			ctx := progress.With(context.Background(), func(e progress.Event) { got = append(got, e) })
-			if err := r.Execute(ctx, fnByName, tt.action); err != nil {
+			if err := r.Execute(ctx, fnByName, tt.action, ExecuteOptions{}); err != nil {
 				t.Fatalf("Execute: %v", err)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -516,7 +516,7 @@ func TestExecute_FakeAWS_ReportsWaits(t *testing.T) {
 	}
 }
 
-// TestExecute_FakeAWS_DeferredWaits: in a context from DeferWaits, a create
+// TestExecute_FakeAWS_DeferredWaits: with Waits in the options, a create
 // that AWS answers Creating returns at once, after the one call; the wait
 // runs in Waits.Wait, and a mapping that stays Updating past the bound
 // fails there with the bound and its StateTransitionReason. A create
@@ -525,8 +525,8 @@ func TestExecute_FakeAWS_DeferredWaits(t *testing.T) {
 	f := newFakeStore()
 	f.created = []string{"Creating", "Enabled"}
 	r, _ := testReconciler(f, Options{WaitTimeout: 10 * time.Second, PollInterval: 2 * time.Second})
-	ctx, waits := DeferWaits(context.Background())
-	if err := r.Execute(ctx, fnByName, sqsCreate); err != nil {
+	ctx, waits := context.Background(), &Waits{}
+	if err := r.Execute(ctx, fnByName, sqsCreate, ExecuteOptions{Waits: waits}); err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
 	if diff := cmp.Diff([]string{"Create " + queue}, f.calls); diff != "" {
@@ -546,8 +546,8 @@ func TestExecute_FakeAWS_DeferredWaits(t *testing.T) {
 	f.add("u1", "Enabled", "Updating")
 	f.mappings["u1"].o.StateTransitionReason = "USER_INITIATED"
 	r, _ = testReconciler(f, Options{WaitTimeout: 10 * time.Second, PollInterval: 2 * time.Second})
-	ctx, waits = DeferWaits(context.Background())
-	if err := r.Execute(ctx, fnByName, updateAction("u1")); err != nil {
+	waits = &Waits{}
+	if err := r.Execute(ctx, fnByName, updateAction("u1"), ExecuteOptions{Waits: waits}); err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
 	err := waits.Wait(ctx)
@@ -558,7 +558,7 @@ func TestExecute_FakeAWS_DeferredWaits(t *testing.T) {
 	f = newFakeStore()
 	f.createdState = wiring.StateEnabled
 	r, _ = testReconciler(f, Options{})
-	if err := r.Execute(context.Background(), fnByName, sqsCreate); err != nil {
+	if err := r.Execute(context.Background(), fnByName, sqsCreate, ExecuteOptions{}); err != nil {
 		t.Fatalf("Execute: %v", err)
 	}
 	if diff := cmp.Diff([]string{"Create " + queue}, f.calls); diff != "" {

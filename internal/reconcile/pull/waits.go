@@ -7,23 +7,14 @@ import (
 )
 
 // Waits holds the waits for new or updated mappings to leave Creating or
-// Updating that Execute left for later in a context from DeferWaits. The
-// calls that start many mappings are then made back to back, and their
-// waits (each bounded by Options.WaitTimeout, which its error names with
-// the mapping's StateTransitionReason) run concurrently afterwards,
-// without holding a caller's worker per mapping.
+// Updating that Execute left for later (ExecuteOptions.Waits); the zero
+// value holds none. The calls that start many mappings are then made back
+// to back, and their waits (each bounded by Options.WaitTimeout, which its
+// error names with the mapping's StateTransitionReason) run concurrently
+// afterwards, without holding a caller's worker per mapping.
 type Waits struct {
 	mu    sync.Mutex
 	waits []func(context.Context) error
-}
-
-type waitsKey struct{}
-
-// DeferWaits returns a context in which Execute defers the settle waits of
-// the mappings it creates or updates to the returned Waits.
-func DeferWaits(ctx context.Context) (context.Context, *Waits) {
-	w := &Waits{}
-	return context.WithValue(ctx, waitsKey{}, w), w
 }
 
 func (w *Waits) add(wait func(context.Context) error) {
