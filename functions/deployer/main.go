@@ -60,6 +60,6 @@ func main() {
 	h.PaceSweep(cfg, settings.ReconcileOptions(log), quota.NewPacer(settings.SweepQuotas(quotas)))
 	// One run per invocation: shared reads are not kept across events.
 	lambda.Start(func(ctx context.Context, event json.RawMessage) (*events.SQSEventResponse, error) {
-		return h.Invoke(reconcile.Run(ctx), event)
+		return h.ForInvocation().Invoke(ctx, event)
 	})
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -175,9 +174,4 @@ func (v *progressView) start() (stop func()) {
 		v.clear()
 		v.mu.Unlock()
 	}
-}
-
-// context returns ctx reporting to v.
-func (v *progressView) context(ctx context.Context) context.Context {
-	return progress.With(ctx, v.event)
 }

@@ -118,7 +118,7 @@ func planFiles(ctx context.Context, planOne planFunc, files []*definition.File, 
 // removing everything eventwire manages for its function would do (the
 // file's push sources searched too, which finds the wiring of a function
 // that was deleted).
-func planner(r *reconcile.Reconciler, destroy bool) planFunc {
+func planner(r *reconcile.Run, destroy bool) planFunc {
 	if !destroy {
 		return r.Plan
 	}
@@ -139,7 +139,7 @@ var errNotStarted = errors.New("not planned: interrupted")
 // once stop is done no new function starts. With a ledger, each is applied under its function's
 // lease (planned again there with replan), and every function planned is
 // recorded.
-func applyAll(stop, work context.Context, r *reconcile.Reconciler, l *ledger, replan planFunc, outs []outcome, parallel int) {
+func applyAll(stop, work context.Context, r *reconcile.Run, l *ledger, replan planFunc, outs []outcome, parallel int) {
 	var waits sync.WaitGroup
 	forEach(stop, len(outs), parallel, func(i int) {
 		o := &outs[i]
@@ -265,13 +265,13 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 	if !ok {
 		return ExitError
 	}
-	r, _, err := d.reconciler(ctx, env)
+	rec, _, err := d.reconciler(ctx, env)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
 		return ExitError
 	}
-	ctx = reconcile.Run(ctx)
-	r.Prefetch(ctx, files)
+	r := rec.NewRun(nil)
+	r.Prefetch(files)
 	outs := planFiles(ctx, r.Plan, files, d.parallel)
 	if ctx.Err() != nil {
 		fmt.Fprintln(env.Stderr, "eventwire plan: interrupted")
@@ -329,13 +329,14 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	if !ok {
 		return ExitError
 	}
-	r, cfg, err := d.reconciler(ctx, env)
+	rec, cfg, err := d.reconciler(ctx, env)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "eventwire %s: %v\n", run.name, err)
 		return ExitError
 	}
-	ctx = reconcile.Run(ctx)
-	r.Prefetch(ctx, files)
+	// The progress of the run's actions goes to the view.
+	r := rec.NewRun(view.event)
+	r.Prefetch(files)
 	l := openLedger(ctx, cfg, d.tableName(), d.leaseWait, run.name, env.Stderr)
 	planOne := planner(r, destroy)
 	outs := planFiles(ctx, planOne, files, d.parallel)
@@ -364,7 +365,7 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	work, cancel := workContext(ctx, env.Abort)
 	defer cancel()
 	stop := view.start()
-	applyAll(ctx, view.context(work), r, l, planOne, outs, d.parallel)
+	applyAll(ctx, work, r, l, planOne, outs, d.parallel)
 	stop()
 	return run.finish(outs, ctx.Err() != nil)
 }

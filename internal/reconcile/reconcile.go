@@ -4,6 +4,12 @@
 // The pull side (event source mappings) and the push side (target groups,
 // API Gateway routes and the permissions they need) are planned and
 // executed by their own packages; this package composes them.
+//
+// A Reconciler lasts as long as the process (its options and clients); a
+// Run is one CLI command or one invocation of the deployer. What belongs
+// to a run travels as values, not in the context: the Run holds the cache
+// of the reads its functions share and the progress.Func its actions
+// report to, and hands each apply's deferred waits to the pull side.
 package reconcile
 
 import (
@@ -44,7 +50,11 @@ type Options struct {
 	Pacer *quota.Pacer
 }
 
-// Reconciler plans and applies definition files.
+// Reconciler plans and applies definition files. It holds what lasts as
+// long as the process: the options and the clients. What belongs to one
+// run (the reads its functions share, where its progress goes) is a Run:
+// NewRun. A Reconciler's own Plan, PlanDestroy and Apply work outside any
+// run: every read goes to AWS, and nothing reports progress.
 type Reconciler struct {
 	log *slog.Logger
 	// region makes the ARN of a function that is gone, with the caller.
@@ -91,30 +101,51 @@ func New(cfg aws.Config, opts Options) *Reconciler {
 	})}
 }
 
-// Run returns a context for one run (a CLI command, one invocation of the
-// deployer): in it, reads of resources that several functions share (an
-// HTTP API's routes and integrations, a target group's description) are
-// made once and kept current by the run's own writes (internal/aws/runcache).
-// Nothing is kept from one run to the next.
-func Run(ctx context.Context) context.Context {
-	return context.WithValue(ctx, cacheKey{}, runcache.New())
+// Run is one run of a Reconciler: one CLI command, one invocation of the
+// deployer. The run's plans and applies read a resource that several
+// functions share (an HTTP API's routes and integrations, a target
+// group's description) once, and keep it current with their own writes
+// (internal/aws/runcache); nothing is kept from one run to the next. Each
+// action's start and end, and the waits within it, are reported to the
+// run's progress.Func. A Run is safe for concurrent use.
+type Run struct {
+	r        *Reconciler
+	cache    *runcache.Cache // nil: no read is shared
+	progress progress.Func   // nil: no report
 }
 
-type cacheKey struct{}
-
-// push returns the push side reading through the cache of the run in
-// ctx, if any.
-func (r *Reconciler) push(ctx context.Context) *push.Reconciler {
-	c, _ := ctx.Value(cacheKey{}).(*runcache.Cache)
-	return r.c().push.WithCache(c)
+// NewRun starts a run of r whose progress goes to report (nil: nowhere).
+func (r *Reconciler) NewRun(report progress.Func) *Run {
+	return &Run{r: r, cache: runcache.New(), progress: report}
 }
 
-// Prefetch tells the run (ctx from Run) what the files of the run may need
-// to read one by one otherwise, so that the first read reads them all in
-// as few calls as AWS allows: the descriptions of the target groups they
-// name. A failure there is not an error: each function's plan reads what
-// is missing, and reports it.
-func (r *Reconciler) Prefetch(ctx context.Context, files []*definition.File) {
+// alone is the run of a call outside any run: nothing shared, no report.
+func (r *Reconciler) alone() *Run { return &Run{r: r} }
+
+// Plan is Run.Plan outside any run.
+func (r *Reconciler) Plan(ctx context.Context, f *definition.File) (*plan.Plan, error) {
+	return r.alone().Plan(ctx, f)
+}
+
+// PlanDestroy is Run.PlanDestroy outside any run.
+func (r *Reconciler) PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error) {
+	return r.alone().PlanDestroy(ctx, ref, former)
+}
+
+// Apply is Run.Apply outside any run.
+func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) error {
+	return r.alone().Apply(ctx, p)
+}
+
+// push is the push side, reading through the run's cache.
+func (run *Run) push() *push.Reconciler { return run.r.c().push.WithCache(run.cache) }
+
+// Prefetch tells the run what its files may need to read one by one
+// otherwise, so that the first read reads them all in as few calls as AWS
+// allows: the descriptions of the target groups they name. It makes no
+// call itself; a failure of that first read is not an error: each
+// function's plan reads what is missing, and reports it.
+func (run *Run) Prefetch(files []*definition.File) {
 	seen := map[string]bool{}
 	var arns []string
 	for _, f := range files {
@@ -125,18 +156,17 @@ func (r *Reconciler) Prefetch(ctx context.Context, files []*definition.File) {
 			}
 		}
 	}
-	c, _ := ctx.Value(cacheKey{}).(*runcache.Cache)
-	r.c().elb.WithCache(c).Expect(arns)
+	run.r.c().elb.WithCache(run.cache).Expect(arns)
 }
 
 // Plan observes AWS for the file's function and returns what applying the
 // file would do. A function that does not exist is an error.
-func (r *Reconciler) Plan(ctx context.Context, f *definition.File) (*plan.Plan, error) {
-	fn, err := r.c().functions.Resolve(ctx, f.Function)
+func (run *Run) Plan(ctx context.Context, f *definition.File) (*plan.Plan, error) {
+	fn, err := run.r.c().functions.Resolve(ctx, f.Function)
 	if err != nil {
 		return nil, err // names the function already
 	}
-	p, err := r.plan(ctx, fn, f.Pull, func() ([]plan.Action, error) { return r.push(ctx).Plan(ctx, fn, f.Push) })
+	p, err := run.plan(ctx, fn, f.Pull, func() ([]plan.Action, error) { return run.push().Plan(ctx, fn, f.Push) })
 	if err != nil {
 		return nil, err
 	}
@@ -157,15 +187,15 @@ func (r *Reconciler) Plan(ctx context.Context, f *definition.File) (*plan.Plan, 
 // its ARN is made from the reference, or the caller's account and
 // partition and the configured region; the plan's function is marked
 // Missing, and no policy is read or changed (it went with the function).
-func (r *Reconciler) PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error) {
-	fn, err := r.c().functions.Resolve(ctx, ref)
+func (run *Run) PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error) {
+	fn, err := run.r.c().functions.Resolve(ctx, ref)
 	if errors.Is(err, lambdasvc.ErrNotFound) {
-		fn, err = r.gone(ctx, ref)
+		fn, err = run.r.gone(ctx, ref)
 	}
 	if err != nil {
 		return nil, err // names the function already
 	}
-	return r.plan(ctx, fn, nil, func() ([]plan.Action, error) { return r.push(ctx).PlanDestroy(ctx, fn, former) })
+	return run.plan(ctx, fn, nil, func() ([]plan.Action, error) { return run.push().PlanDestroy(ctx, fn, former) })
 }
 
 // gone returns the function ref names, which does not exist, with its ARN
@@ -197,8 +227,8 @@ func (r *Reconciler) gone(ctx context.Context, ref string) (plan.Function, error
 
 // plan plans fn's mappings against pulls, then its push sources with
 // planPush.
-func (r *Reconciler) plan(ctx context.Context, fn plan.Function, pulls []definition.Mapping, planPush func() ([]plan.Action, error)) (*plan.Plan, error) {
-	pa, err := r.c().pull.Plan(ctx, fn, pulls)
+func (run *Run) plan(ctx context.Context, fn plan.Function, pulls []definition.Mapping, planPush func() ([]plan.Action, error)) (*plan.Plan, error) {
+	pa, err := run.r.c().pull.Plan(ctx, fn, pulls)
 	if err != nil {
 		return nil, fmt.Errorf("plan event source mappings of %s: %w", fn.Ref, err)
 	}
@@ -212,13 +242,13 @@ func (r *Reconciler) plan(ctx context.Context, fn plan.Function, pulls []definit
 // Apply carries out the plan's changes in order, and waits for the event
 // source mappings it created or updated to settle. It stops at the first
 // failure: a later run observes AWS afresh and converges. Each action's
-// start and end, and the waits within it, are reported to the
-// progress.Func in ctx, if any. A plan that holds a conflict (a source
-// held by something eventwire does not own, without takeovers allowed) is
-// not applied at all: the error wraps plan.ErrConflict and names each
-// conflict and its owner.
-func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) error {
-	wait, err := r.Start(ctx, p)
+// start and end, and the waits within it, are reported to the run's
+// progress.Func. A plan that holds a conflict (a source held by something
+// eventwire does not own, without takeovers allowed) is not applied at
+// all: the error wraps plan.ErrConflict and names each conflict and its
+// owner.
+func (run *Run) Apply(ctx context.Context, p *plan.Plan) error {
+	wait, err := run.Start(ctx, p)
 	return errors.Join(err, wait(ctx))
 }
 
@@ -228,38 +258,39 @@ func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) error {
 // mapping's StateTransitionReason). A caller applying many plans calls
 // Start for each, then the waits, so that no worker is held while a
 // mapping settles. wait is never nil.
-func (r *Reconciler) Start(ctx context.Context, p *plan.Plan) (wait func(context.Context) error, err error) {
+func (run *Run) Start(ctx context.Context, p *plan.Plan) (wait func(context.Context) error, err error) {
 	waits := &pull.Waits{}
 	if err := p.ConflictError(); err != nil {
 		return waits.Wait, err
 	}
-	return waits.Wait, r.apply(ctx, p, waits)
+	return waits.Wait, run.apply(ctx, p, waits)
 }
 
 // apply makes the calls of p's changes, leaving the waits of its mappings
 // to waits.
-func (r *Reconciler) apply(ctx context.Context, p *plan.Plan, waits *pull.Waits) error {
+func (run *Run) apply(ctx context.Context, p *plan.Plan, waits *pull.Waits) error {
+	side := run.push()
 	for _, a := range p.Actions {
 		if !a.Kind.IsChange() {
 			continue
 		}
-		actx := progress.Scope(ctx, p.Function.Ref, fmt.Sprintf("%s %s %s", a.Kind, a.Resource, a.ID))
-		progress.Report(actx, progress.Event{Step: progress.Started})
+		report := run.progress.Scope(p.Function.Ref, fmt.Sprintf("%s %s %s", a.Kind, a.Resource, a.ID))
+		report.Report(progress.Event{Step: progress.Started})
 		var err error
 		switch a.Resource {
 		case plan.ResourceMapping, plan.ResourceMappingTags:
-			err = r.c().pull.Execute(actx, p.Function, a, pull.ExecuteOptions{Waits: waits})
+			err = run.r.c().pull.Execute(ctx, p.Function, a, pull.ExecuteOptions{Progress: report, Waits: waits})
 		default:
-			err = r.push(ctx).Execute(actx, p.Function, a)
+			err = side.Execute(ctx, p.Function, a)
 		}
-		progress.Report(actx, progress.Event{Step: progress.Finished, Err: err})
+		report.Report(progress.Event{Step: progress.Finished, Err: err})
 		if err != nil {
 			return fmt.Errorf("%s %s %s: %w", a.Kind, a.Resource, a.ID, err)
 		}
 		// function is the bare name, as in the deployer's own lines, so
 		// that one search finds a function's whole deployment; ref is the
 		// reference the file wrote (qualified, or an ARN).
-		r.log.InfoContext(ctx, "change applied",
+		run.r.log.InfoContext(ctx, "change applied",
 			"function", p.Function.Name, "ref", p.Function.Ref, "kind", a.Resource, "action", string(a.Kind), "id", a.ID)
 	}
 	return nil

@@ -191,6 +191,24 @@ func (h *Handler) PaceSweep(cfg aws.Config, opts reconcile.Options, p *quota.Pac
 	h.cfg.Sweep.Mappings = newLazyMappings(cfg)
 }
 
+// ForInvocation returns the Handler of one invocation: h's configuration,
+// with Config.Deployer and the sweep's, where they are internal/reconcile
+// Reconcilers, each planning and applying in a run of its own (NewRun),
+// so that the invocation reads what its functions share once and keeps
+// no read past its end. Other Deployers are used as they are.
+func (h *Handler) ForInvocation() *Handler {
+	cfg := h.cfg
+	cfg.Deployer, cfg.Sweep.Deployer = inRun(cfg.Deployer), inRun(cfg.Sweep.Deployer)
+	return New(cfg)
+}
+
+func inRun(d Deployer) Deployer {
+	if r, ok := d.(*reconcile.Reconciler); ok {
+		return r.NewRun(nil)
+	}
+	return d
+}
+
 // SetMetrics makes the sweep write its Embedded Metric Format lines to w
 // instead of standard output (the bench reads them back).
 func (h *Handler) SetMetrics(w io.Writer) { h.cfg.Sweep.Metrics = w }

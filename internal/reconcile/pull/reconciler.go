@@ -128,9 +128,13 @@ func (r *Reconciler) list(ctx context.Context, fn plan.Function, function string
 	return out, err
 }
 
-// ExecuteOptions tell Execute where to leave its waits. The zero value
-// waits for each mapping in place.
+// ExecuteOptions tell Execute where to report and where to leave its
+// waits. The zero value reports nothing and waits for each mapping in
+// place.
 type ExecuteOptions struct {
+	// Progress receives the waits on AWS: each read that finds a mapping
+	// in a transitional state, or not yet gone after a delete.
+	Progress progress.Func
 	// Waits, if not nil, takes the waits for the mappings Execute creates
 	// or updates to leave Creating or Updating: Execute returns once its
 	// calls are made, and Waits.Wait waits.
@@ -379,7 +383,7 @@ func (x *execution) waitStable(ctx context.Context, uuid string) (wiring.Mapping
 		if !wiring.Transitional(o.State) {
 			return o, nil
 		}
-		progress.Wait(ctx, "mapping "+uuid, string(o.State))
+		x.Progress.Wait("mapping "+uuid, string(o.State))
 		if !x.now().Before(deadline) {
 			return last, fmt.Errorf("event source mapping %s still %s after %s: %s",
 				uuid, last.State, x.opts.WaitTimeout, reasonOf(last))
@@ -407,7 +411,7 @@ func (x *execution) waitGone(ctx context.Context, uuid string) error {
 		if err != nil {
 			return err
 		}
-		progress.Wait(ctx, "deletion of mapping "+uuid, string(o.State))
+		x.Progress.Wait("deletion of mapping "+uuid, string(o.State))
 		if !x.now().Before(deadline) {
 			return fmt.Errorf("event source mapping %s not deleted after %s: still %s: %s",
 				uuid, x.opts.WaitTimeout, o.State, reasonOf(o))

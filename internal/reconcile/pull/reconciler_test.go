@@ -473,7 +473,7 @@ func TestPlan_FakeAWS_GoneFunctionListFallsBack(t *testing.T) {
 
 // TestExecute_FakeAWS_ReportsWaits: every read that finds the mapping in a
 // transitional state, or not yet gone after a delete, is reported to the
-// progress hook in the context, with the mapping and its state.
+// options' Progress, with the mapping and its state.
 func TestExecute_FakeAWS_ReportsWaits(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -505,8 +505,8 @@ func TestExecute_FakeAWS_ReportsWaits(t *testing.T) {
 			tt.setup(f)
 			r, _ := testReconciler(f, Options{})
 			var got []progress.Event
-			ctx := progress.With(context.Background(), func(e progress.Event) { got = append(got, e) })
-			if err := r.Execute(ctx, fnByName, tt.action, ExecuteOptions{}); err != nil {
+			report := func(e progress.Event) { got = append(got, e) }
+			if err := r.Execute(context.Background(), fnByName, tt.action, ExecuteOptions{Progress: report}); err != nil {
 				t.Fatalf("Execute: %v", err)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
