@@ -2,13 +2,12 @@
 // executors (reconcile's actions, pull's waits for a mapping's state) to
 // whoever shows it (the CLI's progress lines).
 //
-// It is a hook in the context, optional: without one every Report is a
-// no-op, so executors call it unconditionally and stay unaware of who
-// listens. Reporters must be safe for concurrent use (functions are applied
-// concurrently) and must not block.
+// A Func is handed over as a value (reconcile.Reconciler.NewRun, then
+// pull.ExecuteOptions), not in the context. It is optional: a nil Func
+// reports nothing, so executors report unconditionally and stay unaware
+// of who listens. Reporters must be safe for concurrent use (functions are
+// applied concurrently) and must not block.
 package progress
-
-import "context"
 
 // Step is what an Event says happened.
 type Step string
@@ -71,31 +70,3 @@ func (f Func) Report(e Event) {
 func (f Func) Wait(resource, state string) {
 	f.Report(Event{Step: Waiting, Resource: resource, State: state})
 }
-
-type key struct{}
-
-// With returns ctx carrying f: every Report under it goes to f.
-func With(ctx context.Context, f Func) context.Context {
-	return context.WithValue(ctx, key{}, f)
-}
-
-func from(ctx context.Context) Func {
-	f, _ := ctx.Value(key{}).(Func)
-	return f
-}
-
-// Scope returns ctx whose reports have function and action filled in where
-// the reporter left them empty. Without a Func in ctx it returns ctx.
-func Scope(ctx context.Context, function, action string) context.Context {
-	f := from(ctx)
-	if f == nil {
-		return ctx
-	}
-	return With(ctx, f.Scope(function, action))
-}
-
-// Report sends e to the Func in ctx, if there is one.
-func Report(ctx context.Context, e Event) { from(ctx).Report(e) }
-
-// Wait reports that the work in ctx waits on resource, now in state.
-func Wait(ctx context.Context, resource, state string) { from(ctx).Wait(resource, state) }

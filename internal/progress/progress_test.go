@@ -1,28 +1,10 @@
 package progress
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
-
-func TestScope_FillsWhatTheReporterLeftEmpty(t *testing.T) {
-	var got []Event
-	ctx := With(context.Background(), func(e Event) { got = append(got, e) })
-	ctx = Scope(ctx, "orders", "create event-source-mapping q")
-	Report(ctx, Event{Step: Started})
-	Wait(ctx, "mapping u1", "Creating")
-	Report(ctx, Event{Function: "refunds", Action: "other", Step: Finished})
-	want := []Event{
-		{Function: "orders", Action: "create event-source-mapping q", Step: Started},
-		{Function: "orders", Action: "create event-source-mapping q", Step: Waiting, Resource: "mapping u1", State: "Creating"},
-		{Function: "refunds", Action: "other", Step: Finished},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("events (-want +got):\n%s", diff)
-	}
-}
 
 func TestFunc_ScopeFillsWhatTheReporterLeftEmpty(t *testing.T) {
 	var got []Event
@@ -47,10 +29,4 @@ func TestFunc_NilReportsNothing(t *testing.T) {
 	}
 	f.Report(Event{Step: Started}) // must not panic
 	f.Wait("mapping u1", "Creating")
-}
-
-func TestReport_WithoutAFuncDoesNothing(t *testing.T) {
-	ctx := Scope(context.Background(), "orders", "x")
-	Report(ctx, Event{Step: Started}) // must not panic
-	Wait(ctx, "mapping u1", "Creating")
 }
