@@ -79,17 +79,17 @@ func loadFiles(paths []string, policy *definition.Policy, stderr io.Writer) ([]*
 }
 
 // forEach runs fn for every index in [0, n) with at most parallel at once.
-// A failure in one does not stop the others; once ctx is done, no new one
-// starts (those running finish).
-func forEach(ctx context.Context, n, parallel int, fn func(i int)) {
+// A failure in one does not stop the others; once stop is closed, no new
+// one starts (those running finish).
+func forEach(stop <-chan struct{}, n, parallel int, fn func(i int)) {
 	sem := make(chan struct{}, max(parallel, 1))
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		select {
 		case sem <- struct{}{}:
-		case <-ctx.Done():
+		case <-stop:
 		}
-		if ctx.Err() != nil {
+		if closed(stop) {
 			break
 		}
 		wg.Add(1)
@@ -101,13 +101,23 @@ func forEach(ctx context.Context, n, parallel int, fn func(i int)) {
 	wg.Wait()
 }
 
+// closed reports whether c is closed.
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 // planFiles plans every file with planOne, concurrently.
 func planFiles(ctx context.Context, planOne planFunc, files []*definition.File, parallel int) []outcome {
 	out := make([]outcome, len(files))
 	for i, f := range files {
 		out[i] = outcome{Source: f.Path, err: errNotStarted, file: f}
 	}
-	forEach(ctx, len(files), parallel, func(i int) {
+	forEach(ctx.Done(), len(files), parallel, func(i int) {
 		p, err := planOne(ctx, files[i])
 		out[i] = outcome{Source: files[i].Path, Plan: p, err: err, file: files[i]}
 	})
@@ -134,14 +144,27 @@ func planner(r *reconcile.Run, destroy bool) planFunc {
 // errNotStarted marks a function that an interrupt kept from being planned.
 var errNotStarted = errors.New("not planned: interrupted")
 
+// applyOptions are how applyAll applies the plans of an apply or destroy.
+type applyOptions struct {
+	run *reconcile.Run
+	// ledger, if not nil, takes each function's lease, under which the
+	// function is planned again with replan and applied, and records
+	// every function planned.
+	ledger   *ledger
+	replan   planFunc
+	parallel int
+	// stop, once closed (an interrupt), keeps new functions from
+	// starting; those started finish.
+	stop <-chan struct{}
+}
+
 // applyAll applies every plan that has changes and no conflict,
-// concurrently, on work (the calls of a function started are finished);
-// once stop is done no new function starts. With a ledger, each is applied under its function's
-// lease (planned again there with replan), and every function planned is
-// recorded.
-func applyAll(stop, work context.Context, r *reconcile.Run, l *ledger, replan planFunc, outs []outcome, parallel int) {
+// concurrently, on ctx (the calls of a function started are finished:
+// ctx is not the one an interrupt cancels; opts.stop is).
+func applyAll(ctx context.Context, outs []outcome, opts applyOptions) {
 	var waits sync.WaitGroup
-	forEach(stop, len(outs), parallel, func(i int) {
+	l := opts.ledger
+	forEach(opts.stop, len(outs), opts.parallel, func(i int) {
 		o := &outs[i]
 		changes := o.applicable()
 		switch {
@@ -149,17 +172,17 @@ func applyAll(stop, work context.Context, r *reconcile.Run, l *ledger, replan pl
 			// The waits for its mappings to settle run on their own, so
 			// that the worker moves on to the next function. (Under a
 			// lease, Apply waits: the lease covers the whole change.)
-			wait, err := r.Start(work, o.Plan)
+			wait, err := opts.run.Start(ctx, o.Plan)
 			waits.Add(1)
 			go func() {
 				defer waits.Done()
-				o.applyErr = errors.Join(err, wait(work))
+				o.applyErr = errors.Join(err, wait(ctx))
 				o.applied = o.applyErr == nil
 			}()
 		case l != nil && changes:
-			l.run(work, o, replan, r.Apply)
+			l.run(ctx, o, opts.replan, opts.run.Apply)
 		case l != nil && !errors.Is(o.err, errNotStarted):
-			l.record(work, o, time.Now())
+			l.record(ctx, o, time.Now())
 		}
 	})
 	waits.Wait()
@@ -337,15 +360,16 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	// The progress of the run's actions goes to the view.
 	r := rec.NewRun(view.event)
 	r.Prefetch(files)
-	l := openLedger(ctx, cfg, d.tableName(), d.leaseWait, run.name, env.Stderr)
 	planOne := planner(r, destroy)
+	apply := applyOptions{run: r, replan: planOne, parallel: d.parallel, stop: ctx.Done(),
+		ledger: openLedger(ctx, cfg, d.tableName(), d.leaseWait, run.name, env.Stderr)}
 	outs := planFiles(ctx, planOne, files, d.parallel)
 	if ctx.Err() != nil {
 		return run.finish(outs, true)
 	}
 	printPlans(outs, run.out, env.Stderr, d.debug)
 	if s := summarize(outs); s.changed == 0 {
-		applyAll(ctx, ctx, r, l, planOne, outs, d.parallel) // records only
+		applyAll(ctx, outs, apply) // records only
 		return run.finish(outs, false)
 	}
 	if !d.yes { // only with text output: -o json needs --yes
@@ -365,7 +389,7 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	work, cancel := workContext(ctx, env.Abort)
 	defer cancel()
 	stop := view.start()
-	applyAll(ctx, work, r, l, planOne, outs, d.parallel)
+	applyAll(work, outs, apply)
 	stop()
 	return run.finish(outs, ctx.Err() != nil)
 }
