@@ -43,41 +43,44 @@ Examples:
   EVENTWIRE_TABLE=eventwire-deployments eventwire history -n 5 -v orders
   eventwire history -o json orders | jq '.records[0].plan'`
 
+// historyFlags are the flags of `eventwire history`.
+type historyFlags struct {
+	table, output string
+	limit         int
+	verbose       bool
+}
+
 func (a *app) historyCommand() *cobra.Command {
-	var (
-		table, output string
-		limit         int
-		verbose       bool
-	)
+	var f historyFlags
 	cmd := &cobra.Command{
 		Use:               "history FUNCTION",
 		Short:             "List a function's deployments, newest first",
 		Long:              historyHelp,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.code = runHistory(cmd.Context(), args, a.env, table, limit, output, verbose)
+			a.code = runHistory(cmd.Context(), args, a.env, f)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&table, "table", "", "DynamoDB table of the deployer (default $"+TableEnv+")")
-	cmd.Flags().IntVarP(&limit, "limit", "n", 20, "show at most this many records (0: all)")
-	outputFlag(cmd, &output)
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show each run's plan")
+	cmd.Flags().StringVar(&f.table, "table", "", "DynamoDB table of the deployer (default $"+TableEnv+")")
+	cmd.Flags().IntVarP(&f.limit, "limit", "n", 20, "show at most this many records (0: all)")
+	outputFlag(cmd, &f.output)
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "show each run's plan")
 	return cmd
 }
 
-func runHistory(ctx context.Context, args []string, env Env, table string, limit int, output string, verbose bool) int {
-	table, problem := historyArgs(args, table, limit, output)
+func runHistory(ctx context.Context, args []string, env Env, f historyFlags) int {
+	table, problem := historyArgs(args, f)
 	if problem != "" {
 		return UsageError(env, "history", problem)
 	}
-	recs, err := readHistory(ctx, env, table, args[0], limit)
+	recs, err := readHistory(ctx, env, table, args[0], f.limit)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "eventwire history: %v\n", err)
 		return ExitError
 	}
 	switch {
-	case output == "json":
+	case f.output == "json":
 		if err := writeDocument(env.Stdout, newHistoryDocument(args[0], table, recs)); err != nil {
 			fmt.Fprintf(env.Stderr, "eventwire history: %v\n", err)
 			return ExitError
@@ -85,14 +88,14 @@ func runHistory(ctx context.Context, args []string, env Env, table string, limit
 	case len(recs) == 0:
 		fmt.Fprintf(env.Stdout, "no deployments of %s recorded in table %s\n", records.FunctionKey(args[0]), table)
 	default:
-		writeHistoryTable(env.Stdout, recs, verbose)
+		writeHistoryTable(env.Stdout, recs, f.verbose)
 	}
 	return ExitOK
 }
 
-// historyArgs checks history's arguments and finds the table. It returns
-// what is wrong with them, or "".
-func historyArgs(args []string, table string, limit int, output string) (string, string) {
+// historyArgs checks history's arguments and flags, and finds the table.
+// It returns the table, or what is wrong with them.
+func historyArgs(args []string, f historyFlags) (table, problem string) {
 	switch {
 	case len(args) != 1:
 		return "", "want exactly one FUNCTION"
@@ -100,11 +103,12 @@ func historyArgs(args []string, table string, limit int, output string) (string,
 		return "", `FUNCTION is empty (runs of files that named no function are under "-")`
 	case args[0] != "-" && records.FunctionKey(args[0]) == "":
 		return "", fmt.Sprintf(`FUNCTION %.80q is not a function name or ARN (runs of files that named none, or an invalid one, are under "-")`, args[0])
-	case limit < 0:
-		return "", fmt.Sprintf("-n %d: want 0 (all) or more", limit)
-	case output != "text" && output != "json":
-		return "", fmt.Sprintf("-o %s: want text or json", output)
+	case f.limit < 0:
+		return "", fmt.Sprintf("-n %d: want 0 (all) or more", f.limit)
+	case f.output != "text" && f.output != "json":
+		return "", fmt.Sprintf("-o %s: want text or json", f.output)
 	}
+	table = f.table
 	if table == "" {
 		table = os.Getenv(TableEnv)
 	}
