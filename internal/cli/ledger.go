@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -39,23 +38,25 @@ type ledger struct {
 	wait   time.Duration
 }
 
-// openLedger returns the ledger of table, or nil (after saying so once on
-// stderr) when no table is configured.
-func openLedger(ctx context.Context, cfg aws.Config, table string, wait time.Duration, name string, stderr io.Writer) *ledger {
+// openLedger returns the ledger of the run's table (--table or
+// $EVENTWIRE_TABLE), or nil (after saying so once on the run's stderr)
+// when no table is configured.
+func (run deployRun) openLedger(ctx context.Context, cfg aws.Config) *ledger {
+	table := run.d.tableName()
 	if table == "" {
-		fmt.Fprintf(stderr, "eventwire %s: no deployment table (--table or $%s): no lease is taken, so a deployer run on the same function may overlap this one, and no record is written\n", name, TableEnv)
+		fmt.Fprintf(run.env.Stderr, "eventwire %s: no deployment table (--table or $%s): no lease is taken, so a deployer run on the same function may overlap this one, and no record is written\n", run.name, TableEnv)
 		return nil
 	}
 	mode := records.ModeApply
-	if name == "destroy" {
+	if run.name == "destroy" {
 		mode = records.ModeDestroy
 	}
-	l := &ledger{store: records.New(dynamodb.NewFromConfig(cfg), table, records.Options{}), mode: mode, wait: wait}
+	l := &ledger{store: records.New(dynamodb.NewFromConfig(cfg), table, records.Options{}), mode: mode, wait: run.d.leaseWait}
 	if id, err := stssvc.NewCaller(sts.NewFromConfig(cfg)).Identity(ctx); err == nil {
 		l.caller = id.ARN
 	}
 	host, _ := os.Hostname()
-	l.owner = fmt.Sprintf("eventwire %s by %s on %s (run %s)", name, orUnknown(l.caller), orUnknown(host), records.NewID())
+	l.owner = fmt.Sprintf("eventwire %s by %s on %s (run %s)", run.name, orUnknown(l.caller), orUnknown(host), records.NewID())
 	return l
 }
 

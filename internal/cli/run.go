@@ -362,7 +362,7 @@ func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, dest
 	r.Prefetch(files)
 	planOne := planner(r, destroy)
 	apply := applyOptions{run: r, replan: planOne, parallel: d.parallel, stop: ctx.Done(),
-		ledger: openLedger(ctx, cfg, d.tableName(), d.leaseWait, run.name, env.Stderr)}
+		ledger: run.openLedger(ctx, cfg)}
 	outs := planFiles(ctx, planOne, files, d.parallel)
 	if ctx.Err() != nil {
 		return run.finish(outs, true)
