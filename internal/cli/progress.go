@@ -38,14 +38,19 @@ type flight struct {
 	since, said             time.Time
 }
 
-func newProgressView(w io.Writer, live bool, width int, interval time.Duration, now func() time.Time) *progressView {
+// newProgressView returns the view of env's standard error: live when it
+// is a terminal (env.StderrTerminal), lines cut at env.Width, else a line
+// every env.ProgressInterval; now is the clock.
+func newProgressView(env Env, now func() time.Time) *progressView {
+	interval, width := env.ProgressInterval, env.Width
 	if interval <= 0 {
 		interval = DefaultProgressInterval
 	}
 	if width <= 0 {
 		width = 80
 	}
-	return &progressView{w: w, live: live, width: width, interval: interval, now: now, flights: map[string]*flight{}}
+	return &progressView{w: env.Stderr, live: env.StderrTerminal, width: width, interval: interval, now: now,
+		flights: map[string]*flight{}}
 }
 
 // event takes one progress event (the progress.Func of the run).

@@ -40,7 +40,7 @@ func tickAfter(d time.Duration) step { return step{after: d, tick: true} }
 func playProgress(live bool, width int, steps []step) string {
 	var out strings.Builder
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	v := newProgressView(&out, live, width, 10*time.Second, func() time.Time { return now })
+	v := newProgressView(Env{Stderr: &out, StderrTerminal: live, Width: width, ProgressInterval: 10 * time.Second}, func() time.Time { return now })
 	for _, s := range steps {
 		now = now.Add(s.after)
 		if s.tick {
@@ -128,7 +128,7 @@ func TestProgressView_Terminal_RewritesLiveLines(t *testing.T) {
 func TestProgressView_Terminal_OtherOutputAbove(t *testing.T) {
 	var out strings.Builder
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	v := newProgressView(&out, true, 80, 0, func() time.Time { return now })
+	v := newProgressView(Env{Stderr: &out, StderrTerminal: true, Width: 80}, func() time.Time { return now })
 	v.event(progress.Event{Function: "orders", Step: progress.Started, Action: "create elb-target tg"})
 	v.Write([]byte("a log line"))
 	want := "orders: create elb-target tg [0s]\n" +

@@ -332,7 +332,7 @@ type deployRun struct {
 func runApply(ctx context.Context, d *deployFlags, paths []string, env Env, destroy bool) int {
 	// Everything written to stderr goes through the progress view, so
 	// that its live lines stay below.
-	view := newProgressView(env.Stderr, env.StderrTerminal, env.Width, env.ProgressInterval, time.Now)
+	view := newProgressView(env, time.Now)
 	env.Stderr = view
 	run := deployRun{name: "apply", d: d, env: env, out: env.Stdout}
 	if destroy {
