@@ -134,13 +134,22 @@ const (
 	outcomeConflict   = "conflict"
 )
 
-func newDeployDocument(command string, outs []outcome, applied, interrupted, debug bool) deployDocument {
-	doc := deployDocument{FormatVersion: FormatVersion, Command: command, Interrupted: interrupted,
+// deployOptions say what a deploy document is of.
+type deployOptions struct {
+	command string // plan, apply or destroy
+	// applied: the plans were applied (apply, destroy), so each function
+	// has an outcome; interrupted: an interrupt cut the run short.
+	applied, interrupted bool
+	debug                bool // errors with their whole chain
+}
+
+func newDeployDocument(outs []outcome, opts deployOptions) deployDocument {
+	doc := deployDocument{FormatVersion: FormatVersion, Command: opts.command, Interrupted: opts.interrupted,
 		Functions: make([]functionDocument, 0, len(outs))}
 	for _, o := range outs {
 		f := functionDocument{Source: o.Source, Actions: []actionDocument{}}
 		if o.err != nil {
-			f.setError(o.planProblem(false), o.err, debug)
+			f.setError(o.planProblem(false), o.err, opts.debug)
 		} else if err := o.conflict(); err != nil {
 			f.Error = ptr(err.Error())
 		}
@@ -151,10 +160,10 @@ func newDeployDocument(command string, outs []outcome, applied, interrupted, deb
 				f.Actions = append(f.Actions, newActionDocument(a))
 			}
 		}
-		if applied {
+		if opts.applied {
 			f.Outcome = ptr(o.outcome())
 			if o.applyErr != nil {
-				f.setError(o.applyProblem(command, false), o.applyErr, debug)
+				f.setError(o.applyProblem(opts.command, false), o.applyErr, opts.debug)
 			}
 		}
 		doc.Changes = doc.Changes || f.Changes
@@ -162,7 +171,7 @@ func newDeployDocument(command string, outs []outcome, applied, interrupted, deb
 	}
 	s := summarize(outs)
 	doc.Summary = summaryDocument{Functions: s.functions, WithChanges: s.changed, Failed: s.failed, Conflicts: s.conflicts}
-	if applied {
+	if opts.applied {
 		doc.Summary.Applied, doc.Summary.Failed = ptr(s.applied), s.failed+s.applyFailed
 	}
 	return doc

@@ -302,7 +302,7 @@ func runPlan(ctx context.Context, d *deployFlags, paths []string, env Env) int {
 	}
 	s := summarize(outs)
 	if d.output == "json" {
-		if err := writeDocument(env.Stdout, newDeployDocument("plan", outs, false, false, d.debug)); err != nil {
+		if err := writeDocument(env.Stdout, newDeployDocument(outs, deployOptions{command: "plan", debug: d.debug})); err != nil {
 			fmt.Fprintf(env.Stderr, "eventwire plan: %v\n", err)
 			return ExitError
 		}
@@ -419,7 +419,8 @@ func (run deployRun) finish(outs []outcome, interrupted bool) int {
 		code = ExitError
 	}
 	if run.d.output == "json" {
-		if err := writeDocument(run.env.Stdout, newDeployDocument(run.name, outs, true, interrupted, run.d.debug)); err != nil {
+		doc := newDeployDocument(outs, deployOptions{command: run.name, applied: true, interrupted: interrupted, debug: run.d.debug})
+		if err := writeDocument(run.env.Stdout, doc); err != nil {
 			fmt.Fprintf(run.env.Stderr, "eventwire %s: %v\n", run.name, err)
 			return ExitError
 		}
