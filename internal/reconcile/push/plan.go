@@ -46,7 +46,7 @@ type Rules struct {
 // in obs (the Reconciler refuses a file naming missing ones); a desired
 // route missing from obs is skipped.
 func Plan(fn plan.Function, desired []definition.PushSource, obs wiring.Push, rules Rules) []plan.Action {
-	return planAll(fn, desired, claims{}, obs, rules)
+	return planAll(&planning{fn: fn, desired: desired, obs: obs, rules: rules})
 }
 
 // PlanRemoval plans the removal of everything eventwire manages for fn,
@@ -66,7 +66,7 @@ func PlanRemoval(fn plan.Function, former []definition.PushSource, obs wiring.Pu
 			c.routes[routeRef{src.ApiId, src.RouteId}] = true
 		}
 	}
-	return planAll(fn, nil, c, obs, Rules{})
+	return planAll(&planning{fn: fn, obs: obs, claims: c})
 }
 
 // claims are the target groups and routes that the last file applied for
@@ -76,11 +76,24 @@ type claims struct {
 	routes       map[routeRef]bool
 }
 
-func planAll(fn plan.Function, desired []definition.PushSource, c claims, obs wiring.Push, rules Rules) []plan.Action {
-	g := newGrantSet(fn, obs.Statements)
-	registers, deregisters := planTargets(fn, desired, obs, g, c, rules)
-	r := planRoutes(fn, desired, obs, g, c, rules)
-	grants, revokes := planGrants(fn, obs, g)
+// planning is one function's plan in the making: what its steps read (the
+// function, the file's sources, what AWS has, the claims and the rules)
+// and the grants they add to.
+type planning struct {
+	fn      plan.Function
+	desired []definition.PushSource // nil: remove everything
+	obs     wiring.Push
+	claims  claims
+	rules   Rules
+	grants  *grantSet // made by planAll
+}
+
+// planAll plans pl's actions, in the order Plan gives.
+func planAll(pl *planning) []plan.Action {
+	pl.grants = newGrantSet(pl.fn, pl.obs.Statements)
+	registers, deregisters := planTargets(pl)
+	r := planRoutes(pl)
+	grants, revokes := planGrants(pl.fn, pl.obs, pl.grants)
 	var actions []plan.Action
 	for _, group := range [][]plan.Action{grants, registers, r.integrations, r.attaches, r.conflicts, r.detaches, deregisters, r.deletes, revokes, r.left} {
 		actions = append(actions, group...)

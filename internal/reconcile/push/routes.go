@@ -29,51 +29,51 @@ func (k keepSet) add(apiID, integrationID string) {
 	k[apiID][integrationID] = true
 }
 
-// planRoutes plans the API Gateway routes: each route desired names
+// planRoutes plans the API Gateway routes: each route the file names
 // pointed at fn's managed integration (created if missing), with the
-// grants to API Gateway; the routes eventwire wired for fn and desired no
+// grants to API Gateway; the routes eventwire wired for fn and the file no
 // longer names detached, and fn's integrations that no route uses any
-// more deleted. The routes that c names count as wired by eventwire. A
-// route pointed at an integration that eventwire did not create for fn is
-// a conflict (no grant, no integration, not re-pointed) unless rules
-// allow a takeover.
-func planRoutes(fn plan.Function, desired []definition.PushSource, obs wiring.Push, g *grantSet, c claims, rules Rules) routePlan {
-	arn := functionARN(fn)
-	desc := wiring.IntegrationDescription(fn.QualifiedARN())
+// more deleted. The routes that the claims name count as wired by
+// eventwire. A route pointed at an integration that eventwire did not
+// create for fn is a conflict (no grant, no integration, not re-pointed)
+// unless the rules allow a takeover.
+func planRoutes(pl *planning) routePlan {
+	desc := wiring.IntegrationDescription(pl.fn.QualifiedARN())
 	var p routePlan
-	want, order, held := p.wantRoutes(fn, desired, obs, g, rules)
-	keep := p.attach(obs, want, order, desc)
+	want, order, held := p.wantRoutes(pl)
+	keep := p.attach(pl.obs, want, order, desc)
 	for ref, uri := range held {
-		if id, ok := goodIntegration(obs.APIs[ref.api], desc, uri, ""); ok {
+		if id, ok := goodIntegration(pl.obs.APIs[ref.api], desc, uri, ""); ok {
 			keep.add(ref.api, id)
 		}
 	}
-	p.release(obs, arn, want, keep, desc, g.ours, c)
+	p.release(pl, want, keep)
 	return p
 }
 
 // wantRoutes returns the desired routes that exist, in file order, each
-// with the integration URI it needs, and adds their grants to g. A route
-// in conflict is planned as such and is not wanted: it is returned in
-// held, with the URI it would need, and its grants are held.
-func (p *routePlan) wantRoutes(fn plan.Function, desired []definition.PushSource, obs wiring.Push, g *grantSet, rules Rules) (want map[routeRef]string, order []routeRef, held map[routeRef]string) {
+// with the integration URI it needs, and adds their grants to pl's. A
+// route in conflict is planned as such and is not wanted: it is returned
+// in held, with the URI it would need, and its grants are held.
+func (p *routePlan) wantRoutes(pl *planning) (want map[routeRef]string, order []routeRef, held map[routeRef]string) {
+	fn, g := pl.fn, pl.grants
 	arn := functionARN(fn)
 	desc := wiring.IntegrationDescription(fn.QualifiedARN())
 	want, held = map[routeRef]string{}, map[routeRef]string{}
 	seen := map[routeRef]bool{}
-	for _, src := range desired {
+	for _, src := range pl.desired {
 		ref := routeRef{src.ApiId, src.RouteId}
 		if src.Service != definition.ServiceAPIGateway || seen[ref] {
 			continue
 		}
-		api := obs.APIs[src.ApiId]
+		api := pl.obs.APIs[src.ApiId]
 		route, ok := findRoute(api.Routes, src.RouteId)
 		if !ok {
 			continue
 		}
 		seen[ref] = true
 		uri, grant := IntegrationURI(fn, src.AliasStageVariableName), g.add
-		if c, ok := routeConflict(api, src.ApiId, route, desc); ok && !rules.AllowTakeover {
+		if c, ok := routeConflict(api, src.ApiId, route, desc); ok && !pl.rules.AllowTakeover {
 			grant, held[ref] = g.hold, uri
 			p.conflicts = append(p.conflicts, c)
 		} else {
@@ -84,7 +84,7 @@ func (p *routePlan) wantRoutes(fn plan.Function, desired []definition.PushSource
 			grant(wiring.Statement{Principal: definition.ServiceAPIGateway, SourceArn: executeAPI(arn, src.ApiId, "*", route.Key), Qualifier: fn.Qualifier})
 			continue
 		}
-		for _, s := range stageAliasGrants(arn, src.ApiId, route.Key, api.Stages, src.AliasStageVariableName) {
+		for _, s := range stageAliasGrants(arn, src, route.Key, api.Stages) {
 			grant(s)
 		}
 	}
@@ -108,17 +108,18 @@ func routeConflict(api wiring.API, apiID string, route wiring.Route, desc string
 	}, true
 }
 
-// stageAliasGrants are the grants of a route whose integration is
-// qualified by the stage variable variable: from each stage, API Gateway
-// invokes the alias (or version) that the stage's variable names, so each
-// stage that sets the variable gets a grant scoped to that stage, on that
-// alias. A stage that does not set it gets none.
-func stageAliasGrants(arn funcref.Ref, apiID, routeKey string, stages []wiring.Stage, variable string) []wiring.Statement {
+// stageAliasGrants are the grants of src's route (its key routeKey), whose
+// integration is qualified by the stage variable src names: from each of
+// the API's stages, API Gateway invokes the alias (or version) that the
+// stage's variable names, so each stage that sets the variable gets a
+// grant scoped to that stage, on that alias. A stage that does not set it
+// gets none.
+func stageAliasGrants(arn funcref.Ref, src definition.PushSource, routeKey string, stages []wiring.Stage) []wiring.Statement {
 	var grants []wiring.Statement
 	for _, st := range stages {
-		if alias := st.Variables[variable]; alias != "" {
+		if alias := st.Variables[src.AliasStageVariableName]; alias != "" {
 			grants = append(grants, wiring.Statement{
-				Principal: definition.ServiceAPIGateway, SourceArn: executeAPI(arn, apiID, st.Name, routeKey), Qualifier: alias,
+				Principal: definition.ServiceAPIGateway, SourceArn: executeAPI(arn, src.ApiId, st.Name, routeKey), Qualifier: alias,
 			})
 		}
 	}
@@ -153,17 +154,19 @@ func (p *routePlan) attach(obs wiring.Push, want map[routeRef]string, order []ro
 				})
 			}
 		}
-		p.attaches = append(p.attaches, attachRoute(api, ref.api, route, uri, target, desc))
+		op := attachOp{ApiID: ref.api, RouteID: route.ID, URI: uri, Description: desc}
+		p.attaches = append(p.attaches, attachRoute(api, route, op, target))
 	}
 	return keep
 }
 
-// attachRoute plans pointing route at target, the integration to uri.
-func attachRoute(api wiring.API, apiID string, route wiring.Route, uri, target, desc string) plan.Action {
+// attachRoute plans op, pointing route (of api) at target, the
+// integration to op.URI.
+func attachRoute(api wiring.API, route wiring.Route, op attachOp, target string) plan.Action {
 	a := plan.Action{
-		Resource: plan.ResourceRoute, ID: routeID(apiID, route),
+		Resource: plan.ResourceRoute, ID: routeID(op.ApiID, route),
 		Changes: []plan.Change{plan.Diff("Target", plan.Optional(route.Target), target)},
-		Op:      attachOp{ApiID: apiID, RouteID: route.ID, URI: uri, Description: desc},
+		Op:      op,
 	}
 	in, exists := findIntegration(api, route.Target)
 	switch {
@@ -173,7 +176,7 @@ func attachRoute(api wiring.API, apiID string, route wiring.Route, uri, target, 
 	case !exists:
 		a.Kind = plan.Create
 		a.Reason = "attach: its target " + route.Target + " does not exist"
-	case in.Description == desc:
+	case in.Description == op.Description:
 		a.Kind = plan.Update
 	default:
 		a.Kind = plan.Replace
@@ -184,14 +187,16 @@ func attachRoute(api wiring.API, apiID string, route wiring.Route, uri, target, 
 }
 
 // release plans, in each API observed, what eventwire wired for fn that
-// the file no longer declares: the routes pointed at fn's integrations
-// are detached (or left alone when eventwire never granted them: someone
-// else pointed them there), and fn's integrations that nothing keeps are
-// deleted. A route counts as eventwire's when one of its statements (ours)
-// grants it, or when c names it.
-func (p *routePlan) release(obs wiring.Push, arn funcref.Ref, want map[routeRef]string, keep keepSet, desc string, ours []wiring.Statement, c claims) {
-	for _, apiID := range slices.Sorted(maps.Keys(obs.APIs)) {
-		api := obs.APIs[apiID]
+// the file no longer declares (not in want): the routes pointed at fn's
+// integrations are detached (or left alone when eventwire never granted
+// them: someone else pointed them there), and fn's integrations that
+// nothing keeps are deleted. A route counts as eventwire's when one of
+// its statements for fn grants it, or when the claims name it.
+func (p *routePlan) release(pl *planning, want map[routeRef]string, keep keepSet) {
+	arn := functionARN(pl.fn)
+	desc := wiring.IntegrationDescription(pl.fn.QualifiedARN())
+	for _, apiID := range slices.Sorted(maps.Keys(pl.obs.APIs)) {
+		api := pl.obs.APIs[apiID]
 		if api.Missing {
 			continue
 		}
@@ -199,7 +204,7 @@ func (p *routePlan) release(obs wiring.Push, arn funcref.Ref, want map[routeRef]
 			if _, wanted := want[routeRef{apiID, r.ID}]; wanted || !isManaged(api, r.Target, desc) {
 				continue
 			}
-			if !granted(arn, apiID, r.Key, ours) && !c.routes[routeRef{apiID, r.ID}] {
+			if !granted(arn, apiID, r.Key, pl.grants.ours) && !pl.claims.routes[routeRef{apiID, r.ID}] {
 				// Not declared, and eventwire never granted this route: it
 				// was pointed at eventwire's integration by someone else.
 				// Neither the route nor the integration it uses is touched.

@@ -12,20 +12,21 @@ import (
 )
 
 // planTargets plans the Elastic Load Balancing target groups: fn (at its
-// qualifier) registered in each target group desired names, as the only
+// qualifier) registered in each target group the file names, as the only
 // target, with a grant to Elastic Load Balancing; and deregistered from
-// the target groups that eventwire's statements or c name and desired no
-// longer does. A target group that holds another target is a conflict
-// (no grant, no registration) unless rules allow a takeover.
-func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.Push, g *grantSet, c claims, rules Rules) (registers, deregisters []plan.Action) {
+// the target groups that eventwire's statements or the claims name and
+// the file no longer does. A target group that holds another target is a
+// conflict (no grant, no registration) unless the rules allow a takeover.
+func planTargets(pl *planning) (registers, deregisters []plan.Action) {
+	fn, obs, g := pl.fn, pl.obs, pl.grants
 	wantTG := map[string]bool{}
-	for _, src := range desired {
+	for _, src := range pl.desired {
 		if src.Service != definition.ServiceELB || wantTG[src.TargetGroupArn] {
 			continue
 		}
 		tgArn := src.TargetGroupArn
 		wantTG[tgArn] = true
-		a, ok := register(tgArn, fn.QualifiedARN(), obs.TargetGroups[tgArn].Targets, rules)
+		a, ok := register(tgArn, fn.QualifiedARN(), obs.TargetGroups[tgArn].Targets, pl.rules)
 		grant := wiring.Statement{Principal: definition.ServiceELB, SourceArn: tgArn, Qualifier: fn.Qualifier}
 		if ok && a.Kind == plan.Conflict {
 			g.hold(grant)
@@ -45,7 +46,7 @@ func planTargets(fn plan.Function, desired []definition.PushSource, obs wiring.P
 			ours = append(ours, registration{s.SourceArn, fn.At(s.Qualifier)})
 		}
 	}
-	for _, tg := range slices.Sorted(maps.Keys(c.targetGroups)) {
+	for _, tg := range slices.Sorted(maps.Keys(pl.claims.targetGroups)) {
 		ours = append(ours, registration{tg, fn.QualifiedARN()})
 	}
 	seen := map[registration]bool{}
