@@ -29,8 +29,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
 )
 
@@ -132,7 +130,7 @@ func bulk(ctx context.Context, o Options, tmp string, progress func(string)) (Bu
 	if b.NoOp, err = cliRun(ctx, p, "apply", "--yes", w.dir); err != nil {
 		return b, err
 	}
-	return b, faulty(ctx, o, &b, p, l.moto.URL, direct, tmp, progress)
+	return b, l.faulty(ctx, o, &b, tmp, progress)
 }
 
 // refill is the pause between two runs, long enough for every quota
@@ -140,15 +138,16 @@ func bulk(ctx context.Context, o Options, tmp string, progress func(string)) (Bu
 // jobs.
 const refill = 4 * time.Second
 
-// faulty applies a fresh world with faults injected, then plans it again
-// without faults: it converged if that plan has no changes and moto holds
-// one mapping per function.
-func faulty(ctx context.Context, o Options, b *Bulk, p *faultproxy.Proxy, motoURL string, direct aws.Config, tmp string, progress func(string)) error {
+// faulty applies a fresh world with faults injected, through the lab's
+// proxy, then plans it again without faults: it converged if that plan
+// has no changes and moto holds one mapping per function.
+func (l *lab) faulty(ctx context.Context, o Options, b *Bulk, tmp string, progress func(string)) error {
+	p, motoURL := l.proxy, l.moto.URL
 	if err := resetMoto(motoURL); err != nil {
 		return err
 	}
 	progress("bulk apply: a fresh world for the apply with faults")
-	w, err := createWorld(ctx, direct, o.Functions, o.Functions, filepath.Join(tmp, "faulty"))
+	w, err := createWorld(ctx, l.direct, o.Functions, o.Functions, filepath.Join(tmp, "faulty"))
 	if err != nil {
 		return err
 	}
