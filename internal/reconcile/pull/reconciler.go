@@ -322,14 +322,14 @@ func (x *execution) delete(ctx context.Context, uuid string, log *slog.Logger) e
 // options the wait is left to Waits.Wait, off the caller's path.
 func (x *execution) settle(ctx context.Context, got wiring.Mapping, enabled bool, log *slog.Logger) error {
 	if got.State != "" && !wiring.Transitional(got.State) {
-		return settled(got, enabled, log.With("uuid", got.UUID), ctx)
+		return settled(ctx, got, enabled, log.With("uuid", got.UUID))
 	}
 	wait := func(ctx context.Context) error {
 		o, err := x.waitStable(ctx, got.UUID)
 		if err != nil {
 			return err
 		}
-		return settled(o, enabled, log, ctx)
+		return settled(ctx, o, enabled, log)
 	}
 	if x.Waits != nil {
 		x.Waits.add(wait)
@@ -340,7 +340,7 @@ func (x *execution) settle(ctx context.Context, got wiring.Mapping, enabled bool
 
 // settled checks that o, a mapping in a stable state, is in the state the
 // file wants.
-func settled(o wiring.Mapping, enabled bool, log *slog.Logger, ctx context.Context) error {
+func settled(ctx context.Context, o wiring.Mapping, enabled bool, log *slog.Logger) error {
 	want := wiring.StateEnabled
 	if !enabled {
 		want = wiring.StateDisabled
