@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/eventwire/eventwire/internal/cli"
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/plan"
+	"github.com/eventwire/eventwire/internal/progress"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
@@ -250,4 +253,80 @@ func TestPlanDestroy_FunctionGone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRun_SharesReadsAndReports: the plans of one Run read the HTTP API
+// both files name once; a Reconciler's own plans, outside any run, and
+// the plans of a new run read it again. A run's apply reports each change
+// to the run's progress.Func, scoped to the function and the action.
+func TestRun_SharesReadsAndReports(t *testing.T) {
+	w := newGoneWorld(t)
+	ctx := context.Background()
+	var files []*definition.File
+	for _, name := range []string{"orders", "other"} {
+		f, err := definition.Load(filepath.Join(w.dir, name, "_lambdaeventsourcedef.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	rec := reconcile.New(w.cfg, reconcile.Options{})
+	getRoutes := func(planFile func(context.Context, *definition.File) (*plan.Plan, error)) int {
+		t.Helper()
+		w.calls.Reset()
+		for _, f := range files {
+			if _, err := planFile(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return count(w.calls.All(), "ApiGatewayV2.GetRoutes")
+	}
+	if n := getRoutes(rec.Plan); n != 2 {
+		t.Errorf("Reconciler.Plan of two files on one API: %d GetRoutes, want 2 (no run: nothing shared)", n)
+	}
+	run := rec.NewRun(nil)
+	if n := getRoutes(run.Plan); n != 1 {
+		t.Errorf("Run.Plan of two files on one API: %d GetRoutes, want 1", n)
+	}
+	if n := getRoutes(run.Plan); n != 0 {
+		t.Errorf("the same run again: %d GetRoutes, want 0", n)
+	}
+	if n := getRoutes(rec.NewRun(nil).Plan); n != 1 {
+		t.Errorf("a new run: %d GetRoutes, want 1 (nothing kept across runs)", n)
+	}
+
+	var events []progress.Event
+	var mu sync.Mutex
+	run = rec.NewRun(func(e progress.Event) { mu.Lock(); events = append(events, e); mu.Unlock() })
+	p, err := run.PlanDestroy(ctx, "orders", files[0].Push)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	var want []progress.Event
+	for _, a := range p.Actions {
+		if a.Kind.IsChange() {
+			action := fmt.Sprintf("%s %s %s", a.Kind, a.Resource, a.ID)
+			want = append(want, progress.Event{Function: "orders", Action: action, Step: progress.Started},
+				progress.Event{Function: "orders", Action: action, Step: progress.Finished})
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the destroy plan has no changes")
+	}
+	if diff := cmp.Diff(want, events); diff != "" {
+		t.Errorf("progress of the run's apply (-want +got):\n%s", diff)
+	}
+}
+
+func count(ops []string, op string) int {
+	n := 0
+	for _, o := range ops {
+		if o == op {
+			n++
+		}
+	}
+	return n
 }
