@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/eventwire/eventwire/internal/aws/lazy"
 	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/reconcile"
@@ -245,7 +246,7 @@ func (h *Handler) PaceSweep(cfg aws.Config, opts reconcile.Options, p *quota.Pac
 	opts.Pacer = p
 	h.cfg.Sweep.Deployer = reconcile.New(cfg, opts)
 	p.Configure(&cfg)
-	h.cfg.Sweep.Mappings = newLazyMappings(cfg)
+	h.cfg.Sweep.Mappings = lazy.NewMappings(cfg)
 }
 
 // SetMetrics makes the sweep write its Embedded Metric Format lines to w
@@ -259,25 +260,25 @@ func (h *Handler) SetMetrics(w io.Writer) { h.cfg.Sweep.Metrics = w }
 func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3Opts ...func(*s3.Options)) *Handler {
 	return New(Config{
 		Deployer:           d,
-		Store:              records.New(newLazyDynamoDB(cfg), s.Table, records.Options{}),
+		Store:              records.New(lazy.NewDynamoDB(cfg), s.Table, records.Options{}),
 		Parse:              definition.Parse,
-		S3:                 newLazyS3(cfg, s3Opts...),
-		CodeCommit:         newLazyCodeCommit(cfg),
-		CodePipeline:       newLazyCodePipeline(cfg),
+		S3:                 lazy.NewS3(cfg, s3Opts...),
+		CodeCommit:         lazy.NewCodeCommit(cfg),
+		CodePipeline:       lazy.NewCodePipeline(cfg),
 		ArtifactS3:         NewArtifactS3(cfg, s3Opts...),
 		Logger:             log,
 		LeaseDuration:      s.LeaseDuration,
 		FunctionPrefix:     s.FunctionPrefix,
 		KeyPrefixFunctions: s.KeyPrefixFunctions,
 		Self:               s.Self,
-		Policy:             (&ownPolicy{allowed: s.Allowed, region: cfg.Region, sts: newLazySTS(cfg)}).get,
+		Policy:             (&ownPolicy{allowed: s.Allowed, region: cfg.Region, sts: lazy.NewSTS(cfg)}).get,
 		Bucket:             s.Bucket,
 		Repository:         s.Repository,
 		Branches:           s.Branches,
 		Sweep: SweepConfig{
 			QueueARN: s.SweepQueueARN, QueueURL: s.SweepQueueURL, Heal: s.DriftHeal,
-			SQS:      newLazySQS(cfg),
-			Mappings: newLazyMappings(cfg),
+			SQS:      lazy.NewSQS(cfg),
+			Mappings: lazy.NewMappings(cfg),
 		},
 	})
 }
