@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
 
 const (
@@ -15,17 +16,17 @@ const (
 
 // repoWorld is a world whose CodeCommit client talks to a fake repository
 // (moto has no CodeCommit): the real handler and reconciler on moto.
-func repoWorld(t *testing.T, repo *fakeRepo, functions, variants []string) (*world, *jsonServer) {
+func repoWorld(t *testing.T, repo *fakeRepo, functions, variants []string) (*deployertest.World, *deployertest.JSONServer) {
 	t.Helper()
 	js := newCodeCommitServer(t, repo)
-	e := newEnv(t)
-	e.codeCommitURL = js.URL
-	return e.world(t, "", functions, variants), js
+	e := deployertest.NewEnv(t)
+	e.CodeCommitURL = js.URL
+	return e.World(t, "", functions, variants), js
 }
 
 // pushed is the EventBridge event of a push of commit over old.
 func pushedEvent(t *testing.T, commit, old string) json.RawMessage {
-	return event(t, "codecommit-eventbridge.json", map[string]string{"Commit": commit, "Old": old, "Event": "referenceUpdated"})
+	return deployertest.Event(t, "codecommit-eventbridge.json", map[string]string{"Commit": commit, "Old": old, "Event": "referenceUpdated"})
 }
 
 // A move across two pushes: the first adds the copy (a conflict while the
@@ -35,34 +36,34 @@ func pushedEvent(t *testing.T, commit, old string) json.RawMessage {
 func TestCodeCommit_MoveAcrossTwoPushes(t *testing.T) {
 	repo := &fakeRepo{name: "definitions", pageSize: 10, parents: map[string][]string{c1: {}, c2: {c1}, c3: {c2}}}
 	w, _ := repoWorld(t, repo, []string{"orders"}, []string{"a", "b"})
-	a, b := w.file("orders", "a"), w.file("orders", "b")
+	a, b := w.File("orders", "a"), w.File("orders", "b")
 	repo.trees = map[string]map[string]string{
 		c1: {"team-a/orders/_lambdaeventsourcedef.json": a},
 		c2: {"team-a/orders/_lambdaeventsourcedef.json": a, "team-b/orders/_lambdaeventsourcedef.json": b},
 		c3: {"team-b/orders/_lambdaeventsourcedef.json": b},
 	}
-	w.deliver(pushedEvent(t, c1, ""))
-	w.checkWiring("first push", map[string]string{"orders": "a"})
-	w.deliver(pushedEvent(t, c2, c1))
-	w.checkWiring("the copy pushed", map[string]string{"orders": "a"})
-	if got := w.history("orders")[0]; got.Outcome != records.Conflict || !strings.Contains(got.Source, "team-b/") || !strings.Contains(got.DeclaredBy, "team-a/") {
+	w.Deliver(pushedEvent(t, c1, ""))
+	w.CheckWiring("first push", map[string]string{"orders": "a"})
+	w.Deliver(pushedEvent(t, c2, c1))
+	w.CheckWiring("the copy pushed", map[string]string{"orders": "a"})
+	if got := w.History("orders")[0]; got.Outcome != records.Conflict || !strings.Contains(got.Source, "team-b/") || !strings.Contains(got.DeclaredBy, "team-a/") {
 		t.Errorf("record of the copy: %s %s declared by %s, want a conflict", got.Outcome, got.Source, got.DeclaredBy)
 	}
-	w.deliver(pushedEvent(t, c3, c2))
-	w.checkWiring("the old file deleted", map[string]string{"orders": "b"})
-	for _, r := range w.history("orders") {
+	w.Deliver(pushedEvent(t, c3, c2))
+	w.CheckWiring("the old file deleted", map[string]string{"orders": "b"})
+	for _, r := range w.History("orders") {
 		if r.Mode == records.ModeDestroy {
 			t.Errorf("torn down: %s %s", r.Outcome, r.Source)
 		}
 	}
 
-	w.calls.Reset()
-	w.deliver(pushedEvent(t, c2, c1), pushedEvent(t, c3, c2))
-	if writes := lambdaWrites(w.calls.Writes()); len(writes) != 0 {
+	w.Calls.Reset()
+	w.Deliver(pushedEvent(t, c2, c1), pushedEvent(t, c3, c2))
+	if writes := lambdaWrites(w.Calls.Writes()); len(writes) != 0 {
 		t.Errorf("the pushes delivered again wrote to AWS: %v", writes)
 	}
-	w.checkWiring("the pushes delivered again", map[string]string{"orders": "b"})
-	if got := w.log.grep("skipped push: the branch's last indexed commit already contains it"); len(got) != 1 || !strings.Contains(got[0], c2) {
+	w.CheckWiring("the pushes delivered again", map[string]string{"orders": "b"})
+	if got := w.Log.Grep("skipped push: the branch's last indexed commit already contains it"); len(got) != 1 || !strings.Contains(got[0], c2) {
 		t.Errorf("log lines of the older push: %q", got)
 	}
 }
@@ -72,13 +73,13 @@ func TestCodeCommit_MoveInOnePush(t *testing.T) {
 	repo := &fakeRepo{name: "definitions", pageSize: 1, parents: map[string][]string{c1: {}, c2: {c1}}}
 	w, _ := repoWorld(t, repo, []string{"orders"}, []string{"a", "b"})
 	repo.trees = map[string]map[string]string{
-		c1: {"old/_lambdaeventsourcedef.json": w.file("orders", "a")},
-		c2: {"new/_lambdaeventsourcedef.json": w.file("orders", "b")},
+		c1: {"old/_lambdaeventsourcedef.json": w.File("orders", "a")},
+		c2: {"new/_lambdaeventsourcedef.json": w.File("orders", "b")},
 	}
-	w.deliver(pushedEvent(t, c1, ""), pushedEvent(t, c2, c1))
-	w.checkWiring("after the move", map[string]string{"orders": "b"})
+	w.Deliver(pushedEvent(t, c1, ""), pushedEvent(t, c2, c1))
+	w.CheckWiring("after the move", map[string]string{"orders": "b"})
 	var got []string
-	for _, r := range w.history("orders") {
+	for _, r := range w.History("orders") {
 		got = append(got, string(r.Outcome)+" "+string(r.Mode)+" "+r.Source)
 	}
 	want := []string{
@@ -100,23 +101,23 @@ func TestCodeCommit_BranchOrdering(t *testing.T) {
 	repo := &fakeRepo{name: "definitions", pageSize: 10, parents: map[string][]string{c1: {}, c2: {c1}, c3: {c2}, c4: {c1}, c5: {c1}}}
 	w, _ := repoWorld(t, repo, []string{"orders", "inventory"}, []string{"a", "b", "c", "d"})
 	repo.trees = map[string]map[string]string{
-		c1: {"orders/_lambdaeventsourcedef.json": w.file("orders", "a")},
-		c2: {"orders/_lambdaeventsourcedef.json": w.file("orders", "b")},
-		c3: {"orders/_lambdaeventsourcedef.json": w.file("orders", "b"), "inventory/_lambdaeventsourcedef.json": w.file("inventory", "c")},
-		c4: {"orders/_lambdaeventsourcedef.json": w.file("orders", "d")},
-		c5: {"inventory/_lambdaeventsourcedef.json": w.file("inventory", "d")},
+		c1: {"orders/_lambdaeventsourcedef.json": w.File("orders", "a")},
+		c2: {"orders/_lambdaeventsourcedef.json": w.File("orders", "b")},
+		c3: {"orders/_lambdaeventsourcedef.json": w.File("orders", "b"), "inventory/_lambdaeventsourcedef.json": w.File("inventory", "c")},
+		c4: {"orders/_lambdaeventsourcedef.json": w.File("orders", "d")},
+		c5: {"inventory/_lambdaeventsourcedef.json": w.File("inventory", "d")},
 	}
-	w.deliver(pushedEvent(t, c1, ""))
+	w.Deliver(pushedEvent(t, c1, ""))
 	// c2's push is lost; c3's trigger names only c3.
-	w.deliver(event(t, "codecommit-push.json", map[string]string{"Commit": c3, "Next": c3}))
-	w.checkWiring("after c3", map[string]string{"orders": "b", "inventory": "c"})
+	w.Deliver(deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": c3, "Next": c3}))
+	w.CheckWiring("after c3", map[string]string{"orders": "b", "inventory": "c"})
 	// A rewritten history, told by a trigger: skipped.
-	w.deliver(event(t, "codecommit-push.json", map[string]string{"Commit": c4, "Next": c4}))
-	w.checkWiring("after the trigger for c4", map[string]string{"orders": "b", "inventory": "c"})
-	if got := w.log.grep("skipped push: the branch's last indexed commit is not among"); len(got) != 2 {
+	w.Deliver(deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": c4, "Next": c4}))
+	w.CheckWiring("after the trigger for c4", map[string]string{"orders": "b", "inventory": "c"})
+	if got := w.Log.Grep("skipped push: the branch's last indexed commit is not among"); len(got) != 2 {
 		t.Errorf("log lines of the skipped pushes: %q", got)
 	}
 	// A force push from c3 to c5, told by EventBridge: applied.
-	w.deliver(pushedEvent(t, c5, c3))
-	w.checkWiring("after the force push", map[string]string{"inventory": "d"})
+	w.Deliver(pushedEvent(t, c5, c3))
+	w.CheckWiring("after the force push", map[string]string{"inventory": "d"})
 }

@@ -10,8 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -43,11 +42,11 @@ func (r *fakeRepo) update(change func()) {
 	change()
 }
 
-func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
+func newCodeCommitServer(t *testing.T, repo *fakeRepo) *deployertest.JSONServer {
 	str := func(in map[string]any, k string) string { s, _ := in[k].(string); return s }
 	checkRepo := func(in map[string]any) error {
 		if got := str(in, "repositoryName"); got != repo.name {
-			return awsError{"RepositoryDoesNotExistException", got + " does not exist"}
+			return deployertest.AWSError{Type: "RepositoryDoesNotExistException", Message: got + " does not exist"}
 		}
 		return nil
 	}
@@ -59,7 +58,7 @@ func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
 			id := str(in, "commitId")
 			parents, ok := repo.parents[id]
 			if !ok {
-				return nil, awsError{"CommitIdDoesNotExistException", id}
+				return nil, deployertest.AWSError{Type: "CommitIdDoesNotExistException", Message: id}
 			}
 			return map[string]any{"commit": map[string]any{"commitId": id, "parents": parents, "message": "change " + id, "treeId": "t" + id}}, nil
 		},
@@ -76,7 +75,7 @@ func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
 			}
 			content, ok := repo.trees[commit][p]
 			if !ok {
-				return nil, awsError{"FileDoesNotExistException", p + " does not exist at " + commit}
+				return nil, deployertest.AWSError{Type: "FileDoesNotExistException", Message: p + " does not exist at " + commit}
 			}
 			return map[string]any{
 				"commitId": commit, "blobId": "b" + p, "filePath": p, "fileMode": "NORMAL",
@@ -94,7 +93,7 @@ func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
 			name := str(in, "branchName")
 			commit, ok := repo.refs["refs/heads/"+name]
 			if !ok {
-				return nil, awsError{"BranchDoesNotExistException", name + " does not exist"}
+				return nil, deployertest.AWSError{Type: "BranchDoesNotExistException", Message: name + " does not exist"}
 			}
 			return map[string]any{"branch": map[string]any{"branchName": name, "commitId": commit}}, nil
 		},
@@ -136,7 +135,7 @@ func newCodeCommitServer(t *testing.T, repo *fakeRepo) *jsonServer {
 			return out, nil
 		},
 	}
-	return newJSONServer(t, "CodeCommit_20150413", repo.locked(ops))
+	return deployertest.NewJSONServer(t, "CodeCommit_20150413", repo.locked(ops))
 }
 
 // locked runs each operation under the repository's lock, so that a test
@@ -153,10 +152,6 @@ func (r *fakeRepo) locked(ops map[string]func(map[string]any) (any, error)) map[
 	return out
 }
 
-func (e *env) codeCommit(js *jsonServer) *codecommit.Client {
-	return codecommit.NewFromConfig(e.cfg, func(o *codecommit.Options) { o.BaseEndpoint = aws.String(js.URL) })
-}
-
 const (
 	c1 = "1111111111111111111111111111111111111111"
 	c2 = "2222222222222222222222222222222222222222"
@@ -164,7 +159,7 @@ const (
 )
 
 func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	repo := &fakeRepo{
 		name:     "definitions",
 		pageSize: 2,
@@ -172,9 +167,9 @@ func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
 		trees: map[string]map[string]string{
 			c1: {
 				"README.md":                            "# definitions",
-				"legacy/_lambdaeventsourcedef.json":    sqsFile("legacy", "legacy", 10),
-				"inventory/_lambdaeventsourcedef.json": sqsFile("inventory", "inventory", 5),
-				"old/_lambdaeventsourcedef.json":       sqsFile("shipping", "shipping", 5),
+				"legacy/_lambdaeventsourcedef.json":    deployertest.SQSFile("legacy", "legacy", 10),
+				"inventory/_lambdaeventsourcedef.json": deployertest.SQSFile("inventory", "inventory", 5),
+				"old/_lambdaeventsourcedef.json":       deployertest.SQSFile("shipping", "shipping", 5),
 			},
 			c2: {
 				"README.md": "# definitions, now with orders",
@@ -182,9 +177,9 @@ func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
 				"team a/orders/_lambdaeventsourcedef.json": `{"PullEventSources":{"EventSourceMapping":{"EventSourceArn":"arn:aws:sqs:us-east-1:123456789012:orders"}}}`,
 				"team a/orders/_lambdadef.json":            `{"FunctionName":"orders"}`,
 				// Modified.
-				"inventory/_lambdaeventsourcedef.json": sqsFile("inventory", "inventory", 7),
+				"inventory/_lambdaeventsourcedef.json": deployertest.SQSFile("inventory", "inventory", 7),
 				// legacy deleted; shipping moved from old/ to new/.
-				"new/_lambdaeventsourcedef.json": sqsFile("shipping", "shipping", 5),
+				"new/_lambdaeventsourcedef.json": deployertest.SQSFile("shipping", "shipping", 5),
 				// Added and invalid: recorded, the others still applied.
 				"bad/_lambdaeventsourcedef.json": `{"FunctionName":"bad","PullEventSorces":{}}`,
 			},
@@ -195,12 +190,12 @@ func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
 		repo.trees[c3][p] = c
 	}
 	repo.trees[c3]["README.md"] = "# no definition changed"
-	e.deployer.applied["legacy"] = "wired at c1"
-	e.deployer.applied["shipping"] = "wired at c1"
+	e.Deployer.Seed("legacy", "wired at c1")
+	e.Deployer.Seed("shipping", "wired at c1")
 
 	js := newCodeCommitServer(t, repo)
-	e.tcfg.CodeCommit = e.codeCommit(js)
-	if err := e.handler().Handle(context.Background(), event(t, "codecommit-push.json", map[string]string{"Commit": c2, "Next": c3})); err != nil {
+	e.Config.CodeCommit = e.CodeCommit(js)
+	if err := e.NewHandler().Handle(context.Background(), deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": c2, "Next": c3})); err != nil {
 		t.Fatal(err)
 	}
 
@@ -212,13 +207,13 @@ func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
 		"plan orders", "apply orders",
 		"plan shipping", "apply shipping",
 	}
-	if diff := cmp.Diff(want, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff(want, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := e.deployer.Applied()["inventory"]; !strings.Contains(got, `"BatchSize":7`) {
+	if got := e.Deployer.Applied()["inventory"]; !strings.Contains(got, `"BatchSize":7`) {
 		t.Errorf("inventory applied %s, want the file at the commit (BatchSize 7)", got)
 	}
-	if _, ok := e.deployer.Applied()["legacy"]; ok {
+	if _, ok := e.Deployer.Applied()["legacy"]; ok {
 		t.Error("legacy not torn down")
 	}
 
@@ -240,32 +235,32 @@ func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
 		t.Errorf("GetDifferences requests (-want +got):\n%s", diff)
 	}
 	// Only the three operations the deployer is allowed.
-	for _, op := range js.ops() {
+	for _, op := range js.Ops() {
 		if op != "GetCommit" && op != "GetDifferences" && op != "GetFile" {
 			t.Errorf("unexpected operation %s", op)
 		}
 	}
 
-	if diff := cmp.Diff([]string{"succeeded apply codecommit://definitions/team a/orders/_lambdaeventsourcedef.json@" + c2}, e.outcomes("orders")); diff != "" {
+	if diff := cmp.Diff([]string{"succeeded apply codecommit://definitions/team a/orders/_lambdaeventsourcedef.json@" + c2}, e.Outcomes("orders")); diff != "" {
 		t.Errorf("orders records (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"succeeded destroy codecommit://definitions/legacy/_lambdaeventsourcedef.json@" + c2}, e.outcomes("legacy")); diff != "" {
+	if diff := cmp.Diff([]string{"succeeded destroy codecommit://definitions/legacy/_lambdaeventsourcedef.json@" + c2}, e.Outcomes("legacy")); diff != "" {
 		t.Errorf("legacy records (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"invalid apply codecommit://definitions/bad/_lambdaeventsourcedef.json@" + c2}, e.outcomes("bad")); diff != "" {
+	if diff := cmp.Diff([]string{"invalid apply codecommit://definitions/bad/_lambdaeventsourcedef.json@" + c2}, e.Outcomes("bad")); diff != "" {
 		t.Errorf("bad records (-want +got):\n%s", diff)
 	}
-	if got := e.log.grep("commit changes no definition file"); len(got) != 1 || !strings.Contains(got[0], c3) {
+	if got := e.Log.Grep("commit changes no definition file"); len(got) != 1 || !strings.Contains(got[0], c3) {
 		t.Errorf("log for the commit without definitions: %q", got)
 	}
 }
 
 // A failure reading the repository is returned, so that Lambda retries.
 func TestCodeCommit_AWSFailureReturned(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	repo := &fakeRepo{name: "another-repo", pageSize: 10, parents: map[string][]string{}, trees: map[string]map[string]string{}}
-	e.tcfg.CodeCommit = e.codeCommit(newCodeCommitServer(t, repo))
-	err := e.handler().Handle(context.Background(), event(t, "codecommit-push.json", map[string]string{"Commit": c2, "Next": c3}))
+	e.Config.CodeCommit = e.CodeCommit(newCodeCommitServer(t, repo))
+	err := e.NewHandler().Handle(context.Background(), deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": c2, "Next": c3}))
 	if err == nil || !strings.Contains(err.Error(), "RepositoryDoesNotExistException") {
 		t.Fatalf("err = %v, want the CodeCommit error", err)
 	}
@@ -286,9 +281,9 @@ func TestCodeCommit_EventBridgeStateChange(t *testing.T) {
 			trees: map[string]map[string]string{
 				c1: {"README.md": "# definitions"},
 				// The push's first commit adds the file ...
-				c2: {"README.md": "# definitions", "orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)},
+				c2: {"README.md": "# definitions", "orders/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders", 5)},
 				// ... its tip only edits the README.
-				c3: {"README.md": "# edited", "orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)},
+				c3: {"README.md": "# edited", "orders/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders", 5)},
 			},
 		}
 	}
@@ -305,12 +300,12 @@ func TestCodeCommit_EventBridgeStateChange(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
-			e.tcfg.CodeCommit = e.codeCommit(newCodeCommitServer(t, repo()))
-			if err := e.handler().Handle(context.Background(), event(t, "codecommit-eventbridge.json", tt.v)); err != nil {
+			e := deployertest.NewEnv(t)
+			e.Config.CodeCommit = e.CodeCommit(newCodeCommitServer(t, repo()))
+			if err := e.NewHandler().Handle(context.Background(), deployertest.Event(t, "codecommit-eventbridge.json", tt.v)); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, e.deployer.Calls()); diff != "" {
+			if diff := cmp.Diff(tt.want, e.Deployer.Calls()); diff != "" {
 				t.Errorf("deployer calls (-want +got):\n%s", diff)
 			}
 		})
@@ -321,7 +316,7 @@ func TestCodeCommit_EventBridgeStateChange(t *testing.T) {
 // function, so the second (by path, both declared at once) is a conflict,
 // recorded with the first, and not applied.
 func TestCodeCommit_TwoFilesOfOneFunction_SecondIsAConflict(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	repo := &fakeRepo{
 		name:     "definitions",
 		pageSize: 10,
@@ -329,23 +324,23 @@ func TestCodeCommit_TwoFilesOfOneFunction_SecondIsAConflict(t *testing.T) {
 		trees: map[string]map[string]string{
 			c1: {},
 			c2: {
-				"a/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5),
-				"b/_lambdaeventsourcedef.json": sqsFile("orders", "orders-2", 5),
+				"a/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders", 5),
+				"b/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders-2", 5),
 			},
 		},
 	}
-	e.tcfg.CodeCommit = e.codeCommit(newCodeCommitServer(t, repo))
-	if err := e.handler().Handle(context.Background(), event(t, "codecommit-eventbridge.json",
+	e.Config.CodeCommit = e.CodeCommit(newCodeCommitServer(t, repo))
+	if err := e.NewHandler().Handle(context.Background(), deployertest.Event(t, "codecommit-eventbridge.json",
 		map[string]string{"Commit": c2, "Old": c1, "Event": "referenceUpdated"})); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := e.deployer.Applied()["orders"]; !strings.Contains(got, "orders\"") || strings.Contains(got, "orders-2") {
+	if got := e.Deployer.Applied()["orders"]; !strings.Contains(got, "orders\"") || strings.Contains(got, "orders-2") {
 		t.Errorf("applied %s, want a/'s file", got)
 	}
-	hist := e.history("orders")
+	hist := e.History("orders")
 	var got []string
 	for _, r := range hist {
 		got = append(got, fmt.Sprintf("%s %s %s", r.Outcome, r.Source, r.DeclaredBy))
@@ -365,25 +360,25 @@ func TestCodeCommit_TwoFilesOfOneFunction_SecondIsAConflict(t *testing.T) {
 // an earlier commit of the push than its tip is applied, one deleted by it
 // torn down.
 func TestCodeCommit_OldCommit_AppliesEveryCommitOfThePush(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	repo := &fakeRepo{
 		name:     "definitions",
 		pageSize: 10,
 		parents:  map[string][]string{c1: {}, c2: {c1}, c3: {c2}},
 		trees: map[string]map[string]string{
-			c1: {"legacy/_lambdaeventsourcedef.json": sqsFile("legacy", "legacy", 1)},
-			c2: {"orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)},
-			c3: {"orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5), "README.md": "# definitions"},
+			c1: {"legacy/_lambdaeventsourcedef.json": deployertest.SQSFile("legacy", "legacy", 1)},
+			c2: {"orders/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders", 5)},
+			c3: {"orders/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders", 5), "README.md": "# definitions"},
 		},
 	}
-	e.deployer.applied["legacy"] = "wired at c1"
+	e.Deployer.Seed("legacy", "wired at c1")
 	js := newCodeCommitServer(t, repo)
-	e.tcfg.CodeCommit = e.codeCommit(js)
-	ev := event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c3, "Old": c1, "Event": "referenceUpdated"})
-	if err := e.handler().Handle(context.Background(), ev); err != nil {
+	e.Config.CodeCommit = e.CodeCommit(js)
+	ev := deployertest.Event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c3, "Old": c1, "Event": "referenceUpdated"})
+	if err := e.NewHandler().Handle(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"plan-destroy legacy", "apply legacy", "plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan-destroy legacy", "apply legacy", "plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
 	for _, r := range js.Requests() {

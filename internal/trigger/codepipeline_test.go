@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
@@ -68,8 +69,8 @@ func zipOf(t *testing.T, files map[string]string) []byte {
 }
 
 type pipelineEnv struct {
-	*env
-	pipeline *jsonServer
+	*deployertest.Env
+	pipeline *deployertest.JSONServer
 	jobs     *pipelineJobs
 	creds    *credsRecorder
 }
@@ -92,7 +93,7 @@ func (pj *pipelineJobs) ops() map[string]func(map[string]any) (any, error) {
 		defer pj.mu.Unlock()
 		data, ok := pj.data[id]
 		if !ok {
-			return id, nil, awsError{"JobNotFoundException", "job " + id + " not found"}
+			return id, nil, deployertest.AWSError{Type: "JobNotFoundException", Message: "job " + id + " not found"}
 		}
 		return id, data, nil
 	}
@@ -104,7 +105,7 @@ func (pj *pipelineJobs) ops() map[string]func(map[string]any) (any, error) {
 		pj.mu.Lock()
 		defer pj.mu.Unlock()
 		if pj.answered[id] {
-			return nil, awsError{"InvalidJobStateException", "job " + id + " is not in progress"}
+			return nil, deployertest.AWSError{Type: "InvalidJobStateException", Message: "job " + id + " is not in progress"}
 		}
 		pj.answered[id] = true
 		return map[string]any{}, nil
@@ -125,34 +126,34 @@ func (pj *pipelineJobs) ops() map[string]func(map[string]any) (any, error) {
 // newPipelineEnv uploads the two artifacts of testdata/codepipeline-job.json
 // and wires the CodePipeline fake, which knows the jobs of jobEvent.
 func newPipelineEnv(t *testing.T, source, build map[string]string) *pipelineEnv {
-	return newPipelineEnvOn(t, newEnv(t), source, build)
+	return newPipelineEnvOn(t, deployertest.NewEnv(t), source, build)
 }
 
-func newPipelineEnvOn(t *testing.T, e *env, source, build map[string]string) *pipelineEnv {
+func newPipelineEnvOn(t *testing.T, e *deployertest.Env, source, build map[string]string) *pipelineEnv {
 	return newPipelineEnvZips(t, e, zipOf(t, source), zipOf(t, build))
 }
 
 // newPipelineEnvZips is newPipelineEnvOn with the artifacts' bytes.
-func newPipelineEnvZips(t *testing.T, e *env, source, build []byte) *pipelineEnv {
+func newPipelineEnvZips(t *testing.T, e *deployertest.Env, source, build []byte) *pipelineEnv {
 	ctx := context.Background()
-	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(artifactBucket)}); err != nil {
+	if _, err := e.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(artifactBucket)}); err != nil {
 		t.Fatal(err)
 	}
 	for key, zip := range map[string][]byte{
 		"definitions-pipeline/SourceArti/Xa3kL9p": source,
 		"definitions-pipeline/BuildArtif/Qm7vT2c": build,
 	} {
-		if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(artifactBucket), Key: aws.String(key), Body: bytes.NewReader(zip)}); err != nil {
+		if _, err := e.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(artifactBucket), Key: aws.String(key), Body: bytes.NewReader(zip)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pe := &pipelineEnv{env: e, jobs: &pipelineJobs{data: map[string]map[string]any{}, answered: map[string]bool{}}}
-	pe.pipeline = newJSONServer(t, "CodePipeline_20150709", pe.jobs.ops())
-	e.tcfg.CodePipeline = codepipeline.NewFromConfig(e.cfg, func(o *codepipeline.Options) { o.BaseEndpoint = aws.String(pe.pipeline.URL) })
-	artCfg := e.cfg.Copy()
+	pe := &pipelineEnv{Env: e, jobs: &pipelineJobs{data: map[string]map[string]any{}, answered: map[string]bool{}}}
+	pe.pipeline = deployertest.NewJSONServer(t, "CodePipeline_20150709", pe.jobs.ops())
+	e.Config.CodePipeline = codepipeline.NewFromConfig(e.AWS, func(o *codepipeline.Options) { o.BaseEndpoint = aws.String(pe.pipeline.URL) })
+	artCfg := e.AWS.Copy()
 	pe.creds = &credsRecorder{inner: artCfg.HTTPClient}
 	artCfg.HTTPClient = pe.creds
-	e.tcfg.ArtifactS3 = trigger.NewArtifactS3(artCfg, s3Options)
+	e.Config.ArtifactS3 = trigger.NewArtifactS3(artCfg, deployertest.S3Options)
 	return pe
 }
 
@@ -200,12 +201,12 @@ func jobEventOf(t *testing.T, id, userParameters, token string) json.RawMessage 
 	t.Helper()
 	up, _ := json.Marshal(userParameters)
 	tok, _ := json.Marshal(token)
-	return event(t, "codepipeline-job.json", map[string]string{"JobID": id, "UserParameters": string(up), "ContinuationToken": string(tok)})
+	return deployertest.Event(t, "codepipeline-job.json", map[string]string{"JobID": id, "UserParameters": string(up), "ContinuationToken": string(tok)})
 }
 
 // answers are the job results the CodePipeline fake got, in order.
-func (pe *pipelineEnv) answers() []jsonRequest {
-	var out []jsonRequest
+func (pe *pipelineEnv) answers() []deployertest.JSONRequest {
+	var out []deployertest.JSONRequest
 	for _, r := range pe.pipeline.Requests() {
 		if strings.HasPrefix(r.Op, "PutJob") {
 			out = append(out, r)
@@ -221,21 +222,21 @@ var (
 		"README.md":                         "# definitions",
 	}
 	inventoryArtifact = map[string]string{
-		"services/inventory/_lambdaeventsourcedef.json": sqsFile("inventory", "inventory", 7),
+		"services/inventory/_lambdaeventsourcedef.json": deployertest.SQSFile("inventory", "inventory", 7),
 	}
 )
 
 func TestCodePipeline_AppliesBothArtifactsAndAnswers(t *testing.T) {
 	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
 	// Through aws-lambda-go's handler wrapper, as Lambda calls it.
-	if _, err := lambda.NewHandler(pe.handler().Handle).Invoke(context.Background(), pe.jobEvent(t, "", "")); err != nil {
+	if _, err := lambda.NewHandler(pe.NewHandler().Handle).Invoke(context.Background(), pe.jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"plan orders", "apply orders", "plan inventory", "apply inventory"}
-	if diff := cmp.Diff(want, pe.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff(want, pe.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	wantAnswer := []jsonRequest{{Op: "PutJobSuccessResult", Body: map[string]any{
+	wantAnswer := []deployertest.JSONRequest{{Op: "PutJobSuccessResult", Body: map[string]any{
 		"jobId": "11111111-abcd-1111-abcd-111111111111",
 		"executionDetails": map[string]any{
 			"percentComplete": float64(100),
@@ -251,17 +252,17 @@ func TestCodePipeline_AppliesBothArtifactsAndAnswers(t *testing.T) {
 	if diff := cmp.Diff([]string{jobKeyID, jobKeyID}, pe.creds.keys); diff != "" {
 		t.Errorf("access keys of the artifact reads (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"succeeded apply codepipeline://11111111-abcd-1111-abcd-111111111111/BuildArtifact/services/inventory/_lambdaeventsourcedef.json"}, pe.outcomes("inventory")); diff != "" {
+	if diff := cmp.Diff([]string{"succeeded apply codepipeline://11111111-abcd-1111-abcd-111111111111/BuildArtifact/services/inventory/_lambdaeventsourcedef.json"}, pe.Outcomes("inventory")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
 
 func TestCodePipeline_PlanModeOnlyPlans(t *testing.T) {
 	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
-	if err := pe.handler().Handle(context.Background(), pe.jobEvent(t, `{"mode":"plan"}`, "")); err != nil {
+	if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, `{"mode":"plan"}`, "")); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"plan orders", "plan inventory"}, pe.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders", "plan inventory"}, pe.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
 	a := pe.answers()
@@ -269,10 +270,10 @@ func TestCodePipeline_PlanModeOnlyPlans(t *testing.T) {
 		t.Errorf("job answer: %v", a)
 	}
 	// One line per planned change, with stable keys.
-	if got := pe.log.grep("planned change function=orders"); len(got) != 1 || !strings.Contains(got[0], "kind=event-source-mapping action=create id=arn:aws:sqs:us-east-1:123456789012:orders") {
+	if got := pe.Log.Grep("planned change function=orders"); len(got) != 1 || !strings.Contains(got[0], "kind=event-source-mapping action=create id=arn:aws:sqs:us-east-1:123456789012:orders") {
 		t.Errorf("planned change log lines: %q", got)
 	}
-	if diff := cmp.Diff([]string{"planned plan codepipeline://11111111-abcd-1111-abcd-111111111111/SourceArtifact/orders/_lambdaeventsourcedef.json"}, pe.outcomes("orders")); diff != "" {
+	if diff := cmp.Diff([]string{"planned plan codepipeline://11111111-abcd-1111-abcd-111111111111/SourceArtifact/orders/_lambdaeventsourcedef.json"}, pe.Outcomes("orders")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
@@ -318,15 +319,15 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 		},
 		{
 			name: "panic", build: inventoryArtifact,
-			setup:    func(pe *pipelineEnv) { pe.deployer.panicOnPlan = true },
+			setup:    func(pe *pipelineEnv) { pe.Deployer.PanicOnPlan = true },
 			wantType: "JobFailed", wantMessage: []string{"internal error: deployer exploded"},
 		},
 		{
 			name: "AWS failure", build: inventoryArtifact,
 			setup: func(pe *pipelineEnv) {
-				pe.deployer.inApply = func(_ context.Context, fn string) error {
+				pe.Deployer.InApply = func(_ context.Context, fn string) error {
 					if fn == "inventory" {
-						return awsError{"ServiceException", "Lambda was unable to create the mapping"}
+						return deployertest.AWSError{Type: "ServiceException", Message: "Lambda was unable to create the mapping"}
 					}
 					return nil
 				}
@@ -336,7 +337,7 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 			wantCalls:   []string{"plan orders", "apply orders", "plan inventory", "apply inventory"},
 		},
 		{
-			name: "duplicate function", build: map[string]string{"x/_lambdaeventsourcedef.json": sqsFile("orders", "orders-2", 1)},
+			name: "duplicate function", build: map[string]string{"x/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders-2", 1)},
 			wantType: "ConfigurationError", wantMessage: []string{`function "orders" is already wired by SourceArtifact/orders/_lambdaeventsourcedef.json`},
 		},
 	}
@@ -346,7 +347,7 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(pe)
 			}
-			if err := pe.handler().Handle(context.Background(), pe.jobEvent(t, tt.params, "")); err != nil {
+			if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, tt.params, "")); err != nil {
 				t.Fatalf("Handle = %v, want nil (the job is answered)", err)
 			}
 			a := pe.answers()
@@ -358,13 +359,13 @@ func TestCodePipeline_FailuresAnswered(t *testing.T) {
 				t.Errorf("failure type %v, want %s", fd["type"], tt.wantType)
 			}
 			msg, _ := fd["message"].(string)
-			golden(t, "pipeline-failure-"+strings.ReplaceAll(strings.ReplaceAll(tt.name, " ", "-"), ":", "")+".txt", msg)
+			deployertest.Golden(t, "pipeline-failure-"+strings.ReplaceAll(strings.ReplaceAll(tt.name, " ", "-"), ":", "")+".txt", msg)
 			for _, w := range tt.wantMessage {
 				if !strings.Contains(msg, w) {
 					t.Errorf("failure message %q lacks %q", msg, w)
 				}
 			}
-			if diff := cmp.Diff(tt.wantCalls, pe.deployer.Calls()); diff != "" {
+			if diff := cmp.Diff(tt.wantCalls, pe.Deployer.Calls()); diff != "" {
 				t.Errorf("deployer calls (-want +got):\n%s", diff)
 			}
 		})
@@ -382,7 +383,7 @@ func TestCodePipeline_FieldOfTheWrongType_StillAnswered(t *testing.T) {
 	}
 	ev["CodePipeline.job"]["accountId"] = 123456789012
 	raw, _ := json.Marshal(ev)
-	if err := pe.handler().Handle(context.Background(), raw); err != nil {
+	if err := pe.NewHandler().Handle(context.Background(), raw); err != nil {
 		t.Fatalf("Handle = %v, want nil (the job is answered)", err)
 	}
 	a := pe.answers()
@@ -390,7 +391,7 @@ func TestCodePipeline_FieldOfTheWrongType_StillAnswered(t *testing.T) {
 		t.Fatalf("answers %v, want one PutJobSuccessResult", a)
 	}
 	want := []string{"plan orders", "apply orders", "plan inventory", "apply inventory"}
-	if diff := cmp.Diff(want, pe.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff(want, pe.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
 }
@@ -399,18 +400,18 @@ func TestCodePipeline_FieldOfTheWrongType_StillAnswered(t *testing.T) {
 // the next invocation resumes from it and finishes.
 func TestCodePipeline_DeadlineContinues(t *testing.T) {
 	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
-	pe.tcfg.DeadlineReserve = 30 * time.Second
+	pe.Config.DeadlineReserve = 30 * time.Second
 	// The second file's apply outlasts the time left before the reserve.
-	pe.deployer.inApply = func(ctx context.Context, fn string) error {
+	pe.Deployer.InApply = func(ctx context.Context, fn string) error {
 		if fn == "inventory" {
 			<-ctx.Done()
 			return ctx.Err()
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
+	ctx, cancel := context.WithTimeout(context.Background(), pe.Config.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
 	defer cancel()
-	if err := pe.handler().Handle(ctx, pe.jobEvent(t, "", "")); err != nil {
+	if err := pe.NewHandler().Handle(ctx, pe.jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
 	}
 	a := pe.answers()
@@ -423,8 +424,8 @@ func TestCodePipeline_DeadlineContinues(t *testing.T) {
 	}
 
 	// CodePipeline invokes again with the token.
-	pe.deployer.inApply = nil
-	if err := pe.handler().Handle(context.Background(), pe.jobEvent(t, "", token)); err != nil {
+	pe.Deployer.InApply = nil
+	if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, "", token)); err != nil {
 		t.Fatal(err)
 	}
 	a = pe.answers()
@@ -439,10 +440,10 @@ func TestCodePipeline_DeadlineContinues(t *testing.T) {
 	}
 	// orders was not applied again.
 	want := []string{"plan orders", "apply orders", "plan inventory", "apply inventory", "plan inventory", "apply inventory"}
-	if diff := cmp.Diff(want, pe.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff(want, pe.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := pe.outcomes("inventory"); len(got) != 2 || !strings.HasPrefix(got[0], string(records.Succeeded)) {
+	if got := pe.Outcomes("inventory"); len(got) != 2 || !strings.HasPrefix(got[0], string(records.Succeeded)) {
 		t.Errorf("inventory records %q, want the success after the cut-short run", got)
 	}
 }
@@ -451,20 +452,20 @@ func TestCodePipeline_DeadlineContinues(t *testing.T) {
 // its end, although the files of the next invocation succeed.
 func TestCodePipeline_FailureBeforeContinuation_FailsTheJob(t *testing.T) {
 	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
-	pe.tcfg.DeadlineReserve = 30 * time.Second
-	pe.deployer.inApply = func(ctx context.Context, fn string) error {
+	pe.Config.DeadlineReserve = 30 * time.Second
+	pe.Deployer.InApply = func(ctx context.Context, fn string) error {
 		switch fn {
 		case "orders":
-			return awsError{"ServiceException", "Lambda was unable to create the mapping"}
+			return deployertest.AWSError{Type: "ServiceException", Message: "Lambda was unable to create the mapping"}
 		case "inventory":
 			<-ctx.Done() // outlasts the time left before the reserve
 			return ctx.Err()
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
+	ctx, cancel := context.WithTimeout(context.Background(), pe.Config.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
 	defer cancel()
-	if err := pe.handler().Handle(ctx, pe.jobEvent(t, "", "")); err != nil {
+	if err := pe.NewHandler().Handle(ctx, pe.jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
 	}
 	a := pe.answers()
@@ -479,8 +480,8 @@ func TestCodePipeline_FailureBeforeContinuation_FailsTheJob(t *testing.T) {
 		t.Errorf("continuation summary %s", summary)
 	}
 
-	pe.deployer.inApply = nil
-	if err := pe.handler().Handle(context.Background(), pe.jobEvent(t, "", token)); err != nil {
+	pe.Deployer.InApply = nil
+	if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, "", token)); err != nil {
 		t.Fatal(err)
 	}
 	a = pe.answers()
@@ -509,13 +510,13 @@ func (blockingClient) Do(r *http.Request) (*http.Response, error) {
 // read fails the job before Lambda's deadline, not after it.
 func TestCodePipeline_StalledArtifactRead_AnsweredBeforeTheDeadline(t *testing.T) {
 	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
-	pe.tcfg.DeadlineReserve = 30 * time.Second
-	artCfg := pe.cfg.Copy()
+	pe.Config.DeadlineReserve = 30 * time.Second
+	artCfg := pe.AWS.Copy()
 	artCfg.HTTPClient = blockingClient{}
-	pe.tcfg.ArtifactS3 = trigger.NewArtifactS3(artCfg, s3Options)
-	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
+	pe.Config.ArtifactS3 = trigger.NewArtifactS3(artCfg, deployertest.S3Options)
+	ctx, cancel := context.WithTimeout(context.Background(), pe.Config.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
 	defer cancel()
-	if err := pe.handler().Handle(ctx, pe.jobEvent(t, "", "")); err != nil {
+	if err := pe.NewHandler().Handle(ctx, pe.jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
 	}
 	if ctx.Err() != nil {
@@ -529,7 +530,7 @@ func TestCodePipeline_StalledArtifactRead_AnsweredBeforeTheDeadline(t *testing.T
 	if msg, _ := fd["message"].(string); !strings.Contains(msg, "reading the input artifacts did not finish within the function's timeout") {
 		t.Errorf("failure message %q", msg)
 	}
-	if calls := pe.deployer.Calls(); len(calls) != 0 {
+	if calls := pe.Deployer.Calls(); len(calls) != 0 {
 		t.Errorf("deployer called: %v", calls)
 	}
 }
@@ -549,7 +550,7 @@ func TestCodePipeline_Conflicts_AsTheCLI(t *testing.T) {
 	}{
 		{
 			name:      "two qualifiers",
-			build:     map[string]string{"live/_lambdaeventsourcedef.json": sqsFile("orders:live", "orders-live", 1)},
+			build:     map[string]string{"live/_lambdaeventsourcedef.json": deployertest.SQSFile("orders:live", "orders-live", 1)},
 			wantOp:    "PutJobSuccessResult",
 			wantCalls: []string{"plan orders", "apply orders", "plan orders:live", "apply orders:live"},
 			wantIn:    "orders: applied 1 create",
@@ -567,7 +568,7 @@ func TestCodePipeline_Conflicts_AsTheCLI(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pe := newPipelineEnv(t, ordersArtifact, tt.build)
-			if err := pe.handler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
+			if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
 				t.Fatal(err)
 			}
 			a := pe.answers()
@@ -577,11 +578,11 @@ func TestCodePipeline_Conflicts_AsTheCLI(t *testing.T) {
 			if got := jsonString(a[0].Body); !strings.Contains(got, tt.wantIn) {
 				t.Errorf("answer %s lacks %s", got, tt.wantIn)
 			}
-			if diff := cmp.Diff(tt.wantCalls, pe.deployer.Calls()); diff != "" {
+			if diff := cmp.Diff(tt.wantCalls, pe.Deployer.Calls()); diff != "" {
 				t.Errorf("deployer calls (-want +got):\n%s", diff)
 			}
 			if tt.wantOp == "PutJobFailureResult" {
-				if got := pe.outcomes("shipping"); len(got) != 1 || !strings.HasPrefix(got[0], "invalid apply") {
+				if got := pe.Outcomes("shipping"); len(got) != 1 || !strings.HasPrefix(got[0], "invalid apply") {
 					t.Errorf("records of the conflicting file: %q", got)
 				}
 			}
@@ -595,21 +596,21 @@ func TestCodePipeline_Conflicts_AsTheCLI(t *testing.T) {
 // next invocation finishes the job.
 func TestCodePipeline_StuckRun_WatchdogAnswersBeforeTheDeadline(t *testing.T) {
 	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
-	pe.tcfg.DeadlineReserve = 4 * time.Second
+	pe.Config.DeadlineReserve = 4 * time.Second
 	unblock := make(chan struct{})
 	var once sync.Once
 	let := func() { once.Do(func() { close(unblock) }) }
 	defer let()
-	pe.deployer.inApply = func(_ context.Context, fn string) error {
+	pe.Deployer.InApply = func(_ context.Context, fn string) error {
 		if fn == "inventory" {
 			<-unblock
 		}
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pe.tcfg.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
+	ctx, cancel := context.WithTimeout(context.Background(), pe.Config.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- pe.handler().Handle(ctx, pe.jobEvent(t, "", "")) }()
+	go func() { done <- pe.NewHandler().Handle(ctx, pe.jobEvent(t, "", "")) }()
 	for len(pe.answers()) == 0 {
 		select {
 		case <-ctx.Done():
@@ -629,12 +630,12 @@ func TestCodePipeline_StuckRun_WatchdogAnswersBeforeTheDeadline(t *testing.T) {
 	if summary := jsonString(a[0].Body); token == "" || !strings.Contains(summary, "1 of 2 file(s) done, continuing") {
 		t.Fatalf("answer %s, want a continuation at the second file", summary)
 	}
-	if got := pe.log.grep("job already answered"); len(got) != 1 {
+	if got := pe.Log.Grep("job already answered"); len(got) != 1 {
 		t.Errorf("log lines of the run's late answer: %q", got)
 	}
 
-	pe.deployer.inApply = nil
-	if err := pe.handler().Handle(context.Background(), pe.jobEvent(t, "", token)); err != nil {
+	pe.Deployer.InApply = nil
+	if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, "", token)); err != nil {
 		t.Fatal(err)
 	}
 	a = pe.answers()

@@ -22,6 +22,7 @@ import (
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
@@ -103,15 +104,15 @@ func TestSettingsFromEnv(t *testing.T) {
 
 // e2e builds the handler as the deployer's main does, with the real
 // reconciler, against moto, with a function and a queue to wire.
-func e2e(t *testing.T, cfg aws.Config) (*trigger.Handler, *env, *awsfixture.Fixture) {
+func e2e(t *testing.T, cfg aws.Config) (*trigger.Handler, *deployertest.Env, *awsfixture.Fixture) {
 	t.Helper()
-	return e2eWith(t, cfg, trigger.Settings{Table: table, Bucket: bucket})
+	return e2eWith(t, cfg, trigger.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket})
 }
 
 // e2eWith is e2e with the deployer's settings s.
-func e2eWith(t *testing.T, cfg aws.Config, s trigger.Settings) (*trigger.Handler, *env, *awsfixture.Fixture) {
+func e2eWith(t *testing.T, cfg aws.Config, s trigger.Settings) (*trigger.Handler, *deployertest.Env, *awsfixture.Fixture) {
 	t.Helper()
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	fx := awsfixture.New(mototest.Shared(t).Config(t))
 	ctx := context.Background()
 	if _, err := fx.Function(ctx, "orders"); err != nil {
@@ -120,8 +121,8 @@ func e2eWith(t *testing.T, cfg aws.Config, s trigger.Settings) (*trigger.Handler
 	if _, err := fx.Queue(ctx, "orders"); err != nil {
 		t.Fatal(err)
 	}
-	d := reconcile.New(cfg, s.ReconcileOptions(e.tcfg.Logger))
-	h := trigger.NewFromConfig(cfg, d, s, e.tcfg.Logger, s3Options)
+	d := reconcile.New(cfg, s.ReconcileOptions(e.Config.Logger))
+	h := trigger.NewFromConfig(cfg, d, s, e.Config.Logger, deployertest.S3Options)
 	return h, e, fx
 }
 
@@ -145,8 +146,8 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 	calls := mototest.Record(&cfg)
 	h, e, fx := e2e(t, cfg)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	put, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, "0055AED6DCD90281E5", false))
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	put, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
 
 	invoke := lambda.NewHandler(h.Handle)
 	if _, err := invoke.Invoke(context.Background(), put); err != nil {
@@ -156,7 +157,7 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 	if diff := cmp.Diff(want, mappings(t, fx)); diff != "" {
 		t.Errorf("mappings (-want +got):\n%s", diff)
 	}
-	hist := e.history("orders")
+	hist := e.History("orders")
 	if len(hist) != 1 || hist[0].Outcome != records.Succeeded {
 		t.Fatalf("records: %+v", hist)
 	}
@@ -184,8 +185,8 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 	}
 
 	// The file deleted: what eventwire made is removed.
-	dm := e.remove(key)
-	del, _ := json.Marshal(trigger.S3EventFor(bucket, key, dm, "0055AED6DCD9028200", true))
+	dm := e.Remove(key)
+	del, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, dm, "0055AED6DCD9028200", true))
 	if _, err := invoke.Invoke(context.Background(), del); err != nil {
 		t.Fatal(err)
 	}
@@ -217,8 +218,8 @@ func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
 	cfg.RetryMaxAttempts = 1
 	h, e, fx := e2e(t, cfg)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	put, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, "0055AED6DCD90281E5", false))
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	put, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
 	if err := h.Handle(context.Background(), put); err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("first run: err = %v, want the failure", err)
 	}
@@ -232,7 +233,7 @@ func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
 		t.Errorf("mappings (-want +got):\n%s", diff)
 	}
 	var outcomes []string
-	for _, r := range e.history("orders") {
+	for _, r := range e.History("orders") {
 		outcomes = append(outcomes, string(r.Outcome))
 	}
 	if diff := cmp.Diff([]string{"succeeded", "failed"}, outcomes); diff != "" {
@@ -248,9 +249,9 @@ func TestEndToEnd_CodePipelineJobWiresTheQueue(t *testing.T) {
 	_, e, fx := e2e(t, cfg)
 	// The pipeline's artifacts and job-answer server, as in the handler
 	// tests, with the real reconciler behind the handler.
-	pe := newPipelineEnvOn(t, e, map[string]string{"orders/_lambdaeventsourcedef.json": sqsFile("orders", "orders", 5)}, map[string]string{})
-	pe.tcfg.Deployer = reconcile.New(cfg, reconcile.Options{})
-	if err := pe.handler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
+	pe := newPipelineEnvOn(t, e, map[string]string{"orders/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders", 5)}, map[string]string{})
+	pe.Config.Deployer = reconcile.New(cfg, reconcile.Options{})
+	if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}, mappings(t, fx)); diff != "" {
@@ -282,11 +283,11 @@ func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testin
 	file := fmt.Sprintf(`{"FunctionName": "orders",
   "PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": %q}],
   "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}}}`, tg)
-	put, _ := json.Marshal(trigger.S3EventFor(bucket, key, e.put(key, file), "0055AED6DCD90281E5", false))
+	put, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E5", false))
 	if err := h.Handle(ctx, put); err != nil {
 		t.Fatalf("a conflict must not be retried: err = %v", err)
 	}
-	hist := e.history("orders")
+	hist := e.History("orders")
 	if len(hist) != 1 || hist[0].Outcome != records.Conflict || hist[0].Changes != 0 ||
 		!strings.Contains(strings.Join(hist[0].Errors, "\n"), "held by "+legacy) {
 		t.Fatalf("records: %+v", hist)
@@ -302,15 +303,15 @@ func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testin
 	}
 
 	d := reconcile.New(cfg, trigger.Settings{AllowTakeover: true}.ReconcileOptions(nil))
-	allowed := trigger.NewFromConfig(cfg, d, trigger.Settings{Table: table, Bucket: bucket, AllowTakeover: true}, e.tcfg.Logger, s3Options)
-	put, _ = json.Marshal(trigger.S3EventFor(bucket, key, e.put(key, file), "0055AED6DCD90281E6", false))
+	allowed := trigger.NewFromConfig(cfg, d, trigger.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket, AllowTakeover: true}, e.Config.Logger, deployertest.S3Options)
+	put, _ = json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E6", false))
 	if err := allowed.Handle(ctx, put); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := targetsOf(t, fx, tg), []string{strings.Replace(legacy, "legacy", "orders", 1)}; !slices.Equal(got, want) {
 		t.Errorf("targets after the takeover = %v, want %v", got, want)
 	}
-	if hist := e.history("orders"); len(hist) != 2 || hist[0].Outcome != records.Succeeded {
+	if hist := e.History("orders"); len(hist) != 2 || hist[0].Outcome != records.Succeeded {
 		t.Errorf("records after the takeover: %+v", hist)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
@@ -54,10 +55,10 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 		return b
 	}
 	push := func(t *testing.T) json.RawMessage {
-		return event(t, "codecommit-push.json", map[string]string{"Commit": c2, "Next": c2})
+		return deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": c2, "Next": c2})
 	}
 	bridge := func(t *testing.T) json.RawMessage {
-		return event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c2, "Old": c1, "Event": "referenceUpdated"})
+		return deployertest.Event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c2, "Old": c1, "Event": "referenceUpdated"})
 	}
 	tests := []struct {
 		name    string
@@ -67,18 +68,18 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 	}{
 		{
 			name:  "S3: the definitions bucket",
-			event: func(t *testing.T) json.RawMessage { return s3Event(t, bucket) },
+			event: func(t *testing.T) json.RawMessage { return s3Event(t, deployertest.Bucket) },
 		},
 		{
 			name:    "S3: another bucket",
 			event:   func(t *testing.T) json.RawMessage { return s3Event(t, "attacker-definitions") },
-			wantLog: "ERROR refused S3 record: not the definitions bucket bucket=attacker-definitions key=" + key + " want=" + bucket,
+			wantLog: "ERROR refused S3 record: not the definitions bucket bucket=attacker-definitions key=" + key + " want=" + deployertest.Bucket,
 		},
 		{
 			name:    "S3: no bucket configured",
-			event:   func(t *testing.T) json.RawMessage { return s3Event(t, bucket) },
+			event:   func(t *testing.T) json.RawMessage { return s3Event(t, deployertest.Bucket) },
 			setup:   func(c *trigger.Config) { c.Bucket = "" },
-			wantLog: "ERROR refused S3 record: not the definitions bucket bucket=" + bucket + " key=" + key + " want=none (EVENTWIRE_BUCKET is not set: this source is not accepted)",
+			wantLog: "ERROR refused S3 record: not the definitions bucket bucket=" + deployertest.Bucket + " key=" + key + " want=none (EVENTWIRE_BUCKET is not set: this source is not accepted)",
 		},
 		{
 			name:  "repository trigger: the repository and branch",
@@ -138,33 +139,33 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
-			e.put(key, sqsFile("orders", "orders", 5))
-			counted := e.cfg.Copy()
+			e := deployertest.NewEnv(t)
+			e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+			counted := e.AWS.Copy()
 			calls := &callCounter{inner: counted.HTTPClient}
 			counted.HTTPClient = calls
-			e.tcfg.S3 = s3.NewFromConfig(counted, s3Options)
-			e.tcfg.Store = records.New(dynamodb.NewFromConfig(counted), table, records.Options{})
+			e.Config.S3 = s3.NewFromConfig(counted, deployertest.S3Options)
+			e.Config.Store = records.New(dynamodb.NewFromConfig(counted), deployertest.Table, records.Options{})
 			repo := &fakeRepo{
 				name: "definitions", pageSize: 10,
 				parents: map[string][]string{c1: {}, c2: {c1}},
-				trees:   map[string]map[string]string{c1: {}, c2: {key: sqsFile("orders", "orders", 5)}},
+				trees:   map[string]map[string]string{c1: {}, c2: {key: deployertest.SQSFile("orders", "orders", 5)}},
 			}
 			js := newCodeCommitServer(t, repo)
-			e.tcfg.CodeCommit = e.codeCommit(js)
+			e.Config.CodeCommit = e.CodeCommit(js)
 			if tt.setup != nil {
-				tt.setup(&e.tcfg)
+				tt.setup(&e.Config)
 			}
-			if err := e.handler().Handle(context.Background(), tt.event(t)); err != nil {
+			if err := e.NewHandler().Handle(context.Background(), tt.event(t)); err != nil {
 				t.Fatalf("Handle = %v, want nil (refused or handled, not retried)", err)
 			}
 			awsCalls := int(calls.n.Load()) + len(js.Requests())
-			refusals := e.log.grep("ERROR refused")
+			refusals := e.Log.Grep("ERROR refused")
 			if tt.wantLog == "" {
 				if awsCalls == 0 || len(refusals) != 0 {
 					t.Errorf("accepted event: %d AWS calls, refusals %q; want it handled", awsCalls, refusals)
 				}
-				if calls := e.deployer.Calls(); len(calls) < 2 || calls[1] != "apply orders" {
+				if calls := e.Deployer.Calls(); len(calls) < 2 || calls[1] != "apply orders" {
 					t.Errorf("deployer calls %q, want orders applied", calls)
 				}
 				return
@@ -172,7 +173,7 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 			if awsCalls != 0 {
 				t.Errorf("%d AWS calls for a refused event, want none", awsCalls)
 			}
-			if calls := e.deployer.Calls(); len(calls) != 0 {
+			if calls := e.Deployer.Calls(); len(calls) != 0 {
 				t.Errorf("deployer called: %v", calls)
 			}
 			checkRefusals(t, refusals, tt.wantLog)
@@ -222,7 +223,7 @@ func TestCodePipeline_ForgedJob_Refused(t *testing.T) {
 			name:  "a job of another function's action",
 			event: func(pe *pipelineEnv) json.RawMessage { return pe.jobEvent(t, "", "") },
 			setup: func(pe *pipelineEnv) {
-				pe.tcfg.Self = "eventwire-deployer-prod"
+				pe.Config.Self = "eventwire-deployer-prod"
 			},
 			wantLog:    "ERROR refused CodePipeline job: the action invokes another function job=" + firstJobID + " function=eventwire-deployer want=eventwire-deployer-prod",
 			wantLookup: true,
@@ -244,23 +245,23 @@ func TestCodePipeline_ForgedJob_Refused(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(pe)
 			}
-			if err := pe.handler().Handle(context.Background(), tt.event(pe)); err != nil {
+			if err := pe.NewHandler().Handle(context.Background(), tt.event(pe)); err != nil {
 				t.Fatalf("Handle = %v, want nil (refused, not retried)", err)
 			}
 			var want []string
 			if tt.wantLookup {
 				want = []string{"GetJobDetails"}
 			}
-			if diff := cmp.Diff(want, pe.pipeline.ops()); diff != "" {
+			if diff := cmp.Diff(want, pe.pipeline.Ops()); diff != "" {
 				t.Errorf("CodePipeline calls (-want +got):\n%s", diff)
 			}
 			if len(pe.creds.keys) != 0 {
 				t.Errorf("artifacts read (%d requests) for a refused job", len(pe.creds.keys))
 			}
-			if calls := pe.deployer.Calls(); len(calls) != 0 {
+			if calls := pe.Deployer.Calls(); len(calls) != 0 {
 				t.Errorf("deployer called: %v", calls)
 			}
-			checkRefusals(t, pe.log.grep("ERROR refused"), tt.wantLog)
+			checkRefusals(t, pe.Log.Grep("ERROR refused"), tt.wantLog)
 		})
 	}
 }
@@ -276,11 +277,11 @@ func TestCodePipeline_RealJobForgedDetails_DetailsFromCodePipeline(t *testing.T)
 	forged := jobEventOf(t, firstJobID, `{"mode":"plan"}`, `{"next":2,"done":["all done"]}`)
 	forged = replace(t, forged, artifactBucket, "attacker-artifacts")
 	forged = replace(t, forged, jobKeyID, "ASIAFORGEDKEY0000001")
-	if err := pe.handler().Handle(context.Background(), forged); err != nil {
+	if err := pe.NewHandler().Handle(context.Background(), forged); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"plan orders", "apply orders", "plan inventory", "apply inventory"}
-	if diff := cmp.Diff(want, pe.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff(want, pe.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{jobKeyID, jobKeyID}, pe.creds.keys); diff != "" {

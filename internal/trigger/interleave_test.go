@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
 
 // A step of a scenario: a put of a key's file naming fn with a variant's
@@ -86,9 +87,11 @@ func TestInterleavings(t *testing.T) {
 		{"one key's whole life", nil, []step{put("k1", "orders", "a"), put("k1", "orders", "b"), del("k1"), put("k1", "inventory", "c")}},
 		{"three keys, two functions", []step{put("k1", "orders", "a")}, []step{put("k2", "inventory", "b"), put("k3", "orders", "c"), del("k1"), put("k2", "orders", "b")}},
 	}
-	shared := newEnv(t)
-	// The functions' execution role, made once before the runs.
-	shared.world(t, "r0-", []string{"orders"}, nil)
+	shared := deployertest.
+		// The functions' execution role, made once before the runs.
+		NewEnv(t)
+
+	shared.World(t, "r0-", []string{"orders"}, nil)
 	run := 0
 	for _, sc := range scenarios {
 		variants := map[string]bool{}
@@ -105,34 +108,34 @@ func TestInterleavings(t *testing.T) {
 				// keys: the runs share moto and go at the same time.
 				t.Parallel()
 				e := *shared
-				e.t = t
+				e.T = t
 				// Its own table too: moto copies a whole table for each
 				// transaction (and runs DynamoDB requests one at a time).
-				e.table = prefix + table
-				db := dynamodb.NewFromConfig(e.cfg)
-				if err := records.CreateTable(context.Background(), db, e.table); err != nil {
+				e.Table = prefix + deployertest.Table
+				db := dynamodb.NewFromConfig(e.AWS)
+				if err := records.CreateTable(context.Background(), db, e.Table); err != nil {
 					t.Fatal(err)
 				}
-				e.store = records.New(db, e.table, records.Options{})
-				w := e.world(t, prefix, []string{"orders", "inventory"}, sortedKeys(variants))
+				e.Store = records.New(db, e.Table, records.Options{})
+				w := e.World(t, prefix, []string{"orders", "inventory"}, sortedKeys(variants))
 				for _, s := range sc.setup {
-					w.deliver(w.event(s))
+					w.Deliver(stepEvent(w, s))
 				}
 				events := make([]json.RawMessage, len(sc.steps))
 				for i, s := range sc.steps {
-					events[i] = w.event(s)
+					events[i] = stepEvent(w, s)
 				}
 				if order == nil {
-					w.deliverAtOnce(events...)
+					w.DeliverAtOnce(events...)
 				} else {
 					for _, i := range order {
-						w.deliver(events[i])
+						w.Deliver(events[i])
 					}
 				}
 				want := liveDeclarations(append(append([]step(nil), sc.setup...), sc.steps...))
-				w.checkDeclared("after the events", want)
-				w.deliverAtOnce(events...)
-				w.checkDeclared("after every event again", want)
+				checkDeclared(w, "after the events", want)
+				w.DeliverAtOnce(events...)
+				checkDeclared(w, "after every event again", want)
 			})
 		}
 	}
@@ -148,18 +151,18 @@ func sortedKeys(m map[string]bool) []string {
 }
 
 // event makes the step in S3 and returns its notification.
-func (w *world) event(s step) json.RawMessage {
+func stepEvent(w *deployertest.World, s step) json.RawMessage {
 	if s.fn == "" {
-		return w.delete(s.key + "/_lambdaeventsourcedef.json")
+		return w.Delete(s.key + "/_lambdaeventsourcedef.json")
 	}
-	return w.upload(s.key+"/_lambdaeventsourcedef.json", s.fn, s.variant)
+	return w.Upload(s.key+"/_lambdaeventsourcedef.json", s.fn, s.variant)
 }
 
 // checkDeclared compares AWS with the live declarations: a function
 // declared by several live files may be wired by any one of them.
-func (w *world) checkDeclared(what string, live map[string][]string) {
-	w.t.Helper()
-	got := w.wiring()
+func checkDeclared(w *deployertest.World, what string, live map[string][]string) {
+	w.T.Helper()
+	got := w.Wiring()
 	var fns []string
 	for fn := range live {
 		fns = append(fns, fn)
@@ -181,9 +184,9 @@ func (w *world) checkDeclared(what string, live map[string][]string) {
 		choices = next
 	}
 	for _, c := range choices {
-		if fmt.Sprint(wired(c)) == fmt.Sprint(got) {
+		if fmt.Sprint(deployertest.Wired(c)) == fmt.Sprint(got) {
 			return
 		}
 	}
-	w.t.Errorf("%s: AWS has %q, want the wiring of %v", what, got, live)
+	w.T.Errorf("%s: AWS has %q, want the wiring of %v", what, got, live)
 }

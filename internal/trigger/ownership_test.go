@@ -10,6 +10,7 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
 
 // These tests run the real handler and the real reconciler on moto, and
@@ -23,29 +24,29 @@ import (
 func TestOwnership_MoveByCopyThenDelete(t *testing.T) {
 	for _, order := range []string{"copy first", "delete first"} {
 		t.Run(order, func(t *testing.T) {
-			w := newWorld(t, []string{"orders"}, []string{"a", "b"})
-			w.deliver(w.upload("team-a/orders/_lambdaeventsourcedef.json", "orders", "a"))
-			w.checkWiring("before the move", map[string]string{"orders": "a"})
-			copied := w.upload("team-b/orders/_lambdaeventsourcedef.json", "orders", "b")
-			deleted := w.delete("team-a/orders/_lambdaeventsourcedef.json")
+			w := deployertest.NewWorld(t, []string{"orders"}, []string{"a", "b"})
+			w.Deliver(w.Upload("team-a/orders/_lambdaeventsourcedef.json", "orders", "a"))
+			w.CheckWiring("before the move", map[string]string{"orders": "a"})
+			copied := w.Upload("team-b/orders/_lambdaeventsourcedef.json", "orders", "b")
+			deleted := w.Delete("team-a/orders/_lambdaeventsourcedef.json")
 			if order == "copy first" {
-				w.deliver(copied)
+				w.Deliver(copied)
 				// The copy is a second live file of orders: a conflict until
 				// the old one goes.
-				w.checkWiring("after the copy", map[string]string{"orders": "a"})
-				w.deliver(deleted)
+				w.CheckWiring("after the copy", map[string]string{"orders": "a"})
+				w.Deliver(deleted)
 			} else {
-				w.deliver(deleted, copied)
+				w.Deliver(deleted, copied)
 			}
-			w.checkWiring("after the move", map[string]string{"orders": "b"})
+			w.CheckWiring("after the move", map[string]string{"orders": "b"})
 			var destroys int
-			for _, r := range w.history("orders") {
+			for _, r := range w.History("orders") {
 				if r.Mode == records.ModeDestroy {
 					destroys++
 				}
 			}
 			if want := map[string]int{"copy first": 0, "delete first": 1}[order]; destroys != want {
-				t.Errorf("%d teardowns, want %d: %v", destroys, want, w.outcomes("orders"))
+				t.Errorf("%d teardowns, want %d: %v", destroys, want, w.Outcomes("orders"))
 			}
 		})
 	}
@@ -54,12 +55,12 @@ func TestOwnership_MoveByCopyThenDelete(t *testing.T) {
 // A file that now names another function: the new one is applied, the old
 // one torn down.
 func TestOwnership_FileSwitchesFunction(t *testing.T) {
-	w := newWorld(t, []string{"orders", "inventory"}, []string{"a", "b"})
+	w := deployertest.NewWorld(t, []string{"orders", "inventory"}, []string{"a", "b"})
 	const key = "shared/_lambdaeventsourcedef.json"
-	w.deliver(w.upload(key, "orders", "a"))
-	w.deliver(w.upload(key, "inventory", "b"))
-	w.checkWiring("after the switch", map[string]string{"inventory": "b"})
-	if got := w.outcomes("orders"); len(got) != 2 || !strings.HasPrefix(got[0], "succeeded destroy ") {
+	w.Deliver(w.Upload(key, "orders", "a"))
+	w.Deliver(w.Upload(key, "inventory", "b"))
+	w.CheckWiring("after the switch", map[string]string{"inventory": "b"})
+	if got := w.Outcomes("orders"); len(got) != 2 || !strings.HasPrefix(got[0], "succeeded destroy ") {
 		t.Errorf("orders records: %q, want its teardown last", got)
 	}
 }
@@ -68,36 +69,36 @@ func TestOwnership_FileSwitchesFunction(t *testing.T) {
 // both files, logged, nothing changed in AWS) and the first keeps working;
 // deleting the first makes the second the declaration.
 func TestOwnership_TwoKeysOneFunction(t *testing.T) {
-	w := newWorld(t, []string{"orders"}, []string{"a", "b"})
-	calls := recordCalls(w)
-	w.deliver(w.upload("a/_lambdaeventsourcedef.json", "orders", "a"))
+	w := deployertest.NewWorld(t, []string{"orders"}, []string{"a", "b"})
+	calls := deployertest.RecordCalls(w)
+	w.Deliver(w.Upload("a/_lambdaeventsourcedef.json", "orders", "a"))
 	calls.Reset()
-	second := w.upload("b/_lambdaeventsourcedef.json", "orders", "b")
-	w.deliver(second)
+	second := w.Upload("b/_lambdaeventsourcedef.json", "orders", "b")
+	w.Deliver(second)
 	if writes := lambdaWrites(calls.Writes()); len(writes) != 0 {
 		t.Errorf("the conflict wrote to AWS: %v", writes)
 	}
-	w.checkWiring("after the conflict", map[string]string{"orders": "a"})
-	hist := w.history("orders")
+	w.CheckWiring("after the conflict", map[string]string{"orders": "a"})
+	hist := w.History("orders")
 	c := hist[0]
-	first := "s3://" + bucket + "/a/_lambdaeventsourcedef.json?versionId="
-	if c.Outcome != records.Conflict || !strings.HasPrefix(c.Source, "s3://"+bucket+"/b/") || !strings.HasPrefix(c.DeclaredBy, first) ||
+	first := "s3://" + deployertest.Bucket + "/a/_lambdaeventsourcedef.json?versionId="
+	if c.Outcome != records.Conflict || !strings.HasPrefix(c.Source, "s3://"+deployertest.Bucket+"/b/") || !strings.HasPrefix(c.DeclaredBy, first) ||
 		len(c.Errors) != 1 || !strings.Contains(c.Errors[0], "declares function orders, which "+first) {
 		t.Errorf("conflict record: %+v", c)
 	}
-	lines := w.log.grep("definition conflict")
-	if len(lines) != 1 || !strings.Contains(lines[0], "function=orders") || !strings.Contains(lines[0], "source=s3://"+bucket+"/b/") || !strings.Contains(lines[0], "declared_by="+first) {
+	lines := w.Log.Grep("definition conflict")
+	if len(lines) != 1 || !strings.Contains(lines[0], "function=orders") || !strings.Contains(lines[0], "source=s3://"+deployertest.Bucket+"/b/") || !strings.Contains(lines[0], "declared_by="+first) {
 		t.Errorf("conflict log lines: %q", lines)
 	}
 	// Final: a redelivery is not a second conflict.
-	w.deliver(second)
-	if got := len(w.log.grep("definition conflict")); got != 1 {
+	w.Deliver(second)
+	if got := len(w.Log.Grep("definition conflict")); got != 1 {
 		t.Errorf("%d conflict lines after a redelivery, want 1", got)
 	}
 
-	w.deliver(w.delete("a/_lambdaeventsourcedef.json"))
-	w.checkWiring("after deleting the first", map[string]string{"orders": "b"})
-	if got := w.history("orders")[0]; got.Outcome != records.Succeeded || got.Mode != records.ModeApply || !strings.HasPrefix(got.Source, "s3://"+bucket+"/b/") {
+	w.Deliver(w.Delete("a/_lambdaeventsourcedef.json"))
+	w.CheckWiring("after deleting the first", map[string]string{"orders": "b"})
+	if got := w.History("orders")[0]; got.Outcome != records.Succeeded || got.Mode != records.ModeApply || !strings.HasPrefix(got.Source, "s3://"+deployertest.Bucket+"/b/") {
 		t.Errorf("last record: %s %s %s, want b's file applied", got.Outcome, got.Mode, got.Source)
 	}
 }
@@ -105,11 +106,11 @@ func TestOwnership_TwoKeysOneFunction(t *testing.T) {
 // Removing a file while another live file still declares its function
 // tears nothing down.
 func TestOwnership_RemovalWhileAnotherFileDeclares(t *testing.T) {
-	w := newWorld(t, []string{"orders"}, []string{"a", "b"})
-	w.deliver(w.upload("a/_lambdaeventsourcedef.json", "orders", "a"), w.upload("b/_lambdaeventsourcedef.json", "orders", "b"))
-	w.deliver(w.delete("b/_lambdaeventsourcedef.json"))
-	w.checkWiring("after removing the conflicting file", map[string]string{"orders": "a"})
-	for _, r := range w.history("orders") {
+	w := deployertest.NewWorld(t, []string{"orders"}, []string{"a", "b"})
+	w.Deliver(w.Upload("a/_lambdaeventsourcedef.json", "orders", "a"), w.Upload("b/_lambdaeventsourcedef.json", "orders", "b"))
+	w.Deliver(w.Delete("b/_lambdaeventsourcedef.json"))
+	w.CheckWiring("after removing the conflicting file", map[string]string{"orders": "a"})
+	for _, r := range w.History("orders") {
 		if r.Mode == records.ModeDestroy {
 			t.Errorf("torn down: %+v", r)
 		}
@@ -120,57 +121,57 @@ func TestOwnership_RemovalWhileAnotherFileDeclares(t *testing.T) {
 // declaration: the function stays wired, and deleting the key later still
 // tears it down.
 func TestOwnership_InvalidFileKeepsTheDeclaration(t *testing.T) {
-	w := newWorld(t, []string{"orders"}, []string{"a"})
+	w := deployertest.NewWorld(t, []string{"orders"}, []string{"a"})
 	const key = "orders/_lambdaeventsourcedef.json"
-	w.deliver(w.upload(key, "orders", "a"))
-	bad := w.upload(key, "orders", "!")
-	w.deliver(bad, bad)
-	w.checkWiring("after the invalid file", map[string]string{"orders": "a"})
+	w.Deliver(w.Upload(key, "orders", "a"))
+	bad := w.Upload(key, "orders", "!")
+	w.Deliver(bad, bad)
+	w.CheckWiring("after the invalid file", map[string]string{"orders": "a"})
 	var invalid int
-	for _, r := range w.history("orders") {
+	for _, r := range w.History("orders") {
 		if r.Outcome == records.Invalid {
 			invalid++
 		}
 	}
 	if invalid != 1 {
-		t.Errorf("%d invalid records, want 1: %v", invalid, w.outcomes("orders"))
+		t.Errorf("%d invalid records, want 1: %v", invalid, w.Outcomes("orders"))
 	}
-	w.deliver(w.delete(key))
-	w.checkWiring("after the delete", nil)
+	w.Deliver(w.Delete(key))
+	w.CheckWiring("after the delete", nil)
 }
 
 // Every event delivered again, in any order, changes nothing in AWS.
 func TestOwnership_ReplaysChangeNothing(t *testing.T) {
-	w := newWorld(t, []string{"orders", "inventory"}, []string{"a", "b", "c"})
+	w := deployertest.NewWorld(t, []string{"orders", "inventory"}, []string{"a", "b", "c"})
 	evs := []json.RawMessage{
-		w.upload("k1/_lambdaeventsourcedef.json", "orders", "a"),
-		w.upload("k2/_lambdaeventsourcedef.json", "orders", "b"),
-		w.upload("k1/_lambdaeventsourcedef.json", "inventory", "c"),
-		w.delete("k2/_lambdaeventsourcedef.json"),
+		w.Upload("k1/_lambdaeventsourcedef.json", "orders", "a"),
+		w.Upload("k2/_lambdaeventsourcedef.json", "orders", "b"),
+		w.Upload("k1/_lambdaeventsourcedef.json", "inventory", "c"),
+		w.Delete("k2/_lambdaeventsourcedef.json"),
 	}
-	w.deliver(evs...)
+	w.Deliver(evs...)
 	live := map[string]string{"inventory": "c"}
-	w.checkWiring("after the events", live)
-	calls := recordCalls(w)
+	w.CheckWiring("after the events", live)
+	calls := deployertest.RecordCalls(w)
 	calls.Reset()
-	w.deliver(evs[3], evs[1], evs[0], evs[2])
-	w.deliverAtOnce(evs...)
+	w.Deliver(evs[3], evs[1], evs[0], evs[2])
+	w.DeliverAtOnce(evs...)
 	if writes := lambdaWrites(calls.Writes()); len(writes) != 0 {
 		t.Errorf("replays wrote to AWS: %v", writes)
 	}
-	w.checkWiring("after the replays", live)
+	w.CheckWiring("after the replays", live)
 }
 
 // A put and a delete of one key handled at once: the key ends deleted and
 // its function torn down, whichever runs first.
 func TestOwnership_PutDeleteRace(t *testing.T) {
-	w := newWorld(t, []string{"orders"}, []string{"a"})
+	w := deployertest.NewWorld(t, []string{"orders"}, []string{"a"})
 	const key = "orders/_lambdaeventsourcedef.json"
-	put := w.upload(key, "orders", "a")
-	del := w.delete(key)
-	w.deliverAtOnce(put, del)
-	w.checkWiring("after the race", nil)
-	st, err := w.store.SourceState(context.Background(), records.S3Source(bucket, key, ""))
+	put := w.Upload(key, "orders", "a")
+	del := w.Delete(key)
+	w.DeliverAtOnce(put, del)
+	w.CheckWiring("after the race", nil)
+	st, err := w.Store.SourceState(context.Background(), records.S3Source(deployertest.Bucket, key, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,16 +196,16 @@ func lambdaWrites(ops []string) []string {
 // down through the handler: the function's ARN is worked out without
 // GetFunction, and the target groups come from the file last applied.
 func TestOwnership_DeletedFunctionIsTornDown(t *testing.T) {
-	w := newWorld(t, []string{"orders", "inventory"}, []string{"a", "b"})
-	w.deliver(w.upload("orders/_lambdaeventsourcedef.json", "orders", "a"))
-	w.deliver(w.upload("inventory/_lambdaeventsourcedef.json", "inventory", "b"))
-	w.checkWiring("before", map[string]string{"orders": "a", "inventory": "b"})
-	if _, err := w.fx.Lambda.DeleteFunction(context.Background(), &awslambda.DeleteFunctionInput{FunctionName: aws.String("orders")}); err != nil {
+	w := deployertest.NewWorld(t, []string{"orders", "inventory"}, []string{"a", "b"})
+	w.Deliver(w.Upload("orders/_lambdaeventsourcedef.json", "orders", "a"))
+	w.Deliver(w.Upload("inventory/_lambdaeventsourcedef.json", "inventory", "b"))
+	w.CheckWiring("before", map[string]string{"orders": "a", "inventory": "b"})
+	if _, err := w.Fixture.Lambda.DeleteFunction(context.Background(), &awslambda.DeleteFunctionInput{FunctionName: aws.String("orders")}); err != nil {
 		t.Fatal(err)
 	}
-	w.deliver(w.delete("orders/_lambdaeventsourcedef.json"))
-	w.checkWiring("after the file of the deleted function was removed", map[string]string{"inventory": "b"})
-	got := w.outcomes("orders")
+	w.Deliver(w.Delete("orders/_lambdaeventsourcedef.json"))
+	w.CheckWiring("after the file of the deleted function was removed", map[string]string{"inventory": "b"})
+	got := w.Outcomes("orders")
 	if len(got) == 0 || !strings.HasPrefix(got[0], "succeeded destroy ") {
 		t.Errorf("orders records: %q, want a successful teardown last", got)
 	}

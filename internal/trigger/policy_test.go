@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
@@ -49,8 +50,8 @@ func TestEndToEnd_ForeignAccountDestinationIsInvalid(t *testing.T) {
 	}
 	const key = "orders/_lambdaeventsourcedef.json"
 	upload := func(body, sequencer string) error {
-		v := e.put(key, body)
-		ev, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, sequencer, false))
+		v := e.Put(key, body)
+		ev, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, v, sequencer, false))
 		return h.Handle(ctx, ev)
 	}
 
@@ -66,7 +67,7 @@ func TestEndToEnd_ForeignAccountDestinationIsInvalid(t *testing.T) {
 	if got := mappings(t, fx); len(got) != 0 {
 		t.Errorf("mappings after the invalid file: %v", got)
 	}
-	hist := e.history("orders")
+	hist := e.History("orders")
 	line, col := lineCol(streamFile(stream, "arn:aws:sqs:us-east-1:210987654321:exfiltrate"), `"arn:aws:sqs:us-east-1:210987654321`)
 	want := []string{fmt.Sprintf("%s:%d:%d: ", key, line, col) + "PullEventSources.EventSourceMapping.DestinationConfig.OnFailure.Destination: account 210987654321 is not an allowed account (allowed: 123456789012)"}
 	if len(hist) != 1 || hist[0].Outcome != records.Invalid {
@@ -116,14 +117,14 @@ func TestOwnAccount_FromLambdaContextElseSTSOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := mototest.Shared(t).Config(t)
 			calls := mototest.Record(&cfg)
-			e := newEnv(t)
-			h := trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: table, Bucket: bucket}, e.tcfg.Logger, s3Options)
+			e := deployertest.NewEnv(t)
+			h := trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket}, e.Config.Logger, deployertest.S3Options)
 			const key = "orders/_lambdaeventsourcedef.json"
 			// Two files, each in a foreign account: the account is
 			// found for the first and kept for the second.
 			for i, acct := range []string{"210987654321", "444455556666"} {
-				v := e.put(key, strings.Replace(sqsFile("orders", "orders", 5), "123456789012", acct, 1))
-				ev, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, fmt.Sprintf("0055AED6DCD902820%d", i), false))
+				v := e.Put(key, strings.Replace(deployertest.SQSFile("orders", "orders", 5), "123456789012", acct, 1))
+				ev, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, v, fmt.Sprintf("0055AED6DCD902820%d", i), false))
 				if err := h.Handle(tt.ctx, ev); err != nil {
 					t.Fatal(err)
 				}
@@ -138,7 +139,7 @@ func TestOwnAccount_FromLambdaContextElseSTSOnce(t *testing.T) {
 				t.Errorf("STS GetCallerIdentity calls = %d, want %d", sts, tt.wantSTS)
 			}
 			var errs []string
-			for _, r := range e.history("orders") {
+			for _, r := range e.History("orders") {
 				errs = append(errs, r.Errors...)
 			}
 			if len(errs) != 2 || !strings.Contains(errs[0], tt.wantErrs) || !strings.Contains(errs[1], tt.wantErrs) {

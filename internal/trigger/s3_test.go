@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
@@ -28,8 +29,8 @@ type s3Vars struct {
 }
 
 func TestHandle_UnrecognisedEvent(t *testing.T) {
-	e := newEnv(t)
-	h := e.handler()
+	e := deployertest.NewEnv(t)
+	h := e.NewHandler()
 	tests := []struct {
 		name, payload, want string
 	}{
@@ -49,7 +50,7 @@ func TestHandle_UnrecognisedEvent(t *testing.T) {
 			}
 		})
 	}
-	if calls := e.deployer.Calls(); len(calls) != 0 {
+	if calls := e.Deployer.Calls(); len(calls) != 0 {
 		t.Errorf("deployer called: %v", calls)
 	}
 }
@@ -58,36 +59,36 @@ func TestHandle_UnrecognisedEvent(t *testing.T) {
 // of its prefix; the key is URL-decoded ('+' is a space, %2B a plus); the
 // other record's key is ignored with a log line.
 func TestS3_AppliesTheEventsVersion(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "team a/orders+v2/_lambdaeventsourcedef.json"
 	// No FunctionName in the file: the sibling names the function.
 	file := func(batch string) string {
 		return `{"PullEventSources":{"EventSourceMapping":{"EventSourceArn":"arn:aws:sqs:us-east-1:123456789012:orders","BatchSize":` + batch + `}}}`
 	}
-	e.put("team a/orders+v2/_lambdadef.json", `{"FunctionName":"orders","Runtime":"provided.al2023"}`)
-	v1 := e.put(key, file("5"))
-	e.put(key, file("7")) // a later version the event is not about
-	e.put("team a/orders+v2/README.md", "# orders")
+	e.Put("team a/orders+v2/_lambdadef.json", `{"FunctionName":"orders","Runtime":"provided.al2023"}`)
+	v1 := e.Put(key, file("5"))
+	e.Put(key, file("7")) // a later version the event is not about
+	e.Put("team a/orders+v2/README.md", "# orders")
 
 	// Through aws-lambda-go's handler wrapper, as Lambda calls it.
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
-	if _, err := lambda.NewHandler(e.handler().Handle).Invoke(ctx, event(t, "s3-put.json", s3Vars{Version: v1, Sequencer: "0055AED6DCD90281E5"})); err != nil {
+	if _, err := lambda.NewHandler(e.NewHandler().Handle).Invoke(ctx, deployertest.Event(t, "s3-put.json", s3Vars{Version: v1, Sequencer: "0055AED6DCD90281E5"})); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := e.deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":5`) {
+	if got := e.Deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":5`) {
 		t.Errorf("applied %s, want the event's version (BatchSize 5)", got)
 	}
-	hist := e.history("orders")
+	hist := e.History("orders")
 	if len(hist) != 1 {
 		t.Fatalf("history: %d records, want 1", len(hist))
 	}
 	r := hist[0]
 	want := records.Record{
 		Function: "orders", FunctionRef: "orders", Trigger: records.TriggerS3,
-		Source: "s3://" + bucket + "/" + key + "?versionId=" + v1, Mode: records.ModeApply,
+		Source: "s3://" + deployertest.Bucket + "/" + key + "?versionId=" + v1, Mode: records.ModeApply,
 		Outcome: records.Succeeded, Changes: 1, RequestID: "req-1",
 	}
 	got := records.Record{Function: r.Function, FunctionRef: r.FunctionRef, Trigger: r.Trigger, Source: r.Source, Mode: r.Mode, Outcome: r.Outcome, Changes: r.Changes, RequestID: r.RequestID}
@@ -97,30 +98,30 @@ func TestS3_AppliesTheEventsVersion(t *testing.T) {
 	if !strings.Contains(r.Plan, "+ create") || !strings.Contains(r.PlanJSON, `"action":"create"`) {
 		t.Errorf("record plan = %q / %q, want the create", r.Plan, r.PlanJSON)
 	}
-	if got := e.log.grep("ignored S3 key: not a definition file"); len(got) != 1 || !strings.Contains(got[0], "key=team a/orders+v2/README.md") {
+	if got := e.Log.Grep("ignored S3 key: not a definition file"); len(got) != 1 || !strings.Contains(got[0], "key=team a/orders+v2/README.md") {
 		t.Errorf("log lines for the ignored key: %q", got)
 	}
 }
 
 // The same event delivered ten times is applied once.
 func TestS3_ReplayedTenTimes_AppliedOnce(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	h := e.handler()
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	h := e.NewHandler()
 	for i := 0; i < 10; i++ {
 		if err := h.Handle(context.Background(), ev); err != nil {
 			t.Fatalf("delivery %d: %v", i+1, err)
 		}
 	}
-	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := len(e.history("orders")); got != 1 {
+	if got := len(e.History("orders")); got != 1 {
 		t.Errorf("%d records, want 1", got)
 	}
-	if got := len(e.log.grep("dropped S3 event")); got != 9 {
+	if got := len(e.Log.Grep("dropped S3 event")); got != 9 {
 		t.Errorf("%d drop log lines, want 9", got)
 	}
 }
@@ -128,23 +129,23 @@ func TestS3_ReplayedTenTimes_AppliedOnce(t *testing.T) {
 // An older event arriving after a newer one is dropped: the newer file
 // stays applied.
 func TestS3_OlderEventAfterNewer_Dropped(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v1 := e.put(key, sqsFile("orders", "orders", 5))
-	v2 := e.put(key, sqsFile("orders", "orders", 7))
-	h := e.handler()
-	newer := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v2, Sequencer: "0055AED6DCD90281E6"})
+	v1 := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	v2 := e.Put(key, deployertest.SQSFile("orders", "orders", 7))
+	h := e.NewHandler()
+	newer := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v2, Sequencer: "0055AED6DCD90281E6"})
 	// Shorter, and older once right-padded.
-	older := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v1, Sequencer: "0055AED6DCD90281E"})
+	older := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v1, Sequencer: "0055AED6DCD90281E"})
 	for _, ev := range []json.RawMessage{newer, older} {
 		if err := h.Handle(context.Background(), ev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := e.deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":7`) {
+	if got := e.Deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":7`) {
 		t.Errorf("applied %s, want the newer version (BatchSize 7)", got)
 	}
-	if diff := cmp.Diff([]string{"succeeded apply s3://" + bucket + "/" + key + "?versionId=" + v2}, e.outcomes("orders")); diff != "" {
+	if diff := cmp.Diff([]string{"succeeded apply s3://" + deployertest.Bucket + "/" + key + "?versionId=" + v2}, e.Outcomes("orders")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
@@ -152,42 +153,41 @@ func TestS3_OlderEventAfterNewer_Dropped(t *testing.T) {
 // Deleting the file tears down the function its last deployment named;
 // a delete of a key never deployed does nothing.
 func TestS3_Removed_TearsDown(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders:live", "orders", 5))
-	h := e.handler()
-	if err := h.Handle(context.Background(), event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})); err != nil {
+	v := e.Put(key, deployertest.SQSFile("orders:live", "orders", 5))
+	h := e.NewHandler()
+	if err := h.Handle(context.Background(), deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})); err != nil {
 		t.Fatal(err)
 	}
-	dm := e.remove(key)
-	e.put("other/_lambdaeventsourcedef.json", "{}")
-	dm2 := e.remove("other/_lambdaeventsourcedef.json")
-	steps := []json.RawMessage{
-		event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: dm, Sequencer: "0055AED6DCD9028200"}),
+	dm := e.Remove(key)
+	e.Put("other/_lambdaeventsourcedef.json", "{}")
+	dm2 := e.Remove("other/_lambdaeventsourcedef.json")
+	steps := []json.RawMessage{deployertest.Event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: dm, Sequencer: "0055AED6DCD9028200"}), deployertest.
 		// Redelivered delete: dropped.
-		event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: dm, Sequencer: "0055AED6DCD9028200"}),
+		Event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: dm, Sequencer: "0055AED6DCD9028200"}), deployertest.
 		// A key never deployed.
-		event(t, "s3-delete-marker.json", s3Vars{Key: "other/_lambdaeventsourcedef.json", Version: dm2, Sequencer: "0055AED6DCD9028300"}),
+		Event(t, "s3-delete-marker.json", s3Vars{Key: "other/_lambdaeventsourcedef.json", Version: dm2, Sequencer: "0055AED6DCD9028300"}),
 	}
 	for i, ev := range steps {
 		if err := h.Handle(context.Background(), ev); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
 	}
-	if diff := cmp.Diff([]string{"plan orders:live", "apply orders:live", "plan-destroy orders:live", "apply orders:live"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders:live", "apply orders:live", "plan-destroy orders:live", "apply orders:live"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := e.deployer.Applied(); len(got) != 0 {
+	if got := e.Deployer.Applied(); len(got) != 0 {
 		t.Errorf("still applied: %v", got)
 	}
 	want := []string{
-		"succeeded destroy s3://" + bucket + "/" + key + "?versionId=" + dm,
-		"succeeded apply s3://" + bucket + "/" + key + "?versionId=" + v,
+		"succeeded destroy s3://" + deployertest.Bucket + "/" + key + "?versionId=" + dm,
+		"succeeded apply s3://" + deployertest.Bucket + "/" + key + "?versionId=" + v,
 	}
-	if diff := cmp.Diff(want, e.outcomes("orders")); diff != "" {
+	if diff := cmp.Diff(want, e.Outcomes("orders")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
-	if got := e.log.grep("nothing to tear down"); len(got) != 1 {
+	if got := e.Log.Grep("nothing to tear down"); len(got) != 1 {
 		t.Errorf("log lines for the unknown key: %q", got)
 	}
 }
@@ -195,20 +195,20 @@ func TestS3_Removed_TearsDown(t *testing.T) {
 // A bad file: a failure record, no call to the deployer, no retry (nil),
 // and its redelivery is dropped.
 func TestS3_BadFile_FailureRecordNoChangeNoRetry(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, `{"FunctionName":"orders","PullEventSources":{"EventSourceMapping":{"EventSourceArn":"arn:aws:sqs:us-east-1:123456789012:orders"}},"PushEventSorces":[]}`)
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	h := e.handler()
+	v := e.Put(key, `{"FunctionName":"orders","PullEventSources":{"EventSourceMapping":{"EventSourceArn":"arn:aws:sqs:us-east-1:123456789012:orders"}},"PushEventSorces":[]}`)
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	h := e.NewHandler()
 	for i := 0; i < 2; i++ {
 		if err := h.Handle(context.Background(), ev); err != nil {
 			t.Fatalf("delivery %d: %v, want nil (not retried)", i+1, err)
 		}
 	}
-	if calls := e.deployer.Calls(); len(calls) != 0 {
+	if calls := e.Deployer.Calls(); len(calls) != 0 {
 		t.Errorf("deployer called: %v", calls)
 	}
-	hist := e.history("orders")
+	hist := e.History("orders")
 	if len(hist) != 1 {
 		t.Fatalf("%d records, want 1", len(hist))
 	}
@@ -225,20 +225,20 @@ func TestS3_BadFile_FailureRecordNoChangeNoRetry(t *testing.T) {
 func TestS3_FunctionNameOutsideTheAPIPattern_RecordedInvalidOnce(t *testing.T) {
 	for _, name := range []string{strings.Repeat("x", 3000), strings.Repeat("y", 65), "orders!"} {
 		t.Run(fmt.Sprintf("%.10s (%d characters)", name, len(name)), func(t *testing.T) {
-			e := newEnv(t)
+			e := deployertest.NewEnv(t)
 			const key = "orders/_lambdaeventsourcedef.json"
-			v := e.put(key, fmt.Sprintf(`{"FunctionName": %q, "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}}}`, name))
-			ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-			h := e.handler()
+			v := e.Put(key, fmt.Sprintf(`{"FunctionName": %q, "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}}}`, name))
+			ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+			h := e.NewHandler()
 			for i := 0; i < 2; i++ {
 				if err := h.Handle(context.Background(), ev); err != nil {
 					t.Fatalf("delivery %d: %.300v, want nil (not retried)", i+1, err)
 				}
 			}
-			if calls := e.deployer.Calls(); len(calls) != 0 {
+			if calls := e.Deployer.Calls(); len(calls) != 0 {
 				t.Errorf("deployer called: %v", calls)
 			}
-			hist := e.history("-")
+			hist := e.History("-")
 			if len(hist) != 1 {
 				t.Fatalf("%d records under \"-\", want 1", len(hist))
 			}
@@ -258,14 +258,14 @@ func TestS3_FunctionNameOutsideTheAPIPattern_RecordedInvalidOnce(t *testing.T) {
 // and hashed rather than refused by the table, which would retry the
 // event into the failure queue.
 func TestS3_KeyNearS3sLimit_Applied(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	key := strings.Repeat("d/", 495) + "_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: url.QueryEscape(key), Version: v, Sequencer: "0055AED6DCD90281E5"})
-	if err := e.handler().Handle(context.Background(), ev); err != nil {
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: url.QueryEscape(key), Version: v, Sequencer: "0055AED6DCD90281E5"})
+	if err := e.NewHandler().Handle(context.Background(), ev); err != nil {
 		t.Fatalf("err = %.300v, want nil", err)
 	}
-	if got := e.outcomes("orders"); len(got) != 1 || !strings.HasPrefix(got[0], "succeeded apply") {
+	if got := e.Outcomes("orders"); len(got) != 1 || !strings.HasPrefix(got[0], "succeeded apply") {
 		t.Errorf("records: %.300q, want one succeeded apply", got)
 	}
 }
@@ -274,16 +274,16 @@ func TestS3_KeyNearS3sLimit_Applied(t *testing.T) {
 // logged, and returns nil: its name never becomes a table key, which
 // DynamoDB would refuse over 2,048 bytes.
 func TestS3_KeyLongerThanS3Allows_Ignored(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	key := strings.Repeat("k/", 1100) + "_lambdaeventsourcedef.json"
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: "v1", Sequencer: "0055AED6DCD90281E5"})
-	if err := e.handler().Handle(context.Background(), ev); err != nil {
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: "v1", Sequencer: "0055AED6DCD90281E5"})
+	if err := e.NewHandler().Handle(context.Background(), ev); err != nil {
 		t.Fatalf("err = %.300v, want nil (ignored)", err)
 	}
-	if calls := e.deployer.Calls(); len(calls) != 0 {
+	if calls := e.Deployer.Calls(); len(calls) != 0 {
 		t.Errorf("deployer called: %v", calls)
 	}
-	if got := e.log.grep("longer than S3 allows"); len(got) != 1 {
+	if got := e.Log.Grep("longer than S3 allows"); len(got) != 1 {
 		t.Errorf("log lines about the key: %q, want 1", got)
 	}
 }
@@ -291,12 +291,12 @@ func TestS3_KeyLongerThanS3Allows_Ignored(t *testing.T) {
 // An AWS failure in the middle of a run is returned (Lambda retries); the
 // retry of the same event converges.
 func TestS3_InterruptedRun_NextConverges(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	e.deployer.applyErr = errors.New("create event source mapping: api error TooManyRequestsException: Rate exceeded")
-	h := e.handler()
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	e.Deployer.ApplyErr = errors.New("create event source mapping: api error TooManyRequestsException: Rate exceeded")
+	h := e.NewHandler()
 	if err := h.Handle(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "Rate exceeded") {
 		t.Fatalf("first run: err = %v, want the AWS failure", err)
 	}
@@ -306,26 +306,28 @@ func TestS3_InterruptedRun_NextConverges(t *testing.T) {
 	if err := h.Handle(context.Background(), ev); err != nil {
 		t.Fatalf("duplicate: %v", err)
 	}
-	if _, ok := e.deployer.Applied()["orders"]; !ok {
+	if _, ok := e.Deployer.Applied()["orders"]; !ok {
 		t.Error("not applied after the retry")
 	}
-	src := "s3://" + bucket + "/" + key + "?versionId=" + v
-	if diff := cmp.Diff([]string{"succeeded apply " + src, "failed apply " + src}, e.outcomes("orders")); diff != "" {
+	src := "s3://" + deployertest.Bucket + "/" + key + "?versionId=" + v
+	if diff := cmp.Diff([]string{"succeeded apply " + src, "failed apply " + src}, e.Outcomes("orders")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
 
 // Two invocations for one function at once are serialized by the lease.
 func TestS3_ConcurrentInvocations_SerializedByLease(t *testing.T) {
-	e := newEnv(t)
-	// Two keys, one function: two invocations S3 may run at once.
-	va := e.put("a/_lambdaeventsourcedef.json", sqsFile("orders", "orders", 5))
-	vb := e.put("b/_lambdaeventsourcedef.json", sqsFile("orders", "orders-dlq", 5))
-	evA := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "a/_lambdaeventsourcedef.json", Version: va, Sequencer: "0055AED6DCD90281E5"})
-	evB := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "b/_lambdaeventsourcedef.json", Version: vb, Sequencer: "0055AED6DCD90281E6"})
+	e := deployertest.
+		// Two keys, one function: two invocations S3 may run at once.
+		NewEnv(t)
+
+	va := e.Put("a/_lambdaeventsourcedef.json", deployertest.SQSFile("orders", "orders", 5))
+	vb := e.Put("b/_lambdaeventsourcedef.json", deployertest.SQSFile("orders", "orders-dlq", 5))
+	evA := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "a/_lambdaeventsourcedef.json", Version: va, Sequencer: "0055AED6DCD90281E5"})
+	evB := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "b/_lambdaeventsourcedef.json", Version: vb, Sequencer: "0055AED6DCD90281E6"})
 
 	holdFirstApply(e)
-	h := e.handler()
+	h := e.NewHandler()
 	errs := make(chan error, 2)
 	ctxA := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-a"})
 	ctxB := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-b"})
@@ -336,10 +338,10 @@ func TestS3_ConcurrentInvocations_SerializedByLease(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if e.deployer.maxInFlight != 1 {
-		t.Errorf("%d applies of one function ran at once, want 1", e.deployer.maxInFlight)
+	if e.Deployer.MaxInFlight != 1 {
+		t.Errorf("%d applies of one function ran at once, want 1", e.Deployer.MaxInFlight)
 	}
-	if got := len(e.history("orders")); got != 2 {
+	if got := len(e.History("orders")); got != 2 {
 		t.Errorf("%d records, want 2", got)
 	}
 }
@@ -347,8 +349,8 @@ func TestS3_ConcurrentInvocations_SerializedByLease(t *testing.T) {
 // holdFirstApply makes the first Apply hold its run (and so the lease)
 // until another run either finds the lease held (as it should) or enters
 // Apply itself (two runs at once: maxInFlight shows it).
-func holdFirstApply(e *env) {
-	waiting := e.log.waitFor("waiting for lease")
+func holdFirstApply(e *deployertest.Env) {
+	waiting := e.Log.WaitFor("waiting for lease")
 	release := make(chan struct{})
 	var once sync.Once
 	let := func() { once.Do(func() { close(release) }) }
@@ -358,7 +360,7 @@ func holdFirstApply(e *env) {
 	}()
 	var mu sync.Mutex
 	first := true
-	e.deployer.inApply = func(context.Context, string) error {
+	e.Deployer.InApply = func(context.Context, string) error {
 		mu.Lock()
 		isFirst := first
 		first = false
@@ -376,12 +378,12 @@ func holdFirstApply(e *env) {
 // request id: they are serialized too (the request id alone would let the
 // second take the first one's lease), and the second is dropped.
 func TestS3_DuplicateWithTheSameRequestID_SerializedByLease(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
 	holdFirstApply(e)
-	h := e.handler()
+	h := e.NewHandler()
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
@@ -394,10 +396,10 @@ func TestS3_DuplicateWithTheSameRequestID_SerializedByLease(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if e.deployer.maxInFlight != 1 {
-		t.Errorf("%d applies of one function ran at once, want 1", e.deployer.maxInFlight)
+	if e.Deployer.MaxInFlight != 1 {
+		t.Errorf("%d applies of one function ran at once, want 1", e.Deployer.MaxInFlight)
 	}
-	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
 }
@@ -420,44 +422,44 @@ func TestS3_LeaseHeldByTheSameRequestID_Waits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := deployertest.NewEnv(t)
 			const key = "orders/_lambdaeventsourcedef.json"
-			v := e.put(key, sqsFile("orders", "orders", 5))
+			v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
 			var opts records.LeaseOptions
 			if tt.holderDeadline > 0 {
 				opts.HolderDeadline = time.Now().Add(tt.holderDeadline)
 			}
-			held, err := e.store.AcquireLease(context.Background(), "orders", "req-1", opts)
+			held, err := e.Store.AcquireLease(context.Background(), "orders", "req-1", opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.tcfg.LeaseWait = 1 // tries once
+			e.Config.LeaseWait = 1 // tries once
 			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
 			if tt.deadline > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
 				defer cancel()
 			}
-			ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-			if err := e.handler().Handle(ctx, ev); !errors.Is(err, records.ErrLeaseHeld) {
+			ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+			if err := e.NewHandler().Handle(ctx, ev); !errors.Is(err, records.ErrLeaseHeld) {
 				t.Fatalf("err = %v, want ErrLeaseHeld", err)
 			}
-			if calls := e.deployer.Calls(); len(calls) != 0 {
+			if calls := e.Deployer.Calls(); len(calls) != 0 {
 				t.Errorf("deployer called while the lease was held: %v", calls)
 			}
 			// The holder's lease is still there, and still its own to
 			// release: the failed run did not release it.
-			if _, err := e.store.AcquireLease(context.Background(), "orders", "other", records.LeaseOptions{}); !errors.Is(err, records.ErrLeaseHeld) {
+			if _, err := e.Store.AcquireLease(context.Background(), "orders", "other", records.LeaseOptions{}); !errors.Is(err, records.ErrLeaseHeld) {
 				t.Fatalf("after the duplicate: err = %v, want the holder's lease kept", err)
 			}
 			if err := held.Release(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			// The retry converges, as the holder's run would have.
-			if err := e.handler().Handle(ctx, ev); err != nil {
+			if err := e.NewHandler().Handle(ctx, ev); err != nil {
 				t.Fatalf("retry: %v", err)
 			}
-			if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+			if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 				t.Errorf("deployer calls after the retry (-want +got):\n%s", diff)
 			}
 		})
@@ -467,29 +469,29 @@ func TestS3_LeaseHeldByTheSameRequestID_Waits(t *testing.T) {
 // The loser of a lease it cannot get in time fails, so that it is retried;
 // the retry (the same event: its change is already indexed) converges.
 func TestS3_LeaseHeld_FailsForRetry(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	held, err := e.store.AcquireLease(context.Background(), "orders", "another-run", records.LeaseOptions{})
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	held, err := e.Store.AcquireLease(context.Background(), "orders", "another-run", records.LeaseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.tcfg.LeaseWait = 1 // tries once
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	err = e.handler().Handle(context.Background(), ev)
+	e.Config.LeaseWait = 1 // tries once
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	err = e.NewHandler().Handle(context.Background(), ev)
 	if !errors.Is(err, records.ErrLeaseHeld) {
 		t.Fatalf("err = %v, want ErrLeaseHeld", err)
 	}
-	if calls := e.deployer.Calls(); len(calls) != 0 {
+	if calls := e.Deployer.Calls(); len(calls) != 0 {
 		t.Errorf("deployer called: %v", calls)
 	}
 	if err := held.Release(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.handler().Handle(context.Background(), ev); err != nil {
+	if err := e.NewHandler().Handle(context.Background(), ev); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls after the retry (-want +got):\n%s", diff)
 	}
 }
@@ -510,25 +512,25 @@ func TestS3EventFor(t *testing.T) {
 // A run killed by Lambda leaves its lease behind; Lambda's retry of the
 // invocation keeps the request id, so it takes the lease back at once.
 func TestS3_RetryOfACrashedRun_TakesItsLeaseBack(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
 	// The crashed attempt's deadline has passed.
 	crashed := records.LeaseOptions{HolderDeadline: time.Now().Add(-5 * time.Second)}
-	if _, err := e.store.AcquireLease(context.Background(), "orders", "req-crashed", crashed); err != nil {
+	if _, err := e.Store.AcquireLease(context.Background(), "orders", "req-crashed", crashed); err != nil {
 		t.Fatal(err)
 	}
-	e.tcfg.LeaseWait = 1 // would fail at once if it had to wait
+	e.Config.LeaseWait = 1 // would fail at once if it had to wait
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-crashed"})
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	if err := e.handler().Handle(ctx, ev); err != nil {
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	if err := e.NewHandler().Handle(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := e.deployer.Applied()["orders"]; !ok {
+	if _, ok := e.Deployer.Applied()["orders"]; !ok {
 		t.Error("not applied")
 	}
 	// Released at the end: another run gets it.
-	if _, err := e.store.AcquireLease(context.Background(), "orders", "req-next", records.LeaseOptions{}); err != nil {
+	if _, err := e.Store.AcquireLease(context.Background(), "orders", "req-next", records.LeaseOptions{}); err != nil {
 		t.Errorf("lease not released: %v", err)
 	}
 }
@@ -536,13 +538,13 @@ func TestS3_RetryOfACrashedRun_TakesItsLeaseBack(t *testing.T) {
 // Without a configured length, a lease ends with the invocation that took
 // it (plus a margin), so a killed run never blocks the function for long.
 func TestS3_LeaseLastsAsLongAsTheInvocation(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
 	var expires time.Time
-	e.deployer.inApply = func(context.Context, string) error {
+	e.Deployer.InApply = func(context.Context, string) error {
 		// Another run looks at the lease while this one holds it.
-		_, err := e.store.AcquireLease(context.Background(), "orders", "other", records.LeaseOptions{})
+		_, err := e.Store.AcquireLease(context.Background(), "orders", "other", records.LeaseOptions{})
 		if !errors.Is(err, records.ErrLeaseHeld) {
 			return fmt.Errorf("lease not held: %v", err)
 		}
@@ -556,8 +558,8 @@ func TestS3_LeaseLastsAsLongAsTheInvocation(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	if err := e.handler().Handle(ctx, ev); err != nil {
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	if err := e.NewHandler().Handle(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	// Lease expiries are whole seconds.
@@ -587,31 +589,31 @@ func (s denied) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...fu
 func TestS3_FakeAWS_AccessDeniedIsNotAbsence(t *testing.T) {
 	const key = "orders/_lambdaeventsourcedef.json"
 	t.Run("sibling refused on a put", func(t *testing.T) {
-		e := newEnv(t)
-		v := e.put(key, sqsFile("orders", "orders", 5))
-		e.tcfg.S3 = denied{e.s3, "_lambdadef.json"}
-		ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-		if err := e.handler().Handle(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		e := deployertest.NewEnv(t)
+		v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+		e.Config.S3 = denied{e.S3, "_lambdadef.json"}
+		ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+		if err := e.NewHandler().Handle(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 			t.Errorf("Handle = %v, want the AccessDenied returned for a retry", err)
 		}
-		if _, ok := e.deployer.Applied()["orders"]; ok {
+		if _, ok := e.Deployer.Applied()["orders"]; ok {
 			t.Error("applied without reading the sibling")
 		}
 	})
 	t.Run("key refused on a removal", func(t *testing.T) {
-		e := newEnv(t)
-		v := e.put(key, sqsFile("orders", "orders", 5))
-		h := e.handler()
-		put := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+		e := deployertest.NewEnv(t)
+		v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+		h := e.NewHandler()
+		put := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
 		if err := h.Handle(context.Background(), put); err != nil {
 			t.Fatal(err)
 		}
-		e.tcfg.S3 = denied{e.s3, key}
-		removed := event(t, "s3-object.json", s3Vars{Event: "ObjectRemoved:Delete", Key: key, Version: v, Sequencer: "0055AED6DCD90281F0"})
-		if err := e.handler().Handle(context.Background(), removed); err == nil {
+		e.Config.S3 = denied{e.S3, key}
+		removed := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectRemoved:Delete", Key: key, Version: v, Sequencer: "0055AED6DCD90281F0"})
+		if err := e.NewHandler().Handle(context.Background(), removed); err == nil {
 			t.Error("Handle = nil, want the AccessDenied returned for a retry")
 		}
-		if _, ok := e.deployer.Applied()["orders"]; !ok {
+		if _, ok := e.Deployer.Applied()["orders"]; !ok {
 			t.Error("torn down on a refused read")
 		}
 	})
@@ -621,28 +623,27 @@ func TestS3_FakeAWS_AccessDeniedIsNotAbsence(t *testing.T) {
 // version stays applied, and the put of the current version, arriving
 // after, is still applied.
 func TestS3_RemovedVersion_KeyStillThere_NoTeardown(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v1 := e.put(key, sqsFile("orders", "orders", 5))
-	v2 := e.put(key, sqsFile("orders", "orders", 7))
-	if _, err := e.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), VersionId: aws.String(v1)}); err != nil {
+	v1 := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	v2 := e.Put(key, deployertest.SQSFile("orders", "orders", 7))
+	if _, err := e.S3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(deployertest.Bucket), Key: aws.String(key), VersionId: aws.String(v1)}); err != nil {
 		t.Fatal(err)
 	}
-	h := e.handler()
-	for _, ev := range []json.RawMessage{
-		event(t, "s3-object.json", s3Vars{Event: "ObjectRemoved:Delete", Key: key, Version: v1, Sequencer: "0055AED6DCD90281F0"}),
+	h := e.NewHandler()
+	for _, ev := range []json.RawMessage{deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectRemoved:Delete", Key: key, Version: v1, Sequencer: "0055AED6DCD90281F0"}), deployertest.
 		// Older than the removal: still applied, since the removal changed
 		// nothing.
-		event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v2, Sequencer: "0055AED6DCD90281E6"}),
+		Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v2, Sequencer: "0055AED6DCD90281E6"}),
 	} {
 		if err := h.Handle(context.Background(), ev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := e.log.grep("ignored S3 removal: the key still has a current object"); len(got) != 1 {
+	if got := e.Log.Grep("ignored S3 removal: the key still has a current object"); len(got) != 1 {
 		t.Errorf("log lines: %q", got)
 	}
 }
@@ -650,11 +651,11 @@ func TestS3_RemovedVersion_KeyStillThere_NoTeardown(t *testing.T) {
 // The same event delivered to several invocations at once is still applied
 // once: the key's sequencer is checked and stored under the lease.
 func TestS3_DuplicatesAtOnce_AppliedOnce(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	h := e.handler()
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	h := e.NewHandler()
 	errs := make(chan error)
 	for i := 0; i < 5; i++ {
 		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d", i)})
@@ -666,15 +667,15 @@ func TestS3_DuplicatesAtOnce_AppliedOnce(t *testing.T) {
 		}
 	}
 	var applies int
-	for _, c := range e.deployer.Calls() {
+	for _, c := range e.Deployer.Calls() {
 		if strings.HasPrefix(c, "apply ") {
 			applies++
 		}
 	}
 	if applies != 1 {
-		t.Errorf("%d applies, want 1 (calls %v)", applies, e.deployer.Calls())
+		t.Errorf("%d applies, want 1 (calls %v)", applies, e.Deployer.Calls())
 	}
-	if got := len(e.history("orders")); got != 1 {
+	if got := len(e.History("orders")); got != 1 {
 		t.Errorf("%d records, want 1", got)
 	}
 }
@@ -694,28 +695,28 @@ func TestS3_FunctionOutsideThePrefix_Invalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
-			e.tcfg.FunctionPrefix = "team-"
-			e.tcfg.Self = "team-eventwire-deployer"
+			e := deployertest.NewEnv(t)
+			e.Config.FunctionPrefix = "team-"
+			e.Config.Self = "team-eventwire-deployer"
 			const key = "orders/_lambdaeventsourcedef.json"
-			v := e.put(key, sqsFile(tt.function, "orders", 5))
-			ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-			if err := e.handler().Handle(context.Background(), ev); err != nil {
+			v := e.Put(key, deployertest.SQSFile(tt.function, "orders", 5))
+			ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+			if err := e.NewHandler().Handle(context.Background(), ev); err != nil {
 				t.Fatalf("Handle = %v, want nil (not retried)", err)
 			}
-			if got := len(e.deployer.Calls()) > 0; got != tt.applied {
-				t.Errorf("deployer calls %v, want applied %v", e.deployer.Calls(), tt.applied)
+			if got := len(e.Deployer.Calls()) > 0; got != tt.applied {
+				t.Errorf("deployer calls %v, want applied %v", e.Deployer.Calls(), tt.applied)
 			}
-			e.checkOneRecord(t, tt.function, tt.wantErr)
+			checkOneRecord(e, t, tt.function, tt.wantErr)
 		})
 	}
 }
 
 // checkOneRecord: the function has one record, succeeded, or, with
 // wantErr, invalid with that one error.
-func (e *env) checkOneRecord(t *testing.T, function, wantErr string) {
+func checkOneRecord(e *deployertest.Env, t *testing.T, function, wantErr string) {
 	t.Helper()
-	hist := e.history(function)
+	hist := e.History(function)
 	if len(hist) != 1 {
 		t.Fatalf("%d records, want 1", len(hist))
 	}
@@ -751,18 +752,18 @@ func TestS3_KeyPrefixMapsToFunctionPrefix_OtherTeamsFunctionInvalid(t *testing.T
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
-			e.tcfg.FunctionPrefix = "shop-"
-			e.tcfg.KeyPrefixFunctions = map[string]string{"team-a/": "shop-a-", "team-a/payments/": "shop-a-pay-", "team-b/": "shop-b-"}
-			v := e.put(tt.key, sqsFile(tt.function, "orders", 5))
-			ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: tt.key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-			if err := e.handler().Handle(context.Background(), ev); err != nil {
+			e := deployertest.NewEnv(t)
+			e.Config.FunctionPrefix = "shop-"
+			e.Config.KeyPrefixFunctions = map[string]string{"team-a/": "shop-a-", "team-a/payments/": "shop-a-pay-", "team-b/": "shop-b-"}
+			v := e.Put(tt.key, deployertest.SQSFile(tt.function, "orders", 5))
+			ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: tt.key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+			if err := e.NewHandler().Handle(context.Background(), ev); err != nil {
 				t.Fatalf("Handle = %v, want nil (not retried)", err)
 			}
-			if applied := len(e.deployer.Calls()) > 0; applied != (tt.wantErr == "") {
-				t.Errorf("deployer calls %v, want applied %v", e.deployer.Calls(), tt.wantErr == "")
+			if applied := len(e.Deployer.Calls()) > 0; applied != (tt.wantErr == "") {
+				t.Errorf("deployer calls %v, want applied %v", e.Deployer.Calls(), tt.wantErr == "")
 			}
-			e.checkOneRecord(t, tt.function, tt.wantErr)
+			checkOneRecord(e, t, tt.function, tt.wantErr)
 		})
 	}
 }
@@ -771,27 +772,27 @@ func TestS3_KeyPrefixMapsToFunctionPrefix_OtherTeamsFunctionInvalid(t *testing.T
 // so that its failure is recorded and returned (for Lambda to retry) while
 // the function still runs.
 func TestS3_RunOutlastsTheInvocation_RecordedBeforeTheDeadline(t *testing.T) {
-	e := newEnv(t)
-	e.tcfg.DeadlineReserve = 30 * time.Second
+	e := deployertest.NewEnv(t)
+	e.Config.DeadlineReserve = 30 * time.Second
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	e.deployer.inApply = func(ctx context.Context, _ string) error {
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	e.Deployer.InApply = func(ctx context.Context, _ string) error {
 		<-ctx.Done()
 		return fmt.Errorf("create event source mapping: %w", ctx.Err())
 	}
 	// The run gets 3 s before the reserve: time to take the lease and read
 	// the object even on a loaded machine, then it blocks in the apply.
-	ctx, cancel := context.WithTimeout(context.Background(), e.tcfg.DeadlineReserve+3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), e.Config.DeadlineReserve+3*time.Second)
 	defer cancel()
-	ev := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	err := e.handler().Handle(ctx, ev)
+	ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	err := e.NewHandler().Handle(ctx, ev)
 	if ctx.Err() != nil {
 		t.Error("the handler returned after the invocation's deadline: Lambda would have stopped it first")
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Handle = %v, want the run's deadline error (retried)", err)
 	}
-	if diff := cmp.Diff([]string{"failed apply s3://" + bucket + "/" + key + "?versionId=" + v}, e.outcomes("orders")); diff != "" {
+	if diff := cmp.Diff([]string{"failed apply s3://" + deployertest.Bucket + "/" + key + "?versionId=" + v}, e.Outcomes("orders")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
 }
@@ -799,11 +800,11 @@ func TestS3_RunOutlastsTheInvocation_RecordedBeforeTheDeadline(t *testing.T) {
 // One record of an S3 event that cannot be decoded (a key that is not
 // URL-encoded) is logged and skipped; the event's other records still run.
 func TestS3_UndecodableRecord_OthersStillRun(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	good := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
-	bad := event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "%zz/_lambdaeventsourcedef.json", Version: v, Sequencer: "0055AED6DCD90281E5"})
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	good := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
+	bad := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "%zz/_lambdaeventsourcedef.json", Version: v, Sequencer: "0055AED6DCD90281E5"})
 	var evBad, evGood struct{ Records []json.RawMessage }
 	if err := json.Unmarshal(bad, &evBad); err != nil {
 		t.Fatal(err)
@@ -812,13 +813,13 @@ func TestS3_UndecodableRecord_OthersStillRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	both, _ := json.Marshal(map[string]any{"Records": []json.RawMessage{evBad.Records[0], evGood.Records[0]}})
-	if err := e.handler().Handle(context.Background(), both); err != nil {
+	if err := e.NewHandler().Handle(context.Background(), both); err != nil {
 		t.Fatalf("Handle = %v, want nil", err)
 	}
-	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := e.log.grep("ignored S3 event record that cannot be decoded"); len(got) != 1 || !strings.Contains(got[0], "record=0") {
+	if got := e.Log.Grep("ignored S3 event record that cannot be decoded"); len(got) != 1 || !strings.Contains(got[0], "record=0") {
 		t.Errorf("log lines: %q", got)
 	}
 }
@@ -827,9 +828,9 @@ func TestS3_UndecodableRecord_OthersStillRun(t *testing.T) {
 // and so is one whose object version (or delete marker) does not exist;
 // the key's real uploads, with lower sequencers, are still applied.
 func TestS3_ForgedEvents_Refused(t *testing.T) {
-	e := newEnv(t)
+	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
-	h := e.handler()
+	h := e.NewHandler()
 	forged := []struct {
 		name, event, version, sequencer, log string
 	}{
@@ -840,30 +841,30 @@ func TestS3_ForgedEvents_Refused(t *testing.T) {
 		{"delete marker that never existed", "ObjectRemoved:DeleteMarkerCreated", "forged-marker", strings.Repeat("F", 64), "ignored S3 event: the delete marker it names does not exist"},
 	}
 	for _, f := range forged {
-		ev := event(t, "s3-object.json", s3Vars{Event: f.event, Key: key, Version: f.version, Sequencer: f.sequencer})
+		ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: f.event, Key: key, Version: f.version, Sequencer: f.sequencer})
 		if err := h.Handle(context.Background(), ev); err != nil {
 			t.Fatalf("%s: Handle = %v, want nil (refused, not retried)", f.name, err)
 		}
-		if got := e.log.grep(f.log); len(got) == 0 {
+		if got := e.Log.Grep(f.log); len(got) == 0 {
 			t.Errorf("%s: no log line %q", f.name, f.log)
 		}
 	}
-	st, err := e.store.SourceState(context.Background(), records.S3Source(bucket, key, ""))
+	st, err := e.Store.SourceState(context.Background(), records.S3Source(deployertest.Bucket, key, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Sequencer != "" {
 		t.Fatalf("a forged sequencer was stored: %+v", st)
 	}
-	v := e.put(key, sqsFile("orders", "orders", 5))
-	if err := h.Handle(context.Background(), event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})); err != nil {
+	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	if err := h.Handle(context.Background(), deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})); err != nil {
 		t.Fatal(err)
 	}
-	dm := e.remove(key)
-	if err := h.Handle(context.Background(), event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: dm, Sequencer: "0055AED6DCD90281E6"})); err != nil {
+	dm := e.Remove(key)
+	if err := h.Handle(context.Background(), deployertest.Event(t, "s3-delete-marker.json", s3Vars{Key: key, Version: dm, Sequencer: "0055AED6DCD90281E6"})); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"plan orders", "apply orders", "plan-destroy orders", "apply orders"}, e.deployer.Calls()); diff != "" {
+	if diff := cmp.Diff([]string{"plan orders", "apply orders", "plan-destroy orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls of the real events (-want +got):\n%s", diff)
 	}
 }

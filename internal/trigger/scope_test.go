@@ -18,6 +18,7 @@ import (
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
 	"github.com/eventwire/eventwire/internal/trigger"
@@ -86,9 +87,9 @@ func newScopeWorld(t *testing.T, cfg aws.Config) scopeWorld {
 
 // scopeHandler is the deployer's handler on cfg, with the real reconciler
 // and the settings of its environment: the table of e and env.
-func scopeHandler(t *testing.T, e *env, cfg aws.Config, env map[string]string) *trigger.Handler {
+func scopeHandler(t *testing.T, e *deployertest.Env, cfg aws.Config, env map[string]string) *trigger.Handler {
 	t.Helper()
-	all := map[string]string{trigger.EnvTable: table, trigger.EnvBucket: bucket}
+	all := map[string]string{trigger.EnvTable: deployertest.Table, trigger.EnvBucket: deployertest.Bucket}
 	for k, v := range env {
 		all[k] = v
 	}
@@ -96,7 +97,7 @@ func scopeHandler(t *testing.T, e *env, cfg aws.Config, env map[string]string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), s, e.tcfg.Logger, s3Options)
+	return trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), s, e.Config.Logger, deployertest.S3Options)
 }
 
 // A file naming an API that the stack's apiIds does not list (none by
@@ -160,21 +161,21 @@ func TestEndToEnd_UnlistedAPIOrTargetGroupIsInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
-			cfg := e.cfg
+			e := deployertest.NewEnv(t)
+			cfg := e.AWS
 			calls := mototest.Record(&cfg)
 			w := newScopeWorld(t, cfg)
 			h := scopeHandler(t, e, cfg, tt.env(w))
 			ctx := context.Background()
 			doc := tt.file(w)
-			v := e.put(scopeKey, doc)
-			ev, _ := json.Marshal(trigger.S3EventFor(bucket, scopeKey, v, "0055AED6DCD90281E5", false))
+			v := e.Put(scopeKey, doc)
+			ev, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, scopeKey, v, "0055AED6DCD90281E5", false))
 
 			calls.Reset()
 			if err := h.Handle(ctx, ev); err != nil {
 				t.Fatalf("Handle = %v, want nil (a validation error is final)", err)
 			}
-			hist := e.history("orders")
+			hist := e.History("orders")
 			if len(hist) != 1 {
 				t.Fatalf("records: %+v", hist)
 			}
@@ -222,19 +223,19 @@ func (d denyRegister) Do(r *http.Request) (*http.Response, error) {
 // and the handler returns nil instead of an error Lambda would retry into
 // the failure queue. Nothing is registered.
 func TestEndToEnd_FakeAWS_UntaggedTargetGroupIsRefusedNotRetried(t *testing.T) {
-	e := newEnv(t)
-	w := newScopeWorld(t, e.cfg)
+	e := deployertest.NewEnv(t)
+	w := newScopeWorld(t, e.AWS)
 	fx, tg := w.fx, w.tg
 	ctx := context.Background()
-	denied := e.cfg.Copy()
-	denied.HTTPClient = denyRegister{next: e.cfg.HTTPClient}
+	denied := e.AWS.Copy()
+	denied.HTTPClient = denyRegister{next: e.AWS.HTTPClient}
 	h := scopeHandler(t, e, denied, nil)
-	v := e.put(scopeKey, tgFile(tg))
-	ev, _ := json.Marshal(trigger.S3EventFor(bucket, scopeKey, v, "0055AED6DCD90281E5", false))
+	v := e.Put(scopeKey, tgFile(tg))
+	ev, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, scopeKey, v, "0055AED6DCD90281E5", false))
 	if err := h.Handle(ctx, ev); err != nil {
 		t.Fatalf("Handle = %v, want nil (a refused registration is final)", err)
 	}
-	hist := e.history("orders")
+	hist := e.History("orders")
 	if len(hist) != 1 || hist[0].Outcome != records.Refused {
 		t.Fatalf("records: %+v", hist)
 	}

@@ -21,7 +21,7 @@ const movedPath = "moved/_lambdaeventsourcedef.json"
 // declaredBy is the source of fn's only live declaration, as a string.
 func (sw *sweepWorld) declaredBy(t *testing.T, fn string) string {
 	t.Helper()
-	decls, _, err := sw.store.Declarations(context.Background(), fn)
+	decls, _, err := sw.Store.Declarations(context.Background(), fn)
 	if err != nil || len(decls) != 1 {
 		t.Fatalf("declarations of %s: %v %v, want one", fn, decls, err)
 	}
@@ -43,7 +43,7 @@ func TestSweep_CodeCommitPushLost_CaughtUpDriftedThenHealed_Fake(t *testing.T) {
 	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("sweep messages (-want +got):\n%s", diff)
 	}
-	if got := sw.log.grep(trigger.BranchCaughtUpLogMessage); len(got) != 1 ||
+	if got := sw.Log.Grep(trigger.BranchCaughtUpLogMessage); len(got) != 1 ||
 		!strings.Contains(got[0], "branch=main") || !strings.Contains(got[0], "from="+c1) || !strings.Contains(got[0], "to="+c2) {
 		t.Errorf("log lines of the catch-up: %q", got)
 	}
@@ -69,7 +69,7 @@ func TestSweep_CodeCommitPushLost_CaughtUpDriftedThenHealed_Fake(t *testing.T) {
 	if _, batch, _ := sw.mapping("kept"); batch != 9 {
 		t.Errorf("healed: kept's BatchSize %d, want 9", batch)
 	}
-	if got := sw.log.grep(trigger.BranchCaughtUpLogMessage); len(got) != 1 {
+	if got := sw.Log.Grep(trigger.BranchCaughtUpLogMessage); len(got) != 1 {
 		t.Errorf("the branch caught up again by the second sweep: %q", got)
 	}
 }
@@ -98,7 +98,7 @@ func TestSweep_CodeCommitMoveLost_WiredFromNewPath_Fake(t *testing.T) {
 	if got, want := sw.declaredBy(t, "gone"), "codecommit://definitions/"+movedPath+"@"+c2; got != want {
 		t.Errorf("gone declared by %s, want %s", got, want)
 	}
-	if st, err := sw.store.SourceState(ctx, records.CodeCommitSource("definitions", headRef, gonePath, "")); err != nil || !st.Deleted {
+	if st, err := sw.Store.SourceState(ctx, records.CodeCommitSource("definitions", headRef, gonePath, "")); err != nil || !st.Deleted {
 		t.Errorf("old path's source: deleted %v (%v), want its removal indexed", st.Deleted, err)
 	}
 	if n := sw.mappings("gone"); n != 1 {
@@ -115,7 +115,7 @@ func TestSweep_CodeCommitMoveLost_WiredFromNewPath_Fake(t *testing.T) {
 func TestSweep_CodeCommitBranchGone_OthersCaughtUp_Fake(t *testing.T) {
 	sw, repo, _ := newRepoSweepWorld(t)
 	// release is in no ref: deleted.
-	sw.tcfg.Branches = []string{"release", "main"}
+	sw.Config.Branches = []string{"release", "main"}
 	repo.update(func() { // no event delivered
 		repo.parents[c2] = []string{c1}
 		repo.trees[c2] = map[string]string{gonePath: queueFile("gone", 5), keptPath: queueFile("kept", 9)}
@@ -123,7 +123,7 @@ func TestSweep_CodeCommitBranchGone_OthersCaughtUp_Fake(t *testing.T) {
 	})
 
 	sw.start(sw.handler(false))
-	if got := sw.log.grep("configured branch does not exist"); len(got) != 1 || !strings.Contains(got[0], "branch=release") {
+	if got := sw.Log.Grep("configured branch does not exist"); len(got) != 1 || !strings.Contains(got[0], "branch=release") {
 		t.Errorf("log lines of the missing branch: %q", got)
 	}
 	if got, want := sw.declaredBy(t, "kept"), "codecommit://definitions/"+keptPath+"@"+c2; got != want {

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
@@ -26,11 +27,11 @@ func TestSweep_NewFileWithoutEvent_DeclaredThenApplied(t *testing.T) {
 	sw := newSweepWorld(t)
 	ctx := context.Background()
 	sw.mustFunction("fresh")
-	if _, err := sw.fx.Queue(ctx, "q-fresh"); err != nil {
+	if _, err := sw.Fixture.Queue(ctx, "q-fresh"); err != nil {
 		t.Fatal(err)
 	}
 	key := "fresh/_lambdaeventsourcedef.json"
-	v := sw.put(key, queueFile("fresh", 5)) // no event
+	v := sw.Put(key, queueFile("fresh", 5)) // no event
 
 	if diff := cmp.Diff([]string{"fresh declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("sweep messages (-want +got):\n%s", diff)
@@ -44,7 +45,7 @@ func TestSweep_NewFileWithoutEvent_DeclaredThenApplied(t *testing.T) {
 	if n := sw.mappings("fresh"); n != 0 {
 		t.Errorf("report only: fresh has %d mappings, want none", n)
 	}
-	got := sw.log.grep(trigger.CaughtUpLogMessage)
+	got := sw.Log.Grep(trigger.CaughtUpLogMessage)
 	if len(got) != 1 || !strings.Contains(got[0], "key="+key) || !strings.Contains(got[0], "version="+v) || !strings.Contains(got[0], "function=fresh") {
 		t.Errorf("log lines %q: %q, want one naming key %s, version %s and function fresh", trigger.CaughtUpLogMessage, got, key, v)
 	}
@@ -61,7 +62,7 @@ func TestSweep_NewFileWithoutEvent_DeclaredThenApplied(t *testing.T) {
 	if got := sw.active(t, "fresh"); got != v {
 		t.Errorf("active declaration of fresh at %s, want %s", got, v)
 	}
-	if got := sw.log.grep(trigger.CaughtUpLogMessage); len(got) != 1 {
+	if got := sw.Log.Grep(trigger.CaughtUpLogMessage); len(got) != 1 {
 		t.Errorf("the file was indexed again by the second sweep: %q", got)
 	}
 }
@@ -77,8 +78,8 @@ func TestSweep_FileMovedBothEventsLost_WiredFromTheNewKeyNeverUnwired(t *testing
 	sw.wireQueues("moved")
 	uuid, _, _ := sw.mapping("moved")
 	oldKey, newKey := "moved/_lambdaeventsourcedef.json", "renamed/_lambdaeventsourcedef.json"
-	marker := sw.remove(oldKey)                // no event
-	v := sw.put(newKey, queueFile("moved", 7)) // no event
+	marker := sw.Remove(oldKey)                // no event
+	v := sw.Put(newKey, queueFile("moved", 7)) // no event
 
 	if diff := cmp.Diff([]string{"moved declared"}, sw.sweep(sw.handler(true))); diff != "" {
 		t.Errorf("heal sweep's messages (-want +got):\n%s", diff)
@@ -94,23 +95,23 @@ func TestSweep_FileMovedBothEventsLost_WiredFromTheNewKeyNeverUnwired(t *testing
 		if got, batch, _ := sw.mapping("moved"); got != uuid || batch != 7 {
 			t.Errorf("%s: moved's mapping %s with BatchSize %d, want %s (never deleted) with 7", when, got, batch, uuid)
 		}
-		decls, active, err := sw.store.Declarations(ctx, "moved")
+		decls, active, err := sw.Store.Declarations(ctx, "moved")
 		if err != nil || len(decls) != 1 || decls[0].Source.Key != newKey || active == nil || active.Source.Key != newKey || active.Source.Version != v {
 			t.Errorf("%s: declarations of moved %+v, active %+v (%v), want the new key's at %s", when, decls, active, err, v)
 		}
-		st, err := sw.store.SourceState(ctx, records.S3Source(bucket, oldKey, ""))
+		st, err := sw.Store.SourceState(ctx, records.S3Source(deployertest.Bucket, oldKey, ""))
 		if err != nil || !st.Deleted {
 			t.Errorf("%s: old key's state %+v (%v), want removed", when, st, err)
 		}
 	}
 	wired("after the sweep")
-	if got := sw.log.grep(trigger.OrphanKeptLogMessage); len(got) != 0 {
+	if got := sw.Log.Grep(trigger.OrphanKeptLogMessage); len(got) != 0 {
 		t.Errorf("log lines %q: %q, want none", trigger.OrphanKeptLogMessage, got)
 	}
 
-	removal, _ := json.Marshal(trigger.S3EventFor(bucket, oldKey, marker, sw.nextSequencer(), true))
-	put, _ := json.Marshal(trigger.S3EventFor(bucket, newKey, v, sw.nextSequencer(), false))
-	sw.deliver(removal, put)
+	removal, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, oldKey, marker, sw.NextSequencer(), true))
+	put, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, newKey, v, sw.NextSequencer(), false))
+	sw.Deliver(removal, put)
 	wired("after the late events")
 	if diff := cmp.Diff([]string{"moved declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("next sweep's messages (-want +got):\n%s", diff)
@@ -129,7 +130,7 @@ func TestSweep_NewerVersionWithoutEvent_IndexedAndChecked(t *testing.T) {
 	sw := newSweepWorld(t)
 	sw.wireQueues("fn")
 	key := "fn/_lambdaeventsourcedef.json"
-	v2 := sw.put(key, queueFile("fn", 8)) // no event
+	v2 := sw.Put(key, queueFile("fn", 8)) // no event
 
 	sw.sweep(sw.handler(false))
 	if diff := cmp.Diff([]string{"fn drifted 1"}, sw.results()); diff != "" {
@@ -138,25 +139,25 @@ func TestSweep_NewerVersionWithoutEvent_IndexedAndChecked(t *testing.T) {
 	if p := sw.plans()["fn"]; !strings.Contains(p, "BatchSize: 5 → 8") {
 		t.Errorf("plan of fn lacks the new version's BatchSize:\n%s", p)
 	}
-	if got := sw.outcomes("fn"); len(got) == 0 || !strings.HasSuffix(got[0], "?versionId="+v2) {
+	if got := sw.Outcomes("fn"); len(got) == 0 || !strings.HasSuffix(got[0], "?versionId="+v2) {
 		t.Errorf("history of fn: %q, want the check at %s first", got, v2)
 	}
 	if _, batch, _ := sw.mapping("fn"); batch != 5 {
 		t.Errorf("report only: BatchSize %d, want 5 still", batch)
 	}
-	if got := sw.log.grep(trigger.NewerVersionLogMessage); len(got) != 0 {
+	if got := sw.Log.Grep(trigger.NewerVersionLogMessage); len(got) != 0 {
 		t.Errorf("log lines %q: %q, want none", trigger.NewerVersionLogMessage, got)
 	}
 
 	// A version put between the start and the checks.
 	h := sw.handler(false)
 	sw.start(h)
-	v3 := sw.put(key, queueFile("fn", 9)) // no event yet
+	v3 := sw.Put(key, queueFile("fn", 9)) // no event yet
 	sw.drain(h)
 	if p := sw.plans()["fn"]; !strings.Contains(p, "BatchSize: 5 → 8") {
 		t.Errorf("plan of fn checked during a put lacks the version indexed's BatchSize:\n%s", p)
 	}
-	got := sw.log.grep(trigger.NewerVersionLogMessage)
+	got := sw.Log.Grep(trigger.NewerVersionLogMessage)
 	if len(got) != 1 || !strings.Contains(got[0], "current_version="+v3) {
 		t.Errorf("log lines %q: %q, want one naming version %s", trigger.NewerVersionLogMessage, got, v3)
 	}
@@ -177,7 +178,7 @@ func TestSweep_InvalidNewerVersionWithoutEvent_RecordedPreviousHolds(t *testing.
 	sw.wireQueues("fn")
 	v1 := sw.active(t, "fn")
 	key := "fn/_lambdaeventsourcedef.json"
-	v2 := sw.put(key, `{"FunctionName": "fn", "PullEventSorces": {}}`) // no event
+	v2 := sw.Put(key, `{"FunctionName": "fn", "PullEventSorces": {}}`) // no event
 
 	for i := range 2 {
 		if diff := cmp.Diff([]string{"fn declared"}, sw.sweep(sw.handler(true))); diff != "" {
@@ -188,19 +189,19 @@ func TestSweep_InvalidNewerVersionWithoutEvent_RecordedPreviousHolds(t *testing.
 		}
 	}
 	var invalid []string
-	for _, o := range sw.outcomes("fn") {
+	for _, o := range sw.Outcomes("fn") {
 		if strings.HasPrefix(o, "invalid ") {
 			invalid = append(invalid, o)
 		}
 	}
-	want := []string{"invalid apply s3://" + bucket + "/" + key + "?versionId=" + v2}
+	want := []string{"invalid apply s3://" + deployertest.Bucket + "/" + key + "?versionId=" + v2}
 	if diff := cmp.Diff(want, invalid); diff != "" {
 		t.Errorf("invalid records of fn (-want +got):\n%s", diff)
 	}
-	if got := sw.log.grep(trigger.CaughtUpLogMessage); len(got) != 1 || !strings.Contains(got[0], "valid=false") {
+	if got := sw.Log.Grep(trigger.CaughtUpLogMessage); len(got) != 1 || !strings.Contains(got[0], "valid=false") {
 		t.Errorf("log lines %q: %q, want one, valid=false", trigger.CaughtUpLogMessage, got)
 	}
-	decls, _, err := sw.store.Declarations(ctx, "fn")
+	decls, _, err := sw.Store.Declarations(ctx, "fn")
 	if err != nil || len(decls) != 1 || decls[0].Source.Version != v1 {
 		t.Errorf("declarations of fn: %+v %v, want the one at %s", decls, err, v1)
 	}
@@ -219,15 +220,15 @@ func TestSweep_FilesWithoutEvents_KeyRulesOfEvents(t *testing.T) {
 	ctx := context.Background()
 	sw.mustFunction("team-a-orders", "other")
 	for _, q := range []string{"team-a-orders", "other"} {
-		if _, err := sw.fx.Queue(ctx, "q-"+q); err != nil {
+		if _, err := sw.Fixture.Queue(ctx, "q-"+q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sw.tcfg.KeyPrefixFunctions = map[string]string{"team-a/": "team-a-"}
-	sw.put("team-a/orders/_lambdaeventsourcedef.json", queueFile("team-a-orders", 5))
+	sw.Config.KeyPrefixFunctions = map[string]string{"team-a/": "team-a-"}
+	sw.Put("team-a/orders/_lambdaeventsourcedef.json", queueFile("team-a-orders", 5))
 	outside := "team-a/other/_lambdaeventsourcedef.json"
-	v := sw.put(outside, queueFile("other", 5))
-	sw.put("other/notes.json", queueFile("other", 5))
+	v := sw.Put(outside, queueFile("other", 5))
+	sw.Put("other/notes.json", queueFile("other", 5))
 
 	if diff := cmp.Diff([]string{"team-a-orders declared"}, sw.sweep(sw.handler(true))); diff != "" {
 		t.Errorf("sweep messages (-want +got):\n%s", diff)
@@ -238,11 +239,11 @@ func TestSweep_FilesWithoutEvents_KeyRulesOfEvents(t *testing.T) {
 	if n := sw.mappings("other"); n != 0 {
 		t.Errorf("other has %d mappings, want none", n)
 	}
-	want := []string{"invalid apply s3://" + bucket + "/" + outside + "?versionId=" + v}
-	if diff := cmp.Diff(want, sw.outcomes("other")); diff != "" {
+	want := []string{"invalid apply s3://" + deployertest.Bucket + "/" + outside + "?versionId=" + v}
+	if diff := cmp.Diff(want, sw.Outcomes("other")); diff != "" {
 		t.Errorf("records of other (-want +got):\n%s", diff)
 	}
-	if decls, _, err := sw.store.Declarations(ctx, "other"); err != nil || len(decls) != 0 {
+	if decls, _, err := sw.Store.Declarations(ctx, "other"); err != nil || len(decls) != 0 {
 		t.Errorf("declarations of other: %+v %v, want none", decls, err)
 	}
 }
@@ -274,22 +275,22 @@ func TestSweep_EventIndexedDuringTheCatchUp_EventWins(t *testing.T) {
 	ctx := context.Background()
 	sw.wireQueues("fn")
 	key := "fn/_lambdaeventsourcedef.json"
-	v2 := sw.put(key, queueFile("fn", 8)) // its event comes during the sweep's start
-	seq := sw.nextSequencer()
-	ev, _ := json.Marshal(trigger.S3EventFor(bucket, key, v2, seq, false))
-	sw.tcfg.S3 = &eventFirst{S3API: sw.tcfg.S3, key: key, version: v2, deliver: func() { sw.deliver(ev) }}
+	v2 := sw.Put(key, queueFile("fn", 8)) // its event comes during the sweep's start
+	seq := sw.NextSequencer()
+	ev, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, v2, seq, false))
+	sw.Config.S3 = &eventFirst{S3API: sw.Config.S3, key: key, version: v2, deliver: func() { sw.Deliver(ev) }}
 
 	sw.sweep(sw.handler(false))
 	if diff := cmp.Diff([]string{"fn in-sync 0"}, sw.results()); diff != "" {
 		t.Errorf("drift results (-want +got):\n%s", diff)
 	}
-	if got := sw.log.grep(trigger.CaughtUpLogMessage); len(got) != 0 {
+	if got := sw.Log.Grep(trigger.CaughtUpLogMessage); len(got) != 0 {
 		t.Errorf("log lines %q: %q, want none", trigger.CaughtUpLogMessage, got)
 	}
-	if got := sw.log.grep("an event of its key was indexed meanwhile"); len(got) != 1 {
+	if got := sw.Log.Grep("an event of its key was indexed meanwhile"); len(got) != 1 {
 		t.Errorf("the start's write was not refused once: %q", got)
 	}
-	st, err := sw.store.SourceState(ctx, records.S3Source(bucket, key, v2))
+	st, err := sw.Store.SourceState(ctx, records.S3Source(deployertest.Bucket, key, v2))
 	if err != nil || st.Sequencer != records.NormalizeSequencer(seq) || st.FileVersion != v2 {
 		t.Errorf("key's state %+v (%v), want the event's sequencer %s at %s", st, err, seq, v2)
 	}
@@ -313,7 +314,7 @@ func TestSweep_ListingDenied_SweepFails_Fake(t *testing.T) {
 	sw := newSweepWorld(t)
 	ctx := context.Background()
 	sw.wireQueues("fn")
-	sw.tcfg.S3 = deniedList{sw.tcfg.S3}
+	sw.Config.S3 = deniedList{sw.Config.S3}
 	err := sw.handler(false).Handle(ctx, json.RawMessage(trigger.SweepInput))
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("scheduled sweep: err = %v, want AccessDenied", err)
@@ -346,21 +347,21 @@ func TestSweep_OneFileUnreadable_OthersCaughtUpItNextTime_Fake(t *testing.T) {
 	ctx := context.Background()
 	sw.mustFunction("a", "b")
 	for _, q := range []string{"a", "b"} {
-		if _, err := sw.fx.Queue(ctx, "q-"+q); err != nil {
+		if _, err := sw.Fixture.Queue(ctx, "q-"+q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sw.put("a/_lambdaeventsourcedef.json", queueFile("a", 5)) // no event
-	sw.put("b/_lambdaeventsourcedef.json", queueFile("b", 5)) // no event
-	real := sw.tcfg.S3
-	sw.tcfg.S3 = deniedGet{real, "a/_lambdaeventsourcedef.json"}
+	sw.Put("a/_lambdaeventsourcedef.json", queueFile("a", 5)) // no event
+	sw.Put("b/_lambdaeventsourcedef.json", queueFile("b", 5)) // no event
+	real := sw.Config.S3
+	sw.Config.S3 = deniedGet{real, "a/_lambdaeventsourcedef.json"}
 	if diff := cmp.Diff([]string{"b declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("sweep messages (-want +got):\n%s", diff)
 	}
-	if got := sw.log.grep("file not indexed by the sweep"); len(got) != 1 || !strings.Contains(got[0], "key=a/") || !strings.Contains(got[0], "AccessDenied") {
+	if got := sw.Log.Grep("file not indexed by the sweep"); len(got) != 1 || !strings.Contains(got[0], "key=a/") || !strings.Contains(got[0], "AccessDenied") {
 		t.Errorf("log lines: %q, want one for a's key, AccessDenied", got)
 	}
-	sw.tcfg.S3 = real
+	sw.Config.S3 = real
 	if diff := cmp.Diff([]string{"a declared", "b declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("next sweep's messages (-want +got):\n%s", diff)
 	}

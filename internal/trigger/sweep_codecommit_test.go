@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
@@ -36,12 +37,12 @@ const (
 // newRepoSweepWorld is a sweep world whose handlers read the fake
 // repository, with the functions gone and kept declared on its branch at
 // c1 and applied through the push of c1.
-func newRepoSweepWorld(t *testing.T) (*sweepWorld, *fakeRepo, *jsonServer) {
+func newRepoSweepWorld(t *testing.T) (*sweepWorld, *fakeRepo, *deployertest.JSONServer) {
 	t.Helper()
 	sw := newSweepWorld(t)
 	sw.mustFunction("gone", "kept")
 	for _, q := range []string{"q-gone", "q-kept"} {
-		if _, err := sw.fx.Queue(context.Background(), q); err != nil {
+		if _, err := sw.Fixture.Queue(context.Background(), q); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,7 +54,7 @@ func newRepoSweepWorld(t *testing.T) (*sweepWorld, *fakeRepo, *jsonServer) {
 	}
 	js := newCodeCommitServer(t, repo)
 	// Two attempts, no backoff: a 500 is retried once, at once.
-	sw.tcfg.CodeCommit = codecommit.NewFromConfig(sw.cfg, func(o *codecommit.Options) {
+	sw.Config.CodeCommit = codecommit.NewFromConfig(sw.AWS, func(o *codecommit.Options) {
 		o.BaseEndpoint = aws.String(js.URL)
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 2
@@ -71,18 +72,18 @@ func newRepoSweepWorld(t *testing.T) (*sweepWorld, *fakeRepo, *jsonServer) {
 
 // deliverWith invokes h with ev as Lambda would, within callTimeout.
 func (sw *sweepWorld) deliverWith(h *trigger.Handler, ev json.RawMessage) {
-	sw.t.Helper()
+	sw.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d", sw.seq.Add(1))})
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d", sw.Seq.Add(1))})
 	if err := h.Handle(ctx, ev); err != nil {
-		sw.t.Fatalf("deliver: %v", err)
+		sw.T.Fatalf("deliver: %v", err)
 	}
 }
 
 // headReads are the paths GetFile was asked for at the branch's head (the
 // liveness checks), in order.
-func headReads(js *jsonServer) []string {
+func headReads(js *deployertest.JSONServer) []string {
 	var out []string
 	for _, r := range js.Requests() {
 		if r.Op == "GetFile" && r.Body["commitSpecifier"] == headRef {
@@ -108,7 +109,7 @@ func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testi
 		repo.parents[c2] = []string{c1}
 		repo.trees[c2] = map[string]string{keptPath: queueFile("kept", 5)}
 		repo.refs[headRef] = c2
-		repo.getBranchFault = awsError{"AccessDeniedException", "not authorized to perform codecommit:GetBranch"}
+		repo.getBranchFault = deployertest.AWSError{Type: "AccessDeniedException", Message: "not authorized to perform codecommit:GetBranch"}
 	})
 
 	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.sweep(sw.handler(false))); diff != "" {
@@ -123,17 +124,17 @@ func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testi
 	if !strings.Contains(sw.plans()["gone"], "- delete      event-source-mapping arn:aws:sqs:us-east-1:123456789012:q-gone") {
 		t.Errorf("orphan's plan lacks the mapping's deletion:\n%s", sw.plans()["gone"])
 	}
-	if decls, _, err := sw.store.Declarations(ctx, "gone"); err != nil || len(decls) != 0 {
+	if decls, _, err := sw.Store.Declarations(ctx, "gone"); err != nil || len(decls) != 0 {
 		t.Errorf("declarations of gone after the sweep: %v %v, want none", decls, err)
 	}
-	if st, err := sw.store.SourceState(ctx, records.CodeCommitSource("definitions", headRef, gonePath, "")); err != nil || !st.Deleted {
+	if st, err := sw.Store.SourceState(ctx, records.CodeCommitSource("definitions", headRef, gonePath, "")); err != nil || !st.Deleted {
 		t.Errorf("source of gone after the sweep: deleted %v (%v), want the removal indexed", st.Deleted, err)
 	}
-	if got := sw.log.grep(trigger.RemovedWithoutEventLogMessage); len(got) != 1 ||
+	if got := sw.Log.Grep(trigger.RemovedWithoutEventLogMessage); len(got) != 1 ||
 		!strings.Contains(got[0], "declared_by=codecommit://definitions/"+gonePath+"@"+c1) {
 		t.Errorf("log lines of the removal: %q", got)
 	}
-	if got := sw.log.grep("branch not indexed by the sweep"); len(got) != 1 || !strings.Contains(got[0], "AccessDeniedException") {
+	if got := sw.Log.Grep("branch not indexed by the sweep"); len(got) != 1 || !strings.Contains(got[0], "AccessDeniedException") {
 		t.Errorf("log lines of the catch-up: %q", got)
 	}
 	for fn, want := range map[string]int{"gone": 1, "kept": 1} {
@@ -184,7 +185,7 @@ func TestSweep_CodeCommitLivenessFails_CheckFailsNothingPruned_Fake(t *testing.T
 		// want is in the check's recorded error.
 		want string
 	}{
-		{"access denied", awsError{"AccessDeniedException", "not authorized to perform codecommit:GetFile"}, "AccessDeniedException"},
+		{"access denied", deployertest.AWSError{Type: "AccessDeniedException", Message: "not authorized to perform codecommit:GetFile"}, "AccessDeniedException"},
 		{"internal error", errors.New("internal failure"), "StatusCode: 500"},
 	}
 	for _, tt := range tests {
@@ -210,7 +211,7 @@ func TestSweep_CodeCommitLivenessFails_CheckFailsNothingPruned_Fake(t *testing.T
 // checkBatch invokes h with one sweep message per function, in one SQS
 // batch (message ids "m-FUNCTION"), within callTimeout.
 func (sw *sweepWorld) checkBatch(h *trigger.Handler, fns ...string) *events.SQSEventResponse {
-	sw.t.Helper()
+	sw.T.Helper()
 	var ev events.SQSEvent
 	for _, fn := range fns {
 		body, _ := json.Marshal(trigger.SweepMessage{Function: fn, Kind: records.KindDeclared, Sweep: "s1", Started: time.Now().UTC()})
@@ -221,10 +222,10 @@ func (sw *sweepWorld) checkBatch(h *trigger.Handler, fns ...string) *events.SQSE
 	raw, _ := json.Marshal(ev)
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("sweep-%d", sw.seq.Add(1))})
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("sweep-%d", sw.Seq.Add(1))})
 	resp, err := h.Invoke(ctx, raw)
 	if err != nil {
-		sw.t.Fatalf("sweep batch: %v", err)
+		sw.T.Fatalf("sweep batch: %v", err)
 	}
 	return resp
 }
@@ -234,20 +235,20 @@ func (sw *sweepWorld) checkBatch(h *trigger.Handler, fns ...string) *events.SQSE
 func (sw *sweepWorld) checkFailedKept(t *testing.T, want string) {
 	t.Helper()
 	ctx := context.Background()
-	rs, err := sw.store.DriftResults(ctx)
+	rs, err := sw.Store.DriftResults(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rs) != 1 || rs[0].Function != "gone" || rs[0].Outcome != records.Failed || !strings.Contains(strings.Join(rs[0].Errors, "\n"), want) {
 		t.Errorf("drift results: %+v, want gone failed with %q", rs, want)
 	}
-	if decls, _, err := sw.store.Declarations(ctx, "gone"); err != nil || len(decls) != 1 {
+	if decls, _, err := sw.Store.Declarations(ctx, "gone"); err != nil || len(decls) != 1 {
 		t.Errorf("declarations of gone: %v %v, want one still", decls, err)
 	}
-	if st, err := sw.store.SourceState(ctx, records.CodeCommitSource("definitions", headRef, gonePath, "")); err != nil || st.Deleted || st.Declares() != "gone" {
+	if st, err := sw.Store.SourceState(ctx, records.CodeCommitSource("definitions", headRef, gonePath, "")); err != nil || st.Deleted || st.Declares() != "gone" {
 		t.Errorf("source of gone: deleted %v, declares %q (%v), want it unchanged", st.Deleted, st.Declares(), err)
 	}
-	if got := sw.log.grep(trigger.RemovedWithoutEventLogMessage); len(got) != 0 {
+	if got := sw.Log.Grep(trigger.RemovedWithoutEventLogMessage); len(got) != 0 {
 		t.Errorf("removal logged: %q", got)
 	}
 	if n := sw.mappings("gone"); n != 1 {

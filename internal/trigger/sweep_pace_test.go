@@ -25,15 +25,15 @@ func TestSweepStart_LambdaCallsWaitForTheSweepsPacer(t *testing.T) {
 	ctx := context.Background()
 	sw.mustFunction("stray-a", "stray-b")
 	for _, fn := range []string{"stray-a", "stray-b"} {
-		if _, err := sw.fx.Queue(ctx, "q-"+fn); err != nil {
+		if _, err := sw.Fixture.Queue(ctx, "q-"+fn); err != nil {
 			t.Fatal(err)
 		}
-		noErr(t)(sw.fx.Lambda.CreateEventSourceMapping(ctx, &awslambda.CreateEventSourceMappingInput{FunctionName: aws.String(functionARN(fn)),
+		noErr(t)(sw.Fixture.Lambda.CreateEventSourceMapping(ctx, &awslambda.CreateEventSourceMappingInput{FunctionName: aws.String(functionARN(fn)),
 			EventSourceArn: aws.String("arn:aws:sqs:us-east-1:123456789012:q-" + fn), Tags: map[string]string{wiring.TagKey: fn}}))
 	}
 	h := sw.handler(false)
 	p := quota.NewPacer(map[string]quota.Quota{quota.Lambda: {Rate: 1, Burst: 1}})
-	h.PaceSweep(sw.env.cfg, reconcile.Options{}, p)
+	h.PaceSweep(sw.Env.AWS, reconcile.Options{}, p)
 	if _, err := h.Invoke(ctx, json.RawMessage(trigger.SweepInput)); err != nil {
 		t.Fatal(err)
 	}

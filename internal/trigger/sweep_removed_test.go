@@ -16,6 +16,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
@@ -31,7 +32,7 @@ func TestSweep_FileRemovedWithoutEvent_OrphanedThenPruned(t *testing.T) {
 	ctx := context.Background()
 	sw.wireQueues("gone", "kept")
 	key := "gone/_lambdaeventsourcedef.json"
-	marker := sw.remove(key) // no event delivered
+	marker := sw.Remove(key) // no event delivered
 
 	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("sweep messages (-want +got):\n%s", diff)
@@ -42,7 +43,7 @@ func TestSweep_FileRemovedWithoutEvent_OrphanedThenPruned(t *testing.T) {
 	if !strings.Contains(sw.plans()["gone"], "- delete      event-source-mapping") {
 		t.Errorf("orphan's plan lacks the mapping's deletion:\n%s", sw.plans()["gone"])
 	}
-	if decls, _, err := sw.store.Declarations(ctx, "gone"); err != nil || len(decls) != 0 {
+	if decls, _, err := sw.Store.Declarations(ctx, "gone"); err != nil || len(decls) != 0 {
 		t.Errorf("declarations of gone after the sweep: %v %v, want none", decls, err)
 	}
 	if n := sw.mappings("gone"); n != 1 {
@@ -64,11 +65,11 @@ func TestSweep_FileRemovedWithoutEvent_OrphanedThenPruned(t *testing.T) {
 	}
 
 	// Later real events of the key.
-	late, _ := json.Marshal(trigger.S3EventFor(bucket, key, marker, sw.nextSequencer(), true))
-	sw.deliver(late)
-	v := sw.put(key, queueFile("gone", 7))
-	again, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, sw.nextSequencer(), false))
-	sw.deliver(again)
+	late, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, marker, sw.NextSequencer(), true))
+	sw.Deliver(late)
+	v := sw.Put(key, queueFile("gone", 7))
+	again, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, v, sw.NextSequencer(), false))
+	sw.Deliver(again)
 	if _, batch, _ := sw.mapping("gone"); batch != 7 {
 		t.Errorf("after a new put: gone's BatchSize %d, want 7", batch)
 	}
@@ -85,17 +86,17 @@ func TestSweep_WinnerRemovedWithoutEvent_OtherDeclarationApplied(t *testing.T) {
 	ctx := context.Background()
 	sw.mustFunction("shared")
 	for _, q := range []string{"a", "b"} {
-		if _, err := sw.fx.Queue(ctx, "q-"+q); err != nil {
+		if _, err := sw.Fixture.Queue(ctx, "q-"+q); err != nil {
 			t.Fatal(err)
 		}
 	}
 	first, second := "a/_lambdaeventsourcedef.json", "b/_lambdaeventsourcedef.json"
-	for _, f := range []struct{ key, body string }{{first, sqsFile("shared", "q-a", 5)}, {second, sqsFile("shared", "q-b", 5)}} {
-		v := sw.put(f.key, f.body)
-		b, _ := json.Marshal(trigger.S3EventFor(bucket, f.key, v, sw.nextSequencer(), false))
-		sw.deliver(b)
+	for _, f := range []struct{ key, body string }{{first, deployertest.SQSFile("shared", "q-a", 5)}, {second, deployertest.SQSFile("shared", "q-b", 5)}} {
+		v := sw.Put(f.key, f.body)
+		b, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, f.key, v, sw.NextSequencer(), false))
+		sw.Deliver(b)
 	}
-	sw.remove(first) // no event delivered
+	sw.Remove(first) // no event delivered
 
 	if diff := cmp.Diff([]string{"shared declared"}, sw.sweep(sw.handler(true))); diff != "" {
 		t.Errorf("sweep messages (-want +got):\n%s", diff)
@@ -103,7 +104,7 @@ func TestSweep_WinnerRemovedWithoutEvent_OtherDeclarationApplied(t *testing.T) {
 	if diff := cmp.Diff([]string{"shared healed 2"}, sw.results()); diff != "" {
 		t.Errorf("drift results (-want +got):\n%s", diff)
 	}
-	out, err := sw.fx.Lambda.ListEventSourceMappings(ctx, &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN("shared"))})
+	out, err := sw.Fixture.Lambda.ListEventSourceMappings(ctx, &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN("shared"))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +119,10 @@ func TestSweep_WinnerRemovedWithoutEvent_OtherDeclarationApplied(t *testing.T) {
 
 // mappings counts fn's mappings.
 func (sw *sweepWorld) mappings(fn string) int {
-	sw.t.Helper()
-	out, err := sw.fx.Lambda.ListEventSourceMappings(context.Background(), &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN(fn))})
+	sw.T.Helper()
+	out, err := sw.Fixture.Lambda.ListEventSourceMappings(context.Background(), &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN(fn))})
 	if err != nil {
-		sw.t.Fatal(err)
+		sw.T.Fatal(err)
 	}
 	return len(out.EventSourceMappings)
 }
@@ -145,7 +146,7 @@ func TestSweep_AccessDeniedOnLiveness_CheckFailsDeclarationKept_Fake(t *testing.
 	sw := newSweepWorld(t)
 	ctx := context.Background()
 	sw.wireQueues("kept")
-	sw.tcfg.S3 = deniedHead{sw.tcfg.S3}
+	sw.Config.S3 = deniedHead{sw.Config.S3}
 	h := sw.handler(true)
 	body, _ := json.Marshal(trigger.SweepMessage{Function: "kept", Kind: "declared", Sweep: "s1"})
 	raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(body), EventSource: "aws:sqs", EventSourceARN: sw.queueARN, AWSRegion: "us-east-1"}}})
@@ -156,7 +157,7 @@ func TestSweep_AccessDeniedOnLiveness_CheckFailsDeclarationKept_Fake(t *testing.
 	if diff := cmp.Diff([]events.SQSBatchItemFailure{{ItemIdentifier: "m1"}}, resp.BatchItemFailures); diff != "" {
 		t.Errorf("batch item failures (-want +got):\n%s", diff)
 	}
-	if decls, _, err := sw.store.Declarations(ctx, "kept"); err != nil || len(decls) != 1 {
+	if decls, _, err := sw.Store.Declarations(ctx, "kept"); err != nil || len(decls) != 1 {
 		t.Errorf("declarations of kept: %v %v, want one still", decls, err)
 	}
 	if n := sw.mappings("kept"); n != 1 {
@@ -190,10 +191,10 @@ func TestSweep_FileMovedAfterTheStartEventsDelayed_HealPrunesOnlyOnTheNextSweep(
 			oldKey, newKey := "moved/_lambdaeventsourcedef.json", "renamed/_lambdaeventsourcedef.json"
 			h := sw.handler(true)
 			sw.start(h)
-			marker := sw.remove(oldKey) // no event yet
+			marker := sw.Remove(oldKey) // no event yet
 			var v string
 			if c.moved {
-				v = sw.put(newKey, queueFile("moved", 5)) // no event yet
+				v = sw.Put(newKey, queueFile("moved", 5)) // no event yet
 			}
 			if diff := cmp.Diff([]string{"moved declared"}, sw.drain(h)); diff != "" {
 				t.Errorf("first heal sweep's messages (-want +got):\n%s", diff)
@@ -204,14 +205,14 @@ func TestSweep_FileMovedAfterTheStartEventsDelayed_HealPrunesOnlyOnTheNextSweep(
 			if n := sw.mappings("moved"); n != 1 {
 				t.Errorf("after the first heal sweep: moved has %d mappings, want 1 (not pruned)", n)
 			}
-			if got := sw.log.grep(trigger.OrphanKeptLogMessage); len(got) != 1 {
+			if got := sw.Log.Grep(trigger.OrphanKeptLogMessage); len(got) != 1 {
 				t.Errorf("log lines %q: %q, want one", trigger.OrphanKeptLogMessage, got)
 			}
 
 			if c.putArrives {
-				removal, _ := json.Marshal(trigger.S3EventFor(bucket, oldKey, marker, sw.nextSequencer(), true))
-				put, _ := json.Marshal(trigger.S3EventFor(bucket, newKey, v, sw.nextSequencer(), false))
-				sw.deliver(removal, put)
+				removal, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, oldKey, marker, sw.NextSequencer(), true))
+				put, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, newKey, v, sw.NextSequencer(), false))
+				sw.Deliver(removal, put)
 				if n := sw.mappings("moved"); n != 1 {
 					t.Errorf("after the move's events: moved has %d mappings, want 1", n)
 				}

@@ -23,6 +23,7 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
 	"github.com/eventwire/eventwire/internal/wiring"
 )
@@ -32,7 +33,7 @@ const account = "123456789012"
 // sweepWorld is a world with the sweep queue, and handlers that sweep
 // (report only, and heal), writing their metric lines to metrics.
 type sweepWorld struct {
-	*world
+	*deployertest.World
 	queueURL, queueARN string
 	sqs                *sqs.Client
 	metrics            *bytes.Buffer
@@ -41,14 +42,14 @@ type sweepWorld struct {
 
 func newSweepWorld(t *testing.T) *sweepWorld {
 	t.Helper()
-	w := newWorld(t, nil, nil)
-	sw := &sweepWorld{world: w, sqs: w.fx.SQS, metrics: &bytes.Buffer{}}
+	w := deployertest.NewWorld(t, nil, nil)
+	sw := &sweepWorld{World: w, sqs: w.Fixture.SQS, metrics: &bytes.Buffer{}}
 	ctx := context.Background()
 	var err error
-	if sw.queueARN, err = w.fx.Queue(ctx, "eventwire-sweep"); err != nil {
+	if sw.queueARN, err = w.Fixture.Queue(ctx, "eventwire-sweep"); err != nil {
 		t.Fatal(err)
 	}
-	u, err := w.fx.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("eventwire-sweep")})
+	u, err := w.Fixture.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("eventwire-sweep")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +60,11 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 // handler is the deployer's handler with the sweep configured; heal sets
 // heal mode.
 func (sw *sweepWorld) handler(heal bool) *trigger.Handler {
-	cfg := sw.tcfg
-	cfg.Deployer = reconcile.New(sw.env.cfg, reconcile.Options{})
+	cfg := sw.Config
+	cfg.Deployer = reconcile.New(sw.Env.AWS, reconcile.Options{})
 	cfg.Sweep = trigger.SweepConfig{
 		QueueARN: sw.queueARN, QueueURL: sw.queueURL, SQS: sw.sqs, Heal: heal,
-		Mappings: lambdasvc.NewMappings(sw.fx.Lambda), Metrics: sw.metrics,
+		Mappings: lambdasvc.NewMappings(sw.Fixture.Lambda), Metrics: sw.metrics,
 	}
 	return trigger.New(cfg)
 }
@@ -73,7 +74,7 @@ const sweepTimeout = 3 * time.Minute
 
 // sweep starts a sweep, then delivers its checks (start, drain).
 func (sw *sweepWorld) sweep(h *trigger.Handler) []string {
-	sw.t.Helper()
+	sw.T.Helper()
 	sw.start(h)
 	return sw.drain(h)
 }
@@ -81,13 +82,13 @@ func (sw *sweepWorld) sweep(h *trigger.Handler) []string {
 // start starts a sweep with the schedule's event (the checks are left on
 // the queue).
 func (sw *sweepWorld) start(h *trigger.Handler) {
-	sw.t.Helper()
+	sw.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 	defer cancel()
 	scheduled := json.RawMessage(`{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012",` +
 		`"time":"2026-12-01T03:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/sweep"],"detail":{}}`)
 	if err := h.Handle(ctx, scheduled); err != nil {
-		sw.t.Fatalf("scheduled sweep: %v", err)
+		sw.T.Fatalf("scheduled sweep: %v", err)
 	}
 }
 
@@ -95,7 +96,7 @@ func (sw *sweepWorld) start(h *trigger.Handler) {
 // deployer's mapping would (batches of up to 10, failed items left on the
 // queue), and returns the messages as "FUNCTION KIND".
 func (sw *sweepWorld) drain(h *trigger.Handler) []string {
-	sw.t.Helper()
+	sw.T.Helper()
 	// Bounded: a check that hangs fails the test instead of hanging it.
 	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 	defer cancel()
@@ -103,7 +104,7 @@ func (sw *sweepWorld) drain(h *trigger.Handler) []string {
 	for {
 		out, err := sw.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(sw.queueURL), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
 		if err != nil {
-			sw.t.Fatal(err)
+			sw.T.Fatal(err)
 		}
 		if len(out.Messages) == 0 {
 			break
@@ -112,15 +113,15 @@ func (sw *sweepWorld) drain(h *trigger.Handler) []string {
 		for _, m := range out.Messages {
 			var msg trigger.SweepMessage
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil {
-				sw.t.Fatal(err)
+				sw.T.Fatal(err)
 			}
 			got = append(got, msg.Function+" "+msg.Kind)
 		}
 		raw, _ := json.Marshal(ev)
-		ictx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("sweep-%d", sw.seq.Add(1))})
+		ictx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("sweep-%d", sw.Seq.Add(1))})
 		resp, err := h.Invoke(ictx, raw)
 		if err != nil {
-			sw.t.Fatalf("sweep batch: %v", err)
+			sw.T.Fatalf("sweep batch: %v", err)
 		}
 		failed := map[string]bool{}
 		for _, f := range resp.BatchItemFailures {
@@ -128,11 +129,11 @@ func (sw *sweepWorld) drain(h *trigger.Handler) []string {
 		}
 		for _, m := range out.Messages {
 			if failed[aws.ToString(m.MessageId)] {
-				sw.t.Errorf("check failed: %s", aws.ToString(m.Body))
+				sw.T.Errorf("check failed: %s", aws.ToString(m.Body))
 				continue
 			}
 			if _, err := sw.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(sw.queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				sw.t.Fatal(err)
+				sw.T.Fatal(err)
 			}
 		}
 	}
@@ -142,10 +143,10 @@ func (sw *sweepWorld) drain(h *trigger.Handler) []string {
 
 // results are the latest drift results as "FUNCTION OUTCOME CHANGES".
 func (sw *sweepWorld) results() []string {
-	sw.t.Helper()
-	rs, err := sw.store.DriftResults(context.Background())
+	sw.T.Helper()
+	rs, err := sw.Store.DriftResults(context.Background())
 	if err != nil {
-		sw.t.Fatal(err)
+		sw.T.Fatal(err)
 	}
 	var out []string
 	for _, r := range rs {
@@ -156,10 +157,10 @@ func (sw *sweepWorld) results() []string {
 
 // plans are the latest drift results' plans, by function.
 func (sw *sweepWorld) plans() map[string]string {
-	sw.t.Helper()
-	rs, err := sw.store.DriftResults(context.Background())
+	sw.T.Helper()
+	rs, err := sw.Store.DriftResults(context.Background())
 	if err != nil {
-		sw.t.Fatal(err)
+		sw.T.Fatal(err)
 	}
 	out := map[string]string{}
 	for _, r := range rs {
@@ -171,12 +172,12 @@ func (sw *sweepWorld) plans() map[string]string {
 // metricLines returns the metric lines written since the last call, each
 // re-encoded with its timestamp, request id and duration zeroed.
 func (sw *sweepWorld) metricLines() string {
-	sw.t.Helper()
+	sw.T.Helper()
 	var out []string
 	for _, line := range strings.Split(strings.TrimSpace(sw.metrics.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			sw.t.Fatalf("metric line is not JSON: %v: %s", err, line)
+			sw.T.Fatalf("metric line is not JSON: %v: %s", err, line)
 		}
 		m["_aws"].(map[string]any)["Timestamp"] = 0
 		if _, ok := m["SweepDurationSeconds"]; ok {
@@ -194,7 +195,7 @@ func (sw *sweepWorld) metricLines() string {
 
 // apply uploads each function's file and delivers its event.
 func (sw *sweepWorld) apply(files map[string]string) {
-	sw.t.Helper()
+	sw.T.Helper()
 	var fns []string
 	for fn := range files {
 		fns = append(fns, fn)
@@ -202,21 +203,21 @@ func (sw *sweepWorld) apply(files map[string]string) {
 	sort.Strings(fns)
 	for _, fn := range fns {
 		key := fn + "/_lambdaeventsourcedef.json"
-		v := sw.put(key, files[fn])
-		b, _ := json.Marshal(trigger.S3EventFor(bucket, key, v, sw.nextSequencer(), false))
-		sw.deliver(b)
+		v := sw.Put(key, files[fn])
+		b, _ := json.Marshal(trigger.S3EventFor(deployertest.Bucket, key, v, sw.NextSequencer(), false))
+		sw.Deliver(b)
 	}
 }
 
 // wireQueues creates each function and its queue q-FN, and applies a file
 // wiring the one to the other (BatchSize 5) through its S3 event.
 func (sw *sweepWorld) wireQueues(fns ...string) {
-	sw.t.Helper()
+	sw.T.Helper()
 	sw.mustFunction(fns...)
 	files := map[string]string{}
 	for _, fn := range fns {
-		if _, err := sw.fx.Queue(context.Background(), "q-"+fn); err != nil {
-			sw.t.Fatal(err)
+		if _, err := sw.Fixture.Queue(context.Background(), "q-"+fn); err != nil {
+			sw.T.Fatal(err)
 		}
 		files[fn] = queueFile(fn, 5)
 	}
@@ -225,26 +226,26 @@ func (sw *sweepWorld) wireQueues(fns ...string) {
 
 // mapping returns fn's mapping (the first Lambda lists for it).
 func (sw *sweepWorld) mapping(fn string) (uuid string, batch int32, state string) {
-	sw.t.Helper()
-	out, err := sw.fx.Lambda.ListEventSourceMappings(context.Background(), &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN(fn))})
+	sw.T.Helper()
+	out, err := sw.Fixture.Lambda.ListEventSourceMappings(context.Background(), &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN(fn))})
 	if err != nil || len(out.EventSourceMappings) == 0 {
-		sw.t.Fatalf("mapping of %s: %v (%d)", fn, err, len(out.EventSourceMappings))
+		sw.T.Fatalf("mapping of %s: %v (%d)", fn, err, len(out.EventSourceMappings))
 	}
 	m := out.EventSourceMappings[0]
 	return aws.ToString(m.UUID), aws.ToInt32(m.BatchSize), aws.ToString(m.State)
 }
 
 func (sw *sweepWorld) mustFunction(names ...string) {
-	sw.t.Helper()
+	sw.T.Helper()
 	for _, n := range names {
-		if _, err := sw.fx.Function(context.Background(), n); err != nil {
-			sw.t.Fatal(err)
+		if _, err := sw.Fixture.Function(context.Background(), n); err != nil {
+			sw.T.Fatal(err)
 		}
-		sw.functions = append(sw.functions, n)
+		sw.Functions = append(sw.Functions, n)
 	}
 }
 
-func queueFile(fn string, batch int) string { return sqsFile(fn, "q-"+fn, batch) }
+func queueFile(fn string, batch int) string { return deployertest.SQSFile(fn, "q-"+fn, batch) }
 
 // Through the real handler on moto: files applied through S3 events, then
 // AWS changed by hand (a BatchSize, a disabled mapping, a removed
@@ -260,19 +261,19 @@ func TestSweep_DriftReportedThenHealed(t *testing.T) {
 	fns := []string{"batch", "paused", "perm", "target", "route", "insync", "retired", "stray"}
 	sw.mustFunction(fns...)
 	for _, q := range []string{"batch", "paused", "insync", "retired", "stray"} {
-		if _, err := sw.fx.Queue(ctx, "q-"+q); err != nil {
+		if _, err := sw.Fixture.Queue(ctx, "q-"+q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tgPerm, err := sw.fx.TargetGroup(ctx, "tg-perm")
+	tgPerm, err := sw.Fixture.TargetGroup(ctx, "tg-perm")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tgTarget, err := sw.fx.TargetGroup(ctx, "tg-target")
+	tgTarget, err := sw.Fixture.TargetGroup(ctx, "tg-target")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sw.api, err = sw.fx.HTTPAPI(ctx, "shop", []string{"POST /orders"}, nil); err != nil {
+	if sw.api, err = sw.Fixture.HTTPAPI(ctx, "shop", []string{"POST /orders"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	elbFile := func(fn, tg string) string {
@@ -284,24 +285,24 @@ func TestSweep_DriftReportedThenHealed(t *testing.T) {
 		"route": fmt.Sprintf(`{"FunctionName": "route", "PushEventSources": [{"Service": "apigateway.amazonaws.com", "ApiId": %q, "RouteId": %q}]}`,
 			sw.api.ID, sw.api.Routes["POST /orders"]),
 	})
-	sw.deliver(sw.delete("retired/_lambdaeventsourcedef.json"))
+	sw.Deliver(sw.Delete("retired/_lambdaeventsourcedef.json"))
 
 	// By hand.
 	uuid, _, _ := sw.mapping("batch")
-	noErr(t)(sw.fx.Lambda.UpdateEventSourceMapping(ctx, &awslambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), BatchSize: aws.Int32(9)}))
+	noErr(t)(sw.Fixture.Lambda.UpdateEventSourceMapping(ctx, &awslambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), BatchSize: aws.Int32(9)}))
 	uuid, _, _ = sw.mapping("paused")
-	noErr(t)(sw.fx.Lambda.UpdateEventSourceMapping(ctx, &awslambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), Enabled: aws.Bool(false)}))
+	noErr(t)(sw.Fixture.Lambda.UpdateEventSourceMapping(ctx, &awslambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), Enabled: aws.Bool(false)}))
 	for _, sid := range sw.statements("perm") {
-		noErr(t)(sw.fx.Lambda.RemovePermission(ctx, &awslambda.RemovePermissionInput{FunctionName: aws.String("perm"), StatementId: aws.String(sid)}))
+		noErr(t)(sw.Fixture.Lambda.RemovePermission(ctx, &awslambda.RemovePermissionInput{FunctionName: aws.String("perm"), StatementId: aws.String(sid)}))
 	}
-	noErr(t)(sw.fx.ELB.DeregisterTargets(ctx, &elasticloadbalancingv2.DeregisterTargetsInput{TargetGroupArn: aws.String(tgTarget),
+	noErr(t)(sw.Fixture.ELB.DeregisterTargets(ctx, &elasticloadbalancingv2.DeregisterTargetsInput{TargetGroupArn: aws.String(tgTarget),
 		Targets: []elbtypes.TargetDescription{{Id: aws.String(functionARN("target"))}}}))
 	for _, id := range sw.integrations() {
-		noErr(t)(sw.fx.API.DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: aws.String(sw.api.ID), IntegrationId: aws.String(id)}))
+		noErr(t)(sw.Fixture.API.DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: aws.String(sw.api.ID), IntegrationId: aws.String(id)}))
 	}
 	// A managed mapping no live file declares (as `eventwire apply`
 	// without a table leaves it once its file is gone).
-	noErr(t)(sw.fx.Lambda.CreateEventSourceMapping(ctx, &awslambda.CreateEventSourceMappingInput{FunctionName: aws.String(functionARN("stray")),
+	noErr(t)(sw.Fixture.Lambda.CreateEventSourceMapping(ctx, &awslambda.CreateEventSourceMappingInput{FunctionName: aws.String(functionARN("stray")),
 		EventSourceArn: aws.String("arn:aws:sqs:us-east-1:123456789012:q-stray"), Tags: map[string]string{wiring.TagKey: "stray"}}))
 
 	// Report only.
@@ -327,10 +328,10 @@ func TestSweep_DriftReportedThenHealed(t *testing.T) {
 	if _, batch, _ := sw.mapping("batch"); batch != 9 {
 		t.Errorf("report only: BatchSize %d, want 9 still", batch)
 	}
-	if got := sw.outcomes("batch"); len(got) != 2 || got[0] != "drifted check s3://"+bucket+"/batch/_lambdaeventsourcedef.json?versionId="+sw.active(t, "batch") {
+	if got := sw.Outcomes("batch"); len(got) != 2 || got[0] != "drifted check s3://"+deployertest.Bucket+"/batch/_lambdaeventsourcedef.json?versionId="+sw.active(t, "batch") {
 		t.Errorf("history of batch: %q", got)
 	}
-	golden(t, "sweep-metrics-report.golden", sw.metricLines())
+	deployertest.Golden(t, "sweep-metrics-report.golden", sw.metricLines())
 
 	// Heal.
 	// retired was forgotten: nothing of it was left.
@@ -341,7 +342,7 @@ func TestSweep_DriftReportedThenHealed(t *testing.T) {
 	if diff := cmp.Diff(want, sw.results()); diff != "" {
 		t.Errorf("drift results after heal (-want +got):\n%s", diff)
 	}
-	golden(t, "sweep-metrics-heal.golden", sw.metricLines())
+	deployertest.Golden(t, "sweep-metrics-heal.golden", sw.metricLines())
 	sw.checkHealed(tgPerm, tgTarget)
 
 	// In sync.
@@ -357,32 +358,32 @@ func TestSweep_DriftReportedThenHealed(t *testing.T) {
 
 // checkHealed: AWS is back to the files, and the orphan's mapping is gone.
 func (sw *sweepWorld) checkHealed(tgPerm, tgTarget string) {
-	sw.t.Helper()
+	sw.T.Helper()
 	if _, batch, _ := sw.mapping("batch"); batch != 5 {
-		sw.t.Errorf("healed: BatchSize %d, want 5", batch)
+		sw.T.Errorf("healed: BatchSize %d, want 5", batch)
 	}
 	if _, _, state := sw.mapping("paused"); state != "Enabled" {
-		sw.t.Errorf("healed: paused mapping %s", state)
+		sw.T.Errorf("healed: paused mapping %s", state)
 	}
 	if len(sw.statements("perm")) != 1 {
-		sw.t.Errorf("healed: perm's statements %v", sw.statements("perm"))
+		sw.T.Errorf("healed: perm's statements %v", sw.statements("perm"))
 	}
-	th, err := sw.fx.ELB.DescribeTargetHealth(context.Background(), &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgTarget)})
+	th, err := sw.Fixture.ELB.DescribeTargetHealth(context.Background(), &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(tgTarget)})
 	if err != nil || len(th.TargetHealthDescriptions) != 1 {
-		sw.t.Errorf("healed: targets of tg-target: %v %v", th, err)
+		sw.T.Errorf("healed: targets of tg-target: %v %v", th, err)
 	}
 	if len(sw.integrations()) != 1 {
-		sw.t.Errorf("healed: route's integrations %v", sw.integrations())
+		sw.T.Errorf("healed: route's integrations %v", sw.integrations())
 	}
-	out, err := sw.fx.Lambda.ListEventSourceMappings(context.Background(), &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN("stray"))})
+	out, err := sw.Fixture.Lambda.ListEventSourceMappings(context.Background(), &awslambda.ListEventSourceMappingsInput{FunctionName: aws.String(functionARN("stray"))})
 	if err != nil || len(out.EventSourceMappings) != 0 {
-		sw.t.Errorf("pruned: stray's mappings %v %v", out, err)
+		sw.T.Errorf("pruned: stray's mappings %v %v", out, err)
 	}
 }
 
 // statements are eventwire's statement ids in fn's policy.
 func (sw *sweepWorld) statements(fn string) []string {
-	pol, err := sw.fx.Lambda.GetPolicy(context.Background(), &awslambda.GetPolicyInput{FunctionName: aws.String(fn)})
+	pol, err := sw.Fixture.Lambda.GetPolicy(context.Background(), &awslambda.GetPolicyInput{FunctionName: aws.String(fn)})
 	if err != nil {
 		return nil
 	}
@@ -391,9 +392,9 @@ func (sw *sweepWorld) statements(fn string) []string {
 
 // integrations are the ids of eventwire's integrations of the API.
 func (sw *sweepWorld) integrations() []string {
-	out, err := sw.fx.API.GetIntegrations(context.Background(), &apigatewayv2.GetIntegrationsInput{ApiId: aws.String(sw.api.ID)})
+	out, err := sw.Fixture.API.GetIntegrations(context.Background(), &apigatewayv2.GetIntegrationsInput{ApiId: aws.String(sw.api.ID)})
 	if err != nil {
-		sw.t.Fatal(err)
+		sw.T.Fatal(err)
 	}
 	var ids []string
 	for _, i := range out.Items {
@@ -406,7 +407,7 @@ func (sw *sweepWorld) integrations() []string {
 
 // active is the version of fn's active declaration.
 func (sw *sweepWorld) active(t *testing.T, fn string) string {
-	_, a, err := sw.store.Declarations(context.Background(), fn)
+	_, a, err := sw.Store.Declarations(context.Background(), fn)
 	if err != nil || a == nil {
 		t.Fatalf("active declaration of %s: %v %v", fn, a, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
@@ -147,9 +148,9 @@ func TestCodePipeline_ZipBomb_FailedWithTheReason_MemoryBounded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tmp := t.TempDir()
 			t.Setenv("TMPDIR", tmp)
-			pe := newPipelineEnvZips(t, newEnv(t), tt.zip(t), zipOf(t, inventoryArtifact))
-			pe.tcfg.ArtifactLimits = tt.limits
-			h := pe.handler()
+			pe := newPipelineEnvZips(t, deployertest.NewEnv(t), tt.zip(t), zipOf(t, inventoryArtifact))
+			pe.Config.ArtifactLimits = tt.limits
+			h := pe.NewHandler()
 			ev := pe.jobEvent(t, "", "")
 
 			var before, after runtime.MemStats
@@ -169,7 +170,7 @@ func TestCodePipeline_ZipBomb_FailedWithTheReason_MemoryBounded(t *testing.T) {
 			if fd["type"] != tt.wantType || fd["message"] != tt.wantMsg {
 				t.Errorf("failure %v:\n%v\nwant %s:\n%s", fd["type"], fd["message"], tt.wantType, tt.wantMsg)
 			}
-			if calls := pe.deployer.Calls(); len(calls) != 0 {
+			if calls := pe.Deployer.Calls(); len(calls) != 0 {
 				t.Errorf("deployer called: %v", calls)
 			}
 			// 64 MiB: a twentieth of the smallest bomb's inflated size.
@@ -195,12 +196,12 @@ func TestCodePipeline_OtherEntries_NotRead(t *testing.T) {
 	}
 	w.Write(bytes.Repeat([]byte{0xff}, 16)) // not deflate: reading it would fail
 	w, _ = zw.Create("orders/_lambdaeventsourcedef.json")
-	w.Write([]byte(sqsFile("orders", "orders", 5)))
+	w.Write([]byte(deployertest.SQSFile("orders", "orders", 5)))
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	pe := newPipelineEnvZips(t, newEnv(t), out.Bytes(), zipOf(t, nil))
-	if err := pe.handler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
+	pe := newPipelineEnvZips(t, deployertest.NewEnv(t), out.Bytes(), zipOf(t, nil))
+	if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
 	}
 	if a := pe.answers(); len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(jsonString(a[0].Body), "orders: applied 1 create") {

@@ -1,4 +1,9 @@
-package trigger_test
+// Package deployertest is the deployer's test kit: a world on moto (the
+// definitions bucket, the records table, functions, queues and target
+// groups to wire), a fake reconciler, a log recorder and a fake AWS JSON
+// server, shared by the tests of internal/deployer and its parts. Only
+// tests may import it; it may import anything the deployer's tests need.
+package deployertest
 
 import (
 	"bytes"
@@ -21,6 +26,7 @@ import (
 	goldenfile "github.com/eventwire/eventwire/internal/testkit/golden"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -32,128 +38,131 @@ import (
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
-// golden compares got with testdata/golden/NAME, or rewrites it with
-// -update.
-func golden(t *testing.T, name, got string) {
+// Golden compares got with testdata/golden/NAME (in the calling test's
+// package), or rewrites it with -update.
+func Golden(t *testing.T, name, got string) {
 	t.Helper()
 	goldenfile.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
-func TestMain(m *testing.M) { mototest.Main(m) }
-
 const (
-	bucket = "eventwire-definitions"
-	table  = "eventwire-deployments"
+	Bucket = "eventwire-definitions"
+	Table  = "eventwire-deployments"
 )
 
-// env is one test's world: moto emptied, a versioned bucket, the table, a
+// Env is one test's world: moto emptied, a versioned bucket, the table, a
 // fake deployer, and a handler over them.
-type env struct {
-	t     *testing.T
-	cfg   aws.Config
-	s3    *s3.Client
-	store *records.Store
+type Env struct {
+	T     *testing.T
+	AWS   aws.Config
+	S3    *s3.Client
+	Store *records.Store
 	// table is the store's table (the handlers of worlds use it too).
-	table    string
-	deployer *fakeDeployer
-	log      *logRecorder
-	tcfg     trigger.Config
+	Table    string
+	Deployer *FakeDeployer
+	Log      *LogRecorder
+	Config   trigger.Config
 	// codeCommitURL, if set, is the fake CodeCommit server the handler of
 	// a world talks to.
-	codeCommitURL string
+	CodeCommitURL string
 }
 
-func newEnv(t *testing.T) *env {
+func NewEnv(t *testing.T) *Env {
 	t.Helper()
 	srv := mototest.Fresh(t)
 	cfg := srv.Config(t)
-	e := &env{t: t, cfg: cfg, deployer: newFakeDeployer(), log: &logRecorder{}}
-	e.s3 = s3.NewFromConfig(cfg, s3Options)
+	e := &Env{T: t, AWS: cfg, Deployer: NewFakeDeployer(), Log: &LogRecorder{}}
+	e.S3 = s3.NewFromConfig(cfg, S3Options)
 	ctx := context.Background()
-	if _, err := e.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := e.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(Bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
-		Bucket:                  aws.String(bucket),
+	if _, err := e.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(Bucket),
 		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
 	}); err != nil {
 		t.Fatal(err)
 	}
 	db := dynamodb.NewFromConfig(cfg)
-	if err := records.CreateTable(ctx, db, table); err != nil {
+	if err := records.CreateTable(ctx, db, Table); err != nil {
 		t.Fatal(err)
 	}
-	e.table = table
-	e.store = records.New(db, table, records.Options{})
-	e.tcfg = trigger.Config{
-		Deployer:  e.deployer,
-		Store:     e.store,
+	e.Table = Table
+	e.Store = records.New(db, Table, records.Options{})
+	e.Config = trigger.Config{
+		Deployer:  e.Deployer,
+		Store:     e.Store,
 		Parse:     definition.Parse,
-		S3:        e.s3,
-		Logger:    slog.New(e.log),
+		S3:        e.S3,
+		Logger:    slog.New(e.Log),
 		LeaseWait: time.Minute,
 		// The sources the stack would configure: the bucket above, the
 		// repository and branch of testdata's CodeCommit events.
-		Bucket:     bucket,
+		Bucket:     Bucket,
 		Repository: "definitions",
 		Branches:   []string{"main"},
 	}
 	return e
 }
 
-// s3Options point an S3 client at moto (path-style) and silence the SDK's
+// S3Options point an S3 client at moto (path-style) and silence the SDK's
 // note that moto's answers carry no checksum.
-func s3Options(o *s3.Options) {
+func S3Options(o *s3.Options) {
 	o.UsePathStyle = true
 	o.DisableLogOutputChecksumValidationSkipped = true
 }
 
-func (e *env) handler() *trigger.Handler { return trigger.New(e.tcfg) }
+func (e *Env) NewHandler() *trigger.Handler { return trigger.New(e.Config) }
 
-// put uploads an object and returns its version id.
-func (e *env) put(key, body string) string {
-	e.t.Helper()
-	out, err := e.s3.PutObject(context.Background(), &s3.PutObjectInput{
-		Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body),
+// CodeCommit is a CodeCommit client of the fake server js.
+func (e *Env) CodeCommit(js *JSONServer) *codecommit.Client {
+	return codecommit.NewFromConfig(e.AWS, func(o *codecommit.Options) { o.BaseEndpoint = aws.String(js.URL) })
+}
+
+// Put uploads an object and returns its version id.
+func (e *Env) Put(key, body string) string {
+	e.T.Helper()
+	out, err := e.S3.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: aws.String(Bucket), Key: aws.String(key), Body: strings.NewReader(body),
 	})
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return aws.ToString(out.VersionId)
 }
 
-// remove deletes a key (a delete marker, in the versioned bucket) and
+// Remove deletes a key (a delete marker, in the versioned bucket) and
 // returns the marker's version id.
-func (e *env) remove(key string) string {
-	e.t.Helper()
-	out, err := e.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+func (e *Env) Remove(key string) string {
+	e.T.Helper()
+	out, err := e.S3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key)})
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return aws.ToString(out.VersionId)
 }
 
-func (e *env) history(function string) []records.Record {
-	e.t.Helper()
-	rs, err := e.store.History(context.Background(), function, 0)
+func (e *Env) History(function string) []records.Record {
+	e.T.Helper()
+	rs, err := e.Store.History(context.Background(), function, 0)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return rs
 }
 
-// outcomes lists a function's records as "outcome mode source", newest
+// Outcomes lists a function's records as "outcome mode source", newest
 // first.
-func (e *env) outcomes(function string) []string {
+func (e *Env) Outcomes(function string) []string {
 	var out []string
-	for _, r := range e.history(function) {
+	for _, r := range e.History(function) {
 		out = append(out, fmt.Sprintf("%s %s %s", r.Outcome, r.Mode, r.Source))
 	}
 	return out
 }
 
-// event renders testdata/NAME with data and returns the JSON.
-func event(t *testing.T, name string, data any) json.RawMessage {
+// Event renders testdata/NAME with data and returns the JSON.
+func Event(t *testing.T, name string, data any) json.RawMessage {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -173,8 +182,8 @@ func event(t *testing.T, name string, data any) json.RawMessage {
 	return out.Bytes()
 }
 
-// sqsFile is a definition file wiring function fn to queue q.
-func sqsFile(fn, queue string, batch int) string {
+// SQSFile is a definition file wiring function fn to queue q.
+func SQSFile(fn, queue string, batch int) string {
 	return fmt.Sprintf(`{
   "FunctionName": %q,
   "PullEventSources": {
@@ -187,25 +196,25 @@ func sqsFile(fn, queue string, batch int) string {
 `, fn, queue, batch)
 }
 
-// fakeDeployer stands in for the reconciler in handler tests: it keeps
+// FakeDeployer stands in for the reconciler in handler tests: it keeps
 // what was applied per function, plans a create when the file differs from
 // it (and nothing when it matches), and records every call.
-type fakeDeployer struct {
+type FakeDeployer struct {
 	mu      sync.Mutex
 	applied map[string]string // function → desired state applied
 	calls   []string
 	// applyErr, when set, is returned (once) by the next Apply.
-	applyErr error
+	ApplyErr error
 	// inApply, when set, is called inside Apply, before it changes state;
 	// an error it returns is Apply's.
-	inApply func(ctx context.Context, fn string) error
+	InApply func(ctx context.Context, fn string) error
 	// panicOnPlan makes Plan panic.
-	panicOnPlan bool
+	PanicOnPlan bool
 	inFlight    int
-	maxInFlight int
+	MaxInFlight int
 }
 
-func newFakeDeployer() *fakeDeployer { return &fakeDeployer{applied: map[string]string{}} }
+func NewFakeDeployer() *FakeDeployer { return &FakeDeployer{applied: map[string]string{}} }
 
 type fakeOp struct {
 	fn, state string
@@ -220,8 +229,8 @@ func desired(f *definition.File) string {
 	return string(b)
 }
 
-func (d *fakeDeployer) Plan(ctx context.Context, f *definition.File) (*plan.Plan, error) {
-	if d.panicOnPlan {
+func (d *FakeDeployer) Plan(ctx context.Context, f *definition.File) (*plan.Plan, error) {
+	if d.PanicOnPlan {
 		panic("deployer exploded")
 	}
 	d.mu.Lock()
@@ -240,7 +249,7 @@ func (d *fakeDeployer) Plan(ctx context.Context, f *definition.File) (*plan.Plan
 	return p, nil
 }
 
-func (d *fakeDeployer) PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error) {
+func (d *FakeDeployer) PlanDestroy(ctx context.Context, ref string, former []definition.PushSource) (*plan.Plan, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	fn := records.FunctionKey(ref)
@@ -252,14 +261,14 @@ func (d *fakeDeployer) PlanDestroy(ctx context.Context, ref string, former []def
 	return p, nil
 }
 
-func (d *fakeDeployer) Apply(ctx context.Context, p *plan.Plan) error {
+func (d *FakeDeployer) Apply(ctx context.Context, p *plan.Plan) error {
 	d.mu.Lock()
 	d.calls = append(d.calls, "apply "+p.Function.Ref)
 	d.inFlight++
-	d.maxInFlight = max(d.maxInFlight, d.inFlight)
-	hook := d.inApply
-	err := d.applyErr
-	d.applyErr = nil
+	d.MaxInFlight = max(d.MaxInFlight, d.inFlight)
+	hook := d.InApply
+	err := d.ApplyErr
+	d.ApplyErr = nil
 	d.mu.Unlock()
 	defer func() {
 		d.mu.Lock()
@@ -285,13 +294,22 @@ func (d *fakeDeployer) Apply(ctx context.Context, p *plan.Plan) error {
 	return nil
 }
 
-func (d *fakeDeployer) Calls() []string {
+// Seed sets what is applied for function fn, as if an earlier run had
+// applied state.
+func (d *FakeDeployer) Seed(fn, state string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.applied[fn] = state
+}
+
+// Calls are the calls made so far ("plan FN", "plan-destroy FN", "apply FN").
+func (d *FakeDeployer) Calls() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]string(nil), d.calls...)
 }
 
-func (d *fakeDeployer) Applied() map[string]string {
+func (d *FakeDeployer) Applied() map[string]string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := map[string]string{}
@@ -301,27 +319,27 @@ func (d *fakeDeployer) Applied() map[string]string {
 	return out
 }
 
-// logRecorder is a slog handler that keeps every line as
+// LogRecorder is a slog handler that keeps every line as
 // "LEVEL msg k=v ...",
 // and signals waiters for a message.
-type logRecorder struct {
+type LogRecorder struct {
 	mu      sync.Mutex
 	lines   []string
 	waiters map[string]chan struct{}
 	attrs   []slog.Attr
-	parent  *logRecorder
+	parent  *LogRecorder
 }
 
-func (l *logRecorder) root() *logRecorder {
+func (l *LogRecorder) root() *LogRecorder {
 	if l.parent != nil {
 		return l.parent.root()
 	}
 	return l
 }
 
-func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *LogRecorder) Enabled(context.Context, slog.Level) bool { return true }
 
-func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+func (l *LogRecorder) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	b.WriteString(r.Level.String() + " " + r.Message)
 	for _, a := range l.attrs {
@@ -342,14 +360,14 @@ func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-func (l *logRecorder) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &logRecorder{parent: l, attrs: append(append([]slog.Attr(nil), l.attrs...), attrs...)}
+func (l *LogRecorder) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &LogRecorder{parent: l, attrs: append(append([]slog.Attr(nil), l.attrs...), attrs...)}
 }
 
-func (l *logRecorder) WithGroup(string) slog.Handler { return l }
+func (l *LogRecorder) WithGroup(string) slog.Handler { return l }
 
-// waitFor returns a channel closed when msg is next logged.
-func (l *logRecorder) waitFor(msg string) <-chan struct{} {
+// WaitFor returns a channel closed when msg is next logged.
+func (l *LogRecorder) WaitFor(msg string) <-chan struct{} {
 	root := l.root()
 	root.mu.Lock()
 	defer root.mu.Unlock()
@@ -361,8 +379,8 @@ func (l *logRecorder) waitFor(msg string) <-chan struct{} {
 	return ch
 }
 
-// grep returns the lines that contain s.
-func (l *logRecorder) grep(s string) []string {
+// Grep returns the lines that contain s.
+func (l *LogRecorder) Grep(s string) []string {
 	root := l.root()
 	root.mu.Lock()
 	defer root.mu.Unlock()
@@ -375,30 +393,30 @@ func (l *logRecorder) grep(s string) []string {
 	return out
 }
 
-// jsonServer is an httptest server speaking the AWS JSON 1.1 protocol
+// JSONServer is an httptest server speaking the AWS JSON 1.1 protocol
 // (POST /, X-Amz-Target: PREFIX.Operation) for the operations given, and
 // recording each request.
-type jsonServer struct {
+type JSONServer struct {
 	*httptest.Server
 	mu       sync.Mutex
-	requests []jsonRequest
+	requests []JSONRequest
 }
 
-type jsonRequest struct {
+type JSONRequest struct {
 	Op   string
 	Body map[string]any
 }
 
-// awsError is an error answer of the JSON protocol.
-type awsError struct {
+// AWSError is an error answer of the JSON protocol.
+type AWSError struct {
 	Type, Message string
 }
 
-func (e awsError) Error() string { return e.Type + ": " + e.Message }
+func (e AWSError) Error() string { return e.Type + ": " + e.Message }
 
-func newJSONServer(t *testing.T, prefix string, ops map[string]func(in map[string]any) (any, error)) *jsonServer {
+func NewJSONServer(t *testing.T, prefix string, ops map[string]func(in map[string]any) (any, error)) *JSONServer {
 	t.Helper()
-	js := &jsonServer{}
+	js := &JSONServer{}
 	js.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target := r.Header.Get("X-Amz-Target")
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-amz-json-1.1" || !strings.HasPrefix(target, prefix+".") {
@@ -413,7 +431,7 @@ func newJSONServer(t *testing.T, prefix string, ops map[string]func(in map[strin
 			return
 		}
 		js.mu.Lock()
-		js.requests = append(js.requests, jsonRequest{Op: op, Body: in})
+		js.requests = append(js.requests, JSONRequest{Op: op, Body: in})
 		js.mu.Unlock()
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		fn, ok := ops[op]
@@ -423,7 +441,7 @@ func newJSONServer(t *testing.T, prefix string, ops map[string]func(in map[strin
 			return
 		}
 		out, err := fn(in)
-		var ae awsError
+		var ae AWSError
 		if errors.As(err, &ae) {
 			w.WriteHeader(http.StatusBadRequest)
 			json.NewEncoder(w).Encode(map[string]string{"__type": ae.Type, "message": ae.Message})
@@ -442,14 +460,14 @@ func newJSONServer(t *testing.T, prefix string, ops map[string]func(in map[strin
 	return js
 }
 
-func (js *jsonServer) Requests() []jsonRequest {
+func (js *JSONServer) Requests() []JSONRequest {
 	js.mu.Lock()
 	defer js.mu.Unlock()
-	return append([]jsonRequest(nil), js.requests...)
+	return append([]JSONRequest(nil), js.requests...)
 }
 
-// ops lists the operations received, in order.
-func (js *jsonServer) ops() []string {
+// Ops lists the operations received, in order.
+func (js *JSONServer) Ops() []string {
 	var out []string
 	for _, r := range js.Requests() {
 		out = append(out, r.Op)

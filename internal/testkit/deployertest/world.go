@@ -1,4 +1,4 @@
-package trigger_test
+package deployertest
 
 import (
 	"context"
@@ -23,29 +23,29 @@ import (
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
-// world is the deployer on moto with the real reconciler, and what its
+// World is the deployer on moto with the real reconciler, and what its
 // definition files may wire: per variant ("a", "b", ...) a queue and a
 // target group. Functions are made per test (fn).
-type world struct {
-	*env
-	h   *trigger.Handler
-	fx  *awsfixture.Fixture
-	seq atomic.Int64
+type World struct {
+	*Env
+	h       *trigger.Handler
+	Fixture *awsfixture.Fixture
+	Seq     atomic.Int64
 	// names are made unique per world with prefix, so that runs of one
 	// test can share a moto server.
 	prefix    string
-	functions []string
+	Functions []string
 	variants  []string
 	tgs       map[string]string // variant → target group ARN
 	// calls are the AWS calls of the handler.
-	calls *mototest.Calls
+	Calls *mototest.Calls
 }
 
-// newWorld starts from an emptied moto (the bucket and table of newEnv).
-func newWorld(t *testing.T, functions []string, variants []string) *world {
+// NewWorld starts from an emptied moto (the bucket and table of newEnv).
+func NewWorld(t *testing.T, functions []string, variants []string) *World {
 	t.Helper()
-	e := newEnv(t)
-	return e.world(t, "", functions, variants)
+	e := NewEnv(t)
+	return e.World(t, "", functions, variants)
 }
 
 // toServer sends the requests whose X-Amz-Target starts with prefix to
@@ -65,45 +65,45 @@ func (ts toServer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return ts.next.RoundTrip(r)
 }
 
-// world makes the functions and the variants' queues and target groups,
+// World makes the functions and the variants' queues and target groups,
 // with names starting with prefix, and a handler with the real reconciler.
-func (e *env) world(t *testing.T, prefix string, functions, variants []string) *world {
+func (e *Env) World(t *testing.T, prefix string, functions, variants []string) *World {
 	t.Helper()
-	w := &world{env: e, fx: awsfixture.New(e.cfg), prefix: prefix, tgs: map[string]string{}}
+	w := &World{Env: e, Fixture: awsfixture.New(e.AWS), prefix: prefix, tgs: map[string]string{}}
 	ctx := context.Background()
 	for _, fn := range functions {
-		if _, err := w.fx.Function(ctx, prefix+fn); err != nil {
+		if _, err := w.Fixture.Function(ctx, prefix+fn); err != nil {
 			t.Fatal(err)
 		}
-		w.functions = append(w.functions, prefix+fn)
+		w.Functions = append(w.Functions, prefix+fn)
 	}
 	for _, v := range variants {
-		if _, err := w.fx.Queue(ctx, prefix+"q-"+v); err != nil {
+		if _, err := w.Fixture.Queue(ctx, prefix+"q-"+v); err != nil {
 			t.Fatal(err)
 		}
-		arn, err := w.fx.TargetGroup(ctx, prefix+"tg-"+v)
+		arn, err := w.Fixture.TargetGroup(ctx, prefix+"tg-"+v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.tgs[v] = arn
 		w.variants = append(w.variants, v)
 	}
-	cfg := e.cfg.Copy()
-	if e.codeCommitURL != "" {
-		u, _ := url.Parse(e.codeCommitURL)
+	cfg := e.AWS.Copy()
+	if e.CodeCommitURL != "" {
+		u, _ := url.Parse(e.CodeCommitURL)
 		cfg.HTTPClient = &http.Client{Transport: toServer{"CodeCommit_20150413.", u, http.DefaultTransport}}
 	}
-	w.calls = mototest.Record(&cfg)
-	w.h = trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: e.table, Bucket: e.tcfg.Bucket, Repository: e.tcfg.Repository, Branches: e.tcfg.Branches}, e.tcfg.Logger, s3Options)
+	w.Calls = mototest.Record(&cfg)
+	w.h = trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: e.Table, Bucket: e.Config.Bucket, Repository: e.Config.Repository, Branches: e.Config.Branches}, e.Config.Logger, S3Options)
 	return w
 }
 
-func recordCalls(w *world) *mototest.Calls { return w.calls }
+func RecordCalls(w *World) *mototest.Calls { return w.Calls }
 
-// file is a definition file wiring function fn to the variant's queue
+// File is a definition file wiring function fn to the variant's queue
 // (batch size n) and target group; variant "!" is an invalid file that
 // names fn.
-func (w *world) file(fn, variant string) string {
+func (w *World) File(fn, variant string) string {
 	if variant == "!" {
 		return fmt.Sprintf(`{"FunctionName": %q, "PullEventSorces": {}}`, w.prefix+fn)
 	}
@@ -114,64 +114,64 @@ func (w *world) file(fn, variant string) string {
 }`, w.prefix+fn, w.tgs[variant], w.prefix, variant)
 }
 
-// nextSequencer is a sequencer later than every one before it, as S3's
+// NextSequencer is a sequencer later than every one before it, as S3's
 // are for each key.
-func (w *world) nextSequencer() string { return fmt.Sprintf("%018X", 0x55AED6DCD90281E5+w.seq.Add(1)) }
+func (w *World) NextSequencer() string { return fmt.Sprintf("%018X", 0x55AED6DCD90281E5+w.Seq.Add(1)) }
 
-// upload puts the key's file in the bucket and returns its event.
-func (w *world) upload(key, fn, variant string) json.RawMessage {
-	w.t.Helper()
-	v := w.put(w.prefix+key, w.file(fn, variant))
-	b, _ := json.Marshal(trigger.S3EventFor(bucket, w.prefix+key, v, w.nextSequencer(), false))
+// Upload puts the key's file in the bucket and returns its event.
+func (w *World) Upload(key, fn, variant string) json.RawMessage {
+	w.T.Helper()
+	v := w.Put(w.prefix+key, w.File(fn, variant))
+	b, _ := json.Marshal(trigger.S3EventFor(Bucket, w.prefix+key, v, w.NextSequencer(), false))
 	return b
 }
 
-// delete removes the key (a delete marker) and returns the event.
-func (w *world) delete(key string) json.RawMessage {
-	w.t.Helper()
-	dm := w.remove(w.prefix + key)
-	b, _ := json.Marshal(trigger.S3EventFor(bucket, w.prefix+key, dm, w.nextSequencer(), true))
+// Delete removes the key (a delete marker) and returns the event.
+func (w *World) Delete(key string) json.RawMessage {
+	w.T.Helper()
+	dm := w.Remove(w.prefix + key)
+	b, _ := json.Marshal(trigger.S3EventFor(Bucket, w.prefix+key, dm, w.NextSequencer(), true))
 	return b
 }
 
-// deliver invokes the handler with each event in turn, as Lambda would
+// Deliver invokes the handler with each event in turn, as Lambda would
 // (each its own request id).
-func (w *world) deliver(events ...json.RawMessage) {
-	w.t.Helper()
+func (w *World) Deliver(events ...json.RawMessage) {
+	w.T.Helper()
 	for i, ev := range events {
-		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d-%d", w.seq.Add(1), i)})
+		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d-%d", w.Seq.Add(1), i)})
 		if err := w.h.Handle(ctx, ev); err != nil {
-			w.t.Fatalf("event %d: %v", i, err)
+			w.T.Fatalf("event %d: %v", i, err)
 		}
 	}
 }
 
-// deliverAtOnce invokes the handler with every event at the same time.
-func (w *world) deliverAtOnce(events ...json.RawMessage) {
-	w.t.Helper()
+// DeliverAtOnce invokes the handler with every event at the same time.
+func (w *World) DeliverAtOnce(events ...json.RawMessage) {
+	w.T.Helper()
 	errs := make(chan error, len(events))
 	for i, ev := range events {
-		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d-%d", w.seq.Add(1), i)})
+		ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: fmt.Sprintf("req-%d-%d", w.Seq.Add(1), i)})
 		go func() { errs <- w.h.Handle(ctx, ev) }()
 	}
 	for range events {
 		if err := <-errs; err != nil {
-			w.t.Error(err)
+			w.T.Error(err)
 		}
 	}
 }
 
-// wiring is what AWS has for the world's functions, as sorted lines:
+// Wiring is what AWS has for the world's functions, as sorted lines:
 // "FN mapping q-V", "FN target tg-V" (a registration), "FN permission
 // tg-V" (an invoke permission for the target group), without the prefix.
-func (w *world) wiring() []string {
-	w.t.Helper()
+func (w *World) Wiring() []string {
+	w.T.Helper()
 	ctx := context.Background()
 	var out []string
 	short := func(s string) string { return strings.TrimPrefix(s, w.prefix) }
-	ms, err := w.fx.Lambda.ListEventSourceMappings(ctx, &awslambda.ListEventSourceMappingsInput{})
+	ms, err := w.Fixture.Lambda.ListEventSourceMappings(ctx, &awslambda.ListEventSourceMappingsInput{})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	for _, m := range ms.EventSourceMappings {
 		fn := aws.ToString(m.FunctionArn)
@@ -182,27 +182,27 @@ func (w *world) wiring() []string {
 		out = append(out, short(fn[strings.LastIndex(fn, ":")+1:])+" mapping "+short(queue[strings.LastIndex(queue, ":")+1:]))
 	}
 	for _, v := range w.variants {
-		th, err := w.fx.ELB.DescribeTargetHealth(ctx, &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(w.tgs[v])})
+		th, err := w.Fixture.ELB.DescribeTargetHealth(ctx, &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: aws.String(w.tgs[v])})
 		if err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 		for _, d := range th.TargetHealthDescriptions {
 			id := aws.ToString(d.Target.Id)
 			out = append(out, short(id[strings.LastIndex(id, ":")+1:])+" target tg-"+v)
 		}
 	}
-	for _, fn := range w.functions {
+	for _, fn := range w.Functions {
 		out = append(out, w.permissions(fn)...)
 	}
 	sort.Strings(out)
 	return out
 }
 
-// permissions lists eventwire's invoke permissions of fn for the world's
+// Permissions lists eventwire's invoke permissions of fn for the world's
 // target groups.
-func (w *world) permissions(fn string) []string {
-	w.t.Helper()
-	pol, err := w.fx.Lambda.GetPolicy(context.Background(), &awslambda.GetPolicyInput{FunctionName: aws.String(fn)})
+func (w *World) permissions(fn string) []string {
+	w.T.Helper()
+	pol, err := w.Fixture.Lambda.GetPolicy(context.Background(), &awslambda.GetPolicyInput{FunctionName: aws.String(fn)})
 	if err != nil {
 		return nil // no policy
 	}
@@ -213,7 +213,7 @@ func (w *world) permissions(fn string) []string {
 		}
 	}
 	if err := json.Unmarshal([]byte(aws.ToString(pol.Policy)), &doc); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	var out []string
 	for _, s := range doc.Statement {
@@ -226,8 +226,8 @@ func (w *world) permissions(fn string) []string {
 	return out
 }
 
-// wired is the wiring a set of live files describes: function → variant.
-func wired(live map[string]string) []string {
+// Wired is the wiring a set of live files describes: function → variant.
+func Wired(live map[string]string) []string {
 	var out []string
 	for fn, v := range live {
 		out = append(out, fn+" mapping q-"+v, fn+" target tg-"+v, fn+" permission tg-"+v)
@@ -236,10 +236,10 @@ func wired(live map[string]string) []string {
 	return out
 }
 
-// checkWiring compares AWS with what live (function → variant) describes.
-func (w *world) checkWiring(what string, live map[string]string) {
-	w.t.Helper()
-	if diff := cmp.Diff(wired(live), w.wiring()); diff != "" {
-		w.t.Errorf("%s: AWS (-want +got):\n%s", what, diff)
+// CheckWiring compares AWS with what live (function → variant) describes.
+func (w *World) CheckWiring(what string, live map[string]string) {
+	w.T.Helper()
+	if diff := cmp.Diff(Wired(live), w.Wiring()); diff != "" {
+		w.T.Errorf("%s: AWS (-want +got):\n%s", what, diff)
 	}
 }
