@@ -10,8 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/eventwire/eventwire/internal/trigger"
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // ConflictMetric is the metric that counts definition conflicts (two live
@@ -57,7 +56,7 @@ func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup,
 	conflicts := awslogs.NewMetricFilter(stack, jsii.String("ConflictsMetricFilter"), &awslogs.MetricFilterProps{
 		LogGroup: logs,
 		// Lambda's JSON log format names slog's msg key "message".
-		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.message"), jsii.String("="), jsii.String(trigger.ConflictLogMessage)),
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$.message"), jsii.String("="), jsii.String(contract.ConflictLogMessage)),
 		MetricNamespace: jsii.String(ConflictMetricNamespace),
 		MetricName:      jsii.String(ConflictMetricName),
 		MetricValue:     jsii.String("1"),
@@ -70,22 +69,22 @@ func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup,
 }
 
 // addDriftAlarms alarms on the sweep's metrics (Embedded Metric Format
-// lines of the deployer: namespace trigger.MetricNamespace, dimension
-// trigger.MetricDimension = the deployer's name) and on its dead-letter
+// lines of the deployer: namespace contract.MetricNamespace, dimension
+// contract.MetricDimension = the deployer's name) and on its dead-letter
 // queue.
 func addDriftAlarms(fn awslambda.Function, sw sweep, period awscdk.Duration, alarm func(string, awscloudwatch.Metric, string)) {
 	sweepMetric := func(name string) awscloudwatch.Metric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace:     jsii.String(trigger.MetricNamespace),
+			Namespace:     jsii.String(contract.MetricNamespace),
 			MetricName:    jsii.String(name),
-			DimensionsMap: &map[string]*string{trigger.MetricDimension: fn.FunctionName()},
+			DimensionsMap: &map[string]*string{contract.MetricDimension: fn.FunctionName()},
 			Period:        period,
 			Statistic:     jsii.String("Sum"),
 		})
 	}
-	alarm("DriftAlarm", sweepMetric(trigger.MetricDriftedFunctions),
+	alarm("DriftAlarm", sweepMetric(contract.MetricDriftedFunctions),
 		"eventwire: the drift sweep found functions whose event sources differ from their files (healed too when driftHeal is on; eventwire drift --table lists them)")
-	alarm("OrphansAlarm", sweepMetric(trigger.MetricOrphanedResources),
+	alarm("OrphansAlarm", sweepMetric(contract.MetricOrphanedResources),
 		"eventwire: the drift sweep found resources eventwire manages for functions no live file declares (pruned too when driftHeal is on; eventwire drift --table lists them)")
 	alarm("SweepDeadLettersAlarm",
 		sw.deadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}),

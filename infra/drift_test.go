@@ -53,7 +53,7 @@ func anyList(ss []string) []any {
 
 // TestDriftSchedule: a rule starts a sweep once a day by default, on the
 // configured schedule otherwise, never with driftSchedule=off; it sends
-// trigger.SweepInput, and a start it cannot deliver goes to the failure
+// contract.SweepInput, and a start it cannot deliver goes to the failure
 // queue.
 func TestDriftSchedule(t *testing.T) {
 	for _, c := range []struct {

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/iamcalls"
 )
 
 // newDeployerRole is the deployer's role. It is built here, without
@@ -223,7 +223,7 @@ func grantTargetGroups(p deployerPolicy, arns []string) {
 	}
 	p.add("RegisterLambdaTargets", actions,
 		[]string{fmt.Sprintf("arn:%s:elasticloadbalancing:%s:%s:targetgroup/*/*", p.partition, p.region, p.account)},
-		map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + iamcalls.TargetGroupTag: iamcalls.TargetGroupTagValue}})
+		map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + contract.TargetGroupTag: contract.TargetGroupTagValue}})
 }
 
 // grantRecords lets the deployer read the definitions bucket and keep

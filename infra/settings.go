@@ -13,95 +13,25 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
-// Context parameters (cdk -c name=value, or "context" in cdk.json). The
-// README's table says what each one allows.
-const (
-	// CtxStackName is the stack's name (default DefaultStackName): one
-	// deployer per team or stage in one account.
-	CtxStackName = "stackName"
-	// CtxFunctionNamePrefix limits the functions the deployer may wire to
-	// names starting with this prefix. Required, unless CtxAllowAllFunctions.
-	CtxFunctionNamePrefix = "functionNamePrefix"
-	// CtxAllowAllFunctions, "true", lets the deployer wire every function
-	// of the account in the stack's region (no prefix).
-	CtxAllowAllFunctions = "allowAllFunctions"
-	// CtxNotificationEmail subscribes an email address to the alarm topic.
-	CtxNotificationEmail = "notificationEmail"
-	// CtxCodeCommitRepository names an existing CodeCommit repository whose
-	// pushes trigger the deployer.
-	CtxCodeCommitRepository = "codeCommitRepository"
-	// CtxCodeCommitBranches are the branches whose pushes trigger the
-	// deployer (comma-separated or a JSON list). Required with a
-	// repository.
-	CtxCodeCommitBranches = "codeCommitBranches"
-	// CtxPipelineRoleArn is the role of a CodePipeline (its service role or
-	// the Invoke action's role) that may invoke the deployer.
-	CtxPipelineRoleArn = "pipelineRoleArn"
-	// CtxTargetGroupArns are the target groups (ARNs, IAM wildcards
-	// allowed) the deployer may register functions in (its IAM policy, and
-	// trigger.EnvTargetGroups). Default: the target groups tagged
-	// iamcalls.TargetGroupTag=TargetGroupTagValue.
-	CtxTargetGroupArns = "targetGroupArns"
-	// CtxAPIIDs are the HTTP APIs (ids, or "*" for every API of the
-	// region) whose routes the deployer may wire (its IAM policy, and
-	// trigger.EnvAPIIDs). Default: none.
-	CtxAPIIDs = "apiIds"
-	// CtxAllowTakeover, "true", lets definition files take over target
-	// groups and routes that something else holds.
-	CtxAllowTakeover = "allowTakeover"
-	// CtxDefinitionWriters are the IAM roles (ARNs, wildcards allowed) that
-	// may write and delete definition files; the bucket policy denies
-	// object writes to every other principal.
-	CtxDefinitionWriters = "definitionWriters"
-	// CtxKeyPrefixFunctions maps key prefixes of the bucket to function
-	// name prefixes (a JSON object): a file under a mapped prefix may only
-	// wire functions whose names start with the mapped function prefix.
-	CtxKeyPrefixFunctions = "keyPrefixFunctions"
-	// What definition files may point at (lists: comma-separated or JSON):
-	// the accounts and regions of every ARN (default: the deployer's own),
-	// S3 buckets as failure destinations, by name, and HOST:PORT patterns
-	// of self-managed Kafka servers and schema registries (default: none).
-	// "*" allows anything. Set as the deployer's trigger.EnvAllowedAccounts
-	// and the rest.
-	CtxAllowedAccounts = "allowedAccounts"
-	CtxAllowedRegions  = "allowedRegions"
-	CtxAllowedBuckets  = "allowedBuckets"
-	CtxKafkaHosts      = "kafkaHosts"
-	// Drift detection (README, "Drift detection"). CtxDriftSchedule is
-	// the EventBridge schedule expression that starts a sweep (default
-	// DefaultDriftSchedule; DriftScheduleOff: no schedule). CtxDriftHeal,
-	// "true", makes the sweep apply plans and prune orphans (default:
-	// report only). CtxSweepShare is the share of each AWS quota bucket
-	// the sweep may use (default trigger.DefaultSweepShare).
-	// CtxSweepConcurrency is the sweep queue's mapping's
-	// MaximumConcurrency (default trigger.DefaultSweepConcurrency).
-	CtxDriftSchedule    = "driftSchedule"
-	CtxDriftHeal        = "driftHeal"
-	CtxSweepShare       = "sweepShare"
-	CtxSweepConcurrency = "sweepConcurrency"
-)
-
-// DefaultStackName is the stack's name without CtxStackName.
-const DefaultStackName = "Eventwire"
-
-// contextKeys are the context parameters the stack reads; any other key
-// written like one (lower camel case) is a mistake.
-var contextKeys = []string{
-	CtxStackName, CtxFunctionNamePrefix, CtxAllowAllFunctions, CtxNotificationEmail,
-	CtxCodeCommitRepository, CtxCodeCommitBranches, CtxPipelineRoleArn,
-	CtxTargetGroupArns, CtxAPIIDs, CtxAllowTakeover, CtxDefinitionWriters, CtxKeyPrefixFunctions,
-	CtxAllowedAccounts, CtxAllowedRegions, CtxAllowedBuckets, CtxKafkaHosts,
-	CtxDriftSchedule, CtxDriftHeal, CtxSweepShare, CtxSweepConcurrency,
-}
+// contextKeys are the context parameters the stack reads
+// (contract.Settings); any other key written like one (lower camel case) is
+// a mistake.
+var contextKeys = func() []string {
+	keys := make([]string, len(contract.Settings))
+	for i, s := range contract.Settings {
+		keys[i] = s.Context
+	}
+	return keys
+}()
 
 // removedKeys are context parameters that no longer exist, with what to
 // do instead.
 var removedKeys = map[string]string{
-	"pipelineAccount": "it let any principal of an account invoke the deployer; name the pipeline's role with " + CtxPipelineRoleArn + " instead (a role of another account works)",
+	"pipelineAccount": "it let any principal of an account invoke the deployer; name the pipeline's role with " + contract.CtxPipelineRoleArn + " instead (a role of another account works)",
 }
 
 // settings are the context parameters, read once.
@@ -129,22 +59,22 @@ type settings struct {
 func readSettings(stack awscdk.Stack) settings {
 	ctx := func(key string) any { return stack.Node().TryGetContext(jsii.String(key)) }
 	s := settings{
-		functionNamePrefix: scalar(ctx(CtxFunctionNamePrefix)),
-		notificationEmail:  scalar(ctx(CtxNotificationEmail)),
-		repository:         scalar(ctx(CtxCodeCommitRepository)),
-		branches:           stringList(ctx(CtxCodeCommitBranches)),
-		pipelineRoleArn:    scalar(ctx(CtxPipelineRoleArn)),
-		targetGroupArns:    stringList(ctx(CtxTargetGroupArns)),
-		apiIDs:             stringList(ctx(CtxAPIIDs)),
-		definitionWriters:  stringList(ctx(CtxDefinitionWriters)),
+		functionNamePrefix: scalar(ctx(contract.CtxFunctionNamePrefix)),
+		notificationEmail:  scalar(ctx(contract.CtxNotificationEmail)),
+		repository:         scalar(ctx(contract.CtxCodeCommitRepository)),
+		branches:           stringList(ctx(contract.CtxCodeCommitBranches)),
+		pipelineRoleArn:    scalar(ctx(contract.CtxPipelineRoleArn)),
+		targetGroupArns:    stringList(ctx(contract.CtxTargetGroupArns)),
+		apiIDs:             stringList(ctx(contract.CtxAPIIDs)),
+		definitionWriters:  stringList(ctx(contract.CtxDefinitionWriters)),
 		allowed: definition.Policy{
-			Accounts:   stringList(ctx(CtxAllowedAccounts)),
-			Regions:    stringList(ctx(CtxAllowedRegions)),
-			Buckets:    stringList(ctx(CtxAllowedBuckets)),
-			KafkaHosts: stringList(ctx(CtxKafkaHosts)),
+			Accounts:   stringList(ctx(contract.CtxAllowedAccounts)),
+			Regions:    stringList(ctx(contract.CtxAllowedRegions)),
+			Buckets:    stringList(ctx(contract.CtxAllowedBuckets)),
+			KafkaHosts: stringList(ctx(contract.CtxKafkaHosts)),
 		},
 		sweep: sweepSettings{
-			schedule: scalar(ctx(CtxDriftSchedule)), share: scalar(ctx(CtxSweepShare)), concurrency: scalar(ctx(CtxSweepConcurrency)),
+			schedule: scalar(ctx(contract.CtxDriftSchedule)), share: scalar(ctx(contract.CtxSweepShare)), concurrency: scalar(ctx(contract.CtxSweepConcurrency)),
 		},
 	}
 	if all, ok := stack.Node().GetAllContext(nil).(map[string]any); ok {
@@ -154,13 +84,13 @@ func readSettings(stack awscdk.Stack) settings {
 		sort.Strings(s.keys)
 	}
 	var err error
-	for key, dst := range map[string]*bool{CtxAllowAllFunctions: &s.allowAllFunctions, CtxAllowTakeover: &s.allowTakeover, CtxDriftHeal: &s.sweep.heal} {
+	for key, dst := range map[string]*bool{contract.CtxAllowAllFunctions: &s.allowAllFunctions, contract.CtxAllowTakeover: &s.allowTakeover, contract.CtxDriftHeal: &s.sweep.heal} {
 		if *dst, err = boolean(ctx(key)); err != nil {
 			s.malformed = append(s.malformed, fmt.Sprintf("context parameter %s: %v", key, err))
 		}
 	}
-	if s.keyPrefixFunctions, err = stringMap(ctx(CtxKeyPrefixFunctions)); err != nil {
-		s.malformed = append(s.malformed, fmt.Sprintf("context parameter %s: %v", CtxKeyPrefixFunctions, err))
+	if s.keyPrefixFunctions, err = stringMap(ctx(contract.CtxKeyPrefixFunctions)); err != nil {
+		s.malformed = append(s.malformed, fmt.Sprintf("context parameter %s: %v", contract.CtxKeyPrefixFunctions, err))
 	}
 	sort.Strings(s.malformed)
 	return s
@@ -176,27 +106,27 @@ func (s settings) allowlistEnv() map[string]string {
 			env[name] = strings.Join(list, ",")
 		}
 	}
-	set(trigger.EnvAllowedAccounts, s.allowed.Accounts)
-	set(trigger.EnvAllowedRegions, s.allowed.Regions)
-	set(trigger.EnvAllowedBuckets, s.allowed.Buckets)
-	set(trigger.EnvKafkaHosts, s.allowed.KafkaHosts)
+	set(contract.EnvAllowedAccounts, s.allowed.Accounts)
+	set(contract.EnvAllowedRegions, s.allowed.Regions)
+	set(contract.EnvAllowedBuckets, s.allowed.Buckets)
+	set(contract.EnvKafkaHosts, s.allowed.KafkaHosts)
 	// The deployer refuses API sources whose API is not listed (none
 	// without apiIds) as validation errors; target groups only when
 	// listed, since IAM's tag condition scopes them otherwise.
-	set(trigger.EnvAPIIDs, s.apiIDs)
-	set(trigger.EnvTargetGroups, s.targetGroupArns)
+	set(contract.EnvAPIIDs, s.apiIDs)
+	set(contract.EnvTargetGroups, s.targetGroupArns)
 	return env
 }
 
-// StackName is the stack's name from the app's context: CtxStackName, or
-// DefaultStackName.
+// StackName is the stack's name from the app's context: contract.CtxStackName, or
+// contract.DefaultStackName.
 func StackName(app awscdk.App) (string, error) {
-	name := scalar(app.Node().TryGetContext(jsii.String(CtxStackName)))
+	name := scalar(app.Node().TryGetContext(jsii.String(contract.CtxStackName)))
 	switch {
 	case name == "":
-		return DefaultStackName, nil
+		return contract.DefaultStackName, nil
 	case !stackNamePattern.MatchString(name):
-		return "", fmt.Errorf("context parameter %s: %q is not a CloudFormation stack name (a letter, then letters, digits and -, up to 128 characters)", CtxStackName, name)
+		return "", fmt.Errorf("context parameter %s: %q is not a CloudFormation stack name (a letter, then letters, digits and -, up to 128 characters)", contract.CtxStackName, name)
 	}
 	return name, nil
 }
@@ -294,30 +224,30 @@ func (s settings) problems() []string {
 			check(key, v, re, want)
 		}
 	}
-	check(CtxFunctionNamePrefix, s.functionNamePrefix, functionNamePrefixPattern,
+	check(contract.CtxFunctionNamePrefix, s.functionNamePrefix, functionNamePrefixPattern,
 		"a function name prefix (letters, digits, - and _, up to 63 characters)")
-	check(CtxNotificationEmail, s.notificationEmail, emailPattern, "an email address")
-	check(CtxCodeCommitRepository, s.repository, repositoryPattern,
+	check(contract.CtxNotificationEmail, s.notificationEmail, emailPattern, "an email address")
+	check(contract.CtxCodeCommitRepository, s.repository, repositoryPattern,
 		"a CodeCommit repository name (letters, digits, ., - and _, up to 100 characters)")
-	checkAll(CtxCodeCommitBranches, s.branches, branchPattern, "a branch name (no spaces or wildcards)")
-	check(CtxPipelineRoleArn, s.pipelineRoleArn, roleArnPattern, "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-	checkAll(CtxTargetGroupArns, s.targetGroupArns, targetGroupArnPattern,
+	checkAll(contract.CtxCodeCommitBranches, s.branches, branchPattern, "a branch name (no spaces or wildcards)")
+	check(contract.CtxPipelineRoleArn, s.pipelineRoleArn, roleArnPattern, "an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+	checkAll(contract.CtxTargetGroupArns, s.targetGroupArns, targetGroupArnPattern,
 		"a target group ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID, * and ? allowed)")
-	checkAll(CtxAPIIDs, s.apiIDs, apiIDPattern, `an HTTP API id (10 lower-case letters and digits) or "*"`)
-	checkAll(CtxDefinitionWriters, s.definitionWriters, writerArnPattern,
+	checkAll(contract.CtxAPIIDs, s.apiIDs, apiIDPattern, `an HTTP API id (10 lower-case letters and digits) or "*"`)
+	checkAll(contract.CtxDefinitionWriters, s.definitionWriters, writerArnPattern,
 		"an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed in the name)")
 	out = append(out, s.prefixProblems()...)
 	out = append(out, s.sweep.problems()...)
 	for _, p := range s.allowed.Check() {
-		out = append(out, fmt.Sprintf("context parameters %s, %s, %s, %s: %s", CtxAllowedAccounts, CtxAllowedRegions, CtxAllowedBuckets, CtxKafkaHosts, p))
+		out = append(out, fmt.Sprintf("context parameters %s, %s, %s, %s: %s", contract.CtxAllowedAccounts, contract.CtxAllowedRegions, contract.CtxAllowedBuckets, contract.CtxKafkaHosts, p))
 	}
 	if len(s.branches) > 0 && s.repository == "" {
 		out = append(out, fmt.Sprintf("context parameter %s is set without %s: there is no repository to trigger on",
-			CtxCodeCommitBranches, CtxCodeCommitRepository))
+			contract.CtxCodeCommitBranches, contract.CtxCodeCommitRepository))
 	}
 	if s.repository != "" && len(s.branches) == 0 {
 		out = append(out, fmt.Sprintf("context parameter %s is required with %s: the branches whose pushes deploy (a push to any other branch is ignored), e.g. -c %s=main",
-			CtxCodeCommitBranches, CtxCodeCommitRepository, CtxCodeCommitBranches))
+			contract.CtxCodeCommitBranches, contract.CtxCodeCommitRepository, contract.CtxCodeCommitBranches))
 	}
 	return out
 }
@@ -330,21 +260,21 @@ func (s settings) prefixProblems() []string {
 	case s.functionNamePrefix == "" && !s.allowAllFunctions:
 		out = append(out, fmt.Sprintf("context parameter %s is required: the name prefix of the functions this deployer may wire (-c %s=shop-); "+
 			"to let it wire every function of the account and region, including other stacks' and CDK's own, pass -c %s=true instead",
-			CtxFunctionNamePrefix, CtxFunctionNamePrefix, CtxAllowAllFunctions))
+			contract.CtxFunctionNamePrefix, contract.CtxFunctionNamePrefix, contract.CtxAllowAllFunctions))
 	case s.functionNamePrefix != "" && s.allowAllFunctions:
 		out = append(out, fmt.Sprintf("context parameters %s and %s contradict each other: pass one",
-			CtxFunctionNamePrefix, CtxAllowAllFunctions))
+			contract.CtxFunctionNamePrefix, contract.CtxAllowAllFunctions))
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.keyPrefixFunctions)) {
 		fp := s.keyPrefixFunctions[k]
 		switch {
 		case !keyPrefixPattern.MatchString(k):
-			out = append(out, fmt.Sprintf("context parameter %s: key prefix %q is not a folder of the bucket (no leading /, no wildcards, ending in /)", CtxKeyPrefixFunctions, k))
+			out = append(out, fmt.Sprintf("context parameter %s: key prefix %q is not a folder of the bucket (no leading /, no wildcards, ending in /)", contract.CtxKeyPrefixFunctions, k))
 		case fp == "" || !functionNamePrefixPattern.MatchString(fp):
-			out = append(out, fmt.Sprintf("context parameter %s: %q maps to %q, which is not a function name prefix (letters, digits, - and _, up to 63 characters)", CtxKeyPrefixFunctions, k, fp))
+			out = append(out, fmt.Sprintf("context parameter %s: %q maps to %q, which is not a function name prefix (letters, digits, - and _, up to 63 characters)", contract.CtxKeyPrefixFunctions, k, fp))
 		case !strings.HasPrefix(fp, s.functionNamePrefix):
 			out = append(out, fmt.Sprintf("context parameter %s: %q maps to %q, which does not start with %s %q: the deployer may not wire those functions at all",
-				CtxKeyPrefixFunctions, k, fp, CtxFunctionNamePrefix, s.functionNamePrefix))
+				contract.CtxKeyPrefixFunctions, k, fp, contract.CtxFunctionNamePrefix, s.functionNamePrefix))
 		}
 	}
 	return out
@@ -417,15 +347,8 @@ func stringList(v any) []string {
 	return out
 }
 
-// Drift detection's defaults.
+// Lambda's bounds of an SQS mapping's MaximumConcurrency.
 const (
-	// DefaultDriftSchedule starts a sweep once a day.
-	DefaultDriftSchedule = "rate(1 day)"
-	// DriftScheduleOff, as CtxDriftSchedule, leaves the schedule out: a
-	// sweep then starts only when someone invokes the deployer with
-	// trigger.SweepInput.
-	DriftScheduleOff = "off"
-	// Lambda's bounds of an SQS mapping's MaximumConcurrency.
 	minSweepConcurrency = 2
 	maxSweepConcurrency = 1000
 )
@@ -449,9 +372,9 @@ type sweepConfig struct {
 // config returns the defaults for what it cannot read. (driftHeal is read
 // with the other booleans, by readSettings.)
 func (s sweepSettings) config() sweepConfig {
-	c := sweepConfig{schedule: DefaultDriftSchedule, share: trigger.DefaultSweepShare, concurrency: trigger.DefaultSweepConcurrency}
+	c := sweepConfig{schedule: contract.DefaultDriftSchedule, share: contract.DefaultSweepShare, concurrency: contract.DefaultSweepConcurrency}
 	switch {
-	case s.schedule == DriftScheduleOff:
+	case s.schedule == contract.DriftScheduleOff:
 		c.schedule = ""
 	case s.schedule != "" && scheduleProblem(s.schedule) == "":
 		c.schedule = s.schedule
@@ -469,21 +392,21 @@ func (s sweepSettings) config() sweepConfig {
 // problems returns what is wrong with drift detection's settings.
 func (s sweepSettings) problems() []string {
 	var out []string
-	if s.schedule != "" && s.schedule != DriftScheduleOff {
+	if s.schedule != "" && s.schedule != contract.DriftScheduleOff {
 		if p := scheduleProblem(s.schedule); p != "" {
 			out = append(out, fmt.Sprintf("context parameter %s: %q is not an EventBridge schedule expression (rate(1 day), rate(12 hours), cron(0 3 * * ? *), or %s): %s",
-				CtxDriftSchedule, s.schedule, DriftScheduleOff, p))
+				contract.CtxDriftSchedule, s.schedule, contract.DriftScheduleOff, p))
 		}
 	}
 	if s.share != "" {
 		if f, err := strconv.ParseFloat(s.share, 64); err != nil || !(f > 0 && f <= 1) {
-			out = append(out, fmt.Sprintf("context parameter %s: %q is not a share of the quotas above 0 and at most 1 (0.5 is half)", CtxSweepShare, s.share))
+			out = append(out, fmt.Sprintf("context parameter %s: %q is not a share of the quotas above 0 and at most 1 (0.5 is half)", contract.CtxSweepShare, s.share))
 		}
 	}
 	if s.concurrency != "" {
 		if n, err := strconv.Atoi(s.concurrency); err != nil || n < minSweepConcurrency || n > maxSweepConcurrency {
 			out = append(out, fmt.Sprintf("context parameter %s: %q is not a number of concurrent invocations from %d to %d (Lambda's bounds of MaximumConcurrency)",
-				CtxSweepConcurrency, s.concurrency, minSweepConcurrency, maxSweepConcurrency))
+				contract.CtxSweepConcurrency, s.concurrency, minSweepConcurrency, maxSweepConcurrency))
 		}
 	}
 	return out

@@ -15,9 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3notifications"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/trigger"
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // The deployer's event sources: the definitions bucket's notifications,
@@ -30,7 +28,7 @@ import (
 func addS3Notifications(bucket awss3.Bucket, fn awslambda.Function) {
 	for _, ev := range []awss3.EventType{awss3.EventType_OBJECT_CREATED, awss3.EventType_OBJECT_REMOVED} {
 		bucket.AddEventNotification(ev, awss3notifications.NewLambdaDestination(fn),
-			&awss3.NotificationKeyFilter{Suffix: jsii.String(definition.FileName)})
+			&awss3.NotificationKeyFilter{Suffix: jsii.String(contract.DefinitionFileName)})
 	}
 }
 
@@ -55,8 +53,8 @@ func addCodeCommitTrigger(stack awscdk.Stack, fn awslambda.Function, failed awss
 	rule := awsevents.NewRule(stack, jsii.String("CodeCommitPush"), &awsevents.RuleProps{
 		Description: jsii.String("eventwire: pushes to " + cfg.repository),
 		EventPattern: &awsevents.EventPattern{
-			Source:     jsii.Strings(trigger.CodeCommitEventSource),
-			DetailType: jsii.Strings(trigger.CodeCommitStateChange),
+			Source:     jsii.Strings(contract.CodeCommitEventSource),
+			DetailType: jsii.Strings(contract.CodeCommitStateChange),
 			Resources:  jsii.Strings(repoArn),
 			Detail:     &detail,
 		},
@@ -146,11 +144,11 @@ func addDriftSweep(stack awscdk.Stack, fn awslambda.Function, failed awssqs.IQue
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))
 	for name, value := range map[string]*string{
-		trigger.EnvSweepQueueURL:    s.queue.QueueUrl(),
-		trigger.EnvSweepQueueARN:    s.queue.QueueArn(),
-		trigger.EnvDriftHeal:        jsii.String(strconv.FormatBool(sc.heal)),
-		trigger.EnvSweepShare:       jsii.String(strconv.FormatFloat(sc.share, 'f', -1, 64)),
-		trigger.EnvSweepConcurrency: jsii.String(strconv.Itoa(sc.concurrency)),
+		contract.EnvSweepQueueURL:    s.queue.QueueUrl(),
+		contract.EnvSweepQueueARN:    s.queue.QueueArn(),
+		contract.EnvDriftHeal:        jsii.String(strconv.FormatBool(sc.heal)),
+		contract.EnvSweepShare:       jsii.String(strconv.FormatFloat(sc.share, 'f', -1, 64)),
+		contract.EnvSweepConcurrency: jsii.String(strconv.Itoa(sc.concurrency)),
 	} {
 		fn.AddEnvironment(jsii.String(name), value, nil)
 	}
@@ -169,11 +167,11 @@ func addDriftSweep(stack awscdk.Stack, fn awslambda.Function, failed awssqs.IQue
 	return s
 }
 
-// sweepInput is trigger.SweepInput as the object EventBridge sends.
+// sweepInput is contract.SweepInput as the object EventBridge sends.
 func sweepInput() map[string]any {
 	var in map[string]any
-	if err := json.Unmarshal([]byte(trigger.SweepInput), &in); err != nil {
-		panic(fmt.Sprintf("trigger.SweepInput is not a JSON object: %v", err))
+	if err := json.Unmarshal([]byte(contract.SweepInput), &in); err != nil {
+		panic(fmt.Sprintf("contract.SweepInput is not a JSON object: %v", err))
 	}
 	return in
 }

@@ -15,10 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/eventwire/eventwire/internal/definition"
-	"github.com/eventwire/eventwire/internal/records"
-	"github.com/eventwire/eventwire/internal/trigger"
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // DefaultCodePath is where `make lambda` leaves the deployer's bootstrap,
@@ -119,7 +116,7 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 // the access-log bucket needs.
 func newStack(scope constructs.Construct, id string, sp awscdk.StackProps) awscdk.Stack {
 	if sp.Description == nil {
-		sp.Description = jsii.String("eventwire: applies " + definition.FileName + " files to Lambda event sources")
+		sp.Description = jsii.String("eventwire: applies " + contract.DefinitionFileName + " files to Lambda event sources")
 	}
 	stack := awscdk.NewStack(scope, &id, &sp)
 	// cdk.json sets CDK's recommended feature flags; this one is also pinned
@@ -192,8 +189,8 @@ func denyOtherWriters(stack awscdk.Stack, bucket awss3.Bucket, deployer awsiam.R
 // its TTL attribute, which the deployer writes.
 func newDeploymentsTable(stack awscdk.Stack) awsdynamodb.Table {
 	return awsdynamodb.NewTable(stack, jsii.String("Deployments"), &awsdynamodb.TableProps{
-		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(records.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:      &awsdynamodb.Attribute{Name: jsii.String(records.SortKey), Type: awsdynamodb.AttributeType_STRING},
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(contract.TablePartitionKey), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:      &awsdynamodb.Attribute{Name: jsii.String(contract.TableSortKey), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
@@ -201,7 +198,7 @@ func newDeploymentsTable(stack awscdk.Stack) awsdynamodb.Table {
 		// An AWS managed key: encrypted with KMS, usable through DynamoDB
 		// by any principal allowed on the table, so no key grant is needed.
 		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
-		TimeToLiveAttribute: jsii.String(records.TTLAttribute),
+		TimeToLiveAttribute: jsii.String(contract.TableTTLAttribute),
 		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
 	})
 }
@@ -235,18 +232,18 @@ func newDeployerFunction(stack awscdk.Stack, codePath string, role awsiam.Role, 
 // left out when unset.
 func deployerEnvironment(table awsdynamodb.Table, bucket awss3.Bucket, cfg settings) *map[string]*string {
 	env := map[string]*string{
-		trigger.EnvTable:          table.TableName(),
-		trigger.EnvLeaseSeconds:   jsii.String(fmt.Sprint(leaseSeconds)),
-		trigger.EnvFunctionPrefix: jsii.String(cfg.functionNamePrefix),
-		trigger.EnvAllowTakeover:  jsii.String(fmt.Sprint(cfg.allowTakeover)),
-		trigger.EnvBucket:         bucket.BucketName(),
+		contract.EnvTable:          table.TableName(),
+		contract.EnvLeaseSeconds:   jsii.String(fmt.Sprint(leaseSeconds)),
+		contract.EnvFunctionPrefix: jsii.String(cfg.functionNamePrefix),
+		contract.EnvAllowTakeover:  jsii.String(fmt.Sprint(cfg.allowTakeover)),
+		contract.EnvBucket:         bucket.BucketName(),
 	}
 	if cfg.repository != "" {
-		env[trigger.EnvRepository] = jsii.String(cfg.repository)
-		env[trigger.EnvBranches] = jsii.String(mustJSON(cfg.branches))
+		env[contract.EnvRepository] = jsii.String(cfg.repository)
+		env[contract.EnvBranches] = jsii.String(mustJSON(cfg.branches))
 	}
 	if len(cfg.keyPrefixFunctions) > 0 {
-		env[trigger.EnvKeyPrefixFunctions] = jsii.String(mustJSON(cfg.keyPrefixFunctions))
+		env[contract.EnvKeyPrefixFunctions] = jsii.String(mustJSON(cfg.keyPrefixFunctions))
 	}
 	for k, v := range cfg.allowlistEnv() {
 		env[k] = jsii.String(v)
@@ -273,7 +270,7 @@ func addOutputs(stack awscdk.Stack, fn awslambda.Function, bucket awss3.Bucket, 
 	}{
 		{"FunctionName", "The deployer function, for a CodePipeline Invoke stage", fn.FunctionName()},
 		{"FunctionArn", "The deployer function's ARN", fn.FunctionArn()},
-		{"BucketName", "Upload *" + definition.FileName + " files here", bucket.BucketName()},
+		{"BucketName", "Upload *" + contract.DefinitionFileName + " files here", bucket.BucketName()},
 		{"TableName", "Deployment records (eventwire history --table)", table.TableName()},
 		{"LogGroupName", "The deployer's logs (aws logs tail --follow)", logGroup.LogGroupName()},
 		{"FailedEventsQueueUrl", "Events the deployer failed on after its retries", failed.QueueUrl()},

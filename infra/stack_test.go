@@ -14,9 +14,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 // The stack is synthesized once per variant (each synthesis costs seconds
@@ -26,36 +25,36 @@ var (
 
 	// fullContext turns on every optional part of the stack.
 	fullContext = map[string]any{
-		CtxFunctionNamePrefix:   "orders-",
-		CtxNotificationEmail:    "ops@example.com",
-		CtxCodeCommitRepository: "definitions",
-		CtxCodeCommitBranches:   "main, release",
-		CtxPipelineRoleArn:      "arn:aws:iam::111122223333:role/pipeline-invoke",
-		CtxTargetGroupArns:      "arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders/*",
-		CtxAPIIDs:               []any{"a1b2c3d4e5", "f6g7h8i9j0"},
-		CtxAllowTakeover:        "true",
-		CtxDefinitionWriters:    "arn:aws:iam::123456789012:role/ci-definitions,arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Platform_*",
-		CtxKeyPrefixFunctions:   `{"orders/":"orders-app-","orders/payments/":"orders-pay-"}`,
+		contract.CtxFunctionNamePrefix:   "orders-",
+		contract.CtxNotificationEmail:    "ops@example.com",
+		contract.CtxCodeCommitRepository: "definitions",
+		contract.CtxCodeCommitBranches:   "main, release",
+		contract.CtxPipelineRoleArn:      "arn:aws:iam::111122223333:role/pipeline-invoke",
+		contract.CtxTargetGroupArns:      "arn:aws:elasticloadbalancing:*:123456789012:targetgroup/orders/*",
+		contract.CtxAPIIDs:               []any{"a1b2c3d4e5", "f6g7h8i9j0"},
+		contract.CtxAllowTakeover:        "true",
+		contract.CtxDefinitionWriters:    "arn:aws:iam::123456789012:role/ci-definitions,arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Platform_*",
+		contract.CtxKeyPrefixFunctions:   `{"orders/":"orders-app-","orders/payments/":"orders-pay-"}`,
 		// A list as cdk.json may write it, with an account as a number.
-		CtxAllowedAccounts: []any{"123456789012", float64(210987654321)},
-		CtxAllowedRegions:  "us-east-1, eu-west-1",
-		CtxAllowedBuckets:  "audit-failures",
-		CtxKafkaHosts:      `["*.kafka.internal:9092"]`,
+		contract.CtxAllowedAccounts: []any{"123456789012", float64(210987654321)},
+		contract.CtxAllowedRegions:  "us-east-1, eu-west-1",
+		contract.CtxAllowedBuckets:  "audit-failures",
+		contract.CtxKafkaHosts:      `["*.kafka.internal:9092"]`,
 		// Drift detection: a cron schedule, heal on, a quarter of each
 		// quota, 5 invocations at once (a number, as cdk.json writes it).
-		CtxDriftSchedule:    "cron(0 3 ? * MON-FRI *)",
-		CtxDriftHeal:        true,
-		CtxSweepShare:       "0.25",
-		CtxSweepConcurrency: float64(5),
+		contract.CtxDriftSchedule:    "cron(0 3 ? * MON-FRI *)",
+		contract.CtxDriftHeal:        true,
+		contract.CtxSweepShare:       "0.25",
+		contract.CtxSweepConcurrency: float64(5),
 	}
 	templates = map[string]*templateOnce{
 		// The one required setting.
-		"default": {ctx: map[string]any{CtxFunctionNamePrefix: "orders-"}},
+		"default": {ctx: map[string]any{contract.CtxFunctionNamePrefix: "orders-"}},
 		"full":    {ctx: fullContext},
 		// Every function of the account, explicitly.
-		"all": {ctx: map[string]any{CtxAllowAllFunctions: true}},
+		"all": {ctx: map[string]any{contract.CtxAllowAllFunctions: true}},
 		// No drift schedule.
-		"drift-off": {ctx: map[string]any{CtxFunctionNamePrefix: "orders-", CtxDriftSchedule: DriftScheduleOff}},
+		"drift-off": {ctx: map[string]any{contract.CtxFunctionNamePrefix: "orders-", contract.CtxDriftSchedule: contract.DriftScheduleOff}},
 	}
 )
 
@@ -377,7 +376,7 @@ func TestDeployerFunction(t *testing.T) {
 	// The default stack sets neither: the deployer refuses every API
 	// source, and leaves target groups to the role's tag condition.
 	defaults := render(synth(t, "default").one(t, "AWS::Lambda::Function", "Deployer").Properties)
-	for _, name := range []string{trigger.EnvAPIIDs, trigger.EnvTargetGroups} {
+	for _, name := range []string{contract.EnvAPIIDs, contract.EnvTargetGroups} {
 		if v := get(defaults, "Environment", "Variables", name); v != nil {
 			t.Errorf("default stack sets %s=%v", name, v)
 		}
@@ -888,7 +887,7 @@ func TestSettingsProblems(t *testing.T) {
 		apiIDs:             []string{"a1b2c3d4e5"},
 		definitionWriters:  []string{"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Platform_*"},
 		keyPrefixFunctions: map[string]string{"team-a/": "orders-a-"},
-		keys:               []string{"@aws-cdk/core:checkSecretUsage", "aws:cdk:enable-path-metadata", "acknowledged-issue-numbers", CtxFunctionNamePrefix},
+		keys:               []string{"@aws-cdk/core:checkSecretUsage", "aws:cdk:enable-path-metadata", "acknowledged-issue-numbers", contract.CtxFunctionNamePrefix},
 	}
 	for _, c := range []struct {
 		name string
@@ -970,28 +969,28 @@ func TestReadSettings(t *testing.T) {
 		want settings
 	}{
 		{"strings", map[string]any{
-			CtxFunctionNamePrefix: "orders-", CtxAllowTakeover: "true", CtxAPIIDs: "a1b2c3d4e5, f6g7h8i9j0",
-			CtxKeyPrefixFunctions: `{"team-a/":"orders-a-"}`, "functionNamePrefx": "x",
-			CtxDriftSchedule: "rate(6 hours)", CtxDriftHeal: "true", CtxSweepShare: "0.25", CtxSweepConcurrency: "5",
+			contract.CtxFunctionNamePrefix: "orders-", contract.CtxAllowTakeover: "true", contract.CtxAPIIDs: "a1b2c3d4e5, f6g7h8i9j0",
+			contract.CtxKeyPrefixFunctions: `{"team-a/":"orders-a-"}`, "functionNamePrefx": "x",
+			contract.CtxDriftSchedule: "rate(6 hours)", contract.CtxDriftHeal: "true", contract.CtxSweepShare: "0.25", contract.CtxSweepConcurrency: "5",
 		}, settings{
 			functionNamePrefix: "orders-", allowTakeover: true, apiIDs: []string{"a1b2c3d4e5", "f6g7h8i9j0"},
 			keyPrefixFunctions: map[string]string{"team-a/": "orders-a-"},
 			sweep:              sweepSettings{schedule: "rate(6 hours)", heal: true, share: "0.25", concurrency: "5"},
-			keys: []string{CtxAllowTakeover, CtxAPIIDs, CtxDriftHeal, CtxDriftSchedule, CtxFunctionNamePrefix, "functionNamePrefx",
-				CtxKeyPrefixFunctions, CtxSweepConcurrency, CtxSweepShare},
+			keys: []string{contract.CtxAllowTakeover, contract.CtxAPIIDs, contract.CtxDriftHeal, contract.CtxDriftSchedule, contract.CtxFunctionNamePrefix, "functionNamePrefx",
+				contract.CtxKeyPrefixFunctions, contract.CtxSweepConcurrency, contract.CtxSweepShare},
 		}},
 		{"JSON values", map[string]any{
-			CtxAllowAllFunctions: true, CtxDefinitionWriters: []any{"arn:aws:iam::123456789012:role/ci"},
-			CtxKeyPrefixFunctions: map[string]any{"team-a/": "orders-a-"},
-			CtxDriftHeal:          true, CtxSweepShare: 0.25, CtxSweepConcurrency: float64(5),
+			contract.CtxAllowAllFunctions: true, contract.CtxDefinitionWriters: []any{"arn:aws:iam::123456789012:role/ci"},
+			contract.CtxKeyPrefixFunctions: map[string]any{"team-a/": "orders-a-"},
+			contract.CtxDriftHeal:          true, contract.CtxSweepShare: 0.25, contract.CtxSweepConcurrency: float64(5),
 		}, settings{
 			allowAllFunctions: true, definitionWriters: []string{"arn:aws:iam::123456789012:role/ci"},
 			keyPrefixFunctions: map[string]string{"team-a/": "orders-a-"},
 			sweep:              sweepSettings{heal: true, share: "0.25", concurrency: "5"},
-			keys:               []string{CtxAllowAllFunctions, CtxDefinitionWriters, CtxDriftHeal, CtxKeyPrefixFunctions, CtxSweepConcurrency, CtxSweepShare},
+			keys:               []string{contract.CtxAllowAllFunctions, contract.CtxDefinitionWriters, contract.CtxDriftHeal, contract.CtxKeyPrefixFunctions, contract.CtxSweepConcurrency, contract.CtxSweepShare},
 		}},
-		{"malformed", map[string]any{CtxAllowTakeover: "yes", CtxKeyPrefixFunctions: `["team-a/"]`, CtxDriftHeal: "yes"}, settings{
-			keys: []string{CtxAllowTakeover, CtxDriftHeal, CtxKeyPrefixFunctions},
+		{"malformed", map[string]any{contract.CtxAllowTakeover: "yes", contract.CtxKeyPrefixFunctions: `["team-a/"]`, contract.CtxDriftHeal: "yes"}, settings{
+			keys: []string{contract.CtxAllowTakeover, contract.CtxDriftHeal, contract.CtxKeyPrefixFunctions},
 			malformed: []string{
 				`context parameter allowTakeover: "yes" is neither true nor false`,
 				`context parameter driftHeal: "yes" is neither true nor false`,
@@ -1028,8 +1027,8 @@ func TestStackName(t *testing.T) {
 		wantErr string
 	}{
 		{map[string]any{}, "Eventwire", ""},
-		{map[string]any{CtxStackName: "Eventwire-team-a"}, "Eventwire-team-a", ""},
-		{map[string]any{CtxStackName: "team a"}, "", `context parameter stackName: "team a" is not a CloudFormation stack name (a letter, then letters, digits and -, up to 128 characters)`},
+		{map[string]any{contract.CtxStackName: "Eventwire-team-a"}, "Eventwire-team-a", ""},
+		{map[string]any{contract.CtxStackName: "team a"}, "", `context parameter stackName: "team a" is not a CloudFormation stack name (a letter, then letters, digits and -, up to 128 characters)`},
 	} {
 		t.Run(fmt.Sprint(c.ctx), func(t *testing.T) {
 			got, err := StackName(awscdk.NewApp(&awscdk.AppProps{Context: &c.ctx}))
@@ -1051,7 +1050,7 @@ func TestInvalidContextFailsSynthesis(t *testing.T) {
 		ctx  map[string]any
 		want []any
 	}{
-		{"invalid prefix", map[string]any{CtxFunctionNamePrefix: "orders-*"}, []any{
+		{"invalid prefix", map[string]any{contract.CtxFunctionNamePrefix: "orders-*"}, []any{
 			`context parameter functionNamePrefix: "orders-*" is not a function name prefix (letters, digits, - and _, up to 63 characters)`,
 		}},
 		{"misspelt prefix", map[string]any{"functionNamePrefx": "orders-"}, []any{

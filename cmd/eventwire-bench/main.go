@@ -12,8 +12,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/tools/bench"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 const header = `# Benchmarks
@@ -31,8 +31,8 @@ func main() {
 	flag.StringVar(&o.Repo, "repo", ".", "the repository's root")
 	flag.IntVar(&o.Starts, "starts", 21, "start-ups measured per binary")
 	flag.IntVar(&o.SweepFunctions, "sweep-functions", 1000, "functions of the drift sweep")
-	flag.Float64Var(&o.SweepShare, "sweep-share", trigger.DefaultSweepShare, "the sweep's share of each quota bucket (the stack's sweepShare)")
-	flag.IntVar(&o.SweepConcurrency, "sweep-concurrency", trigger.DefaultSweepConcurrency, "sweep invocations at once (the stack's sweepConcurrency)")
+	flag.Float64Var(&o.SweepShare, "sweep-share", contract.DefaultSweepShare, "the sweep's share of each quota bucket (the stack's sweepShare)")
+	flag.IntVar(&o.SweepConcurrency, "sweep-concurrency", contract.DefaultSweepConcurrency, "sweep invocations at once (the stack's sweepConcurrency)")
 	flag.StringVar(&o.Only, "only", "", "run one part only: bulk, parse, startup or sweep (for a quick look; the report needs all four)")
 	out := flag.String("o", "BENCHMARKS.md", "the file to write (empty: none)")
 	flag.Parse()

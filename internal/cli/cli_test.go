@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/testkit/golden"
 )
@@ -148,14 +149,14 @@ func TestNormalizeArgs(t *testing.T) {
 // folder given as a symbolic link.
 func TestValidate_FIFOAndSymlinkedFolder(t *testing.T) {
 	dir := t.TempDir()
-	good, err := os.ReadFile(filepath.Join("testdata", "validate", "good", "orders", definition.FileName))
+	good, err := os.ReadFile(filepath.Join("testdata", "validate", "good", "orders", contract.DefinitionFileName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "real", "orders"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "real", "orders", definition.FileName), good, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "real", "orders", contract.DefinitionFileName), good, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "linked")); err != nil {
@@ -167,7 +168,7 @@ func TestValidate_FIFOAndSymlinkedFolder(t *testing.T) {
 		t.Errorf("validate of a linked folder: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 
-	fifo := filepath.Join(dir, "real", "pipe", definition.FileName)
+	fifo := filepath.Join(dir, "real", "pipe", contract.DefinitionFileName)
 	if err := os.MkdirAll(filepath.Dir(fifo), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestValidate_FIFOAndSymlinkedFolder(t *testing.T) {
 	stdout.Reset()
 	stderr.Reset()
 	code := Run(context.Background(), []string{"validate", filepath.Join(dir, "linked")}, env)
-	want := filepath.Join(dir, "linked", "pipe", definition.FileName) + ": not a regular file but a named pipe (FIFO): not read"
+	want := filepath.Join(dir, "linked", "pipe", contract.DefinitionFileName) + ": not a regular file but a named pipe (FIFO): not read"
 	if code != ExitError || !strings.Contains(stdout.String()+stderr.String(), want) {
 		t.Errorf("validate with a FIFO: exit %d\n%s%s\nwant 1 and %q", code, stdout.String(), stderr.String(), want)
 	}

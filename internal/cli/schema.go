@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 )
 
@@ -10,7 +11,7 @@ func (a *app) schemaCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of the definition file",
-		Long: `Prints the JSON Schema (draft 2020-12) of ` + definition.FileName + `,
+		Long: `Prints the JSON Schema (draft 2020-12) of ` + contract.DefinitionFileName + `,
 for editors that validate JSON as it is typed. The schema holds the same
 field, type, range, pattern and per-source rules as 'eventwire validate',
 except what a schema cannot say: duplicate keys, which function the file

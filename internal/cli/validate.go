@@ -9,12 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 )
 
-const validateHelp = `Validates every ` + definition.FileName + ` file given, or found
+const validateHelp = `Validates every ` + contract.DefinitionFileName + ` file given, or found
 under the folders given (recursively, skipping .git and node_modules;
-the current folder when no PATH is given), and the ` + definition.FunctionDefFileName + `
+the current folder when no PATH is given), and the ` + contract.FunctionDefFileName + `
 beside each one. A file given by name is checked whatever its name.
 Nothing is sent to AWS.
 
@@ -127,7 +128,7 @@ func checkFiles(paths []string, policy *definition.Policy) (checked, error) {
 		return checked{}, err
 	}
 	if len(names) == 0 {
-		return checked{}, fmt.Errorf("no %s found under %s", definition.FileName, strings.Join(paths, ", "))
+		return checked{}, fmt.Errorf("no %s found under %s", contract.DefinitionFileName, strings.Join(paths, ", "))
 	}
 	c := checked{names: len(names)}
 	bad := map[string]bool{}

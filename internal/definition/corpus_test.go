@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	goldenfile "github.com/eventwire/eventwire/internal/testkit/golden"
 )
 
@@ -24,7 +25,7 @@ type corpusCase struct {
 }
 
 // path is how the case names its file in messages.
-func (c corpusCase) path() string { return c.name + "/" + FileName }
+func (c corpusCase) path() string { return c.name + "/" + contract.DefinitionFileName }
 
 func loadCorpus(t testing.TB, dir string) []corpusCase {
 	t.Helper()

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // FuzzParse checks that Parse never panics and never accepts a document
@@ -29,7 +31,7 @@ func FuzzParse(f *testing.F) {
 	}
 	s := compiledSchema(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		file, err := Parse("fuzz/"+FileName, data, nil)
+		file, err := Parse("fuzz/"+contract.DefinitionFileName, data, nil)
 		if err != nil {
 			if _, ok := err.(Errors); !ok {
 				t.Fatalf("error is %T, want Errors", err)
@@ -392,7 +394,7 @@ func BenchmarkParse(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse("bench/"+FileName, data, nil); err != nil {
+		if _, err := Parse("bench/"+contract.DefinitionFileName, data, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

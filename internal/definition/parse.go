@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"unicode/utf8"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/funcref"
 )
 
@@ -241,7 +242,7 @@ type siblingFunction struct {
 // style (slash-separated for S3 keys and relative paths).
 func siblingPath(path string) string {
 	i := strings.LastIndexAny(path, `/\`)
-	return path[:i+1] + FunctionDefFileName
+	return path[:i+1] + contract.FunctionDefFileName
 }
 
 // readSibling reads FunctionName from a _lambdadef.json, checked against
@@ -334,7 +335,7 @@ func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *sibling
 	}
 	if len(claims) == 0 {
 		if !named {
-			w.errorf(root.off, "", "no target function: set FunctionName at the top level, in a sibling %s, or in the pull event sources", FunctionDefFileName)
+			w.errorf(root.off, "", "no target function: set FunctionName at the top level, in a sibling %s, or in the pull event sources", contract.FunctionDefFileName)
 		}
 		return "", -1, ""
 	}
@@ -396,7 +397,7 @@ func load(path string, policy *Policy) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	sib := filepath.Join(filepath.Dir(path), FunctionDefFileName)
+	sib := filepath.Join(filepath.Dir(path), contract.FunctionDefFileName)
 	var functionDef []byte
 	var siblingErrs Errors
 	switch d, err := readLimited(sib); {
@@ -513,7 +514,7 @@ func Find(paths ...string) ([]string, error) {
 			if d.IsDir() && p != filepath.Clean(root) && (d.Name() == ".git" || d.Name() == "node_modules") {
 				return filepath.SkipDir
 			}
-			if !d.IsDir() && d.Name() == FileName {
+			if !d.IsDir() && d.Name() == contract.DefinitionFileName {
 				add(p)
 			}
 			return nil

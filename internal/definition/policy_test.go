@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -34,7 +35,7 @@ func policyErrors(t *testing.T, p Policy, doc, sibling string) []string {
 	if sibling != "" {
 		sib = []byte(sibling)
 	}
-	_, err := p.Parse("f/"+FileName, []byte(doc), sib)
+	_, err := p.Parse("f/"+contract.DefinitionFileName, []byte(doc), sib)
 	if err == nil {
 		return nil
 	}
@@ -45,7 +46,7 @@ func policyErrors(t *testing.T, p Policy, doc, sibling string) []string {
 	var out []string
 	for _, e := range errs {
 		prefix := ""
-		if e.File != "f/"+FileName {
+		if e.File != "f/"+contract.DefinitionFileName {
 			prefix = e.File + " "
 		}
 		out = append(out, fmt.Sprintf("%s%d:%d %s: %s", prefix, e.Line, e.Column, e.Path, e.Msg))
@@ -249,7 +250,7 @@ func TestPolicy_Parse(t *testing.T) {
 			for _, w := range tt.want {
 				prefix, doc, needle := "", tt.doc, w[0]
 				if s, ok := strings.CutPrefix(needle, "sibling "); ok {
-					prefix, doc, needle = "f/"+FunctionDefFileName+" ", tt.sibling, s
+					prefix, doc, needle = "f/"+contract.FunctionDefFileName+" ", tt.sibling, s
 				}
 				want = append(want, fmt.Sprintf("%s%s %s: %s", prefix, at(t, doc, needle), w[1], w[2]))
 			}
@@ -341,7 +342,7 @@ func TestParse_NoPolicyChecksNoAllowlist(t *testing.T) {
 	doc := `{"FunctionName": "orders", "PullEventSources": {"EventSourceMapping": {
   "EventSourceArn": "arn:aws-cn:kinesis:cn-north-1:210987654321:stream/clicks", "StartingPosition": "LATEST",
   "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:s3:::anything"}}}}}`
-	if _, err := Parse("f/"+FileName, []byte(doc), nil); err != nil {
+	if _, err := Parse("f/"+contract.DefinitionFileName, []byte(doc), nil); err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	schemafile "github.com/eventwire/eventwire/schema"
 )
 
@@ -76,7 +77,7 @@ func generateSchema() ([]byte, error) {
 	root := jsonObj{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
 		"$id":                  schemafile.ID,
-		"title":                FileName,
+		"title":                contract.DefinitionFileName,
 		"description":          docs[""],
 		"type":                 "object",
 		"additionalProperties": false,

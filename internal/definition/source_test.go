@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -187,19 +188,19 @@ const minimalFile = `{"PushEventSources": [{"Service": "elasticloadbalancing.ama
 
 func TestFind(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "a", FileName), minimalFile)
-	writeFile(t, filepath.Join(dir, "b", "c", FileName), minimalFile)
+	writeFile(t, filepath.Join(dir, "a", contract.DefinitionFileName), minimalFile)
+	writeFile(t, filepath.Join(dir, "b", "c", contract.DefinitionFileName), minimalFile)
 	writeFile(t, filepath.Join(dir, "b", "other.json"), "{}")
-	writeFile(t, filepath.Join(dir, ".git", FileName), minimalFile)
+	writeFile(t, filepath.Join(dir, ".git", contract.DefinitionFileName), minimalFile)
 	writeFile(t, filepath.Join(dir, "named.json"), minimalFile)
 
-	got, err := Find(filepath.Join(dir, "b"), dir, filepath.Join(dir, "named.json"), filepath.Join(dir, "a", FileName))
+	got, err := Find(filepath.Join(dir, "b"), dir, filepath.Join(dir, "named.json"), filepath.Join(dir, "a", contract.DefinitionFileName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
-		filepath.Join(dir, "a", FileName),
-		filepath.Join(dir, "b", "c", FileName),
+		filepath.Join(dir, "a", contract.DefinitionFileName),
+		filepath.Join(dir, "b", "c", contract.DefinitionFileName),
 		filepath.Join(dir, "named.json"),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -212,9 +213,9 @@ func TestFind(t *testing.T) {
 
 func TestLoad_SiblingAndSizeLimit(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "orders", FileName)
+	path := filepath.Join(dir, "orders", contract.DefinitionFileName)
 	writeFile(t, path, minimalFile)
-	writeFile(t, filepath.Join(dir, "orders", FunctionDefFileName), `{"FunctionName": "orders", "Code": {"ZipFile": "..."}}`)
+	writeFile(t, filepath.Join(dir, "orders", contract.FunctionDefFileName), `{"FunctionName": "orders", "Code": {"ZipFile": "..."}}`)
 	f, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +224,7 @@ func TestLoad_SiblingAndSizeLimit(t *testing.T) {
 		t.Errorf("Load: Function %q Path %q, want orders and %s", f.Function, f.Path, path)
 	}
 
-	big := filepath.Join(dir, "big", FileName)
+	big := filepath.Join(dir, "big", contract.DefinitionFileName)
 	writeFile(t, big, `{"FunctionName": "orders", "Tags": "`+strings.Repeat("x", MaxFileSize)+`"}`)
 	_, err = Load(big)
 	var errs Errors
@@ -232,13 +233,13 @@ func TestLoad_SiblingAndSizeLimit(t *testing.T) {
 	}
 	// A sibling _lambdadef.json over the limit is reported with the
 	// file's own errors, not instead of them.
-	bigSibling := filepath.Join(dir, "big-sibling", FileName)
+	bigSibling := filepath.Join(dir, "big-sibling", contract.DefinitionFileName)
 	writeFile(t, bigSibling, `{"PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com"}]}`)
-	writeFile(t, filepath.Join(dir, "big-sibling", FunctionDefFileName), `{"FunctionName": "`+strings.Repeat("x", MaxFileSize)+`"}`)
+	writeFile(t, filepath.Join(dir, "big-sibling", contract.FunctionDefFileName), `{"FunctionName": "`+strings.Repeat("x", MaxFileSize)+`"}`)
 	_, err = Load(bigSibling)
 	errs = nil
 	if !errors.As(err, &errs) || len(errs) != 2 ||
-		!strings.Contains(errs[0].Msg, "over the limit") || errs[0].File != filepath.Join(dir, "big-sibling", FunctionDefFileName) ||
+		!strings.Contains(errs[0].Msg, "over the limit") || errs[0].File != filepath.Join(dir, "big-sibling", contract.FunctionDefFileName) ||
 		!strings.Contains(errs[1].Msg, "missing required field \"TargetGroupArn\"") || errs[1].File != bigSibling {
 		t.Errorf("Load(big sibling) = %v, want the file's missing TargetGroupArn and the sibling's size", err)
 	}
@@ -250,10 +251,10 @@ func TestLoad_SiblingAndSizeLimit(t *testing.T) {
 
 func TestConflicts(t *testing.T) {
 	files := []*File{
-		{Path: "a/" + FileName, Function: "orders"},
-		{Path: "b/" + FileName, Function: "arn:aws:lambda:us-east-1:123456789012:function:orders"},
-		{Path: "c/" + FileName, Function: "orders:live"},
-		{Path: "d/" + FileName, Function: "refunds"},
+		{Path: "a/" + contract.DefinitionFileName, Function: "orders"},
+		{Path: "b/" + contract.DefinitionFileName, Function: "arn:aws:lambda:us-east-1:123456789012:function:orders"},
+		{Path: "c/" + contract.DefinitionFileName, Function: "orders:live"},
+		{Path: "d/" + contract.DefinitionFileName, Function: "refunds"},
 	}
 	got := Conflicts(files).Error()
 	want := `b/_lambdaeventsourcedef.json: function "arn:aws:lambda:us-east-1:123456789012:function:orders" is already wired by a/_lambdaeventsourcedef.json`
@@ -267,10 +268,10 @@ func TestConflicts_PushSourceClaimedByTwoFunctions(t *testing.T) {
 	elb := PushSource{Service: ServiceELB, TargetGroupArn: tg}
 	route := PushSource{Service: ServiceAPIGateway, ApiId: "a1b2c3d4e5", RouteId: "r0ut3id"}
 	files := []*File{
-		{Path: "a/" + FileName, Function: "orders", Push: []PushSource{elb, route}},
-		{Path: "b/" + FileName, Function: "refunds", Push: []PushSource{route, elb}},
+		{Path: "a/" + contract.DefinitionFileName, Function: "orders", Push: []PushSource{elb, route}},
+		{Path: "b/" + contract.DefinitionFileName, Function: "refunds", Push: []PushSource{route, elb}},
 		// Another alias of the same function may share the route, not the target group of another function.
-		{Path: "c/" + FileName, Function: "orders:live", Push: []PushSource{{Service: ServiceAPIGateway, ApiId: "a1b2c3d4e5", RouteId: "other"}}},
+		{Path: "c/" + contract.DefinitionFileName, Function: "orders:live", Push: []PushSource{{Service: ServiceAPIGateway, ApiId: "a1b2c3d4e5", RouteId: "other"}}},
 	}
 	got := Conflicts(files).Error()
 	want := `b/_lambdaeventsourcedef.json: PushEventSources[0]: route r0ut3id of API a1b2c3d4e5 is already wired to function "orders" by a/_lambdaeventsourcedef.json: it can invoke only one
@@ -308,15 +309,15 @@ func TestConflicts_PositionsFromParse(t *testing.T) {
 		}
 		return f
 	}
-	a := parse("a/"+FileName, `{"FunctionName": "orders",
+	a := parse("a/"+contract.DefinitionFileName, `{"FunctionName": "orders",
   "PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": "`+tg+`"}]}`)
-	b := parse("b/"+FileName, `{
+	b := parse("b/"+contract.DefinitionFileName, `{
   "PushEventSources": [
     {"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": "`+tg+`"}
   ],
   "FunctionName": "refunds"
 }`)
-	c := parse("c/"+FileName, `{"PullEventSources": {"EventSourceMapping": {
+	c := parse("c/"+contract.DefinitionFileName, `{"PullEventSources": {"EventSourceMapping": {
   "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:q", "FunctionName": "orders"}}}`)
 	got := Conflicts([]*File{a, b, c}).Error()
 	want := `b/_lambdaeventsourcedef.json:3:5: PushEventSources[0]: target group ` + tg + ` is already wired to function "orders" by a/_lambdaeventsourcedef.json: it can invoke only one
@@ -331,29 +332,29 @@ c/_lambdaeventsourcedef.json:2:77: PullEventSources.EventSourceMapping.FunctionN
 // opened: opening a FIFO for reading would wait for a writer forever.
 func TestLoad_NotARegularFile(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo", FileName)
+	fifo := filepath.Join(dir, "fifo", contract.DefinitionFileName)
 	if err := os.MkdirAll(filepath.Dir(fifo), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	link := filepath.Join(dir, "link", FileName)
+	link := filepath.Join(dir, "link", contract.DefinitionFileName)
 	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(fifo, link); err != nil {
 		t.Fatal(err)
 	}
-	sibling := filepath.Join(dir, "sibling", FileName)
+	sibling := filepath.Join(dir, "sibling", contract.DefinitionFileName)
 	writeFile(t, sibling, minimalFile)
-	if err := syscall.Mkfifo(filepath.Join(dir, "sibling", FunctionDefFileName), 0o644); err != nil {
+	if err := syscall.Mkfifo(filepath.Join(dir, "sibling", contract.FunctionDefFileName), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct{ path, file string }{
 		{fifo, fifo},
 		{link, link},
-		{sibling, filepath.Join(dir, "sibling", FunctionDefFileName)},
+		{sibling, filepath.Join(dir, "sibling", contract.FunctionDefFileName)},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(filepath.Dir(tt.path)), func(t *testing.T) {
@@ -380,7 +381,7 @@ func TestLoad_NotARegularFile(t *testing.T) {
 func TestFind_SymlinkedFolder(t *testing.T) {
 	dir := t.TempDir()
 	real := filepath.Join(dir, "real")
-	writeFile(t, filepath.Join(real, "orders", FileName), minimalFile)
+	writeFile(t, filepath.Join(real, "orders", contract.DefinitionFileName), minimalFile)
 	linked := filepath.Join(dir, "linked")
 	if err := os.Symlink(real, linked); err != nil {
 		t.Fatal(err)
@@ -393,7 +394,7 @@ func TestFind_SymlinkedFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{filepath.Join(linked, "orders", FileName)}, got); diff != "" {
+	if diff := cmp.Diff([]string{filepath.Join(linked, "orders", contract.DefinitionFileName)}, got); diff != "" {
 		t.Errorf("Find(link to a folder) (-want +got):\n%s", diff)
 	}
 

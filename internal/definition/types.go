@@ -4,13 +4,6 @@
 // optional sibling _lambdadef.json) alone.
 package definition
 
-// FileName is the name of a definition file.
-const FileName = "_lambdaeventsourcedef.json"
-
-// FunctionDefFileName is GitMoxi's CreateFunction request file; only its
-// FunctionName is read, for target function resolution.
-const FunctionDefFileName = "_lambdadef.json"
-
 // Service values of push event sources.
 const (
 	ServiceELB        = "elasticloadbalancing.amazonaws.com"

@@ -15,7 +15,7 @@ package iamcalls
 import (
 	"strings"
 
-	"github.com/eventwire/eventwire/internal/wiring"
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // Caller is a program that makes a call.
@@ -39,16 +39,6 @@ const (
 	TableARN       = "arn:{partition}:dynamodb:{region}:{account}:table/{table}"
 	RepositoryARN  = "arn:{partition}:codecommit:{region}:{account}:{repository}"
 	QueueARN       = "arn:{partition}:sqs:{region}:{account}:{queue}"
-)
-
-// TargetGroupTag and TargetGroupTagValue mark the target groups eventwire
-// may register functions in by default: ELBv2's RegisterTargets and
-// DeregisterTargets support aws:ResourceTag on the targetgroup resource
-// type. (API Gateway v2 routes and integrations carry no tags and inherit
-// none from their API, so APIs are scoped by id instead.)
-const (
-	TargetGroupTag      = wiring.AllowTag
-	TargetGroupTagValue = wiring.AllowTagValue
 )
 
 // Settings of the deployer's stack that a call needs (the stack's context
@@ -148,9 +138,9 @@ var Calls = map[string]Call{
 	"elbsvc.API.DescribeTargetGroups": {By: both, Requests: []Request{On("DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroups", "*")}},
 	"elbsvc.API.DescribeTargetHealth": {By: both, Requests: []Request{On("DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth", "*")}},
 	"elbsvc.API.RegisterTargets": {By: both, Write: true, Requests: []Request{
-		On("RegisterLambdaTargets", "elasticloadbalancing:RegisterTargets", TargetGroupARN, "aws:ResourceTag/"+TargetGroupTag, TargetGroupTagValue)}},
+		On("RegisterLambdaTargets", "elasticloadbalancing:RegisterTargets", TargetGroupARN, "aws:ResourceTag/"+contract.TargetGroupTag, contract.TargetGroupTagValue)}},
 	"elbsvc.API.DeregisterTargets": {By: both, Write: true, Requests: []Request{
-		On("RegisterLambdaTargets", "elasticloadbalancing:DeregisterTargets", TargetGroupARN, "aws:ResourceTag/"+TargetGroupTag, TargetGroupTagValue)}},
+		On("RegisterLambdaTargets", "elasticloadbalancing:DeregisterTargets", TargetGroupARN, "aws:ResourceTag/"+contract.TargetGroupTag, contract.TargetGroupTagValue)}},
 
 	// API Gateway v2: HTTP verbs on resource paths (resource types Route,
 	// Routes, Integration, Integrations, Stages).

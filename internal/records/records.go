@@ -41,6 +41,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/funcref"
 )
 
@@ -56,9 +57,9 @@ type API interface {
 
 // Attribute names of the table's keys.
 const (
-	attrPK      = "pk"
-	attrSK      = "sk"
-	attrExpires = "expires_at"
+	attrPK      = contract.TablePartitionKey
+	attrSK      = contract.TableSortKey
+	attrExpires = contract.TableTTLAttribute
 )
 
 // DefaultRetention is how long deployment records are kept (through the

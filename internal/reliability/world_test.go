@@ -16,7 +16,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/aws/awsconfig"
 	"github.com/eventwire/eventwire/internal/cli"
-	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
 	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
@@ -71,7 +71,7 @@ func newWorld(t *testing.T, n int) *world {
 // write writes a function's definition file.
 func (w *world) write(t *testing.T, name, tg, queue, route string, batch int) {
 	t.Helper()
-	path := filepath.Join(w.dir, name, definition.FileName)
+	path := filepath.Join(w.dir, name, contract.DefinitionFileName)
 	must(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	doc := fmt.Sprintf(`{"FunctionName": %q,
   "PushEventSources": [

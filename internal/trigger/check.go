@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/records"
@@ -37,14 +38,14 @@ func (h *Handler) handleSweepBatch(ctx context.Context, raw json.RawMessage) (*e
 	for _, r := range ev.Records {
 		if h.cfg.Sweep.QueueARN == "" || r.EventSourceARN != h.cfg.Sweep.QueueARN {
 			return nil, fmt.Errorf("refused SQS batch: message %s comes from %q, not the sweep queue (%s=%q)",
-				r.MessageId, r.EventSourceARN, EnvSweepQueueARN, h.cfg.Sweep.QueueARN)
+				r.MessageId, r.EventSourceARN, contract.EnvSweepQueueARN, h.cfg.Sweep.QueueARN)
 		}
 	}
 	resp := &events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	var done, drifted, orphaned int
 	var started time.Time
 	for _, r := range ev.Records {
-		var m SweepMessage
+		var m contract.SweepMessage
 		if err := json.Unmarshal([]byte(r.Body), &m); err != nil || m.Function == "" {
 			// Received again, it would not decode either.
 			h.log.ErrorContext(ctx, "ignored sweep message that cannot be decoded", "id", r.MessageId, "excerpt", excerpt([]byte(r.Body)))
@@ -68,19 +69,19 @@ func (h *Handler) handleSweepBatch(ctx context.Context, raw json.RawMessage) (*e
 	}
 	now := h.now()
 	ms := []metric{
-		{MetricFunctionsChecked, "Count", float64(done)},
-		{MetricDriftedFunctions, "Count", float64(drifted)},
-		{MetricOrphanedResources, "Count", float64(orphaned)},
+		{contract.MetricFunctionsChecked, "Count", float64(done)},
+		{contract.MetricDriftedFunctions, "Count", float64(drifted)},
+		{contract.MetricOrphanedResources, "Count", float64(orphaned)},
 	}
 	if !started.IsZero() {
-		ms = append(ms, metric{MetricSweepDurationSeconds, "Seconds", now.Sub(started).Seconds()})
+		ms = append(ms, metric{contract.MetricSweepDurationSeconds, "Seconds", now.Sub(started).Seconds()})
 	}
 	h.emitMetrics(ctx, now, ms...)
 	return resp, nil
 }
 
 // check checks one function under its lease and records the result.
-func (h *Handler) check(ctx context.Context, m SweepMessage) (checked, error) {
+func (h *Handler) check(ctx context.Context, m contract.SweepMessage) (checked, error) {
 	fn := records.DeclKey(m.Function)
 	log := h.log.With("function", records.FunctionKey(fn), "ref", fn, "sweep", m.Sweep)
 	var c checked
@@ -99,7 +100,7 @@ func (h *Handler) check(ctx context.Context, m SweepMessage) (checked, error) {
 // declares is checked against that file, any other as an orphan. A
 // declaring file removed without an event is indexed as removed first
 // (liveness.go).
-func (h *Handler) checkHeld(ctx context.Context, m SweepMessage, fn string, log *slog.Logger) (checked, error) {
+func (h *Handler) checkHeld(ctx context.Context, m contract.SweepMessage, fn string, log *slog.Logger) (checked, error) {
 	decls, active, removed, err := h.liveDeclarations(ctx, fn, log)
 	if err != nil {
 		c := &checkRun{h: h, m: m, fn: fn, kind: m.Kind, mode: records.ModeCheck, start: h.now(), log: log}
@@ -129,7 +130,7 @@ func (h *Handler) sweepDeployer() Deployer {
 // checkDeclared plans the function from its winning declaration's file,
 // read again at its version: a plan with changes is drift. With heal, the
 // plan is applied (and the declaration becomes the active one).
-func (h *Handler) checkDeclared(ctx context.Context, m SweepMessage, win records.Declaration, active *records.Declaration, log *slog.Logger) (checked, error) {
+func (h *Handler) checkDeclared(ctx context.Context, m contract.SweepMessage, win records.Declaration, active *records.Declaration, log *slog.Logger) (checked, error) {
 	c := &checkRun{h: h, m: m, fn: win.Function, kind: records.KindDeclared, mode: records.ModeCheck,
 		source: win.Source.String(), start: h.now(), log: log}
 	f, invalid, err := h.readDeclared(ctx, win)
@@ -167,7 +168,7 @@ func (h *Handler) checkDeclared(ctx context.Context, m SweepMessage, win records
 // no live file declares, with the push sources of the file last applied
 // for it (read again at its version). Nothing left: the function is
 // forgotten. Else it is an orphan; with heal and mayPrune, pruned.
-func (h *Handler) checkOrphan(ctx context.Context, m SweepMessage, active *records.Declaration, mayPrune bool, log *slog.Logger) (checked, error) {
+func (h *Handler) checkOrphan(ctx context.Context, m contract.SweepMessage, active *records.Declaration, mayPrune bool, log *slog.Logger) (checked, error) {
 	fn := records.DeclKey(m.Function)
 	c := &checkRun{h: h, m: m, fn: fn, kind: records.KindOrphan, mode: records.ModeCheck, start: h.now(), log: log}
 	last := active
@@ -225,7 +226,7 @@ func (h *Handler) forget(ctx context.Context, c *checkRun, hasActive bool) (chec
 	if err != nil {
 		return checked{}, c.fail(ctx, nil, err)
 	}
-	c.log.InfoContext(ctx, DriftCheckedLogMessage, "kind", c.kind, "outcome", "forgotten", "changes", 0,
+	c.log.InfoContext(ctx, contract.DriftCheckedLogMessage, "kind", c.kind, "outcome", "forgotten", "changes", 0,
 		"duration_ms", h.now().Sub(c.start).Milliseconds())
 	return checked{kind: c.kind}, nil
 }
@@ -255,7 +256,7 @@ func changes(p *plan.Plan) int {
 // checkRun is one drift check's record in the making.
 type checkRun struct {
 	h      *Handler
-	m      SweepMessage
+	m      contract.SweepMessage
 	fn     string
 	kind   string
 	mode   records.Mode
@@ -296,11 +297,11 @@ func (c *checkRun) finish(ctx context.Context, outcome records.Outcome, p *plan.
 		"duration_ms", r.rec.Duration.Milliseconds()}
 	switch outcome {
 	case records.InSync, records.Healed, records.Pruned:
-		c.log.InfoContext(ctx, DriftCheckedLogMessage, attrs...)
+		c.log.InfoContext(ctx, contract.DriftCheckedLogMessage, attrs...)
 	case records.Drifted, records.Orphaned:
-		c.log.WarnContext(ctx, DriftCheckedLogMessage, attrs...)
+		c.log.WarnContext(ctx, contract.DriftCheckedLogMessage, attrs...)
 	default:
-		c.log.ErrorContext(ctx, DriftCheckedLogMessage, append(attrs, "error", strings.Join(errs, "; "))...)
+		c.log.ErrorContext(ctx, contract.DriftCheckedLogMessage, append(attrs, "error", strings.Join(errs, "; "))...)
 	}
 	return checked{outcome: outcome, changes: r.rec.Changes, kind: c.kind}, err
 }

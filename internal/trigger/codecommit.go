@@ -13,8 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
-
-	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // CodeCommitAPI is the slice of the CodeCommit client the deployer needs.
@@ -103,8 +102,8 @@ func (h *Handler) changedPaths(ctx context.Context, repo, parent, commit string)
 				applySet[after] = true
 			}
 			for _, p := range []string{before, after} {
-				if path.Base(p) == definition.FunctionDefFileName {
-					siblings[path.Join(path.Dir(p), definition.FileName)] = true
+				if path.Base(p) == contract.FunctionDefFileName {
+					siblings[path.Join(path.Dir(p), contract.DefinitionFileName)] = true
 				}
 			}
 		}
@@ -148,17 +147,9 @@ func (h *Handler) readDefinition(ctx context.Context, repo, commit, p string) (d
 	if data == nil {
 		return nil, nil, nil
 	}
-	sib, err = h.readFile(ctx, repo, commit, path.Join(path.Dir(p), definition.FunctionDefFileName))
+	sib, err = h.readFile(ctx, repo, commit, path.Join(path.Dir(p), contract.FunctionDefFileName))
 	return data, sib, err
 }
-
-// The EventBridge event CodeCommit emits for every reference change: its
-// source and detail-type. The stack's rule matches them and delivers the
-// event to the deployer as is.
-const (
-	CodeCommitEventSource = "aws.codecommit"
-	CodeCommitStateChange = "CodeCommit Repository State Change"
-)
 
 // handleCodeCommitStateChange applies a push that EventBridge reports.
 // Unlike a repository trigger, the event names the commit the reference

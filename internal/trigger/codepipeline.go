@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/lazyre"
 	"github.com/eventwire/eventwire/internal/plan"
@@ -197,7 +198,7 @@ func (j *pipelineJob) run(ctx context.Context) error {
 		return j.fail(ctx, cptypes.FailureTypeJobFailed, err.Error())
 	}
 	if len(files) == 0 {
-		return j.succeed(ctx, fmt.Sprintf("no %s in the input artifacts", definition.FileName))
+		return j.succeed(ctx, fmt.Sprintf("no %s in the input artifacts", contract.DefinitionFileName))
 	}
 	invalid, err := j.validate(runCtx, files)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 )
 
@@ -170,7 +171,7 @@ func zipDefinitions(artifact string, r io.ReaderAt, size int64, lim ArtifactLimi
 	sibOf := map[string]*zip.File{}
 	for _, name := range names {
 		toRead = append(toRead, entries[name])
-		if sib, ok := entries[strings.TrimPrefix(path.Join(path.Dir(name), definition.FunctionDefFileName), "./")]; ok {
+		if sib, ok := entries[strings.TrimPrefix(path.Join(path.Dir(name), contract.FunctionDefFileName), "./")]; ok {
 			sibOf[name] = sib
 			toRead = append(toRead, sib)
 		}

@@ -21,72 +21,15 @@ import (
 
 	"github.com/eventwire/eventwire/internal/aws/lazy"
 	"github.com/eventwire/eventwire/internal/aws/quota"
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/reconcile/push"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
-// Environment variables of the deployer function (set by the stack).
-const (
-	// EnvTable names the DynamoDB table of records, sequencers and leases.
-	// Required.
-	EnvTable = "EVENTWIRE_TABLE"
-	// EnvLeaseSeconds is the length of a function's lease, in seconds
-	// (at least until the invocation's deadline, whatever it says).
-	// Optional.
-	EnvLeaseSeconds = "EVENTWIRE_LEASE_SECONDS"
-	// EnvFunctionPrefix is the name prefix of the functions the stack lets
-	// the deployer wire. IAM enforces it; the deployer also refuses a file
-	// naming another function, as a final validation error rather than
-	// an AccessDenied that Lambda would retry.
-	EnvFunctionPrefix = "EVENTWIRE_FUNCTION_PREFIX"
-	// What definition files may point at (definition.Policy): lists
-	// separated by commas, or JSON lists of strings. EnvAllowedAccounts defaults to the deployer's
-	// own account, EnvAllowedRegions to its own region; EnvAllowedBuckets
-	// (S3 destinations, by name) and EnvKafkaHosts (HOST:PORT patterns of
-	// self-managed Kafka servers and schema registries) to none. "*"
-	// allows anything.
-	EnvAllowedAccounts = "EVENTWIRE_ALLOWED_ACCOUNTS"
-	EnvAllowedRegions  = "EVENTWIRE_ALLOWED_REGIONS"
-	EnvAllowedBuckets  = "EVENTWIRE_ALLOWED_BUCKETS"
-	EnvKafkaHosts      = "EVENTWIRE_KAFKA_HOSTS"
-	// EnvAPIIDs are the ids of the HTTP APIs whose routes files may wire
-	// (the stack's apiIds; "*" any). Unset or empty: none, and every API
-	// Gateway source is a validation error.
-	EnvAPIIDs = "EVENTWIRE_API_IDS"
-	// EnvTargetGroups are the ARN patterns (IAM wildcards) of the target
-	// groups files may register functions in (the stack's
-	// targetGroupArns). Unset or empty: not checked by the deployer; the
-	// role's IAM policy allows the target groups tagged
-	// wiring.AllowTag (internal/wiring), and a registration it refuses is recorded as
-	// refused, not retried.
-	EnvTargetGroups = "EVENTWIRE_TARGET_GROUPS"
-	// EnvKeyPrefixFunctions maps key prefixes of the definitions bucket to
-	// function name prefixes, as a JSON object ({"team-a/": "team-a-"}): a
-	// file whose key starts with a mapped prefix may only wire functions
-	// whose names start with the prefix it maps to (the longest matching
-	// key prefix counts). Keys under no mapped prefix are held to
-	// EnvFunctionPrefix only. Optional.
-	EnvKeyPrefixFunctions = "EVENTWIRE_KEY_PREFIX_FUNCTIONS"
-	// EnvAllowTakeover, "true", lets definition files take over target
-	// groups and routes held by something eventwire does not own for the
-	// function (set by the stack's allowTakeover). Unset or "false", such
-	// a file is a conflict: recorded, nothing applied for its function.
-	// Optional.
-	EnvAllowTakeover = "EVENTWIRE_ALLOW_TAKEOVER"
-	// EnvBucket, EnvRepository and EnvBranches are the event sources the
-	// stack configured: the definitions bucket's name, the CodeCommit
-	// repository's name ("" without one) and its branches (a JSON list).
-	// The handler refuses an S3 record of another bucket and a CodeCommit
-	// event of another repository or branch; a source left empty is
-	// refused entirely.
-	EnvBucket     = "EVENTWIRE_BUCKET"
-	EnvRepository = "EVENTWIRE_REPOSITORY"
-	EnvBranches   = "EVENTWIRE_BRANCHES"
-	// envSelf is the deployer's own function name, set by Lambda.
-	envSelf = "AWS_LAMBDA_FUNCTION_NAME"
-)
+// envSelf is the deployer's own function name, set by Lambda.
+const envSelf = "AWS_LAMBDA_FUNCTION_NAME"
 
 // Settings are the deployer's settings from its environment.
 type Settings struct {
@@ -121,23 +64,23 @@ type Settings struct {
 // SettingsFromEnv reads the settings with getenv (os.Getenv).
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	s := Settings{
-		Table: getenv(EnvTable), FunctionPrefix: getenv(EnvFunctionPrefix), Self: getenv(envSelf),
-		Bucket: getenv(EnvBucket), Repository: getenv(EnvRepository),
+		Table: getenv(contract.EnvTable), FunctionPrefix: getenv(contract.EnvFunctionPrefix), Self: getenv(envSelf),
+		Bucket: getenv(contract.EnvBucket), Repository: getenv(contract.EnvRepository),
 	}
 	if s.Table == "" {
-		return s, fmt.Errorf("environment variable %s (the DynamoDB table of deployment records) is not set", EnvTable)
+		return s, fmt.Errorf("environment variable %s (the DynamoDB table of deployment records) is not set", contract.EnvTable)
 	}
-	if v := getenv(EnvLeaseSeconds); v != "" {
+	if v := getenv(contract.EnvLeaseSeconds); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			return s, fmt.Errorf("environment variable %s: %q is not a positive number of seconds", EnvLeaseSeconds, v)
+			return s, fmt.Errorf("environment variable %s: %q is not a positive number of seconds", contract.EnvLeaseSeconds, v)
 		}
 		s.LeaseDuration = time.Duration(n) * time.Second
 	}
 	lists := map[string]*[]string{
-		EnvAllowedAccounts: &s.Allowed.Accounts, EnvAllowedRegions: &s.Allowed.Regions,
-		EnvAllowedBuckets: &s.Allowed.Buckets, EnvKafkaHosts: &s.Allowed.KafkaHosts,
-		EnvAPIIDs: &s.Allowed.APIs, EnvTargetGroups: &s.Allowed.TargetGroups,
+		contract.EnvAllowedAccounts: &s.Allowed.Accounts, contract.EnvAllowedRegions: &s.Allowed.Regions,
+		contract.EnvAllowedBuckets: &s.Allowed.Buckets, contract.EnvKafkaHosts: &s.Allowed.KafkaHosts,
+		contract.EnvAPIIDs: &s.Allowed.APIs, contract.EnvTargetGroups: &s.Allowed.TargetGroups,
 	}
 	for _, name := range slices.Sorted(maps.Keys(lists)) {
 		list, err := envList(getenv(name))
@@ -152,42 +95,42 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	if bad := s.Allowed.Check(); len(bad) > 0 {
 		return s, fmt.Errorf("environment variables %s: %s", strings.Join(slices.Sorted(maps.Keys(lists)), ", "), strings.Join(bad, "; "))
 	}
-	if v := getenv(EnvKeyPrefixFunctions); v != "" {
+	if v := getenv(contract.EnvKeyPrefixFunctions); v != "" {
 		if err := json.Unmarshal([]byte(v), &s.KeyPrefixFunctions); err != nil {
-			return s, fmt.Errorf("environment variable %s: not a JSON object of key prefixes to function prefixes: %w", EnvKeyPrefixFunctions, err)
+			return s, fmt.Errorf("environment variable %s: not a JSON object of key prefixes to function prefixes: %w", contract.EnvKeyPrefixFunctions, err)
 		}
 	}
-	if v := getenv(EnvBranches); v != "" {
+	if v := getenv(contract.EnvBranches); v != "" {
 		if err := json.Unmarshal([]byte(v), &s.Branches); err != nil {
-			return s, fmt.Errorf("environment variable %s: %q is not a JSON list of branch names: %w", EnvBranches, v, err)
+			return s, fmt.Errorf("environment variable %s: %q is not a JSON list of branch names: %w", contract.EnvBranches, v, err)
 		}
 	}
-	switch v := getenv(EnvAllowTakeover); v {
+	switch v := getenv(contract.EnvAllowTakeover); v {
 	case "", "false":
 	case "true":
 		s.AllowTakeover = true
 	default:
-		return s, fmt.Errorf("environment variable %s: %q is neither true nor false", EnvAllowTakeover, v)
+		return s, fmt.Errorf("environment variable %s: %q is neither true nor false", contract.EnvAllowTakeover, v)
 	}
 	return s, s.sweepFromEnv(getenv)
 }
 
 // sweepFromEnv reads the sweep's settings.
 func (s *Settings) sweepFromEnv(getenv func(string) string) error {
-	s.SweepQueueARN, s.SweepQueueURL = getenv(EnvSweepQueueARN), getenv(EnvSweepQueueURL)
-	s.DriftHeal = getenv(EnvDriftHeal) == "true"
-	s.SweepShare, s.SweepConcurrency = DefaultSweepShare, DefaultSweepConcurrency
-	if v := getenv(EnvSweepShare); v != "" {
+	s.SweepQueueARN, s.SweepQueueURL = getenv(contract.EnvSweepQueueARN), getenv(contract.EnvSweepQueueURL)
+	s.DriftHeal = getenv(contract.EnvDriftHeal) == "true"
+	s.SweepShare, s.SweepConcurrency = contract.DefaultSweepShare, contract.DefaultSweepConcurrency
+	if v := getenv(contract.EnvSweepShare); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(f > 0 && f <= 1) {
-			return fmt.Errorf("environment variable %s: %q is not a share of the quotas between 0 (excluded) and 1", EnvSweepShare, v)
+			return fmt.Errorf("environment variable %s: %q is not a share of the quotas between 0 (excluded) and 1", contract.EnvSweepShare, v)
 		}
 		s.SweepShare = f
 	}
-	if v := getenv(EnvSweepConcurrency); v != "" {
+	if v := getenv(contract.EnvSweepConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return fmt.Errorf("environment variable %s: %q is not a positive number of invocations", EnvSweepConcurrency, v)
+			return fmt.Errorf("environment variable %s: %q is not a positive number of invocations", contract.EnvSweepConcurrency, v)
 		}
 		s.SweepConcurrency = n
 	}
@@ -224,10 +167,10 @@ func (s Settings) ReconcileOptions(log *slog.Logger) reconcile.Options {
 func (s Settings) SweepQuotas(q map[string]quota.Quota) map[string]quota.Quota {
 	share, n := s.SweepShare, s.SweepConcurrency
 	if share <= 0 || share > 1 {
-		share = DefaultSweepShare
+		share = contract.DefaultSweepShare
 	}
 	if n < 1 {
-		n = DefaultSweepConcurrency
+		n = contract.DefaultSweepConcurrency
 	}
 	f := share / float64(n)
 	out := make(map[string]quota.Quota, len(q))
@@ -315,7 +258,7 @@ func (o *ownPolicy) get(ctx context.Context) (*definition.Policy, error) {
 	if len(p.Accounts) == 0 {
 		account, err := o.account(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("find the deployer's own account (the default of %s): %w", EnvAllowedAccounts, err)
+			return nil, fmt.Errorf("find the deployer's own account (the default of %s): %w", contract.EnvAllowedAccounts, err)
 		}
 		p.Accounts = []string{account}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -19,11 +20,6 @@ import (
 // convergence that reads the index after it, under the function's lease,
 // the last convergence of a function reads the final index, whatever the
 // order in which events arrive.
-
-// ConflictLogMessage is the message of the error line logged for each
-// definition conflict (keys function, ref, source, declared_by); the
-// stack counts these lines in a metric and alarms on it.
-const ConflictLogMessage = "definition conflict"
 
 // convergence is one function to converge after index changes.
 type convergence struct {
@@ -116,7 +112,7 @@ func (h *Handler) recordConflicts(ctx context.Context, c convergence, win record
 		}
 		conflicted = true
 		fn := records.FunctionKey(c.fn)
-		h.log.ErrorContext(ctx, ConflictLogMessage, "function", fn, "ref", c.fn, "source", d.Source.String(), "declared_by", win.Source.String())
+		h.log.ErrorContext(ctx, contract.ConflictLogMessage, "function", fn, "ref", c.fn, "source", d.Source.String(), "declared_by", win.Source.String())
 		_, err := h.cfg.Store.PutRecord(context.WithoutCancel(ctx), records.Record{
 			Function: fn, FunctionRef: c.fn, Start: h.now(), Trigger: c.trigger,
 			Source: d.Source.String(), Mode: records.ModeApply, Outcome: records.Conflict,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // probe is just enough of an event to tell which kind it is.
@@ -26,7 +27,7 @@ type probe struct {
 
 // sweepInput is SweepInput, decoded.
 var sweepInput = func() (p probe) {
-	_ = json.Unmarshal([]byte(SweepInput), &p)
+	_ = json.Unmarshal([]byte(contract.SweepInput), &p)
 	return p
 }()
 
@@ -70,7 +71,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 			err = fmt.Errorf("sweep checks failed: %d of %d messages", len(resp.BatchItemFailures), len(p.Records))
 		}
 		return err
-	case p.Source == SweepEventSource && p.DetailType == SweepDetailType, p.Eventwire != "" && p.Eventwire == sweepInput.Eventwire:
+	case p.Source == contract.SweepEventSource && p.DetailType == contract.SweepDetailType, p.Eventwire != "" && p.Eventwire == sweepInput.Eventwire:
 		h.log.InfoContext(ctx, "scheduled sweep received")
 		ctx, cancel := h.reserve(ctx)
 		defer cancel()
@@ -78,7 +79,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 	case len(p.Job) > 0:
 		h.log.InfoContext(ctx, "CodePipeline job received")
 		return h.handleCodePipeline(ctx, event)
-	case p.Source == CodeCommitEventSource && p.DetailType == CodeCommitStateChange:
+	case p.Source == contract.CodeCommitEventSource && p.DetailType == contract.CodeCommitStateChange:
 		h.log.InfoContext(ctx, "CodeCommit push received from EventBridge")
 		ctx, cancel := h.reserve(ctx)
 		defer cancel()
@@ -139,7 +140,7 @@ func (h *Handler) bucketAccepted(ctx context.Context, bucket, key string) bool {
 	if h.cfg.Bucket != "" && bucket == h.cfg.Bucket {
 		return true
 	}
-	h.log.ErrorContext(ctx, "refused S3 record: not the definitions bucket", "bucket", bucket, "key", key, "want", expected(h.cfg.Bucket, EnvBucket))
+	h.log.ErrorContext(ctx, "refused S3 record: not the definitions bucket", "bucket", bucket, "key", key, "want", expected(h.cfg.Bucket, contract.EnvBucket))
 	return false
 }
 
@@ -149,7 +150,7 @@ func (h *Handler) repositoryAccepted(ctx context.Context, repository, ref string
 	if h.cfg.Repository != "" && repository == h.cfg.Repository {
 		return true
 	}
-	h.log.ErrorContext(ctx, "refused CodeCommit event: not the configured repository", "repository", repository, "ref", ref, "want", expected(h.cfg.Repository, EnvRepository))
+	h.log.ErrorContext(ctx, "refused CodeCommit event: not the configured repository", "repository", repository, "ref", ref, "want", expected(h.cfg.Repository, contract.EnvRepository))
 	return false
 }
 
@@ -159,7 +160,7 @@ func (h *Handler) branchAccepted(ctx context.Context, repository, ref string) bo
 	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok && slices.Contains(h.cfg.Branches, b) {
 		return true
 	}
-	want := expected(strings.Join(h.cfg.Branches, ", "), EnvBranches)
+	want := expected(strings.Join(h.cfg.Branches, ", "), contract.EnvBranches)
 	h.log.ErrorContext(ctx, "refused CodeCommit event: not a configured branch", "repository", repository, "ref", ref, "want", want)
 	return false
 }

@@ -18,6 +18,7 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
@@ -93,7 +94,7 @@ func TestSettingsFromEnv(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.want.SweepShare == 0 {
-				tt.want.SweepShare, tt.want.SweepConcurrency = trigger.DefaultSweepShare, trigger.DefaultSweepConcurrency
+				tt.want.SweepShare, tt.want.SweepConcurrency = contract.DefaultSweepShare, contract.DefaultSweepConcurrency
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("settings (-want +got):\n%s", diff)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"time"
+
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // metric is one value of an Embedded Metric Format line.
@@ -31,9 +33,9 @@ func (h *Handler) emitMetrics(ctx context.Context, at time.Time, ms ...metric) {
 	}
 	defs := make([]map[string]string, len(ms))
 	line := map[string]any{
-		MetricDimension: deployer,
-		"level":         "INFO",
-		"message":       "sweep metrics",
+		contract.MetricDimension: deployer,
+		"level":                  "INFO",
+		"message":                "sweep metrics",
 	}
 	if id := requestID(ctx); id != "" {
 		line["requestId"] = id
@@ -45,8 +47,8 @@ func (h *Handler) emitMetrics(ctx context.Context, at time.Time, ms ...metric) {
 	line["_aws"] = map[string]any{
 		"Timestamp": at.UnixMilli(),
 		"CloudWatchMetrics": []map[string]any{{
-			"Namespace":  MetricNamespace,
-			"Dimensions": [][]string{{MetricDimension}},
+			"Namespace":  contract.MetricNamespace,
+			"Dimensions": [][]string{{contract.MetricDimension}},
 			"Metrics":    defs,
 		}},
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -56,13 +57,13 @@ func (h *Handler) outOfBounds(tr records.Trigger, path, ref string) string {
 	case h.cfg.Self != "" && name == h.cfg.Self:
 		return fmt.Sprintf("function %q is the eventwire deployer itself, which definition files may not wire", ref)
 	case !strings.HasPrefix(name, h.cfg.FunctionPrefix):
-		return fmt.Sprintf("function %q is outside the functions this deployer may wire (names starting with %q, %s)", ref, h.cfg.FunctionPrefix, EnvFunctionPrefix)
+		return fmt.Sprintf("function %q is outside the functions this deployer may wire (names starting with %q, %s)", ref, h.cfg.FunctionPrefix, contract.EnvFunctionPrefix)
 	}
 	if tr != records.TriggerS3 {
 		return ""
 	}
 	if keyPrefix, fnPrefix, ok := longestPrefix(h.cfg.KeyPrefixFunctions, path); ok && !strings.HasPrefix(name, fnPrefix) {
-		return fmt.Sprintf("function %q is outside the functions files under %q may wire (names starting with %q, %s)", ref, keyPrefix, fnPrefix, EnvKeyPrefixFunctions)
+		return fmt.Sprintf("function %q is outside the functions files under %q may wire (names starting with %q, %s)", ref, keyPrefix, fnPrefix, contract.EnvKeyPrefixFunctions)
 	}
 	return ""
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/eventwire/eventwire/internal/aws/elbsvc"
-	"github.com/eventwire/eventwire/internal/wiring"
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // refusedError is a run that cannot succeed by retrying, recorded as
@@ -38,11 +38,11 @@ func (h *Handler) refusal(ctx context.Context, err error) string {
 	if h.cfg.Policy != nil {
 		if p, perr := h.cfg.Policy(ctx); perr == nil && p.TargetGroups != nil {
 			return fmt.Sprintf("target group %s refused the registration although %s allows it: the deployer's role does not (see the stack's targetGroupArns); not retried",
-				denied.TargetGroup, EnvTargetGroups)
+				denied.TargetGroup, contract.EnvTargetGroups)
 		}
 	}
 	return fmt.Sprintf("the deployer may register functions only in target groups tagged %s=%s, and target group %s is not: "+
 		"tag it (aws elbv2 add-tags --resource-arns %s --tags Key=%s,Value=%s), then deploy the file again; not retried",
-		wiring.AllowTag, wiring.AllowTagValue, denied.TargetGroup,
-		denied.TargetGroup, wiring.AllowTag, wiring.AllowTagValue)
+		contract.TargetGroupTag, contract.TargetGroupTagValue, denied.TargetGroup,
+		denied.TargetGroup, contract.TargetGroupTag, contract.TargetGroupTagValue)
 }

@@ -20,6 +20,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -75,13 +76,13 @@ func versionSuffix(versionID string) string {
 func siblingKey(key string) string {
 	dir := path.Dir(key)
 	if dir == "." {
-		return definition.FunctionDefFileName
+		return contract.FunctionDefFileName
 	}
-	return dir + "/" + definition.FunctionDefFileName
+	return dir + "/" + contract.FunctionDefFileName
 }
 
 // isDefinitionPath reports whether a key or path names a definition file.
-func isDefinitionPath(p string) bool { return path.Base(p) == definition.FileName }
+func isDefinitionPath(p string) bool { return path.Base(p) == contract.DefinitionFileName }
 
 // handleS3 handles each record of an S3 event, in order. Records are
 // decoded one by one: one that cannot be decoded is logged and skipped
@@ -170,7 +171,7 @@ func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 	obj := r.S3.Object
 	log := h.log.With("bucket", bucket, "key", key, "event", r.EventName, "sequencer", obj.Sequencer)
 	if !isDefinitionPath(key) {
-		log.InfoContext(ctx, "ignored S3 key: not a definition file", "want", definition.FileName)
+		log.InfoContext(ctx, "ignored S3 key: not a definition file", "want", contract.DefinitionFileName)
 		return nil
 	}
 	created := strings.HasPrefix(r.EventName, "ObjectCreated:")

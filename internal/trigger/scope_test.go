@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
@@ -89,7 +90,7 @@ func newScopeWorld(t *testing.T, cfg aws.Config) scopeWorld {
 // and the settings of its environment: the table of e and env.
 func scopeHandler(t *testing.T, e *deployertest.Env, cfg aws.Config, env map[string]string) *trigger.Handler {
 	t.Helper()
-	all := map[string]string{trigger.EnvTable: deployertest.Table, trigger.EnvBucket: deployertest.Bucket}
+	all := map[string]string{contract.EnvTable: deployertest.Table, contract.EnvBucket: deployertest.Bucket}
 	for k, v := range env {
 		all[k] = v
 	}
@@ -129,7 +130,7 @@ func TestEndToEnd_UnlistedAPIOrTargetGroupIsInvalid(t *testing.T) {
 		},
 		{
 			name: "API not in apiIds",
-			env:  func(scopeWorld) map[string]string { return map[string]string{trigger.EnvAPIIDs: "zzzzzzzzzz"} },
+			env:  func(scopeWorld) map[string]string { return map[string]string{contract.EnvAPIIDs: "zzzzzzzzzz"} },
 			file: func(w scopeWorld) string { return apiFile(w.api) }, needle: apiNeedle,
 			msg: func(w scopeWorld) string {
 				return fmt.Sprintf("PushEventSources[0].ApiId: API %s is not an allowed API (allowed: zzzzzzzzzz)", w.api.ID)
@@ -137,13 +138,13 @@ func TestEndToEnd_UnlistedAPIOrTargetGroupIsInvalid(t *testing.T) {
 		},
 		{
 			name: "API in apiIds: applied",
-			env:  func(w scopeWorld) map[string]string { return map[string]string{trigger.EnvAPIIDs: w.api.ID} },
+			env:  func(w scopeWorld) map[string]string { return map[string]string{contract.EnvAPIIDs: w.api.ID} },
 			file: func(w scopeWorld) string { return apiFile(w.api) },
 		},
 		{
 			name: "target group not in targetGroupArns",
 			env: func(scopeWorld) map[string]string {
-				return map[string]string{trigger.EnvTargetGroups: `["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/billing-*/*"]`}
+				return map[string]string{contract.EnvTargetGroups: `["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/billing-*/*"]`}
 			},
 			file: func(w scopeWorld) string { return tgFile(w.tg) }, needle: tgNeedle,
 			msg: func(w scopeWorld) string {
@@ -154,7 +155,7 @@ func TestEndToEnd_UnlistedAPIOrTargetGroupIsInvalid(t *testing.T) {
 		{
 			name: "target group in targetGroupArns: applied",
 			env: func(scopeWorld) map[string]string {
-				return map[string]string{trigger.EnvTargetGroups: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-*/*"}
+				return map[string]string{contract.EnvTargetGroups: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/orders-*/*"}
 			},
 			file: func(w scopeWorld) string { return tgFile(w.tg) },
 		},

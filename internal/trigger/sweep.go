@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/wiring"
 )
@@ -65,7 +66,7 @@ const sendAttempts = 3
 func (h *Handler) startSweep(ctx context.Context) error {
 	sc := h.cfg.Sweep
 	if sc.QueueURL == "" || sc.SQS == nil {
-		return fmt.Errorf("scheduled sweep: no sweep queue to enqueue checks on: set %s", EnvSweepQueueURL)
+		return fmt.Errorf("scheduled sweep: no sweep queue to enqueue checks on: set %s", contract.EnvSweepQueueURL)
 	}
 	sw := records.Sweep{ID: records.NewID(), Started: h.now().UTC()}
 	if err := h.catchUp(ctx, sw.ID); err != nil {
@@ -94,8 +95,8 @@ func (h *Handler) startSweep(ctx context.Context) error {
 	if err := h.cfg.Store.PutSweep(context.WithoutCancel(ctx), sw); err != nil {
 		return err
 	}
-	h.log.InfoContext(ctx, SweepStartedLogMessage, "sweep", sw.ID, "functions", sw.Functions, "declared", sw.Declared, "orphans", sw.Orphans)
-	h.emitMetrics(ctx, sw.Started, metric{MetricFunctionsEnqueued, "Count", float64(sw.Functions)})
+	h.log.InfoContext(ctx, contract.SweepStartedLogMessage, "sweep", sw.ID, "functions", sw.Functions, "declared", sw.Declared, "orphans", sw.Orphans)
+	h.emitMetrics(ctx, sw.Started, metric{contract.MetricFunctionsEnqueued, "Count", float64(sw.Functions)})
 	return nil
 }
 
@@ -104,7 +105,7 @@ func (h *Handler) startSweep(ctx context.Context) error {
 // and every function with a mapping that eventwire manages and the index
 // does not know (an orphan: found by the mapping's tag, only among the
 // functions this deployer may wire).
-func (h *Handler) sweepFunctions(ctx context.Context, sw records.Sweep) ([]SweepMessage, error) {
+func (h *Handler) sweepFunctions(ctx context.Context, sw records.Sweep) ([]contract.SweepMessage, error) {
 	known, err := h.cfg.Store.KnownFunctions(ctx)
 	if err != nil {
 		return nil, err
@@ -133,9 +134,9 @@ func (h *Handler) sweepFunctions(ctx context.Context, sw records.Sweep) ([]Sweep
 			}
 		}
 	}
-	msgs := make([]SweepMessage, 0, len(kinds))
+	msgs := make([]contract.SweepMessage, 0, len(kinds))
 	for fn, kind := range kinds {
-		msgs = append(msgs, SweepMessage{Function: fn, Kind: kind, Sweep: sw.ID, Started: sw.Started})
+		msgs = append(msgs, contract.SweepMessage{Function: fn, Kind: kind, Sweep: sw.ID, Started: sw.Started})
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].Function < msgs[j].Function })
 	return msgs, nil
@@ -157,7 +158,7 @@ func managedFunction(o wiring.Mapping) string {
 
 // enqueue sends up to maxBatch messages in one SendMessageBatch, and sends
 // again those SQS did not take (a few times), then fails.
-func (h *Handler) enqueue(ctx context.Context, msgs []SweepMessage) error {
+func (h *Handler) enqueue(ctx context.Context, msgs []contract.SweepMessage) error {
 	entries := make([]sqstypes.SendMessageBatchRequestEntry, len(msgs))
 	for i, m := range msgs {
 		body, err := json.Marshal(m)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
@@ -315,7 +316,7 @@ func TestSweep_ListingDenied_SweepFails_Fake(t *testing.T) {
 	ctx := context.Background()
 	sw.wireQueues("fn")
 	sw.Config.S3 = deniedList{sw.Config.S3}
-	err := sw.handler(false).Handle(ctx, json.RawMessage(trigger.SweepInput))
+	err := sw.handler(false).Handle(ctx, json.RawMessage(contract.SweepInput))
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("scheduled sweep: err = %v, want AccessDenied", err)
 	}

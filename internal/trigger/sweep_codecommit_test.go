@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
@@ -214,7 +215,7 @@ func (sw *sweepWorld) checkBatch(h *trigger.Handler, fns ...string) *events.SQSE
 	sw.T.Helper()
 	var ev events.SQSEvent
 	for _, fn := range fns {
-		body, _ := json.Marshal(trigger.SweepMessage{Function: fn, Kind: records.KindDeclared, Sweep: "s1", Started: time.Now().UTC()})
+		body, _ := json.Marshal(contract.SweepMessage{Function: fn, Kind: records.KindDeclared, Sweep: "s1", Started: time.Now().UTC()})
 		ev.Records = append(ev.Records, events.SQSMessage{
 			MessageId: "m-" + fn, Body: string(body), EventSource: "aws:sqs", EventSourceARN: sw.queueARN, AWSRegion: "us-east-1",
 		})

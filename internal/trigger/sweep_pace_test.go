@@ -9,8 +9,8 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/eventwire/eventwire/internal/aws/quota"
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/reconcile"
-	"github.com/eventwire/eventwire/internal/trigger"
 	"github.com/eventwire/eventwire/internal/wiring"
 )
 
@@ -34,7 +34,7 @@ func TestSweepStart_LambdaCallsWaitForTheSweepsPacer(t *testing.T) {
 	h := sw.handler(false)
 	p := quota.NewPacer(map[string]quota.Quota{quota.Lambda: {Rate: 1, Burst: 1}})
 	h.PaceSweep(sw.Env.AWS, reconcile.Options{}, p)
-	if _, err := h.Invoke(ctx, json.RawMessage(trigger.SweepInput)); err != nil {
+	if _, err := h.Invoke(ctx, json.RawMessage(contract.SweepInput)); err != nil {
 		t.Fatal(err)
 	}
 	if p.Waited() == 0 {

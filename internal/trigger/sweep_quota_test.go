@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/aws/quota"
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
 
@@ -29,13 +30,13 @@ func TestSweepQuotas_AreTheSharesOfEachBucket(t *testing.T) {
 			quota.APIGateway:        {Rate: 2.5, Burst: 10},
 			quota.ELBMutate:         {Rate: 1.25, Burst: 1},
 		}},
-		{"a fifth, one invocation", map[string]string{trigger.EnvSweepShare: "0.2", trigger.EnvSweepConcurrency: "1"}, map[string]quota.Quota{
+		{"a fifth, one invocation", map[string]string{contract.EnvSweepShare: "0.2", contract.EnvSweepConcurrency: "1"}, map[string]quota.Quota{
 			quota.Lambda:            {Rate: 3, Burst: 3},
 			quota.LambdaGetFunction: {Rate: 20, Burst: 20},
 			quota.APIGateway:        {Rate: 2, Burst: 8},
 			quota.ELBMutate:         {Rate: 1, Burst: 1},
 		}},
-		{"all, among 5", map[string]string{trigger.EnvSweepShare: "1", trigger.EnvSweepConcurrency: "5"}, map[string]quota.Quota{
+		{"all, among 5", map[string]string{contract.EnvSweepShare: "1", contract.EnvSweepConcurrency: "5"}, map[string]quota.Quota{
 			quota.Lambda:            {Rate: 3, Burst: 3},
 			quota.LambdaGetFunction: {Rate: 20, Burst: 20},
 			quota.APIGateway:        {Rate: 2, Burst: 8},

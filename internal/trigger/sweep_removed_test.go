@@ -16,6 +16,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
@@ -148,7 +149,7 @@ func TestSweep_AccessDeniedOnLiveness_CheckFailsDeclarationKept_Fake(t *testing.
 	sw.wireQueues("kept")
 	sw.Config.S3 = deniedHead{sw.Config.S3}
 	h := sw.handler(true)
-	body, _ := json.Marshal(trigger.SweepMessage{Function: "kept", Kind: "declared", Sweep: "s1"})
+	body, _ := json.Marshal(contract.SweepMessage{Function: "kept", Kind: "declared", Sweep: "s1"})
 	raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(body), EventSource: "aws:sqs", EventSourceARN: sw.queueARN, AWSRegion: "us-east-1"}}})
 	resp, err := h.Invoke(ctx, raw)
 	if err != nil {

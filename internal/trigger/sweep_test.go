@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
@@ -111,7 +112,7 @@ func (sw *sweepWorld) drain(h *trigger.Handler) []string {
 		}
 		ev := trigger.SQSEventFor(sw.queueARN, "us-east-1", out.Messages)
 		for _, m := range out.Messages {
-			var msg trigger.SweepMessage
+			var msg contract.SweepMessage
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil {
 				sw.T.Fatal(err)
 			}

@@ -10,14 +10,6 @@ import (
 // eventwire. Its value is the definition's function reference.
 const TagKey = "eventwire:managed"
 
-// AllowTag and AllowTagValue mark the target groups that an operator lets
-// eventwire register functions in (the deployer's IAM policy conditions
-// RegisterTargets and DeregisterTargets on them by default).
-const (
-	AllowTag      = "eventwire:allowed"
-	AllowTagValue = "true"
-)
-
 // StatementPrefix starts the id of every permission statement eventwire
 // adds to a function's resource policy. Only statements with this prefix
 // are ever removed.

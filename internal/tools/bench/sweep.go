@@ -24,7 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/eventwire/eventwire/internal/aws/quota"
-	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
@@ -208,7 +208,7 @@ func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world, progre
 			break // a file failed: start no more
 		}
 		g.Go(func() error {
-			key := name + "/" + definition.FileName
+			key := name + "/" + contract.DefinitionFileName
 			body, err := os.ReadFile(filepath.Join(w.dir, key))
 			if err != nil {
 				return err
@@ -273,7 +273,7 @@ func (st *sweepStack) sweep(ctx context.Context, cfg aws.Config, p *faultproxy.P
 	metrics := &lockedBuffer{}
 	p.Reset()
 	start := time.Now()
-	if _, err := st.handler(cfg, set, metrics).Invoke(invocation(ctx, "schedule", 0), json.RawMessage(trigger.SweepInput)); err != nil {
+	if _, err := st.handler(cfg, set, metrics).Invoke(invocation(ctx, "schedule", 0), json.RawMessage(contract.SweepInput)); err != nil {
 		return fmt.Errorf("scheduled sweep: %w%s", err, st.logs.tail())
 	}
 	s.Enqueue = run{wall: time.Since(start), counts: p.Snapshot()}

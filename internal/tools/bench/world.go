@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
 )
 
@@ -79,7 +79,7 @@ func (w *world) createFunction(ctx context.Context, fx *awsfixture.Fixture, i in
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(w.dir, name, definition.FileName)
+	path := filepath.Join(w.dir, name, contract.DefinitionFileName)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/eventwire/eventwire/internal/cli"
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/trigger"
 )
@@ -114,10 +115,10 @@ func (s *demoSweep) run(ctx context.Context, heal bool) error {
 	log := slog.New(newLambdaLog(s.w))
 	h := trigger.NewFromConfig(s.cfg, reconcile.New(s.cfg, reconcile.Options{Logger: log}), trigger.Settings{
 		Table: demoTable, Bucket: demoBucket, SweepQueueURL: s.url, SweepQueueARN: s.arn, DriftHeal: heal,
-		SweepShare: trigger.DefaultSweepShare, SweepConcurrency: trigger.DefaultSweepConcurrency,
+		SweepShare: contract.DefaultSweepShare, SweepConcurrency: contract.DefaultSweepConcurrency,
 	}, log, pathStyle)
-	fmt.Fprintf(s.w, "\ninvoking the deployer with the schedule's input %s (it enqueues one check per function):\n", trigger.SweepInput)
-	if _, err := h.Invoke(invocation(ctx), json.RawMessage(trigger.SweepInput)); err != nil {
+	fmt.Fprintf(s.w, "\ninvoking the deployer with the schedule's input %s (it enqueues one check per function):\n", contract.SweepInput)
+	if _, err := h.Invoke(invocation(ctx), json.RawMessage(contract.SweepInput)); err != nil {
 		return fmt.Errorf("scheduled sweep: %w", err)
 	}
 	for {

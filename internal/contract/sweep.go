@@ -1,9 +1,9 @@
-package trigger
+package contract
 
 import "time"
 
 // Drift detection: the names the stack (infra) and `eventwire drift` share
-// with the deployer. The sweep itself is in sweep.go; the table's items it
+// with the deployer. The sweep itself is in the deployer; the table's items it
 // writes are described in internal/records (drift.go).
 //
 // A sweep starts with a scheduled invocation: an EventBridge "Scheduled
@@ -13,34 +13,6 @@ import "time"
 // deployer consumes that queue through an event source mapping with
 // ReportBatchItemFailures: only SQS batches from EnvSweepQueueARN are
 // accepted, and each message is one function's drift check.
-
-// Environment variables of the sweep (set by the stack).
-const (
-	// EnvSweepQueueARN is the ARN of the sweep queue: the deployer accepts
-	// SQS batches from that queue only. Unset, every SQS batch is refused.
-	EnvSweepQueueARN = "EVENTWIRE_SWEEP_QUEUE_ARN"
-	// EnvSweepQueueURL is the URL of the same queue, to which a scheduled
-	// sweep sends its messages (SendMessageBatch). Unset, a scheduled
-	// sweep fails.
-	EnvSweepQueueURL = "EVENTWIRE_SWEEP_QUEUE_URL"
-	// EnvDriftHeal: "true" makes the checks apply the plan (heal) and
-	// prune orphans eventwire owns; anything else (default): report only.
-	EnvDriftHeal = "EVENTWIRE_DRIFT_HEAL"
-	// EnvSweepShare is the share of each AWS quota bucket that the sweep
-	// may use, in (0, 1]; DefaultSweepShare if unset.
-	EnvSweepShare = "EVENTWIRE_SWEEP_SHARE"
-	// EnvSweepConcurrency is the sweep mapping's ScalingConfig
-	// MaximumConcurrency: the share is split among that many concurrent
-	// invocations. DefaultSweepConcurrency if unset.
-	EnvSweepConcurrency = "EVENTWIRE_SWEEP_CONCURRENCY"
-)
-
-// Defaults of the sweep's settings.
-const (
-	DefaultSweepShare = 0.5
-	// DefaultSweepConcurrency is Lambda's smallest MaximumConcurrency.
-	DefaultSweepConcurrency = 2
-)
 
 // The scheduled invocation that starts a sweep.
 const (
