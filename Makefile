@@ -28,7 +28,7 @@ build: deps
 
 test: deps
 	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 -run Interleav ./internal/trigger/
+	$(GO) test -race -count=1 -run Interleav ./internal/deployer/
 
 lint: deps lint-cfn lint-vuln
 	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

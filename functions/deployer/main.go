@@ -1,6 +1,6 @@
 // Command deployer is eventwire's Lambda function: it applies definition
 // files uploaded to S3, pushed to CodeCommit or handed over by a
-// CodePipeline Invoke action (see internal/trigger).
+// CodePipeline Invoke action (see internal/deployer).
 //
 // Settings come from the environment: EVENTWIRE_TABLE (required),
 // EVENTWIRE_LEASE_SECONDS, EVENTWIRE_FUNCTION_PREFIX,
@@ -25,8 +25,8 @@ import (
 
 	"github.com/eventwire/eventwire/internal/aws/awsconfig"
 	"github.com/eventwire/eventwire/internal/aws/quota"
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/reconcile"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 func main() {
@@ -34,7 +34,7 @@ func main() {
 	log := lambdacontext.NewLogger()
 	slog.SetDefault(log)
 
-	settings, err := trigger.SettingsFromEnv(os.Getenv)
+	settings, err := deployer.SettingsFromEnv(os.Getenv)
 	if err != nil {
 		log.Error("deployer settings", "error", err.Error())
 		os.Exit(1)
@@ -54,7 +54,7 @@ func main() {
 	opts := settings.ReconcileOptions(log)
 	opts.Pacer = quota.NewPacer(quotas)
 	r := reconcile.New(cfg, opts)
-	h := trigger.NewFromConfig(cfg, r, settings, log)
+	h := deployer.NewFromConfig(cfg, r, settings, log)
 	// The sweep: its own clients, paced at its share of each bucket, so
 	// that deployments keep the rest.
 	h.PaceSweep(cfg, settings.ReconcileOptions(log), quota.NewPacer(settings.SweepQuotas(quotas)))

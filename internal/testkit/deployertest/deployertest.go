@@ -32,10 +32,10 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 // Golden compares got with testdata/golden/NAME (in the calling test's
@@ -61,7 +61,7 @@ type Env struct {
 	Table    string
 	Deployer *FakeDeployer
 	Log      *LogRecorder
-	Config   trigger.Config
+	Config   deployer.Config
 	// codeCommitURL, if set, is the fake CodeCommit server the handler of
 	// a world talks to.
 	CodeCommitURL string
@@ -89,7 +89,7 @@ func NewEnv(t *testing.T) *Env {
 	}
 	e.Table = Table
 	e.Store = records.New(db, Table, records.Options{})
-	e.Config = trigger.Config{
+	e.Config = deployer.Config{
 		Deployer:  e.Deployer,
 		Store:     e.Store,
 		Parse:     definition.Parse,
@@ -112,7 +112,7 @@ func S3Options(o *s3.Options) {
 	o.DisableLogOutputChecksumValidationSkipped = true
 }
 
-func (e *Env) NewHandler() *trigger.Handler { return trigger.New(e.Config) }
+func (e *Env) NewHandler() *deployer.Handler { return deployer.New(e.Config) }
 
 // CodeCommit is a CodeCommit client of the fake server js.
 func (e *Env) CodeCommit(js *JSONServer) *codecommit.Client {

@@ -17,10 +17,10 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 // World is the deployer on moto with the real reconciler, and what its
@@ -28,7 +28,7 @@ import (
 // target group. Functions are made per test (fn).
 type World struct {
 	*Env
-	h       *trigger.Handler
+	h       *deployer.Handler
 	Fixture *awsfixture.Fixture
 	Seq     atomic.Int64
 	// names are made unique per world with prefix, so that runs of one
@@ -94,7 +94,7 @@ func (e *Env) World(t *testing.T, prefix string, functions, variants []string) *
 		cfg.HTTPClient = &http.Client{Transport: toServer{"CodeCommit_20150413.", u, http.DefaultTransport}}
 	}
 	w.Calls = mototest.Record(&cfg)
-	w.h = trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), trigger.Settings{Table: e.Table, Bucket: e.Config.Bucket, Repository: e.Config.Repository, Branches: e.Config.Branches}, e.Config.Logger, S3Options)
+	w.h = deployer.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), deployer.Settings{Table: e.Table, Bucket: e.Config.Bucket, Repository: e.Config.Repository, Branches: e.Config.Branches}, e.Config.Logger, S3Options)
 	return w
 }
 
@@ -122,7 +122,7 @@ func (w *World) NextSequencer() string { return fmt.Sprintf("%018X", 0x55AED6DCD
 func (w *World) Upload(key, fn, variant string) json.RawMessage {
 	w.T.Helper()
 	v := w.Put(w.prefix+key, w.File(fn, variant))
-	b, _ := json.Marshal(trigger.S3EventFor(Bucket, w.prefix+key, v, w.NextSequencer(), false))
+	b, _ := json.Marshal(deployer.S3EventFor(Bucket, w.prefix+key, v, w.NextSequencer(), false))
 	return b
 }
 
@@ -130,7 +130,7 @@ func (w *World) Upload(key, fn, variant string) json.RawMessage {
 func (w *World) Delete(key string) json.RawMessage {
 	w.T.Helper()
 	dm := w.Remove(w.prefix + key)
-	b, _ := json.Marshal(trigger.S3EventFor(Bucket, w.prefix+key, dm, w.NextSequencer(), true))
+	b, _ := json.Marshal(deployer.S3EventFor(Bucket, w.prefix+key, dm, w.NextSequencer(), true))
 	return b
 }
 

@@ -1,0 +1,175 @@
+package deployer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/eventwire/eventwire/internal/contract"
+)
+
+// probe is just enough of an event to tell which kind it is.
+type probe struct {
+	Records []struct {
+		EventSource string `json:"eventSource"`
+	} `json:"Records"`
+	Job json.RawMessage `json:"CodePipeline.job"`
+	// EventBridge events (the stack's CodeCommit rule, the sweep's
+	// schedule).
+	Source     string `json:"source"`
+	DetailType string `json:"detail-type"`
+	// Eventwire is "sweep" in the schedule's constant input (SweepInput).
+	Eventwire string `json:"eventwire"`
+}
+
+// sweepInput is SweepInput, decoded.
+var sweepInput = func() (p probe) {
+	_ = json.Unmarshal([]byte(contract.SweepInput), &p)
+	return p
+}()
+
+// Invoke is the Lambda entry point: lambda.Start(h.Invoke). An SQS batch
+// of the sweep queue is answered with the messages whose check failed
+// (events.SQSEventResponse, for the mapping's ReportBatchItemFailures);
+// every other event as Handle handles it, answered with null.
+func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (*events.SQSEventResponse, error) {
+	var p probe
+	if err := json.Unmarshal(event, &p); err == nil && isSQS(p) {
+		h.log.InfoContext(ctx, "sweep checks received", "records", len(p.Records))
+		ctx, cancel := h.reserve(ctx)
+		defer cancel()
+		return h.handleSweepBatch(ctx, event)
+	}
+	return nil, h.Handle(ctx, event)
+}
+
+// isSQS reports whether the event is an SQS batch.
+func isSQS(p probe) bool {
+	for _, r := range p.Records {
+		if r.EventSource != "aws:sqs" {
+			return false
+		}
+	}
+	return len(p.Records) > 0
+}
+
+// Handle handles an event: the entry point of every event but an SQS batch
+// (see Invoke), which it handles too, failing if any message's check
+// failed.
+func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
+	var p probe
+	if err := json.Unmarshal(event, &p); err != nil {
+		return fmt.Errorf("unrecognised event (not a JSON object): %w: %s", err, excerpt(event))
+	}
+	switch {
+	case isSQS(p):
+		resp, err := h.Invoke(ctx, event)
+		if err == nil && len(resp.BatchItemFailures) > 0 {
+			err = fmt.Errorf("sweep checks failed: %d of %d messages", len(resp.BatchItemFailures), len(p.Records))
+		}
+		return err
+	case p.Source == contract.SweepEventSource && p.DetailType == contract.SweepDetailType, p.Eventwire != "" && p.Eventwire == sweepInput.Eventwire:
+		h.log.InfoContext(ctx, "scheduled sweep received")
+		ctx, cancel := h.reserve(ctx)
+		defer cancel()
+		return h.startSweep(ctx)
+	case len(p.Job) > 0:
+		h.log.InfoContext(ctx, "CodePipeline job received")
+		return h.handleCodePipeline(ctx, event)
+	case p.Source == contract.CodeCommitEventSource && p.DetailType == contract.CodeCommitStateChange:
+		h.log.InfoContext(ctx, "CodeCommit push received from EventBridge")
+		ctx, cancel := h.reserve(ctx)
+		defer cancel()
+		return h.handleCodeCommitStateChange(ctx, event)
+	case len(p.Records) > 0:
+		sources := map[string]bool{}
+		for _, r := range p.Records {
+			sources[r.EventSource] = true
+		}
+		switch {
+		case len(sources) == 1 && sources["aws:s3"]:
+			h.log.InfoContext(ctx, "S3 event received", "records", len(p.Records))
+			ctx, cancel := h.reserve(ctx)
+			defer cancel()
+			return h.handleS3(ctx, event)
+		case len(sources) == 1 && sources["aws:codecommit"]:
+			h.log.InfoContext(ctx, "CodeCommit event received", "records", len(p.Records))
+			ctx, cancel := h.reserve(ctx)
+			defer cancel()
+			return h.handleCodeCommit(ctx, event)
+		}
+		var names []string
+		for _, r := range p.Records {
+			names = append(names, fmt.Sprintf("%q", r.EventSource))
+		}
+		return fmt.Errorf("unrecognised event: records from event sources %s (want aws:s3, aws:codecommit or aws:sqs): %s", strings.Join(names, ", "), excerpt(event))
+	}
+	return fmt.Errorf("unrecognised event: neither S3, CodeCommit, CodePipeline nor a scheduled sweep: %s", excerpt(event))
+}
+
+// reserve ends ctx DeadlineReserve before its deadline, so that a run cut
+// short by Lambda's timeout still writes its failure record and returns
+// its error (for Lambda to retry) before Lambda stops the function.
+func (h *Handler) reserve(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-h.cfg.DeadlineReserve))
+	}
+	return ctx, func() {}
+}
+
+// excerpt is the start of an event, for error messages.
+func excerpt(event []byte) string {
+	const n = 200
+	s := strings.Join(strings.Fields(string(event)), " ")
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// The checks below refuse events of sources the stack did not configure
+// (anyone allowed to invoke the deployer can send it a made-up event).
+// A refusal is final: logged at error level with what was expected, and
+// nothing is read from AWS for it.
+
+// bucketAccepted reports whether an S3 record of bucket may be handled.
+func (h *Handler) bucketAccepted(ctx context.Context, bucket, key string) bool {
+	if h.cfg.Bucket != "" && bucket == h.cfg.Bucket {
+		return true
+	}
+	h.log.ErrorContext(ctx, "refused S3 record: not the definitions bucket", "bucket", bucket, "key", key, "want", expected(h.cfg.Bucket, contract.EnvBucket))
+	return false
+}
+
+// repositoryAccepted reports whether a CodeCommit event of repository may
+// be handled.
+func (h *Handler) repositoryAccepted(ctx context.Context, repository, ref string) bool {
+	if h.cfg.Repository != "" && repository == h.cfg.Repository {
+		return true
+	}
+	h.log.ErrorContext(ctx, "refused CodeCommit event: not the configured repository", "repository", repository, "ref", ref, "want", expected(h.cfg.Repository, contract.EnvRepository))
+	return false
+}
+
+// branchAccepted reports whether a push to ref (refs/heads/BRANCH) of the
+// configured repository may be handled.
+func (h *Handler) branchAccepted(ctx context.Context, repository, ref string) bool {
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok && slices.Contains(h.cfg.Branches, b) {
+		return true
+	}
+	want := expected(strings.Join(h.cfg.Branches, ", "), contract.EnvBranches)
+	h.log.ErrorContext(ctx, "refused CodeCommit event: not a configured branch", "repository", repository, "ref", ref, "want", want)
+	return false
+}
+
+// expected is what a refusal log line says was expected: the setting's
+// value, or that it is not set.
+func expected(value, env string) string {
+	if value == "" {
+		return "none (" + env + " is not set: this source is not accepted)"
+	}
+	return value
+}

@@ -1,0 +1,134 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/eventwire/eventwire/internal/records"
+)
+
+// A file removed while no event was delivered (a lost notification, a
+// trigger off at the time) still declares its function in the index, and
+// the sweep would read it again at its recorded version and find it in
+// sync. So before a declaration is checked, its source is checked to be
+// still live: S3, a current object at the key (HeadObject without a
+// version: a delete marker or no object answers 404); CodeCommit, the file
+// at the branch's head. A source that is not live is handled as the
+// removal event would have been: indexed (Store.Index, as s3Removal and a
+// push do), then the function converges (another live declaration checked
+// in its place, else the function is checked as an orphan).
+//
+// The removal is indexed without a sequencer: S3's sequencers of a key
+// only increase, but the sweep cannot know the missed event's, and any
+// value it made up could be taken for newer than a real later event and
+// make it stale. Without one, the key's last sequencer is unchanged, so a
+// later real event (the removal delivered late, a new put) is handled as
+// usual. The write is conditioned on the source's revision: an event
+// indexed meanwhile makes the check fail, and it is retried.
+//
+// A function left without a live declaration that way is reported
+// orphaned, but not pruned by the same check, even with heal on: a file
+// moved to another key (or path) is a removal and a put. The sweep's start
+// indexes an S3 put whose event was lost (catchup.go), but only one made
+// before its listing; a later put's event (or a CodeCommit push's) may
+// still be on its way. Pruning now would unwire a function that a live
+// file declares; the put's event, when it comes (or the next sweep's
+// start), wires it from the new file, and the next sweep prunes what is
+// still orphaned then.
+
+// RemovedWithoutEventLogMessage is the warning logged when the sweep finds
+// a declaring file gone (keys function, ref, sweep, declared_by).
+const RemovedWithoutEventLogMessage = "declaring file removed without an event: removal indexed"
+
+// NewerVersionLogMessage is the warning logged when a check finds that a
+// declaring S3 key's current object is not the version indexed (keys
+// function, declared_by, current_version): put after the sweep's start
+// listed the bucket (which indexes the puts whose events were lost), its
+// event not handled yet. The check is made at the version indexed, the
+// file eventwire last saw; the event, or the next sweep's start, indexes
+// the new one.
+const NewerVersionLogMessage = "declaring file has a newer version than the one indexed: its event was not delivered (yet); checked at the version indexed"
+
+// sourceLive reports whether the declaration's file still exists: a
+// refused or failed read is an error, never an absence. An S3 key whose
+// current object is another version than the one indexed is logged.
+func (h *Handler) sourceLive(ctx context.Context, s records.Source, log *slog.Logger) (bool, error) {
+	if s.Kind == records.KindCodeCommit {
+		if h.cfg.CodeCommit == nil {
+			return false, fmt.Errorf("check %s is live: no CodeCommit client", s)
+		}
+		_, err := h.cfg.CodeCommit.GetFile(ctx, &codecommit.GetFileInput{
+			RepositoryName: aws.String(s.Repository), CommitSpecifier: aws.String(s.Branch), FilePath: aws.String(s.Path),
+		})
+		var nf *cctypes.FileDoesNotExistException
+		if errors.As(err, &nf) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("get file %s at the head of %s of repository %s: %w", s.Path, s.Branch, s.Repository, err)
+		}
+		return true, nil
+	}
+	out, err := h.cfg.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Key)})
+	var re *awshttp.ResponseError
+	switch {
+	case err == nil:
+		if v := s3Version(out.VersionId); v != "" && s.Version != "" && v != s.Version {
+			log.WarnContext(ctx, NewerVersionLogMessage, "declared_by", s.String(), "current_version", v)
+		}
+		return true, nil
+	case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound:
+		return false, nil
+	}
+	// AccessDenied included: the stack grants s3:ListBucket, so a missing
+	// key answers 404; a 403 is no proof of absence.
+	return false, fmt.Errorf("head s3://%s/%s: %w", s.Bucket, s.Key, err)
+}
+
+// indexMissedRemoval writes the removal of d's source to the index, as its
+// event would have (without a sequencer: see above).
+func (h *Handler) indexMissedRemoval(ctx context.Context, d records.Declaration, log *slog.Logger) error {
+	st, err := h.cfg.Store.SourceState(ctx, d.Source)
+	if err != nil {
+		return err
+	}
+	if st.Declares() != d.Function {
+		return fmt.Errorf("index %s: declares %q now, not %s: %w", d.Source, st.Declares(), d.Function, records.ErrIndexMoved)
+	}
+	if err := h.cfg.Store.Index(context.WithoutCancel(ctx), st, records.Change{Kind: records.Remove, Source: d.Source}); err != nil {
+		return err
+	}
+	log.WarnContext(ctx, RemovedWithoutEventLogMessage, "declared_by", d.Source.String())
+	return nil
+}
+
+// liveDeclarations returns fn's declarations (and the active one) once
+// every winner found removed is indexed as such: a live winner first, or
+// none; and how many removals it indexed.
+func (h *Handler) liveDeclarations(ctx context.Context, fn string, log *slog.Logger) ([]records.Declaration, *records.Declaration, int, error) {
+	removed := 0
+	for {
+		decls, active, err := h.cfg.Store.Declarations(ctx, fn)
+		if err != nil || len(decls) == 0 {
+			return decls, active, removed, err
+		}
+		win := winner(active, decls)
+		live, err := h.sourceLive(ctx, win.Source, log)
+		if err != nil || live {
+			return decls, active, removed, err
+		}
+		if err := h.indexMissedRemoval(ctx, win, log); err != nil {
+			return nil, nil, removed, err
+		}
+		removed++
+	}
+}

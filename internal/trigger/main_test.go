@@ -1,9 +1,0 @@
-package trigger_test
-
-import (
-	"testing"
-
-	"github.com/eventwire/eventwire/internal/testkit/mototest"
-)
-
-func TestMain(m *testing.M) { mototest.Main(m) }
