@@ -26,6 +26,7 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/awsconfig"
 	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
 )
 
@@ -54,10 +55,10 @@ func main() {
 	opts := settings.ReconcileOptions(log)
 	opts.Pacer = quota.NewPacer(quotas)
 	r := reconcile.New(cfg, opts)
-	h := deployer.NewFromConfig(cfg, r, settings, log)
+	h := compose.NewFromConfig(cfg, r, settings, log)
 	// The sweep: its own clients, paced at its share of each bucket, so
 	// that deployments keep the rest.
-	h.PaceSweep(cfg, settings.ReconcileOptions(log), quota.NewPacer(settings.SweepQuotas(quotas)))
+	h.Sweep.Pace(cfg, settings.ReconcileOptions(log), quota.NewPacer(settings.SweepQuotas(quotas)))
 	// One run per invocation: shared reads are not kept across events.
 	lambda.Start(func(ctx context.Context, event json.RawMessage) (*events.SQSEventResponse, error) {
 		return h.Invoke(reconcile.Run(ctx), event)

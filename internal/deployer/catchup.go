@@ -106,7 +106,7 @@ func (h *Handler) currentDefinitions(ctx context.Context, bucket string) ([]s3Cu
 		}
 		for _, v := range page.Versions {
 			key := aws.ToString(v.Key)
-			if !aws.ToBool(v.IsLatest) || !isDefinitionPath(key) || len(key) > maxKeyBytes {
+			if !aws.ToBool(v.IsLatest) || !IsDefinitionPath(key) || len(key) > maxKeyBytes {
 				continue
 			}
 			out = append(out, s3Current{key: key, version: s3Version(v.VersionId)})
@@ -141,7 +141,7 @@ func (h *Handler) sourceStates(ctx context.Context, bucket string, current []s3C
 // does not have.
 func (h *Handler) catchUpKey(ctx context.Context, bucket string, o s3Current, st records.SourceState, log *slog.Logger) error {
 	x, err := h.readS3File(ctx, bucket, o.key, o.version)
-	if errors.Is(err, errNoObject) {
+	if errors.Is(err, ErrNoObject) {
 		// Deleted since the listing: the checks find the removal.
 		log.InfoContext(ctx, "file found by the sweep is gone already")
 		return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
+
 	"github.com/eventwire/eventwire/internal/contract"
 )
 
@@ -95,10 +96,10 @@ func (h *Handler) changedPaths(ctx context.Context, repo, parent, commit string)
 		}
 		for _, d := range page.Differences {
 			before, after := blobPath(d.BeforeBlob), blobPath(d.AfterBlob)
-			if before != "" && before != after && isDefinitionPath(before) {
+			if before != "" && before != after && IsDefinitionPath(before) {
 				tearSet[before] = true
 			}
-			if after != "" && isDefinitionPath(after) {
+			if after != "" && IsDefinitionPath(after) {
 				applySet[after] = true
 			}
 			for _, p := range []string{before, after} {
@@ -171,7 +172,7 @@ func (h *Handler) handleCodeCommitStateChange(ctx context.Context, raw json.RawM
 	}
 	d := ev.Detail
 	if d.RepositoryName == "" {
-		return fmt.Errorf("unrecognised event: a CodeCommit state change without a repositoryName: %s", excerpt(raw))
+		return fmt.Errorf("unrecognised event: a CodeCommit state change without a repositoryName: %s", Excerpt(raw))
 	}
 	if d.Event == "referenceDeleted" || d.CommitID == "" {
 		h.log.InfoContext(ctx, "ignored deleted reference", "repository", d.RepositoryName, "ref", d.ReferenceFullName)

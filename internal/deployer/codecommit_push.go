@@ -64,9 +64,9 @@ func (h *Handler) push(ctx context.Context, repo, branch, commit, old string) er
 		if event == "" {
 			event = "codecommit://" + repo + "@" + commit
 		}
-		err := h.converge(ctx, convergence{
-			trigger: records.TriggerCodeCommit, fn: fn, event: event,
-			batch: ix.batch, files: ix.files, pending: ix.branch.Pending,
+		err := h.Converge(ctx, Convergence{
+			Trigger: records.TriggerCodeCommit, Fn: fn, Event: event,
+			Batch: ix.batch, Files: ix.files, Pending: ix.branch.Pending,
 		})
 		if err != nil {
 			errs = append(errs, err)
@@ -81,7 +81,7 @@ func (h *Handler) push(ctx context.Context, repo, branch, commit, old string) er
 func (h *Handler) indexPushLeased(ctx context.Context, p pushed) (pushIndex, error) {
 	var ix pushIndex
 	var err error
-	if lerr := h.withLease(ctx, records.BranchLease(p.repo, p.branch), p.log, func(ctx context.Context) {
+	if lerr := h.WithLease(ctx, records.BranchLease(p.repo, p.branch), p.log, func(ctx context.Context) {
 		ix, err = h.indexPush(ctx, p)
 	}); lerr != nil {
 		return ix, lerr
@@ -254,7 +254,7 @@ func (h *Handler) pushChanges(ctx context.Context, p pushed, base string, ix *pu
 	}
 	for _, f := range files {
 		src := p.source(f.Path, p.commit)
-		ix.files[fileKey(src)], ix.batch[src.ID()] = f, true
+		ix.files[FileKey(src)], ix.batch[src.ID()] = f, true
 		fn := records.DeclKey(f.Function)
 		if err := add(f.Path, records.Change{Kind: records.Declare, Source: src, Function: fn}, fn); err != nil {
 			return nil, nil, err
@@ -278,7 +278,7 @@ func (h *Handler) declaredAt(ctx context.Context, p pushed, path, commit string)
 	if err != nil || data == nil {
 		return ""
 	}
-	f, errs, _, err := h.validate(ctx, records.TriggerCodeCommit, path, data, sib)
+	f, errs, _, err := h.Validate(ctx, records.TriggerCodeCommit, path, data, sib)
 	if err != nil || errs != nil {
 		return ""
 	}
@@ -300,7 +300,7 @@ func (h *Handler) pushFiles(ctx context.Context, p pushed, paths []string) ([]*d
 		if data == nil {
 			continue
 		}
-		f, rec, err := h.parse(ctx, records.TriggerCodeCommit, p.source(path, p.commit).String(), path, data, sib)
+		f, rec, err := h.Parse(ctx, records.TriggerCodeCommit, p.source(path, p.commit).String(), path, data, sib)
 		if rec != nil {
 			continue // recorded and final
 		}
@@ -313,7 +313,7 @@ func (h *Handler) pushFiles(ctx context.Context, p pushed, paths []string) ([]*d
 	kept := files[:0]
 	for _, f := range files {
 		if errs := conflicting[f.Path]; len(errs) > 0 {
-			if _, err := h.recordInvalid(ctx, records.TriggerCodeCommit, p.source(f.Path, p.commit).String(), f.Function, errs); err != nil {
+			if _, err := h.RecordInvalid(ctx, records.TriggerCodeCommit, p.source(f.Path, p.commit).String(), f.Function, errs); err != nil {
 				return nil, err
 			}
 			continue
@@ -334,5 +334,5 @@ func pushConflicts(files []*definition.File) map[string][]string {
 			distinct = append(distinct, f)
 		}
 	}
-	return conflicts(distinct)
+	return Conflicts(distinct)
 }

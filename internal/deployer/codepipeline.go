@@ -47,7 +47,7 @@ const (
 func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (err error) {
 	id := jobID(raw)
 	if id == "" {
-		return fmt.Errorf("decode CodePipeline job event: no job id: %s", excerpt(raw))
+		return fmt.Errorf("decode CodePipeline job event: no job id: %s", Excerpt(raw))
 	}
 	job, log, err := h.verifiedJob(ctx, id)
 	if err != nil || job == nil {
@@ -282,7 +282,7 @@ func (j *pipelineJob) validate(ctx context.Context, files []*pipelineFile) ([]st
 	var invalid []string
 	var parsed []*definition.File
 	for _, f := range files {
-		pf, rec, err := j.h.parse(ctx, records.TriggerCodePipeline, j.source(f), f.path, f.data, f.sib)
+		pf, rec, err := j.h.Parse(ctx, records.TriggerCodePipeline, j.source(f), f.path, f.data, f.sib)
 		if rec != nil {
 			invalid = append(invalid, rec.Errors...)
 			continue
@@ -293,13 +293,13 @@ func (j *pipelineJob) validate(ctx context.Context, files []*pipelineFile) ([]st
 		f.parsed = pf
 		parsed = append(parsed, pf)
 	}
-	conflicting := conflicts(parsed)
+	conflicting := Conflicts(parsed)
 	for _, f := range files {
 		errs := conflicting[f.path]
 		if len(errs) == 0 || f.parsed == nil {
 			continue
 		}
-		if _, err := j.h.recordInvalid(ctx, records.TriggerCodePipeline, j.source(f), f.parsed.Function, errs); err != nil {
+		if _, err := j.h.RecordInvalid(ctx, records.TriggerCodePipeline, j.source(f), f.parsed.Function, errs); err != nil {
 			return nil, err
 		}
 		invalid = append(invalid, errs...)
@@ -326,19 +326,19 @@ func (j *pipelineJob) runFiles(ctx, runCtx context.Context, files []*pipelineFil
 			return j.continueFromHere(ctx)
 		}
 		f := files[i]
-		res := j.h.run(runCtx, work{trigger: records.TriggerCodePipeline, source: j.source(f), mode: mode, file: f.parsed})
-		if res.err != nil && (errors.Is(res.err, records.ErrLeaseHeld) || (runCtx.Err() != nil && ctx.Err() == nil)) {
+		res := j.h.Run(runCtx, Work{Trigger: records.TriggerCodePipeline, Source: j.source(f), Mode: mode, File: f.parsed})
+		if res.Err != nil && (errors.Is(res.Err, records.ErrLeaseHeld) || (runCtx.Err() != nil && ctx.Err() == nil)) {
 			// Cut short by the reserve, or the function is being deployed
 			// by another run: apply is idempotent, so the next invocation
 			// runs this file again.
 			return j.continueFromHere(ctx)
 		}
 		j.progress.Lock()
-		if res.err != nil {
-			j.state.Failed = append(j.state.Failed, fmt.Sprintf("%s: %v", f.path, res.err))
+		if res.Err != nil {
+			j.state.Failed = append(j.state.Failed, fmt.Sprintf("%s: %v", f.path, res.Err))
 			j.state.Done = append(j.state.Done, f.path+": failed")
 		} else {
-			j.state.Done = append(j.state.Done, fileSummary(f.path, res.plan, mode))
+			j.state.Done = append(j.state.Done, fileSummary(f.path, res.Plan, mode))
 		}
 		j.progress.Unlock()
 	}

@@ -159,7 +159,7 @@ func zipDefinitions(artifact string, r io.ReaderAt, size int64, lim ArtifactLimi
 	}
 	var names []string
 	for name := range entries {
-		if isDefinitionPath(name) {
+		if IsDefinitionPath(name) {
 			names = append(names, name)
 		}
 	}
@@ -178,7 +178,7 @@ func zipDefinitions(artifact string, r io.ReaderAt, size int64, lim ArtifactLimi
 	}
 	var need uint64
 	for _, f := range toRead {
-		need += min(f.UncompressedSize64, maxFileBytes)
+		need += min(f.UncompressedSize64, MaxFileBytes)
 	}
 	if need > uint64(*budget) {
 		return nil, fmt.Errorf("its %d definition file(s) hold more than the %s of definition files a job may have, uncompressed (each read to at most 1 MiB)", len(names), mib(lim.DefinitionBytes))
@@ -187,11 +187,11 @@ func zipDefinitions(artifact string, r io.ReaderAt, size int64, lim ArtifactLimi
 	var out []*pipelineFile
 	for _, name := range names {
 		pf := &pipelineFile{path: artifact + "/" + name}
-		if pf.data, err = readZipFile(entries[name], maxFileBytes); err != nil {
+		if pf.data, err = readZipFile(entries[name], MaxFileBytes); err != nil {
 			return nil, err
 		}
 		if sib, ok := sibOf[name]; ok {
-			if pf.sib, err = readZipFile(sib, maxFileBytes); err != nil {
+			if pf.sib, err = readZipFile(sib, MaxFileBytes); err != nil {
 				return nil, err
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"math"
@@ -16,16 +15,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/eventwire/eventwire/internal/aws/lazy"
 	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/reconcile/push"
-	"github.com/eventwire/eventwire/internal/records"
 )
 
 // envSelf is the deployer's own function name, set by Lambda.
@@ -180,50 +176,12 @@ func (s Settings) SweepQuotas(q map[string]quota.Quota) map[string]quota.Quota {
 	return out
 }
 
-// PaceSweep makes every AWS call of the sweep wait for p's tokens (p
-// paces at SweepQuotas, the sweep's share): the checks plan and apply
-// with a reconciler of their own on cfg with opts, and a scheduled sweep
-// lists the managed mappings through a client of its own, so that
-// deployments keep the rest of each bucket.
-func (h *Handler) PaceSweep(cfg aws.Config, opts reconcile.Options, p *quota.Pacer) {
-	opts.Pacer = p
-	h.cfg.Sweep.Deployer = reconcile.New(cfg, opts)
-	p.Configure(&cfg)
-	h.cfg.Sweep.Mappings = lazy.NewMappings(cfg)
-}
-
-// SetMetrics makes the sweep write its Embedded Metric Format lines to w
-// instead of standard output (the bench reads them back).
-func (h *Handler) SetMetrics(w io.Writer) { h.cfg.Sweep.Metrics = w }
-
-// NewFromConfig builds the deployer's handler on an AWS configuration:
-// the SDK clients of every source (each made on its first call), the
-// records table of s, and d (the reconciler). s3Opts apply to both S3 clients (path-style addressing for
-// an emulator, for instance).
-func NewFromConfig(cfg aws.Config, d Deployer, s Settings, log *slog.Logger, s3Opts ...func(*s3.Options)) *Handler {
-	return New(Config{
-		Deployer:           d,
-		Store:              records.New(lazy.NewDynamoDB(cfg), s.Table, records.Options{}),
-		Parse:              definition.Parse,
-		S3:                 lazy.NewS3(cfg, s3Opts...),
-		CodeCommit:         lazy.NewCodeCommit(cfg),
-		CodePipeline:       lazy.NewCodePipeline(cfg),
-		ArtifactS3:         NewArtifactS3(cfg, s3Opts...),
-		Logger:             log,
-		LeaseDuration:      s.LeaseDuration,
-		FunctionPrefix:     s.FunctionPrefix,
-		KeyPrefixFunctions: s.KeyPrefixFunctions,
-		Self:               s.Self,
-		Policy:             (&ownPolicy{allowed: s.Allowed, region: cfg.Region, sts: lazy.NewSTS(cfg)}).get,
-		Bucket:             s.Bucket,
-		Repository:         s.Repository,
-		Branches:           s.Branches,
-		Sweep: SweepConfig{
-			QueueARN: s.SweepQueueARN, QueueURL: s.SweepQueueURL, Heal: s.DriftHeal,
-			SQS:      lazy.NewSQS(cfg),
-			Mappings: lazy.NewMappings(cfg),
-		},
-	})
+// Policy is the Policy of a deployer in region whose settings are s: the
+// allowlists of the settings, with its own account and region where they
+// name none (the account found on first use, with sts if the Lambda
+// context does not give it).
+func (s Settings) Policy(region string, sts CallerIdentityAPI) func(ctx context.Context) (*definition.Policy, error) {
+	return (&ownPolicy{allowed: s.Allowed, region: region, sts: sts}).get
 }
 
 // CallerIdentityAPI is what the deployer needs of STS: its own account,

@@ -21,36 +21,36 @@ import (
 // the last convergence of a function reads the final index, whatever the
 // order in which events arrive.
 
-// convergence is one function to converge after index changes.
-type convergence struct {
-	trigger records.Trigger
-	// fn is the function's declaration key (records.DeclKey).
-	fn string
-	// event names the event's source, for teardown records and logs.
-	event string
-	// batch holds the ids of the sources the event changed: if one of
+// Convergence is one function to converge after index changes.
+type Convergence struct {
+	Trigger records.Trigger
+	// Fn is the function's declaration key (records.DeclKey).
+	Fn string
+	// Event names the event's source, for teardown records and logs.
+	Event string
+	// Batch holds the ids of the sources the event changed: if one of
 	// them declares the function but is not its winning declaration, it is
 	// a conflict.
-	batch map[string]bool
-	// files are the files the event read and parsed, by fileKey, so that
+	Batch map[string]bool
+	// Files are the files the event read and parsed, by fileKey, so that
 	// they are not read again.
-	files map[string]*definition.File
-	// pending is where fn was marked pending, to settle it once done.
-	pending records.Pending
+	Files map[string]*definition.File
+	// Pending is where fn was marked pending, to settle it once done.
+	Pending records.Pending
 }
 
-func fileKey(s records.Source) string { return s.ID() + "@" + s.Version }
+func FileKey(s records.Source) string { return s.ID() + "@" + s.Version }
 
-// converge makes the function match its winning live declaration, under
+// Converge makes the function match its winning live declaration, under
 // its lease. A failure (to take the lease too) is recorded and returned.
-func (h *Handler) converge(ctx context.Context, c convergence) error {
-	log := h.log.With("function", records.FunctionKey(c.fn), "ref", c.fn, "source", c.event)
+func (h *Handler) Converge(ctx context.Context, c Convergence) error {
+	log := h.log.With("function", records.FunctionKey(c.Fn), "ref", c.Fn, "source", c.Event)
 	var err error
-	if lerr := h.withLease(ctx, records.FunctionKey(c.fn), log, func(ctx context.Context) {
+	if lerr := h.WithLease(ctx, records.FunctionKey(c.Fn), log, func(ctx context.Context) {
 		err = h.convergeHeld(ctx, c, log)
 	}); lerr != nil {
-		w := work{trigger: c.trigger, source: c.event, mode: records.ModeApply, functionRef: c.fn}
-		return h.newRun(ctx, w).fail(ctx, nil, lerr).err
+		w := Work{Trigger: c.Trigger, Source: c.Event, Mode: records.ModeApply, FunctionRef: c.Fn}
+		return h.newRun(ctx, w).fail(ctx, nil, lerr).Err
 	}
 	return err
 }
@@ -63,35 +63,35 @@ func (h *Handler) converge(ctx context.Context, c convergence) error {
 // that declares the function but is not the winner is a conflict: recorded
 // and logged, and nothing is changed in AWS for it. The winner is applied
 // unless it is already applied at its version.
-func (h *Handler) convergeHeld(ctx context.Context, c convergence, log *slog.Logger) error {
-	decls, active, err := h.cfg.Store.Declarations(ctx, c.fn)
+func (h *Handler) convergeHeld(ctx context.Context, c Convergence, log *slog.Logger) error {
+	decls, active, err := h.cfg.Store.Declarations(ctx, c.Fn)
 	if err != nil {
 		return err
 	}
 	if len(decls) == 0 {
 		return h.teardown(ctx, c, active, log)
 	}
-	win := winner(active, decls)
+	win := Winner(active, decls)
 	conflicted, err := h.recordConflicts(ctx, c, win, decls)
 	if err != nil {
 		return err
 	}
 	switch {
-	case conflicted && !c.batch[win.Source.ID()]:
+	case conflicted && !c.Batch[win.Source.ID()]:
 		// The winner's own events apply it.
-	case active != nil && fileKey(active.Source) == fileKey(win.Source):
+	case active != nil && FileKey(active.Source) == FileKey(win.Source):
 		log.InfoContext(ctx, "declaration already applied", "declared_by", win.Source.String())
 	default:
 		if err := h.applyDeclaration(ctx, c, win); err != nil {
 			return err
 		}
 	}
-	return h.cfg.Store.Settle(context.WithoutCancel(ctx), c.pending, c.fn)
+	return h.cfg.Store.Settle(context.WithoutCancel(ctx), c.Pending, c.Fn)
 }
 
-// winner is the declaration to apply: the active one if still live, else
+// Winner is the declaration to apply: the active one if still live, else
 // the first of decls (ordered by records.Store.Declarations).
-func winner(active *records.Declaration, decls []records.Declaration) records.Declaration {
+func Winner(active *records.Declaration, decls []records.Declaration) records.Declaration {
 	if active != nil {
 		for _, d := range decls {
 			if d.Source.ID() == active.Source.ID() {
@@ -104,22 +104,22 @@ func winner(active *records.Declaration, decls []records.Declaration) records.De
 
 // recordConflicts records and logs each source of the event that declares
 // the function although win does. Final: the event is not retried for it.
-func (h *Handler) recordConflicts(ctx context.Context, c convergence, win records.Declaration, decls []records.Declaration) (bool, error) {
+func (h *Handler) recordConflicts(ctx context.Context, c Convergence, win records.Declaration, decls []records.Declaration) (bool, error) {
 	var conflicted bool
 	for _, d := range decls {
-		if !c.batch[d.Source.ID()] || d.Source.ID() == win.Source.ID() {
+		if !c.Batch[d.Source.ID()] || d.Source.ID() == win.Source.ID() {
 			continue
 		}
 		conflicted = true
-		fn := records.FunctionKey(c.fn)
-		h.log.ErrorContext(ctx, contract.ConflictLogMessage, "function", fn, "ref", c.fn, "source", d.Source.String(), "declared_by", win.Source.String())
+		fn := records.FunctionKey(c.Fn)
+		h.log.ErrorContext(ctx, contract.ConflictLogMessage, "function", fn, "ref", c.Fn, "source", d.Source.String(), "declared_by", win.Source.String())
 		_, err := h.cfg.Store.PutRecord(context.WithoutCancel(ctx), records.Record{
-			Function: fn, FunctionRef: c.fn, Start: h.now(), Trigger: c.trigger,
+			Function: fn, FunctionRef: c.Fn, Start: h.now(), Trigger: c.Trigger,
 			Source: d.Source.String(), Mode: records.ModeApply, Outcome: records.Conflict,
-			DeclaredBy: win.Source.String(), RequestID: requestID(ctx),
+			DeclaredBy: win.Source.String(), RequestID: RequestID(ctx),
 			Errors: []string{fmt.Sprintf("%s declares function %s, which %s already declares: nothing was changed. "+
 				"One live file per function: delete one of them (to move a file, copy it first, then delete the old one; or git mv)",
-				d.Source, c.fn, win.Source)},
+				d.Source, c.Fn, win.Source)},
 		})
 		if err != nil {
 			return conflicted, err
@@ -130,29 +130,29 @@ func (h *Handler) recordConflicts(ctx context.Context, c convergence, win record
 
 // applyDeclaration applies the winning declaration's file and records it
 // as the function's active declaration.
-func (h *Handler) applyDeclaration(ctx context.Context, c convergence, win records.Declaration) error {
-	w := work{trigger: c.trigger, source: win.Source.String(), mode: records.ModeApply, functionRef: c.fn}
+func (h *Handler) applyDeclaration(ctx context.Context, c Convergence, win records.Declaration) error {
+	w := Work{Trigger: c.Trigger, Source: win.Source.String(), Mode: records.ModeApply, FunctionRef: c.Fn}
 	r := h.newRun(ctx, w)
-	f := c.files[fileKey(win.Source)]
+	f := c.Files[FileKey(win.Source)]
 	if f == nil {
 		var invalid []string
 		var err error
-		f, invalid, err = h.readDeclared(ctx, win)
+		f, invalid, err = h.ReadDeclared(ctx, win)
 		if err != nil {
-			return r.fail(ctx, nil, err).err
+			return r.fail(ctx, nil, err).Err
 		}
 		if invalid != nil {
 			// Only if the deployer's settings changed since: final.
-			_, err := h.recordInvalid(ctx, c.trigger, win.Source.String(), c.fn, invalid)
+			_, err := h.RecordInvalid(ctx, c.Trigger, win.Source.String(), c.Fn, invalid)
 			return err
 		}
 	}
-	w.file = f
-	if res := h.execute(ctx, r, w); res.err != nil {
-		if isRefused(res.err) {
+	w.File = f
+	if res := h.execute(ctx, r, w); res.Err != nil {
+		if isRefused(res.Err) {
 			return nil // recorded, final; not the active declaration
 		}
-		return res.err
+		return res.Err
 	}
 	return h.cfg.Store.SetActive(context.WithoutCancel(ctx), win)
 }
@@ -160,68 +160,48 @@ func (h *Handler) applyDeclaration(ctx context.Context, c convergence, win recor
 // teardown removes what eventwire manages for a function that no live file
 // declares, with the push sources of the file last applied for it (read
 // again at its version), and forgets its active declaration.
-func (h *Handler) teardown(ctx context.Context, c convergence, active *records.Declaration, log *slog.Logger) error {
-	w := work{trigger: c.trigger, source: c.event, mode: records.ModeDestroy, functionRef: c.fn}
+func (h *Handler) teardown(ctx context.Context, c Convergence, active *records.Declaration, log *slog.Logger) error {
+	w := Work{Trigger: c.Trigger, Source: c.Event, Mode: records.ModeDestroy, FunctionRef: c.Fn}
 	if active != nil {
-		f, invalid, err := h.readDeclared(ctx, *active)
+		f, invalid, err := h.ReadDeclared(ctx, *active)
 		switch {
 		case err != nil || invalid != nil:
 			log.WarnContext(ctx, "the file last applied cannot be read again: tearing down without its push sources",
 				"declared_by", active.Source.String(), "error", fmt.Sprint(err, invalid))
 		default:
-			w.functionRef, w.former = f.Function, f.Push
+			w.FunctionRef, w.Former = f.Function, f.Push
 		}
 	}
-	if res := h.execute(ctx, h.newRun(ctx, w), w); res.err != nil {
-		return res.err
+	if res := h.execute(ctx, h.newRun(ctx, w), w); res.Err != nil {
+		return res.Err
 	}
 	if active != nil {
-		if err := h.cfg.Store.DeleteActive(context.WithoutCancel(ctx), c.fn); err != nil {
+		if err := h.cfg.Store.DeleteActive(context.WithoutCancel(ctx), c.Fn); err != nil {
 			return err
 		}
 	}
-	return h.cfg.Store.Settle(context.WithoutCancel(ctx), c.pending, c.fn)
+	return h.cfg.Store.Settle(context.WithoutCancel(ctx), c.Pending, c.Fn)
 }
 
-// readDeclared reads a declaration's file again, at its version (and its
-// sibling at the version read with it), and parses it. A file that no
-// longer validates, or names another function, gives its errors in
-// invalid; a failure to read is err.
-func (h *Handler) readDeclared(ctx context.Context, d records.Declaration) (f *definition.File, invalid []string, err error) {
-	var data, sib []byte
-	var path string
-	tr := records.TriggerS3
-	switch d.Source.Kind {
-	case records.KindCodeCommit:
-		tr, path = records.TriggerCodeCommit, d.Source.Path
-		data, sib, err = h.readDefinition(ctx, d.Source.Repository, d.Source.Version, path)
-		if err == nil && data == nil {
-			err = fmt.Errorf("%s: %w", d.Source, errNoObject)
-		}
-	default:
-		path = d.Source.Key
-		data, sib, err = h.readS3Declared(ctx, d.Source)
+// ReadDeclared reads a declaration's file again, at its version (and its
+// sibling at the version read with it), through its source's Reader, and
+// parses it. A file that no longer validates, or names another function,
+// gives its errors in invalid; a failure to read is err.
+func (h *Handler) ReadDeclared(ctx context.Context, d records.Declaration) (f *definition.File, invalid []string, err error) {
+	r, err := h.Reader(d.Source.Kind)
+	var x File
+	if err == nil {
+		x, err = r.Read(ctx, d.Source)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s again: %w", d.Source, err)
 	}
-	f, invalid, _, err = h.validate(ctx, tr, path, data, sib)
+	f, invalid, _, err = h.Validate(ctx, x.Trigger, x.Path, x.Data, x.Sib)
 	if err != nil || invalid != nil {
 		return nil, invalid, err
 	}
 	if records.DeclKey(f.Function) != d.Function {
-		return nil, []string{fmt.Sprintf("%s: names function %s now, not %s", path, f.Function, d.Function)}, nil
+		return nil, []string{fmt.Sprintf("%s: names function %s now, not %s", x.Path, f.Function, d.Function)}, nil
 	}
 	return f, nil, nil
-}
-
-// readS3Declared reads an S3 declaration's file and sibling at the
-// versions it was declared with.
-func (h *Handler) readS3Declared(ctx context.Context, s records.Source) (data, sib []byte, err error) {
-	data, _, err = getObject(ctx, h.cfg.S3, s.Bucket, s.Key, s.Version, maxFileBytes)
-	if err != nil || !s.HasSibling {
-		return data, nil, err
-	}
-	sib, _, err = getObject(ctx, h.cfg.S3, s.Bucket, siblingKey(s.Key), s.SiblingVersion, maxFileBytes)
-	return data, sib, err
 }

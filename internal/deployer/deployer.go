@@ -15,7 +15,6 @@ package deployer
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -108,9 +107,6 @@ type Config struct {
 	// ArtifactLimits bound what a pipeline job's input artifacts may hold
 	// (zero fields: the defaults).
 	ArtifactLimits ArtifactLimits
-	// Sweep is drift detection's configuration: the sweep queue, heal
-	// mode, metrics (sweep.go).
-	Sweep SweepConfig
 }
 
 // leaseMargin is added to the time left in an invocation to make the
@@ -122,8 +118,11 @@ type Handler struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
-	// metricsMu keeps metric lines whole.
-	metricsMu sync.Mutex
+	// The parts registered (parts.go).
+	events      map[Event]EventHandler
+	batch       BatchHandler
+	readers     map[string]Reader
+	readerOrder []Reader
 }
 
 // New returns a Handler.
@@ -140,5 +139,12 @@ func New(cfg Config) *Handler {
 	if cfg.DeadlineReserve <= 0 {
 		cfg.DeadlineReserve = DefaultDeadlineReserve
 	}
-	return &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, events: map[Event]EventHandler{}, readers: map[string]Reader{}}
+	h.On(EventS3, EventFunc(h.handleS3))
+	h.On(EventCodeCommit, EventFunc(h.handleCodeCommit))
+	h.On(EventCodeCommitChange, EventFunc(h.handleCodeCommitStateChange))
+	h.On(EventCodePipeline, EventFunc(h.handleCodePipeline))
+	h.AddReader(records.KindS3, s3Reader{h})
+	h.AddReader(records.KindCodeCommit, codeCommitReader{h})
+	return h
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/eventwire/eventwire/internal/contract"
 )
 
@@ -39,9 +40,12 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (*events.SQ
 	var p probe
 	if err := json.Unmarshal(event, &p); err == nil && isSQS(p) {
 		h.log.InfoContext(ctx, "sweep checks received", "records", len(p.Records))
+		if h.batch == nil {
+			return nil, fmt.Errorf("no handler of SQS batches: %s", Excerpt(event))
+		}
 		ctx, cancel := h.reserve(ctx)
 		defer cancel()
-		return h.handleSweepBatch(ctx, event)
+		return h.batch.HandleBatch(ctx, event)
 	}
 	return nil, h.Handle(ctx, event)
 }
@@ -58,32 +62,56 @@ func isSQS(p probe) bool {
 
 // Handle handles an event: the entry point of every event but an SQS batch
 // (see Invoke), which it handles too, failing if any message's check
-// failed.
+// failed. The event goes to the part registered for its kind (On), with
+// a context that ends DeadlineReserve before the invocation's deadline
+// (but for a CodePipeline job, which keeps that time to answer itself).
 func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 	var p probe
 	if err := json.Unmarshal(event, &p); err != nil {
-		return fmt.Errorf("unrecognised event (not a JSON object): %w: %s", err, excerpt(event))
+		return fmt.Errorf("unrecognised event (not a JSON object): %w: %s", err, Excerpt(event))
 	}
-	switch {
-	case isSQS(p):
+	if isSQS(p) {
 		resp, err := h.Invoke(ctx, event)
 		if err == nil && len(resp.BatchItemFailures) > 0 {
 			err = fmt.Errorf("sweep checks failed: %d of %d messages", len(resp.BatchItemFailures), len(p.Records))
 		}
 		return err
+	}
+	kind, err := recognise(p, event)
+	if err != nil {
+		return err
+	}
+	received := []any{}
+	if kind == EventS3 || kind == EventCodeCommit {
+		received = append(received, "records", len(p.Records))
+	}
+	h.log.InfoContext(ctx, receivedMessages[kind], received...)
+	if kind != EventCodePipeline {
+		var cancel context.CancelFunc
+		ctx, cancel = h.reserve(ctx)
+		defer cancel()
+	}
+	return h.dispatch(ctx, kind, event)
+}
+
+// receivedMessages are the lines logged as each kind of event arrives.
+var receivedMessages = map[Event]string{
+	EventS3:               "S3 event received",
+	EventCodeCommit:       "CodeCommit event received",
+	EventCodeCommitChange: "CodeCommit push received from EventBridge",
+	EventCodePipeline:     "CodePipeline job received",
+	EventSweep:            "scheduled sweep received",
+}
+
+// recognise tells which kind of event p is, or why it is none.
+func recognise(p probe, event json.RawMessage) (Event, error) {
+	switch {
 	case p.Source == contract.SweepEventSource && p.DetailType == contract.SweepDetailType, p.Eventwire != "" && p.Eventwire == sweepInput.Eventwire:
-		h.log.InfoContext(ctx, "scheduled sweep received")
-		ctx, cancel := h.reserve(ctx)
-		defer cancel()
-		return h.startSweep(ctx)
+		return EventSweep, nil
 	case len(p.Job) > 0:
-		h.log.InfoContext(ctx, "CodePipeline job received")
-		return h.handleCodePipeline(ctx, event)
+		return EventCodePipeline, nil
 	case p.Source == contract.CodeCommitEventSource && p.DetailType == contract.CodeCommitStateChange:
-		h.log.InfoContext(ctx, "CodeCommit push received from EventBridge")
-		ctx, cancel := h.reserve(ctx)
-		defer cancel()
-		return h.handleCodeCommitStateChange(ctx, event)
+		return EventCodeCommitChange, nil
 	case len(p.Records) > 0:
 		sources := map[string]bool{}
 		for _, r := range p.Records {
@@ -91,23 +119,17 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) error {
 		}
 		switch {
 		case len(sources) == 1 && sources["aws:s3"]:
-			h.log.InfoContext(ctx, "S3 event received", "records", len(p.Records))
-			ctx, cancel := h.reserve(ctx)
-			defer cancel()
-			return h.handleS3(ctx, event)
+			return EventS3, nil
 		case len(sources) == 1 && sources["aws:codecommit"]:
-			h.log.InfoContext(ctx, "CodeCommit event received", "records", len(p.Records))
-			ctx, cancel := h.reserve(ctx)
-			defer cancel()
-			return h.handleCodeCommit(ctx, event)
+			return EventCodeCommit, nil
 		}
 		var names []string
 		for _, r := range p.Records {
 			names = append(names, fmt.Sprintf("%q", r.EventSource))
 		}
-		return fmt.Errorf("unrecognised event: records from event sources %s (want aws:s3, aws:codecommit or aws:sqs): %s", strings.Join(names, ", "), excerpt(event))
+		return 0, fmt.Errorf("unrecognised event: records from event sources %s (want aws:s3, aws:codecommit or aws:sqs): %s", strings.Join(names, ", "), Excerpt(event))
 	}
-	return fmt.Errorf("unrecognised event: neither S3, CodeCommit, CodePipeline nor a scheduled sweep: %s", excerpt(event))
+	return 0, fmt.Errorf("unrecognised event: neither S3, CodeCommit, CodePipeline nor a scheduled sweep: %s", Excerpt(event))
 }
 
 // reserve ends ctx DeadlineReserve before its deadline, so that a run cut
@@ -120,8 +142,8 @@ func (h *Handler) reserve(ctx context.Context) (context.Context, context.CancelF
 	return ctx, func() {}
 }
 
-// excerpt is the start of an event, for error messages.
-func excerpt(event []byte) string {
+// Excerpt is the start of an event, for error messages.
+func Excerpt(event []byte) string {
 	const n = 200
 	s := strings.Join(strings.Fields(string(event)), " ")
 	if len(s) > n {
@@ -140,7 +162,7 @@ func (h *Handler) bucketAccepted(ctx context.Context, bucket, key string) bool {
 	if h.cfg.Bucket != "" && bucket == h.cfg.Bucket {
 		return true
 	}
-	h.log.ErrorContext(ctx, "refused S3 record: not the definitions bucket", "bucket", bucket, "key", key, "want", expected(h.cfg.Bucket, contract.EnvBucket))
+	h.log.ErrorContext(ctx, "refused S3 record: not the definitions bucket", "bucket", bucket, "key", key, "want", Expected(h.cfg.Bucket, contract.EnvBucket))
 	return false
 }
 
@@ -150,7 +172,7 @@ func (h *Handler) repositoryAccepted(ctx context.Context, repository, ref string
 	if h.cfg.Repository != "" && repository == h.cfg.Repository {
 		return true
 	}
-	h.log.ErrorContext(ctx, "refused CodeCommit event: not the configured repository", "repository", repository, "ref", ref, "want", expected(h.cfg.Repository, contract.EnvRepository))
+	h.log.ErrorContext(ctx, "refused CodeCommit event: not the configured repository", "repository", repository, "ref", ref, "want", Expected(h.cfg.Repository, contract.EnvRepository))
 	return false
 }
 
@@ -160,14 +182,14 @@ func (h *Handler) branchAccepted(ctx context.Context, repository, ref string) bo
 	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok && slices.Contains(h.cfg.Branches, b) {
 		return true
 	}
-	want := expected(strings.Join(h.cfg.Branches, ", "), contract.EnvBranches)
+	want := Expected(strings.Join(h.cfg.Branches, ", "), contract.EnvBranches)
 	h.log.ErrorContext(ctx, "refused CodeCommit event: not a configured branch", "repository", repository, "ref", ref, "want", want)
 	return false
 }
 
-// expected is what a refusal log line says was expected: the setting's
+// Expected is what a refusal log line says was expected: the setting's
 // value, or that it is not set.
-func expected(value, env string) string {
+func Expected(value, env string) string {
 	if value == "" {
 		return "none (" + env + " is not set: this source is not accepted)"
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
@@ -105,13 +106,13 @@ func TestSettingsFromEnv(t *testing.T) {
 
 // e2e builds the handler as the deployer's main does, with the real
 // reconciler, against moto, with a function and a queue to wire.
-func e2e(t *testing.T, cfg aws.Config) (*deployer.Handler, *deployertest.Env, *awsfixture.Fixture) {
+func e2e(t *testing.T, cfg aws.Config) (*compose.Handler, *deployertest.Env, *awsfixture.Fixture) {
 	t.Helper()
 	return e2eWith(t, cfg, deployer.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket})
 }
 
 // e2eWith is e2e with the deployer's settings s.
-func e2eWith(t *testing.T, cfg aws.Config, s deployer.Settings) (*deployer.Handler, *deployertest.Env, *awsfixture.Fixture) {
+func e2eWith(t *testing.T, cfg aws.Config, s deployer.Settings) (*compose.Handler, *deployertest.Env, *awsfixture.Fixture) {
 	t.Helper()
 	e := deployertest.NewEnv(t)
 	fx := awsfixture.New(mototest.Shared(t).Config(t))
@@ -123,7 +124,7 @@ func e2eWith(t *testing.T, cfg aws.Config, s deployer.Settings) (*deployer.Handl
 		t.Fatal(err)
 	}
 	d := reconcile.New(cfg, s.ReconcileOptions(e.Config.Logger))
-	h := deployer.NewFromConfig(cfg, d, s, e.Config.Logger, deployertest.S3Options)
+	h := compose.NewFromConfig(cfg, d, s, e.Config.Logger, deployertest.S3Options)
 	return h, e, fx
 }
 
@@ -304,7 +305,7 @@ func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testin
 	}
 
 	d := reconcile.New(cfg, deployer.Settings{AllowTakeover: true}.ReconcileOptions(nil))
-	allowed := deployer.NewFromConfig(cfg, d, deployer.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket, AllowTakeover: true}, e.Config.Logger, deployertest.S3Options)
+	allowed := compose.NewFromConfig(cfg, d, deployer.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket, AllowTakeover: true}, e.Config.Logger, deployertest.S3Options)
 	put, _ = json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E6", false))
 	if err := allowed.Handle(ctx, put); err != nil {
 		t.Fatal(err)

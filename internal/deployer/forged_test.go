@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
@@ -55,15 +56,15 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 		return b
 	}
 	push := func(t *testing.T) json.RawMessage {
-		return deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": c2, "Next": c2})
+		return deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": deployertest.C2, "Next": deployertest.C2})
 	}
 	bridge := func(t *testing.T) json.RawMessage {
-		return deployertest.Event(t, "codecommit-eventbridge.json", map[string]string{"Commit": c2, "Old": c1, "Event": "referenceUpdated"})
+		return deployertest.Event(t, "codecommit-eventbridge.json", map[string]string{"Commit": deployertest.C2, "Old": deployertest.C1, "Event": "referenceUpdated"})
 	}
 	tests := []struct {
 		name    string
 		event   func(t *testing.T) json.RawMessage
-		setup   func(c *deployer.Config)
+		setup   func(c *compose.Config)
 		wantLog string // the refusal (each line's start); "" when the event is accepted
 	}{
 		{
@@ -78,7 +79,7 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 		{
 			name:    "S3: no bucket configured",
 			event:   func(t *testing.T) json.RawMessage { return s3Event(t, deployertest.Bucket) },
-			setup:   func(c *deployer.Config) { c.Bucket = "" },
+			setup:   func(c *compose.Config) { c.Bucket = "" },
 			wantLog: "ERROR refused S3 record: not the definitions bucket bucket=" + deployertest.Bucket + " key=" + key + " want=none (EVENTWIRE_BUCKET is not set: this source is not accepted)",
 		},
 		{
@@ -127,13 +128,13 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 		{
 			name:    "CodeCommit: no repository configured",
 			event:   bridge,
-			setup:   func(c *deployer.Config) { c.Repository = "" },
+			setup:   func(c *compose.Config) { c.Repository = "" },
 			wantLog: "ERROR refused CodeCommit event: not the configured repository repository=definitions ref=refs/heads/main want=none (EVENTWIRE_REPOSITORY is not set: this source is not accepted)",
 		},
 		{
 			name:    "CodeCommit: no branches configured",
 			event:   push,
-			setup:   func(c *deployer.Config) { c.Branches = nil },
+			setup:   func(c *compose.Config) { c.Branches = nil },
 			wantLog: "ERROR refused CodeCommit event: not a configured branch repository=definitions ref=refs/heads/main want=none (EVENTWIRE_BRANCHES is not set: this source is not accepted)",
 		},
 	}
@@ -146,12 +147,12 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 			counted.HTTPClient = calls
 			e.Config.S3 = s3.NewFromConfig(counted, deployertest.S3Options)
 			e.Config.Store = records.New(dynamodb.NewFromConfig(counted), deployertest.Table, records.Options{})
-			repo := &fakeRepo{
-				name: "definitions", pageSize: 10,
-				parents: map[string][]string{c1: {}, c2: {c1}},
-				trees:   map[string]map[string]string{c1: {}, c2: {key: deployertest.SQSFile("orders", "orders", 5)}},
+			repo := &deployertest.FakeRepo{
+				Name: "definitions", PageSize: 10,
+				Parents: map[string][]string{deployertest.C1: {}, deployertest.C2: {deployertest.C1}},
+				Trees:   map[string]map[string]string{deployertest.C1: {}, deployertest.C2: {key: deployertest.SQSFile("orders", "orders", 5)}},
 			}
-			js := newCodeCommitServer(t, repo)
+			js := deployertest.NewCodeCommitServer(t, repo)
 			e.Config.CodeCommit = e.CodeCommit(js)
 			if tt.setup != nil {
 				tt.setup(&e.Config)

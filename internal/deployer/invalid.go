@@ -12,25 +12,25 @@ import (
 	"github.com/eventwire/eventwire/internal/records"
 )
 
-// parse parses a file; a failure is written as an invalid record (under
+// Parse parses a file; a failure is written as an invalid record (under
 // the function the file seems to name) and returned as the error.
-func (h *Handler) parse(ctx context.Context, tr records.Trigger, source, path string, data, functionDef []byte) (*definition.File, *records.Record, error) {
-	f, errs, ref, err := h.validate(ctx, tr, path, data, functionDef)
+func (h *Handler) Parse(ctx context.Context, tr records.Trigger, source, path string, data, functionDef []byte) (*definition.File, *records.Record, error) {
+	f, errs, ref, err := h.Validate(ctx, tr, path, data, functionDef)
 	if err != nil || errs == nil {
 		return f, nil, err
 	}
-	written, err := h.recordInvalid(ctx, tr, source, ref, errs)
+	written, err := h.RecordInvalid(ctx, tr, source, ref, errs)
 	if err != nil {
 		return nil, nil, err
 	}
 	return nil, &written, errors.New(strings.Join(errs, "\n"))
 }
 
-// validate parses a file (with the Policy, if one is set) and checks that
+// Validate parses a file (with the Policy, if one is set) and checks that
 // the deployer may wire its function from there (path is an S3 key for
 // TriggerS3). A file that does not validate gives its errors, and the
 // function it seems to name; err is a failure to get the Policy.
-func (h *Handler) validate(ctx context.Context, tr records.Trigger, path string, data, functionDef []byte) (*definition.File, []string, string, error) {
+func (h *Handler) Validate(ctx context.Context, tr records.Trigger, path string, data, functionDef []byte) (*definition.File, []string, string, error) {
 	parseFile := h.cfg.Parse
 	if h.cfg.Policy != nil {
 		p, err := h.cfg.Policy(ctx)
@@ -41,17 +41,17 @@ func (h *Handler) validate(ctx context.Context, tr records.Trigger, path string,
 	}
 	f, perr := parseFile(path, data, functionDef)
 	if perr != nil {
-		return nil, errorLines(perr), guessFunction(data, functionDef), nil
+		return nil, ErrorLines(perr), guessFunction(data, functionDef), nil
 	}
-	if msg := h.outOfBounds(tr, path, f.Function); msg != "" {
+	if msg := h.OutOfBounds(tr, path, f.Function); msg != "" {
 		return nil, []string{path + ": " + msg}, f.Function, nil
 	}
 	return f, nil, f.Function, nil
 }
 
-// outOfBounds says why the deployer may not wire function ref from the
+// OutOfBounds says why the deployer may not wire function ref from the
 // file at path (an S3 key for TriggerS3), or "".
-func (h *Handler) outOfBounds(tr records.Trigger, path, ref string) string {
+func (h *Handler) OutOfBounds(tr records.Trigger, path, ref string) string {
 	name := records.FunctionKey(ref)
 	switch {
 	case h.cfg.Self != "" && name == h.cfg.Self:
@@ -79,9 +79,9 @@ func longestPrefix(m map[string]string, key string) (prefix, value string, ok bo
 	return prefix, value, ok
 }
 
-// recordInvalid logs and records a file's validation errors (final: the
+// RecordInvalid logs and records a file's validation errors (final: the
 // run ends there) under the function ref.
-func (h *Handler) recordInvalid(ctx context.Context, tr records.Trigger, source, ref string, errs []string) (records.Record, error) {
+func (h *Handler) RecordInvalid(ctx context.Context, tr records.Trigger, source, ref string, errs []string) (records.Record, error) {
 	rec := records.Record{
 		Function:    records.FunctionKey(ref),
 		FunctionRef: ref,
@@ -91,17 +91,17 @@ func (h *Handler) recordInvalid(ctx context.Context, tr records.Trigger, source,
 		Mode:        records.ModeApply,
 		Outcome:     records.Invalid,
 		Errors:      errs,
-		RequestID:   requestID(ctx),
+		RequestID:   RequestID(ctx),
 	}
 	h.log.ErrorContext(ctx, "invalid definition file", "function", rec.Function, "source", source, "errors", rec.Errors)
 	return h.cfg.Store.PutRecord(ctx, rec)
 }
 
-// conflicts finds the files of one run that would undo each other on every
+// Conflicts finds the files of one run that would undo each other on every
 // apply, as the CLI does (definition.Conflicts: two files of one function
 // and qualifier, or one target group or API route given to two functions).
 // It returns the errors by the path of the later file they name.
-func conflicts(files []*definition.File) map[string][]string {
+func Conflicts(files []*definition.File) map[string][]string {
 	out := map[string][]string{}
 	for _, e := range definition.Conflicts(files) {
 		out[e.File] = append(out[e.File], e.Error())
@@ -109,9 +109,9 @@ func conflicts(files []*definition.File) map[string][]string {
 	return out
 }
 
-// errorLines splits an error into its lines (definition.Errors prints one
+// ErrorLines splits an error into its lines (definition.Errors prints one
 // error a line).
-func errorLines(err error) []string {
+func ErrorLines(err error) []string {
 	var out []string
 	for _, l := range strings.Split(err.Error(), "\n") {
 		if l = strings.TrimSpace(l); l != "" {

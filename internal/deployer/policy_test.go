@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
@@ -118,7 +119,7 @@ func TestOwnAccount_FromLambdaContextElseSTSOnce(t *testing.T) {
 			cfg := mototest.Shared(t).Config(t)
 			calls := mototest.Record(&cfg)
 			e := deployertest.NewEnv(t)
-			h := deployer.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), deployer.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket}, e.Config.Logger, deployertest.S3Options)
+			h := compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), deployer.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket}, e.Config.Logger, deployertest.S3Options)
 			const key = "orders/_lambdaeventsourcedef.json"
 			// Two files, each in a foreign account: the account is
 			// found for the first and kept for the second.

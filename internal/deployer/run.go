@@ -26,42 +26,42 @@ func owner(ctx context.Context) string {
 	return "local-" + records.NewID()
 }
 
-func requestID(ctx context.Context) string {
+func RequestID(ctx context.Context) string {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		return lc.AwsRequestID
 	}
 	return ""
 }
 
-// work is one definition file to apply, plan or tear down.
-type work struct {
-	trigger records.Trigger
-	// source names where the file came from, for records and logs.
-	source string
-	mode   records.Mode
-	// file is the parsed file (apply and plan).
-	file *definition.File
-	// functionRef is the function to tear down (destroy), and former the
+// Work is one definition file to apply, plan or tear down.
+type Work struct {
+	Trigger records.Trigger
+	// Source names where the file came from, for records and logs.
+	Source string
+	Mode   records.Mode
+	// File is the parsed file (apply and plan).
+	File *definition.File
+	// FunctionRef is the function to tear down (destroy), and former the
 	// push sources of the file last applied for it, if known.
-	functionRef string
-	former      []definition.PushSource
+	FunctionRef string
+	Former      []definition.PushSource
 }
 
-// result is the end of one run.
-type result struct {
-	record records.Record
-	plan   *plan.Plan
-	// err is an AWS failure (or a held lease): retryable; or, as a
+// Result is the end of one run.
+type Result struct {
+	Record records.Record
+	Plan   *plan.Plan
+	// Err is an AWS failure (or a held lease): retryable; or, as a
 	// refusedError, a final refusal (recorded, not retried).
-	err error
+	Err error
 }
 
-// run carries one piece of work out under the function's lease and writes
+// Run carries one piece of work out under the function's lease and writes
 // its record: take the lease, plan, apply (or only plan), record.
-func (h *Handler) run(ctx context.Context, w work) result {
+func (h *Handler) Run(ctx context.Context, w Work) Result {
 	r := h.newRun(ctx, w)
-	var res result
-	if err := h.withLease(ctx, r.rec.Function, r.log, func(ctx context.Context) {
+	var res Result
+	if err := h.WithLease(ctx, r.rec.Function, r.log, func(ctx context.Context) {
 		res = h.execute(ctx, r, w)
 	}); err != nil {
 		return r.fail(ctx, nil, err)
@@ -69,9 +69,9 @@ func (h *Handler) run(ctx context.Context, w work) result {
 	return res
 }
 
-// withLease runs body holding the lease of function (a bare name, see
+// WithLease runs body holding the lease of function (a bare name, see
 // records.FunctionKey), and returns the failure to take it.
-func (h *Handler) withLease(ctx context.Context, function string, log *slog.Logger, body func(context.Context)) error {
+func (h *Handler) WithLease(ctx context.Context, function string, log *slog.Logger, body func(context.Context)) error {
 	lease, err := h.cfg.Store.AcquireLease(ctx, function, owner(ctx), h.leaseOptions(ctx, log))
 	if err != nil {
 		return err
@@ -87,20 +87,20 @@ func (h *Handler) withLease(ctx context.Context, function string, log *slog.Logg
 
 // execute plans w, applies it (or only plans), and writes its record; the
 // caller holds the function's lease.
-func (h *Handler) execute(ctx context.Context, r *runState, w work) result {
+func (h *Handler) execute(ctx context.Context, r *runState, w Work) Result {
 	p, err := h.planWork(ctx, w)
 	if err != nil {
 		return r.fail(ctx, nil, err)
 	}
 	r.setPlan(p)
-	h.logPlan(ctx, r.log, p, w.mode)
+	h.logPlan(ctx, r.log, p, w.Mode)
 
 	if err := p.ConflictError(); err != nil {
 		// Nothing is applied: final, and not the active declaration.
 		r.rec.Changes = 0
 		return r.refuse(ctx, p, records.Conflict, err, "")
 	}
-	if w.mode == records.ModePlan {
+	if w.Mode == records.ModePlan {
 		r.rec.Outcome = records.Planned
 	} else {
 		if err := h.cfg.Deployer.Apply(ctx, p); err != nil {
@@ -122,24 +122,26 @@ type runState struct {
 }
 
 // newRun starts the record of a run of w.
-func (h *Handler) newRun(ctx context.Context, w work) *runState {
-	ref := w.functionRef
-	if w.file != nil {
-		ref = w.file.Function
+func (h *Handler) newRun(ctx context.Context, w Work) *runState {
+	rec := h.Record(ctx, w)
+	return &runState{h: h, rec: rec, log: h.log.With("function", rec.Function, "source", w.Source, "mode", string(w.Mode))}
+}
+
+// Record is the record of a run of w, started now: its function, source,
+// trigger, mode and request id.
+func (h *Handler) Record(ctx context.Context, w Work) records.Record {
+	ref := w.FunctionRef
+	if w.File != nil {
+		ref = w.File.Function
 	}
-	fn := records.FunctionKey(ref)
-	return &runState{
-		h: h,
-		rec: records.Record{
-			Function:    fn,
-			FunctionRef: ref,
-			Start:       h.now(),
-			Trigger:     w.trigger,
-			Source:      w.source,
-			Mode:        w.mode,
-			RequestID:   requestID(ctx),
-		},
-		log: h.log.With("function", fn, "source", w.source, "mode", string(w.mode)),
+	return records.Record{
+		Function:    records.FunctionKey(ref),
+		FunctionRef: ref,
+		Start:       h.now(),
+		Trigger:     w.Trigger,
+		Source:      w.Source,
+		Mode:        w.Mode,
+		RequestID:   RequestID(ctx),
 	}
 }
 
@@ -172,19 +174,19 @@ func (h *Handler) leaseOptions(ctx context.Context, log *slog.Logger) records.Le
 }
 
 // planWork plans w: the file's plan, or the teardown of its function.
-func (h *Handler) planWork(ctx context.Context, w work) (*plan.Plan, error) {
+func (h *Handler) planWork(ctx context.Context, w Work) (*plan.Plan, error) {
 	var p *plan.Plan
 	var err error
-	if w.mode == records.ModeDestroy {
-		p, err = h.cfg.Deployer.PlanDestroy(ctx, w.functionRef, w.former)
+	if w.Mode == records.ModeDestroy {
+		p, err = h.cfg.Deployer.PlanDestroy(ctx, w.FunctionRef, w.Former)
 	} else {
-		p, err = h.cfg.Deployer.Plan(ctx, w.file)
+		p, err = h.cfg.Deployer.Plan(ctx, w.File)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if p.Source == "" {
-		p.Source = w.source
+		p.Source = w.Source
 	}
 	return p, nil
 }
@@ -194,9 +196,9 @@ func (r *runState) setPlan(p *plan.Plan) { r.rec.SetPlan(p) }
 
 // fail records the run as failed with err (and the plan, if there was
 // one) and returns err, joined with a failure to write the record.
-func (r *runState) fail(ctx context.Context, p *plan.Plan, err error) result {
+func (r *runState) fail(ctx context.Context, p *plan.Plan, err error) Result {
 	r.rec.Outcome = records.Failed
-	r.rec.Errors = errorLines(err)
+	r.rec.Errors = ErrorLines(err)
 	r.rec.Duration = r.h.now().Sub(r.rec.Start)
 	r.log.ErrorContext(ctx, "deployment failed", "error", err.Error())
 	// The record must not be lost to a context that is running out.
@@ -204,14 +206,14 @@ func (r *runState) fail(ctx context.Context, p *plan.Plan, err error) result {
 	if perr != nil {
 		err = errors.Join(err, perr)
 	}
-	return result{record: written, plan: p, err: err}
+	return Result{Record: written, Plan: p, Err: err}
 }
 
 // refuse records the run with outcome (refused, or conflict: final) with
 // err and, if any, hint, and returns err as a refusedError.
-func (r *runState) refuse(ctx context.Context, p *plan.Plan, outcome records.Outcome, err error, hint string) result {
+func (r *runState) refuse(ctx context.Context, p *plan.Plan, outcome records.Outcome, err error, hint string) Result {
 	r.rec.Outcome = outcome
-	r.rec.Errors = errorLines(err)
+	r.rec.Errors = ErrorLines(err)
 	if hint != "" {
 		r.rec.Errors = append(r.rec.Errors, hint)
 		err = fmt.Errorf("%w\n%s", err, hint)
@@ -221,20 +223,20 @@ func (r *runState) refuse(ctx context.Context, p *plan.Plan, outcome records.Out
 	written, perr := r.h.cfg.Store.PutRecord(context.WithoutCancel(ctx), r.rec)
 	if perr != nil {
 		// The refusal is not recorded: retried, to record it.
-		return result{record: r.rec, plan: p, err: errors.Join(err, perr)}
+		return Result{Record: r.rec, Plan: p, Err: errors.Join(err, perr)}
 	}
-	return result{record: written, plan: p, err: refusedError{err: err}}
+	return Result{Record: written, Plan: p, Err: refusedError{err: err}}
 }
 
 // succeed writes the record of a run that planned or applied.
-func (r *runState) succeed(ctx context.Context, p *plan.Plan) result {
+func (r *runState) succeed(ctx context.Context, p *plan.Plan) Result {
 	r.rec.Duration = r.h.now().Sub(r.rec.Start)
 	written, err := r.h.cfg.Store.PutRecord(context.WithoutCancel(ctx), r.rec)
 	if err != nil {
-		return result{record: r.rec, plan: p, err: err}
+		return Result{Record: r.rec, Plan: p, Err: err}
 	}
 	r.log.InfoContext(ctx, "deployment "+string(r.rec.Outcome), "changes", r.rec.Changes, "record", written.ID, "duration_ms", r.rec.Duration.Milliseconds())
-	return result{record: written, plan: p}
+	return Result{Record: written, Plan: p}
 }
 
 // logPlan writes, in plan mode, one line per planned change with stable

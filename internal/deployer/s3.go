@@ -34,12 +34,12 @@ type S3API interface {
 	ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsInput, opts ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error)
 }
 
-// maxFileBytes is how much of a definition file is read: the parser refuses
+// MaxFileBytes is how much of a definition file is read: the parser refuses
 // anything over 1 MiB, so one byte more is enough for it to say so.
-const maxFileBytes = 1<<20 + 1
+const MaxFileBytes = 1<<20 + 1
 
-// errNoObject: the object (or that version of it) does not exist.
-var errNoObject = errors.New("no such object")
+// ErrNoObject: the object (or that version of it) does not exist.
+var ErrNoObject = errors.New("no such object")
 
 // getObject reads at most limit bytes of an object (at versionID, if set),
 // and returns the version read.
@@ -53,7 +53,7 @@ func getObject(ctx context.Context, api S3API, bucket, key, versionID string, li
 		var nsk *s3types.NoSuchKey
 		var ae smithy.APIError
 		if errors.As(err, &nsk) || (errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NoSuchVersion")) {
-			err = errors.Join(errNoObject, err)
+			err = errors.Join(ErrNoObject, err)
 		}
 		return nil, "", fmt.Errorf("get s3://%s/%s%s: %w", bucket, key, versionSuffix(versionID), err)
 	}
@@ -81,8 +81,8 @@ func siblingKey(key string) string {
 	return dir + "/" + contract.FunctionDefFileName
 }
 
-// isDefinitionPath reports whether a key or path names a definition file.
-func isDefinitionPath(p string) bool { return path.Base(p) == contract.DefinitionFileName }
+// IsDefinitionPath reports whether a key or path names a definition file.
+func IsDefinitionPath(p string) bool { return path.Base(p) == contract.DefinitionFileName }
 
 // handleS3 handles each record of an S3 event, in order. Records are
 // decoded one by one: one that cannot be decoded is logged and skipped
@@ -100,7 +100,7 @@ func (h *Handler) handleS3(ctx context.Context, raw json.RawMessage) error {
 	for i, rec := range ev.Records {
 		var r events.S3EventRecord
 		if err := json.Unmarshal(rec, &r); err != nil {
-			h.log.ErrorContext(ctx, "ignored S3 event record that cannot be decoded", "record", i, "error", err.Error(), "excerpt", excerpt(rec))
+			h.log.ErrorContext(ctx, "ignored S3 event record that cannot be decoded", "record", i, "error", err.Error(), "excerpt", Excerpt(rec))
 			continue
 		}
 		if err := h.s3Record(ctx, r); err != nil {
@@ -170,7 +170,7 @@ func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 	}
 	obj := r.S3.Object
 	log := h.log.With("bucket", bucket, "key", key, "event", r.EventName, "sequencer", obj.Sequencer)
-	if !isDefinitionPath(key) {
+	if !IsDefinitionPath(key) {
 		log.InfoContext(ctx, "ignored S3 key: not a definition file", "want", contract.DefinitionFileName)
 		return nil
 	}
@@ -192,7 +192,7 @@ func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 // recorded (final) and keeps the key's previous declaration.
 func (h *Handler) s3Put(ctx context.Context, c *s3Change) error {
 	x, err := h.readS3File(ctx, c.bucket, c.key, c.obj.VersionID)
-	if errors.Is(err, errNoObject) {
+	if errors.Is(err, ErrNoObject) {
 		c.log.WarnContext(ctx, "ignored S3 event: the object version does not exist", "error", err.Error())
 		return nil
 	}
@@ -214,7 +214,7 @@ func (h *Handler) s3Put(ctx context.Context, c *s3Change) error {
 	if err != nil {
 		return err
 	}
-	return h.s3Index(ctx, c, st, change, map[string]*definition.File{fileKey(x.src): x.file})
+	return h.s3Index(ctx, c, st, change, map[string]*definition.File{FileKey(x.src): x.file})
 }
 
 // s3File is a definition file of the bucket read at one version (with
@@ -234,14 +234,14 @@ type s3File struct {
 // readS3File reads the file at bucket/key at version, and its sibling: an
 // error wrapping errNoObject if that version does not exist.
 func (h *Handler) readS3File(ctx context.Context, bucket, key, version string) (*s3File, error) {
-	data, _, err := getObject(ctx, h.cfg.S3, bucket, key, version, maxFileBytes)
+	data, _, err := getObject(ctx, h.cfg.S3, bucket, key, version, MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
 	x := &s3File{src: records.S3Source(bucket, key, version), data: data}
-	sib, sibVersion, err := getObject(ctx, h.cfg.S3, bucket, siblingKey(key), "", maxFileBytes)
+	sib, sibVersion, err := getObject(ctx, h.cfg.S3, bucket, siblingKey(key), "", MaxFileBytes)
 	switch {
-	case errors.Is(err, errNoObject):
+	case errors.Is(err, ErrNoObject):
 		return x, nil
 	case err != nil:
 		return nil, err
@@ -254,7 +254,7 @@ func (h *Handler) readS3File(ctx context.Context, bucket, key, version string) (
 // prefixes' functions).
 func (h *Handler) validateS3File(ctx context.Context, x *s3File) error {
 	var err error
-	x.file, x.errs, x.ref, err = h.validate(ctx, records.TriggerS3, x.src.Key, x.data, x.sib)
+	x.file, x.errs, x.ref, err = h.Validate(ctx, records.TriggerS3, x.src.Key, x.data, x.sib)
 	return err
 }
 
@@ -265,7 +265,7 @@ func (h *Handler) validateS3File(ctx context.Context, x *s3File) error {
 func (h *Handler) s3FileChange(ctx context.Context, x *s3File, seq, tag string) (records.Change, error) {
 	change := records.Change{Kind: records.Declare, Source: x.src, Sequencer: seq, Tag: tag}
 	if x.file == nil {
-		if _, err := h.recordInvalid(ctx, records.TriggerS3, x.src.String(), x.ref, x.errs); err != nil {
+		if _, err := h.RecordInvalid(ctx, records.TriggerS3, x.src.String(), x.ref, x.errs); err != nil {
 			return change, err
 		}
 		change.Kind = records.InvalidFile
@@ -333,9 +333,9 @@ func (h *Handler) s3Index(ctx context.Context, c *s3Change, st records.SourceSta
 func (h *Handler) s3Converge(ctx context.Context, c *s3Change, st records.SourceState, first string, files map[string]*definition.File) error {
 	var errs []error
 	for _, fn := range st.Pending.Sorted(first) {
-		err := h.converge(ctx, convergence{
-			trigger: records.TriggerS3, fn: fn, event: c.source(),
-			batch: map[string]bool{c.src().ID(): true}, files: files, pending: st.Pending,
+		err := h.Converge(ctx, Convergence{
+			Trigger: records.TriggerS3, Fn: fn, Event: c.source(),
+			Batch: map[string]bool{c.src().ID(): true}, Files: files, Pending: st.Pending,
 		})
 		if err != nil {
 			errs = append(errs, err)
@@ -359,7 +359,7 @@ func (h *Handler) s3Removal(ctx context.Context, c *s3Change) error {
 	case err == nil:
 		c.log.InfoContext(ctx, "ignored S3 removal: the key still has a current object")
 		return nil
-	case errors.Is(err, errNoObject):
+	case errors.Is(err, ErrNoObject):
 	default:
 		// AccessDenied included: a refused read is not an absence (the
 		// stack grants s3:ListBucket, so a missing key answers 404), and

@@ -17,6 +17,7 @@ import (
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
@@ -88,7 +89,7 @@ func newScopeWorld(t *testing.T, cfg aws.Config) scopeWorld {
 
 // scopeHandler is the deployer's handler on cfg, with the real reconciler
 // and the settings of its environment: the table of e and env.
-func scopeHandler(t *testing.T, e *deployertest.Env, cfg aws.Config, env map[string]string) *deployer.Handler {
+func scopeHandler(t *testing.T, e *deployertest.Env, cfg aws.Config, env map[string]string) *compose.Handler {
 	t.Helper()
 	all := map[string]string{contract.EnvTable: deployertest.Table, contract.EnvBucket: deployertest.Bucket}
 	for k, v := range env {
@@ -98,7 +99,7 @@ func scopeHandler(t *testing.T, e *deployertest.Env, cfg aws.Config, env map[str
 	if err != nil {
 		t.Fatal(err)
 	}
-	return deployer.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), s, e.Config.Logger, deployertest.S3Options)
+	return compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), s, e.Config.Logger, deployertest.S3Options)
 }
 
 // A file naming an API that the stack's apiIds does not list (none by

@@ -211,7 +211,7 @@ var Calls = map[string]Call{
 	// type queue). The deployer's event source mapping receives and
 	// deletes them: Lambda's calls, with the role's grant that CDK's
 	// SqsEventSource adds.
-	"deployer.SQSAPI.SendMessageBatch": {By: Deployer, Write: true, Requests: []Request{On("EnqueueSweepChecks", "sqs:SendMessage", QueueARN)}},
+	"sweep.SQSAPI.SendMessageBatch": {By: Deployer, Write: true, Requests: []Request{On("EnqueueSweepChecks", "sqs:SendMessage", QueueARN)}},
 }
 
 // Values fill the placeholders of the templates: concrete names for a

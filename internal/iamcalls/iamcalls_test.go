@@ -16,6 +16,7 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
 	"github.com/eventwire/eventwire/internal/aws/stssvc"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/golden"
 )
@@ -36,7 +37,7 @@ var APIs = map[string]reflect.Type{
 	"deployer.CodeCommitAPI":     reflect.TypeFor[deployer.CodeCommitAPI](),
 	"deployer.CodePipelineAPI":   reflect.TypeFor[deployer.CodePipelineAPI](),
 	"deployer.CallerIdentityAPI": reflect.TypeFor[deployer.CallerIdentityAPI](),
-	"deployer.SQSAPI":            reflect.TypeFor[deployer.SQSAPI](),
+	"sweep.SQSAPI":               reflect.TypeFor[sweep.SQSAPI](),
 }
 
 // TestEveryCallIsClassified: Calls names exactly the methods of the

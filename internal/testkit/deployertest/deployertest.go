@@ -8,6 +8,7 @@ package deployertest
 import (
 	"bytes"
 	"context"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,15 +16,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"text/template"
 	"time"
-
-	goldenfile "github.com/eventwire/eventwire/internal/testkit/golden"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
@@ -33,8 +31,10 @@ import (
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/records"
+	goldenfile "github.com/eventwire/eventwire/internal/testkit/golden"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
 )
 
@@ -61,7 +61,7 @@ type Env struct {
 	Table    string
 	Deployer *FakeDeployer
 	Log      *LogRecorder
-	Config   deployer.Config
+	Config   compose.Config
 	// codeCommitURL, if set, is the fake CodeCommit server the handler of
 	// a world talks to.
 	CodeCommitURL string
@@ -89,7 +89,7 @@ func NewEnv(t *testing.T) *Env {
 	}
 	e.Table = Table
 	e.Store = records.New(db, Table, records.Options{})
-	e.Config = deployer.Config{
+	e.Config = compose.Config{Config: deployer.Config{
 		Deployer:  e.Deployer,
 		Store:     e.Store,
 		Parse:     definition.Parse,
@@ -97,11 +97,11 @@ func NewEnv(t *testing.T) *Env {
 		Logger:    slog.New(e.Log),
 		LeaseWait: time.Minute,
 		// The sources the stack would configure: the bucket above, the
-		// repository and branch of testdata's CodeCommit events.
+		// repository and branch of the CodeCommit events (events/).
 		Bucket:     Bucket,
 		Repository: "definitions",
 		Branches:   []string{"main"},
-	}
+	}}
 	return e
 }
 
@@ -112,7 +112,7 @@ func S3Options(o *s3.Options) {
 	o.DisableLogOutputChecksumValidationSkipped = true
 }
 
-func (e *Env) NewHandler() *deployer.Handler { return deployer.New(e.Config) }
+func (e *Env) NewHandler() *compose.Handler { return compose.New(e.Config) }
 
 // CodeCommit is a CodeCommit client of the fake server js.
 func (e *Env) CodeCommit(js *JSONServer) *codecommit.Client {
@@ -161,10 +161,16 @@ func (e *Env) Outcomes(function string) []string {
 	return out
 }
 
-// Event renders testdata/NAME with data and returns the JSON.
+// events are the templates of the events AWS sends the deployer.
+//
+//go:embed events/*.json
+var events embed.FS
+
+// Event renders the event template events/NAME with data and returns the
+// JSON.
 func Event(t *testing.T, name string, data any) json.RawMessage {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := events.ReadFile("events/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +183,7 @@ func Event(t *testing.T, name string, data any) json.RawMessage {
 		t.Fatal(err)
 	}
 	if !json.Valid(out.Bytes()) {
-		t.Fatalf("testdata/%s is not valid JSON once rendered:\n%s", name, out.String())
+		t.Fatalf("events/%s is not valid JSON once rendered:\n%s", name, out.String())
 	}
 	return out.Bytes()
 }

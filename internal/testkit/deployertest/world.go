@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
@@ -28,7 +29,7 @@ import (
 // target group. Functions are made per test (fn).
 type World struct {
 	*Env
-	h       *deployer.Handler
+	h       *compose.Handler
 	Fixture *awsfixture.Fixture
 	Seq     atomic.Int64
 	// names are made unique per world with prefix, so that runs of one
@@ -94,7 +95,7 @@ func (e *Env) World(t *testing.T, prefix string, functions, variants []string) *
 		cfg.HTTPClient = &http.Client{Transport: toServer{"CodeCommit_20150413.", u, http.DefaultTransport}}
 	}
 	w.Calls = mototest.Record(&cfg)
-	w.h = deployer.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), deployer.Settings{Table: e.Table, Bucket: e.Config.Bucket, Repository: e.Config.Repository, Branches: e.Config.Branches}, e.Config.Logger, S3Options)
+	w.h = compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), deployer.Settings{Table: e.Table, Bucket: e.Config.Bucket, Repository: e.Config.Repository, Branches: e.Config.Branches}, e.Config.Logger, S3Options)
 	return w
 }
 

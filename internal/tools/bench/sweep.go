@@ -20,12 +20,13 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
 	"golang.org/x/sync/errgroup"
 
 	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
+	deployersweep "github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
@@ -180,14 +181,14 @@ func (st *sweepStack) settings(s Sweep) deployer.Settings {
 // handler is one execution environment of the deployer on cfg, as
 // functions/deployer builds it: deployments paced at the quotas, the
 // sweep's checks at its share of them. Its log keeps warnings and errors.
-func (st *sweepStack) handler(cfg aws.Config, set deployer.Settings, metrics *lockedBuffer) *deployer.Handler {
+func (st *sweepStack) handler(cfg aws.Config, set deployer.Settings, metrics *lockedBuffer) *compose.Handler {
 	log := slog.New(slog.NewTextHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := set.ReconcileOptions(log)
 	opts.Pacer = quota.NewPacer(quotasUsed())
-	h := deployer.NewFromConfig(cfg, reconcile.New(cfg, opts), set, log, pathStyle)
-	h.PaceSweep(cfg, set.ReconcileOptions(log), quota.NewPacer(set.SweepQuotas(quotasUsed())))
+	h := compose.NewFromConfig(cfg, reconcile.New(cfg, opts), set, log, pathStyle)
+	h.Sweep.Pace(cfg, set.ReconcileOptions(log), quota.NewPacer(set.SweepQuotas(quotasUsed())))
 	if metrics != nil {
-		h.SetMetrics(metrics)
+		h.Sweep.SetMetrics(metrics)
 	}
 	return h
 }
@@ -197,7 +198,7 @@ func (st *sweepStack) handler(cfg aws.Config, set deployer.Settings, metrics *lo
 // declares them, as if each file had been uploaded once.
 func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world, progress func(string)) error {
 	var done atomic.Int64
-	h := deployer.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: slog.New(slog.DiscardHandler)}),
+	h := compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: slog.New(slog.DiscardHandler)}),
 		deployer.Settings{Table: sweepTable, Bucket: sweepBucket, FunctionPrefix: "bench-"},
 		slog.New(slog.NewTextHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelWarn})), pathStyle)
 	s3c := s3.NewFromConfig(cfg, pathStyle)
@@ -308,7 +309,7 @@ func (st *sweepStack) sweep(ctx context.Context, cfg aws.Config, p *faultproxy.P
 // messages), invokes the handler with each and deletes its messages. It
 // stops when the queue has none left; a failed check stops the bench (the
 // figures of a sweep that fails are not the figures of a sweep).
-func (st *sweepStack) consume(ctx context.Context, h *deployer.Handler, worker int, batches *atomic.Int64) error {
+func (st *sweepStack) consume(ctx context.Context, h *compose.Handler, worker int, batches *atomic.Int64) error {
 	for {
 		out, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(st.queueURL),
 			MaxNumberOfMessages: 10, VisibilityTimeout: 300})
@@ -318,7 +319,7 @@ func (st *sweepStack) consume(ctx context.Context, h *deployer.Handler, worker i
 		if len(out.Messages) == 0 {
 			return nil
 		}
-		raw, err := json.Marshal(deployer.SQSEventFor(st.queueARN, region, out.Messages))
+		raw, err := json.Marshal(deployersweep.SQSEventFor(st.queueARN, region, out.Messages))
 		if err != nil {
 			return err
 		}

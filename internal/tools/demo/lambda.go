@@ -18,6 +18,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/cli"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -79,7 +80,7 @@ func runLambda(ctx context.Context, cfg aws.Config, work string, w io.Writer) er
 		return err
 	}
 	log := slog.New(newLambdaLog(w))
-	handler := deployer.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: log}),
+	handler := compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: log}),
 		deployer.Settings{Table: demoTable, Bucket: demoBucket}, log, pathStyle)
 	fmt.Fprintf(w, "\ninvoking the deployer's handler with the S3 event, request id %s (its log lines follow, as CloudWatch Logs receives them):\n", demoRequestID)
 	if _, err := lambda.NewHandler(handler.Handle).Invoke(invocation(ctx), event); err != nil {

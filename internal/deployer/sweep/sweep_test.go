@@ -1,4 +1,4 @@
-package deployer_test
+package sweep_test
 
 import (
 	"bytes"
@@ -23,6 +23,8 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
+	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
@@ -60,21 +62,21 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 
 // handler is the deployer's handler with the sweep configured; heal sets
 // heal mode.
-func (sw *sweepWorld) handler(heal bool) *deployer.Handler {
+func (sw *sweepWorld) handler(heal bool) *compose.Handler {
 	cfg := sw.Config
 	cfg.Deployer = reconcile.New(sw.Env.AWS, reconcile.Options{})
-	cfg.Sweep = deployer.SweepConfig{
+	cfg.Sweep = sweep.Config{
 		QueueARN: sw.queueARN, QueueURL: sw.queueURL, SQS: sw.sqs, Heal: heal,
 		Mappings: lambdasvc.NewMappings(sw.Fixture.Lambda), Metrics: sw.metrics,
 	}
-	return deployer.New(cfg)
+	return compose.New(cfg)
 }
 
 // sweepTimeout bounds one sweep of a test (every batch of it).
 const sweepTimeout = 3 * time.Minute
 
 // sweep starts a sweep, then delivers its checks (start, drain).
-func (sw *sweepWorld) sweep(h *deployer.Handler) []string {
+func (sw *sweepWorld) sweep(h *compose.Handler) []string {
 	sw.T.Helper()
 	sw.start(h)
 	return sw.drain(h)
@@ -82,7 +84,7 @@ func (sw *sweepWorld) sweep(h *deployer.Handler) []string {
 
 // start starts a sweep with the schedule's event (the checks are left on
 // the queue).
-func (sw *sweepWorld) start(h *deployer.Handler) {
+func (sw *sweepWorld) start(h *compose.Handler) {
 	sw.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 	defer cancel()
@@ -96,7 +98,7 @@ func (sw *sweepWorld) start(h *deployer.Handler) {
 // drain delivers the sweep queue's messages to the handler, as the
 // deployer's mapping would (batches of up to 10, failed items left on the
 // queue), and returns the messages as "FUNCTION KIND".
-func (sw *sweepWorld) drain(h *deployer.Handler) []string {
+func (sw *sweepWorld) drain(h *compose.Handler) []string {
 	sw.T.Helper()
 	// Bounded: a check that hangs fails the test instead of hanging it.
 	ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
@@ -110,7 +112,7 @@ func (sw *sweepWorld) drain(h *deployer.Handler) []string {
 		if len(out.Messages) == 0 {
 			break
 		}
-		ev := deployer.SQSEventFor(sw.queueARN, "us-east-1", out.Messages)
+		ev := sweep.SQSEventFor(sw.queueARN, "us-east-1", out.Messages)
 		for _, m := range out.Messages {
 			var msg contract.SweepMessage
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil {

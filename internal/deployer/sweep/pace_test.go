@@ -1,4 +1,4 @@
-package deployer_test
+package sweep_test
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func TestSweepStart_LambdaCallsWaitForTheSweepsPacer(t *testing.T) {
 	}
 	h := sw.handler(false)
 	p := quota.NewPacer(map[string]quota.Quota{quota.Lambda: {Rate: 1, Burst: 1}})
-	h.PaceSweep(sw.Env.AWS, reconcile.Options{}, p)
+	h.Sweep.Pace(sw.Env.AWS, reconcile.Options{}, p)
 	if _, err := h.Invoke(ctx, json.RawMessage(contract.SweepInput)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package deployer_test
+package sweep_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
@@ -106,8 +107,8 @@ func TestSweep_FileMovedBothEventsLost_WiredFromTheNewKeyNeverUnwired(t *testing
 		}
 	}
 	wired("after the sweep")
-	if got := sw.Log.Grep(deployer.OrphanKeptLogMessage); len(got) != 0 {
-		t.Errorf("log lines %q: %q, want none", deployer.OrphanKeptLogMessage, got)
+	if got := sw.Log.Grep(sweep.OrphanKeptLogMessage); len(got) != 0 {
+		t.Errorf("log lines %q: %q, want none", sweep.OrphanKeptLogMessage, got)
 	}
 
 	removal, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, oldKey, marker, sw.NextSequencer(), true))

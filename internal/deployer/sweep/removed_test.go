@@ -1,4 +1,4 @@
-package deployer_test
+package sweep_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
 
@@ -206,8 +207,8 @@ func TestSweep_FileMovedAfterTheStartEventsDelayed_HealPrunesOnlyOnTheNextSweep(
 			if n := sw.mappings("moved"); n != 1 {
 				t.Errorf("after the first heal sweep: moved has %d mappings, want 1 (not pruned)", n)
 			}
-			if got := sw.Log.Grep(deployer.OrphanKeptLogMessage); len(got) != 1 {
-				t.Errorf("log lines %q: %q, want one", deployer.OrphanKeptLogMessage, got)
+			if got := sw.Log.Grep(sweep.OrphanKeptLogMessage); len(got) != 1 {
+				t.Errorf("log lines %q: %q, want one", sweep.OrphanKeptLogMessage, got)
 			}
 
 			if c.putArrives {

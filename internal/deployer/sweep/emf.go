@@ -1,4 +1,4 @@
-package deployer
+package sweep
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/eventwire/eventwire/internal/contract"
+	"github.com/eventwire/eventwire/internal/deployer"
 )
 
 // metric is one value of an Embedded Metric Format line.
@@ -26,18 +27,18 @@ type metric struct {
 // the JSON log format too, and CloudWatch Logs extracts the metrics of any
 // log event that is such an object. It also has "level", "message" and,
 // in an invocation, "requestId", like the deployer's other lines.
-func (h *Handler) emitMetrics(ctx context.Context, at time.Time, ms ...metric) {
-	deployer := h.cfg.Self
-	if deployer == "" {
-		deployer = "eventwire"
+func (s *Sweep) emitMetrics(ctx context.Context, at time.Time, ms ...metric) {
+	name := s.h.Self()
+	if name == "" {
+		name = "eventwire"
 	}
 	defs := make([]map[string]string, len(ms))
 	line := map[string]any{
-		contract.MetricDimension: deployer,
+		contract.MetricDimension: name,
 		"level":                  "INFO",
 		"message":                "sweep metrics",
 	}
-	if id := requestID(ctx); id != "" {
+	if id := deployer.RequestID(ctx); id != "" {
 		line["requestId"] = id
 	}
 	for i, m := range ms {
@@ -54,16 +55,16 @@ func (h *Handler) emitMetrics(ctx context.Context, at time.Time, ms ...metric) {
 	}
 	b, err := json.Marshal(line)
 	if err != nil {
-		h.log.ErrorContext(ctx, "encode metrics", "error", err.Error())
+		s.log.ErrorContext(ctx, "encode metrics", "error", err.Error())
 		return
 	}
-	w := h.cfg.Sweep.Metrics
+	w := s.cfg.Metrics
 	if w == nil {
 		w = os.Stdout
 	}
-	h.metricsMu.Lock()
-	defer h.metricsMu.Unlock()
+	s.metricsMu.Lock()
+	defer s.metricsMu.Unlock()
 	if _, err := w.Write(append(b, '\n')); err != nil {
-		h.log.ErrorContext(ctx, "write metrics", "error", err.Error())
+		s.log.ErrorContext(ctx, "write metrics", "error", err.Error())
 	}
 }

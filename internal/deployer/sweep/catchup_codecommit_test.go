@@ -1,4 +1,4 @@
-package deployer_test
+package sweep_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/records"
+	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
 
 // The sweep's start catching a CodeCommit branch up with pushes whose
@@ -28,26 +29,26 @@ func (sw *sweepWorld) declaredBy(t *testing.T, fn string) string {
 	return decls[0].Source.String()
 }
 
-// Through the real handler: functions applied through the push of c1, then
-// c2 on the branch changes kept's BatchSize with no push event delivered.
-// A report-only sweep's start indexes c1..c2 (one warning) and kept's check
-// reports it drifted at c2, changing nothing; a heal sweep applies it.
+// Through the real handler: functions applied through the push of deployertest.C1, then
+// deployertest.C2 on the branch changes kept's BatchSize with no push event delivered.
+// A report-only sweep's start indexes deployertest.C1..deployertest.C2 (one warning) and kept's check
+// reports it drifted at deployertest.C2, changing nothing; a heal sweep applies it.
 func TestSweep_CodeCommitPushLost_CaughtUpDriftedThenHealed_Fake(t *testing.T) {
 	sw, repo, _ := newRepoSweepWorld(t)
-	repo.update(func() { // no event delivered
-		repo.parents[c2] = []string{c1}
-		repo.trees[c2] = map[string]string{gonePath: queueFile("gone", 5), keptPath: queueFile("kept", 9)}
-		repo.refs[headRef] = c2
+	repo.Update(func() { // no event delivered
+		repo.Parents[deployertest.C2] = []string{deployertest.C1}
+		repo.Trees[deployertest.C2] = map[string]string{gonePath: queueFile("gone", 5), keptPath: queueFile("kept", 9)}
+		repo.Refs[headRef] = deployertest.C2
 	})
 
 	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("sweep messages (-want +got):\n%s", diff)
 	}
 	if got := sw.Log.Grep(deployer.BranchCaughtUpLogMessage); len(got) != 1 ||
-		!strings.Contains(got[0], "branch=main") || !strings.Contains(got[0], "from="+c1) || !strings.Contains(got[0], "to="+c2) {
+		!strings.Contains(got[0], "branch=main") || !strings.Contains(got[0], "from="+deployertest.C1) || !strings.Contains(got[0], "to="+deployertest.C2) {
 		t.Errorf("log lines of the catch-up: %q", got)
 	}
-	if got, want := sw.declaredBy(t, "kept"), "codecommit://definitions/"+keptPath+"@"+c2; got != want {
+	if got, want := sw.declaredBy(t, "kept"), "codecommit://definitions/"+keptPath+"@"+deployertest.C2; got != want {
 		t.Errorf("kept declared by %s, want %s", got, want)
 	}
 	if diff := cmp.Diff([]string{"gone in-sync 0", "kept drifted 1"}, sw.results()); diff != "" {
@@ -75,7 +76,7 @@ func TestSweep_CodeCommitPushLost_CaughtUpDriftedThenHealed_Fake(t *testing.T) {
 }
 
 // Through the real handler: gone's file moved to another path (its
-// BatchSize changed) in c2, whose push is lost. One heal sweep indexes the
+// BatchSize changed) in deployertest.C2, whose push is lost. One heal sweep indexes the
 // move as the push would have (the old path's declaration removed, the
 // new path's added, in one catch-up) and the check applies the new file:
 // the function is never unwired (its mapping keeps its UUID).
@@ -83,10 +84,10 @@ func TestSweep_CodeCommitMoveLost_WiredFromNewPath_Fake(t *testing.T) {
 	sw, repo, _ := newRepoSweepWorld(t)
 	ctx := context.Background()
 	uuid, _, _ := sw.mapping("gone")
-	repo.update(func() { // no event delivered
-		repo.parents[c2] = []string{c1}
-		repo.trees[c2] = map[string]string{movedPath: queueFile("gone", 6), keptPath: queueFile("kept", 5)}
-		repo.refs[headRef] = c2
+	repo.Update(func() { // no event delivered
+		repo.Parents[deployertest.C2] = []string{deployertest.C1}
+		repo.Trees[deployertest.C2] = map[string]string{movedPath: queueFile("gone", 6), keptPath: queueFile("kept", 5)}
+		repo.Refs[headRef] = deployertest.C2
 	})
 
 	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.sweep(sw.handler(true))); diff != "" {
@@ -95,7 +96,7 @@ func TestSweep_CodeCommitMoveLost_WiredFromNewPath_Fake(t *testing.T) {
 	if diff := cmp.Diff([]string{"gone healed 1", "kept in-sync 0"}, sw.results()); diff != "" {
 		t.Errorf("drift results (-want +got):\n%s", diff)
 	}
-	if got, want := sw.declaredBy(t, "gone"), "codecommit://definitions/"+movedPath+"@"+c2; got != want {
+	if got, want := sw.declaredBy(t, "gone"), "codecommit://definitions/"+movedPath+"@"+deployertest.C2; got != want {
 		t.Errorf("gone declared by %s, want %s", got, want)
 	}
 	if st, err := sw.Store.SourceState(ctx, records.CodeCommitSource("definitions", headRef, gonePath, "")); err != nil || !st.Deleted {
@@ -116,17 +117,17 @@ func TestSweep_CodeCommitBranchGone_OthersCaughtUp_Fake(t *testing.T) {
 	sw, repo, _ := newRepoSweepWorld(t)
 	// release is in no ref: deleted.
 	sw.Config.Branches = []string{"release", "main"}
-	repo.update(func() { // no event delivered
-		repo.parents[c2] = []string{c1}
-		repo.trees[c2] = map[string]string{gonePath: queueFile("gone", 5), keptPath: queueFile("kept", 9)}
-		repo.refs[headRef] = c2
+	repo.Update(func() { // no event delivered
+		repo.Parents[deployertest.C2] = []string{deployertest.C1}
+		repo.Trees[deployertest.C2] = map[string]string{gonePath: queueFile("gone", 5), keptPath: queueFile("kept", 9)}
+		repo.Refs[headRef] = deployertest.C2
 	})
 
 	sw.start(sw.handler(false))
 	if got := sw.Log.Grep("configured branch does not exist"); len(got) != 1 || !strings.Contains(got[0], "branch=release") {
 		t.Errorf("log lines of the missing branch: %q", got)
 	}
-	if got, want := sw.declaredBy(t, "kept"), "codecommit://definitions/"+keptPath+"@"+c2; got != want {
+	if got, want := sw.declaredBy(t, "kept"), "codecommit://definitions/"+keptPath+"@"+deployertest.C2; got != want {
 		t.Errorf("kept declared by %s, want %s (main caught up)", got, want)
 	}
 	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.drain(sw.handler(false))); diff != "" {

@@ -1,4 +1,14 @@
-package deployer
+// Package sweep is the deployer's drift detection: a scheduled sweep's
+// start (catching up with the events that were not delivered, listing
+// every function to check and enqueueing one check each on the sweep
+// queue), the checks of the sweep queue's batches (each function under its
+// lease: planned from its live declaration, or as an orphan; healed or
+// pruned with heal on), the liveness of declaring files, and the sweep's
+// CloudWatch metrics (Embedded Metric Format). It reaches the sources only
+// through the core's Reader interface (deployer.Reader): it must not
+// import the sources (internal/deployer/bucket, branch, pipeline) nor the
+// composition.
+package sweep
 
 import (
 	"context"
@@ -6,8 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -15,7 +27,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/eventwire/eventwire/internal/aws/lazy"
+	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/contract"
+	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/wiring"
 )
@@ -33,8 +49,8 @@ type MappingLister interface {
 	ListTagged(ctx context.Context, tagged func(wiring.Mapping) bool) ([]wiring.Mapping, error)
 }
 
-// SweepConfig is drift detection's part of Config.
-type SweepConfig struct {
+// Config is drift detection's configuration.
+type Config struct {
 	// QueueARN is the only queue whose SQS batches are accepted (checks);
 	// QueueURL is where a scheduled sweep enqueues them, through SQS.
 	QueueARN, QueueURL string
@@ -46,11 +62,46 @@ type SweepConfig struct {
 	// only report.
 	Heal bool
 	// Deployer plans and applies the checks, paced at the sweep's share
-	// of the quotas; Config.Deployer if nil.
-	Deployer Deployer
+	// of the quotas; the core's Deployer if nil.
+	Deployer deployer.Deployer
 	// Metrics receives the Embedded Metric Format lines; os.Stdout if nil.
 	Metrics io.Writer
 }
+
+// Sweep is the sweep's part of the deployer: the scheduled invocation's
+// handler (HandleEvent) and the sweep queue's batches' (HandleBatch).
+type Sweep struct {
+	h   *deployer.Handler
+	cfg Config
+	log *slog.Logger
+	// metricsMu keeps metric lines whole.
+	metricsMu sync.Mutex
+}
+
+// New returns the sweep of h.
+func New(h *deployer.Handler, cfg Config) *Sweep {
+	return &Sweep{h: h, cfg: cfg, log: h.Logger()}
+}
+
+// Pace makes every AWS call of the sweep wait for p's tokens (p paces at
+// the settings' SweepQuotas, the sweep's share): the checks plan and apply
+// with a reconciler of their own on cfg with opts, and a scheduled sweep
+// lists the managed mappings through a client of its own, so that
+// deployments keep the rest of each bucket.
+func (s *Sweep) Pace(cfg aws.Config, opts reconcile.Options, p *quota.Pacer) {
+	opts.Pacer = p
+	s.cfg.Deployer = reconcile.New(cfg, opts)
+	p.Configure(&cfg)
+	s.cfg.Mappings = lazy.NewMappings(cfg)
+}
+
+// SetMetrics makes the sweep write its Embedded Metric Format lines to w
+// instead of standard output (the bench reads them back).
+func (s *Sweep) SetMetrics(w io.Writer) { s.cfg.Metrics = w }
+
+// HandleEvent starts a sweep (the scheduled invocation's event says
+// nothing more).
+func (s *Sweep) HandleEvent(ctx context.Context, _ json.RawMessage) error { return s.start(ctx) }
 
 // maxBatch is SendMessageBatch's limit of messages per call.
 const maxBatch = 10
@@ -58,24 +109,24 @@ const maxBatch = 10
 // sendAttempts bounds the resending of messages SQS did not take.
 const sendAttempts = 3
 
-// startSweep starts a sweep: it indexes the definition files whose put
-// events were not delivered (catchup.go) and the branches whose pushes
-// were not (catchup_codecommit.go), lists every function to check
+// start starts a sweep: it catches up with the events the sources did not
+// deliver (each Reader's CatchUp, in the order registered: the definition
+// files whose put events were not delivered, the branches whose pushes
+// were not), lists every function to check
 // and enqueues one message each on the sweep queue. It changes nothing in
 // AWS and plans nothing: the checks do, one function at a time.
-func (h *Handler) startSweep(ctx context.Context) error {
-	sc := h.cfg.Sweep
+func (s *Sweep) start(ctx context.Context) error {
+	sc := s.cfg
 	if sc.QueueURL == "" || sc.SQS == nil {
 		return fmt.Errorf("scheduled sweep: no sweep queue to enqueue checks on: set %s", contract.EnvSweepQueueURL)
 	}
-	sw := records.Sweep{ID: records.NewID(), Started: h.now().UTC()}
-	if err := h.catchUp(ctx, sw.ID); err != nil {
-		return fmt.Errorf("sweep %s: %w", sw.ID, err)
+	sw := records.Sweep{ID: records.NewID(), Started: s.h.Now().UTC()}
+	for _, r := range s.h.Readers() {
+		if err := r.CatchUp(ctx, sw.ID); err != nil {
+			return fmt.Errorf("sweep %s: %w", sw.ID, err)
+		}
 	}
-	if err := h.catchUpBranches(ctx, sw.ID); err != nil {
-		return fmt.Errorf("sweep %s: %w", sw.ID, err)
-	}
-	msgs, err := h.sweepFunctions(ctx, sw)
+	msgs, err := s.sweepFunctions(ctx, sw)
 	if err != nil {
 		return fmt.Errorf("sweep %s: %w", sw.ID, err)
 	}
@@ -88,15 +139,15 @@ func (h *Handler) startSweep(ctx context.Context) error {
 	}
 	sw.Functions = len(msgs)
 	for i := 0; i < len(msgs); i += maxBatch {
-		if err := h.enqueue(ctx, msgs[i:min(i+maxBatch, len(msgs))]); err != nil {
+		if err := s.enqueue(ctx, msgs[i:min(i+maxBatch, len(msgs))]); err != nil {
 			return fmt.Errorf("sweep %s: %w", sw.ID, err)
 		}
 	}
-	if err := h.cfg.Store.PutSweep(context.WithoutCancel(ctx), sw); err != nil {
+	if err := s.h.Store().PutSweep(context.WithoutCancel(ctx), sw); err != nil {
 		return err
 	}
-	h.log.InfoContext(ctx, contract.SweepStartedLogMessage, "sweep", sw.ID, "functions", sw.Functions, "declared", sw.Declared, "orphans", sw.Orphans)
-	h.emitMetrics(ctx, sw.Started, metric{contract.MetricFunctionsEnqueued, "Count", float64(sw.Functions)})
+	s.log.InfoContext(ctx, contract.SweepStartedLogMessage, "sweep", sw.ID, "functions", sw.Functions, "declared", sw.Declared, "orphans", sw.Orphans)
+	s.emitMetrics(ctx, sw.Started, metric{contract.MetricFunctionsEnqueued, "Count", float64(sw.Functions)})
 	return nil
 }
 
@@ -105,8 +156,8 @@ func (h *Handler) startSweep(ctx context.Context) error {
 // and every function with a mapping that eventwire manages and the index
 // does not know (an orphan: found by the mapping's tag, only among the
 // functions this deployer may wire).
-func (h *Handler) sweepFunctions(ctx context.Context, sw records.Sweep) ([]contract.SweepMessage, error) {
-	known, err := h.cfg.Store.KnownFunctions(ctx)
+func (s *Sweep) sweepFunctions(ctx context.Context, sw records.Sweep) ([]contract.SweepMessage, error) {
+	known, err := s.h.Store().KnownFunctions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -117,17 +168,17 @@ func (h *Handler) sweepFunctions(ctx context.Context, sw records.Sweep) ([]contr
 			kinds[k.Function] = records.KindDeclared
 		}
 	}
-	if h.cfg.Sweep.Mappings != nil {
+	if s.cfg.Mappings != nil {
 		unknown := func(o wiring.Mapping) bool {
 			_, ok := kinds[records.DeclKey(o.FunctionArn)]
-			return !ok && h.outOfBounds(records.TriggerSweep, "", o.FunctionArn) == ""
+			return !ok && s.h.OutOfBounds(records.TriggerSweep, "", o.FunctionArn) == ""
 		}
-		ms, err := h.cfg.Sweep.Mappings.ListTagged(ctx, unknown)
+		ms, err := s.cfg.Mappings.ListTagged(ctx, unknown)
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range ms {
-			if fn := managedFunction(o); fn != "" && h.outOfBounds(records.TriggerSweep, "", fn) == "" {
+			if fn := managedFunction(o); fn != "" && s.h.OutOfBounds(records.TriggerSweep, "", fn) == "" {
 				if _, ok := kinds[fn]; !ok {
 					kinds[fn] = records.KindOrphan
 				}
@@ -158,7 +209,7 @@ func managedFunction(o wiring.Mapping) string {
 
 // enqueue sends up to maxBatch messages in one SendMessageBatch, and sends
 // again those SQS did not take (a few times), then fails.
-func (h *Handler) enqueue(ctx context.Context, msgs []contract.SweepMessage) error {
+func (s *Sweep) enqueue(ctx context.Context, msgs []contract.SweepMessage) error {
 	entries := make([]sqstypes.SendMessageBatchRequestEntry, len(msgs))
 	for i, m := range msgs {
 		body, err := json.Marshal(m)
@@ -168,9 +219,9 @@ func (h *Handler) enqueue(ctx context.Context, msgs []contract.SweepMessage) err
 		entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
 	}
 	for attempt := 1; ; attempt++ {
-		out, err := h.cfg.Sweep.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(h.cfg.Sweep.QueueURL), Entries: entries})
+		out, err := s.cfg.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})
 		if err != nil {
-			return fmt.Errorf("send %d sweep messages to %s: %w", len(entries), h.cfg.Sweep.QueueURL, err)
+			return fmt.Errorf("send %d sweep messages to %s: %w", len(entries), s.cfg.QueueURL, err)
 		}
 		if len(out.Failed) == 0 {
 			return nil
@@ -182,7 +233,7 @@ func (h *Handler) enqueue(ctx context.Context, msgs []contract.SweepMessage) err
 			errs = append(errs, fmt.Errorf("message %s: %s: %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
 		}
 		if attempt == sendAttempts {
-			return fmt.Errorf("send sweep messages to %s: %d not taken after %d attempts: %w", h.cfg.Sweep.QueueURL, len(failed), attempt, errors.Join(errs...))
+			return fmt.Errorf("send sweep messages to %s: %d not taken after %d attempts: %w", s.cfg.QueueURL, len(failed), attempt, errors.Join(errs...))
 		}
 		var again []sqstypes.SendMessageBatchRequestEntry
 		for _, e := range entries {

@@ -1,4 +1,4 @@
-package deployer
+package sweep
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -25,20 +26,20 @@ type checked struct {
 	kind    string
 }
 
-// handleSweepBatch checks the function of each message of an SQS batch
+// HandleBatch checks the function of each message of an SQS batch
 // from the sweep queue, one after the other, and answers the messages
 // whose check failed (ReportBatchItemFailures), so that only those are
 // received again. A batch with any record from another queue is refused
 // whole. It writes one metrics line for the batch.
-func (h *Handler) handleSweepBatch(ctx context.Context, raw json.RawMessage) (*events.SQSEventResponse, error) {
+func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.SQSEventResponse, error) {
 	var ev events.SQSEvent
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return nil, fmt.Errorf("decode SQS event: %w", err)
 	}
 	for _, r := range ev.Records {
-		if h.cfg.Sweep.QueueARN == "" || r.EventSourceARN != h.cfg.Sweep.QueueARN {
+		if s.cfg.QueueARN == "" || r.EventSourceARN != s.cfg.QueueARN {
 			return nil, fmt.Errorf("refused SQS batch: message %s comes from %q, not the sweep queue (%s=%q)",
-				r.MessageId, r.EventSourceARN, contract.EnvSweepQueueARN, h.cfg.Sweep.QueueARN)
+				r.MessageId, r.EventSourceARN, contract.EnvSweepQueueARN, s.cfg.QueueARN)
 		}
 	}
 	resp := &events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
@@ -48,10 +49,10 @@ func (h *Handler) handleSweepBatch(ctx context.Context, raw json.RawMessage) (*e
 		var m contract.SweepMessage
 		if err := json.Unmarshal([]byte(r.Body), &m); err != nil || m.Function == "" {
 			// Received again, it would not decode either.
-			h.log.ErrorContext(ctx, "ignored sweep message that cannot be decoded", "id", r.MessageId, "excerpt", excerpt([]byte(r.Body)))
+			s.log.ErrorContext(ctx, "ignored sweep message that cannot be decoded", "id", r.MessageId, "excerpt", deployer.Excerpt([]byte(r.Body)))
 			continue
 		}
-		c, err := h.check(ctx, m)
+		c, err := s.check(ctx, m)
 		if err != nil {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			continue
@@ -67,7 +68,7 @@ func (h *Handler) handleSweepBatch(ctx context.Context, raw json.RawMessage) (*e
 			started = m.Started
 		}
 	}
-	now := h.now()
+	now := s.h.Now()
 	ms := []metric{
 		{contract.MetricFunctionsChecked, "Count", float64(done)},
 		{contract.MetricDriftedFunctions, "Count", float64(drifted)},
@@ -76,21 +77,21 @@ func (h *Handler) handleSweepBatch(ctx context.Context, raw json.RawMessage) (*e
 	if !started.IsZero() {
 		ms = append(ms, metric{contract.MetricSweepDurationSeconds, "Seconds", now.Sub(started).Seconds()})
 	}
-	h.emitMetrics(ctx, now, ms...)
+	s.emitMetrics(ctx, now, ms...)
 	return resp, nil
 }
 
 // check checks one function under its lease and records the result.
-func (h *Handler) check(ctx context.Context, m contract.SweepMessage) (checked, error) {
+func (s *Sweep) check(ctx context.Context, m contract.SweepMessage) (checked, error) {
 	fn := records.DeclKey(m.Function)
-	log := h.log.With("function", records.FunctionKey(fn), "ref", fn, "sweep", m.Sweep)
+	log := s.log.With("function", records.FunctionKey(fn), "ref", fn, "sweep", m.Sweep)
 	var c checked
 	var err error
-	lerr := h.withLease(ctx, records.FunctionKey(fn), log, func(ctx context.Context) {
-		c, err = h.checkHeld(ctx, m, fn, log)
+	lerr := s.h.WithLease(ctx, records.FunctionKey(fn), log, func(ctx context.Context) {
+		c, err = s.checkHeld(ctx, m, fn, log)
 	})
 	if lerr != nil {
-		c := &checkRun{h: h, m: m, fn: fn, kind: m.Kind, mode: records.ModeCheck, start: h.now(), log: log}
+		c := &checkRun{s: s, m: m, fn: fn, kind: m.Kind, mode: records.ModeCheck, start: s.h.Now(), log: log}
 		return checked{}, c.fail(ctx, nil, lerr)
 	}
 	return c, err
@@ -100,18 +101,18 @@ func (h *Handler) check(ctx context.Context, m contract.SweepMessage) (checked, 
 // declares is checked against that file, any other as an orphan. A
 // declaring file removed without an event is indexed as removed first
 // (liveness.go).
-func (h *Handler) checkHeld(ctx context.Context, m contract.SweepMessage, fn string, log *slog.Logger) (checked, error) {
-	decls, active, removed, err := h.liveDeclarations(ctx, fn, log)
+func (s *Sweep) checkHeld(ctx context.Context, m contract.SweepMessage, fn string, log *slog.Logger) (checked, error) {
+	decls, active, removed, err := s.liveDeclarations(ctx, fn, log)
 	if err != nil {
-		c := &checkRun{h: h, m: m, fn: fn, kind: m.Kind, mode: records.ModeCheck, start: h.now(), log: log}
+		c := &checkRun{s: s, m: m, fn: fn, kind: m.Kind, mode: records.ModeCheck, start: s.h.Now(), log: log}
 		return checked{}, c.fail(ctx, nil, err)
 	}
 	if len(decls) > 0 {
-		return h.checkDeclared(ctx, m, winner(active, decls), active, log)
+		return s.checkDeclared(ctx, m, deployer.Winner(active, decls), active, log)
 	}
 	// An orphan by a removal this check found is not pruned yet (see
 	// liveness.go).
-	return h.checkOrphan(ctx, m, active, removed == 0, log)
+	return s.checkOrphan(ctx, m, active, removed == 0, log)
 }
 
 // OrphanKeptLogMessage is logged (with heal on) when a check leaves an
@@ -120,20 +121,20 @@ func (h *Handler) checkHeld(ctx context.Context, m contract.SweepMessage, fn str
 const OrphanKeptLogMessage = "orphan not pruned yet: its file's removal was found by this sweep, not delivered; the next sweep prunes it if it is still orphaned"
 
 // sweepDeployer is the Deployer of the checks.
-func (h *Handler) sweepDeployer() Deployer {
-	if h.cfg.Sweep.Deployer != nil {
-		return h.cfg.Sweep.Deployer
+func (s *Sweep) sweepDeployer() deployer.Deployer {
+	if s.cfg.Deployer != nil {
+		return s.cfg.Deployer
 	}
-	return h.cfg.Deployer
+	return s.h.Deployer()
 }
 
 // checkDeclared plans the function from its winning declaration's file,
 // read again at its version: a plan with changes is drift. With heal, the
 // plan is applied (and the declaration becomes the active one).
-func (h *Handler) checkDeclared(ctx context.Context, m contract.SweepMessage, win records.Declaration, active *records.Declaration, log *slog.Logger) (checked, error) {
-	c := &checkRun{h: h, m: m, fn: win.Function, kind: records.KindDeclared, mode: records.ModeCheck,
-		source: win.Source.String(), start: h.now(), log: log}
-	f, invalid, err := h.readDeclared(ctx, win)
+func (s *Sweep) checkDeclared(ctx context.Context, m contract.SweepMessage, win records.Declaration, active *records.Declaration, log *slog.Logger) (checked, error) {
+	c := &checkRun{s: s, m: m, fn: win.Function, kind: records.KindDeclared, mode: records.ModeCheck,
+		source: win.Source.String(), start: s.h.Now(), log: log}
+	f, invalid, err := s.h.ReadDeclared(ctx, win)
 	if err != nil {
 		return checked{}, c.fail(ctx, nil, err)
 	}
@@ -141,7 +142,7 @@ func (h *Handler) checkDeclared(ctx context.Context, m contract.SweepMessage, wi
 		// Only if the deployer's settings changed since: final.
 		return c.finish(ctx, records.Invalid, nil, invalid)
 	}
-	d := h.sweepDeployer()
+	d := s.sweepDeployer()
 	p, err := d.Plan(ctx, f)
 	if err != nil {
 		return checked{}, c.fail(ctx, nil, err)
@@ -149,15 +150,15 @@ func (h *Handler) checkDeclared(ctx context.Context, m contract.SweepMessage, wi
 	if changes(p) == 0 {
 		return c.finish(ctx, records.InSync, p, nil)
 	}
-	if !h.cfg.Sweep.Heal {
+	if !s.cfg.Heal {
 		return c.finish(ctx, records.Drifted, p, nil)
 	}
 	c.mode = records.ModeApply
 	if err := d.Apply(ctx, p); err != nil {
 		return checked{}, c.fail(ctx, p, err)
 	}
-	if active == nil || fileKey(active.Source) != fileKey(win.Source) {
-		if err := h.cfg.Store.SetActive(context.WithoutCancel(ctx), win); err != nil {
+	if active == nil || deployer.FileKey(active.Source) != deployer.FileKey(win.Source) {
+		if err := s.h.Store().SetActive(context.WithoutCancel(ctx), win); err != nil {
 			return checked{}, c.fail(ctx, p, err)
 		}
 	}
@@ -168,12 +169,12 @@ func (h *Handler) checkDeclared(ctx context.Context, m contract.SweepMessage, wi
 // no live file declares, with the push sources of the file last applied
 // for it (read again at its version). Nothing left: the function is
 // forgotten. Else it is an orphan; with heal and mayPrune, pruned.
-func (h *Handler) checkOrphan(ctx context.Context, m contract.SweepMessage, active *records.Declaration, mayPrune bool, log *slog.Logger) (checked, error) {
+func (s *Sweep) checkOrphan(ctx context.Context, m contract.SweepMessage, active *records.Declaration, mayPrune bool, log *slog.Logger) (checked, error) {
 	fn := records.DeclKey(m.Function)
-	c := &checkRun{h: h, m: m, fn: fn, kind: records.KindOrphan, mode: records.ModeCheck, start: h.now(), log: log}
+	c := &checkRun{s: s, m: m, fn: fn, kind: records.KindOrphan, mode: records.ModeCheck, start: s.h.Now(), log: log}
 	last := active
 	if last == nil {
-		k, err := h.cfg.Store.KnownFunction(ctx, fn)
+		k, err := s.h.Store().KnownFunction(ctx, fn)
 		if err != nil {
 			return checked{}, c.fail(ctx, nil, err)
 		}
@@ -184,7 +185,7 @@ func (h *Handler) checkOrphan(ctx context.Context, m contract.SweepMessage, acti
 	ref, former := fn, []definition.PushSource(nil)
 	if last != nil {
 		c.source = last.Source.String()
-		f, invalid, err := h.readDeclared(ctx, *last)
+		f, invalid, err := s.h.ReadDeclared(ctx, *last)
 		if err != nil || invalid != nil {
 			log.WarnContext(ctx, "the file last applied cannot be read again: checking without its push sources",
 				"declared_by", c.source, "error", fmt.Sprint(err, invalid))
@@ -192,24 +193,24 @@ func (h *Handler) checkOrphan(ctx context.Context, m contract.SweepMessage, acti
 			ref, former = f.Function, f.Push
 		}
 	}
-	d := h.sweepDeployer()
+	d := s.sweepDeployer()
 	p, err := d.PlanDestroy(ctx, ref, former)
 	if err != nil {
 		return checked{}, c.fail(ctx, nil, err)
 	}
 	if changes(p) == 0 {
-		return h.forget(ctx, c, active != nil)
+		return s.forget(ctx, c, active != nil)
 	}
 	outcome := records.Orphaned
 	switch {
-	case h.cfg.Sweep.Heal && !mayPrune:
+	case s.cfg.Heal && !mayPrune:
 		log.WarnContext(ctx, OrphanKeptLogMessage, "declared_by", c.source)
-	case h.cfg.Sweep.Heal:
+	case s.cfg.Heal:
 		c.mode, outcome = records.ModeDestroy, records.Pruned
 		if err := d.Apply(ctx, p); err != nil {
 			return checked{}, c.fail(ctx, p, err)
 		}
-		if _, err := h.forgetIndex(ctx, fn, active != nil); err != nil {
+		if _, err := s.forgetIndex(ctx, fn, active != nil); err != nil {
 			return checked{}, c.fail(ctx, p, err)
 		}
 	}
@@ -218,28 +219,28 @@ func (h *Handler) checkOrphan(ctx context.Context, m contract.SweepMessage, acti
 
 // forget drops a function of which nothing is left in AWS and that no
 // live file declares: from the known functions and the latest results.
-func (h *Handler) forget(ctx context.Context, c *checkRun, hasActive bool) (checked, error) {
-	forgot, err := h.forgetIndex(ctx, c.fn, hasActive)
+func (s *Sweep) forget(ctx context.Context, c *checkRun, hasActive bool) (checked, error) {
+	forgot, err := s.forgetIndex(ctx, c.fn, hasActive)
 	if err == nil && forgot {
-		err = h.cfg.Store.DeleteDriftResult(context.WithoutCancel(ctx), c.fn)
+		err = s.h.Store().DeleteDriftResult(context.WithoutCancel(ctx), c.fn)
 	}
 	if err != nil {
 		return checked{}, c.fail(ctx, nil, err)
 	}
 	c.log.InfoContext(ctx, contract.DriftCheckedLogMessage, "kind", c.kind, "outcome", "forgotten", "changes", 0,
-		"duration_ms", h.now().Sub(c.start).Milliseconds())
+		"duration_ms", s.h.Now().Sub(c.start).Milliseconds())
 	return checked{kind: c.kind}, nil
 }
 
 // forgetIndex forgets fn's active declaration (if any) and known item.
-func (h *Handler) forgetIndex(ctx context.Context, fn string, hasActive bool) (bool, error) {
+func (s *Sweep) forgetIndex(ctx context.Context, fn string, hasActive bool) (bool, error) {
 	ctx = context.WithoutCancel(ctx)
 	if hasActive {
-		if err := h.cfg.Store.DeleteActive(ctx, fn); err != nil {
+		if err := s.h.Store().DeleteActive(ctx, fn); err != nil {
 			return false, err
 		}
 	}
-	return h.cfg.Store.ForgetFunction(ctx, fn)
+	return s.h.Store().ForgetFunction(ctx, fn)
 }
 
 // changes counts the plan's actions that write to AWS.
@@ -255,7 +256,7 @@ func changes(p *plan.Plan) int {
 
 // checkRun is one drift check's record in the making.
 type checkRun struct {
-	h      *Handler
+	s      *Sweep
 	m      contract.SweepMessage
 	fn     string
 	kind   string
@@ -267,7 +268,7 @@ type checkRun struct {
 
 // fail records the check as failed (it is retried) and returns err.
 func (c *checkRun) fail(ctx context.Context, p *plan.Plan, err error) error {
-	_, rerr := c.finish(ctx, records.Failed, p, errorLines(err))
+	_, rerr := c.finish(ctx, records.Failed, p, deployer.ErrorLines(err))
 	if rerr != nil {
 		return fmt.Errorf("%w (and %w)", err, rerr)
 	}
@@ -277,24 +278,24 @@ func (c *checkRun) fail(ctx context.Context, p *plan.Plan, err error) error {
 // finish writes the check's record (in the function's history) and its
 // latest result, and logs it.
 func (c *checkRun) finish(ctx context.Context, outcome records.Outcome, p *plan.Plan, errs []string) (checked, error) {
-	h := c.h
-	r := h.newRun(ctx, work{trigger: records.TriggerSweep, source: c.source, mode: c.mode, functionRef: c.fn})
-	r.rec.Start, r.rec.Outcome, r.rec.Errors, r.rec.SweepID = c.start, outcome, errs, c.m.Sweep
+	s := c.s
+	rec := s.h.Record(ctx, deployer.Work{Trigger: records.TriggerSweep, Source: c.source, Mode: c.mode, FunctionRef: c.fn})
+	rec.Start, rec.Outcome, rec.Errors, rec.SweepID = c.start, outcome, errs, c.m.Sweep
 	if p != nil {
-		r.setPlan(p)
+		rec.SetPlan(p)
 	}
-	r.rec.Duration = h.now().Sub(c.start)
+	rec.Duration = s.h.Now().Sub(c.start)
 	ctx2 := context.WithoutCancel(ctx)
-	written, err := h.cfg.Store.PutRecord(ctx2, r.rec)
+	written, err := s.h.Store().PutRecord(ctx2, rec)
 	if err == nil {
-		err = h.cfg.Store.PutDriftResult(ctx2, records.DriftResult{
+		err = s.h.Store().PutDriftResult(ctx2, records.DriftResult{
 			Function: c.fn, SweepID: c.m.Sweep, SweepStarted: c.m.Started, CheckedAt: c.start, Kind: c.kind,
-			Outcome: outcome, Source: c.source, Plan: r.rec.Plan, PlanJSON: r.rec.PlanJSON, Changes: r.rec.Changes,
-			Errors: r.rec.Errors, RecordID: written.ID,
+			Outcome: outcome, Source: c.source, Plan: rec.Plan, PlanJSON: rec.PlanJSON, Changes: rec.Changes,
+			Errors: rec.Errors, RecordID: written.ID,
 		})
 	}
-	attrs := []any{"kind", c.kind, "outcome", string(outcome), "changes", r.rec.Changes, "record", written.ID,
-		"duration_ms", r.rec.Duration.Milliseconds()}
+	attrs := []any{"kind", c.kind, "outcome", string(outcome), "changes", rec.Changes, "record", written.ID,
+		"duration_ms", rec.Duration.Milliseconds()}
 	switch outcome {
 	case records.InSync, records.Healed, records.Pruned:
 		c.log.InfoContext(ctx, contract.DriftCheckedLogMessage, attrs...)
@@ -303,5 +304,5 @@ func (c *checkRun) finish(ctx context.Context, outcome records.Outcome, p *plan.
 	default:
 		c.log.ErrorContext(ctx, contract.DriftCheckedLogMessage, append(attrs, "error", strings.Join(errs, "; "))...)
 	}
-	return checked{outcome: outcome, changes: r.rec.Changes, kind: c.kind}, err
+	return checked{outcome: outcome, changes: rec.Changes, kind: c.kind}, err
 }

@@ -1,4 +1,4 @@
-package deployer_test
+package sweep_test
 
 import (
 	"context"
@@ -18,7 +18,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/contract"
-	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
+	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
@@ -37,8 +38,8 @@ const (
 
 // newRepoSweepWorld is a sweep world whose handlers read the fake
 // repository, with the functions gone and kept declared on its branch at
-// c1 and applied through the push of c1.
-func newRepoSweepWorld(t *testing.T) (*sweepWorld, *fakeRepo, *deployertest.JSONServer) {
+// deployertest.C1 and applied through the push of deployertest.C1.
+func newRepoSweepWorld(t *testing.T) (*sweepWorld, *deployertest.FakeRepo, *deployertest.JSONServer) {
 	t.Helper()
 	sw := newSweepWorld(t)
 	sw.mustFunction("gone", "kept")
@@ -47,13 +48,13 @@ func newRepoSweepWorld(t *testing.T) (*sweepWorld, *fakeRepo, *deployertest.JSON
 			t.Fatal(err)
 		}
 	}
-	repo := &fakeRepo{
-		name: "definitions", pageSize: 10,
-		parents: map[string][]string{c1: {}},
-		trees:   map[string]map[string]string{c1: {gonePath: queueFile("gone", 5), keptPath: queueFile("kept", 5)}},
-		refs:    map[string]string{headRef: c1},
+	repo := &deployertest.FakeRepo{
+		Name: "definitions", PageSize: 10,
+		Parents: map[string][]string{deployertest.C1: {}},
+		Trees:   map[string]map[string]string{deployertest.C1: {gonePath: queueFile("gone", 5), keptPath: queueFile("kept", 5)}},
+		Refs:    map[string]string{headRef: deployertest.C1},
 	}
-	js := newCodeCommitServer(t, repo)
+	js := deployertest.NewCodeCommitServer(t, repo)
 	// Two attempts, no backoff: a 500 is retried once, at once.
 	sw.Config.CodeCommit = codecommit.NewFromConfig(sw.AWS, func(o *codecommit.Options) {
 		o.BaseEndpoint = aws.String(js.URL)
@@ -62,7 +63,7 @@ func newRepoSweepWorld(t *testing.T) (*sweepWorld, *fakeRepo, *deployertest.JSON
 			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 		})
 	})
-	sw.deliverWith(sw.handler(false), pushedEvent(t, c1, ""))
+	sw.deliverWith(sw.handler(false), deployertest.PushedEvent(t, deployertest.C1, ""))
 	for _, fn := range []string{"gone", "kept"} {
 		if n := sw.mappings(fn); n != 1 {
 			t.Fatalf("after the push: %s has %d mappings, want 1", fn, n)
@@ -72,7 +73,7 @@ func newRepoSweepWorld(t *testing.T) (*sweepWorld, *fakeRepo, *deployertest.JSON
 }
 
 // deliverWith invokes h with ev as Lambda would, within callTimeout.
-func (sw *sweepWorld) deliverWith(h *deployer.Handler, ev json.RawMessage) {
+func (sw *sweepWorld) deliverWith(h *compose.Handler, ev json.RawMessage) {
 	sw.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
@@ -106,11 +107,11 @@ func headReads(js *deployertest.JSONServer) []string {
 func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testing.T) {
 	sw, repo, js := newRepoSweepWorld(t)
 	ctx := context.Background()
-	repo.update(func() { // no event delivered
-		repo.parents[c2] = []string{c1}
-		repo.trees[c2] = map[string]string{keptPath: queueFile("kept", 5)}
-		repo.refs[headRef] = c2
-		repo.getBranchFault = deployertest.AWSError{Type: "AccessDeniedException", Message: "not authorized to perform codecommit:GetBranch"}
+	repo.Update(func() { // no event delivered
+		repo.Parents[deployertest.C2] = []string{deployertest.C1}
+		repo.Trees[deployertest.C2] = map[string]string{keptPath: queueFile("kept", 5)}
+		repo.Refs[headRef] = deployertest.C2
+		repo.GetBranchFault = deployertest.AWSError{Type: "AccessDeniedException", Message: "not authorized to perform codecommit:GetBranch"}
 	})
 
 	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.sweep(sw.handler(false))); diff != "" {
@@ -131,8 +132,8 @@ func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testi
 	if st, err := sw.Store.SourceState(ctx, records.CodeCommitSource("definitions", headRef, gonePath, "")); err != nil || !st.Deleted {
 		t.Errorf("source of gone after the sweep: deleted %v (%v), want the removal indexed", st.Deleted, err)
 	}
-	if got := sw.Log.Grep(deployer.RemovedWithoutEventLogMessage); len(got) != 1 ||
-		!strings.Contains(got[0], "declared_by=codecommit://definitions/"+gonePath+"@"+c1) {
+	if got := sw.Log.Grep(sweep.RemovedWithoutEventLogMessage); len(got) != 1 ||
+		!strings.Contains(got[0], "declared_by=codecommit://definitions/"+gonePath+"@"+deployertest.C1) {
 		t.Errorf("log lines of the removal: %q", got)
 	}
 	if got := sw.Log.Grep("branch not indexed by the sweep"); len(got) != 1 || !strings.Contains(got[0], "AccessDeniedException") {
@@ -157,18 +158,18 @@ func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testi
 		}
 	}
 
-	// The push of c2 delivered late changes nothing; c3 adds the file
+	// The push of deployertest.C2 delivered late changes nothing; deployertest.C3 adds the file
 	// again: wired again.
-	sw.deliverWith(sw.handler(false), pushedEvent(t, c2, c1))
+	sw.deliverWith(sw.handler(false), deployertest.PushedEvent(t, deployertest.C2, deployertest.C1))
 	if n := sw.mappings("gone"); n != 0 {
 		t.Errorf("after the late push: gone has %d mappings, want none", n)
 	}
-	repo.update(func() {
-		repo.parents[c3] = []string{c2}
-		repo.trees[c3] = map[string]string{keptPath: queueFile("kept", 5), gonePath: queueFile("gone", 7)}
-		repo.refs[headRef] = c3
+	repo.Update(func() {
+		repo.Parents[deployertest.C3] = []string{deployertest.C2}
+		repo.Trees[deployertest.C3] = map[string]string{keptPath: queueFile("kept", 5), gonePath: queueFile("gone", 7)}
+		repo.Refs[headRef] = deployertest.C3
 	})
-	sw.deliverWith(sw.handler(false), pushedEvent(t, c3, c2))
+	sw.deliverWith(sw.handler(false), deployertest.PushedEvent(t, deployertest.C3, deployertest.C2))
 	if _, batch, _ := sw.mapping("gone"); batch != 7 {
 		t.Errorf("after the file is added again: gone's BatchSize %d, want 7", batch)
 	}
@@ -192,7 +193,7 @@ func TestSweep_CodeCommitLivenessFails_CheckFailsNothingPruned_Fake(t *testing.T
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sw, repo, js := newRepoSweepWorld(t)
-			repo.update(func() { repo.getFileFault = tt.fault })
+			repo.Update(func() { repo.GetFileFault = tt.fault })
 
 			// One batch, delivered once: not through sweep, which takes a
 			// failed check for a test failure and receives until the
@@ -211,7 +212,7 @@ func TestSweep_CodeCommitLivenessFails_CheckFailsNothingPruned_Fake(t *testing.T
 
 // checkBatch invokes h with one sweep message per function, in one SQS
 // batch (message ids "m-FUNCTION"), within callTimeout.
-func (sw *sweepWorld) checkBatch(h *deployer.Handler, fns ...string) *events.SQSEventResponse {
+func (sw *sweepWorld) checkBatch(h *compose.Handler, fns ...string) *events.SQSEventResponse {
 	sw.T.Helper()
 	var ev events.SQSEvent
 	for _, fn := range fns {
@@ -249,7 +250,7 @@ func (sw *sweepWorld) checkFailedKept(t *testing.T, want string) {
 	if st, err := sw.Store.SourceState(ctx, records.CodeCommitSource("definitions", headRef, gonePath, "")); err != nil || st.Deleted || st.Declares() != "gone" {
 		t.Errorf("source of gone: deleted %v, declares %q (%v), want it unchanged", st.Deleted, st.Declares(), err)
 	}
-	if got := sw.Log.Grep(deployer.RemovedWithoutEventLogMessage); len(got) != 0 {
+	if got := sw.Log.Grep(sweep.RemovedWithoutEventLogMessage); len(got) != 0 {
 		t.Errorf("removal logged: %q", got)
 	}
 	if n := sw.mappings("gone"); n != 1 {

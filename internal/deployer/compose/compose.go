@@ -1,0 +1,75 @@
+// Package compose assembles the deployer: the core (internal/deployer)
+// with its parts registered on it, the sweep (internal/deployer/sweep)
+// for the scheduled invocation and the sweep queue's batches. It owns no
+// logic of its own, only the wiring and the AWS clients of each part; it
+// is the one package that imports the core and every part, and nothing in
+// internal/deployer may import it (tests and mains do).
+package compose
+
+import (
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/eventwire/eventwire/internal/aws/lazy"
+	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/sweep"
+	"github.com/eventwire/eventwire/internal/records"
+)
+
+// Config is the deployer's configuration: the core's, and each part's.
+type Config struct {
+	deployer.Config
+	// Sweep is drift detection's: the sweep queue, heal mode, metrics.
+	Sweep sweep.Config
+}
+
+// Handler is the deployer's handler (Invoke, Handle) with its parts.
+type Handler struct {
+	*deployer.Handler
+	// Sweep is the sweep registered (to pace it, or read its metrics).
+	Sweep *sweep.Sweep
+}
+
+// New returns the deployer's handler with every part registered.
+func New(cfg Config) *Handler {
+	h := deployer.New(cfg.Config)
+	sw := sweep.New(h, cfg.Sweep)
+	h.On(deployer.EventSweep, sw)
+	h.OnBatch(sw)
+	return &Handler{Handler: h, Sweep: sw}
+}
+
+// NewFromConfig builds the deployer's handler on an AWS configuration:
+// the SDK clients of every part (each made on its first call), the
+// records table of s, and d (the reconciler). s3Opts apply to both S3
+// clients (path-style addressing for an emulator, for instance).
+func NewFromConfig(cfg aws.Config, d deployer.Deployer, s deployer.Settings, log *slog.Logger, s3Opts ...func(*s3.Options)) *Handler {
+	return New(Config{
+		Config: deployer.Config{
+			Deployer:           d,
+			Store:              records.New(lazy.NewDynamoDB(cfg), s.Table, records.Options{}),
+			Parse:              definition.Parse,
+			S3:                 lazy.NewS3(cfg, s3Opts...),
+			CodeCommit:         lazy.NewCodeCommit(cfg),
+			CodePipeline:       lazy.NewCodePipeline(cfg),
+			ArtifactS3:         deployer.NewArtifactS3(cfg, s3Opts...),
+			Logger:             log,
+			LeaseDuration:      s.LeaseDuration,
+			FunctionPrefix:     s.FunctionPrefix,
+			KeyPrefixFunctions: s.KeyPrefixFunctions,
+			Self:               s.Self,
+			Policy:             s.Policy(cfg.Region, lazy.NewSTS(cfg)),
+			Bucket:             s.Bucket,
+			Repository:         s.Repository,
+			Branches:           s.Branches,
+		},
+		Sweep: sweep.Config{
+			QueueARN: s.SweepQueueARN, QueueURL: s.SweepQueueURL, Heal: s.DriftHeal,
+			SQS:      lazy.NewSQS(cfg),
+			Mappings: lazy.NewMappings(cfg),
+		},
+	})
+}

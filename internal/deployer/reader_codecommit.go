@@ -1,0 +1,51 @@
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
+
+	"github.com/eventwire/eventwire/internal/records"
+)
+
+// codeCommitReader is the CodeCommit source's Reader: the configured
+// branches' files.
+type codeCommitReader struct{ h *Handler }
+
+// Read reads a CodeCommit declaration's file and sibling at its commit.
+func (r codeCommitReader) Read(ctx context.Context, s records.Source) (File, error) {
+	data, sib, err := r.h.readDefinition(ctx, s.Repository, s.Version, s.Path)
+	if err == nil && data == nil {
+		err = fmt.Errorf("%s: %w", s, ErrNoObject)
+	}
+	return File{Trigger: records.TriggerCodeCommit, Path: s.Path, Data: data, Sib: sib}, err
+}
+
+// CatchUp indexes the configured branches whose pushes were not delivered
+// (catchup_codecommit.go).
+func (r codeCommitReader) CatchUp(ctx context.Context, sweep string) error {
+	return r.h.catchUpBranches(ctx, sweep)
+}
+
+// Live reports whether the file is at the head of its branch.
+func (r codeCommitReader) Live(ctx context.Context, s records.Source, _ *slog.Logger) (bool, error) {
+	if r.h.cfg.CodeCommit == nil {
+		return false, fmt.Errorf("check %s is live: no CodeCommit client", s)
+	}
+	_, err := r.h.cfg.CodeCommit.GetFile(ctx, &codecommit.GetFileInput{
+		RepositoryName: aws.String(s.Repository), CommitSpecifier: aws.String(s.Branch), FilePath: aws.String(s.Path),
+	})
+	var nf *cctypes.FileDoesNotExistException
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get file %s at the head of %s of repository %s: %w", s.Path, s.Branch, s.Repository, err)
+	}
+	return true, nil
+}
