@@ -55,8 +55,6 @@ type Config struct {
 
 	// S3 reads definition files from the definitions bucket.
 	S3 S3API
-	// CodeCommit reads commits, differences and files.
-	CodeCommit CodeCommitAPI
 	// CodePipeline answers jobs.
 	CodePipeline CodePipelineAPI
 	// ArtifactS3 builds an S3 client that uses a job's artifact
@@ -98,12 +96,6 @@ type Config struct {
 	// Bucket is the definitions bucket: an S3 record of any other bucket
 	// is refused (final, logged), and every S3 record when it is empty.
 	Bucket string
-	// Repository and Branches are the CodeCommit repository and the
-	// branches (names, "main") whose pushes are accepted: an event of any
-	// other repository, or a reference to any other branch, is refused;
-	// every CodeCommit event when either is empty.
-	Repository string
-	Branches   []string
 	// ArtifactLimits bound what a pipeline job's input artifacts may hold
 	// (zero fields: the defaults).
 	ArtifactLimits ArtifactLimits
@@ -141,10 +133,7 @@ func New(cfg Config) *Handler {
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, events: map[Event]EventHandler{}, readers: map[string]Reader{}}
 	h.On(EventS3, EventFunc(h.handleS3))
-	h.On(EventCodeCommit, EventFunc(h.handleCodeCommit))
-	h.On(EventCodeCommitChange, EventFunc(h.handleCodeCommitStateChange))
 	h.On(EventCodePipeline, EventFunc(h.handleCodePipeline))
 	h.AddReader(records.KindS3, s3Reader{h})
-	h.AddReader(records.KindCodeCommit, codeCommitReader{h})
 	return h
 }

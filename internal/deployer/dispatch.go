@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -163,27 +162,6 @@ func (h *Handler) bucketAccepted(ctx context.Context, bucket, key string) bool {
 		return true
 	}
 	h.log.ErrorContext(ctx, "refused S3 record: not the definitions bucket", "bucket", bucket, "key", key, "want", Expected(h.cfg.Bucket, contract.EnvBucket))
-	return false
-}
-
-// repositoryAccepted reports whether a CodeCommit event of repository may
-// be handled.
-func (h *Handler) repositoryAccepted(ctx context.Context, repository, ref string) bool {
-	if h.cfg.Repository != "" && repository == h.cfg.Repository {
-		return true
-	}
-	h.log.ErrorContext(ctx, "refused CodeCommit event: not the configured repository", "repository", repository, "ref", ref, "want", Expected(h.cfg.Repository, contract.EnvRepository))
-	return false
-}
-
-// branchAccepted reports whether a push to ref (refs/heads/BRANCH) of the
-// configured repository may be handled.
-func (h *Handler) branchAccepted(ctx context.Context, repository, ref string) bool {
-	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok && slices.Contains(h.cfg.Branches, b) {
-		return true
-	}
-	want := Expected(strings.Join(h.cfg.Branches, ", "), contract.EnvBranches)
-	h.log.ErrorContext(ctx, "refused CodeCommit event: not a configured branch", "repository", repository, "ref", ref, "want", want)
 	return false
 }
 

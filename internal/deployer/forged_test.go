@@ -128,13 +128,13 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 		{
 			name:    "CodeCommit: no repository configured",
 			event:   bridge,
-			setup:   func(c *compose.Config) { c.Repository = "" },
+			setup:   func(c *compose.Config) { c.CodeCommit.Repository = "" },
 			wantLog: "ERROR refused CodeCommit event: not the configured repository repository=definitions ref=refs/heads/main want=none (EVENTWIRE_REPOSITORY is not set: this source is not accepted)",
 		},
 		{
 			name:    "CodeCommit: no branches configured",
 			event:   push,
-			setup:   func(c *compose.Config) { c.Branches = nil },
+			setup:   func(c *compose.Config) { c.CodeCommit.Branches = nil },
 			wantLog: "ERROR refused CodeCommit event: not a configured branch repository=definitions ref=refs/heads/main want=none (EVENTWIRE_BRANCHES is not set: this source is not accepted)",
 		},
 	}
@@ -153,7 +153,7 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 				Trees:   map[string]map[string]string{deployertest.C1: {}, deployertest.C2: {key: deployertest.SQSFile("orders", "orders", 5)}},
 			}
 			js := deployertest.NewCodeCommitServer(t, repo)
-			e.Config.CodeCommit = e.CodeCommit(js)
+			e.Config.CodeCommit.API = e.CodeCommit(js)
 			if tt.setup != nil {
 				tt.setup(&e.Config)
 			}

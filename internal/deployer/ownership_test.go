@@ -75,7 +75,7 @@ func TestOwnership_TwoKeysOneFunction(t *testing.T) {
 	calls.Reset()
 	second := w.Upload("b/_lambdaeventsourcedef.json", "orders", "b")
 	w.Deliver(second)
-	if writes := lambdaWrites(calls.Writes()); len(writes) != 0 {
+	if writes := deployertest.LambdaWrites(calls.Writes()); len(writes) != 0 {
 		t.Errorf("the conflict wrote to AWS: %v", writes)
 	}
 	w.CheckWiring("after the conflict", map[string]string{"orders": "a"})
@@ -156,7 +156,7 @@ func TestOwnership_ReplaysChangeNothing(t *testing.T) {
 	calls.Reset()
 	w.Deliver(evs[3], evs[1], evs[0], evs[2])
 	w.DeliverAtOnce(evs...)
-	if writes := lambdaWrites(calls.Writes()); len(writes) != 0 {
+	if writes := deployertest.LambdaWrites(calls.Writes()); len(writes) != 0 {
 		t.Errorf("replays wrote to AWS: %v", writes)
 	}
 	w.CheckWiring("after the replays", live)
@@ -178,17 +178,6 @@ func TestOwnership_PutDeleteRace(t *testing.T) {
 	if !st.Deleted || len(st.Pending.Functions) != 0 {
 		t.Errorf("key state %+v, want deleted with nothing pending", st)
 	}
-}
-
-// lambdaWrites keeps the Lambda and ELB writes of recorded calls.
-func lambdaWrites(ops []string) []string {
-	var out []string
-	for _, op := range ops {
-		if strings.HasPrefix(op, "Lambda.") || strings.HasPrefix(op, "Elastic Load Balancing v2.") {
-			out = append(out, op)
-		}
-	}
-	return out
 }
 
 // A function deleted in Lambda keeps its mappings and target

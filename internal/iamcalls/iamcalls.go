@@ -193,12 +193,12 @@ var Calls = map[string]Call{
 		On("ListDefinitions", "s3:ListBucketVersions", BucketARN),
 	}},
 
-	"deployer.CodeCommitAPI.GetDifferences": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetDifferences", RepositoryARN)}},
-	"deployer.CodeCommitAPI.GetFile":        {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetFile", RepositoryARN)}},
-	"deployer.CodeCommitAPI.GetCommit":      {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetCommit", RepositoryARN)}},
+	"branch.CodeCommitAPI.GetDifferences": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetDifferences", RepositoryARN)}},
+	"branch.CodeCommitAPI.GetFile":        {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetFile", RepositoryARN)}},
+	"branch.CodeCommitAPI.GetCommit":      {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetCommit", RepositoryARN)}},
 	// A scheduled sweep's start reads each configured branch's head, to
 	// index the pushes whose events were not delivered.
-	"deployer.CodeCommitAPI.GetBranch": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetBranch", RepositoryARN)}},
+	"branch.CodeCommitAPI.GetBranch": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetBranch", RepositoryARN)}},
 
 	// No resource type (a job is named by id only): Resource "*". A job
 	// is verified with GetJobDetails before anything of it is read.

@@ -16,6 +16,7 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
 	"github.com/eventwire/eventwire/internal/aws/stssvc"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/branch"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/golden"
@@ -34,7 +35,7 @@ var APIs = map[string]reflect.Type{
 	"records.CreateTableAPI":     reflect.TypeFor[records.CreateTableAPI](),
 	"stssvc.API":                 reflect.TypeFor[stssvc.API](),
 	"deployer.S3API":             reflect.TypeFor[deployer.S3API](),
-	"deployer.CodeCommitAPI":     reflect.TypeFor[deployer.CodeCommitAPI](),
+	"branch.CodeCommitAPI":       reflect.TypeFor[branch.CodeCommitAPI](),
 	"deployer.CodePipelineAPI":   reflect.TypeFor[deployer.CodePipelineAPI](),
 	"deployer.CallerIdentityAPI": reflect.TypeFor[deployer.CallerIdentityAPI](),
 	"sweep.SQSAPI":               reflect.TypeFor[sweep.SQSAPI](),

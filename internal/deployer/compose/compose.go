@@ -1,5 +1,6 @@
 // Package compose assembles the deployer: the core (internal/deployer)
-// with its parts registered on it, the sweep (internal/deployer/sweep)
+// with its parts registered on it: the CodeCommit source
+// (internal/deployer/branch) for pushes, the sweep (internal/deployer/sweep)
 // for the scheduled invocation and the sweep queue's batches. It owns no
 // logic of its own, only the wiring and the AWS clients of each part; it
 // is the one package that imports the core and every part, and nothing in
@@ -15,6 +16,7 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/lazy"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/branch"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -22,6 +24,9 @@ import (
 // Config is the deployer's configuration: the core's, and each part's.
 type Config struct {
 	deployer.Config
+	// CodeCommit is the CodeCommit source's: its client, the repository
+	// and branches accepted.
+	CodeCommit branch.Config
 	// Sweep is drift detection's: the sweep queue, heal mode, metrics.
 	Sweep sweep.Config
 }
@@ -36,6 +41,10 @@ type Handler struct {
 // New returns the deployer's handler with every part registered.
 func New(cfg Config) *Handler {
 	h := deployer.New(cfg.Config)
+	cc := branch.New(h, cfg.CodeCommit)
+	h.On(deployer.EventCodeCommit, deployer.EventFunc(cc.HandleTrigger))
+	h.On(deployer.EventCodeCommitChange, deployer.EventFunc(cc.HandleChange))
+	h.AddReader(records.KindCodeCommit, cc)
 	sw := sweep.New(h, cfg.Sweep)
 	h.On(deployer.EventSweep, sw)
 	h.OnBatch(sw)
@@ -53,7 +62,6 @@ func NewFromConfig(cfg aws.Config, d deployer.Deployer, s deployer.Settings, log
 			Store:              records.New(lazy.NewDynamoDB(cfg), s.Table, records.Options{}),
 			Parse:              definition.Parse,
 			S3:                 lazy.NewS3(cfg, s3Opts...),
-			CodeCommit:         lazy.NewCodeCommit(cfg),
 			CodePipeline:       lazy.NewCodePipeline(cfg),
 			ArtifactS3:         deployer.NewArtifactS3(cfg, s3Opts...),
 			Logger:             log,
@@ -63,9 +71,8 @@ func NewFromConfig(cfg aws.Config, d deployer.Deployer, s deployer.Settings, log
 			Self:               s.Self,
 			Policy:             s.Policy(cfg.Region, lazy.NewSTS(cfg)),
 			Bucket:             s.Bucket,
-			Repository:         s.Repository,
-			Branches:           s.Branches,
 		},
+		CodeCommit: branch.Config{API: lazy.NewCodeCommit(cfg), Repository: s.Repository, Branches: s.Branches},
 		Sweep: sweep.Config{
 			QueueARN: s.SweepQueueARN, QueueURL: s.SweepQueueURL, Heal: s.DriftHeal,
 			SQS:      lazy.NewSQS(cfg),

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/branch"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
@@ -44,7 +44,7 @@ func TestSweep_CodeCommitPushLost_CaughtUpDriftedThenHealed_Fake(t *testing.T) {
 	if diff := cmp.Diff([]string{"gone declared", "kept declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("sweep messages (-want +got):\n%s", diff)
 	}
-	if got := sw.Log.Grep(deployer.BranchCaughtUpLogMessage); len(got) != 1 ||
+	if got := sw.Log.Grep(branch.CaughtUpLogMessage); len(got) != 1 ||
 		!strings.Contains(got[0], "branch=main") || !strings.Contains(got[0], "from="+deployertest.C1) || !strings.Contains(got[0], "to="+deployertest.C2) {
 		t.Errorf("log lines of the catch-up: %q", got)
 	}
@@ -70,7 +70,7 @@ func TestSweep_CodeCommitPushLost_CaughtUpDriftedThenHealed_Fake(t *testing.T) {
 	if _, batch, _ := sw.mapping("kept"); batch != 9 {
 		t.Errorf("healed: kept's BatchSize %d, want 9", batch)
 	}
-	if got := sw.Log.Grep(deployer.BranchCaughtUpLogMessage); len(got) != 1 {
+	if got := sw.Log.Grep(branch.CaughtUpLogMessage); len(got) != 1 {
 		t.Errorf("the branch caught up again by the second sweep: %q", got)
 	}
 }
@@ -116,7 +116,7 @@ func TestSweep_CodeCommitMoveLost_WiredFromNewPath_Fake(t *testing.T) {
 func TestSweep_CodeCommitBranchGone_OthersCaughtUp_Fake(t *testing.T) {
 	sw, repo, _ := newRepoSweepWorld(t)
 	// release is in no ref: deleted.
-	sw.Config.Branches = []string{"release", "main"}
+	sw.Config.CodeCommit.Branches = []string{"release", "main"}
 	repo.Update(func() { // no event delivered
 		repo.Parents[deployertest.C2] = []string{deployertest.C1}
 		repo.Trees[deployertest.C2] = map[string]string{gonePath: queueFile("gone", 5), keptPath: queueFile("kept", 9)}

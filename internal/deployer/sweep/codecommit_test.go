@@ -56,7 +56,7 @@ func newRepoSweepWorld(t *testing.T) (*sweepWorld, *deployertest.FakeRepo, *depl
 	}
 	js := deployertest.NewCodeCommitServer(t, repo)
 	// Two attempts, no backoff: a 500 is retried once, at once.
-	sw.Config.CodeCommit = codecommit.NewFromConfig(sw.AWS, func(o *codecommit.Options) {
+	sw.Config.CodeCommit.API = codecommit.NewFromConfig(sw.AWS, func(o *codecommit.Options) {
 		o.BaseEndpoint = aws.String(js.URL)
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.MaxAttempts = 2

@@ -31,6 +31,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/branch"
 	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/records"
@@ -98,10 +99,8 @@ func NewEnv(t *testing.T) *Env {
 		LeaseWait: time.Minute,
 		// The sources the stack would configure: the bucket above, the
 		// repository and branch of the CodeCommit events (events/).
-		Bucket:     Bucket,
-		Repository: "definitions",
-		Branches:   []string{"main"},
-	}}
+		Bucket: Bucket,
+	}, CodeCommit: branch.Config{Repository: "definitions", Branches: []string{"main"}}}
 	return e
 }
 

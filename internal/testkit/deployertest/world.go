@@ -95,7 +95,7 @@ func (e *Env) World(t *testing.T, prefix string, functions, variants []string) *
 		cfg.HTTPClient = &http.Client{Transport: toServer{"CodeCommit_20150413.", u, http.DefaultTransport}}
 	}
 	w.Calls = mototest.Record(&cfg)
-	w.h = compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), deployer.Settings{Table: e.Table, Bucket: e.Config.Bucket, Repository: e.Config.Repository, Branches: e.Config.Branches}, e.Config.Logger, S3Options)
+	w.h = compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), deployer.Settings{Table: e.Table, Bucket: e.Config.Bucket, Repository: e.Config.CodeCommit.Repository, Branches: e.Config.CodeCommit.Branches}, e.Config.Logger, S3Options)
 	return w
 }
 
@@ -243,4 +243,15 @@ func (w *World) CheckWiring(what string, live map[string]string) {
 	if diff := cmp.Diff(Wired(live), w.Wiring()); diff != "" {
 		w.T.Errorf("%s: AWS (-want +got):\n%s", what, diff)
 	}
+}
+
+// LambdaWrites keeps the Lambda and ELB writes of recorded calls.
+func LambdaWrites(ops []string) []string {
+	var out []string
+	for _, op := range ops {
+		if strings.HasPrefix(op, "Lambda.") || strings.HasPrefix(op, "Elastic Load Balancing v2.") {
+			out = append(out, op)
+		}
+	}
+	return out
 }

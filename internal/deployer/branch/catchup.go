@@ -1,4 +1,4 @@
-package deployer
+package branch
 
 import (
 	"context"
@@ -38,20 +38,20 @@ import (
 // indexed is logged and does not stop the sweep; the next sweep tries it
 // again.
 
-// BranchCaughtUpLogMessage is the warning logged for each branch the
+// CaughtUpLogMessage is the warning logged for each branch the
 // sweep's start indexes (keys repository, branch, from, to, sweep).
-const BranchCaughtUpLogMessage = "branch indexed by the sweep: its push was not delivered"
+const CaughtUpLogMessage = "branch indexed by the sweep: its push was not delivered"
 
 // catchUpBranches indexes the configured branches whose pushes were not
 // delivered (see above).
-func (h *Handler) catchUpBranches(ctx context.Context, sweep string) error {
-	repo := h.cfg.Repository
-	if repo == "" || h.cfg.CodeCommit == nil {
+func (cc *Source) catchUpBranches(ctx context.Context, sweep string) error {
+	repo := cc.cfg.Repository
+	if repo == "" || cc.cfg.API == nil {
 		return nil
 	}
-	for _, name := range h.cfg.Branches {
-		log := h.log.With("repository", repo, "branch", name, "sweep", sweep)
-		if err := h.catchUpBranch(ctx, repo, name, log); err != nil {
+	for _, name := range cc.cfg.Branches {
+		log := cc.log.With("repository", repo, "branch", name, "sweep", sweep)
+		if err := cc.catchUpBranch(ctx, repo, name, log); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
@@ -63,8 +63,8 @@ func (h *Handler) catchUpBranches(ctx context.Context, sweep string) error {
 
 // catchUpBranch indexes a branch up to its head, if the index has an
 // older commit of it.
-func (h *Handler) catchUpBranch(ctx context.Context, repo, name string, log *slog.Logger) error {
-	out, err := h.cfg.CodeCommit.GetBranch(ctx, &codecommit.GetBranchInput{RepositoryName: aws.String(repo), BranchName: aws.String(name)})
+func (cc *Source) catchUpBranch(ctx context.Context, repo, name string, log *slog.Logger) error {
+	out, err := cc.cfg.API.GetBranch(ctx, &codecommit.GetBranchInput{RepositoryName: aws.String(repo), BranchName: aws.String(name)})
 	var gone *cctypes.BranchDoesNotExistException
 	if errors.As(err, &gone) {
 		log.WarnContext(ctx, "configured branch does not exist: its functions' checks fail until their files are handled")
@@ -81,7 +81,7 @@ func (h *Handler) catchUpBranch(ctx context.Context, repo, name string, log *slo
 		return fmt.Errorf("get branch %s of repository %s: no head commit", name, repo)
 	}
 	ref := "refs/heads/" + name // as push events name it
-	br, err := h.cfg.Store.Branch(ctx, repo, ref)
+	br, err := cc.h.Store().Branch(ctx, repo, ref)
 	switch {
 	case err != nil:
 		return err
@@ -91,13 +91,13 @@ func (h *Handler) catchUpBranch(ctx context.Context, repo, name string, log *slo
 		log.InfoContext(ctx, "branch never indexed: left to its first push", "head", head)
 		return nil
 	}
-	p := pushed{repo: repo, branch: ref, commit: head, log: h.log.With("repository", repo, "ref", ref, "commit", head)}
-	ix, err := h.indexPushLeased(ctx, p)
+	p := pushed{repo: repo, branch: ref, commit: head, log: cc.log.With("repository", repo, "ref", ref, "commit", head)}
+	ix, err := cc.indexPushLeased(ctx, p)
 	if err != nil {
 		return err
 	}
 	if ix.branch.Commit == head {
-		log.WarnContext(ctx, BranchCaughtUpLogMessage, "from", br.Commit, "to", head)
+		log.WarnContext(ctx, CaughtUpLogMessage, "from", br.Commit, "to", head)
 	}
 	return nil
 }

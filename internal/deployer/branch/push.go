@@ -1,4 +1,4 @@
-package deployer
+package branch
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
@@ -48,13 +49,13 @@ type pushIndex struct {
 
 // push indexes a push, then converges the functions pending on its
 // branch (its own, and those an earlier push left undone).
-func (h *Handler) push(ctx context.Context, repo, branch, commit, old string) error {
-	p := pushed{repo: repo, branch: branch, commit: commit, old: old, log: h.log.With("repository", repo, "ref", branch, "commit", commit)}
+func (cc *Source) push(ctx context.Context, repo, branch, commit, old string) error {
+	p := pushed{repo: repo, branch: branch, commit: commit, old: old, log: cc.log.With("repository", repo, "ref", branch, "commit", commit)}
 	if old == commit {
 		p.log.InfoContext(ctx, "reference did not move")
 		return nil
 	}
-	ix, err := h.indexPushLeased(ctx, p)
+	ix, err := cc.indexPushLeased(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,7 @@ func (h *Handler) push(ctx context.Context, repo, branch, commit, old string) er
 		if event == "" {
 			event = "codecommit://" + repo + "@" + commit
 		}
-		err := h.Converge(ctx, Convergence{
+		err := cc.h.Converge(ctx, deployer.Convergence{
 			Trigger: records.TriggerCodeCommit, Fn: fn, Event: event,
 			Batch: ix.batch, Files: ix.files, Pending: ix.branch.Pending,
 		})
@@ -77,12 +78,12 @@ func (h *Handler) push(ctx context.Context, repo, branch, commit, old string) er
 
 // indexPushLeased is indexPush under the branch's lease: a push's
 // handling, and the sweep's catch-up of a branch whose push was not
-// delivered (catchup_codecommit.go).
-func (h *Handler) indexPushLeased(ctx context.Context, p pushed) (pushIndex, error) {
+// delivered (catchup.go).
+func (cc *Source) indexPushLeased(ctx context.Context, p pushed) (pushIndex, error) {
 	var ix pushIndex
 	var err error
-	if lerr := h.WithLease(ctx, records.BranchLease(p.repo, p.branch), p.log, func(ctx context.Context) {
-		ix, err = h.indexPush(ctx, p)
+	if lerr := cc.h.WithLease(ctx, records.BranchLease(p.repo, p.branch), p.log, func(ctx context.Context) {
+		ix, err = cc.indexPush(ctx, p)
 	}); lerr != nil {
 		return ix, lerr
 	}
@@ -93,37 +94,37 @@ func (h *Handler) indexPushLeased(ctx context.Context, p pushed) (pushIndex, err
 // last indexed commit is the pushed one (a redelivery) or not one of its
 // ancestors (an older push delivered late, or history rewritten: skipped,
 // logged). It returns the branch's state afterwards.
-func (h *Handler) indexPush(ctx context.Context, p pushed) (pushIndex, error) {
+func (cc *Source) indexPush(ctx context.Context, p pushed) (pushIndex, error) {
 	ix := pushIndex{files: map[string]*definition.File{}, batch: map[string]bool{}, events: map[string]string{}}
-	br, err := h.cfg.Store.Branch(ctx, p.repo, p.branch)
+	br, err := cc.h.Store().Branch(ctx, p.repo, p.branch)
 	if err != nil || br.Commit == p.commit {
 		ix.branch = br
 		return ix, err
 	}
-	base, ok, err := h.pushBase(ctx, p, br.Commit)
+	base, ok, err := cc.pushBase(ctx, p, br.Commit)
 	if err != nil || !ok {
 		ix.branch = br
 		return ix, err
 	}
 	p.log = p.log.With("since", base)
-	changes, affected, err := h.pushChanges(ctx, p, base, &ix)
+	changes, affected, err := cc.pushChanges(ctx, p, base, &ix)
 	if err != nil {
 		return ix, err
 	}
 	// Pending first: a failure after it converges too much, never too
 	// little.
-	if err := h.cfg.Store.AddPending(ctx, br.Pending, records.NewID(), affected...); err != nil {
+	if err := cc.h.Store().AddPending(ctx, br.Pending, records.NewID(), affected...); err != nil {
 		return ix, err
 	}
 	for _, c := range changes {
-		if err := h.cfg.Store.Index(ctx, c.prev, c.change); err != nil {
+		if err := cc.h.Store().Index(ctx, c.prev, c.change); err != nil {
 			return ix, err
 		}
 	}
-	if err := h.cfg.Store.AdvanceBranch(ctx, p.repo, p.branch, br.Commit, p.commit); err != nil {
+	if err := cc.h.Store().AdvanceBranch(ctx, p.repo, p.branch, br.Commit, p.commit); err != nil {
 		return ix, err
 	}
-	ix.branch, err = h.cfg.Store.Branch(ctx, p.repo, p.branch)
+	ix.branch, err = cc.h.Store().Branch(ctx, p.repo, p.branch)
 	return ix, err
 }
 
@@ -132,17 +133,17 @@ func (h *Handler) indexPush(ctx context.Context, p pushed) (pushIndex, error) {
 // push says it moved the branch from it); without one, the push's old
 // commit, else the pushed commit's first parent. ok is false when the push
 // must be skipped.
-func (h *Handler) pushBase(ctx context.Context, p pushed, last string) (string, bool, error) {
+func (cc *Source) pushBase(ctx context.Context, p pushed, last string) (string, bool, error) {
 	switch {
 	case last == "" && p.old != "":
 		return p.old, true, nil
 	case last == "":
-		base, err := h.firstParent(ctx, p.repo, p.commit)
+		base, err := cc.firstParent(ctx, p.repo, p.commit)
 		return base, err == nil, err
 	case p.old == last:
 		return last, true, nil
 	}
-	older, err := h.isAncestor(ctx, p.repo, p.commit, last)
+	older, err := cc.isAncestor(ctx, p.repo, p.commit, last)
 	if err != nil {
 		return "", false, err
 	}
@@ -150,7 +151,7 @@ func (h *Handler) pushBase(ctx context.Context, p pushed, last string) (string, 
 		p.log.InfoContext(ctx, "skipped push: the branch's last indexed commit already contains it", "last", last)
 		return "", false, nil
 	}
-	newer, err := h.isAncestor(ctx, p.repo, last, p.commit)
+	newer, err := cc.isAncestor(ctx, p.repo, last, p.commit)
 	if err != nil || newer {
 		return last, newer, err
 	}
@@ -160,7 +161,7 @@ func (h *Handler) pushBase(ctx context.Context, p pushed, last string) (string, 
 
 // isAncestor reports whether anc is commit or one of its ancestors, among
 // the maxAncestry nearest.
-func (h *Handler) isAncestor(ctx context.Context, repo, anc, commit string) (bool, error) {
+func (cc *Source) isAncestor(ctx context.Context, repo, anc, commit string) (bool, error) {
 	seen := map[string]bool{commit: true}
 	queue := []string{commit}
 	for walked := 0; len(queue) > 0 && walked < maxAncestry; walked++ {
@@ -169,7 +170,7 @@ func (h *Handler) isAncestor(ctx context.Context, repo, anc, commit string) (boo
 		if c == anc {
 			return true, nil
 		}
-		parents, err := h.parents(ctx, repo, c)
+		parents, err := cc.parents(ctx, repo, c)
 		if err != nil {
 			return false, err
 		}
@@ -184,8 +185,8 @@ func (h *Handler) isAncestor(ctx context.Context, repo, anc, commit string) (boo
 }
 
 // parents are a commit's parents.
-func (h *Handler) parents(ctx context.Context, repo, commit string) ([]string, error) {
-	out, err := h.cfg.CodeCommit.GetCommit(ctx, &codecommit.GetCommitInput{RepositoryName: aws.String(repo), CommitId: aws.String(commit)})
+func (cc *Source) parents(ctx context.Context, repo, commit string) ([]string, error) {
+	out, err := cc.cfg.API.GetCommit(ctx, &codecommit.GetCommitInput{RepositoryName: aws.String(repo), CommitId: aws.String(commit)})
 	if err != nil {
 		return nil, fmt.Errorf("get commit %s of repository %s: %w", commit, repo, err)
 	}
@@ -196,8 +197,8 @@ func (h *Handler) parents(ctx context.Context, repo, commit string) ([]string, e
 }
 
 // firstParent is the first parent of a commit, or "" for a first commit.
-func (h *Handler) firstParent(ctx context.Context, repo, commit string) (string, error) {
-	parents, err := h.parents(ctx, repo, commit)
+func (cc *Source) firstParent(ctx context.Context, repo, commit string) (string, error) {
+	parents, err := cc.parents(ctx, repo, commit)
 	if err != nil || len(parents) == 0 {
 		return "", err
 	}
@@ -215,8 +216,8 @@ type indexChange struct {
 // pushed commit and returns their changes to the index and the functions
 // they affect (declared now, or before). Invalid files are recorded (final)
 // and change nothing: a path's previous declaration holds.
-func (h *Handler) pushChanges(ctx context.Context, p pushed, base string, ix *pushIndex) ([]indexChange, []string, error) {
-	applyPaths, tearPaths, err := h.changedPaths(ctx, p.repo, base, p.commit)
+func (cc *Source) pushChanges(ctx context.Context, p pushed, base string, ix *pushIndex) ([]indexChange, []string, error) {
+	applyPaths, tearPaths, err := cc.changedPaths(ctx, p.repo, base, p.commit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -224,14 +225,14 @@ func (h *Handler) pushChanges(ctx context.Context, p pushed, base string, ix *pu
 		p.log.InfoContext(ctx, "commit changes no definition file")
 		return nil, nil, nil
 	}
-	files, err := h.pushFiles(ctx, p, applyPaths)
+	files, err := cc.pushFiles(ctx, p, applyPaths)
 	if err != nil {
 		return nil, nil, err
 	}
 	var changes []indexChange
 	var affected []string
 	add := func(path string, c records.Change, fns ...string) error {
-		prev, err := h.cfg.Store.SourceState(ctx, c.Source)
+		prev, err := cc.h.Store().SourceState(ctx, c.Source)
 		if err != nil {
 			return err
 		}
@@ -239,7 +240,7 @@ func (h *Handler) pushChanges(ctx context.Context, p pushed, base string, ix *pu
 		if was == "" && !prev.Deleted && c.Kind == records.Remove {
 			// Never indexed (applied before the index existed): the
 			// function the file named at the base commit.
-			was = h.declaredAt(ctx, p, path, base)
+			was = cc.declaredAt(ctx, p, path, base)
 		}
 		for _, fn := range append(fns, was) {
 			if fn != "" {
@@ -254,7 +255,7 @@ func (h *Handler) pushChanges(ctx context.Context, p pushed, base string, ix *pu
 	}
 	for _, f := range files {
 		src := p.source(f.Path, p.commit)
-		ix.files[FileKey(src)], ix.batch[src.ID()] = f, true
+		ix.files[deployer.FileKey(src)], ix.batch[src.ID()] = f, true
 		fn := records.DeclKey(f.Function)
 		if err := add(f.Path, records.Change{Kind: records.Declare, Source: src, Function: fn}, fn); err != nil {
 			return nil, nil, err
@@ -270,15 +271,15 @@ func (h *Handler) pushChanges(ctx context.Context, p pushed, base string, ix *pu
 
 // declaredAt is the function a file declared at a commit, "" if none (or
 // invalid there).
-func (h *Handler) declaredAt(ctx context.Context, p pushed, path, commit string) string {
+func (cc *Source) declaredAt(ctx context.Context, p pushed, path, commit string) string {
 	if commit == "" {
 		return ""
 	}
-	data, sib, err := h.readDefinition(ctx, p.repo, commit, path)
+	data, sib, err := cc.readDefinition(ctx, p.repo, commit, path)
 	if err != nil || data == nil {
 		return ""
 	}
-	f, errs, _, err := h.Validate(ctx, records.TriggerCodeCommit, path, data, sib)
+	f, errs, _, err := cc.h.Validate(ctx, records.TriggerCodeCommit, path, data, sib)
 	if err != nil || errs != nil {
 		return ""
 	}
@@ -290,17 +291,17 @@ func (h *Handler) declaredAt(ctx context.Context, p pushed, path, commit string)
 // one target group or API route to two functions (as the CLI refuses
 // them). Two files of one function are not refused here: the index makes
 // the second a conflict.
-func (h *Handler) pushFiles(ctx context.Context, p pushed, paths []string) ([]*definition.File, error) {
+func (cc *Source) pushFiles(ctx context.Context, p pushed, paths []string) ([]*definition.File, error) {
 	var files []*definition.File
 	for _, path := range paths {
-		data, sib, err := h.readDefinition(ctx, p.repo, p.commit, path)
+		data, sib, err := cc.readDefinition(ctx, p.repo, p.commit, path)
 		if err != nil {
 			return nil, err
 		}
 		if data == nil {
 			continue
 		}
-		f, rec, err := h.Parse(ctx, records.TriggerCodeCommit, p.source(path, p.commit).String(), path, data, sib)
+		f, rec, err := cc.h.Parse(ctx, records.TriggerCodeCommit, p.source(path, p.commit).String(), path, data, sib)
 		if rec != nil {
 			continue // recorded and final
 		}
@@ -313,7 +314,7 @@ func (h *Handler) pushFiles(ctx context.Context, p pushed, paths []string) ([]*d
 	kept := files[:0]
 	for _, f := range files {
 		if errs := conflicting[f.Path]; len(errs) > 0 {
-			if _, err := h.RecordInvalid(ctx, records.TriggerCodeCommit, p.source(f.Path, p.commit).String(), f.Function, errs); err != nil {
+			if _, err := cc.h.RecordInvalid(ctx, records.TriggerCodeCommit, p.source(f.Path, p.commit).String(), f.Function, errs); err != nil {
 				return nil, err
 			}
 			continue
@@ -334,5 +335,5 @@ func pushConflicts(files []*definition.File) map[string][]string {
 			distinct = append(distinct, f)
 		}
 	}
-	return Conflicts(distinct)
+	return deployer.Conflicts(distinct)
 }

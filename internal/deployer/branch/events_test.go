@@ -1,4 +1,4 @@
-package deployer_test
+package branch_test
 
 import (
 	"context"
@@ -46,7 +46,7 @@ func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
 	e.Deployer.Seed("shipping", "wired at c1")
 
 	js := deployertest.NewCodeCommitServer(t, repo)
-	e.Config.CodeCommit = e.CodeCommit(js)
+	e.Config.CodeCommit.API = e.CodeCommit(js)
 	if err := e.NewHandler().Handle(context.Background(), deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": deployertest.C2, "Next": deployertest.C3})); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
 func TestCodeCommit_AWSFailureReturned(t *testing.T) {
 	e := deployertest.NewEnv(t)
 	repo := &deployertest.FakeRepo{Name: "another-repo", PageSize: 10, Parents: map[string][]string{}, Trees: map[string]map[string]string{}}
-	e.Config.CodeCommit = e.CodeCommit(deployertest.NewCodeCommitServer(t, repo))
+	e.Config.CodeCommit.API = e.CodeCommit(deployertest.NewCodeCommitServer(t, repo))
 	err := e.NewHandler().Handle(context.Background(), deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": deployertest.C2, "Next": deployertest.C3}))
 	if err == nil || !strings.Contains(err.Error(), "RepositoryDoesNotExistException") {
 		t.Fatalf("err = %v, want the CodeCommit error", err)
@@ -152,7 +152,7 @@ func TestCodeCommit_EventBridgeStateChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := deployertest.NewEnv(t)
-			e.Config.CodeCommit = e.CodeCommit(deployertest.NewCodeCommitServer(t, repo()))
+			e.Config.CodeCommit.API = e.CodeCommit(deployertest.NewCodeCommitServer(t, repo()))
 			if err := e.NewHandler().Handle(context.Background(), deployertest.Event(t, "codecommit-eventbridge.json", tt.v)); err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +178,7 @@ func TestCodeCommit_TwoFilesOfOneFunction_SecondIsAConflict(t *testing.T) {
 		},
 		},
 	}
-	e.Config.CodeCommit = e.CodeCommit(deployertest.NewCodeCommitServer(t, repo))
+	e.Config.CodeCommit.API = e.CodeCommit(deployertest.NewCodeCommitServer(t, repo))
 	if err := e.NewHandler().Handle(context.Background(), deployertest.Event(t, "codecommit-eventbridge.json",
 		map[string]string{"Commit": deployertest.C2, "Old": deployertest.C1, "Event": "referenceUpdated"})); err != nil {
 		t.Fatal(err)
@@ -218,7 +218,7 @@ func TestCodeCommit_OldCommit_AppliesEveryCommitOfThePush(t *testing.T) {
 	}
 	e.Deployer.Seed("legacy", "wired at c1")
 	js := deployertest.NewCodeCommitServer(t, repo)
-	e.Config.CodeCommit = e.CodeCommit(js)
+	e.Config.CodeCommit.API = e.CodeCommit(js)
 	ev := deployertest.Event(t, "codecommit-eventbridge.json", map[string]string{"Commit": deployertest.C3, "Old": deployertest.C1, "Event": "referenceUpdated"})
 	if err := e.NewHandler().Handle(context.Background(), ev); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package deployer_test
+package branch_test
 
 import (
 	"strings"
@@ -34,7 +34,7 @@ func TestCodeCommit_MoveAcrossTwoPushes(t *testing.T) {
 
 	w.Calls.Reset()
 	w.Deliver(deployertest.PushedEvent(t, deployertest.C2, deployertest.C1), deployertest.PushedEvent(t, deployertest.C3, deployertest.C2))
-	if writes := lambdaWrites(w.Calls.Writes()); len(writes) != 0 {
+	if writes := deployertest.LambdaWrites(w.Calls.Writes()); len(writes) != 0 {
 		t.Errorf("the pushes delivered again wrote to AWS: %v", writes)
 	}
 	w.CheckWiring("the pushes delivered again", map[string]string{"orders": "b"})

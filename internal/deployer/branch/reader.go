@@ -1,4 +1,4 @@
-package deployer
+package branch
 
 import (
 	"context"
@@ -10,34 +10,31 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
 	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
 
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
-// codeCommitReader is the CodeCommit source's Reader: the configured
-// branches' files.
-type codeCommitReader struct{ h *Handler }
-
 // Read reads a CodeCommit declaration's file and sibling at its commit.
-func (r codeCommitReader) Read(ctx context.Context, s records.Source) (File, error) {
-	data, sib, err := r.h.readDefinition(ctx, s.Repository, s.Version, s.Path)
+func (cc *Source) Read(ctx context.Context, s records.Source) (deployer.File, error) {
+	data, sib, err := cc.readDefinition(ctx, s.Repository, s.Version, s.Path)
 	if err == nil && data == nil {
-		err = fmt.Errorf("%s: %w", s, ErrNoObject)
+		err = fmt.Errorf("%s: %w", s, deployer.ErrNoObject)
 	}
-	return File{Trigger: records.TriggerCodeCommit, Path: s.Path, Data: data, Sib: sib}, err
+	return deployer.File{Trigger: records.TriggerCodeCommit, Path: s.Path, Data: data, Sib: sib}, err
 }
 
 // CatchUp indexes the configured branches whose pushes were not delivered
-// (catchup_codecommit.go).
-func (r codeCommitReader) CatchUp(ctx context.Context, sweep string) error {
-	return r.h.catchUpBranches(ctx, sweep)
+// (catchup.go).
+func (cc *Source) CatchUp(ctx context.Context, sweep string) error {
+	return cc.catchUpBranches(ctx, sweep)
 }
 
 // Live reports whether the file is at the head of its branch.
-func (r codeCommitReader) Live(ctx context.Context, s records.Source, _ *slog.Logger) (bool, error) {
-	if r.h.cfg.CodeCommit == nil {
+func (cc *Source) Live(ctx context.Context, s records.Source, _ *slog.Logger) (bool, error) {
+	if cc.cfg.API == nil {
 		return false, fmt.Errorf("check %s is live: no CodeCommit client", s)
 	}
-	_, err := r.h.cfg.CodeCommit.GetFile(ctx, &codecommit.GetFileInput{
+	_, err := cc.cfg.API.GetFile(ctx, &codecommit.GetFileInput{
 		RepositoryName: aws.String(s.Repository), CommitSpecifier: aws.String(s.Branch), FilePath: aws.String(s.Path),
 	})
 	var nf *cctypes.FileDoesNotExistException
