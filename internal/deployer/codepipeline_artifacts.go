@@ -21,11 +21,17 @@ import (
 	"github.com/eventwire/eventwire/internal/definition"
 )
 
+// ArtifactAPI is the slice of the S3 client that reads a job's input
+// artifacts (with the job's own credentials).
+type ArtifactAPI interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
 // NewArtifactS3 returns a builder of S3 clients that read pipeline
 // artifacts with a job's own artifact credentials (not the function's
 // role): cfg's region, endpoint and options, the job's keys.
-func NewArtifactS3(cfg aws.Config, optFns ...func(*s3.Options)) func(events.CodePipelineArtifactCredentials) S3API {
-	return func(c events.CodePipelineArtifactCredentials) S3API {
+func NewArtifactS3(cfg aws.Config, optFns ...func(*s3.Options)) func(events.CodePipelineArtifactCredentials) ArtifactAPI {
+	return func(c events.CodePipelineArtifactCredentials) ArtifactAPI {
 		jobCfg := cfg.Copy()
 		jobCfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken))
 		return s3.NewFromConfig(jobCfg, optFns...)
@@ -113,7 +119,7 @@ func (h *Handler) artifactFiles(ctx context.Context, job events.CodePipelineJob)
 
 // readArtifact streams one artifact to a temporary file, removed on
 // return, and finds the definition files in it.
-func readArtifact(ctx context.Context, api S3API, name string, loc events.CodePipelineS3Location, lim ArtifactLimits, budget *int64) ([]*pipelineFile, error) {
+func readArtifact(ctx context.Context, api ArtifactAPI, name string, loc events.CodePipelineS3Location, lim ArtifactLimits, budget *int64) ([]*pipelineFile, error) {
 	tmp, err := os.CreateTemp("", "eventwire-artifact-*.zip")
 	if err != nil {
 		return nil, fmt.Errorf("temporary file for the zip: %w", err)
@@ -129,7 +135,7 @@ func readArtifact(ctx context.Context, api S3API, name string, loc events.CodePi
 
 // download copies an object to w, refusing one larger than limit bytes,
 // and returns its size.
-func download(ctx context.Context, api S3API, bucket, key string, w io.Writer, limit int64) (int64, error) {
+func download(ctx context.Context, api ArtifactAPI, bucket, key string, w io.Writer, limit int64) (int64, error) {
 	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		return 0, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)

@@ -53,13 +53,11 @@ type Config struct {
 	Store    *records.Store
 	Parse    ParseFunc
 
-	// S3 reads definition files from the definitions bucket.
-	S3 S3API
 	// CodePipeline answers jobs.
 	CodePipeline CodePipelineAPI
 	// ArtifactS3 builds an S3 client that uses a job's artifact
 	// credentials (see NewArtifactS3).
-	ArtifactS3 func(events.CodePipelineArtifactCredentials) S3API
+	ArtifactS3 func(events.CodePipelineArtifactCredentials) ArtifactAPI
 
 	Logger *slog.Logger
 	// LeaseDuration is how long a function's lease lasts unless released,
@@ -93,9 +91,6 @@ type Config struct {
 	// mapped prefix naming a function outside the prefix it maps to is
 	// invalid, like one outside FunctionPrefix.
 	KeyPrefixFunctions map[string]string
-	// Bucket is the definitions bucket: an S3 record of any other bucket
-	// is refused (final, logged), and every S3 record when it is empty.
-	Bucket string
 	// ArtifactLimits bound what a pipeline job's input artifacts may hold
 	// (zero fields: the defaults).
 	ArtifactLimits ArtifactLimits
@@ -132,8 +127,6 @@ func New(cfg Config) *Handler {
 		cfg.DeadlineReserve = DefaultDeadlineReserve
 	}
 	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, events: map[Event]EventHandler{}, readers: map[string]Reader{}}
-	h.On(EventS3, EventFunc(h.handleS3))
 	h.On(EventCodePipeline, EventFunc(h.handleCodePipeline))
-	h.AddReader(records.KindS3, s3Reader{h})
 	return h
 }

@@ -151,20 +151,6 @@ func Excerpt(event []byte) string {
 	return s
 }
 
-// The checks below refuse events of sources the stack did not configure
-// (anyone allowed to invoke the deployer can send it a made-up event).
-// A refusal is final: logged at error level with what was expected, and
-// nothing is read from AWS for it.
-
-// bucketAccepted reports whether an S3 record of bucket may be handled.
-func (h *Handler) bucketAccepted(ctx context.Context, bucket, key string) bool {
-	if h.cfg.Bucket != "" && bucket == h.cfg.Bucket {
-		return true
-	}
-	h.log.ErrorContext(ctx, "refused S3 record: not the definitions bucket", "bucket", bucket, "key", key, "want", Expected(h.cfg.Bucket, contract.EnvBucket))
-	return false
-}
-
 // Expected is what a refusal log line says was expected: the setting's
 // value, or that it is not set.
 func Expected(value, env string) string {

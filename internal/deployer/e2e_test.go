@@ -21,6 +21,7 @@ import (
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
@@ -149,7 +150,7 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 	h, e, fx := e2e(t, cfg)
 	const key = "orders/_lambdaeventsourcedef.json"
 	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
-	put, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
+	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
 
 	invoke := lambda.NewHandler(h.Handle)
 	if _, err := invoke.Invoke(context.Background(), put); err != nil {
@@ -188,7 +189,7 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 
 	// The file deleted: what eventwire made is removed.
 	dm := e.Remove(key)
-	del, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, dm, "0055AED6DCD9028200", true))
+	del, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, dm, "0055AED6DCD9028200", true))
 	if _, err := invoke.Invoke(context.Background(), del); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
 	h, e, fx := e2e(t, cfg)
 	const key = "orders/_lambdaeventsourcedef.json"
 	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
-	put, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
+	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
 	if err := h.Handle(context.Background(), put); err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("first run: err = %v, want the failure", err)
 	}
@@ -285,7 +286,7 @@ func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testin
 	file := fmt.Sprintf(`{"FunctionName": "orders",
   "PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": %q}],
   "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}}}`, tg)
-	put, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E5", false))
+	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E5", false))
 	if err := h.Handle(ctx, put); err != nil {
 		t.Fatalf("a conflict must not be retried: err = %v", err)
 	}
@@ -306,7 +307,7 @@ func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testin
 
 	d := reconcile.New(cfg, deployer.Settings{AllowTakeover: true}.ReconcileOptions(nil))
 	allowed := compose.NewFromConfig(cfg, d, deployer.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket, AllowTakeover: true}, e.Config.Logger, deployertest.S3Options)
-	put, _ = json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E6", false))
+	put, _ = json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E6", false))
 	if err := allowed.Handle(ctx, put); err != nil {
 		t.Fatal(err)
 	}

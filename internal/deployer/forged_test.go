@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
@@ -48,8 +48,8 @@ func replace(t *testing.T, ev json.RawMessage, old, new string) json.RawMessage 
 // configured sources.
 func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 	const key = "orders/_lambdaeventsourcedef.json"
-	s3Event := func(t *testing.T, bucket string) json.RawMessage {
-		b, err := json.Marshal(deployer.S3EventFor(bucket, key, "", "0055AED6DCD90281E5", false))
+	s3Event := func(t *testing.T, name string) json.RawMessage {
+		b, err := json.Marshal(bucket.S3EventFor(name, key, "", "0055AED6DCD90281E5", false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 		{
 			name:    "S3: no bucket configured",
 			event:   func(t *testing.T) json.RawMessage { return s3Event(t, deployertest.Bucket) },
-			setup:   func(c *compose.Config) { c.Bucket = "" },
+			setup:   func(c *compose.Config) { c.S3.Bucket = "" },
 			wantLog: "ERROR refused S3 record: not the definitions bucket bucket=" + deployertest.Bucket + " key=" + key + " want=none (EVENTWIRE_BUCKET is not set: this source is not accepted)",
 		},
 		{
@@ -145,7 +145,7 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 			counted := e.AWS.Copy()
 			calls := &callCounter{inner: counted.HTTPClient}
 			counted.HTTPClient = calls
-			e.Config.S3 = s3.NewFromConfig(counted, deployertest.S3Options)
+			e.Config.S3.API = s3.NewFromConfig(counted, deployertest.S3Options)
 			e.Config.Store = records.New(dynamodb.NewFromConfig(counted), deployertest.Table, records.Options{})
 			repo := &deployertest.FakeRepo{
 				Name: "definitions", PageSize: 10,

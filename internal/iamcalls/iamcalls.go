@@ -177,19 +177,19 @@ var Calls = map[string]Call{
 
 	// GetObject at a version needs GetObjectVersion; ListBucket makes a
 	// missing key answer 404 instead of 403.
-	"deployer.S3API.GetObject": {By: Deployer, Requests: []Request{
+	"bucket.S3API.GetObject": {By: Deployer, Requests: []Request{
 		On("ReadDefinitions", "s3:GetObject", ObjectARN),
 		On("ReadDefinitions", "s3:GetObjectVersion", ObjectARN),
 		On("ListDefinitions", "s3:ListBucket", BucketARN),
 	}},
 	// HeadObject at a version (a delete marker's) needs GetObjectVersion.
-	"deployer.S3API.HeadObject": {By: Deployer, Requests: []Request{
+	"bucket.S3API.HeadObject": {By: Deployer, Requests: []Request{
 		On("ReadDefinitions", "s3:GetObject", ObjectARN),
 		On("ReadDefinitions", "s3:GetObjectVersion", ObjectARN),
 	}},
 	// A scheduled sweep's start lists the bucket's versions, to find the
 	// files whose put events were not delivered.
-	"deployer.S3API.ListObjectVersions": {By: Deployer, Requests: []Request{
+	"bucket.S3API.ListObjectVersions": {By: Deployer, Requests: []Request{
 		On("ListDefinitions", "s3:ListBucketVersions", BucketARN),
 	}},
 

@@ -17,6 +17,7 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/stssvc"
 	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/deployer/branch"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/golden"
@@ -34,7 +35,7 @@ var APIs = map[string]reflect.Type{
 	"records.API":                reflect.TypeFor[records.API](),
 	"records.CreateTableAPI":     reflect.TypeFor[records.CreateTableAPI](),
 	"stssvc.API":                 reflect.TypeFor[stssvc.API](),
-	"deployer.S3API":             reflect.TypeFor[deployer.S3API](),
+	"bucket.S3API":               reflect.TypeFor[bucket.S3API](),
 	"branch.CodeCommitAPI":       reflect.TypeFor[branch.CodeCommitAPI](),
 	"deployer.CodePipelineAPI":   reflect.TypeFor[deployer.CodePipelineAPI](),
 	"deployer.CallerIdentityAPI": reflect.TypeFor[deployer.CallerIdentityAPI](),

@@ -13,10 +13,10 @@ import (
 
 // A push whose event never came (a lost delivery, the rule off at the
 // time) leaves the branch's files as the index last saw them, for the
-// reasons catchup.go gives for S3: a new function's file is never checked,
-// a changed file is checked at its old commit, and a file moved to another
-// path looks removed (by the checks' liveness read at the head) while its
-// new path is never seen.
+// reasons the S3 source's catchup.go gives (internal/deployer/bucket): a
+// new function's file is never checked, a changed file is checked at its
+// old commit, and a file moved to another path looks removed (by the
+// checks' liveness read at the head) while its new path is never seen.
 //
 // So after the S3 catch-up, a scheduled sweep's start reads the head of
 // each configured branch (GetBranch) and, when it is not the branch's last

@@ -1,6 +1,7 @@
 // Package compose assembles the deployer: the core (internal/deployer)
-// with its parts registered on it: the CodeCommit source
-// (internal/deployer/branch) for pushes, the sweep (internal/deployer/sweep)
+// with its parts registered on it: the S3 source
+// (internal/deployer/bucket) for the definitions bucket's notifications,
+// the CodeCommit source (internal/deployer/branch) for pushes, the sweep (internal/deployer/sweep)
 // for the scheduled invocation and the sweep queue's batches. It owns no
 // logic of its own, only the wiring and the AWS clients of each part; it
 // is the one package that imports the core and every part, and nothing in
@@ -17,6 +18,7 @@ import (
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/deployer/branch"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -24,6 +26,8 @@ import (
 // Config is the deployer's configuration: the core's, and each part's.
 type Config struct {
 	deployer.Config
+	// S3 is the S3 source's: its client and the definitions bucket.
+	S3 bucket.Config
 	// CodeCommit is the CodeCommit source's: its client, the repository
 	// and branches accepted.
 	CodeCommit branch.Config
@@ -41,6 +45,9 @@ type Handler struct {
 // New returns the deployer's handler with every part registered.
 func New(cfg Config) *Handler {
 	h := deployer.New(cfg.Config)
+	bk := bucket.New(h, cfg.S3)
+	h.On(deployer.EventS3, bk)
+	h.AddReader(records.KindS3, bk)
 	cc := branch.New(h, cfg.CodeCommit)
 	h.On(deployer.EventCodeCommit, deployer.EventFunc(cc.HandleTrigger))
 	h.On(deployer.EventCodeCommitChange, deployer.EventFunc(cc.HandleChange))
@@ -61,7 +68,6 @@ func NewFromConfig(cfg aws.Config, d deployer.Deployer, s deployer.Settings, log
 			Deployer:           d,
 			Store:              records.New(lazy.NewDynamoDB(cfg), s.Table, records.Options{}),
 			Parse:              definition.Parse,
-			S3:                 lazy.NewS3(cfg, s3Opts...),
 			CodePipeline:       lazy.NewCodePipeline(cfg),
 			ArtifactS3:         deployer.NewArtifactS3(cfg, s3Opts...),
 			Logger:             log,
@@ -70,8 +76,8 @@ func NewFromConfig(cfg aws.Config, d deployer.Deployer, s deployer.Settings, log
 			KeyPrefixFunctions: s.KeyPrefixFunctions,
 			Self:               s.Self,
 			Policy:             s.Policy(cfg.Region, lazy.NewSTS(cfg)),
-			Bucket:             s.Bucket,
 		},
+		S3:         bucket.Config{API: lazy.NewS3(cfg, s3Opts...), Bucket: s.Bucket},
 		CodeCommit: branch.Config{API: lazy.NewCodeCommit(cfg), Repository: s.Repository, Branches: s.Branches},
 		Sweep: sweep.Config{
 			QueueARN: s.SweepQueueARN, QueueURL: s.SweepQueueURL, Heal: s.DriftHeal,

@@ -12,14 +12,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/contract"
-	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
 
 // Through the real handler on moto: the sweep's start indexes the files
-// whose put events were not delivered (catchup.go).
+// whose put events were not delivered (the S3 source's CatchUp,
+// internal/deployer/bucket).
 
 // A new function's file uploaded with no event: a report-only sweep
 // indexes it at its start, enqueues the function as declared and reports
@@ -47,9 +48,9 @@ func TestSweep_NewFileWithoutEvent_DeclaredThenApplied(t *testing.T) {
 	if n := sw.mappings("fresh"); n != 0 {
 		t.Errorf("report only: fresh has %d mappings, want none", n)
 	}
-	got := sw.Log.Grep(deployer.CaughtUpLogMessage)
+	got := sw.Log.Grep(bucket.CaughtUpLogMessage)
 	if len(got) != 1 || !strings.Contains(got[0], "key="+key) || !strings.Contains(got[0], "version="+v) || !strings.Contains(got[0], "function=fresh") {
-		t.Errorf("log lines %q: %q, want one naming key %s, version %s and function fresh", deployer.CaughtUpLogMessage, got, key, v)
+		t.Errorf("log lines %q: %q, want one naming key %s, version %s and function fresh", bucket.CaughtUpLogMessage, got, key, v)
 	}
 
 	if diff := cmp.Diff([]string{"fresh declared"}, sw.sweep(sw.handler(true))); diff != "" {
@@ -64,7 +65,7 @@ func TestSweep_NewFileWithoutEvent_DeclaredThenApplied(t *testing.T) {
 	if got := sw.active(t, "fresh"); got != v {
 		t.Errorf("active declaration of fresh at %s, want %s", got, v)
 	}
-	if got := sw.Log.Grep(deployer.CaughtUpLogMessage); len(got) != 1 {
+	if got := sw.Log.Grep(bucket.CaughtUpLogMessage); len(got) != 1 {
 		t.Errorf("the file was indexed again by the second sweep: %q", got)
 	}
 }
@@ -111,8 +112,8 @@ func TestSweep_FileMovedBothEventsLost_WiredFromTheNewKeyNeverUnwired(t *testing
 		t.Errorf("log lines %q: %q, want none", sweep.OrphanKeptLogMessage, got)
 	}
 
-	removal, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, oldKey, marker, sw.NextSequencer(), true))
-	put, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, newKey, v, sw.NextSequencer(), false))
+	removal, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, oldKey, marker, sw.NextSequencer(), true))
+	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, newKey, v, sw.NextSequencer(), false))
 	sw.Deliver(removal, put)
 	wired("after the late events")
 	if diff := cmp.Diff([]string{"moved declared"}, sw.sweep(sw.handler(false))); diff != "" {
@@ -147,8 +148,8 @@ func TestSweep_NewerVersionWithoutEvent_IndexedAndChecked(t *testing.T) {
 	if _, batch, _ := sw.mapping("fn"); batch != 5 {
 		t.Errorf("report only: BatchSize %d, want 5 still", batch)
 	}
-	if got := sw.Log.Grep(deployer.NewerVersionLogMessage); len(got) != 0 {
-		t.Errorf("log lines %q: %q, want none", deployer.NewerVersionLogMessage, got)
+	if got := sw.Log.Grep(bucket.NewerVersionLogMessage); len(got) != 0 {
+		t.Errorf("log lines %q: %q, want none", bucket.NewerVersionLogMessage, got)
 	}
 
 	// A version put between the start and the checks.
@@ -159,9 +160,9 @@ func TestSweep_NewerVersionWithoutEvent_IndexedAndChecked(t *testing.T) {
 	if p := sw.plans()["fn"]; !strings.Contains(p, "BatchSize: 5 → 8") {
 		t.Errorf("plan of fn checked during a put lacks the version indexed's BatchSize:\n%s", p)
 	}
-	got := sw.Log.Grep(deployer.NewerVersionLogMessage)
+	got := sw.Log.Grep(bucket.NewerVersionLogMessage)
 	if len(got) != 1 || !strings.Contains(got[0], "current_version="+v3) {
-		t.Errorf("log lines %q: %q, want one naming version %s", deployer.NewerVersionLogMessage, got, v3)
+		t.Errorf("log lines %q: %q, want one naming version %s", bucket.NewerVersionLogMessage, got, v3)
 	}
 	sw.sweep(sw.handler(true))
 	if diff := cmp.Diff([]string{"fn healed 1"}, sw.results()); diff != "" {
@@ -200,8 +201,8 @@ func TestSweep_InvalidNewerVersionWithoutEvent_RecordedPreviousHolds(t *testing.
 	if diff := cmp.Diff(want, invalid); diff != "" {
 		t.Errorf("invalid records of fn (-want +got):\n%s", diff)
 	}
-	if got := sw.Log.Grep(deployer.CaughtUpLogMessage); len(got) != 1 || !strings.Contains(got[0], "valid=false") {
-		t.Errorf("log lines %q: %q, want one, valid=false", deployer.CaughtUpLogMessage, got)
+	if got := sw.Log.Grep(bucket.CaughtUpLogMessage); len(got) != 1 || !strings.Contains(got[0], "valid=false") {
+		t.Errorf("log lines %q: %q, want one, valid=false", bucket.CaughtUpLogMessage, got)
 	}
 	decls, _, err := sw.Store.Declarations(ctx, "fn")
 	if err != nil || len(decls) != 1 || decls[0].Source.Version != v1 {
@@ -255,7 +256,7 @@ func TestSweep_FilesWithoutEvents_KeyRulesOfEvents(t *testing.T) {
 // world's own handler): the event is indexed while the sweep's start is
 // catching the key up.
 type eventFirst struct {
-	deployer.S3API
+	bucket.S3API
 	key, version string
 	deliver      func()
 	done         bool
@@ -279,15 +280,15 @@ func TestSweep_EventIndexedDuringTheCatchUp_EventWins(t *testing.T) {
 	key := "fn/_lambdaeventsourcedef.json"
 	v2 := sw.Put(key, queueFile("fn", 8)) // its event comes during the sweep's start
 	seq := sw.NextSequencer()
-	ev, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, v2, seq, false))
-	sw.Config.S3 = &eventFirst{S3API: sw.Config.S3, key: key, version: v2, deliver: func() { sw.Deliver(ev) }}
+	ev, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v2, seq, false))
+	sw.Config.S3.API = &eventFirst{S3API: sw.Config.S3.API, key: key, version: v2, deliver: func() { sw.Deliver(ev) }}
 
 	sw.sweep(sw.handler(false))
 	if diff := cmp.Diff([]string{"fn in-sync 0"}, sw.results()); diff != "" {
 		t.Errorf("drift results (-want +got):\n%s", diff)
 	}
-	if got := sw.Log.Grep(deployer.CaughtUpLogMessage); len(got) != 0 {
-		t.Errorf("log lines %q: %q, want none", deployer.CaughtUpLogMessage, got)
+	if got := sw.Log.Grep(bucket.CaughtUpLogMessage); len(got) != 0 {
+		t.Errorf("log lines %q: %q, want none", bucket.CaughtUpLogMessage, got)
 	}
 	if got := sw.Log.Grep("an event of its key was indexed meanwhile"); len(got) != 1 {
 		t.Errorf("the start's write was not refused once: %q", got)
@@ -304,7 +305,7 @@ func TestSweep_EventIndexedDuringTheCatchUp_EventWins(t *testing.T) {
 // deniedList is the test bucket's S3 client, except that ListObjectVersions
 // is refused with 403 AccessDenied, as AWS answers a role without
 // s3:ListBucketVersions (moto grants everything).
-type deniedList struct{ deployer.S3API }
+type deniedList struct{ bucket.S3API }
 
 func (deniedList) ListObjectVersions(context.Context, *s3.ListObjectVersionsInput, ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error) {
 	return nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}
@@ -316,7 +317,7 @@ func TestSweep_ListingDenied_SweepFails_Fake(t *testing.T) {
 	sw := newSweepWorld(t)
 	ctx := context.Background()
 	sw.wireQueues("fn")
-	sw.Config.S3 = deniedList{sw.Config.S3}
+	sw.Config.S3.API = deniedList{sw.Config.S3.API}
 	err := sw.handler(false).Handle(ctx, json.RawMessage(contract.SweepInput))
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("scheduled sweep: err = %v, want AccessDenied", err)
@@ -330,7 +331,7 @@ func TestSweep_ListingDenied_SweepFails_Fake(t *testing.T) {
 // is refused with 403 AccessDenied (as AWS answers for an object the
 // role may not read; moto grants everything).
 type deniedGet struct {
-	deployer.S3API
+	bucket.S3API
 	key string
 }
 
@@ -355,15 +356,15 @@ func TestSweep_OneFileUnreadable_OthersCaughtUpItNextTime_Fake(t *testing.T) {
 	}
 	sw.Put("a/_lambdaeventsourcedef.json", queueFile("a", 5)) // no event
 	sw.Put("b/_lambdaeventsourcedef.json", queueFile("b", 5)) // no event
-	real := sw.Config.S3
-	sw.Config.S3 = deniedGet{real, "a/_lambdaeventsourcedef.json"}
+	real := sw.Config.S3.API
+	sw.Config.S3.API = deniedGet{real, "a/_lambdaeventsourcedef.json"}
 	if diff := cmp.Diff([]string{"b declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("sweep messages (-want +got):\n%s", diff)
 	}
 	if got := sw.Log.Grep("file not indexed by the sweep"); len(got) != 1 || !strings.Contains(got[0], "key=a/") || !strings.Contains(got[0], "AccessDenied") {
 		t.Errorf("log lines: %q, want one for a's key, AccessDenied", got)
 	}
-	sw.Config.S3 = real
+	sw.Config.S3.API = real
 	if diff := cmp.Diff([]string{"a declared", "b declared"}, sw.sweep(sw.handler(false))); diff != "" {
 		t.Errorf("next sweep's messages (-want +got):\n%s", diff)
 	}

@@ -31,9 +31,9 @@ import (
 // A function left without a live declaration that way is reported
 // orphaned, but not pruned by the same check, even with heal on: a file
 // moved to another key (or path) is a removal and a put. The sweep's start
-// indexes an S3 put whose event was lost (catchup.go), but only one made
-// before its listing; a later put's event (or a CodeCommit push's) may
-// still be on its way. Pruning now would unwire a function that a live
+// indexes an S3 put whose event was lost (the S3 source's CatchUp), but
+// only one made before its listing; a later put's event (or a CodeCommit
+// push's) may still be on its way. Pruning now would unwire a function that a live
 // file declares; the put's event, when it comes (or the next sweep's
 // start), wires it from the new file, and the next sweep prunes what is
 // still orphaned then.

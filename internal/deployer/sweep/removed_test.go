@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/contract"
-	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
@@ -67,10 +67,10 @@ func TestSweep_FileRemovedWithoutEvent_OrphanedThenPruned(t *testing.T) {
 	}
 
 	// Later real events of the key.
-	late, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, marker, sw.NextSequencer(), true))
+	late, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, marker, sw.NextSequencer(), true))
 	sw.Deliver(late)
 	v := sw.Put(key, queueFile("gone", 7))
-	again, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, v, sw.NextSequencer(), false))
+	again, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, sw.NextSequencer(), false))
 	sw.Deliver(again)
 	if _, batch, _ := sw.mapping("gone"); batch != 7 {
 		t.Errorf("after a new put: gone's BatchSize %d, want 7", batch)
@@ -95,7 +95,7 @@ func TestSweep_WinnerRemovedWithoutEvent_OtherDeclarationApplied(t *testing.T) {
 	first, second := "a/_lambdaeventsourcedef.json", "b/_lambdaeventsourcedef.json"
 	for _, f := range []struct{ key, body string }{{first, deployertest.SQSFile("shared", "q-a", 5)}, {second, deployertest.SQSFile("shared", "q-b", 5)}} {
 		v := sw.Put(f.key, f.body)
-		b, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, f.key, v, sw.NextSequencer(), false))
+		b, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, f.key, v, sw.NextSequencer(), false))
 		sw.Deliver(b)
 	}
 	sw.Remove(first) // no event delivered
@@ -132,7 +132,7 @@ func (sw *sweepWorld) mappings(fn string) int {
 // deniedHead is the test bucket's S3 client, except that HeadObject is
 // refused with 403 AccessDenied, as AWS answers a role without the right
 // (moto grants everything).
-type deniedHead struct{ deployer.S3API }
+type deniedHead struct{ bucket.S3API }
 
 func (deniedHead) HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
 	return nil, &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
@@ -148,7 +148,7 @@ func TestSweep_AccessDeniedOnLiveness_CheckFailsDeclarationKept_Fake(t *testing.
 	sw := newSweepWorld(t)
 	ctx := context.Background()
 	sw.wireQueues("kept")
-	sw.Config.S3 = deniedHead{sw.Config.S3}
+	sw.Config.S3.API = deniedHead{sw.Config.S3.API}
 	h := sw.handler(true)
 	body, _ := json.Marshal(contract.SweepMessage{Function: "kept", Kind: "declared", Sweep: "s1"})
 	raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(body), EventSource: "aws:sqs", EventSourceARN: sw.queueARN, AWSRegion: "us-east-1"}}})
@@ -212,8 +212,8 @@ func TestSweep_FileMovedAfterTheStartEventsDelayed_HealPrunesOnlyOnTheNextSweep(
 			}
 
 			if c.putArrives {
-				removal, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, oldKey, marker, sw.NextSequencer(), true))
-				put, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, newKey, v, sw.NextSequencer(), false))
+				removal, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, oldKey, marker, sw.NextSequencer(), true))
+				put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, newKey, v, sw.NextSequencer(), false))
 				sw.Deliver(removal, put)
 				if n := sw.mappings("moved"); n != 1 {
 					t.Errorf("after the move's events: moved has %d mappings, want 1", n)

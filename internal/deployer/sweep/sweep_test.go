@@ -22,7 +22,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
 	"github.com/eventwire/eventwire/internal/contract"
-	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/reconcile"
@@ -207,7 +207,7 @@ func (sw *sweepWorld) apply(files map[string]string) {
 	for _, fn := range fns {
 		key := fn + "/_lambdaeventsourcedef.json"
 		v := sw.Put(key, files[fn])
-		b, _ := json.Marshal(deployer.S3EventFor(deployertest.Bucket, key, v, sw.NextSequencer(), false))
+		b, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, sw.NextSequencer(), false))
 		sw.Deliver(b)
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/deployer/branch"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/records"
@@ -94,13 +95,11 @@ func NewEnv(t *testing.T) *Env {
 		Deployer:  e.Deployer,
 		Store:     e.Store,
 		Parse:     definition.Parse,
-		S3:        e.S3,
 		Logger:    slog.New(e.Log),
 		LeaseWait: time.Minute,
 		// The sources the stack would configure: the bucket above, the
 		// repository and branch of the CodeCommit events (events/).
-		Bucket: Bucket,
-	}, CodeCommit: branch.Config{Repository: "definitions", Branches: []string{"main"}}}
+	}, S3: bucket.Config{API: e.S3, Bucket: Bucket}, CodeCommit: branch.Config{Repository: "definitions", Branches: []string{"main"}}}
 	return e
 }
 

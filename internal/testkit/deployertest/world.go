@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
@@ -95,7 +96,7 @@ func (e *Env) World(t *testing.T, prefix string, functions, variants []string) *
 		cfg.HTTPClient = &http.Client{Transport: toServer{"CodeCommit_20150413.", u, http.DefaultTransport}}
 	}
 	w.Calls = mototest.Record(&cfg)
-	w.h = compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), deployer.Settings{Table: e.Table, Bucket: e.Config.Bucket, Repository: e.Config.CodeCommit.Repository, Branches: e.Config.CodeCommit.Branches}, e.Config.Logger, S3Options)
+	w.h = compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}), deployer.Settings{Table: e.Table, Bucket: e.Config.S3.Bucket, Repository: e.Config.CodeCommit.Repository, Branches: e.Config.CodeCommit.Branches}, e.Config.Logger, S3Options)
 	return w
 }
 
@@ -123,7 +124,7 @@ func (w *World) NextSequencer() string { return fmt.Sprintf("%018X", 0x55AED6DCD
 func (w *World) Upload(key, fn, variant string) json.RawMessage {
 	w.T.Helper()
 	v := w.Put(w.prefix+key, w.File(fn, variant))
-	b, _ := json.Marshal(deployer.S3EventFor(Bucket, w.prefix+key, v, w.NextSequencer(), false))
+	b, _ := json.Marshal(bucket.S3EventFor(Bucket, w.prefix+key, v, w.NextSequencer(), false))
 	return b
 }
 
@@ -131,7 +132,7 @@ func (w *World) Upload(key, fn, variant string) json.RawMessage {
 func (w *World) Delete(key string) json.RawMessage {
 	w.T.Helper()
 	dm := w.Remove(w.prefix + key)
-	b, _ := json.Marshal(deployer.S3EventFor(Bucket, w.prefix+key, dm, w.NextSequencer(), true))
+	b, _ := json.Marshal(bucket.S3EventFor(Bucket, w.prefix+key, dm, w.NextSequencer(), true))
 	return b
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/compose"
 	deployersweep "github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/reconcile"
@@ -218,7 +219,7 @@ func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world, progre
 			if err != nil {
 				return fmt.Errorf("put %s: %w", key, err)
 			}
-			ev, err := json.Marshal(deployer.S3EventFor(sweepBucket, key, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
+			ev, err := json.Marshal(bucket.S3EventFor(sweepBucket, key, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
 			if err != nil {
 				return err
 			}

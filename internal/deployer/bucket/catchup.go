@@ -1,4 +1,4 @@
-package deployer
+package bucket
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
@@ -29,8 +30,8 @@ import (
 // validation and change as s3Put (a valid file declares its function; an
 // invalid one is recorded invalid, final, and the key's previous
 // declaration holds), except that:
-//   - it is indexed without a sequencer, for the reason given in
-//     liveness.go: a made-up one could make a later real event look stale.
+//   - it is indexed without a sequencer, for the reason given in the
+//     sweep's liveness.go (internal/deployer/sweep): a made-up one could make a later real event look stale.
 //     The late event itself is then handled as usual (it indexes the same
 //     file again, or a newer one);
 //   - nothing converges: the start plans nothing. The functions' checks
@@ -39,7 +40,7 @@ import (
 //     key indexed meanwhile wins, and the key is left alone.
 //
 // A key whose latest entry is a delete marker is left to the checks
-// (liveness.go): a check that finds a removal itself keeps the orphan it
+// (the sweep's liveness.go): a check that finds a removal itself keeps the orphan it
 // makes from being pruned by the same sweep, which a removal indexed here
 // would defeat.
 //
@@ -68,21 +69,21 @@ func s3Version(id *string) string {
 
 // catchUp indexes the definitions bucket's files whose put events were not
 // delivered (see above).
-func (h *Handler) catchUp(ctx context.Context, sweep string) error {
-	bucket := h.cfg.Bucket
+func (bk *Source) catchUp(ctx context.Context, sweep string) error {
+	bucket := bk.cfg.Bucket
 	if bucket == "" {
 		return nil
 	}
-	current, err := h.currentDefinitions(ctx, bucket)
+	current, err := bk.currentDefinitions(ctx, bucket)
 	if err != nil {
 		return err
 	}
-	states, errs := h.sourceStates(ctx, bucket, current)
+	states, errs := bk.sourceStates(ctx, bucket, current)
 	for i, o := range current {
-		log := h.log.With("bucket", bucket, "key", o.key, "version", o.version, "sweep", sweep)
+		log := bk.log.With("bucket", bucket, "key", o.key, "version", o.version, "sweep", sweep)
 		err := errs[i]
 		if err == nil && !states[i].HasFile(o.version) {
-			err = h.catchUpKey(ctx, bucket, o, states[i], log)
+			err = bk.catchUpKey(ctx, bucket, o, states[i], log)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -96,9 +97,9 @@ func (h *Handler) catchUp(ctx context.Context, sweep string) error {
 
 // currentDefinitions lists the definition files of bucket whose latest
 // entry is an object version (not a delete marker), in key order.
-func (h *Handler) currentDefinitions(ctx context.Context, bucket string) ([]s3Current, error) {
+func (bk *Source) currentDefinitions(ctx context.Context, bucket string) ([]s3Current, error) {
 	var out []s3Current
-	p := s3.NewListObjectVersionsPaginator(h.cfg.S3, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
+	p := s3.NewListObjectVersionsPaginator(bk.cfg.API, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -106,7 +107,7 @@ func (h *Handler) currentDefinitions(ctx context.Context, bucket string) ([]s3Cu
 		}
 		for _, v := range page.Versions {
 			key := aws.ToString(v.Key)
-			if !aws.ToBool(v.IsLatest) || !IsDefinitionPath(key) || len(key) > maxKeyBytes {
+			if !aws.ToBool(v.IsLatest) || !deployer.IsDefinitionPath(key) || len(key) > maxKeyBytes {
 				continue
 			}
 			out = append(out, s3Current{key: key, version: s3Version(v.VersionId)})
@@ -123,13 +124,13 @@ const catchUpReaders = 8
 
 // sourceStates reads the index state of each key of current, at once
 // (catchUpReaders at a time); errs[i] is the error of current[i]'s read.
-func (h *Handler) sourceStates(ctx context.Context, bucket string, current []s3Current) (states []records.SourceState, errs []error) {
+func (bk *Source) sourceStates(ctx context.Context, bucket string, current []s3Current) (states []records.SourceState, errs []error) {
 	states, errs = make([]records.SourceState, len(current)), make([]error, len(current))
 	var g errgroup.Group
 	g.SetLimit(catchUpReaders)
 	for i, o := range current {
 		g.Go(func() error {
-			states[i], errs[i] = h.cfg.Store.SourceState(ctx, records.S3Source(bucket, o.key, o.version))
+			states[i], errs[i] = bk.h.Store().SourceState(ctx, records.S3Source(bucket, o.key, o.version))
 			return nil
 		})
 	}
@@ -139,9 +140,9 @@ func (h *Handler) sourceStates(ctx context.Context, bucket string, current []s3C
 
 // catchUpKey indexes the key's current version, which the index (st)
 // does not have.
-func (h *Handler) catchUpKey(ctx context.Context, bucket string, o s3Current, st records.SourceState, log *slog.Logger) error {
-	x, err := h.readS3File(ctx, bucket, o.key, o.version)
-	if errors.Is(err, ErrNoObject) {
+func (bk *Source) catchUpKey(ctx context.Context, bucket string, o s3Current, st records.SourceState, log *slog.Logger) error {
+	x, err := bk.readS3File(ctx, bucket, o.key, o.version)
+	if errors.Is(err, deployer.ErrNoObject) {
 		// Deleted since the listing: the checks find the removal.
 		log.InfoContext(ctx, "file found by the sweep is gone already")
 		return nil
@@ -149,15 +150,15 @@ func (h *Handler) catchUpKey(ctx context.Context, bucket string, o s3Current, st
 	if err != nil {
 		return err
 	}
-	if err := h.validateS3File(ctx, x); err != nil {
+	if err := bk.validateS3File(ctx, x); err != nil {
 		return err
 	}
-	change, err := h.s3FileChange(ctx, x, "", "")
+	change, err := bk.s3FileChange(ctx, x, "", "")
 	if err != nil {
 		return err
 	}
 	log = log.With("function", x.ref)
-	err = h.cfg.Store.Index(context.WithoutCancel(ctx), st, change)
+	err = bk.h.Store().Index(context.WithoutCancel(ctx), st, change)
 	if errors.Is(err, records.ErrIndexMoved) {
 		log.InfoContext(ctx, "file found by the sweep left alone: an event of its key was indexed meanwhile")
 		return nil

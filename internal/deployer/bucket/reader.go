@@ -1,4 +1,4 @@
-package deployer
+package bucket
 
 import (
 	"context"
@@ -11,28 +11,26 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
-// s3Reader is the S3 source's Reader: the definitions bucket's files.
-type s3Reader struct{ h *Handler }
-
 // Read reads an S3 declaration's file and sibling at the versions it was
 // declared with.
-func (r s3Reader) Read(ctx context.Context, s records.Source) (File, error) {
-	x := File{Trigger: records.TriggerS3, Path: s.Key}
+func (bk *Source) Read(ctx context.Context, s records.Source) (deployer.File, error) {
+	x := deployer.File{Trigger: records.TriggerS3, Path: s.Key}
 	var err error
-	x.Data, _, err = getObject(ctx, r.h.cfg.S3, s.Bucket, s.Key, s.Version, MaxFileBytes)
+	x.Data, _, err = getObject(ctx, bk.cfg.API, s.Bucket, s.Key, s.Version, deployer.MaxFileBytes)
 	if err != nil || !s.HasSibling {
 		return x, err
 	}
-	x.Sib, _, err = getObject(ctx, r.h.cfg.S3, s.Bucket, siblingKey(s.Key), s.SiblingVersion, MaxFileBytes)
+	x.Sib, _, err = getObject(ctx, bk.cfg.API, s.Bucket, siblingKey(s.Key), s.SiblingVersion, deployer.MaxFileBytes)
 	return x, err
 }
 
 // CatchUp indexes the bucket's files whose put events were not delivered
 // (catchup.go).
-func (r s3Reader) CatchUp(ctx context.Context, sweep string) error { return r.h.catchUp(ctx, sweep) }
+func (bk *Source) CatchUp(ctx context.Context, sweep string) error { return bk.catchUp(ctx, sweep) }
 
 // NewerVersionLogMessage is the warning logged when a check finds that a
 // declaring S3 key's current object is not the version indexed (keys
@@ -46,8 +44,8 @@ const NewerVersionLogMessage = "declaring file has a newer version than the one 
 // Live reports whether the key has a current object (HeadObject without a
 // version: a delete marker or no object answers 404). A key whose current
 // object is another version than the one indexed is logged.
-func (r s3Reader) Live(ctx context.Context, s records.Source, log *slog.Logger) (bool, error) {
-	out, err := r.h.cfg.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Key)})
+func (bk *Source) Live(ctx context.Context, s records.Source, log *slog.Logger) (bool, error) {
+	out, err := bk.cfg.API.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(s.Key)})
 	var re *awshttp.ResponseError
 	switch {
 	case err == nil:

@@ -1,4 +1,4 @@
-package deployer_test
+package bucket_test
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
@@ -497,7 +497,7 @@ func TestS3_LeaseHeld_FailsForRetry(t *testing.T) {
 }
 
 func TestS3EventFor(t *testing.T) {
-	ev := deployer.S3EventFor("defs", "team a/orders+v2/_lambdaeventsourcedef.json", "v1", "0055AED6DCD90281E5", false)
+	ev := bucket.S3EventFor("defs", "team a/orders+v2/_lambdaeventsourcedef.json", "v1", "0055AED6DCD90281E5", false)
 	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -572,7 +572,7 @@ func TestS3_LeaseLastsAsLongAsTheInvocation(t *testing.T) {
 // SCP changed; moto does not enforce IAM, so this is a fake over the real
 // client).
 type denied struct {
-	deployer.S3API
+	bucket.S3API
 	suffix string
 }
 
@@ -591,7 +591,7 @@ func TestS3_FakeAWS_AccessDeniedIsNotAbsence(t *testing.T) {
 	t.Run("sibling refused on a put", func(t *testing.T) {
 		e := deployertest.NewEnv(t)
 		v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
-		e.Config.S3 = denied{e.S3, "_lambdadef.json"}
+		e.Config.S3.API = denied{e.S3, "_lambdadef.json"}
 		ev := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v, Sequencer: "0055AED6DCD90281E5"})
 		if err := e.NewHandler().Handle(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 			t.Errorf("Handle = %v, want the AccessDenied returned for a retry", err)
@@ -608,7 +608,7 @@ func TestS3_FakeAWS_AccessDeniedIsNotAbsence(t *testing.T) {
 		if err := h.Handle(context.Background(), put); err != nil {
 			t.Fatal(err)
 		}
-		e.Config.S3 = denied{e.S3, key}
+		e.Config.S3.API = denied{e.S3, key}
 		removed := deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectRemoved:Delete", Key: key, Version: v, Sequencer: "0055AED6DCD90281F0"})
 		if err := e.NewHandler().Handle(context.Background(), removed); err == nil {
 			t.Error("Handle = nil, want the AccessDenied returned for a retry")

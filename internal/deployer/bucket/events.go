@@ -1,4 +1,11 @@
-package deployer
+// Package bucket is the deployer's S3 source: it turns the definitions
+// bucket's notifications (a definition file put or removed) into a change
+// of the declaration index, then has the core converge the functions it
+// affects; it reads the bucket's files for the core and the sweep
+// (deployer.Reader), and catches up with the puts whose events were not
+// delivered. It imports the core (internal/deployer) only: never another
+// source, the sweep or the composition.
+package bucket
 
 import (
 	"context"
@@ -22,6 +29,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/records"
 )
 
@@ -34,12 +42,27 @@ type S3API interface {
 	ListObjectVersions(ctx context.Context, in *s3.ListObjectVersionsInput, opts ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error)
 }
 
-// MaxFileBytes is how much of a definition file is read: the parser refuses
-// anything over 1 MiB, so one byte more is enough for it to say so.
-const MaxFileBytes = 1<<20 + 1
+// Config is the S3 source's configuration.
+type Config struct {
+	// API reads definition files from the definitions bucket.
+	API S3API
+	// Bucket is the definitions bucket: an S3 record of any other bucket
+	// is refused (final, logged), and every S3 record when it is empty.
+	Bucket string
+}
 
-// ErrNoObject: the object (or that version of it) does not exist.
-var ErrNoObject = errors.New("no such object")
+// Source is the S3 source: the handler of the bucket's events
+// (HandleEvent) and its Reader.
+type Source struct {
+	h   *deployer.Handler
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns the S3 source of h.
+func New(h *deployer.Handler, cfg Config) *Source {
+	return &Source{h: h, cfg: cfg, log: h.Logger()}
+}
 
 // getObject reads at most limit bytes of an object (at versionID, if set),
 // and returns the version read.
@@ -53,7 +76,7 @@ func getObject(ctx context.Context, api S3API, bucket, key, versionID string, li
 		var nsk *s3types.NoSuchKey
 		var ae smithy.APIError
 		if errors.As(err, &nsk) || (errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NoSuchVersion")) {
-			err = errors.Join(ErrNoObject, err)
+			err = errors.Join(deployer.ErrNoObject, err)
 		}
 		return nil, "", fmt.Errorf("get s3://%s/%s%s: %w", bucket, key, versionSuffix(versionID), err)
 	}
@@ -81,15 +104,12 @@ func siblingKey(key string) string {
 	return dir + "/" + contract.FunctionDefFileName
 }
 
-// IsDefinitionPath reports whether a key or path names a definition file.
-func IsDefinitionPath(p string) bool { return path.Base(p) == contract.DefinitionFileName }
-
-// handleS3 handles each record of an S3 event, in order. Records are
+// HandleEvent handles each record of an S3 event, in order. Records are
 // decoded one by one: one that cannot be decoded is logged and skipped
 // (retrying would not decode it either), the others still run. A record's
 // AWS failure does not stop the others; the failures are returned together
 // (records already done do nothing on the retry).
-func (h *Handler) handleS3(ctx context.Context, raw json.RawMessage) error {
+func (bk *Source) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 	var ev struct {
 		Records []json.RawMessage `json:"Records"`
 	}
@@ -100,10 +120,10 @@ func (h *Handler) handleS3(ctx context.Context, raw json.RawMessage) error {
 	for i, rec := range ev.Records {
 		var r events.S3EventRecord
 		if err := json.Unmarshal(rec, &r); err != nil {
-			h.log.ErrorContext(ctx, "ignored S3 event record that cannot be decoded", "record", i, "error", err.Error(), "excerpt", Excerpt(rec))
+			bk.log.ErrorContext(ctx, "ignored S3 event record that cannot be decoded", "record", i, "error", err.Error(), "excerpt", deployer.Excerpt(rec))
 			continue
 		}
-		if err := h.s3Record(ctx, r); err != nil {
+		if err := bk.s3Record(ctx, r); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -111,8 +131,8 @@ func (h *Handler) handleS3(ctx context.Context, raw json.RawMessage) error {
 }
 
 // s3Record handles one record: a put or a removal of a definition file.
-func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) error {
-	c := h.s3ChangeOf(ctx, r)
+func (bk *Source) s3Record(ctx context.Context, r events.S3EventRecord) error {
+	c := bk.s3ChangeOf(ctx, r)
 	if c == nil {
 		return nil
 	}
@@ -123,9 +143,9 @@ func (h *Handler) s3Record(ctx context.Context, r events.S3EventRecord) error {
 		return nil
 	}
 	if c.removed {
-		return h.s3Removal(ctx, c)
+		return bk.s3Removal(ctx, c)
 	}
-	return h.s3Put(ctx, c)
+	return bk.s3Put(ctx, c)
 }
 
 // s3Change is an S3 event record about a definition file.
@@ -151,26 +171,26 @@ const (
 
 // s3ChangeOf reads an event record; nil (logged) if it is not about a
 // definition file being created or removed.
-func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Change {
+func (bk *Source) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Change {
 	bucket := r.S3.Bucket.Name
 	// Keys arrive URL-encoded, with '+' for a space.
 	key, err := url.QueryUnescape(r.S3.Object.Key)
 	if err != nil {
-		h.log.ErrorContext(ctx, "ignored S3 event with a malformed key", "bucket", bucket, "key", r.S3.Object.Key, "error", err.Error())
+		bk.log.ErrorContext(ctx, "ignored S3 event with a malformed key", "bucket", bucket, "key", r.S3.Object.Key, "error", err.Error())
 		return nil
 	}
 	if len(bucket) > maxBucketName || len(key) > maxKeyBytes {
 		// Not from S3, which never sends such names; never a table key.
-		h.log.ErrorContext(ctx, "ignored S3 event: bucket or key longer than S3 allows",
+		bk.log.ErrorContext(ctx, "ignored S3 event: bucket or key longer than S3 allows",
 			"bucket_bytes", len(bucket), "key_bytes", len(key), "max_bucket", maxBucketName, "max_key", maxKeyBytes)
 		return nil
 	}
-	if !h.bucketAccepted(ctx, bucket, key) {
+	if !bk.bucketAccepted(ctx, bucket, key) {
 		return nil
 	}
 	obj := r.S3.Object
-	log := h.log.With("bucket", bucket, "key", key, "event", r.EventName, "sequencer", obj.Sequencer)
-	if !IsDefinitionPath(key) {
+	log := bk.log.With("bucket", bucket, "key", key, "event", r.EventName, "sequencer", obj.Sequencer)
+	if !deployer.IsDefinitionPath(key) {
 		log.InfoContext(ctx, "ignored S3 key: not a definition file", "want", contract.DefinitionFileName)
 		return nil
 	}
@@ -190,31 +210,31 @@ func (h *Handler) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 // key only increase, so an event about a version that never existed is
 // forged, and its sequencer must not be stored. An invalid file is
 // recorded (final) and keeps the key's previous declaration.
-func (h *Handler) s3Put(ctx context.Context, c *s3Change) error {
-	x, err := h.readS3File(ctx, c.bucket, c.key, c.obj.VersionID)
-	if errors.Is(err, ErrNoObject) {
+func (bk *Source) s3Put(ctx context.Context, c *s3Change) error {
+	x, err := bk.readS3File(ctx, c.bucket, c.key, c.obj.VersionID)
+	if errors.Is(err, deployer.ErrNoObject) {
 		c.log.WarnContext(ctx, "ignored S3 event: the object version does not exist", "error", err.Error())
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	st, done, err := h.s3Seen(ctx, c, false)
+	st, done, err := bk.s3Seen(ctx, c, false)
 	if done || err != nil {
 		return err
 	}
-	if err := h.validateS3File(ctx, x); err != nil {
+	if err := bk.validateS3File(ctx, x); err != nil {
 		return err
 	}
 	if x.file == nil && st.Superseded(c.obj.Sequencer) {
 		c.log.InfoContext(ctx, "dropped S3 event: an invalid file older than the key's newest event", "last", st.Sequencer)
 		return nil
 	}
-	change, err := h.s3FileChange(ctx, x, c.obj.Sequencer, records.NewID())
+	change, err := bk.s3FileChange(ctx, x, c.obj.Sequencer, records.NewID())
 	if err != nil {
 		return err
 	}
-	return h.s3Index(ctx, c, st, change, map[string]*definition.File{FileKey(x.src): x.file})
+	return bk.s3Index(ctx, c, st, change, map[string]*definition.File{deployer.FileKey(x.src): x.file})
 }
 
 // s3File is a definition file of the bucket read at one version (with
@@ -232,16 +252,16 @@ type s3File struct {
 }
 
 // readS3File reads the file at bucket/key at version, and its sibling: an
-// error wrapping errNoObject if that version does not exist.
-func (h *Handler) readS3File(ctx context.Context, bucket, key, version string) (*s3File, error) {
-	data, _, err := getObject(ctx, h.cfg.S3, bucket, key, version, MaxFileBytes)
+// error wrapping deployer.ErrNoObject if that version does not exist.
+func (bk *Source) readS3File(ctx context.Context, bucket, key, version string) (*s3File, error) {
+	data, _, err := getObject(ctx, bk.cfg.API, bucket, key, version, deployer.MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
 	x := &s3File{src: records.S3Source(bucket, key, version), data: data}
-	sib, sibVersion, err := getObject(ctx, h.cfg.S3, bucket, siblingKey(key), "", MaxFileBytes)
+	sib, sibVersion, err := getObject(ctx, bk.cfg.API, bucket, siblingKey(key), "", deployer.MaxFileBytes)
 	switch {
-	case errors.Is(err, ErrNoObject):
+	case errors.Is(err, deployer.ErrNoObject):
 		return x, nil
 	case err != nil:
 		return nil, err
@@ -252,9 +272,9 @@ func (h *Handler) readS3File(ctx context.Context, bucket, key, version string) (
 
 // validateS3File validates the file read, with the S3 rules (the key
 // prefixes' functions).
-func (h *Handler) validateS3File(ctx context.Context, x *s3File) error {
+func (bk *Source) validateS3File(ctx context.Context, x *s3File) error {
 	var err error
-	x.file, x.errs, x.ref, err = h.Validate(ctx, records.TriggerS3, x.src.Key, x.data, x.sib)
+	x.file, x.errs, x.ref, err = bk.h.Validate(ctx, records.TriggerS3, x.src.Key, x.data, x.sib)
 	return err
 }
 
@@ -262,10 +282,10 @@ func (h *Handler) validateS3File(ctx context.Context, x *s3File) error {
 // declared, or, for an invalid file, recorded invalid (final: the key's
 // previous declaration holds). seq is the event's sequencer ("" for a
 // sweep's), tag marks the functions pending ("" for none).
-func (h *Handler) s3FileChange(ctx context.Context, x *s3File, seq, tag string) (records.Change, error) {
+func (bk *Source) s3FileChange(ctx context.Context, x *s3File, seq, tag string) (records.Change, error) {
 	change := records.Change{Kind: records.Declare, Source: x.src, Sequencer: seq, Tag: tag}
 	if x.file == nil {
-		if _, err := h.RecordInvalid(ctx, records.TriggerS3, x.src.String(), x.ref, x.errs); err != nil {
+		if _, err := bk.h.RecordInvalid(ctx, records.TriggerS3, x.src.String(), x.ref, x.errs); err != nil {
 			return change, err
 		}
 		change.Kind = records.InvalidFile
@@ -279,8 +299,8 @@ func (h *Handler) s3FileChange(ctx context.Context, x *s3File, seq, tag string) 
 // (a duplicate delivery) or a newer one was (an older event arriving
 // late; for an invalid file, any newer event), converges what the key left
 // pending and reports done.
-func (h *Handler) s3Seen(ctx context.Context, c *s3Change, invalid bool) (records.SourceState, bool, error) {
-	st, err := h.cfg.Store.SourceState(ctx, c.src())
+func (bk *Source) s3Seen(ctx context.Context, c *s3Change, invalid bool) (records.SourceState, bool, error) {
+	st, err := bk.h.Store().SourceState(ctx, c.src())
 	if err != nil {
 		return st, false, err
 	}
@@ -294,7 +314,7 @@ func (h *Handler) s3Seen(ctx context.Context, c *s3Change, invalid bool) (record
 	default:
 		return st, false, nil
 	}
-	return st, true, h.s3Converge(ctx, c, st, "", nil)
+	return st, true, bk.s3Converge(ctx, c, st, "", nil)
 }
 
 // maxIndexAttempts bounds the rereads of a key's state that events of the
@@ -304,9 +324,9 @@ const maxIndexAttempts = 10
 // s3Index writes the event's change to the index, unless an event of the
 // key newer than it (or it, delivered twice) was indexed meanwhile, then
 // converges the functions pending on the key, the declared one first.
-func (h *Handler) s3Index(ctx context.Context, c *s3Change, st records.SourceState, change records.Change, files map[string]*definition.File) error {
+func (bk *Source) s3Index(ctx context.Context, c *s3Change, st records.SourceState, change records.Change, files map[string]*definition.File) error {
 	for attempt := 1; ; attempt++ {
-		err := h.cfg.Store.Index(ctx, st, change)
+		err := bk.h.Store().Index(ctx, st, change)
 		if err == nil {
 			break
 		}
@@ -314,26 +334,26 @@ func (h *Handler) s3Index(ctx context.Context, c *s3Change, st records.SourceSta
 			return err
 		}
 		var done bool
-		if st, done, err = h.s3Seen(ctx, c, change.Kind == records.InvalidFile); done || err != nil {
+		if st, done, err = bk.s3Seen(ctx, c, change.Kind == records.InvalidFile); done || err != nil {
 			return err
 		}
 	}
 	if change.Kind == records.Remove && st.Declares() == "" {
 		c.log.InfoContext(ctx, "nothing to tear down: the key declares no function")
 	}
-	st, err := h.cfg.Store.SourceState(ctx, c.src())
+	st, err := bk.h.Store().SourceState(ctx, c.src())
 	if err != nil {
 		return err
 	}
-	return h.s3Converge(ctx, c, st, change.Function, files)
+	return bk.s3Converge(ctx, c, st, change.Function, files)
 }
 
 // s3Converge converges the functions pending on the key, first (if
 // pending) first, one after the other (never holding two leases).
-func (h *Handler) s3Converge(ctx context.Context, c *s3Change, st records.SourceState, first string, files map[string]*definition.File) error {
+func (bk *Source) s3Converge(ctx context.Context, c *s3Change, st records.SourceState, first string, files map[string]*definition.File) error {
 	var errs []error
 	for _, fn := range st.Pending.Sorted(first) {
-		err := h.Converge(ctx, Convergence{
+		err := bk.h.Converge(ctx, deployer.Convergence{
 			Trigger: records.TriggerS3, Fn: fn, Event: c.source(),
 			Batch: map[string]bool{c.src().ID(): true}, Files: files, Pending: st.Pending,
 		})
@@ -353,28 +373,28 @@ func (h *Handler) s3Converge(ctx context.Context, c *s3Change, st records.Source
 // newer put may have followed. Only a key without a current object is
 // removed; otherwise the event changes nothing (and the key's state is
 // left alone, so that the put's own event is not taken for a stale one).
-func (h *Handler) s3Removal(ctx context.Context, c *s3Change) error {
-	_, _, err := getObject(ctx, h.cfg.S3, c.bucket, c.key, "", 1)
+func (bk *Source) s3Removal(ctx context.Context, c *s3Change) error {
+	_, _, err := getObject(ctx, bk.cfg.API, c.bucket, c.key, "", 1)
 	switch {
 	case err == nil:
 		c.log.InfoContext(ctx, "ignored S3 removal: the key still has a current object")
 		return nil
-	case errors.Is(err, ErrNoObject):
+	case errors.Is(err, deployer.ErrNoObject):
 	default:
 		// AccessDenied included: a refused read is not an absence (the
 		// stack grants s3:ListBucket, so a missing key answers 404), and
 		// removing on it would unwire the function.
 		return err
 	}
-	if exists, err := h.deleteMarkerExists(ctx, c); err != nil || !exists {
+	if exists, err := bk.deleteMarkerExists(ctx, c); err != nil || !exists {
 		return err
 	}
-	st, done, err := h.s3Seen(ctx, c, false)
+	st, done, err := bk.s3Seen(ctx, c, false)
 	if done || err != nil {
 		return err
 	}
 	change := records.Change{Kind: records.Remove, Source: c.src(), Sequencer: c.obj.Sequencer, Tag: records.NewID()}
-	return h.s3Index(ctx, c, st, change, nil)
+	return bk.s3Index(ctx, c, st, change, nil)
 }
 
 // deleteMarkerExists checks that the delete marker an
@@ -383,11 +403,11 @@ func (h *Handler) s3Removal(ctx context.Context, c *s3Change) error {
 // that a forged removal cannot store its sequencer. A permanent deletion
 // of a version (ObjectRemoved:Delete) names a version that is gone by
 // definition: it is not checked.
-func (h *Handler) deleteMarkerExists(ctx context.Context, c *s3Change) (bool, error) {
+func (bk *Source) deleteMarkerExists(ctx context.Context, c *s3Change) (bool, error) {
 	if c.event != "ObjectRemoved:DeleteMarkerCreated" || c.obj.VersionID == "" {
 		return true, nil
 	}
-	_, err := h.cfg.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(c.key), VersionId: aws.String(c.obj.VersionID)})
+	_, err := bk.cfg.API.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(c.key), VersionId: aws.String(c.obj.VersionID)})
 	var re *awshttp.ResponseError
 	switch {
 	case err == nil, errors.As(err, &re) && re.HTTPStatusCode() == http.StatusMethodNotAllowed:
@@ -428,4 +448,16 @@ func S3EventFor(bucket, key, versionID, sequencer string, removed bool) events.S
 			},
 		},
 	}}}
+}
+
+// bucketAccepted reports whether an S3 record of bucket may be handled:
+// anyone allowed to invoke the deployer can send it a made-up event. A
+// refusal is final: logged at error level with what was expected, and
+// nothing is read from AWS for it.
+func (bk *Source) bucketAccepted(ctx context.Context, bucket, key string) bool {
+	if bk.cfg.Bucket != "" && bucket == bk.cfg.Bucket {
+		return true
+	}
+	bk.log.ErrorContext(ctx, "refused S3 record: not the definitions bucket", "bucket", bucket, "key", key, "want", deployer.Expected(bk.cfg.Bucket, contract.EnvBucket))
+	return false
 }
