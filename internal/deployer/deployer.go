@@ -1,23 +1,28 @@
-// Package deployer is the deployer Lambda's handler: it recognises the event
-// it was invoked with (an S3 notification, a CodeCommit repository trigger
-// or a CodePipeline job), finds the definition files the event is about,
-// and applies them one function at a time under a per-function lease,
-// writing a deployment record for every run.
+// Package deployer is the core of the deployer Lambda: it recognises the
+// event it was invoked with and hands it to the part registered for its
+// kind (the sources: internal/deployer/bucket for S3, branch for
+// CodeCommit, pipeline for CodePipeline; the sweep:
+// internal/deployer/sweep), and gives the parts what they share: runs
+// under a function's lease with their records, the convergence of a
+// function to its winning declaration, the validation of files and the
+// records of invalid and refused ones, and the settings from the
+// environment. It reaches a source's files only through the Reader the
+// source registers. It must not import its parts nor the composition
+// (internal/deployer/compose), which registers them.
 //
 // Validation errors are final: they are recorded and logged, and the
 // handler returns nil so that Lambda does not retry. So is AWS refusing
 // what the deployer's role may not do (a registration in a target group
 // without the tag its policy asks for): recorded as refused, with what the
-// operator must do. Other AWS failures are returned, so that Lambda's asynchronous retries and the on-failure
-// destination keep the event. CodePipeline jobs are always answered.
+// operator must do. Other AWS failures are returned, so that Lambda's
+// asynchronous retries and the on-failure destination keep the event.
+// CodePipeline jobs are always answered.
 package deployer
 
 import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/plan"
@@ -46,18 +51,13 @@ const (
 	DefaultDeadlineReserve = 10 * time.Second
 )
 
-// Config is what a Handler needs. Deployer, Store and Parse are required;
-// each source's client only for that source's events.
+// Config is what a Handler needs. Deployer, Store and Parse are required.
+// The sources' and the sweep's configurations are theirs (see
+// internal/deployer/compose).
 type Config struct {
 	Deployer Deployer
 	Store    *records.Store
 	Parse    ParseFunc
-
-	// CodePipeline answers jobs.
-	CodePipeline CodePipelineAPI
-	// ArtifactS3 builds an S3 client that uses a job's artifact
-	// credentials (see NewArtifactS3).
-	ArtifactS3 func(events.CodePipelineArtifactCredentials) ArtifactAPI
 
 	Logger *slog.Logger
 	// LeaseDuration is how long a function's lease lasts unless released,
@@ -91,9 +91,6 @@ type Config struct {
 	// mapped prefix naming a function outside the prefix it maps to is
 	// invalid, like one outside FunctionPrefix.
 	KeyPrefixFunctions map[string]string
-	// ArtifactLimits bound what a pipeline job's input artifacts may hold
-	// (zero fields: the defaults).
-	ArtifactLimits ArtifactLimits
 }
 
 // leaseMargin is added to the time left in an invocation to make the
@@ -112,7 +109,8 @@ type Handler struct {
 	readerOrder []Reader
 }
 
-// New returns a Handler.
+// New returns a Handler, with no part registered yet (see On, OnBatch,
+// AddReader).
 func New(cfg Config) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -126,7 +124,5 @@ func New(cfg Config) *Handler {
 	if cfg.DeadlineReserve <= 0 {
 		cfg.DeadlineReserve = DefaultDeadlineReserve
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, events: map[Event]EventHandler{}, readers: map[string]Reader{}}
-	h.On(EventCodePipeline, EventFunc(h.handleCodePipeline))
-	return h
+	return &Handler{cfg: cfg, log: cfg.Logger, now: cfg.Now, events: map[Event]EventHandler{}, readers: map[string]Reader{}}
 }

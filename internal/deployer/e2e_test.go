@@ -105,49 +105,12 @@ func TestSettingsFromEnv(t *testing.T) {
 	}
 }
 
-// e2e builds the handler as the deployer's main does, with the real
-// reconciler, against moto, with a function and a queue to wire.
-func e2e(t *testing.T, cfg aws.Config) (*compose.Handler, *deployertest.Env, *awsfixture.Fixture) {
-	t.Helper()
-	return e2eWith(t, cfg, deployer.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket})
-}
-
-// e2eWith is e2e with the deployer's settings s.
-func e2eWith(t *testing.T, cfg aws.Config, s deployer.Settings) (*compose.Handler, *deployertest.Env, *awsfixture.Fixture) {
-	t.Helper()
-	e := deployertest.NewEnv(t)
-	fx := awsfixture.New(mototest.Shared(t).Config(t))
-	ctx := context.Background()
-	if _, err := fx.Function(ctx, "orders"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fx.Queue(ctx, "orders"); err != nil {
-		t.Fatal(err)
-	}
-	d := reconcile.New(cfg, s.ReconcileOptions(e.Config.Logger))
-	h := compose.NewFromConfig(cfg, d, s, e.Config.Logger, deployertest.S3Options)
-	return h, e, fx
-}
-
-func mappings(t *testing.T, fx *awsfixture.Fixture) []string {
-	t.Helper()
-	out, err := fx.Lambda.ListEventSourceMappings(context.Background(), &awslambda.ListEventSourceMappingsInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, m := range out.EventSourceMappings {
-		got = append(got, aws.ToString(m.EventSourceArn)+" batch="+jsonString(m.BatchSize))
-	}
-	return got
-}
-
 // An upload to S3, through the real handler and reconciler: the mapping
 // exists in Lambda; replays write nothing; a delete removes it.
 func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 	cfg := mototest.Shared(t).Config(t)
 	calls := mototest.Record(&cfg)
-	h, e, fx := e2e(t, cfg)
+	h, e, fx := deployertest.EndToEnd(t, cfg)
 	const key = "orders/_lambdaeventsourcedef.json"
 	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
 	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
@@ -157,7 +120,7 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}
-	if diff := cmp.Diff(want, mappings(t, fx)); diff != "" {
+	if diff := cmp.Diff(want, deployertest.Mappings(t, fx)); diff != "" {
 		t.Errorf("mappings (-want +got):\n%s", diff)
 	}
 	hist := e.History("orders")
@@ -183,7 +146,7 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 			t.Errorf("replay wrote %s", op)
 		}
 	}
-	if diff := cmp.Diff(want, mappings(t, fx)); diff != "" {
+	if diff := cmp.Diff(want, deployertest.Mappings(t, fx)); diff != "" {
 		t.Errorf("mappings after replays (-want +got):\n%s", diff)
 	}
 
@@ -193,7 +156,7 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 	if _, err := invoke.Invoke(context.Background(), del); err != nil {
 		t.Fatal(err)
 	}
-	if got := mappings(t, fx); len(got) != 0 {
+	if got := deployertest.Mappings(t, fx); len(got) != 0 {
 		t.Errorf("mappings after the delete: %v", got)
 	}
 }
@@ -219,20 +182,20 @@ func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
 	ft := &failingTransport{inner: http.DefaultTransport}
 	cfg.HTTPClient = &http.Client{Transport: ft}
 	cfg.RetryMaxAttempts = 1
-	h, e, fx := e2e(t, cfg)
+	h, e, fx := deployertest.EndToEnd(t, cfg)
 	const key = "orders/_lambdaeventsourcedef.json"
 	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
 	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
 	if err := h.Handle(context.Background(), put); err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("first run: err = %v, want the failure", err)
 	}
-	if got := mappings(t, fx); len(got) != 0 {
+	if got := deployertest.Mappings(t, fx); len(got) != 0 {
 		t.Fatalf("mappings after the failed run: %v", got)
 	}
 	if err := h.Handle(context.Background(), put); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
-	if diff := cmp.Diff([]string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}, mappings(t, fx)); diff != "" {
+	if diff := cmp.Diff([]string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}, deployertest.Mappings(t, fx)); diff != "" {
 		t.Errorf("mappings (-want +got):\n%s", diff)
 	}
 	var outcomes []string
@@ -244,28 +207,6 @@ func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
 	}
 }
 
-// A CodePipeline job through the real handler and reconciler: the mapping
-// its artifact declares exists in Lambda, and the job is answered with
-// what changed.
-func TestEndToEnd_CodePipelineJobWiresTheQueue(t *testing.T) {
-	cfg := mototest.Shared(t).Config(t)
-	_, e, fx := e2e(t, cfg)
-	// The pipeline's artifacts and job-answer server, as in the handler
-	// tests, with the real reconciler behind the handler.
-	pe := newPipelineEnvOn(t, e, map[string]string{"orders/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders", 5)}, map[string]string{})
-	pe.Config.Deployer = reconcile.New(cfg, reconcile.Options{})
-	if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}, mappings(t, fx)); diff != "" {
-		t.Errorf("mappings (-want +got):\n%s", diff)
-	}
-	a := pe.answers()
-	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(jsonString(a[0].Body), "orders: applied 1 create") {
-		t.Errorf("job answer: %v", a)
-	}
-}
-
 // A file uploaded to S3 for orders names a target group that serves the
 // function legacy, through the real handler and reconciler: the run is
 // recorded as a conflict naming legacy, not retried (the handler returns
@@ -274,7 +215,7 @@ func TestEndToEnd_CodePipelineJobWiresTheQueue(t *testing.T) {
 // EVENTWIRE_ALLOW_TAKEOVER=true takes the target group over.
 func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testing.T) {
 	cfg := mototest.Shared(t).Config(t)
-	h, e, fx := e2e(t, cfg)
+	h, e, fx := deployertest.EndToEnd(t, cfg)
 	ctx := context.Background()
 	legacy := must(t)(fx.Function(ctx, "legacy"))
 	tg := must(t)(fx.TargetGroup(ctx, "shared"))
@@ -301,7 +242,7 @@ func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testin
 	if _, err := fx.Lambda.GetPolicy(ctx, &awslambda.GetPolicyInput{FunctionName: aws.String("orders")}); err == nil {
 		t.Errorf("orders has a policy after the conflict")
 	}
-	if got := mappings(t, fx); len(got) != 0 {
+	if got := deployertest.Mappings(t, fx); len(got) != 0 {
 		t.Errorf("mappings after the conflict: %v", got)
 	}
 

@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/deployer/compose"
@@ -28,15 +26,6 @@ type callCounter struct {
 func (c *callCounter) Do(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return c.inner.Do(r)
-}
-
-// replace returns ev with old replaced by new, failing if old is absent.
-func replace(t *testing.T, ev json.RawMessage, old, new string) json.RawMessage {
-	t.Helper()
-	if !strings.Contains(string(ev), old) {
-		t.Fatalf("event lacks %q", old)
-	}
-	return json.RawMessage(strings.ReplaceAll(string(ev), old, new))
 }
 
 // Anyone allowed to invoke the deployer can send it a made-up event: an S3
@@ -89,14 +78,14 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 		{
 			name: "repository trigger: another repository",
 			event: func(t *testing.T) json.RawMessage {
-				return replace(t, push(t), "123456789012:definitions", "123456789012:attacker")
+				return deployertest.Replace(t, push(t), "123456789012:definitions", "123456789012:attacker")
 			},
 			wantLog: "ERROR refused CodeCommit event: not the configured repository repository=attacker ref=refs/heads/main want=definitions",
 		},
 		{
 			name: "repository trigger: another branch",
 			event: func(t *testing.T) json.RawMessage {
-				return replace(t, push(t), `"refs/heads/main"`, `"refs/heads/feature"`)
+				return deployertest.Replace(t, push(t), `"refs/heads/main"`, `"refs/heads/feature"`)
 			},
 			wantLog: "ERROR refused CodeCommit event: not a configured branch repository=definitions ref=refs/heads/feature want=main",
 		},
@@ -107,21 +96,21 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 		{
 			name: "EventBridge: another repository",
 			event: func(t *testing.T) json.RawMessage {
-				return replace(t, bridge(t), `"repositoryName": "definitions"`, `"repositoryName": "attacker"`)
+				return deployertest.Replace(t, bridge(t), `"repositoryName": "definitions"`, `"repositoryName": "attacker"`)
 			},
 			wantLog: "ERROR refused CodeCommit event: not the configured repository repository=attacker ref=refs/heads/main want=definitions",
 		},
 		{
 			name: "EventBridge: another branch",
 			event: func(t *testing.T) json.RawMessage {
-				return replace(t, bridge(t), `"refs/heads/main"`, `"refs/heads/feature"`)
+				return deployertest.Replace(t, bridge(t), `"refs/heads/main"`, `"refs/heads/feature"`)
 			},
 			wantLog: "ERROR refused CodeCommit event: not a configured branch repository=definitions ref=refs/heads/feature want=main",
 		},
 		{
 			name: "EventBridge: a tag",
 			event: func(t *testing.T) json.RawMessage {
-				return replace(t, bridge(t), `"refs/heads/main"`, `"refs/tags/main"`)
+				return deployertest.Replace(t, bridge(t), `"refs/heads/main"`, `"refs/tags/main"`)
 			},
 			wantLog: "ERROR refused CodeCommit event: not a configured branch repository=definitions ref=refs/tags/main want=main",
 		},
@@ -177,119 +166,7 @@ func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 			if calls := e.Deployer.Calls(); len(calls) != 0 {
 				t.Errorf("deployer called: %v", calls)
 			}
-			checkRefusals(t, refusals, tt.wantLog)
+			deployertest.CheckRefusals(t, refusals, tt.wantLog)
 		})
-	}
-}
-
-// checkRefusals checks that there are refusal log lines, each one
-// starting with want.
-func checkRefusals(t *testing.T, lines []string, want string) {
-	t.Helper()
-	if len(lines) == 0 {
-		t.Errorf("no refusal logged, want %q", want)
-	}
-	for _, l := range lines {
-		if !strings.HasPrefix(l, want) {
-			t.Errorf("refusal logged as\n%s\nwant\n%s", l, want)
-		}
-	}
-}
-
-// A pipeline job is verified with CodePipeline before anything is read: a
-// job CodePipeline does not know, a malformed id, a job of another action
-// are refused (logged at error level), nothing is read or applied, and no
-// result is sent (certainly not a success).
-func TestCodePipeline_ForgedJob_Refused(t *testing.T) {
-	const forgedID = "0badf00d-0000-4000-8000-000000000000"
-	tests := []struct {
-		name       string
-		event      func(pe *pipelineEnv) json.RawMessage
-		setup      func(pe *pipelineEnv)
-		wantLog    string
-		wantLookup bool // GetJobDetails asked
-	}{
-		{
-			name:       "unknown job",
-			event:      func(pe *pipelineEnv) json.RawMessage { return jobEventOf(t, forgedID, "", "") },
-			wantLog:    "ERROR refused CodePipeline job: CodePipeline has no such job in this account job=" + forgedID + " error=operation error CodePipeline: GetJobDetails",
-			wantLookup: true,
-		},
-		{
-			name:    "malformed job id",
-			event:   func(pe *pipelineEnv) json.RawMessage { return jobEventOf(t, "../../forged", "", "") },
-			wantLog: "ERROR refused CodePipeline job: malformed job id job=../../forged want=^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-		},
-		{
-			name:  "a job of another function's action",
-			event: func(pe *pipelineEnv) json.RawMessage { return pe.jobEvent(t, "", "") },
-			setup: func(pe *pipelineEnv) {
-				pe.Config.Self = "eventwire-deployer-prod"
-			},
-			wantLog:    "ERROR refused CodePipeline job: the action invokes another function job=" + firstJobID + " function=eventwire-deployer want=eventwire-deployer-prod",
-			wantLookup: true,
-		},
-		{
-			name: "a job of a custom action",
-			event: func(pe *pipelineEnv) json.RawMessage {
-				ev := pe.jobEvent(t, "", "")
-				pe.jobs.data[firstJobID]["actionTypeId"] = map[string]any{"category": "Build", "owner": "Custom", "provider": "Builder", "version": "1"}
-				return ev
-			},
-			wantLog:    "ERROR refused CodePipeline job: not a Lambda invoke action job=" + firstJobID + " action_type=Build/Custom/Builder want=Invoke/AWS/Lambda",
-			wantLookup: true,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
-			if tt.setup != nil {
-				tt.setup(pe)
-			}
-			if err := pe.NewHandler().Handle(context.Background(), tt.event(pe)); err != nil {
-				t.Fatalf("Handle = %v, want nil (refused, not retried)", err)
-			}
-			var want []string
-			if tt.wantLookup {
-				want = []string{"GetJobDetails"}
-			}
-			if diff := cmp.Diff(want, pe.pipeline.Ops()); diff != "" {
-				t.Errorf("CodePipeline calls (-want +got):\n%s", diff)
-			}
-			if len(pe.creds.keys) != 0 {
-				t.Errorf("artifacts read (%d requests) for a refused job", len(pe.creds.keys))
-			}
-			if calls := pe.Deployer.Calls(); len(calls) != 0 {
-				t.Errorf("deployer called: %v", calls)
-			}
-			checkRefusals(t, pe.Log.Grep("ERROR refused"), tt.wantLog)
-		})
-	}
-}
-
-// Only the job id is taken from the event: the artifacts' locations and
-// credentials, the UserParameters and the continuation token are
-// CodePipeline's (GetJobDetails), so an event of a real job that points
-// at an attacker's bucket and keys, asks to plan only and to skip to the
-// end, still runs the job as the pipeline defined it.
-func TestCodePipeline_RealJobForgedDetails_DetailsFromCodePipeline(t *testing.T) {
-	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
-	pe.jobEvent(t, "", "") // the job as CodePipeline knows it
-	forged := jobEventOf(t, firstJobID, `{"mode":"plan"}`, `{"next":2,"done":["all done"]}`)
-	forged = replace(t, forged, artifactBucket, "attacker-artifacts")
-	forged = replace(t, forged, jobKeyID, "ASIAFORGEDKEY0000001")
-	if err := pe.NewHandler().Handle(context.Background(), forged); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"plan orders", "apply orders", "plan inventory", "apply inventory"}
-	if diff := cmp.Diff(want, pe.Deployer.Calls()); diff != "" {
-		t.Errorf("deployer calls (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{jobKeyID, jobKeyID}, pe.creds.keys); diff != "" {
-		t.Errorf("access keys of the artifact reads (-want +got):\n%s", diff)
-	}
-	a := pe.answers()
-	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" || strings.Contains(jsonString(a[0].Body), "all done") {
-		t.Errorf("answers %v, want one success with the job's own summary", a)
 	}
 }

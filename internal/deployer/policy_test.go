@@ -44,7 +44,7 @@ func streamFile(stream, destination string) string {
 func TestEndToEnd_ForeignAccountDestinationIsInvalid(t *testing.T) {
 	cfg := mototest.Shared(t).Config(t)
 	calls := mototest.Record(&cfg)
-	h, e, fx := e2e(t, cfg)
+	h, e, fx := deployertest.EndToEnd(t, cfg)
 	ctx := context.Background()
 	stream, err := fx.Stream(ctx, "clicks")
 	if err != nil {
@@ -66,7 +66,7 @@ func TestEndToEnd_ForeignAccountDestinationIsInvalid(t *testing.T) {
 			t.Errorf("the invalid file wrote %s", op)
 		}
 	}
-	if got := mappings(t, fx); len(got) != 0 {
+	if got := deployertest.Mappings(t, fx); len(got) != 0 {
 		t.Errorf("mappings after the invalid file: %v", got)
 	}
 	hist := e.History("orders")
@@ -87,7 +87,7 @@ func TestEndToEnd_ForeignAccountDestinationIsInvalid(t *testing.T) {
 	if err := upload(streamFile(stream, dlq), "0055AED6DCD9028200"); err != nil {
 		t.Fatal(err)
 	}
-	if got := mappings(t, fx); len(got) != 1 || !strings.HasPrefix(got[0], stream) {
+	if got := deployertest.Mappings(t, fx); len(got) != 1 || !strings.HasPrefix(got[0], stream) {
 		t.Errorf("mappings after the valid file: %v", got)
 	}
 }

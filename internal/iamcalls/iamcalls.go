@@ -202,9 +202,9 @@ var Calls = map[string]Call{
 
 	// No resource type (a job is named by id only): Resource "*". A job
 	// is verified with GetJobDetails before anything of it is read.
-	"deployer.CodePipelineAPI.GetJobDetails":       {By: Deployer, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:GetJobDetails", "*")}},
-	"deployer.CodePipelineAPI.PutJobSuccessResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobSuccessResult", "*")}},
-	"deployer.CodePipelineAPI.PutJobFailureResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobFailureResult", "*")}},
+	"pipeline.CodePipelineAPI.GetJobDetails":       {By: Deployer, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:GetJobDetails", "*")}},
+	"pipeline.CodePipelineAPI.PutJobSuccessResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobSuccessResult", "*")}},
+	"pipeline.CodePipelineAPI.PutJobFailureResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobFailureResult", "*")}},
 
 	// A scheduled drift sweep enqueues its checks on the stack's sweep
 	// queue: SendMessageBatch is authorized as sqs:SendMessage (resource

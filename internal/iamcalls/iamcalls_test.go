@@ -18,6 +18,7 @@ import (
 	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/deployer/branch"
 	"github.com/eventwire/eventwire/internal/deployer/bucket"
+	"github.com/eventwire/eventwire/internal/deployer/pipeline"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/golden"
@@ -37,7 +38,7 @@ var APIs = map[string]reflect.Type{
 	"stssvc.API":                 reflect.TypeFor[stssvc.API](),
 	"bucket.S3API":               reflect.TypeFor[bucket.S3API](),
 	"branch.CodeCommitAPI":       reflect.TypeFor[branch.CodeCommitAPI](),
-	"deployer.CodePipelineAPI":   reflect.TypeFor[deployer.CodePipelineAPI](),
+	"pipeline.CodePipelineAPI":   reflect.TypeFor[pipeline.CodePipelineAPI](),
 	"deployer.CallerIdentityAPI": reflect.TypeFor[deployer.CallerIdentityAPI](),
 	"sweep.SQSAPI":               reflect.TypeFor[sweep.SQSAPI](),
 }

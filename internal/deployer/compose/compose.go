@@ -1,7 +1,8 @@
 // Package compose assembles the deployer: the core (internal/deployer)
 // with its parts registered on it: the S3 source
 // (internal/deployer/bucket) for the definitions bucket's notifications,
-// the CodeCommit source (internal/deployer/branch) for pushes, the sweep (internal/deployer/sweep)
+// the CodeCommit source (internal/deployer/branch) for pushes, the
+// CodePipeline source (internal/deployer/pipeline) for jobs, the sweep (internal/deployer/sweep)
 // for the scheduled invocation and the sweep queue's batches. It owns no
 // logic of its own, only the wiring and the AWS clients of each part; it
 // is the one package that imports the core and every part, and nothing in
@@ -19,6 +20,7 @@ import (
 	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/deployer/branch"
 	"github.com/eventwire/eventwire/internal/deployer/bucket"
+	"github.com/eventwire/eventwire/internal/deployer/pipeline"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -31,6 +33,9 @@ type Config struct {
 	// CodeCommit is the CodeCommit source's: its client, the repository
 	// and branches accepted.
 	CodeCommit branch.Config
+	// CodePipeline is the CodePipeline source's: its client, the builder
+	// of artifact clients, the artifacts' limits.
+	CodePipeline pipeline.Config
 	// Sweep is drift detection's: the sweep queue, heal mode, metrics.
 	Sweep sweep.Config
 }
@@ -52,6 +57,7 @@ func New(cfg Config) *Handler {
 	h.On(deployer.EventCodeCommit, deployer.EventFunc(cc.HandleTrigger))
 	h.On(deployer.EventCodeCommitChange, deployer.EventFunc(cc.HandleChange))
 	h.AddReader(records.KindCodeCommit, cc)
+	h.On(deployer.EventCodePipeline, pipeline.New(h, cfg.CodePipeline))
 	sw := sweep.New(h, cfg.Sweep)
 	h.On(deployer.EventSweep, sw)
 	h.OnBatch(sw)
@@ -68,8 +74,6 @@ func NewFromConfig(cfg aws.Config, d deployer.Deployer, s deployer.Settings, log
 			Deployer:           d,
 			Store:              records.New(lazy.NewDynamoDB(cfg), s.Table, records.Options{}),
 			Parse:              definition.Parse,
-			CodePipeline:       lazy.NewCodePipeline(cfg),
-			ArtifactS3:         deployer.NewArtifactS3(cfg, s3Opts...),
 			Logger:             log,
 			LeaseDuration:      s.LeaseDuration,
 			FunctionPrefix:     s.FunctionPrefix,
@@ -77,8 +81,9 @@ func NewFromConfig(cfg aws.Config, d deployer.Deployer, s deployer.Settings, log
 			Self:               s.Self,
 			Policy:             s.Policy(cfg.Region, lazy.NewSTS(cfg)),
 		},
-		S3:         bucket.Config{API: lazy.NewS3(cfg, s3Opts...), Bucket: s.Bucket},
-		CodeCommit: branch.Config{API: lazy.NewCodeCommit(cfg), Repository: s.Repository, Branches: s.Branches},
+		S3:           bucket.Config{API: lazy.NewS3(cfg, s3Opts...), Bucket: s.Bucket},
+		CodeCommit:   branch.Config{API: lazy.NewCodeCommit(cfg), Repository: s.Repository, Branches: s.Branches},
+		CodePipeline: pipeline.Config{API: lazy.NewCodePipeline(cfg), ArtifactS3: pipeline.NewArtifactS3(cfg, s3Opts...)},
 		Sweep: sweep.Config{
 			QueueARN: s.SweepQueueARN, QueueURL: s.SweepQueueURL, Heal: s.DriftHeal,
 			SQS:      lazy.NewSQS(cfg),

@@ -59,12 +59,12 @@ type Env struct {
 	AWS   aws.Config
 	S3    *s3.Client
 	Store *records.Store
-	// table is the store's table (the handlers of worlds use it too).
+	// Table is the store's table (the handlers of worlds use it too).
 	Table    string
 	Deployer *FakeDeployer
 	Log      *LogRecorder
 	Config   compose.Config
-	// codeCommitURL, if set, is the fake CodeCommit server the handler of
+	// CodeCommitURL, if set, is the fake CodeCommit server the handler of
 	// a world talks to.
 	CodeCommitURL string
 }
@@ -207,12 +207,12 @@ type FakeDeployer struct {
 	mu      sync.Mutex
 	applied map[string]string // function → desired state applied
 	calls   []string
-	// applyErr, when set, is returned (once) by the next Apply.
+	// ApplyErr, when set, is returned (once) by the next Apply.
 	ApplyErr error
-	// inApply, when set, is called inside Apply, before it changes state;
+	// InApply, when set, is called inside Apply, before it changes state;
 	// an error it returns is Apply's.
 	InApply func(ctx context.Context, fn string) error
-	// panicOnPlan makes Plan panic.
+	// PanicOnPlan makes Plan panic.
 	PanicOnPlan bool
 	inFlight    int
 	MaxInFlight int
@@ -477,4 +477,33 @@ func (js *JSONServer) Ops() []string {
 		out = append(out, r.Op)
 	}
 	return out
+}
+
+// CheckRefusals checks that there are refusal log lines, each one
+// starting with want.
+func CheckRefusals(t *testing.T, lines []string, want string) {
+	t.Helper()
+	if len(lines) == 0 {
+		t.Errorf("no refusal logged, want %q", want)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, want) {
+			t.Errorf("refusal logged as\n%s\nwant\n%s", l, want)
+		}
+	}
+}
+
+// Replace returns ev with old replaced by new, failing if old is absent.
+func Replace(t *testing.T, ev json.RawMessage, old, new string) json.RawMessage {
+	t.Helper()
+	if !strings.Contains(string(ev), old) {
+		t.Fatalf("event lacks %q", old)
+	}
+	return json.RawMessage(strings.ReplaceAll(string(ev), old, new))
+}
+
+// JSONString is v in JSON.
+func JSONString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

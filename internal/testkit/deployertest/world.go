@@ -39,7 +39,7 @@ type World struct {
 	Functions []string
 	variants  []string
 	tgs       map[string]string // variant → target group ARN
-	// calls are the AWS calls of the handler.
+	// Calls are the AWS calls of the handler.
 	Calls *mototest.Calls
 }
 
@@ -200,7 +200,7 @@ func (w *World) Wiring() []string {
 	return out
 }
 
-// Permissions lists eventwire's invoke permissions of fn for the world's
+// permissions lists eventwire's invoke permissions of fn for the world's
 // target groups.
 func (w *World) permissions(fn string) []string {
 	w.T.Helper()

@@ -1,4 +1,11 @@
-package deployer
+// Package pipeline is the deployer's CodePipeline source: it runs the
+// jobs of a pipeline's Lambda invoke action (the job verified with
+// CodePipeline, every definition file of its input artifacts validated,
+// then each applied or planned under its function's lease) and always
+// answers them, with a continuation token when time runs out. It imports
+// the core (internal/deployer) only: never another source, the sweep or
+// the composition.
+package pipeline
 
 import (
 	"context"
@@ -20,6 +27,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/lazyre"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/records"
@@ -33,6 +41,31 @@ type CodePipelineAPI interface {
 	PutJobFailureResult(ctx context.Context, in *codepipeline.PutJobFailureResultInput, opts ...func(*codepipeline.Options)) (*codepipeline.PutJobFailureResultOutput, error)
 }
 
+// Config is the CodePipeline source's configuration.
+type Config struct {
+	// API answers jobs.
+	API CodePipelineAPI
+	// ArtifactS3 builds an S3 client that uses a job's artifact
+	// credentials (see NewArtifactS3).
+	ArtifactS3 func(events.CodePipelineArtifactCredentials) ArtifactAPI
+	// ArtifactLimits bound what a pipeline job's input artifacts may hold
+	// (zero fields: the defaults).
+	ArtifactLimits ArtifactLimits
+}
+
+// Source is the CodePipeline source: the handler of its jobs
+// (HandleEvent).
+type Source struct {
+	h   *deployer.Handler
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns the CodePipeline source of h.
+func New(h *deployer.Handler, cfg Config) *Source {
+	return &Source{h: h, cfg: cfg, log: h.Logger()}
+}
+
 // Limits of the CodePipeline job APIs.
 const (
 	maxSummary           = 2048 // ExecutionDetails.Summary
@@ -40,20 +73,20 @@ const (
 	maxContinuationToken = 2048
 )
 
-// handleCodePipeline runs a CodePipeline job and always answers it. Only
+// HandleEvent runs a CodePipeline job and always answers it. Only
 // the job id is read from the event (leniently: a field of the wrong type
 // elsewhere in it does not matter); the job itself is CodePipeline's
 // answer to GetJobDetails (see verifiedJob).
-func (h *Handler) handleCodePipeline(ctx context.Context, raw json.RawMessage) (err error) {
+func (pl *Source) HandleEvent(ctx context.Context, raw json.RawMessage) (err error) {
 	id := jobID(raw)
 	if id == "" {
-		return fmt.Errorf("decode CodePipeline job event: no job id: %s", Excerpt(raw))
+		return fmt.Errorf("decode CodePipeline job event: no job id: %s", deployer.Excerpt(raw))
 	}
-	job, log, err := h.verifiedJob(ctx, id)
+	job, log, err := pl.verifiedJob(ctx, id)
 	if err != nil || job == nil {
 		return err
 	}
-	j := &pipelineJob{h: h, job: *job, log: log}
+	j := &pipelineJob{pl: pl, job: *job, log: log}
 	defer j.answerPanic(ctx, &err)
 	return j.run(ctx)
 }
@@ -84,8 +117,8 @@ var jobIDPattern = lazyre.New(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 // (a malformed id, a job CodePipeline does not know, one for another
 // action) is logged at error level and never answered: nil, nil. Any
 // other failure is returned, for Lambda to retry.
-func (h *Handler) verifiedJob(ctx context.Context, id string) (*events.CodePipelineJob, *slog.Logger, error) {
-	log := h.log.With("job", id)
+func (pl *Source) verifiedJob(ctx context.Context, id string) (*events.CodePipelineJob, *slog.Logger, error) {
+	log := pl.log.With("job", id)
 	refuse := func(reason string, args ...any) (*events.CodePipelineJob, *slog.Logger, error) {
 		log.ErrorContext(ctx, "refused CodePipeline job: "+reason, args...)
 		return nil, nil, nil
@@ -93,7 +126,7 @@ func (h *Handler) verifiedJob(ctx context.Context, id string) (*events.CodePipel
 	if !jobIDPattern.MatchString(id) {
 		return refuse("malformed job id", "want", jobIDPattern.String())
 	}
-	out, err := h.cfg.CodePipeline.GetJobDetails(ctx, &codepipeline.GetJobDetailsInput{JobId: aws.String(id)})
+	out, err := pl.cfg.API.GetJobDetails(ctx, &codepipeline.GetJobDetailsInput{JobId: aws.String(id)})
 	var nf *cptypes.JobNotFoundException
 	if errors.As(err, &nf) {
 		return refuse("CodePipeline has no such job in this account", "error", err.Error())
@@ -109,8 +142,8 @@ func (h *Handler) verifiedJob(ctx context.Context, id string) (*events.CodePipel
 		return refuse("not a Lambda invoke action", "action_type", fmt.Sprintf("%s/%s/%s", t.Category, t.Owner, aws.ToString(t.Provider)), "want", "Invoke/AWS/Lambda")
 	}
 	job := jobOf(d)
-	if fn := job.Data.ActionConfiguration.Configuration.FunctionName; h.cfg.Self != "" && records.FunctionKey(fn) != h.cfg.Self {
-		return refuse("the action invokes another function", "function", fn, "want", h.cfg.Self)
+	if fn := job.Data.ActionConfiguration.Configuration.FunctionName; pl.h.Self() != "" && records.FunctionKey(fn) != pl.h.Self() {
+		return refuse("the action invokes another function", "function", fn, "want", pl.h.Self())
 	}
 	if pc := d.Data.PipelineContext; pc != nil {
 		log = log.With("pipeline", aws.ToString(pc.PipelineName))
@@ -150,7 +183,7 @@ func jobOf(d *cptypes.JobDetails) events.CodePipelineJob {
 // answered once: by the run, by the watchdog near the deadline, or after a
 // panic; whichever comes first.
 type pipelineJob struct {
-	h      *Handler
+	pl     *Source
 	job    events.CodePipelineJob
 	log    *slog.Logger
 	answer jobAnswer
@@ -183,14 +216,14 @@ func (j *pipelineJob) run(ctx context.Context) error {
 	// on (reading the artifacts too) stops DeadlineReserve before it.
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
 	if d, ok := ctx.Deadline(); ok {
-		runCtx, cancel = context.WithDeadline(ctx, d.Add(-j.h.cfg.DeadlineReserve))
+		runCtx, cancel = context.WithDeadline(ctx, d.Add(-j.pl.h.DeadlineReserve()))
 	}
 	defer cancel()
 	if d, ok := ctx.Deadline(); ok {
 		defer j.watch(ctx, d)()
 	}
 
-	files, err := j.h.artifactFiles(runCtx, j.job)
+	files, err := j.pl.artifactFiles(runCtx, j.job)
 	if err != nil {
 		if runCtx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("reading the input artifacts did not finish within the function's timeout: %w", err)
@@ -282,7 +315,7 @@ func (j *pipelineJob) validate(ctx context.Context, files []*pipelineFile) ([]st
 	var invalid []string
 	var parsed []*definition.File
 	for _, f := range files {
-		pf, rec, err := j.h.Parse(ctx, records.TriggerCodePipeline, j.source(f), f.path, f.data, f.sib)
+		pf, rec, err := j.pl.h.Parse(ctx, records.TriggerCodePipeline, j.source(f), f.path, f.data, f.sib)
 		if rec != nil {
 			invalid = append(invalid, rec.Errors...)
 			continue
@@ -293,13 +326,13 @@ func (j *pipelineJob) validate(ctx context.Context, files []*pipelineFile) ([]st
 		f.parsed = pf
 		parsed = append(parsed, pf)
 	}
-	conflicting := Conflicts(parsed)
+	conflicting := deployer.Conflicts(parsed)
 	for _, f := range files {
 		errs := conflicting[f.path]
 		if len(errs) == 0 || f.parsed == nil {
 			continue
 		}
-		if _, err := j.h.RecordInvalid(ctx, records.TriggerCodePipeline, j.source(f), f.parsed.Function, errs); err != nil {
+		if _, err := j.pl.h.RecordInvalid(ctx, records.TriggerCodePipeline, j.source(f), f.parsed.Function, errs); err != nil {
 			return nil, err
 		}
 		invalid = append(invalid, errs...)
@@ -326,7 +359,7 @@ func (j *pipelineJob) runFiles(ctx, runCtx context.Context, files []*pipelineFil
 			return j.continueFromHere(ctx)
 		}
 		f := files[i]
-		res := j.h.Run(runCtx, Work{Trigger: records.TriggerCodePipeline, Source: j.source(f), Mode: mode, File: f.parsed})
+		res := j.pl.h.Run(runCtx, deployer.Work{Trigger: records.TriggerCodePipeline, Source: j.source(f), Mode: mode, File: f.parsed})
 		if res.Err != nil && (errors.Is(res.Err, records.ErrLeaseHeld) || (runCtx.Err() != nil && ctx.Err() == nil)) {
 			// Cut short by the reserve, or the function is being deployed
 			// by another run: apply is idempotent, so the next invocation
@@ -389,7 +422,7 @@ func (j *pipelineJob) snapshot() (continuation, int) {
 func (j *pipelineJob) watch(ctx context.Context, deadline time.Time) (stop func()) {
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTimer(time.Until(deadline.Add(-j.h.cfg.DeadlineReserve / 2)))
+		t := time.NewTimer(time.Until(deadline.Add(-j.pl.h.DeadlineReserve() / 2)))
 		defer t.Stop()
 		select {
 		case <-done:
@@ -442,7 +475,7 @@ func (a *jobAnswer) answered() bool {
 func (j *pipelineJob) fail(ctx context.Context, kind cptypes.FailureType, msg string) error {
 	return j.answer.once(ctx, j.log, func() error {
 		j.log.ErrorContext(ctx, "job failed", "reason", msg)
-		_, err := j.h.cfg.CodePipeline.PutJobFailureResult(context.WithoutCancel(ctx), &codepipeline.PutJobFailureResultInput{
+		_, err := j.pl.cfg.API.PutJobFailureResult(context.WithoutCancel(ctx), &codepipeline.PutJobFailureResultInput{
 			JobId:          aws.String(j.job.ID),
 			FailureDetails: &cptypes.FailureDetails{Type: kind, Message: aws.String(clip(msg, maxFailureMessage))},
 		})
@@ -487,7 +520,7 @@ func (j *pipelineJob) putSuccess(ctx context.Context, summary, token string) err
 	} else {
 		in.ExecutionDetails.PercentComplete = aws.Int32(100)
 	}
-	if _, err := j.h.cfg.CodePipeline.PutJobSuccessResult(context.WithoutCancel(ctx), in); err != nil {
+	if _, err := j.pl.cfg.API.PutJobSuccessResult(context.WithoutCancel(ctx), in); err != nil {
 		return fmt.Errorf("answer job %s with success: %w", j.job.ID, err)
 	}
 	j.log.InfoContext(ctx, "job answered", "summary", summary, "continuation", token != "")

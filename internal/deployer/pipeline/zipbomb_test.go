@@ -1,4 +1,4 @@
-package deployer_test
+package pipeline_test
 
 import (
 	"archive/zip"
@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/pipeline"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
 
@@ -109,7 +109,7 @@ func TestCodePipeline_ZipBomb_FailedWithTheReason_MemoryBounded(t *testing.T) {
 	tests := []struct {
 		name     string
 		zip      func(t *testing.T) []byte
-		limits   deployer.ArtifactLimits
+		limits   pipeline.ArtifactLimits
 		inflated int64 // what the bomb inflates to
 		wantType string
 		wantMsg  string
@@ -127,19 +127,19 @@ func TestCodePipeline_ZipBomb_FailedWithTheReason_MemoryBounded(t *testing.T) {
 			wantMsg:  "1 validation error(s), nothing applied:\nSourceArtifact/orders/_lambdaeventsourcedef.json: file is 1048577 bytes, over the limit of 1048576 (1 MiB)",
 		},
 		{
-			name: "a flood of entries", zip: func(t *testing.T) []byte { return emptyEntries(t, deployer.DefaultArtifactEntries+1, 8) },
+			name: "a flood of entries", zip: func(t *testing.T) []byte { return emptyEntries(t, pipeline.DefaultArtifactEntries+1, 8) },
 			wantType: "JobFailed",
 			wantMsg:  "input artifact SourceArtifact (s3://codepipeline-us-east-1-123456789012/definitions-pipeline/SourceArti/Xa3kL9p): the zip has 20001 entries, more than the limit of 20000",
 		},
 		{
 			name: "a central directory too large for its entries", zip: func(t *testing.T) []byte { return emptyEntries(t, 1001, 600) },
-			limits:   deployer.ArtifactLimits{Entries: 1000},
+			limits:   pipeline.ArtifactLimits{Entries: 1000},
 			wantType: "JobFailed",
 			wantMsg:  "input artifact SourceArtifact (s3://codepipeline-us-east-1-123456789012/definitions-pipeline/SourceArti/Xa3kL9p): the zip's central directory is larger than 1000 entries may take (400000 bytes): more than the limit of 1000 entries",
 		},
 		{
 			name: "a zip over the size limit", zip: func(t *testing.T) []byte { return random },
-			limits:   deployer.ArtifactLimits{ZipBytes: 1024},
+			limits:   pipeline.ArtifactLimits{ZipBytes: 1024},
 			wantType: "JobFailed",
 			wantMsg:  "input artifact SourceArtifact (s3://codepipeline-us-east-1-123456789012/definitions-pipeline/SourceArti/Xa3kL9p): the zip is larger than the limit of 1024 bytes",
 		},
@@ -149,7 +149,7 @@ func TestCodePipeline_ZipBomb_FailedWithTheReason_MemoryBounded(t *testing.T) {
 			tmp := t.TempDir()
 			t.Setenv("TMPDIR", tmp)
 			pe := newPipelineEnvZips(t, deployertest.NewEnv(t), tt.zip(t), zipOf(t, inventoryArtifact))
-			pe.Config.ArtifactLimits = tt.limits
+			pe.Config.CodePipeline.ArtifactLimits = tt.limits
 			h := pe.NewHandler()
 			ev := pe.jobEvent(t, "", "")
 
@@ -204,7 +204,7 @@ func TestCodePipeline_OtherEntries_NotRead(t *testing.T) {
 	if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
 		t.Fatal(err)
 	}
-	if a := pe.answers(); len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(jsonString(a[0].Body), "orders: applied 1 create") {
+	if a := pe.answers(); len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(deployertest.JSONString(a[0].Body), "orders: applied 1 create") {
 		t.Errorf("answers %v, want orders applied", a)
 	}
 }

@@ -1,4 +1,4 @@
-package deployer_test
+package pipeline_test
 
 import (
 	"archive/zip"
@@ -19,9 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/pipeline"
+	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
 )
 
 const (
@@ -149,11 +151,11 @@ func newPipelineEnvZips(t *testing.T, e *deployertest.Env, source, build []byte)
 	}
 	pe := &pipelineEnv{Env: e, jobs: &pipelineJobs{data: map[string]map[string]any{}, answered: map[string]bool{}}}
 	pe.pipeline = deployertest.NewJSONServer(t, "CodePipeline_20150709", pe.jobs.ops())
-	e.Config.CodePipeline = codepipeline.NewFromConfig(e.AWS, func(o *codepipeline.Options) { o.BaseEndpoint = aws.String(pe.pipeline.URL) })
+	e.Config.CodePipeline.API = codepipeline.NewFromConfig(e.AWS, func(o *codepipeline.Options) { o.BaseEndpoint = aws.String(pe.pipeline.URL) })
 	artCfg := e.AWS.Copy()
 	pe.creds = &credsRecorder{inner: artCfg.HTTPClient}
 	artCfg.HTTPClient = pe.creds
-	e.Config.ArtifactS3 = deployer.NewArtifactS3(artCfg, deployertest.S3Options)
+	e.Config.CodePipeline.ArtifactS3 = pipeline.NewArtifactS3(artCfg, deployertest.S3Options)
 	return pe
 }
 
@@ -266,7 +268,7 @@ func TestCodePipeline_PlanModeOnlyPlans(t *testing.T) {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
 	a := pe.answers()
-	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(jsonString(a[0].Body), "orders: planned 1 create") {
+	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(deployertest.JSONString(a[0].Body), "orders: planned 1 create") {
 		t.Errorf("job answer: %v", a)
 	}
 	// One line per planned change, with stable keys.
@@ -276,11 +278,6 @@ func TestCodePipeline_PlanModeOnlyPlans(t *testing.T) {
 	if diff := cmp.Diff([]string{"planned plan codepipeline://11111111-abcd-1111-abcd-111111111111/SourceArtifact/orders/_lambdaeventsourcedef.json"}, pe.Outcomes("orders")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
-}
-
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 // Failures are always answered, and the handler returns nil: the job, not
@@ -432,7 +429,7 @@ func TestCodePipeline_DeadlineContinues(t *testing.T) {
 	if len(a) != 2 || a[1].Op != "PutJobSuccessResult" || a[1].Body["continuationToken"] != nil {
 		t.Fatalf("second answer %v, want a final PutJobSuccessResult", a)
 	}
-	summary := jsonString(a[1].Body)
+	summary := deployertest.JSONString(a[1].Body)
 	for _, w := range []string{"orders: applied 1 create", "inventory: applied 1 create"} {
 		if !strings.Contains(summary, w) {
 			t.Errorf("final summary %s lacks %q", summary, w)
@@ -476,7 +473,7 @@ func TestCodePipeline_FailureBeforeContinuation_FailsTheJob(t *testing.T) {
 	if token == "" {
 		t.Fatalf("no continuation token in %v", a[0].Body)
 	}
-	if summary := jsonString(a[0].Body); !strings.Contains(summary, "1 of 2 file(s) done (1 failed), continuing") {
+	if summary := deployertest.JSONString(a[0].Body); !strings.Contains(summary, "1 of 2 file(s) done (1 failed), continuing") {
 		t.Errorf("continuation summary %s", summary)
 	}
 
@@ -513,7 +510,7 @@ func TestCodePipeline_StalledArtifactRead_AnsweredBeforeTheDeadline(t *testing.T
 	pe.Config.DeadlineReserve = 30 * time.Second
 	artCfg := pe.AWS.Copy()
 	artCfg.HTTPClient = blockingClient{}
-	pe.Config.ArtifactS3 = deployer.NewArtifactS3(artCfg, deployertest.S3Options)
+	pe.Config.CodePipeline.ArtifactS3 = pipeline.NewArtifactS3(artCfg, deployertest.S3Options)
 	ctx, cancel := context.WithTimeout(context.Background(), pe.Config.DeadlineReserve+3*time.Second) // 3 s of run, enough on a loaded machine
 	defer cancel()
 	if err := pe.NewHandler().Handle(ctx, pe.jobEvent(t, "", "")); err != nil {
@@ -575,7 +572,7 @@ func TestCodePipeline_Conflicts_AsTheCLI(t *testing.T) {
 			if len(a) != 1 || a[0].Op != tt.wantOp {
 				t.Fatalf("answers %v, want one %s", a, tt.wantOp)
 			}
-			if got := jsonString(a[0].Body); !strings.Contains(got, tt.wantIn) {
+			if got := deployertest.JSONString(a[0].Body); !strings.Contains(got, tt.wantIn) {
 				t.Errorf("answer %s lacks %s", got, tt.wantIn)
 			}
 			if diff := cmp.Diff(tt.wantCalls, pe.Deployer.Calls()); diff != "" {
@@ -627,7 +624,7 @@ func TestCodePipeline_StuckRun_WatchdogAnswersBeforeTheDeadline(t *testing.T) {
 		t.Fatalf("answers %v, want one PutJobSuccessResult with a continuation token", a)
 	}
 	token, _ := a[0].Body["continuationToken"].(string)
-	if summary := jsonString(a[0].Body); token == "" || !strings.Contains(summary, "1 of 2 file(s) done, continuing") {
+	if summary := deployertest.JSONString(a[0].Body); token == "" || !strings.Contains(summary, "1 of 2 file(s) done, continuing") {
 		t.Fatalf("answer %s, want a continuation at the second file", summary)
 	}
 	if got := pe.Log.Grep("job already answered"); len(got) != 1 {
@@ -642,7 +639,29 @@ func TestCodePipeline_StuckRun_WatchdogAnswersBeforeTheDeadline(t *testing.T) {
 	if len(a) != 2 || a[1].Op != "PutJobSuccessResult" || a[1].Body["continuationToken"] != nil {
 		t.Fatalf("answers %v, want a final PutJobSuccessResult", a)
 	}
-	if summary := jsonString(a[1].Body); !strings.Contains(summary, "orders: applied 1 create") || !strings.Contains(summary, "inventory: no changes") {
+	if summary := deployertest.JSONString(a[1].Body); !strings.Contains(summary, "orders: applied 1 create") || !strings.Contains(summary, "inventory: no changes") {
 		t.Errorf("final summary %s", summary)
+	}
+}
+
+// A CodePipeline job through the real handler and reconciler: the mapping
+// its artifact declares exists in Lambda, and the job is answered with
+// what changed.
+func TestEndToEnd_CodePipelineJobWiresTheQueue(t *testing.T) {
+	cfg := mototest.Shared(t).Config(t)
+	_, e, fx := deployertest.EndToEnd(t, cfg)
+	// The pipeline's artifacts and job-answer server, as in the handler
+	// tests, with the real reconciler behind the handler.
+	pe := newPipelineEnvOn(t, e, map[string]string{"orders/_lambdaeventsourcedef.json": deployertest.SQSFile("orders", "orders", 5)}, map[string]string{})
+	pe.Config.Deployer = reconcile.New(cfg, reconcile.Options{})
+	if err := pe.NewHandler().Handle(context.Background(), pe.jobEvent(t, "", "")); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"arn:aws:sqs:us-east-1:123456789012:orders batch=5"}, deployertest.Mappings(t, fx)); diff != "" {
+		t.Errorf("mappings (-want +got):\n%s", diff)
+	}
+	a := pe.answers()
+	if len(a) != 1 || a[0].Op != "PutJobSuccessResult" || !strings.Contains(deployertest.JSONString(a[0].Body), "orders: applied 1 create") {
+		t.Errorf("job answer: %v", a)
 	}
 }

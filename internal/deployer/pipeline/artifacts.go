@@ -1,4 +1,4 @@
-package deployer
+package pipeline
 
 import (
 	"archive/zip"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
+	"github.com/eventwire/eventwire/internal/deployer"
 )
 
 // ArtifactAPI is the slice of the S3 client that reads a job's input
@@ -95,12 +96,12 @@ type pipelineFile struct {
 // artifactFiles reads every input artifact with the job's artifact
 // credentials and returns the definition files in them, in artifact order
 // and then by path.
-func (h *Handler) artifactFiles(ctx context.Context, job events.CodePipelineJob) ([]*pipelineFile, error) {
-	if h.cfg.ArtifactS3 == nil {
+func (pl *Source) artifactFiles(ctx context.Context, job events.CodePipelineJob) ([]*pipelineFile, error) {
+	if pl.cfg.ArtifactS3 == nil {
 		return nil, errors.New("no S3 client for pipeline artifacts")
 	}
-	api := h.cfg.ArtifactS3(job.Data.ArtifactCredentials)
-	lim := h.cfg.ArtifactLimits.withDefaults()
+	api := pl.cfg.ArtifactS3(job.Data.ArtifactCredentials)
+	lim := pl.cfg.ArtifactLimits.withDefaults()
 	budget := lim.DefinitionBytes
 	var out []*pipelineFile
 	for _, a := range job.Data.InputArtifacts {
@@ -165,7 +166,7 @@ func zipDefinitions(artifact string, r io.ReaderAt, size int64, lim ArtifactLimi
 	}
 	var names []string
 	for name := range entries {
-		if IsDefinitionPath(name) {
+		if deployer.IsDefinitionPath(name) {
 			names = append(names, name)
 		}
 	}
@@ -184,7 +185,7 @@ func zipDefinitions(artifact string, r io.ReaderAt, size int64, lim ArtifactLimi
 	}
 	var need uint64
 	for _, f := range toRead {
-		need += min(f.UncompressedSize64, MaxFileBytes)
+		need += min(f.UncompressedSize64, deployer.MaxFileBytes)
 	}
 	if need > uint64(*budget) {
 		return nil, fmt.Errorf("its %d definition file(s) hold more than the %s of definition files a job may have, uncompressed (each read to at most 1 MiB)", len(names), mib(lim.DefinitionBytes))
@@ -193,11 +194,11 @@ func zipDefinitions(artifact string, r io.ReaderAt, size int64, lim ArtifactLimi
 	var out []*pipelineFile
 	for _, name := range names {
 		pf := &pipelineFile{path: artifact + "/" + name}
-		if pf.data, err = readZipFile(entries[name], MaxFileBytes); err != nil {
+		if pf.data, err = readZipFile(entries[name], deployer.MaxFileBytes); err != nil {
 			return nil, err
 		}
 		if sib, ok := sibOf[name]; ok {
-			if pf.sib, err = readZipFile(sib, MaxFileBytes); err != nil {
+			if pf.sib, err = readZipFile(sib, deployer.MaxFileBytes); err != nil {
 				return nil, err
 			}
 		}
