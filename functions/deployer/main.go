@@ -1,6 +1,7 @@
 // Command deployer is eventwire's Lambda function: it applies definition
 // files uploaded to S3, pushed to CodeCommit or handed over by a
-// CodePipeline Invoke action (see internal/deployer).
+// CodePipeline Invoke action (see internal/deployer, its parts under it,
+// and internal/deployer/compose, which assembles them).
 //
 // Settings come from the environment: EVENTWIRE_TABLE (required),
 // EVENTWIRE_LEASE_SECONDS, EVENTWIRE_FUNCTION_PREFIX,

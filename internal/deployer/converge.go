@@ -39,6 +39,8 @@ type Convergence struct {
 	Pending records.Pending
 }
 
+// FileKey names a source's file at its version: the key of the files an
+// event read (Convergence.Files).
 func FileKey(s records.Source) string { return s.ID() + "@" + s.Version }
 
 // Converge makes the function match its winning live declaration, under

@@ -39,6 +39,7 @@ const (
 
 var eventNames = [...]string{"S3", "CodeCommit", "CodeCommit state change", "CodePipeline", "scheduled sweep"}
 
+// String names the kind of event, for errors.
 func (e Event) String() string { return eventNames[e] }
 
 // EventHandler handles one kind of event.

@@ -26,6 +26,7 @@ func owner(ctx context.Context) string {
 	return "local-" + records.NewID()
 }
 
+// RequestID is the invocation's Lambda request id ("" outside Lambda).
 func RequestID(ctx context.Context) string {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		return lc.AwsRequestID

@@ -69,6 +69,7 @@ type Env struct {
 	CodeCommitURL string
 }
 
+// NewEnv makes a test's Env.
 func NewEnv(t *testing.T) *Env {
 	t.Helper()
 	srv := mototest.Fresh(t)
@@ -110,6 +111,7 @@ func S3Options(o *s3.Options) {
 	o.DisableLogOutputChecksumValidationSkipped = true
 }
 
+// NewHandler is the deployer's handler on Config, with every part.
 func (e *Env) NewHandler() *compose.Handler { return compose.New(e.Config) }
 
 // CodeCommit is a CodeCommit client of the fake server js.
@@ -140,6 +142,7 @@ func (e *Env) Remove(key string) string {
 	return aws.ToString(out.VersionId)
 }
 
+// History is the function's records, newest first.
 func (e *Env) History(function string) []records.Record {
 	e.T.Helper()
 	rs, err := e.Store.History(context.Background(), function, 0)
@@ -218,6 +221,7 @@ type FakeDeployer struct {
 	MaxInFlight int
 }
 
+// NewFakeDeployer returns a FakeDeployer with nothing applied.
 func NewFakeDeployer() *FakeDeployer { return &FakeDeployer{applied: map[string]string{}} }
 
 type fakeOp struct {
@@ -418,6 +422,7 @@ type AWSError struct {
 
 func (e AWSError) Error() string { return e.Type + ": " + e.Message }
 
+// NewJSONServer serves ops (by operation name) for X-Amz-Target PREFIX.*.
 func NewJSONServer(t *testing.T, prefix string, ops map[string]func(in map[string]any) (any, error)) *JSONServer {
 	t.Helper()
 	js := &JSONServer{}

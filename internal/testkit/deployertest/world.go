@@ -100,6 +100,7 @@ func (e *Env) World(t *testing.T, prefix string, functions, variants []string) *
 	return w
 }
 
+// RecordCalls are the AWS calls of the world's handler.
 func RecordCalls(w *World) *mototest.Calls { return w.Calls }
 
 // File is a definition file wiring function fn to the variant's queue
