@@ -1,12 +1,12 @@
-# eventwire: every entry point of the project. See README.md.
+# eventwire: every entry point of the project. See DEVELOPMENT.md.
 SHELL := /bin/bash
 GO    ?= go
 BIN   := bin
 
 # The Go release that builds, tests, lints and scans everything here, the CLI
 # and the deployer Lambda included: go1.27.3 fixes the standard-library
-# vulnerabilities govulncheck finds reachable under go1.26.8 (README, "Which
-# Go"). The go command fetches it once, as a module, and switches to it.
+# vulnerabilities govulncheck finds reachable under go1.26.8 (DEVELOPMENT.md,
+# "Which Go"). The go command fetches it once, as a module, and switches to it.
 # Exported, so every go command a target or a test starts uses it too,
 # whatever the machine's `go env GOTOOLCHAIN` says. Override it on the command
 # line, e.g. make lint-vuln GOTOOLCHAIN=go1.26.8
@@ -30,9 +30,19 @@ test: deps
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 -run Interleav ./internal/deployer/
 
-lint: deps lint-cfn lint-vuln
+lint: deps lint-go lint-cfn lint-vuln
+
+# The Go lint, which .ci/run runs before the tests: gofmt (listing the files
+# it would change), go vet, and staticcheck with the checks staticcheck.conf
+# names. staticcheck is pinned; go run builds it once into the build cache
+# (about a minute) and starts it from there after that.
+.PHONY: lint-go
+STATICCHECK_VERSION := v0.8.2
+
+lint-go: deps
 	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 # The bulk apply against AWS's quotas, parse throughput and the deployer's
 # start-up, into BENCHMARKS.md: see internal/tools/bench.
@@ -76,7 +86,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 # Synthesizes the stack into cdk.out, offline (see the exports at the top).
-# functionNamePrefix is required; a deployment passes its own (README).
+# functionNamePrefix is required; a deployment passes its own (docs/deploy.md).
 CDK_SYNTH_CONTEXT ?= -c functionNamePrefix=example-
 
 synth: lambda cdk-cli

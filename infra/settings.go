@@ -21,9 +21,11 @@ import (
 // (contract.Settings); any other key written like one (lower camel case) is
 // a mistake.
 var contextKeys = func() []string {
-	keys := make([]string, len(contract.Settings))
-	for i, s := range contract.Settings {
-		keys[i] = s.Context
+	var keys []string
+	for _, s := range contract.Settings {
+		if s.Context != "" {
+			keys = append(keys, s.Context)
+		}
 	}
 	return keys
 }()
@@ -302,7 +304,7 @@ func (s settings) unknownKeys() []string {
 		if sug := closestKey(k); sug != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", sug)
 		}
-		out = append(out, msg+"; the parameters are listed in README.md, Deploy to AWS")
+		out = append(out, msg+"; the parameters are listed in docs/deploy.md, Settings")
 	}
 	return out
 }

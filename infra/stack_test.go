@@ -940,10 +940,10 @@ func TestSettingsProblems(t *testing.T) {
 		{"key prefix outside the prefix", func(s *settings) { s.keyPrefixFunctions = map[string]string{"team-a/": "billing-"} },
 			[]string{`context parameter keyPrefixFunctions: "team-a/" maps to "billing-", which does not start with functionNamePrefix "orders-": the deployer may not wire those functions at all`}},
 		{"misspelt key", func(s *settings) { s.keys = append(s.keys, "functionNamePrefx", "codeCommitBranch") }, []string{
-			"unknown context parameter codeCommitBranch (did you mean codeCommitBranches?); the parameters are listed in README.md, Deploy to AWS",
-			"unknown context parameter functionNamePrefx (did you mean functionNamePrefix?); the parameters are listed in README.md, Deploy to AWS"}},
+			"unknown context parameter codeCommitBranch (did you mean codeCommitBranches?); the parameters are listed in docs/deploy.md, Settings",
+			"unknown context parameter functionNamePrefx (did you mean functionNamePrefix?); the parameters are listed in docs/deploy.md, Settings"}},
 		{"unknown key", func(s *settings) { s.keys = append(s.keys, "region") },
-			[]string{"unknown context parameter region; the parameters are listed in README.md, Deploy to AWS"}},
+			[]string{"unknown context parameter region; the parameters are listed in docs/deploy.md, Settings"}},
 		{"removed key", func(s *settings) { s.keys = append(s.keys, "pipelineAccount") }, []string{
 			"context parameter pipelineAccount was removed: it let any principal of an account invoke the deployer; name the pipeline's role with pipelineRoleArn instead (a role of another account works)"}},
 		{"malformed", func(s *settings) {
@@ -1054,7 +1054,7 @@ func TestInvalidContextFailsSynthesis(t *testing.T) {
 			`context parameter functionNamePrefix: "orders-*" is not a function name prefix (letters, digits, - and _, up to 63 characters)`,
 		}},
 		{"misspelt prefix", map[string]any{"functionNamePrefx": "orders-"}, []any{
-			"unknown context parameter functionNamePrefx (did you mean functionNamePrefix?); the parameters are listed in README.md, Deploy to AWS",
+			"unknown context parameter functionNamePrefx (did you mean functionNamePrefix?); the parameters are listed in docs/deploy.md, Settings",
 			"context parameter functionNamePrefix is required: the name prefix of the functions this deployer may wire (-c functionNamePrefix=shop-); " +
 				"to let it wire every function of the account and region, including other stacks' and CDK's own, pass -c allowAllFunctions=true instead",
 		}},

@@ -4,6 +4,9 @@
 // validator's tables (refresh: go test ./internal/definition -update).
 // The folder also holds output.schema.json, the schema of the CLI's JSON
 // output (see internal/cli).
+//
+// It imports only the standard library (embed), so that the file's parser
+// can embed it.
 package schema
 
 import _ "embed"

@@ -19,7 +19,7 @@ import (
 const header = `# Benchmarks
 
 Written by ` + "`make bench`" + ` (cmd/eventwire-bench, internal/tools/bench); every figure
-below comes from the same run. See README.md, "Speed", for what they show.
+below comes from the same run. See docs/speed.md for what they show.
 
 `
 

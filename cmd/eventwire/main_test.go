@@ -282,7 +282,15 @@ func TestPlan_EndpointThatDoesNotAnswer(t *testing.T) {
 	}
 	defer ln.Close()
 	go func() {
+		// held keeps every accepted connection referenced, so open (a
+		// net.Conn no longer referenced is closed by its finalizer), until
+		// the listener closes at the end of the test.
 		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
 		for {
 			c, err := ln.Accept()
 			if err != nil {

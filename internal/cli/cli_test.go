@@ -97,7 +97,7 @@ func TestRun_Golden(t *testing.T) {
 }
 
 // TestValidate_Examples: the examples shipped with the repository
-// validate, as README says.
+// validate, as docs/cli.md's first command shows.
 func TestValidate_Examples(t *testing.T) {
 	code, stdout, stderr := runCLI("validate", filepath.Join("..", "..", "examples"))
 	if code != ExitOK || !strings.HasSuffix(stdout, "all valid\n") {

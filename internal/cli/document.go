@@ -11,7 +11,7 @@ import (
 // field changes meaning or goes away; schema/output.schema.json describes
 // it. 1.1 added, among others, conflicts: the action kind and outcome
 // "conflict", each action's owner, and the summary's conflicts.
-const FormatVersion = "1.1"
+const FormatVersion = "1.2"
 
 // validateDocument is `validate -o json`.
 type validateDocument struct {
@@ -101,7 +101,10 @@ type actionDocument struct {
 	Reason   *string `json:"reason"`
 	// Owner names what holds a source eventwire does not own (a conflict,
 	// or a replace that takes it over); null otherwise.
-	Owner   *string          `json:"owner"`
+	Owner *string `json:"owner"`
+	// Warning is what a reviewer must know that the kind does not say
+	// (a replace losing a stream's position); null otherwise.
+	Warning *string          `json:"warning"`
 	Changes []changeDocument `json:"changes"`
 }
 
@@ -188,6 +191,9 @@ func newActionDocument(a plan.Action) actionDocument {
 	}
 	if a.Owner != "" {
 		d.Owner = ptr(a.Owner)
+	}
+	if a.Warning != "" {
+		d.Warning = ptr(a.Warning)
 	}
 	for _, c := range a.Changes {
 		before, after := c.Before, c.After

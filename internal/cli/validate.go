@@ -36,9 +36,9 @@ buckets and Kafka hosts not given are refused, as in plan and apply.
 Every problem is printed on standard output, one a line, as
 FILE:LINE:COLUMN: JSON.PATH: message (columns count bytes; a problem of
 the file as a whole, such as its size, has no LINE:COLUMN), then a
-summary line. With -o json the same is one JSON document (see README),
-for CI annotations. The exit status is 1 if any file has a problem, 0 if
-all are valid.
+summary line. With -o json the same is one JSON document (see
+docs/cli.md in the repository), for CI annotations. The exit status is 1
+if any file has a problem, 0 if all are valid.
 
 Examples:
   eventwire validate

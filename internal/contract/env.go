@@ -84,3 +84,8 @@ const (
 	// DefaultSweepConcurrency is Lambda's smallest MaximumConcurrency.
 	DefaultSweepConcurrency = 2
 )
+
+// EnvRatePrefix starts the names of the environment variables that pace
+// the deployer's (and the CLI's) calls per quota bucket:
+// EVENTWIRE_RATE_LAMBDA, EVENTWIRE_RATE_ELBV2_DESCRIBE, ...
+const EnvRatePrefix = "EVENTWIRE_RATE_"

@@ -38,61 +38,102 @@ const (
 	DriftScheduleOff = "off"
 )
 
-// A Setting is one context parameter of the stack.
+// A Setting is one of the stack's settings: a context parameter, the
+// deployer's environment variable the stack sets from it, or both.
 type Setting struct {
-	// Context is the parameter's name.
+	// Context is the context parameter's name; "" for an environment
+	// variable the stack sets from its own resources.
 	Context string
-	// Env are the deployer's environment variables the stack sets from
-	// it (none for what only the stack uses).
-	Env []string
-	// Default is the value without the parameter, in words.
-	Default string
-	// Doc says what the parameter does.
-	Doc string
+	// Env is the deployer's environment variable the stack sets from it
+	// ("" when only the stack reads the parameter); EnvNote qualifies it
+	// (Markdown).
+	Env, EnvNote string
+	// Default is the value without the parameter, and Doc what it does
+	// (Markdown, relative links from docs/).
+	Default, Doc string
 }
 
-// Settings are every context parameter the stack reads, in the order
+// Settings are every context parameter the stack reads, then the
+// environment variables it sets from its own resources, in the order
 // docs/deploy.md lists them; the stack refuses any other key written like
-// one.
+// a context parameter.
 var Settings = []Setting{
-	{CtxStackName, nil, DefaultStackName,
-		"The stack's name: one deployer per team or stage in one account."},
-	{CtxFunctionNamePrefix, []string{EnvFunctionPrefix}, "required",
-		"The deployer may wire only functions whose names start with this prefix (its IAM policy, and a final validation error for a file naming another). Required, unless allowAllFunctions."},
-	{CtxAllowAllFunctions, nil, "false",
-		"`true` lets the deployer wire every function of the account in the stack's region (no prefix)."},
-	{CtxNotificationEmail, nil, "none",
-		"An email address subscribed to the alarm topic."},
-	{CtxCodeCommitRepository, []string{EnvRepository}, "none",
-		"An existing CodeCommit repository whose pushes trigger the deployer."},
-	{CtxCodeCommitBranches, []string{EnvBranches}, "required with a repository",
-		"The branches whose pushes trigger the deployer (comma-separated or a JSON list)."},
-	{CtxPipelineRoleArn, nil, "none",
-		"The role of a CodePipeline (its service role or the Invoke action's role) that may invoke the deployer; a role of another account works."},
-	{CtxTargetGroupArns, []string{EnvTargetGroups}, "target groups tagged `" + TargetGroupTag + "=" + TargetGroupTagValue + "`",
-		"The target groups (ARNs, IAM wildcards allowed) the deployer may register functions in."},
-	{CtxAPIIDs, []string{EnvAPIIDs}, "none",
-		"The HTTP APIs (ids, or `*` for every API of the region) whose routes the deployer may wire."},
-	{CtxAllowTakeover, []string{EnvAllowTakeover}, "false",
-		"`true` lets definition files take over target groups and routes that something else holds."},
-	{CtxDefinitionWriters, nil, "any principal IAM lets write",
-		"The IAM roles (ARNs, wildcards allowed) that may write and delete definition files; the bucket policy denies object writes to every other principal."},
-	{CtxKeyPrefixFunctions, []string{EnvKeyPrefixFunctions}, "none",
-		"A JSON object of bucket key prefixes to function name prefixes: a file under a mapped key prefix may only wire functions whose names start with the mapped function prefix."},
-	{CtxAllowedAccounts, []string{EnvAllowedAccounts}, "the deployer's own account",
-		"The accounts of every ARN a file may name (a list; `*` allows any)."},
-	{CtxAllowedRegions, []string{EnvAllowedRegions}, "the deployer's own region",
-		"The regions of every ARN a file may name (a list; `*` allows any)."},
-	{CtxAllowedBuckets, []string{EnvAllowedBuckets}, "none",
-		"The S3 buckets, by name, a file may name as a failure destination (a list; `*` allows any)."},
-	{CtxKafkaHosts, []string{EnvKafkaHosts}, "none",
-		"HOST:PORT patterns of the self-managed Kafka servers and schema registries a file may name (a list; `*` allows any)."},
-	{CtxDriftSchedule, nil, DefaultDriftSchedule,
-		"The EventBridge schedule expression that starts a drift sweep; `" + DriftScheduleOff + "`: no schedule."},
-	{CtxDriftHeal, []string{EnvDriftHeal}, "false",
-		"`true` makes the sweep apply plans and prune orphans eventwire owns; otherwise it reports only."},
-	{CtxSweepShare, []string{EnvSweepShare}, "0.5",
-		"The share of each AWS quota bucket the sweep may use, in (0, 1]."},
-	{CtxSweepConcurrency, []string{EnvSweepConcurrency}, "2",
-		"The sweep queue mapping's MaximumConcurrency (2 to 1000): the share is split among that many invocations."},
+	{Context: CtxFunctionNamePrefix, Env: EnvFunctionPrefix,
+		Default: "required",
+		Doc:     "the deployer may only wire functions whose names start with this: its IAM policy is scoped to `function:PREFIX*` (mappings by the `lambda:FunctionArn` condition), and it refuses other files as invalid. Letters, digits, `-` and `_`"},
+	{Context: CtxAllowAllFunctions, Env: EnvFunctionPrefix, EnvNote: "empty",
+		Default: "`false`",
+		Doc:     "`true`: no prefix, the deployer may wire **every** function of the account and region, other stacks' and CDK's own handlers included (only its own wiring stays denied). Use it for a sandbox account, never beside other workloads"},
+	{Context: CtxStackName,
+		Default: "`Eventwire`",
+		Doc:     "the stack's name: several deployers in one account"},
+	{Context: CtxDefinitionWriters,
+		Default: "anyone your IAM policies let write to the bucket",
+		Doc:     "IAM role ARNs (`*` allowed in the name, e.g. an SSO role) that may write and delete definition files: the bucket policy denies `s3:PutObject`, `DeleteObject`, `DeleteObjectVersion`, `PutObjectAcl`, `PutObjectVersionAcl` and replication writes to every other principal (the deployer's role and CDK's `cdk-*` bootstrap roles excepted)"},
+	{Context: CtxKeyPrefixFunctions, Env: EnvKeyPrefixFunctions,
+		Default: "none",
+		Doc:     "a JSON object of bucket folders to function name prefixes, `{\"team-a/\":\"shop-a-\",\"team-b/\":\"shop-b-\"}`: a file under `team-a/` may only wire functions named `shop-a-*` (the longest matching folder counts; each function prefix must start with `functionNamePrefix`); files elsewhere are held to `functionNamePrefix` only. S3 uploads only"},
+	{Context: CtxTargetGroupArns, Env: EnvTargetGroups,
+		Default: "target groups tagged `eventwire:allowed=true` (IAM only: an untagged one is recorded as `refused`, with the tag to set)",
+		Doc:     "target group ARNs (`*` and `?` allowed) the deployer may register functions in: its IAM policy, and the deployer's check, so that a file naming another target group is invalid at its line:column"},
+	{Context: CtxAPIIDs, Env: EnvAPIIDs,
+		Default: "none: every file with an API Gateway source is invalid (\"API Gateway sources are not enabled for this deployer: set apiIds\")",
+		Doc:     "HTTP API ids whose routes the deployer may wire (`*`: every API of the region): its IAM policy, and the deployer's check, so that a file naming another API is invalid at its line:column"},
+	{Context: CtxAllowTakeover, Env: EnvAllowTakeover,
+		Default: "`false`",
+		Doc:     "`true`: a file may take over a target group or route that something eventwire does not own holds; otherwise that is a conflict, recorded, and nothing changes"},
+	{Context: CtxNotificationEmail,
+		Default: "none",
+		Doc:     "an email subscription on the alarm topic"},
+	{Context: CtxCodeCommitRepository, Env: EnvRepository,
+		Default: "none",
+		Doc:     "an existing repository whose pushes trigger the deployer; the deployer refuses events of any other repository"},
+	{Context: CtxCodeCommitBranches, Env: EnvBranches, EnvNote: "(a JSON list)",
+		Default: "none",
+		Doc:     "the branches whose pushes deploy; required with `codeCommitRepository`"},
+	{Context: CtxPipelineRoleArn,
+		Default: "none",
+		Doc:     "the role of a CodePipeline (service role or Invoke action role) allowed to invoke the deployer; a pipeline in another account names its role here too"},
+	{Context: CtxAllowedAccounts, Env: EnvAllowedAccounts,
+		Default: "the deployer's own",
+		Doc:     "the accounts every ARN in a file must be in (see [What a file may point at](security.md#what-a-file-may-point-at)); `*` for any"},
+	{Context: CtxAllowedRegions, Env: EnvAllowedRegions,
+		Default: "the deployer's own",
+		Doc:     "the regions every ARN in a file must be in"},
+	{Context: CtxAllowedBuckets, Env: EnvAllowedBuckets,
+		Default: "none",
+		Doc:     "the S3 buckets a file may send failed records to, by name (`audit`) or prefix (`team-a-*`)"},
+	{Context: CtxKafkaHosts, Env: EnvKafkaHosts,
+		Default: "none",
+		Doc:     "`HOST:PORT` patterns of the self-managed Kafka servers and schema registries a file may name (`*.kafka.internal:9092`)"},
+	{Context: CtxDriftSchedule,
+		Default: "`rate(1 day)`",
+		Doc:     "when a drift sweep starts: an EventBridge schedule expression (`rate(12 hours)`, `cron(0 3 ? * MON-FRI *)`), or `off` (see [drift.md](drift.md#the-schedule-the-queue-and-the-alarms-the-stack))"},
+	{Context: CtxDriftHeal, Env: EnvDriftHeal,
+		Default: "`false`",
+		Doc:     "`true`: the sweep applies what drifted and prunes orphans eventwire owns ([Heal mode](drift.md#heal-mode)); otherwise it only reports"},
+	{Context: CtxSweepShare, Env: EnvSweepShare,
+		Default: "`0.5`",
+		Doc:     "the share of each AWS quota bucket a sweep may use, above 0 and at most 1"},
+	{Context: CtxSweepConcurrency, Env: EnvSweepConcurrency,
+		Default: "`2`",
+		Doc:     "the sweep mapping's `MaximumConcurrency`: invocations checking at once, 2 to 1,000"},
+	{Env: EnvTable,
+		Default: "the stack's table",
+		Doc:     "the DynamoDB table of records, sequencers, leases and the declaration index; the deployer does not start without it"},
+	{Env: EnvBucket,
+		Default: "the stack's bucket",
+		Doc:     "the definitions bucket: the only bucket whose S3 records the deployer accepts"},
+	{Env: EnvLeaseSeconds,
+		Default: "360 (the function's timeout and 60 s)",
+		Doc:     "the length of a function's lease, in seconds (at least until the invocation's deadline, whatever it says)"},
+	{Env: EnvSweepQueueURL,
+		Default: "the sweep queue",
+		Doc:     "where a scheduled sweep enqueues its checks; unset, a scheduled sweep fails"},
+	{Env: EnvSweepQueueARN,
+		Default: "the sweep queue",
+		Doc:     "the only queue whose SQS batches the deployer accepts; unset, every SQS batch is refused"},
+	{Env: EnvRatePrefix + "*",
+		Default: "not set: AWS's quotas",
+		Doc:     "the deployer's client-side pacing, as the CLI's ([Shared pacing](speed.md#shared-pacing))"},
 }

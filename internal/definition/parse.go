@@ -351,7 +351,19 @@ func (w *walker) resolveFunction(root *node, pulls []pullEntry, sibling *sibling
 		}
 		w.errorf(c.off, c.path, "function %q disagrees with %q named by %s", c.text, first.text, first.where)
 	}
-	return first.text, first.off, first.path
+	return unlatest(first.text, first.ref), first.off, first.path
+}
+
+// unlatest drops a $LATEST qualifier from a function reference as written:
+// "orders:$LATEST" and "orders" are one function to Lambda, so they must
+// be one everywhere eventwire keys a function (the declaration index, the
+// managed tag's value, statement ids, target ids); otherwise renaming one
+// to the other would leave the old wiring beside the new.
+func unlatest(text string, ref FunctionRef) string {
+	if ref.Qualifier != funcref.Latest {
+		return text
+	}
+	return strings.TrimSuffix(text, ":"+funcref.Latest)
 }
 
 // decode fills a File from a document that passed validation: keys are

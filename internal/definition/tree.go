@@ -88,16 +88,6 @@ func (n *node) stringOf(key string) (string, bool) {
 	return v.str, true
 }
 
-// intOf returns the integer value of member key, if it is an integer.
-func (n *node) intOf(key string) (int64, bool) {
-	v := n.value(key)
-	if v == nil || v.kind != kindNumber {
-		return 0, false
-	}
-	i, err := strconv.ParseInt(string(v.num), 10, 64)
-	return i, err == nil
-}
-
 // stringValue returns the node's string, if it is one (nil: false).
 func (n *node) stringValue() (string, bool) {
 	if n == nil || n.kind != kindString {

@@ -2,6 +2,10 @@
 //
 // It makes no AWS call: everything here is decided from the file (and an
 // optional sibling _lambdadef.json) alone.
+//
+// It is plain data: it imports the standard library, internal/contract,
+// funcref, lazyre and the schema, never the SDK, an adapter or anything
+// that calls AWS (internal/layers checks).
 package definition
 
 // Service values of push event sources.

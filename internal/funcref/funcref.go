@@ -5,6 +5,8 @@
 //
 // It is plain data and string handling: the file's parser, the planners,
 // the Lambda adapter and the records all read references through it.
+//
+// It imports only the standard library and internal/lazyre.
 package funcref
 
 import (

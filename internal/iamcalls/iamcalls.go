@@ -10,6 +10,10 @@
 // least-privilege policy from it (Policy), so neither can drift from the
 // code: a method added to an adapter interface fails this package's tests
 // until it is described here.
+//
+// It describes the adapters by name and imports none of them: only the
+// standard library and internal/contract, so the stack's tests and the CLI
+// read it without the SDK.
 package iamcalls
 
 import (

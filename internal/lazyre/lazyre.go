@@ -1,6 +1,8 @@
 // Package lazyre is a regular expression compiled on its first use, not
 // when its package is initialised, so that a program's start-up (the
 // deployer Lambda's cold start) compiles none it does not use.
+//
+// It imports only the standard library.
 package lazyre
 
 import (

@@ -131,7 +131,11 @@ type Action struct {
 	// not own for the function reference: the registered target's id, or
 	// the route's integration ("integrations/ID") and its URI. It is set on
 	// conflicts and on the replaces that take such a source over.
-	Owner   string   `json:"owner,omitempty"`
+	Owner string `json:"owner,omitempty"`
+	// Warning says what a reviewer must know before applying the action
+	// that its kind does not say: a replace that loses a stream's or a
+	// Kafka consumer's position, and what the new mapping will read.
+	Warning string   `json:"warning,omitempty"`
 	Changes []Change `json:"changes,omitempty"`
 	// Op is what the executor of Resource needs to carry the action out.
 	// It is not part of the printed plan.
@@ -231,6 +235,9 @@ func (p *Plan) String() string {
 			fmt.Fprintf(&b, " (%s)", a.Reason)
 		}
 		b.WriteByte('\n')
+		if a.Warning != "" {
+			fmt.Fprintf(&b, "      ! %s\n", a.Warning)
+		}
 		for _, c := range a.Changes {
 			fmt.Fprintf(&b, "      %s\n", c)
 		}

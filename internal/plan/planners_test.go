@@ -14,6 +14,7 @@ import (
 // observed state of pull and push sources, the JSON Schema the file types
 // embed, and lazily compiled regular expressions. None calls AWS.
 var plainData = map[string]bool{
+	"github.com/eventwire/eventwire/internal/contract":   true,
 	"github.com/eventwire/eventwire/internal/definition": true,
 	"github.com/eventwire/eventwire/internal/plan":       true,
 	"github.com/eventwire/eventwire/internal/funcref":    true,

@@ -28,6 +28,11 @@
 // Records sort by start time within a function, so a Query newest first is
 // the function's history. Only GetItem, PutItem, UpdateItem, DeleteItem,
 // Query and TransactWriteItems (updates and deletes) are used.
+//
+// It is the DynamoDB adapter of the deployer's state: it imports the SDK's
+// DynamoDB client and plain data (contract, funcref, plan), never the
+// reconciler, the deployer or the CLI, which call it (internal/layers
+// checks).
 package records
 
 import (

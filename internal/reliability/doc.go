@@ -5,4 +5,7 @@
 // process killed in the middle of an apply. Each test checks AWS's state
 // at the end with plain SDK clients: every function wired exactly once,
 // nothing duplicated, and what eventwire does not own untouched.
+//
+// As tests only, it may import the test kits and every product package;
+// nothing imports it.
 package reliability

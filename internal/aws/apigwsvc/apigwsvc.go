@@ -6,6 +6,10 @@
 // never deletes a route or an API. It deletes only integrations whose
 // description carries wiring.IntegrationPrefix, the mark it puts on those it
 // creates.
+//
+// Like every adapter under internal/aws, it imports the SDK and plain
+// data, never its callers (the reconciler, the deployer, the CLI) nor a
+// test kit (internal/layers checks).
 package apigwsvc
 
 import (

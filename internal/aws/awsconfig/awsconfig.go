@@ -3,6 +3,9 @@
 // ...), with a retry policy fit for bulk deploys where nothing else sets
 // one, and an HTTP client that gives up on an endpoint that does not
 // answer.
+//
+// It imports the SDK's configuration only, never eventwire's callers nor
+// a test kit (internal/layers checks).
 package awsconfig
 
 import (

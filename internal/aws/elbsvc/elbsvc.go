@@ -1,6 +1,10 @@
 // Package elbsvc is eventwire's adapter for Elastic Load Balancing v2: the
 // Lambda target groups that push events to a function. It declares the
 // slice of the SDK client it needs and translates SDK errors once, here.
+//
+// Like every adapter under internal/aws, it imports the SDK and plain
+// data, never its callers (the reconciler, the deployer, the CLI) nor a
+// test kit (internal/layers checks).
 package elbsvc
 
 import (

@@ -2,6 +2,10 @@
 // source mappings, their tags, function resolution and resource policies.
 // Each part declares the narrow slice of the SDK client it needs; SDK errors
 // are translated here, once.
+//
+// Like every adapter under internal/aws, it imports the SDK and plain
+// data, never its callers (the reconciler, the deployer, the CLI) nor a
+// test kit (internal/layers checks).
 package lambdasvc
 
 import (

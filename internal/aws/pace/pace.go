@@ -2,6 +2,8 @@
 // burst, one token a call. A server takes tokens without waiting (Take) to
 // decide whether to throttle; a client waits for them (Wait) to stay under a
 // quota instead of being throttled.
+//
+// It imports only the standard library.
 package pace
 
 import (

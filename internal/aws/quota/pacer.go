@@ -14,6 +14,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/eventwire/eventwire/internal/aws/pace"
+	"github.com/eventwire/eventwire/internal/contract"
 )
 
 // Pacer keeps a process's calls under quotas: one token bucket per quota
@@ -142,7 +143,7 @@ func (p *Pacer) addMiddleware(s *middleware.Stack) error {
 // EnvName is the environment variable that sets a bucket's quota:
 // EVENTWIRE_RATE_LAMBDA, EVENTWIRE_RATE_ELBV2_DESCRIBE, ...
 func EnvName(bucket string) string {
-	return "EVENTWIRE_RATE_" + strings.ToUpper(strings.ReplaceAll(bucket, "-", "_"))
+	return contract.EnvRatePrefix + strings.ToUpper(strings.ReplaceAll(bucket, "-", "_"))
 }
 
 // Set changes one bucket of quotas from a setting: "rate", "rate:burst"

@@ -7,6 +7,9 @@
 // (internal/testkit/faultproxy), which throttles as AWS does, and the client-side
 // Pacer, which keeps eventwire under the quota so that a bulk run spends
 // its time at the quota rather than in back-off.
+//
+// It imports the SDK's middleware, internal/aws/pace and the contract,
+// never its callers nor a test kit (internal/layers checks).
 package quota
 
 import (

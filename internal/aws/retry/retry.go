@@ -1,6 +1,9 @@
 // Package retry retries AWS calls that may succeed later (a busy or
 // conflicting resource, throttling, a permission still propagating), a
 // bounded number of times, with full-jitter exponential backoff.
+//
+// It imports only the standard library, never its callers nor a test kit
+// (internal/layers checks).
 package retry
 
 import (

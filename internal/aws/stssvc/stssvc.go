@@ -3,6 +3,9 @@
 // reconciler needs the account and partition to write the ARN of a
 // function that no longer exists; the CLI records the caller's ARN in its
 // deployment records. GetCallerIdentity needs no IAM permission.
+//
+// Like every adapter under internal/aws, it imports the SDK and plain
+// data, never its callers nor a test kit (internal/layers checks).
 package stssvc
 
 import (

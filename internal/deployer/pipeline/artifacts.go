@@ -87,10 +87,9 @@ const directoryBytesPerEntry = 400
 
 // pipelineFile is one definition file found in the input artifacts.
 type pipelineFile struct {
-	path        string // ARTIFACT/path/in/zip
-	data, sib   []byte
-	parsed      *definition.File
-	invalidErrs []string
+	path      string // ARTIFACT/path/in/zip
+	data, sib []byte
+	parsed    *definition.File
 }
 
 // artifactFiles reads every input artifact with the job's artifact

@@ -197,7 +197,8 @@ func compare(fn plan.Function, d definition.Mapping, o wiring.Mapping) []plan.Ac
 		}
 		return []plan.Action{{
 			Kind: plan.Replace, Resource: plan.ResourceMapping, ID: id, Reason: reason, Changes: changes,
-			Op: &Op{UUID: o.UUID, MappingARN: o.ARN, Create: createRequest(fn, d), Enabled: enabled(d)},
+			Warning: positionLoss(d),
+			Op:      &Op{UUID: o.UUID, MappingARN: o.ARN, Create: createRequest(fn, d), Enabled: enabled(d)},
 		}}
 	}
 	if o.FilterCriteriaError != "" {
@@ -484,3 +485,30 @@ func label(m definition.Mapping) string {
 }
 
 func observedID(o wiring.Mapping) string { return label(o.Mapping) + " " + o.UUID }
+
+// positionLoss says what a replacement of mapping d costs in position: the
+// new mapping is a new consumer of a stream or a Kafka topic (a new UUID,
+// and with Kafka a new consumer group unless the file names one), so it
+// starts at its StartingPosition rather than where the old one stopped.
+// "" for a queue's mapping, which has no position, and for a Kafka
+// mapping whose file names its consumer group, whose offsets stay.
+func positionLoss(d definition.Mapping) string {
+	if d.StartingPosition == nil {
+		return ""
+	}
+	for _, k := range []*definition.KafkaEventSourceConfig{d.AmazonManagedKafkaEventSourceConfig, d.SelfManagedKafkaEventSourceConfig} {
+		if k != nil && k.ConsumerGroupId != nil && *k.ConsumerGroupId != "" {
+			return ""
+		}
+	}
+	const lost = "replacing loses the old mapping's position: "
+	switch *d.StartingPosition {
+	case "LATEST":
+		return lost + "LATEST skips the records written until the new mapping starts"
+	case "TRIM_HORIZON":
+		return lost + "TRIM_HORIZON reads the whole retention window again"
+	case "AT_TIMESTAMP":
+		return lost + "AT_TIMESTAMP reads again from StartingPositionTimestamp"
+	}
+	return lost + "the new mapping starts at " + *d.StartingPosition
+}

@@ -514,3 +514,29 @@ func TestPlan_FakeAWS_MappingDisabledByLambdaIsReEnabled(t *testing.T) {
 		})
 	}
 }
+
+// TestPositionLoss says which replacements lose a consumer's position and
+// what the new mapping reads instead.
+func TestPositionLoss(t *testing.T) {
+	group := &definition.KafkaEventSourceConfig{ConsumerGroupId: p("orders")}
+	for _, tt := range []struct {
+		name string
+		m    definition.Mapping
+		want string
+	}{
+		{"queue", definition.Mapping{EventSourceArn: p(queue)}, ""},
+		{"stream LATEST", definition.Mapping{EventSourceArn: p(stream), StartingPosition: p("LATEST")}, "LATEST skips"},
+		{"stream TRIM_HORIZON", definition.Mapping{EventSourceArn: p(ddb), StartingPosition: p("TRIM_HORIZON")}, "TRIM_HORIZON reads the whole retention window again"},
+		{"AT_TIMESTAMP", definition.Mapping{EventSourceArn: p(stream), StartingPosition: p("AT_TIMESTAMP")}, "from StartingPositionTimestamp"},
+		{"kafka, default group", definition.Mapping{Topics: []string{"t"}, StartingPosition: p("LATEST")}, "LATEST skips"},
+		{"kafka, named group keeps its offsets", definition.Mapping{Topics: []string{"t"}, StartingPosition: p("LATEST"), AmazonManagedKafkaEventSourceConfig: group}, ""},
+		{"self-managed kafka, named group", definition.Mapping{Topics: []string{"t"}, StartingPosition: p("TRIM_HORIZON"), SelfManagedKafkaEventSourceConfig: group}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := positionLoss(tt.m)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("positionLoss = %q, want one containing %q", got, tt.want)
+			}
+		})
+	}
+}

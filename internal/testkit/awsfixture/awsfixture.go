@@ -3,6 +3,9 @@
 // and for integration tests against an emulator. It calls the SDK directly,
 // never eventwire's own adapters, so tests can check eventwire's work with
 // an independent reader.
+//
+// A test kit: only tests, internal/tools and their mains import it
+// (internal/layers checks); it imports no eventwire product package.
 package awsfixture
 
 import (

@@ -1,6 +1,9 @@
 // Package fakeaws holds fakes of AWS behaviour that moto does not emulate,
 // speaking the real wire protocol so that tests use the real SDK clients.
 // Only tests import it.
+//
+// A test kit: only tests, internal/tools and their mains import it
+// (internal/layers checks).
 package fakeaws
 
 import (

@@ -20,6 +20,10 @@
 // Go's HTTP client retries a GET itself, once and unseen by the SDK, when a
 // reused connection is dropped before the answer; the proxy counts both
 // requests.
+//
+// A test kit: only tests, internal/tools and their mains import it
+// (internal/layers checks); of eventwire's packages it imports only the
+// quota figures (internal/aws/quota, pace).
 package faultproxy
 
 import (

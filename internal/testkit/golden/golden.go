@@ -2,6 +2,9 @@
 // and rewrites them when the test binary runs with -update:
 //
 //	go test ./internal/reconcile/pull -update
+//
+// A test kit: only tests import it (internal/layers checks); it imports
+// only the standard library and go-cmp.
 package golden
 
 import (

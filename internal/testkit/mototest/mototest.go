@@ -6,6 +6,9 @@
 // needs it calls Shared (or Fresh, for an empty account), so the tests that
 // need no AWS run without moto installed. TestMain calls Main, which stops
 // the server, if one was started, when the tests end.
+//
+// A test kit: only tests, internal/tools and their mains import it
+// (internal/layers checks).
 package mototest
 
 import (

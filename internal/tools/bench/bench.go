@@ -17,6 +17,9 @@
 //     handler as the stack runs it (sweep.go): the calls per function
 //     against the no-op minimum, and the wall time against the quota
 //     bound at the sweep's share.
+//
+// A tool, not part of the product: it may import the test kits and every
+// product package; nothing but cmd/eventwire-bench imports it.
 package bench
 
 import (

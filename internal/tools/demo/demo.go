@@ -4,6 +4,9 @@
 // AWS now holds, and applies again to show that nothing is left to do;
 // then runs the deployer's handler on an S3 upload, and on a drift sweep
 // (report only, then heal).
+//
+// A tool, not part of the product: it may import the test kits and every
+// product package; nothing but cmd/eventwire-demo imports it.
 package demo
 
 import (
