@@ -8,7 +8,8 @@
 // records of invalid and refused ones, and the settings from the
 // environment. It reaches a source's files only through the Reader the
 // source registers. It must not import its parts nor the composition
-// (internal/deployer/compose), which registers them.
+// (internal/deployer/compose), which registers them (internal/layers
+// checks).
 //
 // Validation errors are final: they are recorded and logged, and the
 // handler returns nil so that Lambda does not retry. So is AWS refusing

@@ -3,7 +3,7 @@
 // none. Each type has the methods of its client that the deployer calls,
 // and nothing else. It owns no logic of the deployer: it must not import
 // internal/deployer or any of its parts, only the SDK and eventwire's AWS
-// adapters (internal/aws/...).
+// adapters (internal/aws/...); internal/layers checks.
 package lazy
 
 import (

@@ -3,9 +3,9 @@
 // EventBridge event) into a change of the declaration index, under the
 // branch's lease, then has the core converge the functions it affects; it
 // reads the branches' files for the core and the sweep (deployer.Reader),
-// and catches up with the pushes that were not delivered. It imports the
-// core (internal/deployer) only: never another source, the sweep or the
-// composition.
+// and catches up with the pushes that were not delivered. Of the deployer
+// it imports the core (internal/deployer) only, never another source, the
+// sweep or the composition (internal/layers checks).
 package branch
 
 import (

@@ -3,8 +3,9 @@
 // of the declaration index, then has the core converge the functions it
 // affects; it reads the bucket's files for the core and the sweep
 // (deployer.Reader), and catches up with the puts whose events were not
-// delivered. It imports the core (internal/deployer) only: never another
-// source, the sweep or the composition.
+// delivered. Of the deployer it imports the core (internal/deployer)
+// only, never another source, the sweep or the composition
+// (internal/layers checks).
 package bucket
 
 import (

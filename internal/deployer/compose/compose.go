@@ -1,12 +1,13 @@
 // Package compose assembles the deployer: the core (internal/deployer)
-// with its parts registered on it: the S3 source
-// (internal/deployer/bucket) for the definitions bucket's notifications,
-// the CodeCommit source (internal/deployer/branch) for pushes, the
-// CodePipeline source (internal/deployer/pipeline) for jobs, the sweep (internal/deployer/sweep)
-// for the scheduled invocation and the sweep queue's batches. It owns no
-// logic of its own, only the wiring and the AWS clients of each part; it
-// is the one package that imports the core and every part, and nothing in
-// internal/deployer may import it (tests and mains do).
+// with its parts registered on it: the S3 source (internal/deployer/bucket)
+// for the definitions bucket's notifications, the CodeCommit source
+// (internal/deployer/branch) for pushes, the CodePipeline source
+// (internal/deployer/pipeline) for jobs, and the sweep
+// (internal/deployer/sweep) for the scheduled invocation and the sweep
+// queue's batches. It owns no logic of its own, only the wiring and the
+// AWS clients of each part; it is the one package that imports the core
+// and every part, and neither the core nor a part may import it (tests
+// and mains do; internal/layers checks).
 package compose
 
 import (

@@ -2,9 +2,9 @@
 // jobs of a pipeline's Lambda invoke action (the job verified with
 // CodePipeline, every definition file of its input artifacts validated,
 // then each applied or planned under its function's lease) and always
-// answers them, with a continuation token when time runs out. It imports
-// the core (internal/deployer) only: never another source, the sweep or
-// the composition.
+// answers them, with a continuation token when time runs out. Of the
+// deployer it imports the core (internal/deployer) only, never another
+// source, the sweep or the composition (internal/layers checks).
 package pipeline
 
 import (

@@ -7,7 +7,7 @@
 // CloudWatch metrics (Embedded Metric Format). It reaches the sources only
 // through the core's Reader interface (deployer.Reader): it must not
 // import the sources (internal/deployer/bucket, branch, pipeline) nor the
-// composition.
+// composition (internal/layers checks).
 package sweep
 
 import (

@@ -181,7 +181,7 @@ func RepoWorld(t *testing.T, repo *FakeRepo, functions, variants []string) (*Wor
 	return e.World(t, "", functions, variants), js
 }
 
-// pushed is the EventBridge event of a push of commit over old.
+// PushedEvent is the EventBridge event of a push of commit over old.
 func PushedEvent(t *testing.T, commit, old string) json.RawMessage {
 	return Event(t, "codecommit-eventbridge.json", map[string]string{"Commit": commit, "Old": old, "Event": "referenceUpdated"})
 }

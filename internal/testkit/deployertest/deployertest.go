@@ -1,8 +1,10 @@
 // Package deployertest is the deployer's test kit: a world on moto (the
 // definitions bucket, the records table, functions, queues and target
 // groups to wire), a fake reconciler, a log recorder and a fake AWS JSON
-// server, shared by the tests of internal/deployer and its parts. Only
-// tests may import it; it may import anything the deployer's tests need.
+// server, a fake CodeCommit repository and the templates of the events AWS
+// sends, shared by the tests of internal/deployer and its parts. Only
+// tests may import it (internal/layers checks); it may import anything the
+// deployer's tests need.
 package deployertest
 
 import (
