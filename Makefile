@@ -28,7 +28,7 @@ build: deps
 
 test: deps
 	$(GO) test -count=1 ./...
-	$(GO) test -race -count=1 -run Interleav ./internal/trigger/
+	$(GO) test -race -count=1 -run Interleav ./internal/deployer/
 
 lint: deps lint-go lint-cfn lint-vuln
 

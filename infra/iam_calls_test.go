@@ -321,6 +321,6 @@ func TestIAM_DeployerServices(t *testing.T) {
 	sort.Strings(got)
 	diff(t, "SDK services of the deployer", []string{
 		"apigatewayv2", "codecommit", "codepipeline", "dynamodb", "elasticloadbalancingv2", "lambda", "s3",
-		"signin", "sqs", "sso", "ssooidc", "sts", // credential chain, and sqs: the drift sweep's SendMessageBatch (trigger.SQSAPI)
+		"signin", "sqs", "sso", "ssooidc", "sts", // credential chain, and sqs: the drift sweep's SendMessageBatch (sweep.SQSAPI)
 	}, got)
 }

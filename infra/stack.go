@@ -204,7 +204,7 @@ func newDeploymentsTable(stack awscdk.Stack) awsdynamodb.Table {
 }
 
 // newDeployerFunction is the deployer, with the environment
-// internal/trigger reads (trigger.SettingsFromEnv) and its asynchronous
+// internal/deployer reads (deployer.SettingsFromEnv) and its asynchronous
 // invocation settings: retries, then the failure queue.
 func newDeployerFunction(stack awscdk.Stack, codePath string, role awsiam.Role, logGroup awslogs.LogGroup, table awsdynamodb.Table, bucket awss3.Bucket, failed awssqs.Queue, cfg settings) awslambda.Function {
 	return awslambda.NewFunction(stack, jsii.String("Deployer"), &awslambda.FunctionProps{
@@ -226,8 +226,8 @@ func newDeployerFunction(stack awscdk.Stack, codePath string, role awsiam.Role, 
 	})
 }
 
-// deployerEnvironment is the environment internal/trigger reads
-// (trigger.SettingsFromEnv): the table, the lease, what the deployer may
+// deployerEnvironment is the environment internal/deployer reads
+// (deployer.SettingsFromEnv): the table, the lease, what the deployer may
 // wire, and the event sources the stack configured. Optional settings are
 // left out when unset.
 func deployerEnvironment(table awsdynamodb.Table, bucket awss3.Bucket, cfg settings) *map[string]*string {

@@ -1,6 +1,7 @@
 // Command deployer is eventwire's Lambda function: it applies definition
 // files uploaded to S3, pushed to CodeCommit or handed over by a
-// CodePipeline Invoke action (see internal/trigger).
+// CodePipeline Invoke action (see internal/deployer, its parts under it,
+// and internal/deployer/compose, which assembles them).
 //
 // Settings come from the environment: EVENTWIRE_TABLE (required),
 // EVENTWIRE_LEASE_SECONDS, EVENTWIRE_FUNCTION_PREFIX,
@@ -15,18 +16,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/eventwire/eventwire/internal/aws/awsconfig"
 	"github.com/eventwire/eventwire/internal/aws/quota"
+	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 func main() {
@@ -34,7 +34,7 @@ func main() {
 	log := lambdacontext.NewLogger()
 	slog.SetDefault(log)
 
-	settings, err := trigger.SettingsFromEnv(os.Getenv)
+	settings, err := deployer.SettingsFromEnv(os.Getenv)
 	if err != nil {
 		log.Error("deployer settings", "error", err.Error())
 		os.Exit(1)
@@ -53,13 +53,10 @@ func main() {
 		"lease", settings.LeaseDuration.String(), "allow_takeover", settings.AllowTakeover)
 	opts := settings.ReconcileOptions(log)
 	opts.Pacer = quota.NewPacer(quotas)
-	r := reconcile.New(cfg, opts)
-	h := trigger.NewFromConfig(cfg, r, settings, log)
+	// One run per invocation: shared reads are not kept across events.
+	h := compose.NewFromConfig(cfg, reconcile.New(cfg, opts).Runs(), settings, log)
 	// The sweep: its own clients, paced at its share of each bucket, so
 	// that deployments keep the rest.
-	h.PaceSweep(cfg, settings.ReconcileOptions(log), quota.NewPacer(settings.SweepQuotas(quotas)))
-	// One run per invocation: shared reads are not kept across events.
-	lambda.Start(func(ctx context.Context, event json.RawMessage) (*events.SQSEventResponse, error) {
-		return h.ForInvocation().Invoke(ctx, event)
-	})
+	h.Sweep.Pace(cfg, settings.ReconcileOptions(log), quota.NewPacer(settings.SweepQuotas(quotas)))
+	lambda.Start(h.Invoke)
 }

@@ -40,7 +40,6 @@ func TestContract_ImportsOnlyStdlib(t *testing.T) {
 var forbiddenInStack = []string{
 	"github.com/eventwire/eventwire/internal/reconcile",
 	"github.com/eventwire/eventwire/internal/deployer",
-	"github.com/eventwire/eventwire/internal/trigger",
 	"github.com/eventwire/eventwire/internal/aws/",
 	"github.com/eventwire/eventwire/internal/records",
 	"github.com/aws/aws-sdk-go-v2/service/",

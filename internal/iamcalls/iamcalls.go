@@ -27,7 +27,7 @@ type Caller uint8
 
 // The callers.
 const (
-	Deployer Caller = 1 << iota // the deployer Lambda (internal/trigger)
+	Deployer Caller = 1 << iota // the deployer Lambda (internal/deployer)
 	CLI                         // the eventwire command line (internal/cli)
 )
 
@@ -160,8 +160,8 @@ var Calls = map[string]Call{
 	// No permission needed (IAM cannot deny it); asked to make the ARN of
 	// a function that is gone, by the CLI for its records' caller, and by
 	// the deployer for its own account (the allowlists' default).
-	"stssvc.API.GetCallerIdentity":                {By: both},
-	"trigger.CallerIdentityAPI.GetCallerIdentity": {By: Deployer},
+	"stssvc.API.GetCallerIdentity":                 {By: both},
+	"deployer.CallerIdentityAPI.GetCallerIdentity": {By: Deployer},
 
 	// The deployer's records, declaration index, sequencers and leases;
 	// the CLI's history, and its lease and records with --table (apply
@@ -181,41 +181,41 @@ var Calls = map[string]Call{
 
 	// GetObject at a version needs GetObjectVersion; ListBucket makes a
 	// missing key answer 404 instead of 403.
-	"trigger.S3API.GetObject": {By: Deployer, Requests: []Request{
+	"bucket.S3API.GetObject": {By: Deployer, Requests: []Request{
 		On("ReadDefinitions", "s3:GetObject", ObjectARN),
 		On("ReadDefinitions", "s3:GetObjectVersion", ObjectARN),
 		On("ListDefinitions", "s3:ListBucket", BucketARN),
 	}},
 	// HeadObject at a version (a delete marker's) needs GetObjectVersion.
-	"trigger.S3API.HeadObject": {By: Deployer, Requests: []Request{
+	"bucket.S3API.HeadObject": {By: Deployer, Requests: []Request{
 		On("ReadDefinitions", "s3:GetObject", ObjectARN),
 		On("ReadDefinitions", "s3:GetObjectVersion", ObjectARN),
 	}},
 	// A scheduled sweep's start lists the bucket's versions, to find the
 	// files whose put events were not delivered.
-	"trigger.S3API.ListObjectVersions": {By: Deployer, Requests: []Request{
+	"bucket.S3API.ListObjectVersions": {By: Deployer, Requests: []Request{
 		On("ListDefinitions", "s3:ListBucketVersions", BucketARN),
 	}},
 
-	"trigger.CodeCommitAPI.GetDifferences": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetDifferences", RepositoryARN)}},
-	"trigger.CodeCommitAPI.GetFile":        {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetFile", RepositoryARN)}},
-	"trigger.CodeCommitAPI.GetCommit":      {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetCommit", RepositoryARN)}},
+	"branch.CodeCommitAPI.GetDifferences": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetDifferences", RepositoryARN)}},
+	"branch.CodeCommitAPI.GetFile":        {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetFile", RepositoryARN)}},
+	"branch.CodeCommitAPI.GetCommit":      {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetCommit", RepositoryARN)}},
 	// A scheduled sweep's start reads each configured branch's head, to
 	// index the pushes whose events were not delivered.
-	"trigger.CodeCommitAPI.GetBranch": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetBranch", RepositoryARN)}},
+	"branch.CodeCommitAPI.GetBranch": {By: Deployer, Needs: NeedsRepository, Requests: []Request{On("ReadRepository", "codecommit:GetBranch", RepositoryARN)}},
 
 	// No resource type (a job is named by id only): Resource "*". A job
 	// is verified with GetJobDetails before anything of it is read.
-	"trigger.CodePipelineAPI.GetJobDetails":       {By: Deployer, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:GetJobDetails", "*")}},
-	"trigger.CodePipelineAPI.PutJobSuccessResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobSuccessResult", "*")}},
-	"trigger.CodePipelineAPI.PutJobFailureResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobFailureResult", "*")}},
+	"pipeline.CodePipelineAPI.GetJobDetails":       {By: Deployer, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:GetJobDetails", "*")}},
+	"pipeline.CodePipelineAPI.PutJobSuccessResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobSuccessResult", "*")}},
+	"pipeline.CodePipelineAPI.PutJobFailureResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobFailureResult", "*")}},
 
 	// A scheduled drift sweep enqueues its checks on the stack's sweep
 	// queue: SendMessageBatch is authorized as sqs:SendMessage (resource
 	// type queue). The deployer's event source mapping receives and
 	// deletes them: Lambda's calls, with the role's grant that CDK's
 	// SqsEventSource adds.
-	"trigger.SQSAPI.SendMessageBatch": {By: Deployer, Write: true, Requests: []Request{On("EnqueueSweepChecks", "sqs:SendMessage", QueueARN)}},
+	"sweep.SQSAPI.SendMessageBatch": {By: Deployer, Write: true, Requests: []Request{On("EnqueueSweepChecks", "sqs:SendMessage", QueueARN)}},
 }
 
 // Values fill the placeholders of the templates: concrete names for a

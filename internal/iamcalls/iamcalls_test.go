@@ -15,28 +15,32 @@ import (
 	"github.com/eventwire/eventwire/internal/aws/elbsvc"
 	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
 	"github.com/eventwire/eventwire/internal/aws/stssvc"
+	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/branch"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
+	"github.com/eventwire/eventwire/internal/deployer/pipeline"
+	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/golden"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 // APIs are the adapter interfaces through which eventwire reaches AWS
 // (the SDK's slices each adapter declares). Each of their methods is an
 // SDK operation the deployer or the CLI may call.
 var APIs = map[string]reflect.Type{
-	"lambdasvc.FunctionAPI":     reflect.TypeFor[lambdasvc.FunctionAPI](),
-	"lambdasvc.MappingAPI":      reflect.TypeFor[lambdasvc.MappingAPI](),
-	"lambdasvc.PolicyAPI":       reflect.TypeFor[lambdasvc.PolicyAPI](),
-	"elbsvc.API":                reflect.TypeFor[elbsvc.API](),
-	"apigwsvc.API":              reflect.TypeFor[apigwsvc.API](),
-	"records.API":               reflect.TypeFor[records.API](),
-	"records.CreateTableAPI":    reflect.TypeFor[records.CreateTableAPI](),
-	"stssvc.API":                reflect.TypeFor[stssvc.API](),
-	"trigger.S3API":             reflect.TypeFor[trigger.S3API](),
-	"trigger.CodeCommitAPI":     reflect.TypeFor[trigger.CodeCommitAPI](),
-	"trigger.CodePipelineAPI":   reflect.TypeFor[trigger.CodePipelineAPI](),
-	"trigger.CallerIdentityAPI": reflect.TypeFor[trigger.CallerIdentityAPI](),
-	"trigger.SQSAPI":            reflect.TypeFor[trigger.SQSAPI](),
+	"lambdasvc.FunctionAPI":      reflect.TypeFor[lambdasvc.FunctionAPI](),
+	"lambdasvc.MappingAPI":       reflect.TypeFor[lambdasvc.MappingAPI](),
+	"lambdasvc.PolicyAPI":        reflect.TypeFor[lambdasvc.PolicyAPI](),
+	"elbsvc.API":                 reflect.TypeFor[elbsvc.API](),
+	"apigwsvc.API":               reflect.TypeFor[apigwsvc.API](),
+	"records.API":                reflect.TypeFor[records.API](),
+	"records.CreateTableAPI":     reflect.TypeFor[records.CreateTableAPI](),
+	"stssvc.API":                 reflect.TypeFor[stssvc.API](),
+	"bucket.S3API":               reflect.TypeFor[bucket.S3API](),
+	"branch.CodeCommitAPI":       reflect.TypeFor[branch.CodeCommitAPI](),
+	"pipeline.CodePipelineAPI":   reflect.TypeFor[pipeline.CodePipelineAPI](),
+	"deployer.CallerIdentityAPI": reflect.TypeFor[deployer.CallerIdentityAPI](),
+	"sweep.SQSAPI":               reflect.TypeFor[sweep.SQSAPI](),
 }
 
 // TestEveryCallIsClassified: Calls names exactly the methods of the

@@ -14,18 +14,21 @@ import (
 const mod = "github.com/eventwire/eventwire/"
 
 // rule forbids packages under From (a path prefix, relative to the module)
-// to import, outside their tests, a package under any of To.
+// to import, outside their tests, a package under any of To. With Exact,
+// From is one package, not those under it, and its imports of packages
+// under it count too.
 type rule struct {
 	From   string
 	To     []string
 	Why    string
 	Except []string
+	Exact  bool
 }
 
 var (
 	sdk       = []string{"github.com/aws/aws-sdk-go-v2/", "github.com/aws/aws-lambda-go/"}
 	adapters  = []string{"internal/aws/", "internal/records"}
-	deployer  = []string{"internal/trigger", "internal/deployer"}
+	deployer  = []string{"internal/deployer"}
 	above     = append([]string{"internal/reconcile", "internal/cli", "internal/tools/", "cmd/", "functions/", "infra"}, deployer...)
 	testkits  = []string{"internal/testkit/"}
 	plainData = []string{"internal/contract", "internal/definition", "internal/funcref", "internal/plan", "internal/wiring", "internal/lazyre", "schema"}
@@ -44,16 +47,29 @@ var rules = func() []rule {
 		rule{From: "internal/aws/", To: concat(above, testkits), Why: "an adapter knows AWS and plain data, not who calls it"},
 		rule{From: "internal/records", To: concat(above, testkits), Why: "the records store knows DynamoDB and plain data, not who calls it"},
 		rule{From: "internal/reconcile", To: concat([]string{"internal/cli", "internal/tools/", "internal/records"}, deployer, testkits), Why: "the reconciler serves the CLI and the deployer"},
-		rule{From: "internal/trigger", To: concat([]string{"internal/cli", "internal/tools/"}, testkits), Why: "the deployer does not depend on the CLI"},
 		rule{From: "internal/deployer", To: concat([]string{"internal/cli", "internal/tools/"}, testkits), Why: "the deployer does not depend on the CLI"},
+		rule{From: "internal/deployer", Exact: true, To: []string{"internal/deployer/"}, Why: "the deployer's core knows its parts only as they register"},
 		rule{From: "internal/cli", To: concat([]string{"internal/tools/"}, deployer, testkits), Why: "the CLI does not compile the deployer in"},
 		rule{From: "functions/", To: concat([]string{"internal/cli", "internal/tools/"}, testkits), Why: "the deployer's main"},
 		rule{From: "cmd/eventwire", To: concat([]string{"internal/tools/"}, deployer, testkits), Why: "the CLI's main"},
 		rule{From: "", To: testkits, Why: "test kits are for tests, the bench and the demo",
 			Except: []string{"internal/testkit/", "internal/tools/", "cmd/eventwire-bench", "cmd/eventwire-demo"}},
 	)
+	for _, p := range deployerParts {
+		var others []string
+		for _, q := range append(deployerParts, "compose") {
+			if q != p {
+				others = append(others, "internal/deployer/"+q)
+			}
+		}
+		rs = append(rs, rule{From: "internal/deployer/" + p, To: others, Why: "a part of the deployer knows the core, not the other parts"})
+	}
 	return rs
 }()
+
+// deployerParts are the deployer's parts under internal/deployer: its
+// sources and the sweep (internal/deployer/compose wires them).
+var deployerParts = []string{"bucket", "branch", "pipeline", "sweep"}
 
 func concat(lists ...[]string) []string {
 	var out []string
@@ -70,7 +86,7 @@ func violations(imports map[string][]string) []string {
 	for pkg, deps := range imports {
 		rel := strings.TrimPrefix(pkg, mod)
 		for _, r := range rules {
-			if !under(rel, r.From) || slices.ContainsFunc(r.Except, func(e string) bool { return under(rel, e) }) {
+			if r.Exact && rel != r.From || !r.Exact && !under(rel, r.From) || slices.ContainsFunc(r.Except, func(e string) bool { return under(rel, e) }) {
 				continue
 			}
 			for _, dep := range deps {
@@ -79,7 +95,7 @@ func violations(imports map[string][]string) []string {
 					d = strings.TrimPrefix(dep, mod)
 				}
 				for _, to := range r.To {
-					if under(d, to) && (r.From == "" || !under(d, r.From)) {
+					if under(d, to) && (r.From == "" || r.Exact || !under(d, r.From)) {
 						out = append(out, pkg+" imports "+dep+" ("+r.Why+")")
 					}
 				}
@@ -143,6 +159,9 @@ func TestViolations_FindWrongWayImports(t *testing.T) {
 		mod + "internal/tools/bench":      {mod + "internal/testkit/mototest"},
 		mod + "internal/testkit/mototest": {mod + "internal/aws/quota"},
 		mod + "internal/iamcalls":         {mod + "internal/testkit/golden"},
+		mod + "internal/deployer":         {mod + "internal/records", mod + "internal/deployer/bucket"},
+		mod + "internal/deployer/sweep":   {mod + "internal/deployer", mod + "internal/deployer/branch"},
+		mod + "internal/deployer/compose": {mod + "internal/deployer/sweep"},
 	})
 	slices.Sort(got)
 	want := []string{
@@ -151,6 +170,8 @@ func TestViolations_FindWrongWayImports(t *testing.T) {
 		mod + "internal/cli imports " + mod + "internal/testkit/mototest (the CLI does not compile the deployer in)",
 		mod + "internal/contract imports github.com/google/go-cmp/cmp (the contract imports only the standard library)",
 		mod + "internal/definition imports github.com/aws/aws-sdk-go-v2/service/lambda (plain data: no AWS, no adapter, nothing above)",
+		mod + "internal/deployer imports " + mod + "internal/deployer/bucket (the deployer's core knows its parts only as they register)",
+		mod + "internal/deployer/sweep imports " + mod + "internal/deployer/branch (a part of the deployer knows the core, not the other parts)",
 		mod + "internal/iamcalls imports " + mod + "internal/testkit/golden (test kits are for tests, the bench and the demo)",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -294,6 +294,19 @@ func TestRun_SharesReadsAndReports(t *testing.T) {
 	if n := getRoutes(rec.NewRun(nil).Plan); n != 1 {
 		t.Errorf("a new run: %d GetRoutes, want 1 (nothing kept across runs)", n)
 	}
+	// Runs, as the deployer uses it: one run per invocation.
+	runs := rec.Runs()
+	runs.Begin()
+	if n := getRoutes(runs.Plan); n != 1 {
+		t.Errorf("Runs.Plan of two files on one API: %d GetRoutes, want 1", n)
+	}
+	if n := getRoutes(runs.Plan); n != 0 {
+		t.Errorf("Runs.Plan in the same invocation: %d GetRoutes, want 0", n)
+	}
+	runs.Begin()
+	if n := getRoutes(runs.Plan); n != 1 {
+		t.Errorf("Runs.Plan after Begin: %d GetRoutes, want 1 (nothing kept across invocations)", n)
+	}
 
 	var events []progress.Event
 	var mu sync.Mutex

@@ -188,7 +188,7 @@ func (s *Store) PutRecord(ctx context.Context, r Record) (Record, error) {
 
 // maxErrorBytes bounds the errors of one record: a DynamoDB item holds at
 // most 400 KB, and the plan's text and JSON may take up to 150 KB each
-// (see internal/trigger). A file can have thousands of errors; a record
+// (see internal/deployer). A file can have thousands of errors; a record
 // that cannot be written would turn a final validation failure into a
 // retried one.
 const maxErrorBytes = 64 << 10

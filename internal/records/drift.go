@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Drift detection's items (the sweep: internal/trigger's sweep.go).
+// Drift detection's items (the sweep: internal/deployer's sweep.go).
 //
 //	known function  pk "sweep#functions"  sk FUNCTION  a function the index has seen declared
 //	latest sweep    pk "sweep#latest"     sk "sweep"   the sweep last started

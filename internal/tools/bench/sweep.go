@@ -20,15 +20,17 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
 	"golang.org/x/sync/errgroup"
 
 	"github.com/eventwire/eventwire/internal/aws/quota"
 	"github.com/eventwire/eventwire/internal/contract"
+	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
+	deployersweep "github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 // Sweep is part 4: a drift sweep of functions that are all in sync, run
@@ -172,22 +174,22 @@ func pathStyle(o *s3.Options) {
 }
 
 // settings are the deployer's settings in the bench's stack.
-func (st *sweepStack) settings(s Sweep) trigger.Settings {
-	return trigger.Settings{Table: sweepTable, Bucket: sweepBucket, FunctionPrefix: "bench-",
+func (st *sweepStack) settings(s Sweep) deployer.Settings {
+	return deployer.Settings{Table: sweepTable, Bucket: sweepBucket, FunctionPrefix: "bench-",
 		SweepQueueURL: st.queueURL, SweepQueueARN: st.queueARN, SweepShare: s.Share, SweepConcurrency: s.Concurrency}
 }
 
 // handler is one execution environment of the deployer on cfg, as
 // functions/deployer builds it: deployments paced at the quotas, the
 // sweep's checks at its share of them. Its log keeps warnings and errors.
-func (st *sweepStack) handler(cfg aws.Config, set trigger.Settings, metrics *lockedBuffer) *trigger.Handler {
+func (st *sweepStack) handler(cfg aws.Config, set deployer.Settings, metrics *lockedBuffer) *compose.Handler {
 	log := slog.New(slog.NewTextHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := set.ReconcileOptions(log)
 	opts.Pacer = quota.NewPacer(quotasUsed())
-	h := trigger.NewFromConfig(cfg, reconcile.New(cfg, opts), set, log, pathStyle)
-	h.PaceSweep(cfg, set.ReconcileOptions(log), quota.NewPacer(set.SweepQuotas(quotasUsed())))
+	h := compose.NewFromConfig(cfg, reconcile.New(cfg, opts).Runs(), set, log, pathStyle)
+	h.Sweep.Pace(cfg, set.ReconcileOptions(log), quota.NewPacer(set.SweepQuotas(quotasUsed())))
 	if metrics != nil {
-		h.SetMetrics(metrics)
+		h.Sweep.SetMetrics(metrics)
 	}
 	return h
 }
@@ -197,8 +199,8 @@ func (st *sweepStack) handler(cfg aws.Config, set trigger.Settings, metrics *loc
 // declares them, as if each file had been uploaded once.
 func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world, progress func(string)) error {
 	var done atomic.Int64
-	h := trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: slog.New(slog.DiscardHandler)}),
-		trigger.Settings{Table: sweepTable, Bucket: sweepBucket, FunctionPrefix: "bench-"},
+	h := compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: slog.New(slog.DiscardHandler)}).Runs(),
+		deployer.Settings{Table: sweepTable, Bucket: sweepBucket, FunctionPrefix: "bench-"},
 		slog.New(slog.NewTextHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelWarn})), pathStyle)
 	s3c := s3.NewFromConfig(cfg, pathStyle)
 	g, ctx := errgroup.WithContext(ctx)
@@ -217,7 +219,7 @@ func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world, progre
 			if err != nil {
 				return fmt.Errorf("put %s: %w", key, err)
 			}
-			ev, err := json.Marshal(trigger.S3EventFor(sweepBucket, key, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
+			ev, err := json.Marshal(bucket.S3EventFor(sweepBucket, key, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
 			if err != nil {
 				return err
 			}
@@ -308,7 +310,7 @@ func (st *sweepStack) sweep(ctx context.Context, cfg aws.Config, p *faultproxy.P
 // messages), invokes the handler with each and deletes its messages. It
 // stops when the queue has none left; a failed check stops the bench (the
 // figures of a sweep that fails are not the figures of a sweep).
-func (st *sweepStack) consume(ctx context.Context, h *trigger.Handler, worker int, batches *atomic.Int64) error {
+func (st *sweepStack) consume(ctx context.Context, h *compose.Handler, worker int, batches *atomic.Int64) error {
 	for {
 		out, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(st.queueURL),
 			MaxNumberOfMessages: 10, VisibilityTimeout: 300})
@@ -318,7 +320,7 @@ func (st *sweepStack) consume(ctx context.Context, h *trigger.Handler, worker in
 		if len(out.Messages) == 0 {
 			return nil
 		}
-		raw, err := json.Marshal(trigger.SQSEventFor(st.queueARN, region, out.Messages))
+		raw, err := json.Marshal(deployersweep.SQSEventFor(st.queueARN, region, out.Messages))
 		if err != nil {
 			return err
 		}

@@ -15,8 +15,10 @@ import (
 
 	"github.com/eventwire/eventwire/internal/cli"
 	"github.com/eventwire/eventwire/internal/contract"
+	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
+	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/reconcile"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 // demoSweepQueue is the stack's sweep queue, in the demo.
@@ -113,7 +115,7 @@ type demoSweep struct {
 // deleted unless the handler reports it failed.
 func (s *demoSweep) run(ctx context.Context, heal bool) error {
 	log := slog.New(newLambdaLog(s.w))
-	h := trigger.NewFromConfig(s.cfg, reconcile.New(s.cfg, reconcile.Options{Logger: log}), trigger.Settings{
+	h := compose.NewFromConfig(s.cfg, reconcile.New(s.cfg, reconcile.Options{Logger: log}).Runs(), deployer.Settings{
 		Table: demoTable, Bucket: demoBucket, SweepQueueURL: s.url, SweepQueueARN: s.arn, DriftHeal: heal,
 		SweepShare: contract.DefaultSweepShare, SweepConcurrency: contract.DefaultSweepConcurrency,
 	}, log, pathStyle)
@@ -129,7 +131,7 @@ func (s *demoSweep) run(ctx context.Context, heal bool) error {
 		if len(out.Messages) == 0 {
 			return nil
 		}
-		ev := trigger.SQSEventFor(s.arn, s.cfg.Region, out.Messages)
+		ev := sweep.SQSEventFor(s.arn, s.cfg.Region, out.Messages)
 		raw, err := json.Marshal(ev)
 		if err != nil {
 			return err

@@ -17,9 +17,11 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/eventwire/eventwire/internal/cli"
+	"github.com/eventwire/eventwire/internal/deployer"
+	"github.com/eventwire/eventwire/internal/deployer/bucket"
+	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/records"
-	"github.com/eventwire/eventwire/internal/trigger"
 )
 
 // The demo's deployer settings: the bucket the stack would create, and its
@@ -74,13 +76,13 @@ func runLambda(ctx context.Context, cfg aws.Config, work string, w io.Writer) er
 	}
 	fmt.Fprintf(w, "uploaded s3://%s/%s (BatchSize 10 → 5), version %s\n", demoBucket, demoKey, aws.ToString(put.VersionId))
 
-	event, err := json.Marshal(trigger.S3EventFor(demoBucket, demoKey, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
+	event, err := json.Marshal(bucket.S3EventFor(demoBucket, demoKey, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
 	if err != nil {
 		return err
 	}
 	log := slog.New(newLambdaLog(w))
-	handler := trigger.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: log}),
-		trigger.Settings{Table: demoTable, Bucket: demoBucket}, log, pathStyle)
+	handler := compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: log}).Runs(),
+		deployer.Settings{Table: demoTable, Bucket: demoBucket}, log, pathStyle)
 	fmt.Fprintf(w, "\ninvoking the deployer's handler with the S3 event, request id %s (its log lines follow, as CloudWatch Logs receives them):\n", demoRequestID)
 	if _, err := lambda.NewHandler(handler.Handle).Invoke(invocation(ctx), event); err != nil {
 		return fmt.Errorf("deployer: %w", err)

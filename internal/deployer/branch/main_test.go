@@ -1,0 +1,9 @@
+package branch_test
+
+import (
+	"testing"
+
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
+)
+
+func TestMain(m *testing.M) { mototest.Main(m) }

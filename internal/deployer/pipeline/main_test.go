@@ -1,0 +1,9 @@
+package pipeline_test
+
+import (
+	"testing"
+
+	"github.com/eventwire/eventwire/internal/testkit/mototest"
+)
+
+func TestMain(m *testing.M) { mototest.Main(m) }
