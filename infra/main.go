@@ -1,6 +1,10 @@
 // Command infra is eventwire's CDK app: `cdk synth` / `cdk deploy` from the
 // repository root run it (cdk.json). See stack.go for the stack and
 // settings.go for its context parameters.
+//
+// It imports internal/contract and the file's plain data, never the
+// deployer, the reconciler, an adapter or an SDK service client
+// (internal/contract's test checks go list -deps ./infra).
 package main
 
 import (

@@ -2,6 +2,8 @@
 // AWS's quotas (see internal/tools/bench), prints the figures, and writes them to
 // BENCHMARKS.md. Run it from the repository's root; moto_server must be
 // installed.
+//
+// A thin main over internal/tools/bench.
 package main
 
 import (

@@ -1,5 +1,7 @@
 // Command eventwire-demo runs `make demo`: eventwire's main job against an
 // AWS emulator on loopback. See internal/tools/demo.
+//
+// A thin main over internal/tools/demo.
 package main
 
 import (

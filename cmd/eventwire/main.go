@@ -1,5 +1,8 @@
 // Command eventwire validates, plans and applies _lambdaeventsourcedef.json
 // files. Run `eventwire --help`.
+//
+// A thin main: it imports internal/cli and the AWS configuration, never
+// the deployer (internal/layers checks).
 package main
 
 import (

@@ -12,6 +12,10 @@
 // EVENTWIRE_SWEEP_SHARE, EVENTWIRE_SWEEP_CONCURRENCY; the pacing of AWS
 // calls: EVENTWIRE_RATE_* (internal/aws/quota); AWS settings from the SDK's
 // standard chain.
+//
+// A thin main: it imports the deployer's composition and the AWS
+// configuration, never the CLI, a tool or a test kit (internal/layers
+// checks).
 package main
 
 import (

@@ -6,6 +6,10 @@
 // error, usage errors included, 2 only for `plan --detailed-exitcode` when
 // there are changes (so 2 never means a mistake on the command line), and
 // 130 when an interrupt (Ctrl-C) stopped the run.
+//
+// An entry point: it may import the reconciler, the adapters, the records
+// and plain data, never the deployer, a tool or a test kit
+// (internal/layers checks).
 package cli
 
 import (

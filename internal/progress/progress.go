@@ -7,6 +7,8 @@
 // reports nothing, so executors report unconditionally and stay unaware
 // of who listens. Reporters must be safe for concurrent use (functions are
 // applied concurrently) and must not block.
+//
+// It imports only the standard library.
 package progress
 
 // Step is what an Event says happened.

@@ -10,6 +10,10 @@
 // to a run travels as values, not in the context: the Run holds the cache
 // of the reads its functions share and the progress.Func its actions
 // report to, and hands each apply's deferred waits to the pull side.
+//
+// It imports its planners and executors, the adapters and plain data,
+// never the records store, the deployer, the CLI or a test kit
+// (internal/layers checks).
 package reconcile
 
 import (

@@ -8,6 +8,9 @@
 // that read through it (internal/aws/elbsvc and apigwsvc, WithCache). A
 // nil *Cache keeps nothing: every Load reads. Load, Store and Update are
 // functions, not methods, because they have type parameters.
+//
+// Like every adapter under internal/aws, it imports only the standard
+// library, never its callers nor a test kit (internal/layers checks).
 package runcache
 
 import (

@@ -6,6 +6,9 @@
 // internal/definition:
 //
 //	go generate ./internal/definition
+//
+// A generator, run by go generate: it reads the SDK's sources with go/parser
+// and imports only the standard library.
 package main
 
 import (

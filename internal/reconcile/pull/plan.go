@@ -5,6 +5,10 @@
 // Reconciler observes AWS through the lambdasvc adapter, plans, and executes
 // actions one by one, waiting out transitional states and retrying
 // conflicts.
+//
+// The planner's files import only plain data (internal/plan's
+// planners test checks them file by file); the package imports the
+// adapters, never the deployer, the CLI or a test kit (internal/layers).
 package pull
 
 import (

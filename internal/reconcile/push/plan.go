@@ -13,6 +13,10 @@
 // The planner is plan.go, targets.go, routes.go, grants.go, aliases.go,
 // arn.go and ops.go; the Reconciler (push.go, observe.go, execute.go)
 // reads AWS and carries the actions out.
+//
+// The planner's files import only plain data (internal/plan's
+// planners test checks them file by file); the package imports the
+// adapters, never the deployer, the CLI or a test kit (internal/layers).
 package push
 
 import (

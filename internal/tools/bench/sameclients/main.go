@@ -4,6 +4,9 @@
 // Gateway v2, S3, CodeCommit, CodePipeline, DynamoDB, SQS, STS), then
 // answers each event with "hello". internal/tools/bench builds it and times both to their
 // first request to the Runtime API.
+//
+// It imports the same SDK clients as the deployer and, of eventwire's,
+// only its AWS configuration, so that it is a fair yardstick.
 package main
 
 import (
