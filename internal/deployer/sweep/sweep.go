@@ -90,7 +90,13 @@ func New(h *deployer.Handler, cfg Config) *Sweep {
 // deployments keep the rest of each bucket.
 func (s *Sweep) Pace(cfg aws.Config, opts reconcile.Options, p *quota.Pacer) {
 	opts.Pacer = p
-	s.cfg.Deployer = reconcile.New(cfg, opts).Runs()
+	r := reconcile.New(cfg, opts)
+	s.cfg.Deployer = r
+	if _, ok := s.h.Deployer().(deployer.Beginner); ok {
+		// The core's deployer plans in one run per invocation: so do
+		// the checks.
+		s.cfg.Deployer = r.Runs()
+	}
 	p.Configure(&cfg)
 	s.cfg.Mappings = lazy.NewMappings(cfg)
 }

@@ -186,7 +186,7 @@ func (st *sweepStack) handler(cfg aws.Config, set deployer.Settings, metrics *lo
 	log := slog.New(slog.NewTextHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := set.ReconcileOptions(log)
 	opts.Pacer = quota.NewPacer(quotasUsed())
-	h := compose.NewFromConfig(cfg, reconcile.New(cfg, opts).Runs(), set, log, pathStyle)
+	h := compose.NewFromConfig(cfg, reconcile.New(cfg, opts), set, log, pathStyle)
 	h.Sweep.Pace(cfg, set.ReconcileOptions(log), quota.NewPacer(set.SweepQuotas(quotasUsed())))
 	if metrics != nil {
 		h.Sweep.SetMetrics(metrics)
@@ -199,7 +199,7 @@ func (st *sweepStack) handler(cfg aws.Config, set deployer.Settings, metrics *lo
 // declares them, as if each file had been uploaded once.
 func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world, progress func(string)) error {
 	var done atomic.Int64
-	h := compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: slog.New(slog.DiscardHandler)}).Runs(),
+	h := compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{Logger: slog.New(slog.DiscardHandler)}),
 		deployer.Settings{Table: sweepTable, Bucket: sweepBucket, FunctionPrefix: "bench-"},
 		slog.New(slog.NewTextHandler(st.logs, &slog.HandlerOptions{Level: slog.LevelWarn})), pathStyle)
 	s3c := s3.NewFromConfig(cfg, pathStyle)
