@@ -33,20 +33,29 @@ func (r *Reconciler) Execute(ctx context.Context, fn plan.Function, a plan.Actio
 	case deregisterOp:
 		return r.elb.Deregister(ctx, op.TargetGroupArn, op.Target)
 	case integrationOp:
-		_, err := r.ensureIntegration(ctx, op.ApiID, op.URI, op.Description)
-		return err
-	case attachOp:
-		id, err := r.ensureIntegration(ctx, op.ApiID, op.URI, op.Description)
-		if err != nil {
+		return r.changeAPI(ctx, op.ApiID, func() error {
+			_, err := r.ensureIntegration(ctx, op.ApiID, op.URI, op.Description)
 			return err
-		}
-		return r.apigw.SetRouteTarget(ctx, op.ApiID, op.RouteID, "integrations/"+id)
+		})
+	case attachOp:
+		return r.changeAPI(ctx, op.ApiID, func() error { return r.attach(ctx, op) })
 	case detachOp:
-		return r.apigw.SetRouteTarget(ctx, op.ApiID, op.RouteID, "")
+		return r.changeAPI(ctx, op.ApiID, func() error { return r.apigw.SetRouteTarget(ctx, op.ApiID, op.RouteID, "") })
 	case deleteIntegrationOp:
-		return r.apigw.DeleteIntegration(ctx, op.ApiID, op.IntegrationID)
+		return r.changeAPI(ctx, op.ApiID, func() error { return r.apigw.DeleteIntegration(ctx, op.ApiID, op.IntegrationID) })
 	}
 	return fmt.Errorf("push: action %s %s %s: unknown operation %T", a.Kind, a.Resource, a.ID, a.Op)
+}
+
+// attach points the route at the managed integration to the op's URI,
+// made if there is none. Retried whole, it reuses an integration it made
+// before its route change was refused.
+func (r *Reconciler) attach(ctx context.Context, op attachOp) error {
+	id, err := r.ensureIntegration(ctx, op.ApiID, op.URI, op.Description)
+	if err != nil {
+		return err
+	}
+	return r.apigw.SetRouteTarget(ctx, op.ApiID, op.RouteID, "integrations/"+id)
 }
 
 // ensureIntegration returns the id of the managed integration to uri in the

@@ -32,6 +32,12 @@ type Options struct {
 	// something eventwire does not own for the function reference (see
 	// Rules). Off, such a source is planned as a conflict.
 	AllowTakeover bool
+	// APIChangeSpacing is the least time between the answer to a change of
+	// an HTTP API and the next change to it: API Gateway refuses a change
+	// made while another is in flight or just answered (409
+	// ConflictException, "concurrent modification"). Default 50ms; such a
+	// refusal is retried all the same, with backoff from APIChangeSpacing.
+	APIChangeSpacing time.Duration
 }
 
 // Reconciler observes, plans and applies the push sources of functions.
@@ -45,14 +51,34 @@ type Reconciler struct {
 	log   *slog.Logger
 	opts  Options
 	sleep func(ctx context.Context, d time.Duration) error
-	locks *policyLocks
+	locks *serial
 }
 
-// policyLocks hold one lock per function: its policy changes are made
-// one at a time.
-type policyLocks struct {
-	mu         sync.Mutex
-	byFunction map[string]*sync.Mutex // unqualified function ARN -> lock
+// serial holds one slot per function policy and per HTTP API: the changes
+// to each are made one at a time, by a Reconciler and the copies WithCache
+// makes of it.
+type serial struct {
+	mu    sync.Mutex
+	slots map[string]*slot
+}
+
+// slot is held while one change is made; last is when the last change
+// held in it was answered.
+type slot struct {
+	sync.Mutex
+	last time.Time
+}
+
+// slot returns the slot of key, made on first use.
+func (s *serial) slot(key string) *slot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sl := s.slots[key]
+	if sl == nil {
+		sl = &slot{}
+		s.slots[key] = sl
+	}
+	return sl
 }
 
 // New returns a Reconciler on the three adapters.
@@ -66,13 +92,16 @@ func New(l *lambdasvc.Permissions, e *elbsvc.Client, a *apigwsvc.Client, opts Op
 	if opts.RetryBackoff <= 0 {
 		opts.RetryBackoff = 500 * time.Millisecond
 	}
+	if opts.APIChangeSpacing <= 0 {
+		opts.APIChangeSpacing = 50 * time.Millisecond
+	}
 	return &Reconciler{perms: l, elb: e, apigw: a, log: opts.Logger, opts: opts, sleep: retry.Sleep,
-		locks: &policyLocks{byFunction: map[string]*sync.Mutex{}}}
+		locks: &serial{slots: map[string]*slot{}}}
 }
 
 // WithCache returns a Reconciler like r whose reads of target groups and
 // APIs are kept in cache, one run's (internal/aws/runcache), shared by
-// every function the run plans and applies. It shares r's policy locks.
+// every function the run plans and applies. It shares r's serial slots.
 func (r *Reconciler) WithCache(cache *runcache.Cache) *Reconciler {
 	c := *r
 	c.elb, c.apigw = r.elb.WithCache(cache), r.apigw.WithCache(cache)
@@ -85,18 +114,32 @@ func (r *Reconciler) WithCache(cache *runcache.Cache) *Reconciler {
 // way), retrying with bounded backoff while Lambda answers that another
 // change is in progress.
 func (r *Reconciler) changePolicy(ctx context.Context, functionARN string, change func() error) error {
-	r.locks.mu.Lock()
-	m := r.locks.byFunction[functionARN]
-	if m == nil {
-		m = &sync.Mutex{}
-		r.locks.byFunction[functionARN] = m
-	}
-	r.locks.mu.Unlock()
-	m.Lock()
-	defer m.Unlock()
+	sl := r.locks.slot("policy/" + functionARN)
+	sl.Lock()
+	defer sl.Unlock()
 	return r.retry(ctx, "policy change", change, func(err error) bool {
 		return errors.Is(err, lambdasvc.ErrConflict) || errors.Is(err, lambdasvc.ErrInUse)
 	})
+}
+
+// changeAPI makes one change to an HTTP API: one at a time per API, at
+// least APIChangeSpacing after the answer to the last, retrying with
+// bounded backoff while API Gateway answers that the API is being changed
+// (ConflictException: "concurrent modification", which files for many
+// functions on one shared API otherwise meet; terraform-provider-aws
+// #40575). Reads of the API are not held back.
+func (r *Reconciler) changeAPI(ctx context.Context, apiID string, change func() error) error {
+	sl := r.locks.slot("api/" + apiID)
+	sl.Lock()
+	defer sl.Unlock()
+	if wait := time.Until(sl.last.Add(r.opts.APIChangeSpacing)); wait > 0 {
+		if err := r.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+	defer func() { sl.last = time.Now() }()
+	p := retry.Policy{Max: r.opts.RetryMax, Backoff: r.opts.APIChangeSpacing, Sleep: r.sleep, Log: r.log}
+	return p.Do(ctx, "api change", change, func(err error) bool { return errors.Is(err, apigwsvc.ErrConflict) })
 }
 
 // retry calls call until it succeeds, fails with an error that again does

@@ -61,7 +61,19 @@ type Config struct {
 	Faults Faults
 	// Clock runs the buckets and the latency; nil means the system clock.
 	Clock pace.Clock
+	// APIGatewayCooldown, when not zero, makes API Gateway refuse
+	// concurrent changes to one API as AWS does (409 ConflictException
+	// "Unable to complete operation due to concurrent modification";
+	// terraform-provider-aws #40575): a change to an API while another
+	// change to it is in flight, or within APIGatewayCooldown of its
+	// answer, is refused. moto never refuses them.
+	APIGatewayCooldown time.Duration
 }
+
+// AWSAPIGatewayCooldown is the window after a change to an HTTP API in
+// which the proxy's model refuses another change to it, as measured
+// against AWS's behaviour by peers (the bench runs with it).
+const AWSAPIGatewayCooldown = 50 * time.Millisecond
 
 // Fault is what the proxy does to a call instead of answering it plainly.
 type Fault int
@@ -113,6 +125,7 @@ type Counts struct {
 	Throttled int // answered with the throttling error
 	Errors    int // answered with an injected 500 or 503
 	Dropped   int // connections dropped, before or after forwarding
+	Conflicts int // changes to an HTTP API refused as concurrent
 }
 
 func (c *Counts) add(o Counts) {
@@ -120,6 +133,7 @@ func (c *Counts) add(o Counts) {
 	c.Throttled += o.Throttled
 	c.Errors += o.Errors
 	c.Dropped += o.Dropped
+	c.Conflicts += o.Conflicts
 }
 
 // Snapshot is the counts since Start or the last Reset.
@@ -152,6 +166,8 @@ type Proxy struct {
 	clock     pace.Clock
 	bucket    func(Call) string
 	buckets   map[string]*pace.Bucket
+	cooldown  time.Duration // Config.APIGatewayCooldown
+	apis      apiChanges
 
 	mu      sync.Mutex
 	latency time.Duration
@@ -177,11 +193,12 @@ func Start(upstream string, cfg Config) (*Proxy, error) {
 		return nil, fmt.Errorf("upstream %q: not a base URL", upstream)
 	}
 	p := &Proxy{
-		clock:   cfg.Clock,
-		bucket:  cfg.Bucket,
-		buckets: map[string]*pace.Bucket{},
-		latency: cfg.Latency,
-		states:  map[string]*MappingState{},
+		clock:    cfg.Clock,
+		bucket:   cfg.Bucket,
+		buckets:  map[string]*pace.Bucket{},
+		latency:  cfg.Latency,
+		cooldown: cfg.APIGatewayCooldown,
+		states:   map[string]*MappingState{},
 	}
 	if p.clock == nil {
 		p.clock = pace.System
@@ -394,6 +411,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case Drop:
 		drop(w)
 		return
+	}
+	if api, ok := apiChange(call, r); ok && p.cooldown > 0 {
+		if !p.apis.begin(api, p.clock.Now(), p.cooldown) {
+			p.mu.Lock()
+			p.count(call, bucket, Counts{Conflicts: 1})
+			p.mu.Unlock()
+			concurrentModification().write(w, id)
+			return
+		}
+		defer func() { p.apis.end(api, p.clock.Now()) }()
 	}
 	ctx := context.WithValue(r.Context(), forwardKey{}, &forward{call: call, dropAfter: fault == DropAfter})
 	p.rp.ServeHTTP(w, r.WithContext(ctx))
