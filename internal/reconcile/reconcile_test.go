@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -23,6 +24,7 @@ import (
 	"github.com/eventwire/eventwire/internal/progress"
 	"github.com/eventwire/eventwire/internal/reconcile"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
 )
 
@@ -33,6 +35,7 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 // orders also has a mapping that eventwire does not manage.
 type goneWorld struct {
 	t                 *testing.T
+	srv               *mototest.Server
 	cfg               aws.Config
 	fx                *awsfixture.Fixture
 	calls             *mototest.Calls
@@ -47,7 +50,7 @@ func newGoneWorld(t *testing.T) *goneWorld {
 	t.Helper()
 	ctx := context.Background()
 	srv := mototest.Fresh(t)
-	w := &goneWorld{t: t, cfg: srv.Config(t), fx: awsfixture.New(srv.Config(t)), dir: t.TempDir()}
+	w := &goneWorld{t: t, srv: srv, cfg: srv.Config(t), fx: awsfixture.New(srv.Config(t)), dir: t.TempDir()}
 	w.calls = mototest.Record(&w.cfg)
 	must := func(s string, err error) string {
 		t.Helper()
@@ -89,6 +92,21 @@ func newGoneWorld(t *testing.T) *goneWorld {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
 	}
 	return w
+}
+
+// throughProxy returns w's configuration with every call through a fault
+// proxy started with cfg (and stopped with the test); w.calls records its
+// calls from then on.
+func (w *goneWorld) throughProxy(cfg faultproxy.Config) aws.Config {
+	w.t.Helper()
+	p, err := faultproxy.Start(w.srv.URL, cfg)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() { p.Close() })
+	c := w.srv.Config(w.t, config.WithBaseEndpoint(p.URL))
+	w.calls = mototest.Record(&c)
+	return c
 }
 
 func (w *goneWorld) writeFile(name, doc string) {
@@ -186,9 +204,11 @@ func (w *goneWorld) state() state {
 // the function's mappings, target registrations and integrations. Destroy,
 // through the CLI and through Reconciler.PlanDestroy with the file's push
 // sources, removes eventwire's, touches nothing else, and calls no policy
-// API (the policy went with the function).
+// API (the policy went with the function). The third way is the
+// reconciler where ListEventSourceMappings answers, as AWS may, an empty
+// list for a function that does not exist (through the fault proxy).
 func TestPlanDestroy_FunctionGone(t *testing.T) {
-	for _, via := range []string{"cli", "reconciler"} {
+	for _, via := range []string{"cli", "reconciler", "reconciler-AWSListsNothingForAMissingFunction"} {
 		t.Run(via, func(t *testing.T) {
 			w := newGoneWorld(t)
 			ctx := context.Background()
@@ -219,12 +239,16 @@ func TestPlanDestroy_FunctionGone(t *testing.T) {
 					t.Fatalf("destroy: exit %d\n%s\n%s", code, out, errOut)
 				}
 				planText = out
-			case "reconciler":
+			case "reconciler", "reconciler-AWSListsNothingForAMissingFunction":
 				f, err := definition.Load(filepath.Join(w.dir, "orders", "_lambdaeventsourcedef.json"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				r := reconcile.New(w.cfg, reconcile.Options{})
+				cfg := w.cfg
+				if via != "reconciler" {
+					cfg = w.throughProxy(faultproxy.Config{Quotas: map[string]faultproxy.Quota{}, MissingFunctionListsNothing: true})
+				}
+				r := reconcile.New(cfg, reconcile.Options{})
 				p, err := r.PlanDestroy(ctx, "orders", f.Push)
 				if err != nil {
 					t.Fatal(err)

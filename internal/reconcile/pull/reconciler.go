@@ -99,9 +99,11 @@ func (r *Reconciler) Plan(ctx context.Context, fn plan.Function, desired []defin
 // created with (moto matches the filter against that literal string). Plan
 // filters them on FunctionArn.
 //
-// For a function that is gone, a filter that Lambda refuses as naming no
-// function falls back to listing every mapping of the account and region:
-// Plan keeps the function's own.
+// For a function that is gone, every mapping of the account and region is
+// listed, and Plan keeps the function's own: AWS answers a filter naming a
+// function that does not exist with an empty list or with the mappings,
+// never an error (LocalStack's AWS-validated tests), so the filter cannot
+// be trusted to find what a deleted function left.
 //
 // Tags are read only for the mappings whose FunctionArn is fn's: the
 // others are not fn's, and Plan filters them out.
@@ -110,12 +112,11 @@ func (r *Reconciler) observe(ctx context.Context, fn plan.Function) ([]wiring.Ma
 	if target == "" {
 		target = fn.Ref
 	}
-	out, err := r.list(ctx, fn, target)
-	if fn.Missing && errors.Is(err, lambdasvc.ErrNotFound) {
+	if fn.Missing {
 		r.log.InfoContext(ctx, "function gone: listing every event source mapping", "function", fn.Name, "ref", fn.Ref)
 		return r.list(ctx, fn, "")
 	}
-	return out, err
+	return r.list(ctx, fn, target)
 }
 
 func (r *Reconciler) list(ctx context.Context, fn plan.Function, function string) ([]wiring.Mapping, error) {

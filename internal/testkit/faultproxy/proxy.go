@@ -68,6 +68,12 @@ type Config struct {
 	// change to it is in flight, or within APIGatewayCooldown of its
 	// answer, is refused. moto never refuses them.
 	APIGatewayCooldown time.Duration
+	// MissingFunctionListsNothing makes ListEventSourceMappings filtered
+	// by a function that does not exist answer an empty list, as AWS may
+	// (it answers an empty list or the mappings, never an error:
+	// LocalStack's AWS-validated tests), where moto matches the filter's
+	// text against the mappings it keeps.
+	MissingFunctionListsNothing bool
 }
 
 // AWSAPIGatewayCooldown is the window after a change to an HTTP API in
@@ -168,6 +174,9 @@ type Proxy struct {
 	buckets   map[string]*pace.Bucket
 	cooldown  time.Duration // Config.APIGatewayCooldown
 	apis      apiChanges
+	upstream  *url.URL
+	// emptyListForMissing is Config.MissingFunctionListsNothing.
+	emptyListForMissing bool
 
 	mu      sync.Mutex
 	latency time.Duration
@@ -193,12 +202,14 @@ func Start(upstream string, cfg Config) (*Proxy, error) {
 		return nil, fmt.Errorf("upstream %q: not a base URL", upstream)
 	}
 	p := &Proxy{
-		clock:    cfg.Clock,
-		bucket:   cfg.Bucket,
-		buckets:  map[string]*pace.Bucket{},
-		latency:  cfg.Latency,
-		cooldown: cfg.APIGatewayCooldown,
-		states:   map[string]*MappingState{},
+		clock:               cfg.Clock,
+		bucket:              cfg.Bucket,
+		buckets:             map[string]*pace.Bucket{},
+		latency:             cfg.Latency,
+		cooldown:            cfg.APIGatewayCooldown,
+		upstream:            u,
+		emptyListForMissing: cfg.MissingFunctionListsNothing,
+		states:              map[string]*MappingState{},
 	}
 	if p.clock == nil {
 		p.clock = pace.System
@@ -421,6 +432,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer func() { p.apis.end(api, p.clock.Now()) }()
+	}
+	if p.emptyListForMissing && p.listOfMissingFunction(r, call) {
+		emptyMappingList(w, id)
+		return
 	}
 	ctx := context.WithValue(r.Context(), forwardKey{}, &forward{call: call, dropAfter: fault == DropAfter})
 	p.rp.ServeHTTP(w, r.WithContext(ctx))
