@@ -430,11 +430,12 @@ func TestExecute_LeaveAloneDoesNothing(t *testing.T) {
 	}
 }
 
-// TestPlan_FakeAWS_GoneFunctionListFallsBack: Lambda may refuse a
-// ListEventSourceMappings filter that names a deleted function. For a
-// function that is gone, the reconciler then lists every mapping and keeps
-// the function's own; for a function that exists, the error stands.
-func TestPlan_FakeAWS_GoneFunctionListFallsBack(t *testing.T) {
+// TestPlan_FakeAWS_GoneFunctionListsEveryMapping: AWS answers a
+// ListEventSourceMappings filter naming a deleted function with an empty
+// list, the mappings or (emulators) an error. For a function that is gone,
+// the reconciler lists every mapping, unfiltered, and keeps the function's
+// own; for a function that exists, it filters, and a refusal stands.
+func TestPlan_FakeAWS_GoneFunctionListsEveryMapping(t *testing.T) {
 	managedTags := map[string]string{wiring.TagKey: "orders"}
 	others := []wiring.Mapping{
 		{UUID: "mine", ARN: "arn:esm:mine", FunctionArn: fnARN, Mapping: definition.Mapping{EventSourceArn: p(queue)}, Tags: managedTags},
@@ -444,20 +445,20 @@ func TestPlan_FakeAWS_GoneFunctionListFallsBack(t *testing.T) {
 		t.Run(fmt.Sprintf("missing=%v", missing), func(t *testing.T) {
 			f := newFakeStore()
 			f.list = others
-			f.errs["List"] = []error{lambdasvc.ErrNotFound}
 			r, _ := testReconciler(f, Options{})
 			fn := plan.Function{Ref: "orders", Name: "orders", ARN: fnARN, Missing: missing}
-			actions, err := r.Plan(context.Background(), fn, nil)
 			if !missing {
-				if !errors.Is(err, lambdasvc.ErrNotFound) {
+				f.errs["List"] = []error{lambdasvc.ErrNotFound}
+				if actions, err := r.Plan(context.Background(), fn, nil); !errors.Is(err, lambdasvc.ErrNotFound) {
 					t.Fatalf("Plan = %v, %v; want the list's not found", actions, err)
 				}
 				return
 			}
+			actions, err := r.Plan(context.Background(), fn, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]string{"List " + fnARN, "List "}, f.calls); diff != "" {
+			if diff := cmp.Diff([]string{"List "}, f.calls); diff != "" {
 				t.Errorf("calls (-want +got):\n%s", diff)
 			}
 			var got []string
