@@ -210,6 +210,10 @@ func compare(fn plan.Function, d definition.Mapping, o wiring.Mapping) []plan.Ac
 		// they are taken as they are rather than rewritten on every run.
 		d.FilterCriteria = o.Mapping.FilterCriteria
 	}
+	held := disabledForGood(d, o)
+	if held != "" {
+		d.Enabled = o.Mapping.Enabled // not re-enabled: see disabledForGood
+	}
 	upd, changes := updates(d, o.Mapping)
 	tag, untag, tagChanges := tagChanges(desiredTags(fn, d), o.Tags)
 	op := &Op{UUID: o.UUID, MappingARN: o.ARN, Update: upd, Enabled: enabled(d)}
@@ -221,6 +225,9 @@ func compare(fn plan.Function, d definition.Mapping, o wiring.Mapping) []plan.Ac
 		}}
 	}
 	var actions []plan.Action
+	if held != "" {
+		actions = append(actions, plan.Action{Kind: plan.LeaveAlone, Resource: plan.ResourceMapping, ID: id, Reason: held})
+	}
 	if upd != nil {
 		actions = append(actions, plan.Action{
 			Kind: plan.Update, Resource: plan.ResourceMapping, ID: id, Changes: changes, Op: op,
@@ -420,7 +427,8 @@ func enabled(d definition.Mapping) bool { return d.Enabled == nil || *d.Enabled 
 // disabledByLambda says, for a mapping the file wants enabled, that Lambda
 // disabled it itself (a StateTransitionReason other than a user's: the API
 // documents "User initiated" and "Lambda initiated", and reports
-// USER_INITIATED for a user's change); "" otherwise. Lambda does so when
+// USER_INITIATED for a user's change of an SQS or Kafka mapping, "User
+// action" of a Kinesis or DynamoDB stream's); "" otherwise. Lambda does so when
 // the source went away, a queue deleted and re-created for instance, and
 // never enables the mapping again.
 func disabledByLambda(d definition.Mapping, o wiring.Mapping) string {
@@ -433,10 +441,41 @@ func disabledByLambda(d definition.Mapping, o wiring.Mapping) string {
 		}
 		return unicode.ToUpper(r)
 	}, o.StateTransitionReason)
-	if norm == "USERINITIATED" {
+	if norm == "USERINITIATED" || norm == "USERACTION" {
 		return ""
 	}
 	return "disabled by Lambda (StateTransitionReason " + strconv.Quote(o.StateTransitionReason) + "), not by a user: re-enable"
+}
+
+// persistentCauses are the StateTransitionReason codes with which Lambda
+// disables a mapping for a cause that re-enabling does not remove.
+var persistentCauses = []string{
+	"EVENT_SOURCE_AUTHN_ERROR", "EVENT_SOURCE_AUTHZ_ERROR", "ESM_CONFIG_NOT_VALID", "FUNCTION_CONFIG_NOT_VALID",
+}
+
+// disabledForGood says, for a mapping the file wants enabled, that Lambda
+// disabled it for a cause that persists (a code of persistentCauses, or a
+// LastProcessingResult that reports a PROBLEM): re-enabling it would only
+// see Lambda disable it again, on every apply and every heal. It is left
+// disabled and the reason is shown; "" otherwise.
+func disabledForGood(d definition.Mapping, o wiring.Mapping) string {
+	if o.State != wiring.StateDisabled || !enabled(d) {
+		return ""
+	}
+	cause := ""
+	for _, c := range persistentCauses {
+		if strings.Contains(o.StateTransitionReason, c) {
+			cause = "StateTransitionReason " + strconv.Quote(o.StateTransitionReason)
+		}
+	}
+	if cause == "" && strings.HasPrefix(o.LastProcessingResult, "PROBLEM:") {
+		cause = "LastProcessingResult " + strconv.Quote(o.LastProcessingResult)
+	}
+	if cause == "" {
+		return ""
+	}
+	return "disabled by Lambda for a cause that persists (" + cause + "): not re-enabled; fix the cause, then enable it " +
+		"(aws lambda update-event-source-mapping --uuid " + o.UUID + " --enabled)"
 }
 
 // identity is what tells one mapping of a function from another: the event

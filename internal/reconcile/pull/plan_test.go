@@ -490,6 +490,7 @@ func TestPlan_FakeAWS_MappingDisabledByLambdaIsReEnabled(t *testing.T) {
 			`disabled by Lambda (StateTransitionReason "PROBLEM: Function call failed"), not by a user: re-enable`},
 		{"user initiated (documented)", nil, "User initiated", ""},
 		{"user initiated (as reported)", nil, "USER_INITIATED", ""},
+		{"a user's disable of a stream (as reported)", nil, "User action", ""},
 		{"no reason", nil, "", ""},
 		{"the file wants it disabled", p(false), "Lambda initiated", "-"},
 	}
@@ -510,6 +511,54 @@ func TestPlan_FakeAWS_MappingDisabledByLambdaIsReEnabled(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("reason %q, want %q (actions %v)", got, tt.want, actions)
+			}
+		})
+	}
+}
+
+// A mapping Lambda disabled for a cause that persists is not re-enabled
+// (it would be disabled again at once, on every apply and every heal): it
+// is shown left alone with the reason, and the file's other changes are
+// still made. moto reports no such states: these are AWS's.
+func TestPlan_FakeAWS_MappingDisabledForGoodIsNotReEnabled(t *testing.T) {
+	tests := []struct {
+		name, reason, lastResult string
+		want                     string // in the leave-alone's reason; "" for none
+	}{
+		{"authorization", "EVENT_SOURCE_AUTHZ_ERROR", "", `StateTransitionReason "EVENT_SOURCE_AUTHZ_ERROR"`},
+		{"authentication", "EVENT_SOURCE_AUTHN_ERROR", "", "EVENT_SOURCE_AUTHN_ERROR"},
+		{"mapping configuration", "ESM_CONFIG_NOT_VALID", "", "ESM_CONFIG_NOT_VALID"},
+		{"function configuration", "FUNCTION_CONFIG_NOT_VALID", "", "FUNCTION_CONFIG_NOT_VALID"},
+		{"a problem processing", "Lambda initiated", "PROBLEM: Function call failed", `LastProcessingResult "PROBLEM: Function call failed"`},
+		{"a passing cause is re-enabled", "Lambda initiated", "OK", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := obs("u1", sqsAsAWSReports(queue), managedTags())
+			o.State, o.StateTransitionReason, o.LastProcessingResult, o.Mapping.Enabled = wiring.StateDisabled, tt.reason, tt.lastResult, p(false)
+			d := definition.Mapping{EventSourceArn: p(queue), BatchSize: p(int32(7))}
+			var held string
+			var update *Op
+			for _, a := range Plan(fnByName, []definition.Mapping{d}, []wiring.Mapping{o}) {
+				switch {
+				case a.Kind == plan.LeaveAlone && a.Resource == plan.ResourceMapping:
+					held = a.Reason
+				case a.Kind == plan.Update && a.Resource == plan.ResourceMapping:
+					update = a.Op.(*Op)
+				}
+			}
+			if update == nil || update.Update.BatchSize == nil || *update.Update.BatchSize != 7 {
+				t.Fatalf("the file's BatchSize change is not planned: %+v", update)
+			}
+			reEnabled := update.Update.Enabled != nil && *update.Update.Enabled
+			if tt.want == "" {
+				if held != "" || !reEnabled {
+					t.Errorf("held %q, re-enabled %v; want re-enabled", held, reEnabled)
+				}
+				return
+			}
+			if !strings.Contains(held, tt.want) || !strings.Contains(held, "not re-enabled") || reEnabled || update.Enabled {
+				t.Errorf("held %q, re-enabled %v (op.Enabled %v); want left disabled, the reason naming %s", held, reEnabled, update.Enabled, tt.want)
 			}
 		})
 	}
