@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -20,6 +21,7 @@ import (
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/plan"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
+	"github.com/eventwire/eventwire/internal/testkit/faultproxy"
 	"github.com/eventwire/eventwire/internal/testkit/golden"
 	"github.com/eventwire/eventwire/internal/testkit/mototest"
 	"github.com/eventwire/eventwire/internal/wiring"
@@ -32,6 +34,7 @@ func TestMain(m *testing.M) { mototest.Main(m) }
 // own to check the result independently.
 type env struct {
 	t       *testing.T
+	srv     *mototest.Server
 	ctx     context.Context
 	fn      plan.Function
 	queue   string
@@ -50,7 +53,7 @@ func newEnv(t *testing.T) *env {
 	srv := mototest.Fresh(t)
 	ctx := context.Background()
 	plain := srv.Config(t)
-	e := &env{t: t, ctx: ctx, sdk: lambda.NewFromConfig(plain), fixture: awsfixture.New(plain)}
+	e := &env{t: t, srv: srv, ctx: ctx, sdk: lambda.NewFromConfig(plain), fixture: awsfixture.New(plain)}
 	must := func(s string, err error) string {
 		t.Helper()
 		if err != nil {
@@ -337,4 +340,37 @@ func replaceUUIDs(s string, ms []awsMapping) string {
 		}
 	}
 	return s
+}
+
+// TestMoto_UserDisabledStream_AWSSaysUserAction: AWS reports a user's
+// disable of a stream's mapping as "User action" (moto reports none; the
+// fault proxy answers as AWS does). Applying a file that wants it enabled
+// re-enables it as the drift it is, not as a mapping Lambda disabled.
+func TestMoto_UserDisabledStream_AWSSaysUserAction(t *testing.T) {
+	e := newEnv(t)
+	e.apply([]definition.Mapping{{EventSourceArn: aws.String(e.stream), StartingPosition: aws.String("LATEST")}})
+	ms := e.inAWS()
+	if len(ms) != 1 {
+		t.Fatalf("mappings after apply: %+v", ms)
+	}
+	if _, err := e.sdk.UpdateEventSourceMapping(e.ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(ms[0].UUID), Enabled: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := faultproxy.Start(e.srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}, UserDisableReasons: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	cfg := e.srv.Config(t, config.WithBaseEndpoint(p.URL))
+	r := New(lambdasvc.NewMappings(lambda.NewFromConfig(cfg)), Options{PollInterval: 10 * time.Millisecond, RetryBackoff: 10 * time.Millisecond})
+	actions, err := r.Plan(e.ctx, e.fn, []definition.Mapping{{EventSourceArn: aws.String(e.stream), StartingPosition: aws.String("LATEST")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(actions) != 1 || actions[0].Kind != plan.Update {
+		t.Fatalf("plan: %+v, want one update", actions)
+	}
+	if reason := actions[0].Reason; reason != "" {
+		t.Errorf("the update's reason is %q: a user's disable taken for Lambda's", reason)
+	}
 }

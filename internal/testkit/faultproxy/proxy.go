@@ -74,6 +74,11 @@ type Config struct {
 	// LocalStack's AWS-validated tests), where moto matches the filter's
 	// text against the mappings it keeps.
 	MissingFunctionListsNothing bool
+	// UserDisableReasons gives a disabled mapping the StateTransitionReason
+	// AWS writes when a user disables it, where moto writes "User
+	// initiated" for every source: "User action" for a Kinesis or DynamoDB
+	// stream's mapping, USER_INITIATED for the others (SQS, Kafka, MQ).
+	UserDisableReasons bool
 }
 
 // AWSAPIGatewayCooldown is the window after a change to an HTTP API in
@@ -177,6 +182,8 @@ type Proxy struct {
 	upstream  *url.URL
 	// emptyListForMissing is Config.MissingFunctionListsNothing.
 	emptyListForMissing bool
+	// userReasons is Config.UserDisableReasons.
+	userReasons bool
 
 	mu      sync.Mutex
 	latency time.Duration
@@ -209,6 +216,7 @@ func Start(upstream string, cfg Config) (*Proxy, error) {
 		cooldown:            cfg.APIGatewayCooldown,
 		upstream:            u,
 		emptyListForMissing: cfg.MissingFunctionListsNothing,
+		userReasons:         cfg.UserDisableReasons,
 		states:              map[string]*MappingState{},
 	}
 	if p.clock == nil {
@@ -478,7 +486,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	p.mu.Lock()
-	none := len(p.states) == 0
+	none := len(p.states) == 0 && !p.userReasons
 	p.mu.Unlock()
 	if none {
 		return nil
@@ -529,12 +537,29 @@ func (p *Proxy) rewriteMappings(body []byte, op string) ([]byte, bool) {
 	return out, true
 }
 
-// applyState applies the state held for one mapping; p.mu is held.
+// userDisableReason gives a disabled mapping whose reason is moto's (or
+// none) the one AWS writes for a user's disable, and reports whether it
+// did.
+func userDisableReason(m map[string]any) bool {
+	if reason, _ := m["StateTransitionReason"].(string); m["State"] != "Disabled" || reason != "" && reason != "User initiated" {
+		return false
+	}
+	source, _ := m["EventSourceArn"].(string)
+	m["StateTransitionReason"] = "USER_INITIATED"
+	if strings.HasPrefix(source, "arn:aws:kinesis:") || strings.HasPrefix(source, "arn:aws:dynamodb:") {
+		m["StateTransitionReason"] = "User action"
+	}
+	return true
+}
+
+// applyState applies the state held for one mapping (or, without one, a
+// user's disable reason where Config.UserDisableReasons asks); p.mu is
+// held.
 func (p *Proxy) applyState(m map[string]any) bool {
 	uuid, _ := m["UUID"].(string)
 	st := p.states[uuid]
 	if st == nil {
-		return false
+		return p.userReasons && userDisableReason(m)
 	}
 	m["State"] = st.State
 	if st.Reason != "" {
