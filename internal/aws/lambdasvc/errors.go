@@ -26,7 +26,14 @@ var (
 	ErrInUse = errors.New("resource in use")
 	// ErrThrottled: TooManyRequestsException.
 	ErrThrottled = errors.New("throttled")
+	// ErrPolicyTooLarge: PolicyLengthExceededException (a function's
+	// resource policy is capped at PolicyLimit bytes).
+	ErrPolicyTooLarge = errors.New("resource policy too large")
 )
+
+// PolicyLimit is the size, in bytes, past which AWS refuses to grow a
+// function's (or an alias's) resource-based policy.
+const PolicyLimit = 20480
 
 // translate maps the SDK's typed errors to the sentinels above, keeping the
 // original error in the chain.
@@ -39,6 +46,7 @@ func translate(err error) error {
 		rc *types.ResourceConflictException
 		iu *types.ResourceInUseException
 		tm *types.TooManyRequestsException
+		pl *types.PolicyLengthExceededException
 	)
 	switch {
 	case errors.As(err, &nf):
@@ -49,6 +57,8 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %w", ErrInUse, err)
 	case errors.As(err, &tm):
 		return fmt.Errorf("%w: %w", ErrThrottled, err)
+	case errors.As(err, &pl):
+		return fmt.Errorf("%w: %w", ErrPolicyTooLarge, err)
 	}
 	return err
 }

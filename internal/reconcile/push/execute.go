@@ -2,8 +2,10 @@ package push
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
 	"github.com/eventwire/eventwire/internal/plan"
 )
 
@@ -15,7 +17,11 @@ func (r *Reconciler) Execute(ctx context.Context, fn plan.Function, a plan.Actio
 	}
 	switch op := a.Op.(type) {
 	case grantOp:
-		return r.changePolicy(ctx, fn.ARN, func() error { return r.perms.Add(ctx, fn.ARN, op.Statement) })
+		err := r.changePolicy(ctx, fn.ARN, func() error { return r.perms.Add(ctx, fn.ARN, op.Statement) })
+		if errors.Is(err, lambdasvc.ErrPolicyTooLarge) {
+			return r.policyFull(ctx, fn, op.Statement.Qualifier, err)
+		}
+		return err
 	case revokeOp:
 		return r.changePolicy(ctx, fn.ARN, func() error {
 			return r.perms.Remove(ctx, fn.ARN, op.Statement.Qualifier, op.Statement.Sid)
@@ -77,4 +83,21 @@ func (r *Reconciler) ensureIntegration(ctx context.Context, apiID, uri, desc str
 	}
 	r.log.DebugContext(ctx, "integration created", "api", apiID, "id", id, "uri", uri)
 	return id, nil
+}
+
+// policyFull is the error of a grant AWS refused because the resource
+// policy of fn (at qualifier) would pass lambdasvc.PolicyLimit: it names
+// the function and how many statements the policy holds, and what to do.
+func (r *Reconciler) policyFull(ctx context.Context, fn plan.Function, qualifier string, err error) error {
+	at := fn.Name
+	if qualifier != "" {
+		at += ":" + qualifier
+	}
+	count := "its"
+	if sts, lerr := r.perms.List(ctx, fn.ARN, qualifier); lerr == nil {
+		count = fmt.Sprintf("its %d", len(sts))
+	}
+	return fmt.Errorf("function %s: AWS refuses to add a statement: %s statements already fill the resource policy's %d bytes; "+
+		"wire fewer routes or target groups to this function or alias, or grant per API and stage by hand: %w",
+		at, count, lambdasvc.PolicyLimit, err)
 }

@@ -79,6 +79,12 @@ type Config struct {
 	// initiated" for every source: "User action" for a Kinesis or DynamoDB
 	// stream's mapping, USER_INITIATED for the others (SQS, Kafka, MQ).
 	UserDisableReasons bool
+	// PolicyLimit makes AddPermission refuse, as AWS does, a statement
+	// that would take the function's resource policy past 20,480 bytes
+	// (PolicyLengthExceededException); moto has no limit. The size is
+	// moto's policy document plus the statement, close to AWS's count;
+	// moto keeps one policy per function whatever the qualifier.
+	PolicyLimit bool
 }
 
 // AWSAPIGatewayCooldown is the window after a change to an HTTP API in
@@ -184,6 +190,8 @@ type Proxy struct {
 	emptyListForMissing bool
 	// userReasons is Config.UserDisableReasons.
 	userReasons bool
+	// policyLimit is Config.PolicyLimit.
+	policyLimit bool
 
 	mu      sync.Mutex
 	latency time.Duration
@@ -217,6 +225,7 @@ func Start(upstream string, cfg Config) (*Proxy, error) {
 		upstream:            u,
 		emptyListForMissing: cfg.MissingFunctionListsNothing,
 		userReasons:         cfg.UserDisableReasons,
+		policyLimit:         cfg.PolicyLimit,
 		states:              map[string]*MappingState{},
 	}
 	if p.clock == nil {
@@ -440,6 +449,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer func() { p.apis.end(api, p.clock.Now()) }()
+	}
+	if p.policyLimit && p.policyTooLarge(r, call) {
+		policyLengthExceeded().write(w, id)
+		return
 	}
 	if p.emptyListForMissing && p.listOfMissingFunction(r, call) {
 		emptyMappingList(w, id)
