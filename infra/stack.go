@@ -162,18 +162,29 @@ var definitionWrites = []string{
 	"s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:ReplicateObject", "s3:ReplicateDelete",
 }
 
+// bootstrapQualifier is the qualifier of the CDK bootstrap stack the
+// stack deploys with: the context's @aws-cdk/core:bootstrapQualifier, or
+// CDK's default.
+func bootstrapQualifier(stack awscdk.Stack) string {
+	if q, ok := stack.Node().TryGetContext(jsii.String("@aws-cdk/core:bootstrapQualifier")).(string); ok && q != "" {
+		return q
+	}
+	return *awscdk.DefaultStackSynthesizer_DEFAULT_QUALIFIER()
+}
+
 // denyOtherWriters, with definitionWriters set, denies writing and
 // deleting definition files to every principal but those roles, whatever
 // their own policies allow (an explicit deny in the bucket policy wins).
-// Also exempt: the deployer's role (it only reads) and CDK's bootstrap
-// roles (cdk-*, which deploy stacks). The bucket itself, and its policy,
-// stay manageable by the account's administrators.
+// Also exempt: the deployer's role (it only reads) and the CDK bootstrap
+// roles of the stack's qualifier (cdk-QUALIFIER-*, which deploy it), not
+// any role someone names cdk-something. The bucket itself, and its
+// policy, stay manageable by the account's administrators.
 func denyOtherWriters(stack awscdk.Stack, bucket awss3.Bucket, deployer awsiam.Role, writers []string) {
 	if len(writers) == 0 {
 		return
 	}
 	exempt := append(append([]string{}, writers...), *deployer.RoleArn(),
-		fmt.Sprintf("arn:%s:iam::%s:role/cdk-*", *stack.Partition(), *stack.Account()))
+		fmt.Sprintf("arn:%s:iam::%s:role/cdk-%s-*", *stack.Partition(), *stack.Account(), bootstrapQualifier(stack)))
 	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("OnlyDefinitionWritersWrite"),
 		Effect:     awsiam.Effect_DENY,

@@ -1110,7 +1110,7 @@ func TestBucketPolicy_DefinitionWriters(t *testing.T) {
 			"arn:aws:iam::123456789012:role/ci-definitions",
 			"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Platform_*",
 			"${DeployerRole.Arn}",
-			"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-*",
+			"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-*",
 		}}},
 	}}, find(synth(t, "full")))
 }

@@ -69,7 +69,7 @@ var Settings = []Setting{
 		Doc:     "the stack's name: several deployers in one account"},
 	{Context: CtxDefinitionWriters,
 		Default: "anyone your IAM policies let write to the bucket",
-		Doc:     "IAM role ARNs (`*` allowed in the name, e.g. an SSO role) that may write and delete definition files: the bucket policy denies `s3:PutObject`, `DeleteObject`, `DeleteObjectVersion`, `PutObjectAcl`, `PutObjectVersionAcl` and replication writes to every other principal (the deployer's role and CDK's `cdk-*` bootstrap roles excepted)"},
+		Doc:     "IAM role ARNs (`*` allowed in the name, e.g. an SSO role) that may write and delete definition files: the bucket policy denies `s3:PutObject`, `DeleteObject`, `DeleteObjectVersion`, `PutObjectAcl`, `PutObjectVersionAcl` and replication writes to every other principal (the deployer's role and the CDK bootstrap roles of the stack's qualifier, `cdk-QUALIFIER-*`, excepted)"},
 	{Context: CtxKeyPrefixFunctions, Env: EnvKeyPrefixFunctions,
 		Default: "none",
 		Doc:     "a JSON object of bucket folders to function name prefixes, `{\"team-a/\":\"shop-a-\",\"team-b/\":\"shop-b-\"}`: a file under `team-a/` may only wire functions named `shop-a-*` (the longest matching folder counts; each function prefix must start with `functionNamePrefix`); files elsewhere are held to `functionNamePrefix` only. S3 uploads only"},
