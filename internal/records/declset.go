@@ -1,9 +1,12 @@
 package records
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,16 +50,17 @@ type StoredFile struct {
 
 func storedPK(src Source) string { return boundKey("file#" + src.ID()) }
 
-// PutFile keeps src's file at src.Version. (DynamoDB's item limit, 400
-// KB, bounds a stored file; a definition file is far smaller.)
+// PutFile keeps src's file at src.Version, gzipped: DynamoDB's item
+// limit (400 KB) is below a definition file's (definition.MaxFileSize),
+// and JSON compresses well. A file that still does not fit fails.
 func (s *Store) PutFile(ctx context.Context, src Source, f StoredFile) error {
 	item := map[string]types.AttributeValue{
 		attrPK: str(storedPK(src)), attrSK: str(boundKey(src.Version)), "type": str("file"),
-		"path": str(f.Path), "data": &types.AttributeValueMemberB{Value: f.Data},
+		"path": str(f.Path), "data": &types.AttributeValueMemberB{Value: gzipped(f.Data)},
 		"stored_at": str(s.now().UTC().Format(timeLayout)),
 	}
 	if f.Sib != nil {
-		item["sib"] = &types.AttributeValueMemberB{Value: f.Sib}
+		item["sib"] = &types.AttributeValueMemberB{Value: gzipped(f.Sib)}
 	}
 	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
 		return fmt.Errorf("store the file of %s in table %s: %w", src, s.table, err)
@@ -78,13 +82,39 @@ func (s *Store) File(ctx context.Context, src Source) (StoredFile, error) {
 	}
 	f := StoredFile{Path: getS(item, "path")}
 	if b, ok := item["data"].(*types.AttributeValueMemberB); ok {
-		f.Data = b.Value
+		f.Data, err = gunzipped(b.Value)
 	}
-	if b, ok := item["sib"].(*types.AttributeValueMemberB); ok {
-		f.Sib = b.Value
+	if b, ok := item["sib"].(*types.AttributeValueMemberB); ok && err == nil {
+		f.Sib, err = gunzipped(b.Value)
+	}
+	if err != nil {
+		return StoredFile{}, fmt.Errorf("stored file of %s: %w", src, err)
 	}
 	return f, nil
 }
+
+// gzipped is b compressed.
+func gzipped(b []byte) []byte {
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	_, _ = zw.Write(b) // a bytes.Buffer does not fail
+	_ = zw.Close()
+	return out.Bytes()
+}
+
+// gunzipped is b decompressed, within the size of a definition file
+// (the table is trusted, but a bound costs nothing).
+func gunzipped(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(io.LimitReader(zr, maxStoredFile))
+}
+
+// maxStoredFile bounds a stored file once decompressed: above any
+// definition file (definition.MaxFileSize, 1 MiB).
+const maxStoredFile = 4 << 20
 
 const setSK = "set"
 
