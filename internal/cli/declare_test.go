@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -33,8 +34,9 @@ const sweepQueueARN = "arn:aws:sqs:us-east-1:123456789012:eventwire-sweep"
 func healCheck(t *testing.T, w *world, store *records.Store, fn, kind string) string {
 	t.Helper()
 	h := compose.New(compose.Config{
-		Config: deployer.Config{Deployer: reconcile.New(w.cfg, reconcile.Options{}), Store: store, Parse: definition.Parse},
-		Sweep:  sweep.Config{QueueARN: sweepQueueARN, Heal: true, Metrics: io.Discard},
+		Config: deployer.Config{Deployer: reconcile.New(w.cfg, reconcile.Options{}), Store: store, Parse: definition.Parse,
+			Logger: slog.New(slog.DiscardHandler)},
+		Sweep: sweep.Config{QueueARN: sweepQueueARN, Heal: true, Metrics: io.Discard},
 	})
 	body, _ := json.Marshal(contract.SweepMessage{Function: fn, Kind: kind, Sweep: "s1", Started: time.Now()})
 	ev, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(body), EventSource: "aws:sqs", EventSourceARN: sweepQueueARN}}})
@@ -134,7 +136,7 @@ func TestApply_LeaseLostWhilePaused_NextChangeRefused(t *testing.T) {
 			return
 		}
 		once.Do(func() {
-			time.Sleep(2500 * time.Millisecond) // past the lease's second
+			time.Sleep(6500 * time.Millisecond) // past the lease's 5 seconds
 			if _, err := store.AcquireLease(ctx, "orders", "the deployer", records.LeaseOptions{}); err != nil {
 				t.Errorf("the other run could not take the expired lease: %v", err)
 			}
@@ -146,7 +148,7 @@ func TestApply_LeaseLostWhilePaused_NextChangeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := &outcome{Source: path, Plan: p, file: f}
-	l := &ledger{store: store, mode: records.ModeApply, owner: "paused laptop", source: DefaultSource, runID: "r1", duration: time.Second}
+	l := &ledger{store: store, mode: records.ModeApply, owner: "paused laptop", source: DefaultSource, runID: "r1", duration: 5 * time.Second}
 	l.run(ctx, o, r.Plan, r.ApplyFenced)
 	if !errors.Is(o.applyErr, records.ErrLeaseLost) || o.applied {
 		t.Errorf("apply: %v (applied %v), want the lease lost", o.applyErr, o.applied)
