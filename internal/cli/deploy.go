@@ -42,7 +42,9 @@ type deployFlags struct {
 	// table and leaseWait: apply and destroy only.
 	table     string
 	leaseWait time.Duration
-	allow     allowFlags // plan and apply
+	// source is the declaring source's name with a table (declare.go).
+	source string
+	allow  allowFlags // plan and apply
 }
 
 // deployCommand is plan, apply or destroy: a command over definition files
@@ -180,6 +182,7 @@ func (d *deployFlags) register(cmd *cobra.Command, name string) {
 		fs.BoolVar(&d.yes, "yes", false, "apply without asking for confirmation")
 		fs.StringVar(&d.table, "table", "", "DynamoDB table of the deployer: take its per-function lease and record the run (default $"+TableEnv+")")
 		fs.DurationVar(&d.leaseWait, "lease-wait", DefaultLeaseWait, "with a table, how long to wait for a function's lease held by someone else")
+		fs.StringVar(&d.source, "source", DefaultSource, "with a table, the name under which this run declares its functions: another source declaring one is a conflict, and destroy removes this source's declarations")
 		fs.DurationVar(&d.wait, "wait-timeout", DefaultWaitTimeout, "how long to wait for each event source mapping to leave Creating, Updating or Deleting")
 	}
 }
@@ -193,6 +196,9 @@ func (d *deployFlags) check(name string) error {
 	}
 	if d.parallel < 1 {
 		return fmt.Errorf("--parallel %d: want 1 or more", d.parallel)
+	}
+	if name != "plan" && d.source == "" {
+		return fmt.Errorf("--source: want a name")
 	}
 	if d.leaseWait < 0 {
 		return fmt.Errorf("--lease-wait %s: want 0 or more", d.leaseWait)

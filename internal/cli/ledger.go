@@ -36,6 +36,11 @@ type ledger struct {
 	owner  string // the lease owner: who, where, and a run id
 	caller string // the AWS caller's ARN, "" if unknown
 	wait   time.Duration
+	// source is the declaring source (--source), runID this run's id (the
+	// version of its declarations); duration is the lease's length
+	// (records.DefaultLeaseDuration if zero).
+	source, runID string
+	duration      time.Duration
 }
 
 // openLedger returns the ledger of the run's table (--table or
@@ -51,7 +56,8 @@ func (run deployRun) openLedger(ctx context.Context, cfg aws.Config) *ledger {
 	if run.name == "destroy" {
 		mode = records.ModeDestroy
 	}
-	l := &ledger{store: records.New(dynamodb.NewFromConfig(cfg), table, records.Options{}), mode: mode, wait: run.d.leaseWait}
+	l := &ledger{store: records.New(dynamodb.NewFromConfig(cfg), table, records.Options{}), mode: mode, wait: run.d.leaseWait,
+		source: run.d.source, runID: records.NewID()}
 	if id, err := stssvc.NewCaller(sts.NewFromConfig(cfg)).Identity(ctx); err == nil {
 		l.caller = id.ARN
 	}
@@ -67,14 +73,18 @@ func orUnknown(s string) string {
 	return s
 }
 
-// run applies o's plan under its function's lease: the plan is made again
-// (replan) under the lease, applied only if it is the plan that was
-// confirmed, and recorded. A held lease is waited for up to l.wait, then
-// fails the function with who holds it.
-func (l *ledger) run(ctx context.Context, o *outcome, replan planFunc, apply func(context.Context, *plan.Plan) error) {
+// run applies o's plan under its function's lease: the function's
+// declaration is written (declare: another source's is a conflict), the
+// plan is made again (replan) under the lease, applied only if it is the
+// plan that was confirmed, with the lease checked before each change
+// (fenced: a run that lost its lease while paused changes nothing more),
+// and recorded. A plan without changes is only declared and recorded. A
+// held lease is waited for up to l.wait, then fails the function with who
+// holds it.
+func (l *ledger) run(ctx context.Context, o *outcome, replan planFunc, apply fencedApply) {
 	start := time.Now()
 	fn := records.FunctionKey(o.file.Function)
-	lease, err := l.store.AcquireLease(ctx, fn, l.owner, records.LeaseOptions{Wait: l.wait})
+	lease, err := l.store.AcquireLease(ctx, fn, l.owner, records.LeaseOptions{Wait: l.wait, Duration: l.duration})
 	if err != nil {
 		o.applyErr = err
 		l.record(ctx, o, start)
@@ -85,19 +95,34 @@ func (l *ledger) run(ctx context.Context, o *outcome, replan planFunc, apply fun
 			o.recordErr = errors.Join(o.recordErr, err)
 		}
 	}()
-	fresh, err := replan(ctx, o.file)
-	switch {
-	case err != nil:
+	decl, err := l.declare(ctx, o)
+	if err != nil {
 		o.applyErr = err
-	case fresh.String() != o.Plan.String():
-		o.applyErr = errChanged
-	default:
-		o.Plan = fresh
-		o.applyErr = apply(ctx, fresh)
-		o.applied = o.applyErr == nil
+		l.record(ctx, o, start)
+		return
+	}
+	if o.Plan.HasChanges() {
+		fresh, err := replan(ctx, o.file)
+		switch {
+		case err != nil:
+			o.applyErr = err
+		case fresh.String() != o.Plan.String():
+			o.applyErr = errChanged
+		default:
+			o.Plan = fresh
+			o.applyErr = apply(ctx, fresh, lease.Check)
+			o.applied = o.applyErr == nil
+		}
+	}
+	if err := l.settle(ctx, o, decl); err != nil {
+		o.recordErr = errors.Join(o.recordErr, err)
 	}
 	l.record(ctx, o, start)
 }
+
+// fencedApply applies a plan, checking fence before each change
+// (reconcile.Run.ApplyFenced).
+type fencedApply func(ctx context.Context, p *plan.Plan, fence func(context.Context) error) error
 
 // record writes o's deployment record.
 func (l *ledger) record(ctx context.Context, o *outcome, start time.Time) {
@@ -119,6 +144,9 @@ func (l *ledger) record(ctx context.Context, o *outcome, start time.Time) {
 	if c := o.conflict(); err == nil && c != nil {
 		// Not applied: nothing changed, and no retry would change that.
 		outcome, err, rec.Changes = records.Conflict, c, 0
+	}
+	if errors.Is(err, errDeclaredElsewhere) {
+		outcome, rec.Changes = records.Conflict, 0
 	}
 	if err != nil {
 		rec.Outcome = outcome

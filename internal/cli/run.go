@@ -179,8 +179,9 @@ func applyAll(ctx context.Context, outs []outcome, opts applyOptions) {
 				o.applyErr = errors.Join(err, wait(ctx))
 				o.applied = o.applyErr == nil
 			}()
-		case l != nil && changes:
-			l.run(ctx, o, opts.replan, opts.run.Apply)
+		case l != nil && o.err == nil && o.conflict() == nil:
+			// Declared under the lease, with or without changes.
+			l.run(ctx, o, opts.replan, opts.run.ApplyFenced)
 		case l != nil && !errors.Is(o.err, errNotStarted):
 			l.record(ctx, o, time.Now())
 		}

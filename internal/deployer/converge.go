@@ -91,17 +91,9 @@ func (h *Handler) convergeHeld(ctx context.Context, c Convergence, log *slog.Log
 	return h.cfg.Store.Settle(context.WithoutCancel(ctx), c.Pending, c.Fn)
 }
 
-// Winner is the declaration to apply: the active one if still live, else
-// the first of decls (ordered by records.Store.Declarations).
+// Winner is the declaration to apply: records.Winner.
 func Winner(active *records.Declaration, decls []records.Declaration) records.Declaration {
-	if active != nil {
-		for _, d := range decls {
-			if d.Source.ID() == active.Source.ID() {
-				return d
-			}
-		}
-	}
-	return decls[0]
+	return records.Winner(active, decls)
 }
 
 // recordConflicts records and logs each source of the event that declares

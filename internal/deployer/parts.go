@@ -116,9 +116,12 @@ func (h *Handler) AddReader(kind string, r Reader) {
 func (h *Handler) Readers() []Reader { return h.readerOrder }
 
 // Reader is the reader of kind's sources. Any kind but
-// records.KindCodeCommit is S3's, as for records.Source.ID.
+// records.KindCodeCommit, records.KindPipeline and records.KindCLI is
+// S3's, as for records.Source.ID.
 func (h *Handler) Reader(kind string) (Reader, error) {
-	if kind != records.KindCodeCommit {
+	switch kind {
+	case records.KindCodeCommit, records.KindPipeline, records.KindCLI:
+	default:
 		kind = records.KindS3
 	}
 	r, ok := h.readers[kind]

@@ -172,8 +172,8 @@ var Calls = map[string]Call{
 	"records.API.DeleteItem": {By: both, Write: true, Requests: []Request{On("DeploymentRecords", "dynamodb:DeleteItem", TableARN)}},
 	"records.API.Query":      {By: both, Requests: []Request{On("DeploymentRecords", "dynamodb:Query", TableARN)}},
 	// A transaction is authorized as the calls it holds (the index's
-	// updates and deletes).
-	"records.API.TransactWriteItems": {By: Deployer, Write: true, Requests: []Request{
+	// updates and deletes; the CLI's declarations with --table).
+	"records.API.TransactWriteItems": {By: both, Write: true, Requests: []Request{
 		On("DeploymentRecords", "dynamodb:UpdateItem", TableARN),
 		On("DeploymentRecords", "dynamodb:DeleteItem", TableARN),
 	}},

@@ -267,16 +267,33 @@ func (run *Run) Start(ctx context.Context, p *plan.Plan) (wait func(context.Cont
 	if err := p.ConflictError(); err != nil {
 		return waits.Wait, err
 	}
-	return waits.Wait, run.apply(ctx, p, waits)
+	return waits.Wait, run.apply(ctx, p, waits, nil)
+}
+
+// ApplyFenced is Apply with a fence: fence is called before each change
+// (a lease's check, records.Lease.Check), and an error it returns stops
+// the apply before that change is made, as the error of the apply. A run
+// that lost its lease while paused so changes nothing more.
+func (run *Run) ApplyFenced(ctx context.Context, p *plan.Plan, fence func(context.Context) error) error {
+	waits := &pull.Waits{}
+	if err := p.ConflictError(); err != nil {
+		return err
+	}
+	return errors.Join(run.apply(ctx, p, waits, fence), waits.Wait(ctx))
 }
 
 // apply makes the calls of p's changes, leaving the waits of its mappings
-// to waits.
-func (run *Run) apply(ctx context.Context, p *plan.Plan, waits *pull.Waits) error {
+// to waits; fence, if not nil, is checked before each.
+func (run *Run) apply(ctx context.Context, p *plan.Plan, waits *pull.Waits, fence func(context.Context) error) error {
 	side := run.push()
 	for _, a := range p.Actions {
 		if !a.Kind.IsChange() {
 			continue
+		}
+		if fence != nil {
+			if err := fence(ctx); err != nil {
+				return fmt.Errorf("%s %s %s: not made: %w", a.Kind, a.Resource, a.ID, err)
+			}
 		}
 		report := run.progress.Scope(p.Function.Ref, fmt.Sprintf("%s %s %s", a.Kind, a.Resource, a.ID))
 		report.Report(progress.Event{Step: progress.Started})

@@ -35,6 +35,14 @@ import (
 const (
 	KindS3         = "s3"
 	KindCodeCommit = "codecommit"
+	// KindPipeline is a file of a CodePipeline action's input artifacts
+	// (declset.go): Repository holds the action (PIPELINE/STAGE/ACTION),
+	// Path the file's path in the artifacts, Version the job's id.
+	KindPipeline = "codepipeline"
+	// KindCLI is a function the CLI applied with a table (declset.go):
+	// Repository holds the CLI's source name (--source), Path the
+	// function (DeclKey), Version the run's id.
+	KindCLI = "cli"
 )
 
 // Source is one place a definition file lives, at one version.
@@ -64,24 +72,36 @@ func CodeCommitSource(repo, branch, path, commit string) Source {
 	return Source{Kind: KindCodeCommit, Repository: repo, Branch: branch, Path: path, Version: commit}
 }
 
-// ID identifies the source, whatever its version. Git reference names
+// ID identifies the source, whatever its version: for a pipeline's file
+// "codepipeline#PIPELINE/STAGE/ACTION:PATH", for the CLI's
+// "cli#SOURCE:FUNCTION". Git reference names
 // cannot hold ':' and repository names cannot hold '/', so the parts of a
 // CodeCommit id cannot run into each other. It is a partition key and a
 // sort key: one too long for a sort key (an S3 key near its 1,024 bytes,
 // a deep CodeCommit path) is cut and ends with a hash of the whole
 // (boundKey).
 func (s Source) ID() string {
-	if s.Kind == KindCodeCommit {
+	switch s.Kind {
+	case KindCodeCommit:
 		return boundKey("codecommit#" + s.Repository + "/" + s.Branch + ":" + s.Path)
+	case KindPipeline, KindCLI:
+		return boundKey(s.Kind + "#" + s.Repository + ":" + s.Path)
 	}
 	return boundKey("s3#" + s.Bucket + "/" + s.Key)
 }
 
 // String names the source at its version, in records and logs:
-// s3://BUCKET/KEY?versionId=V or codecommit://REPOSITORY/PATH@COMMIT.
+// s3://BUCKET/KEY?versionId=V, codecommit://REPOSITORY/PATH@COMMIT,
+// codepipeline://JOB/PATH (as the pipeline's records always named a
+// file) or cli://SOURCE/FUNCTION@RUN.
 func (s Source) String() string {
-	if s.Kind == KindCodeCommit {
+	switch s.Kind {
+	case KindCodeCommit:
 		return "codecommit://" + s.Repository + "/" + s.Path + "@" + s.Version
+	case KindPipeline:
+		return "codepipeline://" + s.Version + "/" + s.Path
+	case KindCLI:
+		return "cli://" + s.Repository + "/" + s.Path + "@" + s.Version
 	}
 	out := "s3://" + s.Bucket + "/" + s.Key
 	if s.Version != "" {

@@ -59,6 +59,8 @@ func New(cfg Config) *Handler {
 	h.On(deployer.EventCodeCommitChange, deployer.EventFunc(cc.HandleChange))
 	h.AddReader(records.KindCodeCommit, cc)
 	h.On(deployer.EventCodePipeline, pipeline.New(h, cfg.CodePipeline))
+	h.AddReader(records.KindPipeline, deployer.NewStoredReader(h, records.TriggerCodePipeline))
+	h.AddReader(records.KindCLI, deployer.NewStoredReader(h, records.TriggerCLI))
 	sw := sweep.New(h, cfg.Sweep)
 	h.On(deployer.EventSweep, sw)
 	h.OnBatch(sw)

@@ -82,11 +82,11 @@ func (pl *Source) HandleEvent(ctx context.Context, raw json.RawMessage) (err err
 	if id == "" {
 		return fmt.Errorf("decode CodePipeline job event: no job id: %s", deployer.Excerpt(raw))
 	}
-	job, log, err := pl.verifiedJob(ctx, id)
+	job, action, log, err := pl.verifiedJob(ctx, id)
 	if err != nil || job == nil {
 		return err
 	}
-	j := &pipelineJob{pl: pl, job: *job, log: log}
+	j := &pipelineJob{pl: pl, job: *job, action: action, log: log}
 	defer j.answerPanic(ctx, &err)
 	return j.run(ctx)
 }
@@ -116,12 +116,13 @@ var jobIDPattern = lazyre.New(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 // the continuation token are CodePipeline's answer. A job that is refused
 // (a malformed id, a job CodePipeline does not know, one for another
 // action) is logged at error level and never answered: nil, nil. Any
-// other failure is returned, for Lambda to retry.
-func (pl *Source) verifiedJob(ctx context.Context, id string) (*events.CodePipelineJob, *slog.Logger, error) {
+// other failure is returned, for Lambda to retry. action names the
+// pipeline's action, the declaring source (actionName).
+func (pl *Source) verifiedJob(ctx context.Context, id string) (*events.CodePipelineJob, string, *slog.Logger, error) {
 	log := pl.log.With("job", id)
-	refuse := func(reason string, args ...any) (*events.CodePipelineJob, *slog.Logger, error) {
+	refuse := func(reason string, args ...any) (*events.CodePipelineJob, string, *slog.Logger, error) {
 		log.ErrorContext(ctx, "refused CodePipeline job: "+reason, args...)
-		return nil, nil, nil
+		return nil, "", nil, nil
 	}
 	if !jobIDPattern.MatchString(id) {
 		return refuse("malformed job id", "want", jobIDPattern.String())
@@ -132,11 +133,11 @@ func (pl *Source) verifiedJob(ctx context.Context, id string) (*events.CodePipel
 		return refuse("CodePipeline has no such job in this account", "error", err.Error())
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("get details of CodePipeline job %s: %w", id, err)
+		return nil, "", nil, fmt.Errorf("get details of CodePipeline job %s: %w", id, err)
 	}
 	d := out.JobDetails
 	if d == nil || d.Data == nil || aws.ToString(d.Id) != id {
-		return nil, nil, fmt.Errorf("get details of CodePipeline job %s: the answer has no details of the job", id)
+		return nil, "", nil, fmt.Errorf("get details of CodePipeline job %s: the answer has no details of the job", id)
 	}
 	if t := d.Data.ActionTypeId; t != nil && (t.Category != cptypes.ActionCategoryInvoke || t.Owner != cptypes.ActionOwnerAws || aws.ToString(t.Provider) != "Lambda") {
 		return refuse("not a Lambda invoke action", "action_type", fmt.Sprintf("%s/%s/%s", t.Category, t.Owner, aws.ToString(t.Provider)), "want", "Invoke/AWS/Lambda")
@@ -148,7 +149,7 @@ func (pl *Source) verifiedJob(ctx context.Context, id string) (*events.CodePipel
 	if pc := d.Data.PipelineContext; pc != nil {
 		log = log.With("pipeline", aws.ToString(pc.PipelineName))
 	}
-	return &job, log, nil
+	return &job, actionName(d.Data.PipelineContext), log, nil
 }
 
 // jobOf is a job's details as the job event's shape.
@@ -183,8 +184,11 @@ func jobOf(d *cptypes.JobDetails) events.CodePipelineJob {
 // answered once: by the run, by the watchdog near the deadline, or after a
 // panic; whichever comes first.
 type pipelineJob struct {
-	pl     *Source
-	job    events.CodePipelineJob
+	pl  *Source
+	job events.CodePipelineJob
+	// action is the declaring source: the pipeline's action
+	// (actionName); "" if CodePipeline did not say.
+	action string
 	log    *slog.Logger
 	answer jobAnswer
 
@@ -230,7 +234,7 @@ func (j *pipelineJob) run(ctx context.Context) error {
 		}
 		return j.fail(ctx, cptypes.FailureTypeJobFailed, err.Error())
 	}
-	if len(files) == 0 {
+	if len(files) == 0 && (mode != records.ModeApply || j.action == "") {
 		return j.succeed(ctx, fmt.Sprintf("no %s in the input artifacts", contract.DefinitionFileName))
 	}
 	invalid, err := j.validate(runCtx, files)
@@ -239,6 +243,9 @@ func (j *pipelineJob) run(ctx context.Context) error {
 	}
 	if len(invalid) > 0 {
 		return j.fail(ctx, cptypes.FailureTypeConfigurationError, fmt.Sprintf("%d validation error(s), nothing applied:\n%s", len(invalid), strings.Join(invalid, "\n")))
+	}
+	if mode == records.ModeApply && j.action != "" {
+		return j.runDeclaring(ctx, runCtx, files)
 	}
 	return j.runFiles(ctx, runCtx, files, mode)
 }
@@ -359,7 +366,7 @@ func (j *pipelineJob) runFiles(ctx, runCtx context.Context, files []*pipelineFil
 			return j.continueFromHere(ctx)
 		}
 		f := files[i]
-		res := j.pl.h.Run(runCtx, deployer.Work{Trigger: records.TriggerCodePipeline, Source: j.source(f), Mode: mode, File: f.parsed})
+		res := j.runFile(runCtx, f, mode)
 		if res.Err != nil && (errors.Is(res.Err, records.ErrLeaseHeld) || (runCtx.Err() != nil && ctx.Err() == nil)) {
 			// Cut short by the reserve, or the function is being deployed
 			// by another run: apply is idempotent, so the next invocation
