@@ -6,7 +6,6 @@ import (
 	"slices"
 	"testing"
 
-
 	"github.com/eventwire/eventwire/internal/deployer/bucket"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
