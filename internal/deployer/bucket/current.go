@@ -31,8 +31,9 @@ import (
 // events. This is also why a forged event cannot make the deployer apply
 // anything S3 does not serve: it can only make it read, and index, the
 // key's current file. A file indexed already at the current version with
-// the same sibling changes nothing (what its change left pending is
-// converged).
+// the same sibling is not indexed again (an invalid one would be recorded
+// again); the function it declares is converged, which changes nothing
+// if it is applied already.
 
 // SupersededLogMessage is logged when an event is not about the key's
 // current file and that file is indexed in its place (keys bucket, key,
@@ -86,6 +87,20 @@ func (bk *Source) indexCurrentOf(ctx context.Context, c *s3Change, absent func()
 	})
 }
 
+// s3ConvergeDeclared converges the function the key declares (marked
+// pending first: the sweep's catch-up indexes without converging, and a
+// report-only sweep leaves it unapplied) and what the key has pending.
+func (bk *Source) s3ConvergeDeclared(ctx context.Context, c *s3Change, st records.SourceState) error {
+	if err := bk.h.Store().AddPending(ctx, st.Pending, records.NewID(), st.Declares()); err != nil {
+		return err
+	}
+	st, err := bk.h.Store().SourceState(ctx, c.src())
+	if err != nil {
+		return err
+	}
+	return bk.s3Converge(ctx, c, st, st.Declares(), nil)
+}
+
 // s3Superseded handles a put event whose version is not the key's current
 // one (x, nil if the key has none). An event about a version that never
 // existed is ignored as before (forged, or deleted since: a rollback's own
@@ -113,8 +128,8 @@ func (bk *Source) s3IndexCurrent(ctx context.Context, c *s3Change, st records.So
 	cur.obj.VersionID = x.src.Version
 	cur.log = c.log.With("current_version", x.src.Version)
 	if st.HasSourceFile(x.src, false) {
-		cur.log.InfoContext(ctx, "S3 event changes nothing: the key's current file is indexed already")
-		return bk.s3Converge(ctx, &cur, st, "", nil)
+		cur.log.InfoContext(ctx, "S3 event changes nothing in the index: the key's current file is indexed already")
+		return bk.s3ConvergeDeclared(ctx, &cur, st)
 	}
 	if err := bk.validateS3File(ctx, x); err != nil {
 		return err

@@ -243,8 +243,9 @@ func (bk *Source) s3Put(ctx context.Context, c *s3Change) error {
 
 // s3PutCurrent indexes x, the event's own version, with the event's
 // sequencer (the version exists: it is the key's current one). A file
-// indexed already at that version and sibling (by the sweep's catch-up,
-// or by a superseded event) marks nothing pending again.
+// indexed already (by the sweep's catch-up, which converges nothing, or
+// by a superseded event) is converged again: a declaration applied
+// already changes nothing.
 func (bk *Source) s3PutCurrent(ctx context.Context, c *s3Change, st records.SourceState, x *s3File) error {
 	x.src.Version = c.obj.VersionID // as the event spells it
 	if err := bk.validateS3File(ctx, x); err != nil {
@@ -254,11 +255,7 @@ func (bk *Source) s3PutCurrent(ctx context.Context, c *s3Change, st records.Sour
 		c.log.InfoContext(ctx, "dropped S3 event: an invalid file older than the key's newest event", "last", st.Sequencer)
 		return nil
 	}
-	tag := records.NewID()
-	if st.HasSourceFile(x.src, false) {
-		tag = ""
-	}
-	change, err := bk.s3FileChange(ctx, x, c.obj.Sequencer, tag)
+	change, err := bk.s3FileChange(ctx, x, c.obj.Sequencer, records.NewID())
 	if err != nil {
 		return err
 	}

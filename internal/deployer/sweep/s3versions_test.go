@@ -113,3 +113,21 @@ func TestSweep_SiblingSwitchedEventLost_CaughtUp(t *testing.T) {
 		t.Errorf("drift results %q, want two healed", got)
 	}
 }
+
+// A put's event delayed past a report-only sweep, whose catch-up indexed
+// the put's version (converging nothing): the event, delivered then,
+// applies it.
+func TestSweep_EventAfterAReportOnlyCatchUp_Applies(t *testing.T) {
+	const key = "fn/_lambdaeventsourcedef.json"
+	sw := newSweepWorld(t)
+	sw.wireQueues("fn")
+	_, late := sw.heldPut(key, queueFile("fn", 7))
+	sw.sweep(sw.handler(false))
+	if _, batch, _ := sw.mapping("fn"); batch != 5 {
+		t.Fatalf("report only: BatchSize %d, want 5 still", batch)
+	}
+	sw.Deliver(late)
+	if _, batch, _ := sw.mapping("fn"); batch != 7 {
+		t.Errorf("after the event: BatchSize %d, want 7", batch)
+	}
+}
