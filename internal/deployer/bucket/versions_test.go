@@ -166,3 +166,38 @@ func TestS3_SiblingChanged_DefinitionReindexed(t *testing.T) {
 		t.Error("inventory torn down: the previous declaration should hold")
 	}
 }
+
+// Forged removal and sibling events (sequencer FFFF…, a version that
+// never existed) on a key that has a current object can only make the
+// deployer index what S3 serves: their sequencers are not stored, and the
+// key's next real put is still applied.
+func TestS3_ForgedRemovalAndSiblingEvents_StoreNoSequencer(t *testing.T) {
+	const key = "orders/_lambdaeventsourcedef.json"
+	e := deployertest.NewEnv(t)
+	h := e.NewHandler()
+	forged := strings.Repeat("F", 64)
+	v1 := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+	for _, ev := range []json.RawMessage{
+		deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v1, Sequencer: "0055AED6DCD90281E5"}),
+		deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectRemoved:Delete", Key: key, Version: "forged-version", Sequencer: forged}),
+		deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: "orders/_lambdadef.json", Version: "forged-version", Sequencer: forged}),
+	} {
+		if err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v2 := e.Put(key, deployertest.SQSFile("orders", "orders", 7))
+	if err := h.Handle(context.Background(), deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v2, Sequencer: "0055AED6DCD90281E6"})); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.Deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":7`) {
+		t.Errorf("applied %s, want the real put's (BatchSize 7)", got)
+	}
+	st, err := e.Store.SourceState(context.Background(), records.S3Source(deployertest.Bucket, key, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := records.NormalizeSequencer("0055AED6DCD90281E6"); st.Sequencer != want {
+		t.Errorf("sequencer %s, want the real put's %s", st.Sequencer, want)
+	}
+}
