@@ -22,13 +22,19 @@ import (
 // the optional CodeCommit rule, and the optional pipeline invokers.
 
 // addS3Notifications sends ObjectCreated and ObjectRemoved of definition
-// files only to the deployer. CDK applies bucket notifications through its
-// BucketNotificationsHandler custom resource (a small Lambda function
-// scoped to this bucket; see notificationsHandlerRole).
+// files, and of the _lambdadef.json beside them (which can name a
+// definition's function: its change re-indexes the definition), only to
+// the deployer. A filter holds one suffix, and the two suffixes do not
+// overlap, as S3 requires of one event type's filters. CDK applies bucket
+// notifications through its BucketNotificationsHandler custom resource (a
+// small Lambda function scoped to this bucket; see
+// notificationsHandlerRole).
 func addS3Notifications(bucket awss3.Bucket, fn awslambda.Function) {
-	for _, ev := range []awss3.EventType{awss3.EventType_OBJECT_CREATED, awss3.EventType_OBJECT_REMOVED} {
-		bucket.AddEventNotification(ev, awss3notifications.NewLambdaDestination(fn),
-			&awss3.NotificationKeyFilter{Suffix: jsii.String(contract.DefinitionFileName)})
+	for _, suffix := range []string{contract.DefinitionFileName, contract.FunctionDefFileName} {
+		for _, ev := range []awss3.EventType{awss3.EventType_OBJECT_CREATED, awss3.EventType_OBJECT_REMOVED} {
+			bucket.AddEventNotification(ev, awss3notifications.NewLambdaDestination(fn),
+				&awss3.NotificationKeyFilter{Suffix: jsii.String(suffix)})
+		}
 	}
 }
 

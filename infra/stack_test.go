@@ -304,13 +304,19 @@ func TestDefinitionsBucket(t *testing.T) {
 func TestBucketNotifications(t *testing.T) {
 	tm := synth(t, "default")
 	n := tm.one(t, "Custom::S3BucketNotifications", "DefinitionsNotifications")
-	filter := map[string]any{"Key": map[string]any{"FilterRules": []any{
-		map[string]any{"Name": "suffix", "Value": "_lambdaeventsourcedef.json"},
-	}}}
+	filter := func(suffix string) map[string]any {
+		return map[string]any{"Key": map[string]any{"FilterRules": []any{
+			map[string]any{"Name": "suffix", "Value": suffix},
+		}}}
+	}
+	// The definition files, and the _lambdadef.json beside them.
+	def, sib := filter("_lambdaeventsourcedef.json"), filter("_lambdadef.json")
 	diff(t, "notifications", map[string]any{
 		"LambdaFunctionConfigurations": []any{
-			map[string]any{"Events": []any{"s3:ObjectCreated:*"}, "Filter": filter, "LambdaFunctionArn": deployer},
-			map[string]any{"Events": []any{"s3:ObjectRemoved:*"}, "Filter": filter, "LambdaFunctionArn": deployer},
+			map[string]any{"Events": []any{"s3:ObjectCreated:*"}, "Filter": def, "LambdaFunctionArn": deployer},
+			map[string]any{"Events": []any{"s3:ObjectRemoved:*"}, "Filter": def, "LambdaFunctionArn": deployer},
+			map[string]any{"Events": []any{"s3:ObjectCreated:*"}, "Filter": sib, "LambdaFunctionArn": deployer},
+			map[string]any{"Events": []any{"s3:ObjectRemoved:*"}, "Filter": sib, "LambdaFunctionArn": deployer},
 		},
 	}, render(n.Properties["NotificationConfiguration"]))
 	diff(t, "bucket", "${Definitions}", render(n.Properties["BucketName"]))

@@ -14,26 +14,62 @@ import (
 )
 
 // A step of a scenario: a put of a key's file naming fn with a variant's
-// wiring ("!" an invalid file), or, with fn "", a delete of the key.
-type step struct{ key, fn, variant string }
+// wiring ("!" an invalid file), or, with fn "", a delete of the key; or,
+// with op, the key's latest entry deleted for good: "rollback" (its
+// current version: the previous one is current again) or "undelete" (its
+// delete marker). A lost step's event is never delivered.
+type step struct {
+	key, fn, variant string
+	op               string
+	lost             bool
+}
 
-func put(key, fn, variant string) step { return step{key, fn, variant} }
+func put(key, fn, variant string) step { return step{key: key, fn: fn, variant: variant} }
 func del(key string) step              { return step{key: key} }
+func rollback(key string) step         { return step{key: key, op: "rollback"} }
+func undelete(key string) step         { return step{key: key, op: "undelete"} }
+func lost(s step) step                 { s.lost = true; return s }
 
-// liveDeclarations is what the keys' newest files declare once every
+// delivered counts the steps whose events are delivered.
+func delivered(steps []step) int {
+	n := 0
+	for _, s := range steps {
+		if !s.lost {
+			n++
+		}
+	}
+	return n
+}
+
+// liveDeclarations is what the keys' current files declare once every
 // step is done in S3, as the index means it: function → the variants of
 // the keys that declare it. An invalid file keeps the key's previous
-// declaration; a delete ends it.
+// declaration; a delete ends it; a rollback or an undelete makes the
+// key's previous entry current again (whatever the deliveries: every
+// event is handled after every step is made, and indexes what S3 serves).
 func liveDeclarations(steps []step) map[string][]string {
 	type decl struct{ fn, variant string }
 	byKey := map[string]*decl{}
+	entries := map[string][]*decl{} // per key, oldest first; nil: a delete marker
 	for _, s := range steps {
+		e := entries[s.key]
 		switch {
+		case s.op != "":
+			e = e[:len(e)-1]
+			byKey[s.key] = nil
+			if len(e) > 0 {
+				byKey[s.key] = e[len(e)-1]
+			}
 		case s.fn == "":
 			byKey[s.key] = nil
+			e = append(e, nil)
 		case s.variant != "!":
 			byKey[s.key] = &decl{s.fn, s.variant}
+			e = append(e, byKey[s.key])
+		default:
+			e = append(e, byKey[s.key])
 		}
+		entries[s.key] = e
 	}
 	out := map[string][]string{}
 	for _, d := range byKey {
@@ -86,6 +122,13 @@ func TestInterleavings(t *testing.T) {
 		{"an invalid file beside another key", []step{put("k1", "orders", "a")}, []step{put("k1", "orders", "!"), put("k2", "inventory", "b")}},
 		{"one key's whole life", nil, []step{put("k1", "orders", "a"), put("k1", "orders", "b"), del("k1"), put("k1", "inventory", "c")}},
 		{"three keys, two functions", []step{put("k1", "orders", "a")}, []step{put("k2", "inventory", "b"), put("k3", "orders", "c"), del("k1"), put("k2", "orders", "b")}},
+		{"rollback: the newest version deleted", []step{put("k1", "orders", "a"), put("k1", "orders", "b")}, []step{rollback("k1")}},
+		{"rollback to the function named before", []step{put("k1", "orders", "a"), put("k1", "inventory", "b")}, []step{rollback("k1")}},
+		{"undelete: the delete marker deleted", []step{put("k1", "orders", "a"), del("k1")}, []step{undelete("k1")}},
+		{"rollback after a move, then undelete", []step{put("k1", "orders", "a"), put("k2", "orders", "b"), del("k1")}, []step{rollback("k2"), undelete("k1")}},
+		{"rollback, then a new put", []step{put("k1", "orders", "a"), put("k1", "inventory", "b")}, []step{rollback("k1"), put("k1", "orders", "c")}},
+		{"an older put's event after a newer put's lost", []step{put("k1", "orders", "a")}, []step{put("k1", "orders", "b"), lost(put("k1", "inventory", "c"))}},
+		{"an older put's event after its delete's lost", nil, []step{put("k1", "orders", "a"), lost(del("k1"))}},
 	}
 	shared := deployertest.
 		// The functions' execution role, made once before the runs.
@@ -100,7 +143,7 @@ func TestInterleavings(t *testing.T) {
 				variants[s.variant] = true
 			}
 		}
-		for name, order := range deliveryOrders(len(sc.steps)) {
+		for name, order := range deliveryOrders(delivered(sc.steps)) {
 			run++
 			prefix := fmt.Sprintf("r%d-", run)
 			t.Run(sc.name+"/"+name, func(t *testing.T) {
@@ -121,9 +164,11 @@ func TestInterleavings(t *testing.T) {
 				for _, s := range sc.setup {
 					w.Deliver(stepEvent(w, s))
 				}
-				events := make([]json.RawMessage, len(sc.steps))
-				for i, s := range sc.steps {
-					events[i] = stepEvent(w, s)
+				var events []json.RawMessage
+				for _, s := range sc.steps {
+					if ev := stepEvent(w, s); !s.lost {
+						events = append(events, ev)
+					}
 				}
 				if order == nil {
 					w.DeliverAtOnce(events...)
@@ -152,7 +197,10 @@ func sortedKeys(m map[string]bool) []string {
 
 // event makes the step in S3 and returns its notification.
 func stepEvent(w *deployertest.World, s step) json.RawMessage {
-	if s.fn == "" {
+	switch {
+	case s.op != "":
+		return w.DeleteLatest(s.key+"/_lambdaeventsourcedef.json", s.op == "undelete")
+	case s.fn == "":
 		return w.Delete(s.key + "/_lambdaeventsourcedef.json")
 	}
 	return w.Upload(s.key+"/_lambdaeventsourcedef.json", s.fn, s.variant)

@@ -35,6 +35,9 @@ type SourceState struct {
 	// A sweep compares it with the key's current version, to find a put
 	// whose event never came, without reading an invalid file again.
 	FileVersion string
+	// FileSibling is the _lambdadef.json the newest file was read with
+	// (SiblingTag); "" if not recorded (items written before it was).
+	FileSibling string
 	// Deleted: the source's file was removed.
 	Deleted bool
 	// Pending are the functions the source's changes left to converge.
@@ -97,6 +100,7 @@ func (s *Store) SourceState(ctx context.Context, src Source) (SourceState, error
 		Function:      getS(item, "function"),
 		Version:       getS(item, "valid_version"),
 		FileVersion:   getS(item, "file_version"),
+		FileSibling:   getS(item, "file_sibling"),
 		Deleted:       getBool(item, "deleted"),
 		Pending:       pendingOf(id, sourceSK, item),
 		found:         item != nil,
@@ -157,6 +161,7 @@ func (s *Store) Index(ctx context.Context, prev SourceState, c Change) error {
 	}
 	if newest && (c.Kind == Declare || c.Kind == InvalidFile) {
 		u.set("file_version", str(c.Source.Version))
+		u.set("file_sibling", str(SiblingTag(c.Source)))
 	}
 	was := prev.Declares()
 	var items []types.TransactWriteItem

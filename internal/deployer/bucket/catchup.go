@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -26,7 +28,9 @@ import (
 // (ListObjectVersions lists every version: only each key's latest entry
 // counts) and indexes each definition file whose current version the
 // index does not have (not indexed at all, indexed at another version, or
-// indexed as removed), as its put's event would have: the same reading,
+// indexed as removed), or has with another _lambdadef.json beside it than
+// the current one (the sibling's event lost; an item indexed before the
+// sibling was recorded counts as having it), as its put's event would have: the same reading,
 // validation and change as s3Put (a valid file declares its function; an
 // invalid one is recorded invalid, final, and the key's previous
 // declaration holds), except that:
@@ -54,8 +58,13 @@ import (
 // indexes (keys bucket, key, version, function, valid, sweep).
 const CaughtUpLogMessage = "declaring file indexed by the sweep: its event was not delivered"
 
-// s3Current is a key's current object version (see s3Version).
-type s3Current struct{ key, version string }
+// s3Current is a key's current object version (see s3Version), with the
+// _lambdadef.json beside it (its current version; HasSibling false if it
+// has none): the source the key's file would be indexed as.
+type s3Current struct {
+	key, version string
+	sib          records.Source
+}
 
 // s3Version is an object's version id as the index holds it: "" for S3's
 // "null", the version of an object put while the bucket was not
@@ -82,7 +91,7 @@ func (bk *Source) catchUp(ctx context.Context, sweep string) error {
 	for i, o := range current {
 		log := bk.log.With("bucket", bucket, "key", o.key, "version", o.version, "sweep", sweep)
 		err := errs[i]
-		if err == nil && !states[i].HasFile(o.version) {
+		if err == nil && !states[i].HasSourceFile(o.sib, true) {
 			err = bk.catchUpKey(ctx, bucket, o, states[i], log)
 		}
 		if err != nil {
@@ -96,9 +105,12 @@ func (bk *Source) catchUp(ctx context.Context, sweep string) error {
 }
 
 // currentDefinitions lists the definition files of bucket whose latest
-// entry is an object version (not a delete marker), in key order.
+// entry is an object version (not a delete marker), in key order, each
+// with the current version of the _lambdadef.json beside it (the listing
+// has them: no read more).
 func (bk *Source) currentDefinitions(ctx context.Context, bucket string) ([]s3Current, error) {
 	var out []s3Current
+	siblings := map[string]string{} // _lambdadef.json key → current version
 	p := s3.NewListObjectVersionsPaginator(bk.cfg.API, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -107,11 +119,18 @@ func (bk *Source) currentDefinitions(ctx context.Context, bucket string) ([]s3Cu
 		}
 		for _, v := range page.Versions {
 			key := aws.ToString(v.Key)
-			if !aws.ToBool(v.IsLatest) || !deployer.IsDefinitionPath(key) || len(key) > maxKeyBytes {
-				continue
+			switch {
+			case !aws.ToBool(v.IsLatest) || len(key) > maxKeyBytes:
+			case path.Base(key) == contract.FunctionDefFileName:
+				siblings[key] = s3Version(v.VersionId)
+			case deployer.IsDefinitionPath(key):
+				out = append(out, s3Current{key: key, version: s3Version(v.VersionId)})
 			}
-			out = append(out, s3Current{key: key, version: s3Version(v.VersionId)})
 		}
+	}
+	for i, o := range out {
+		out[i].sib = records.S3Source(bucket, o.key, o.version)
+		out[i].sib.SiblingVersion, out[i].sib.HasSibling = siblings[siblingKey(o.key)]
 	}
 	return out, nil
 }

@@ -143,7 +143,10 @@ func (bk *Source) s3Record(ctx context.Context, r events.S3EventRecord) error {
 		c.log.ErrorContext(ctx, "refused S3 event: malformed sequencer", "error", err.Error())
 		return nil
 	}
-	if c.removed {
+	switch {
+	case c.sibling:
+		return bk.s3Sibling(ctx, c)
+	case c.removed:
 		return bk.s3Removal(ctx, c)
 	}
 	return bk.s3Put(ctx, c)
@@ -155,7 +158,10 @@ type s3Change struct {
 	obj         events.S3Object
 	event       string
 	removed     bool // ObjectRemoved, else ObjectCreated
-	log         *slog.Logger
+	// sibling: the key is a _lambdadef.json, not a definition file
+	// (sibling.go).
+	sibling bool
+	log     *slog.Logger
 }
 
 // src is the key's source at the event's version.
@@ -171,7 +177,8 @@ const (
 )
 
 // s3ChangeOf reads an event record; nil (logged) if it is not about a
-// definition file being created or removed.
+// definition file, or of the _lambdadef.json beside one, being created or
+// removed.
 func (bk *Source) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Change {
 	bucket := r.S3.Bucket.Name
 	// Keys arrive URL-encoded, with '+' for a space.
@@ -191,7 +198,8 @@ func (bk *Source) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 	}
 	obj := r.S3.Object
 	log := bk.log.With("bucket", bucket, "key", key, "event", r.EventName, "sequencer", obj.Sequencer)
-	if !deployer.IsDefinitionPath(key) {
+	sibling := path.Base(key) == contract.FunctionDefFileName
+	if !deployer.IsDefinitionPath(key) && !sibling {
 		log.InfoContext(ctx, "ignored S3 key: not a definition file", "want", contract.DefinitionFileName)
 		return nil
 	}
@@ -201,29 +209,45 @@ func (bk *Source) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 		log.InfoContext(ctx, "ignored S3 event: neither ObjectCreated nor ObjectRemoved")
 		return nil
 	}
-	return &s3Change{bucket: bucket, key: key, obj: obj, event: r.EventName, removed: removed, log: log}
+	return &s3Change{bucket: bucket, key: key, obj: obj, event: r.EventName, removed: removed, sibling: sibling, log: log}
 }
 
 // s3Put indexes the key's file at the event's version (read with the
 // _lambdadef.json beside it), then converges the functions it affects.
 //
-// The version must exist before anything is written: S3's sequencers of a
-// key only increase, so an event about a version that never existed is
-// forged, and its sequencer must not be stored. An invalid file is
-// recorded (final) and keeps the key's previous declaration.
+// The event's version is indexed only if it is still the key's current
+// one (GetObject without a version, read after the key's index state, so
+// that whatever indexed the key before is older than the read): else the
+// event is superseded (current.go), and an older version is never indexed
+// over a newer one, whichever path (an event, the sweep's catch-up)
+// indexed the newer one. An invalid file is recorded (final) and keeps the
+// key's previous declaration. A write refused because the key's state
+// moved meanwhile is decided again from the start: the state and S3 read
+// again.
 func (bk *Source) s3Put(ctx context.Context, c *s3Change) error {
-	x, err := bk.readS3File(ctx, c.bucket, c.key, c.obj.VersionID)
-	if errors.Is(err, deployer.ErrNoObject) {
-		c.log.WarnContext(ctx, "ignored S3 event: the object version does not exist", "error", err.Error())
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, done, err := bk.s3Seen(ctx, c, false)
-	if done || err != nil {
-		return err
-	}
+	return untilSettled(func() error {
+		st, done, err := bk.s3Seen(ctx, c, false)
+		if done || err != nil {
+			return err
+		}
+		x, err := bk.readCurrent(ctx, c.bucket, c.key)
+		switch {
+		case err != nil:
+			return err
+		case x == nil || x.src.Version != s3Version(&c.obj.VersionID):
+			return bk.s3Superseded(ctx, c, st, x)
+		}
+		return bk.s3PutCurrent(ctx, c, st, x)
+	})
+}
+
+// s3PutCurrent indexes x, the event's own version, with the event's
+// sequencer (the version exists: it is the key's current one). A file
+// indexed already (by the sweep's catch-up, which converges nothing, or
+// by a superseded event) is converged again: a declaration applied
+// already changes nothing.
+func (bk *Source) s3PutCurrent(ctx context.Context, c *s3Change, st records.SourceState, x *s3File) error {
+	x.src.Version = c.obj.VersionID // as the event spells it
 	if err := bk.validateS3File(ctx, x); err != nil {
 		return err
 	}
@@ -235,7 +259,7 @@ func (bk *Source) s3Put(ctx context.Context, c *s3Change) error {
 	if err != nil {
 		return err
 	}
-	return bk.s3Index(ctx, c, st, change, map[string]*definition.File{deployer.FileKey(x.src): x.file})
+	return bk.s3Write(ctx, c, st, change, map[string]*definition.File{deployer.FileKey(x.src): x.file})
 }
 
 // s3File is a definition file of the bucket read at one version (with
@@ -252,12 +276,16 @@ type s3File struct {
 	ref  string
 }
 
-// readS3File reads the file at bucket/key at version, and its sibling: an
-// error wrapping deployer.ErrNoObject if that version does not exist.
+// readS3File reads the file at bucket/key at version ("": the current
+// one, whose version the file then has), and its sibling: an error
+// wrapping deployer.ErrNoObject if that version does not exist.
 func (bk *Source) readS3File(ctx context.Context, bucket, key, version string) (*s3File, error) {
-	data, _, err := getObject(ctx, bk.cfg.API, bucket, key, version, deployer.MaxFileBytes)
+	data, read, err := getObject(ctx, bk.cfg.API, bucket, key, version, deployer.MaxFileBytes)
 	if err != nil {
 		return nil, err
+	}
+	if version == "" {
+		version = s3Version(&read)
 	}
 	x := &s3File{src: records.S3Source(bucket, key, version), data: data}
 	sib, sibVersion, err := getObject(ctx, bk.cfg.API, bucket, siblingKey(key), "", deployer.MaxFileBytes)
@@ -327,10 +355,7 @@ const maxIndexAttempts = 10
 // converges the functions pending on the key, the declared one first.
 func (bk *Source) s3Index(ctx context.Context, c *s3Change, st records.SourceState, change records.Change, files map[string]*definition.File) error {
 	for attempt := 1; ; attempt++ {
-		err := bk.h.Store().Index(ctx, st, change)
-		if err == nil {
-			break
-		}
+		err := bk.s3Write(ctx, c, st, change, files)
 		if !errors.Is(err, records.ErrIndexMoved) || attempt == maxIndexAttempts {
 			return err
 		}
@@ -338,6 +363,15 @@ func (bk *Source) s3Index(ctx context.Context, c *s3Change, st records.SourceSta
 		if st, done, err = bk.s3Seen(ctx, c, change.Kind == records.InvalidFile); done || err != nil {
 			return err
 		}
+	}
+}
+
+// s3Write writes change to the index if the key's state is still st
+// (records.ErrIndexMoved otherwise), then converges the functions pending
+// on the key, the declared one first.
+func (bk *Source) s3Write(ctx context.Context, c *s3Change, st records.SourceState, change records.Change, files map[string]*definition.File) error {
+	if err := bk.h.Store().Index(ctx, st, change); err != nil {
+		return err
 	}
 	if change.Kind == records.Remove && st.Declares() == "" {
 		c.log.InfoContext(ctx, "nothing to tear down: the key declares no function")
@@ -371,22 +405,18 @@ func (bk *Source) s3Converge(ctx context.Context, c *s3Change, st records.Source
 //
 // A removal event does not always mean the key is gone: deleting one
 // (noncurrent) version of a versioned key leaves the current one, and a
-// newer put may have followed. Only a key without a current object is
-// removed; otherwise the event changes nothing (and the key's state is
-// left alone, so that the put's own event is not taken for a stale one).
+// newer put may have followed; deleting the current version (a rollback,
+// S3's documented way to restore the previous one) or the delete marker
+// (an undelete) makes an older version current again. Only a key without
+// a current object is removed; otherwise the key's current file is
+// indexed, as S3 serves it now (current.go).
 func (bk *Source) s3Removal(ctx context.Context, c *s3Change) error {
-	_, _, err := getObject(ctx, bk.cfg.API, c.bucket, c.key, "", 1)
-	switch {
-	case err == nil:
-		c.log.InfoContext(ctx, "ignored S3 removal: the key still has a current object")
-		return nil
-	case errors.Is(err, deployer.ErrNoObject):
-	default:
-		// AccessDenied included: a refused read is not an absence (the
-		// stack grants s3:ListBucket, so a missing key answers 404), and
-		// removing on it would unwire the function.
-		return err
-	}
+	return bk.indexCurrentOf(ctx, c, func() error { return bk.s3Removed(ctx, c) })
+}
+
+// s3Removed indexes the removal of a key that has no current object, with
+// the event's sequencer.
+func (bk *Source) s3Removed(ctx context.Context, c *s3Change) error {
 	if exists, err := bk.deleteMarkerExists(ctx, c); err != nil || !exists {
 		return err
 	}

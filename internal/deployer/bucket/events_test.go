@@ -55,10 +55,12 @@ func TestHandle_UnrecognisedEvent(t *testing.T) {
 	}
 }
 
-// The file is read at the event's version, with the sibling _lambdadef.json
-// of its prefix; the key is URL-decoded ('+' is a space, %2B a plus); the
-// other record's key is ignored with a log line.
-func TestS3_AppliesTheEventsVersion(t *testing.T) {
+// The file is read at the key's current version (a later one than the
+// event's: the event is superseded, never an older version applied), with
+// the sibling _lambdadef.json of its prefix; the key is URL-decoded ('+'
+// is a space, %2B a plus); the other record's key is ignored with a log
+// line.
+func TestS3_AppliesTheCurrentVersion(t *testing.T) {
 	e := deployertest.NewEnv(t)
 	const key = "team a/orders+v2/_lambdaeventsourcedef.json"
 	// No FunctionName in the file: the sibling names the function.
@@ -67,7 +69,7 @@ func TestS3_AppliesTheEventsVersion(t *testing.T) {
 	}
 	e.Put("team a/orders+v2/_lambdadef.json", `{"FunctionName":"orders","Runtime":"provided.al2023"}`)
 	v1 := e.Put(key, file("5"))
-	e.Put(key, file("7")) // a later version the event is not about
+	v2 := e.Put(key, file("7")) // a later version the event is not about
 	e.Put("team a/orders+v2/README.md", "# orders")
 
 	// Through aws-lambda-go's handler wrapper, as Lambda calls it.
@@ -78,8 +80,8 @@ func TestS3_AppliesTheEventsVersion(t *testing.T) {
 	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := e.Deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":5`) {
-		t.Errorf("applied %s, want the event's version (BatchSize 5)", got)
+	if got := e.Deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":7`) {
+		t.Errorf("applied %s, want the current version (BatchSize 7)", got)
 	}
 	hist := e.History("orders")
 	if len(hist) != 1 {
@@ -88,7 +90,7 @@ func TestS3_AppliesTheEventsVersion(t *testing.T) {
 	r := hist[0]
 	want := records.Record{
 		Function: "orders", FunctionRef: "orders", Trigger: records.TriggerS3,
-		Source: "s3://" + deployertest.Bucket + "/" + key + "?versionId=" + v1, Mode: records.ModeApply,
+		Source: "s3://" + deployertest.Bucket + "/" + key + "?versionId=" + v2, Mode: records.ModeApply,
 		Outcome: records.Succeeded, Changes: 1, RequestID: "req-1",
 	}
 	got := records.Record{Function: r.Function, FunctionRef: r.FunctionRef, Trigger: r.Trigger, Source: r.Source, Mode: r.Mode, Outcome: r.Outcome, Changes: r.Changes, RequestID: r.RequestID}
@@ -620,8 +622,8 @@ func TestS3_FakeAWS_AccessDeniedIsNotAbsence(t *testing.T) {
 }
 
 // Deleting one old version of a key is not deleting the file: the current
-// version stays applied, and the put of the current version, arriving
-// after, is still applied.
+// version is applied (indexed in the removal's place), and the put of the
+// current version, arriving after, changes nothing.
 func TestS3_RemovedVersion_KeyStillThere_NoTeardown(t *testing.T) {
 	e := deployertest.NewEnv(t)
 	const key = "orders/_lambdaeventsourcedef.json"
@@ -643,7 +645,7 @@ func TestS3_RemovedVersion_KeyStillThere_NoTeardown(t *testing.T) {
 	if diff := cmp.Diff([]string{"plan orders", "apply orders"}, e.Deployer.Calls()); diff != "" {
 		t.Errorf("deployer calls (-want +got):\n%s", diff)
 	}
-	if got := e.Log.Grep("ignored S3 removal: the key still has a current object"); len(got) != 1 {
+	if got := e.Log.Grep(bucket.SupersededLogMessage); len(got) != 1 {
 		t.Errorf("log lines: %q", got)
 	}
 }
