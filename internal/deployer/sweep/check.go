@@ -102,7 +102,13 @@ func (s *Sweep) check(ctx context.Context, m contract.SweepMessage) (checked, er
 // declaring file removed without an event is indexed as removed first
 // (liveness.go).
 func (s *Sweep) checkHeld(ctx context.Context, m contract.SweepMessage, fn string, log *slog.Logger) (checked, error) {
-	decls, active, removed, err := s.liveDeclarations(ctx, fn, log)
+	decls, active, removed, err := s.liveDeclarations(ctx, fn, m.Sweep, log)
+	var may bool
+	if err == nil && len(decls) == 0 {
+		// An orphan by a removal this sweep found is not pruned yet
+		// (see liveness.go).
+		may, err = s.mayPrune(ctx, m, fn, removed)
+	}
 	if err != nil {
 		c := &checkRun{s: s, m: m, fn: fn, kind: m.Kind, mode: records.ModeCheck, start: s.h.Now(), log: log}
 		return checked{}, c.fail(ctx, nil, err)
@@ -110,9 +116,7 @@ func (s *Sweep) checkHeld(ctx context.Context, m contract.SweepMessage, fn strin
 	if len(decls) > 0 {
 		return s.checkDeclared(ctx, m, deployer.Winner(active, decls), active, log)
 	}
-	// An orphan by a removal this check found is not pruned yet (see
-	// liveness.go).
-	return s.checkOrphan(ctx, m, active, removed == 0, log)
+	return s.checkOrphan(ctx, m, active, may, log)
 }
 
 // OrphanKeptLogMessage is logged (with heal on) when a check leaves an
