@@ -162,7 +162,7 @@ func (s *Sweep) checkDeclared(ctx context.Context, m contract.SweepMessage, win 
 		return checked{}, c.fail(ctx, p, err)
 	}
 	if active == nil || deployer.FileKey(active.Source) != deployer.FileKey(win.Source) {
-		if err := s.h.Store().SetActive(context.WithoutCancel(ctx), win); err != nil {
+		if err := s.h.Store().SetActive(context.WithoutCancel(ctx), deployer.Applied(win, f)); err != nil {
 			return checked{}, c.fail(ctx, p, err)
 		}
 	}
@@ -171,7 +171,8 @@ func (s *Sweep) checkDeclared(ctx context.Context, m contract.SweepMessage, win 
 
 // checkOrphan plans the teardown of what eventwire owns of a function that
 // no live file declares, with the push sources of the file last applied
-// for it (read again at its version). Nothing left: the function is
+// for it (stored with its active declaration, else read again at its
+// version: deployer.Handler.Former). Nothing left: the function is
 // forgotten. Else it is an orphan; with heal and mayPrune, pruned.
 func (s *Sweep) checkOrphan(ctx context.Context, m contract.SweepMessage, active *records.Declaration, mayPrune bool, log *slog.Logger) (checked, error) {
 	fn := records.DeclKey(m.Function)
@@ -189,12 +190,12 @@ func (s *Sweep) checkOrphan(ctx context.Context, m contract.SweepMessage, active
 	ref, former := fn, []definition.PushSource(nil)
 	if last != nil {
 		c.source = last.Source.String()
-		f, invalid, err := s.h.ReadDeclared(ctx, *last)
-		if err != nil || invalid != nil {
+		r, f, err := s.h.Former(ctx, *last)
+		if err != nil {
 			log.WarnContext(ctx, "the file last applied cannot be read again: checking without its push sources",
-				"declared_by", c.source, "error", fmt.Sprint(err, invalid))
+				"declared_by", c.source, "error", err.Error())
 		} else {
-			ref, former = f.Function, f.Push
+			ref, former = r, f
 		}
 	}
 	d := s.sweepDeployer()
