@@ -39,6 +39,9 @@ type Convergence struct {
 	Files map[string]*definition.File
 	// Pending is where fn was marked pending, to settle it once done.
 	Pending records.Pending
+	// Deferred: the convergence of a deferred teardown (teardown.go),
+	// which tears the function down at once if still undeclared.
+	Deferred bool
 }
 
 // FileKey names a source's file at its version: the key of the files an
@@ -73,6 +76,9 @@ func (h *Handler) convergeHeld(ctx context.Context, c Convergence, log *slog.Log
 		return err
 	}
 	if len(decls) == 0 {
+		if h.defers(c, active) {
+			return h.deferTeardown(ctx, c, log)
+		}
 		return h.teardown(ctx, c, active, log)
 	}
 	win := Winner(active, decls)

@@ -27,9 +27,9 @@ type checked struct {
 }
 
 // HandleBatch checks the function of each message of an SQS batch
-// from the sweep queue, one after the other, and answers the messages
-// whose check failed (ReportBatchItemFailures), so that only those are
-// received again. A batch with any record from another queue is refused
+// from the sweep queue, one after the other (or, for a deferred teardown,
+// converges it: deferred.go), and answers the messages whose check failed
+// (ReportBatchItemFailures), so that only those are received again. A batch with any record from another queue is refused
 // whole. It writes one metrics line for the batch.
 func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.SQSEventResponse, error) {
 	var ev events.SQSEvent
@@ -43,7 +43,7 @@ func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.S
 		}
 	}
 	resp := &events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	var done, drifted, orphaned int
+	var checks, done, drifted, orphaned int
 	var started time.Time
 	for _, r := range ev.Records {
 		var m contract.SweepMessage
@@ -52,6 +52,13 @@ func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.S
 			s.log.ErrorContext(ctx, "ignored sweep message that cannot be decoded", "id", r.MessageId, "excerpt", deployer.Excerpt([]byte(r.Body)))
 			continue
 		}
+		if m.Kind == contract.SweepKindTeardown {
+			if err := s.deferredTeardown(ctx, m); err != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			}
+			continue
+		}
+		checks++
 		c, err := s.check(ctx, m)
 		if err != nil {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
@@ -67,6 +74,9 @@ func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.S
 		if started.IsZero() || m.Started.Before(started) {
 			started = m.Started
 		}
+	}
+	if checks == 0 {
+		return resp, nil // deferred teardowns only: no sweep's metrics
 	}
 	now := s.h.Now()
 	ms := []metric{
