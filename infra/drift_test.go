@@ -146,16 +146,18 @@ func TestSweepMapping(t *testing.T) {
 			env := get(render(tm.one(t, "AWS::Lambda::Function", "Deployer").Properties), "Environment", "Variables").(map[string]any)
 			sweepEnv := map[string]any{}
 			for k, v := range env {
-				if strings.HasPrefix(k, "EVENTWIRE_SWEEP_") || k == "EVENTWIRE_DRIFT_HEAL" {
+				if strings.HasPrefix(k, "EVENTWIRE_SWEEP_") || k == "EVENTWIRE_DRIFT_HEAL" || k == "EVENTWIRE_TEARDOWN_GRACE_SECONDS" {
 					sweepEnv[k] = v
 				}
 			}
 			want := map[string]any{
 				"EVENTWIRE_SWEEP_QUEUE_URL": "${SweepQueue}", "EVENTWIRE_SWEEP_QUEUE_ARN": "${SweepQueue.Arn}",
 				"EVENTWIRE_DRIFT_HEAL": "false", "EVENTWIRE_SWEEP_SHARE": "0.5", "EVENTWIRE_SWEEP_CONCURRENCY": "2",
+				"EVENTWIRE_TEARDOWN_GRACE_SECONDS": "60",
 			}
 			if c.variant == "full" {
 				want["EVENTWIRE_DRIFT_HEAL"], want["EVENTWIRE_SWEEP_SHARE"], want["EVENTWIRE_SWEEP_CONCURRENCY"] = "true", "0.25", "5"
+				want["EVENTWIRE_TEARDOWN_GRACE_SECONDS"] = "30"
 			}
 			diff(t, "the sweep's environment", want, sweepEnv)
 		})
@@ -204,19 +206,22 @@ func TestSweepSettings(t *testing.T) {
 		problems []string
 		want     sweepConfig
 	}{
-		{"defaults", sweepSettings{}, nil, sweepConfig{schedule: "rate(1 day)", share: 0.5, concurrency: 2}},
-		{"off", sweepSettings{schedule: "off"}, nil, sweepConfig{share: 0.5, concurrency: 2}},
-		{"set", sweepSettings{schedule: "rate(6 hours)", heal: true, share: "1", concurrency: "1000"}, nil,
-			sweepConfig{schedule: "rate(6 hours)", heal: true, share: 1, concurrency: 1000}},
-		{"bad", sweepSettings{schedule: "daily", share: "50%", concurrency: "1"}, []string{
+		{"defaults", sweepSettings{}, nil, sweepConfig{schedule: "rate(1 day)", share: 0.5, concurrency: 2, teardownGrace: 60}},
+		{"off", sweepSettings{schedule: "off"}, nil, sweepConfig{share: 0.5, concurrency: 2, teardownGrace: 60}},
+		{"set", sweepSettings{schedule: "rate(6 hours)", heal: true, share: "1", concurrency: "1000", teardownGrace: "900"}, nil,
+			sweepConfig{schedule: "rate(6 hours)", heal: true, share: 1, concurrency: 1000, teardownGrace: 900}},
+		{"teardowns at once", sweepSettings{teardownGrace: "0"}, nil, sweepConfig{schedule: "rate(1 day)", share: 0.5, concurrency: 2}},
+		{"bad", sweepSettings{schedule: "daily", share: "50%", concurrency: "1", teardownGrace: "1m"}, []string{
 			`context parameter driftSchedule: "daily" is not an EventBridge schedule expression (rate(1 day), rate(12 hours), cron(0 3 * * ? *), or off): neither rate(VALUE UNIT) nor cron(FIELDS)`,
 			`context parameter sweepShare: "50%" is not a share of the quotas above 0 and at most 1 (0.5 is half)`,
 			`context parameter sweepConcurrency: "1" is not a number of concurrent invocations from 2 to 1000 (Lambda's bounds of MaximumConcurrency)`,
-		}, sweepConfig{schedule: "rate(1 day)", share: 0.5, concurrency: 2}},
-		{"share out of range", sweepSettings{share: "0", concurrency: "1001"}, []string{
+			`context parameter teardownGraceSeconds: "1m" is not a number of seconds from 0 to 900 (SQS's longest delay; 0: teardowns at once)`,
+		}, sweepConfig{schedule: "rate(1 day)", share: 0.5, concurrency: 2, teardownGrace: 60}},
+		{"out of range", sweepSettings{share: "0", concurrency: "1001", teardownGrace: "901"}, []string{
 			`context parameter sweepShare: "0" is not a share of the quotas above 0 and at most 1 (0.5 is half)`,
 			`context parameter sweepConcurrency: "1001" is not a number of concurrent invocations from 2 to 1000 (Lambda's bounds of MaximumConcurrency)`,
-		}, sweepConfig{schedule: "rate(1 day)", share: 0.5, concurrency: 2}},
+			`context parameter teardownGraceSeconds: "901" is not a number of seconds from 0 to 900 (SQS's longest delay; 0: teardowns at once)`,
+		}, sweepConfig{schedule: "rate(1 day)", share: 0.5, concurrency: 2, teardownGrace: 60}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			diff(t, "problems", c.problems, c.in.problems())

@@ -306,8 +306,8 @@ func condMap(m map[string]any) *map[string]any {
 	return &m
 }
 
-// grantSweep lets the deployer enqueue a sweep's checks on the sweep
-// queue. (Receiving and deleting them is the mapping's part, granted by
+// grantSweep lets the deployer enqueue a sweep's checks, and its deferred
+// teardowns (delayed messages), on the sweep queue. (Receiving and deleting them is the mapping's part, granted by
 // CDK's SqsEventSource; the checks themselves make the calls of a plan
 // and an apply, granted above, and list the known functions with a Query
 // of the table: no Scan.)

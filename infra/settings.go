@@ -77,6 +77,7 @@ func readSettings(stack awscdk.Stack) settings {
 		},
 		sweep: sweepSettings{
 			schedule: scalar(ctx(contract.CtxDriftSchedule)), share: scalar(ctx(contract.CtxSweepShare)), concurrency: scalar(ctx(contract.CtxSweepConcurrency)),
+			teardownGrace: scalar(ctx(contract.CtxTeardownGrace)),
 		},
 	}
 	if all, ok := stack.Node().GetAllContext(nil).(map[string]any); ok {
@@ -355,9 +356,11 @@ const (
 	maxSweepConcurrency = 1000
 )
 
-// sweepSettings are drift detection's context parameters, as given.
+// sweepSettings are drift detection's context parameters, as given, and
+// the teardown grace (teardowns are deferred through the sweep queue).
 type sweepSettings struct {
 	schedule, share, concurrency string
+	teardownGrace                string
 	heal                         bool
 }
 
@@ -368,13 +371,16 @@ type sweepConfig struct {
 	heal        bool
 	share       float64
 	concurrency int
+	// teardownGrace is in seconds.
+	teardownGrace int
 }
 
 // config reads the settings; problems says what is wrong with them, and
 // config returns the defaults for what it cannot read. (driftHeal is read
 // with the other booleans, by readSettings.)
 func (s sweepSettings) config() sweepConfig {
-	c := sweepConfig{schedule: contract.DefaultDriftSchedule, share: contract.DefaultSweepShare, concurrency: contract.DefaultSweepConcurrency}
+	c := sweepConfig{schedule: contract.DefaultDriftSchedule, share: contract.DefaultSweepShare, concurrency: contract.DefaultSweepConcurrency,
+		teardownGrace: contract.DefaultTeardownGraceSeconds}
 	switch {
 	case s.schedule == contract.DriftScheduleOff:
 		c.schedule = ""
@@ -388,7 +394,17 @@ func (s sweepSettings) config() sweepConfig {
 	if n, err := strconv.Atoi(s.concurrency); err == nil && n >= minSweepConcurrency && n <= maxSweepConcurrency {
 		c.concurrency = n
 	}
+	if n, ok := teardownGrace(s.teardownGrace); ok {
+		c.teardownGrace = n
+	}
 	return c
+}
+
+// teardownGrace reads the teardown grace, in seconds from 0 to SQS's
+// longest delay; ok is false for anything else.
+func teardownGrace(v string) (int, bool) {
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 0 && n <= contract.MaxTeardownGraceSeconds
 }
 
 // problems returns what is wrong with drift detection's settings.
@@ -410,6 +426,10 @@ func (s sweepSettings) problems() []string {
 			out = append(out, fmt.Sprintf("context parameter %s: %q is not a number of concurrent invocations from %d to %d (Lambda's bounds of MaximumConcurrency)",
 				contract.CtxSweepConcurrency, s.concurrency, minSweepConcurrency, maxSweepConcurrency))
 		}
+	}
+	if _, ok := teardownGrace(s.teardownGrace); s.teardownGrace != "" && !ok {
+		out = append(out, fmt.Sprintf("context parameter %s: %q is not a number of seconds from 0 to %d (SQS's longest delay; 0: teardowns at once)",
+			contract.CtxTeardownGrace, s.teardownGrace, contract.MaxTeardownGraceSeconds))
 	}
 	return out
 }

@@ -155,6 +155,8 @@ func addDriftSweep(stack awscdk.Stack, fn awslambda.Function, failed awssqs.IQue
 		contract.EnvDriftHeal:        jsii.String(strconv.FormatBool(sc.heal)),
 		contract.EnvSweepShare:       jsii.String(strconv.FormatFloat(sc.share, 'f', -1, 64)),
 		contract.EnvSweepConcurrency: jsii.String(strconv.Itoa(sc.concurrency)),
+		// Teardowns are deferred through this queue.
+		contract.EnvTeardownGraceSeconds: jsii.String(strconv.Itoa(sc.teardownGrace)),
 	} {
 		fn.AddEnvironment(jsii.String(name), value, nil)
 	}

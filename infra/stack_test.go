@@ -46,6 +46,8 @@ var (
 		contract.CtxDriftHeal:        true,
 		contract.CtxSweepShare:       "0.25",
 		contract.CtxSweepConcurrency: float64(5),
+		// Teardowns deferred by half a minute (a number).
+		contract.CtxTeardownGrace: float64(30),
 	}
 	templates = map[string]*templateOnce{
 		// The one required setting.
@@ -375,6 +377,8 @@ func TestDeployerFunction(t *testing.T) {
 			"EVENTWIRE_DRIFT_HEAL":        "true",
 			"EVENTWIRE_SWEEP_SHARE":       "0.25",
 			"EVENTWIRE_SWEEP_CONCURRENCY": "5",
+			// Teardowns are deferred through the sweep queue.
+			"EVENTWIRE_TEARDOWN_GRACE_SECONDS": "30",
 		}}},
 	} {
 		diff(t, c.field, c.want, p[c.field])

@@ -76,6 +76,13 @@ const (
 	// MaximumConcurrency: the share is split among that many concurrent
 	// invocations. DefaultSweepConcurrency if unset.
 	EnvSweepConcurrency = "EVENTWIRE_SWEEP_CONCURRENCY"
+	// EnvTeardownGraceSeconds is how long, in seconds, a function that a
+	// file's removal left undeclared stays wired before it is torn down
+	// (0 to MaxTeardownGraceSeconds; 0: at once): the teardown is deferred
+	// through a delayed message on the sweep queue (SweepKindTeardown).
+	// DefaultTeardownGraceSeconds if unset; without the sweep queue,
+	// teardowns are at once.
+	EnvTeardownGraceSeconds = "EVENTWIRE_TEARDOWN_GRACE_SECONDS"
 )
 
 // Defaults of the sweep's settings.
@@ -83,6 +90,11 @@ const (
 	DefaultSweepShare = 0.5
 	// DefaultSweepConcurrency is Lambda's smallest MaximumConcurrency.
 	DefaultSweepConcurrency = 2
+	// DefaultTeardownGraceSeconds is a minute: time for a move's other
+	// event to arrive.
+	DefaultTeardownGraceSeconds = 60
+	// MaxTeardownGraceSeconds is SQS's longest message delay.
+	MaxTeardownGraceSeconds = 900
 )
 
 // EnvRatePrefix starts the names of the environment variables that pace

@@ -24,6 +24,7 @@ const (
 	CtxDriftHeal            = "driftHeal"
 	CtxSweepShare           = "sweepShare"
 	CtxSweepConcurrency     = "sweepConcurrency"
+	CtxTeardownGrace        = "teardownGraceSeconds"
 )
 
 // Defaults of the stack's settings that are not the deployer's.
@@ -118,6 +119,9 @@ var Settings = []Setting{
 	{Context: CtxSweepConcurrency, Env: EnvSweepConcurrency,
 		Default: "`2`",
 		Doc:     "the sweep mapping's `MaximumConcurrency`: invocations checking at once, 2 to 1,000"},
+	{Context: CtxTeardownGrace, Env: EnvTeardownGraceSeconds,
+		Default: "`60`",
+		Doc:     "seconds a function left undeclared by a file's removal stays wired before it is torn down, 0 to 900: the teardown is a delayed message on the sweep queue, after which the function is torn down only if still undeclared, so that a move whose delete arrives first keeps its mappings (a stream's checkpoint). `0`: at once"},
 	{Env: EnvTable,
 		Default: "the stack's table",
 		Doc:     "the DynamoDB table of records, sequencers, leases and the declaration index; the deployer does not start without it"},

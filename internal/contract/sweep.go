@@ -33,12 +33,25 @@ type SweepMessage struct {
 	Function string `json:"function"`
 	// Kind is records.KindDeclared or records.KindOrphan, as the sweep
 	// saw it when it started; the check decides again under the
-	// function's lease.
+	// function's lease. SweepKindTeardown is no check: a deferred teardown.
 	Kind string `json:"kind"`
-	// Sweep is the sweep's id, Started when it started.
+	// Sweep is the sweep's id, Started when it started (none for a
+	// deferred teardown).
 	Sweep   string    `json:"sweep"`
 	Started time.Time `json:"started"`
+	// Trigger and Source are, for a deferred teardown, the trigger and the
+	// source of the event whose removal left the function undeclared (for
+	// its records).
+	Trigger string `json:"trigger,omitempty"`
+	Source  string `json:"source,omitempty"`
 }
+
+// SweepKindTeardown is the Kind of a message that is not a sweep's check
+// but a deferred teardown (EnvTeardownGraceSeconds): sent with a delay by
+// the convergence that found the function undeclared, it makes the
+// deployer converge the function again under its lease, tearing it down
+// only if no live file declares it by then.
+const SweepKindTeardown = "teardown"
 
 // Metrics, written as CloudWatch Embedded Metric Format lines (one per
 // check batch, one per sweep start): namespace MetricNamespace, one

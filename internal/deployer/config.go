@@ -55,6 +55,9 @@ type Settings struct {
 	// AllowTakeover is EnvAllowTakeover: the push reconciler's
 	// push.Options.AllowTakeover.
 	AllowTakeover bool
+	// TeardownGrace is EnvTeardownGraceSeconds (Config.TeardownGrace):
+	// DefaultTeardownGraceSeconds when unset.
+	TeardownGrace time.Duration
 }
 
 // SettingsFromEnv reads the settings with getenv (os.Getenv).
@@ -111,7 +114,8 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	return s, s.sweepFromEnv(getenv)
 }
 
-// sweepFromEnv reads the sweep's settings.
+// sweepFromEnv reads the sweep's settings, and the grace of teardowns
+// (deferred through the sweep queue).
 func (s *Settings) sweepFromEnv(getenv func(string) string) error {
 	s.SweepQueueARN, s.SweepQueueURL = getenv(contract.EnvSweepQueueARN), getenv(contract.EnvSweepQueueURL)
 	s.DriftHeal = getenv(contract.EnvDriftHeal) == "true"
@@ -129,6 +133,14 @@ func (s *Settings) sweepFromEnv(getenv func(string) string) error {
 			return fmt.Errorf("environment variable %s: %q is not a positive number of invocations", contract.EnvSweepConcurrency, v)
 		}
 		s.SweepConcurrency = n
+	}
+	s.TeardownGrace = contract.DefaultTeardownGraceSeconds * time.Second
+	if v := getenv(contract.EnvTeardownGraceSeconds); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > contract.MaxTeardownGraceSeconds {
+			return fmt.Errorf("environment variable %s: %q is not a number of seconds from 0 to %d", contract.EnvTeardownGraceSeconds, v, contract.MaxTeardownGraceSeconds)
+		}
+		s.TeardownGrace = time.Duration(n) * time.Second
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package deployer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/definition"
@@ -37,6 +39,9 @@ type Convergence struct {
 	Files map[string]*definition.File
 	// Pending is where fn was marked pending, to settle it once done.
 	Pending records.Pending
+	// Deferred: the convergence of a deferred teardown (teardown.go),
+	// which tears the function down at once if still undeclared.
+	Deferred bool
 }
 
 // FileKey names a source's file at its version: the key of the files an
@@ -71,6 +76,9 @@ func (h *Handler) convergeHeld(ctx context.Context, c Convergence, log *slog.Log
 		return err
 	}
 	if len(decls) == 0 {
+		if h.defers(c, active) {
+			return h.deferTeardown(ctx, c, log)
+		}
 		return h.teardown(ctx, c, active, log)
 	}
 	win := Winner(active, decls)
@@ -148,22 +156,29 @@ func (h *Handler) applyDeclaration(ctx context.Context, c Convergence, win recor
 		}
 		return res.Err
 	}
-	return h.cfg.Store.SetActive(context.WithoutCancel(ctx), win)
+	return h.cfg.Store.SetActive(context.WithoutCancel(ctx), Applied(win, f))
+}
+
+// Applied is win, the declaration of file f, with what a teardown needs
+// of f: the active declaration to record once f is applied.
+func Applied(win records.Declaration, f *definition.File) records.Declaration {
+	win.Applied = &records.Applied{Ref: f.Function, Push: f.Push}
+	return win
 }
 
 // teardown removes what eventwire manages for a function that no live file
-// declares, with the push sources of the file last applied for it (read
-// again at its version), and forgets its active declaration.
+// declares, with the push sources of the file last applied for it (as
+// stored with its active declaration: see Former), and forgets its active
+// declaration.
 func (h *Handler) teardown(ctx context.Context, c Convergence, active *records.Declaration, log *slog.Logger) error {
 	w := Work{Trigger: c.Trigger, Source: c.Event, Mode: records.ModeDestroy, FunctionRef: c.Fn}
 	if active != nil {
-		f, invalid, err := h.ReadDeclared(ctx, *active)
-		switch {
-		case err != nil || invalid != nil:
+		ref, former, err := h.Former(ctx, *active)
+		if err != nil {
 			log.WarnContext(ctx, "the file last applied cannot be read again: tearing down without its push sources",
-				"declared_by", active.Source.String(), "error", fmt.Sprint(err, invalid))
-		default:
-			w.FunctionRef, w.Former = f.Function, f.Push
+				"declared_by", active.Source.String(), "error", err.Error())
+		} else {
+			w.FunctionRef, w.Former = ref, former
 		}
 	}
 	if res := h.execute(ctx, h.newRun(ctx, w), w); res.Err != nil {
@@ -175,6 +190,26 @@ func (h *Handler) teardown(ctx context.Context, c Convergence, active *records.D
 		}
 	}
 	return h.cfg.Store.Settle(context.WithoutCancel(ctx), c.Pending, c.Fn)
+}
+
+// Former is the function reference and the push sources of the file
+// applied with d, an active declaration, to tear the function down with:
+// as stored with it (records.Applied), so that a file deleted with all its
+// versions (or no longer valid) is still torn down whole; else, for an
+// active declaration stored before they were kept, its file read again.
+// err says why that file cannot be read.
+func (h *Handler) Former(ctx context.Context, d records.Declaration) (ref string, former []definition.PushSource, err error) {
+	if d.Applied != nil {
+		return d.Applied.Ref, d.Applied.Push, nil
+	}
+	f, invalid, err := h.ReadDeclared(ctx, d)
+	if err == nil && invalid != nil {
+		err = errors.New(strings.Join(invalid, "; "))
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return f.Function, f.Push, nil
 }
 
 // ReadDeclared reads a declaration's file again, at its version (and its

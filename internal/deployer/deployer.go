@@ -92,6 +92,11 @@ type Config struct {
 	// mapped prefix naming a function outside the prefix it maps to is
 	// invalid, like one outside FunctionPrefix.
 	KeyPrefixFunctions map[string]string
+	// TeardownGrace is how long a function that a removal left undeclared
+	// stays wired before it is torn down (EnvTeardownGraceSeconds), when a
+	// TeardownDeferrer is registered (OnDeferTeardown); zero, or without
+	// one: at once (see teardown.go).
+	TeardownGrace time.Duration
 }
 
 // leaseMargin is added to the time left in an invocation to make the
@@ -108,6 +113,7 @@ type Handler struct {
 	batch       BatchHandler
 	readers     map[string]Reader
 	readerOrder []Reader
+	deferrer    TeardownDeferrer
 }
 
 // New returns a Handler, with no part registered yet (see On, OnBatch,

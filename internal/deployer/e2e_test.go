@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,9 +76,10 @@ func TestSettingsFromEnv(t *testing.T) {
 			`kafka hosts: "kafka.internal" is not HOST:PORT`},
 		{"sweep", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_SWEEP_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:sweep",
 			"EVENTWIRE_SWEEP_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/sweep", "EVENTWIRE_DRIFT_HEAL": "true",
-			"EVENTWIRE_SWEEP_SHARE": "0.25", "EVENTWIRE_SWEEP_CONCURRENCY": "5"},
+			"EVENTWIRE_SWEEP_SHARE": "0.25", "EVENTWIRE_SWEEP_CONCURRENCY": "5", "EVENTWIRE_TEARDOWN_GRACE_SECONDS": "30"},
 			deployer.Settings{Table: "t", SweepQueueARN: "arn:aws:sqs:us-east-1:123456789012:sweep",
-				SweepQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/sweep", DriftHeal: true, SweepShare: 0.25, SweepConcurrency: 5, Allowed: noAPIs}, ""},
+				SweepQueueURL: "https://sqs.us-east-1.amazonaws.com/123456789012/sweep", DriftHeal: true, SweepShare: 0.25, SweepConcurrency: 5,
+				TeardownGrace: 30 * time.Second, Allowed: noAPIs}, ""},
 		{"heal is true or off", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_DRIFT_HEAL": "yes"}, deployer.Settings{Table: "t", Allowed: noAPIs}, ""},
 		{"share above 1", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_SWEEP_SHARE": "1.5"}, deployer.Settings{}, `EVENTWIRE_SWEEP_SHARE: "1.5"`},
 		{"share 0", map[string]string{"EVENTWIRE_TABLE": "t", "EVENTWIRE_SWEEP_SHARE": "0"}, deployer.Settings{}, `EVENTWIRE_SWEEP_SHARE: "0"`},
@@ -97,6 +99,9 @@ func TestSettingsFromEnv(t *testing.T) {
 			}
 			if tt.want.SweepShare == 0 {
 				tt.want.SweepShare, tt.want.SweepConcurrency = contract.DefaultSweepShare, contract.DefaultSweepConcurrency
+			}
+			if tt.want.TeardownGrace == 0 { // 0 itself: TestSettingsFromEnv_TeardownGrace
+				tt.want.TeardownGrace = contract.DefaultTeardownGraceSeconds * time.Second
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("settings (-want +got):\n%s", diff)

@@ -150,17 +150,7 @@ func TestInterleavings(t *testing.T) {
 				// Each run has its own functions, queues, target groups and
 				// keys: the runs share moto and go at the same time.
 				t.Parallel()
-				e := *shared
-				e.T = t
-				// Its own table too: moto copies a whole table for each
-				// transaction (and runs DynamoDB requests one at a time).
-				e.Table = prefix + deployertest.Table
-				db := dynamodb.NewFromConfig(e.AWS)
-				if err := records.CreateTable(context.Background(), db, e.Table); err != nil {
-					t.Fatal(err)
-				}
-				e.Store = records.New(db, e.Table, records.Options{})
-				w := e.World(t, prefix, []string{"orders", "inventory"}, sortedKeys(variants))
+				w := ownWorld(t, shared, prefix, sortedKeys(variants)...)
 				for _, s := range sc.setup {
 					w.Deliver(stepEvent(w, s))
 				}
@@ -184,6 +174,23 @@ func TestInterleavings(t *testing.T) {
 			})
 		}
 	}
+}
+
+// ownWorld is a world of one run on shared's moto, its names starting
+// with prefix: its functions orders and inventory, the variants' queues and
+// target groups, and a table of its own (moto copies a whole table for
+// each transaction, and runs DynamoDB requests one at a time).
+func ownWorld(t *testing.T, shared *deployertest.Env, prefix string, variants ...string) *deployertest.World {
+	t.Helper()
+	e := *shared
+	e.T = t
+	e.Table = prefix + deployertest.Table
+	db := dynamodb.NewFromConfig(e.AWS)
+	if err := records.CreateTable(context.Background(), db, e.Table); err != nil {
+		t.Fatal(err)
+	}
+	e.Store = records.New(db, e.Table, records.Options{})
+	return e.World(t, prefix, []string{"orders", "inventory"}, variants)
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -211,8 +211,9 @@ var Calls = map[string]Call{
 	"pipeline.CodePipelineAPI.PutJobFailureResult": {By: Deployer, Write: true, Requests: []Request{On("AnswerPipelineJobs", "codepipeline:PutJobFailureResult", "*")}},
 
 	// A scheduled drift sweep enqueues its checks on the stack's sweep
-	// queue: SendMessageBatch is authorized as sqs:SendMessage (resource
-	// type queue). The deployer's event source mapping receives and
+	// queue, and a convergence its deferred teardowns (with DelaySeconds,
+	// which needs no other action): SendMessageBatch is authorized as
+	// sqs:SendMessage (resource type queue). The deployer's event source mapping receives and
 	// deletes them: Lambda's calls, with the role's grant that CDK's
 	// SqsEventSource adds.
 	"sweep.SQSAPI.SendMessageBatch": {By: Deployer, Write: true, Requests: []Request{On("EnqueueSweepChecks", "sqs:SendMessage", QueueARN)}},

@@ -153,6 +153,11 @@ type Declaration struct {
 	// DeclaredAt is when the index first saw the source declare the
 	// function.
 	DeclaredAt time.Time
+	// Applied is what was applied of the file, kept with the active
+	// declaration (SetActive) so that a teardown never needs the file
+	// again; nil for a live declaration, and for an active one stored
+	// before it was kept.
+	Applied *Applied
 }
 
 func declPK(fn string) string { return "decl#" + fn }
@@ -181,6 +186,7 @@ func (s *Store) Declarations(ctx context.Context, fn string) ([]Declaration, *De
 			d := Declaration{Function: fn, Source: sourceOf(item)}
 			d.DeclaredAt, _ = time.Parse(timeLayout, getS(item, "declared_at"))
 			if getS(item, attrSK) == activeSK {
+				d.Applied = appliedOf(item)
 				active = &d
 				continue
 			}
@@ -201,8 +207,9 @@ func (s *Store) Declarations(ctx context.Context, fn string) ([]Declaration, *De
 	return decls, active, nil
 }
 
-// SetActive records d as the function's declaration applied to AWS, and
-// as the source last applied in the function's known item (drift.go).
+// SetActive records d as the function's declaration applied to AWS, with
+// what was applied of its file (d.Applied, if set), and as the source last
+// applied in the function's known item (drift.go).
 func (s *Store) SetActive(ctx context.Context, d Declaration) error {
 	item := map[string]types.AttributeValue{
 		attrPK: str(declPK(d.Function)), attrSK: str(activeSK),
@@ -215,6 +222,9 @@ func (s *Store) SetActive(ctx context.Context, d Declaration) error {
 		if v != "" {
 			item[k] = str(v)
 		}
+	}
+	if err := putApplied(item, d.Applied); err != nil {
+		return fmt.Errorf("put active declaration of function %s into table %s: %w", d.Function, s.table, err)
 	}
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item})
 	if err != nil {

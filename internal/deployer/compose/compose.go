@@ -64,6 +64,9 @@ func New(cfg Config) *Handler {
 	sw := sweep.New(h, cfg.Sweep)
 	h.On(deployer.EventSweep, sw)
 	h.OnBatch(sw)
+	if sw.Defers() {
+		h.OnDeferTeardown(sw)
+	}
 	return &Handler{Handler: h, Sweep: sw}
 }
 
@@ -82,6 +85,7 @@ func NewFromConfig(cfg aws.Config, d deployer.Deployer, s deployer.Settings, log
 			FunctionPrefix:     s.FunctionPrefix,
 			KeyPrefixFunctions: s.KeyPrefixFunctions,
 			Self:               s.Self,
+			TeardownGrace:      s.TeardownGrace,
 			Policy:             s.Policy(cfg.Region, lazy.NewSTS(cfg)),
 		},
 		S3:           bucket.Config{API: lazy.NewS3(cfg, s3Opts...), Bucket: s.Bucket},

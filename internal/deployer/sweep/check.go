@@ -27,9 +27,9 @@ type checked struct {
 }
 
 // HandleBatch checks the function of each message of an SQS batch
-// from the sweep queue, one after the other, and answers the messages
-// whose check failed (ReportBatchItemFailures), so that only those are
-// received again. A batch with any record from another queue is refused
+// from the sweep queue, one after the other (or, for a deferred teardown,
+// converges it: deferred.go), and answers the messages whose check failed
+// (ReportBatchItemFailures), so that only those are received again. A batch with any record from another queue is refused
 // whole. It writes one metrics line for the batch.
 func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.SQSEventResponse, error) {
 	var ev events.SQSEvent
@@ -43,7 +43,7 @@ func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.S
 		}
 	}
 	resp := &events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	var done, drifted, orphaned int
+	var checks, done, drifted, orphaned int
 	var started time.Time
 	for _, r := range ev.Records {
 		var m contract.SweepMessage
@@ -52,6 +52,13 @@ func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.S
 			s.log.ErrorContext(ctx, "ignored sweep message that cannot be decoded", "id", r.MessageId, "excerpt", deployer.Excerpt([]byte(r.Body)))
 			continue
 		}
+		if m.Kind == contract.SweepKindTeardown {
+			if err := s.deferredTeardown(ctx, m); err != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			}
+			continue
+		}
+		checks++
 		c, err := s.check(ctx, m)
 		if err != nil {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
@@ -67,6 +74,9 @@ func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.S
 		if started.IsZero() || m.Started.Before(started) {
 			started = m.Started
 		}
+	}
+	if checks == 0 {
+		return resp, nil // deferred teardowns only: no sweep's metrics
 	}
 	now := s.h.Now()
 	ms := []metric{
@@ -102,7 +112,13 @@ func (s *Sweep) check(ctx context.Context, m contract.SweepMessage) (checked, er
 // declaring file removed without an event is indexed as removed first
 // (liveness.go).
 func (s *Sweep) checkHeld(ctx context.Context, m contract.SweepMessage, fn string, log *slog.Logger) (checked, error) {
-	decls, active, removed, err := s.liveDeclarations(ctx, fn, log)
+	decls, active, removed, err := s.liveDeclarations(ctx, fn, m.Sweep, log)
+	var may bool
+	if err == nil && len(decls) == 0 {
+		// An orphan by a removal this sweep found is not pruned yet
+		// (see liveness.go).
+		may, err = s.mayPrune(ctx, m, fn, removed)
+	}
 	if err != nil {
 		c := &checkRun{s: s, m: m, fn: fn, kind: m.Kind, mode: records.ModeCheck, start: s.h.Now(), log: log}
 		return checked{}, c.fail(ctx, nil, err)
@@ -110,9 +126,7 @@ func (s *Sweep) checkHeld(ctx context.Context, m contract.SweepMessage, fn strin
 	if len(decls) > 0 {
 		return s.checkDeclared(ctx, m, deployer.Winner(active, decls), active, log)
 	}
-	// An orphan by a removal this check found is not pruned yet (see
-	// liveness.go).
-	return s.checkOrphan(ctx, m, active, removed == 0, log)
+	return s.checkOrphan(ctx, m, active, may, log)
 }
 
 // OrphanKeptLogMessage is logged (with heal on) when a check leaves an
@@ -158,7 +172,7 @@ func (s *Sweep) checkDeclared(ctx context.Context, m contract.SweepMessage, win 
 		return checked{}, c.fail(ctx, p, err)
 	}
 	if active == nil || deployer.FileKey(active.Source) != deployer.FileKey(win.Source) {
-		if err := s.h.Store().SetActive(context.WithoutCancel(ctx), win); err != nil {
+		if err := s.h.Store().SetActive(context.WithoutCancel(ctx), deployer.Applied(win, f)); err != nil {
 			return checked{}, c.fail(ctx, p, err)
 		}
 	}
@@ -167,7 +181,8 @@ func (s *Sweep) checkDeclared(ctx context.Context, m contract.SweepMessage, win 
 
 // checkOrphan plans the teardown of what eventwire owns of a function that
 // no live file declares, with the push sources of the file last applied
-// for it (read again at its version). Nothing left: the function is
+// for it (stored with its active declaration, else read again at its
+// version: deployer.Handler.Former). Nothing left: the function is
 // forgotten. Else it is an orphan; with heal and mayPrune, pruned.
 func (s *Sweep) checkOrphan(ctx context.Context, m contract.SweepMessage, active *records.Declaration, mayPrune bool, log *slog.Logger) (checked, error) {
 	fn := records.DeclKey(m.Function)
@@ -185,12 +200,12 @@ func (s *Sweep) checkOrphan(ctx context.Context, m contract.SweepMessage, active
 	ref, former := fn, []definition.PushSource(nil)
 	if last != nil {
 		c.source = last.Source.String()
-		f, invalid, err := s.h.ReadDeclared(ctx, *last)
-		if err != nil || invalid != nil {
+		r, f, err := s.h.Former(ctx, *last)
+		if err != nil {
 			log.WarnContext(ctx, "the file last applied cannot be read again: checking without its push sources",
-				"declared_by", c.source, "error", fmt.Sprint(err, invalid))
+				"declared_by", c.source, "error", err.Error())
 		} else {
-			ref, former = f.Function, f.Push
+			ref, former = r, f
 		}
 	}
 	d := s.sweepDeployer()

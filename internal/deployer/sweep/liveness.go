@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/records"
 )
@@ -36,7 +37,9 @@ import (
 // push's) may still be on its way. Pruning now would unwire a function that a live
 // file declares; the put's event, when it comes (or the next sweep's
 // start), wires it from the new file, and the next sweep prunes what is
-// still orphaned then.
+// still orphaned then. That holds across retries of the check: the sweep
+// that found the removal is kept on the function's known item, and a check
+// of that sweep never prunes it (mayPrune).
 
 // RemovedWithoutEventLogMessage is the warning logged when the sweep finds
 // a declaring file gone (keys function, ref, sweep, declared_by).
@@ -53,14 +56,20 @@ func (s *Sweep) live(ctx context.Context, src records.Source, log *slog.Logger) 
 }
 
 // indexMissedRemoval writes the removal of d's source to the index, as its
-// event would have (without a sequencer: see above).
-func (s *Sweep) indexMissedRemoval(ctx context.Context, d records.Declaration, log *slog.Logger) error {
+// event would have (without a sequencer: see above), once the function's
+// known item says that sweep found it (records.Store.MarkRemovalFound):
+// a retry of the check, after a failure once the removal is indexed, reads
+// it there and still does not prune.
+func (s *Sweep) indexMissedRemoval(ctx context.Context, d records.Declaration, sweep string, log *slog.Logger) error {
 	st, err := s.h.Store().SourceState(ctx, d.Source)
 	if err != nil {
 		return err
 	}
 	if st.Declares() != d.Function {
 		return fmt.Errorf("index %s: declares %q now, not %s: %w", d.Source, st.Declares(), d.Function, records.ErrIndexMoved)
+	}
+	if err := s.h.Store().MarkRemovalFound(context.WithoutCancel(ctx), d.Function, sweep); err != nil {
+		return err
 	}
 	if err := s.h.Store().Index(context.WithoutCancel(ctx), st, records.Change{Kind: records.Remove, Source: d.Source}); err != nil {
 		return err
@@ -70,9 +79,9 @@ func (s *Sweep) indexMissedRemoval(ctx context.Context, d records.Declaration, l
 }
 
 // liveDeclarations returns fn's declarations (and the active one) once
-// every winner found removed is indexed as such: a live winner first, or
-// none; and how many removals it indexed.
-func (s *Sweep) liveDeclarations(ctx context.Context, fn string, log *slog.Logger) ([]records.Declaration, *records.Declaration, int, error) {
+// every winner found removed is indexed as such (by sweep): a live winner
+// first, or none; and how many removals it indexed.
+func (s *Sweep) liveDeclarations(ctx context.Context, fn, sweep string, log *slog.Logger) ([]records.Declaration, *records.Declaration, int, error) {
 	removed := 0
 	for {
 		decls, active, err := s.h.Store().Declarations(ctx, fn)
@@ -84,9 +93,21 @@ func (s *Sweep) liveDeclarations(ctx context.Context, fn string, log *slog.Logge
 		if err != nil || live {
 			return decls, active, removed, err
 		}
-		if err := s.indexMissedRemoval(ctx, win, log); err != nil {
+		if err := s.indexMissedRemoval(ctx, win, sweep, log); err != nil {
 			return nil, nil, removed, err
 		}
 		removed++
 	}
+}
+
+// mayPrune reports whether the check of m may prune fn, which no live file
+// declares: not when the check indexed the removal of its last declaring
+// file itself (removed), nor when an earlier attempt of the same check, or
+// another check of the same sweep, did.
+func (s *Sweep) mayPrune(ctx context.Context, m contract.SweepMessage, fn string, removed int) (bool, error) {
+	if removed > 0 {
+		return false, nil
+	}
+	by, err := s.h.Store().RemovalFoundBy(ctx, fn)
+	return by == "" || by != m.Sweep, err
 }

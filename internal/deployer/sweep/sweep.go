@@ -153,7 +153,7 @@ func (s *Sweep) start(ctx context.Context) error {
 	}
 	sw.Functions = len(msgs)
 	for i := 0; i < len(msgs); i += maxBatch {
-		if err := s.enqueue(ctx, msgs[i:min(i+maxBatch, len(msgs))]); err != nil {
+		if err := s.enqueue(ctx, msgs[i:min(i+maxBatch, len(msgs))], 0); err != nil {
 			return fmt.Errorf("sweep %s: %w", sw.ID, err)
 		}
 	}
@@ -221,9 +221,10 @@ func managedFunction(o wiring.Mapping) string {
 	return records.DeclKey(ref)
 }
 
-// enqueue sends up to maxBatch messages in one SendMessageBatch, and sends
-// again those SQS did not take (a few times), then fails.
-func (s *Sweep) enqueue(ctx context.Context, msgs []contract.SweepMessage) error {
+// enqueue sends up to maxBatch messages in one SendMessageBatch, each
+// delayed by delay seconds, and sends again those SQS did not take (a few
+// times), then fails.
+func (s *Sweep) enqueue(ctx context.Context, msgs []contract.SweepMessage, delay int32) error {
 	entries := make([]sqstypes.SendMessageBatchRequestEntry, len(msgs))
 	for i, m := range msgs {
 		body, err := json.Marshal(m)
@@ -231,6 +232,9 @@ func (s *Sweep) enqueue(ctx context.Context, msgs []contract.SweepMessage) error
 			return err
 		}
 		entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
+		if delay > 0 {
+			entries[i].DelaySeconds = delay
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		out, err := s.cfg.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})

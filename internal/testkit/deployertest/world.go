@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,6 +42,10 @@ type World struct {
 	tgs       map[string]string // variant → target group ARN
 	// Calls are the AWS calls of the handler.
 	Calls *mototest.Calls
+	// sweepURL and sweepARN are the world's sweep queue, once
+	// DeferTeardowns made it with grace (deferred.go).
+	sweepURL, sweepARN string
+	grace              time.Duration
 }
 
 // NewWorld starts from an emptied moto (the bucket and table of newEnv).
@@ -90,14 +95,23 @@ func (e *Env) World(t *testing.T, prefix string, functions, variants []string) *
 		w.tgs[v] = arn
 		w.variants = append(w.variants, v)
 	}
+	w.build(deployer.Settings{})
+	return w
+}
+
+// build makes the world's handler with the real reconciler, as the
+// deployer's main does, on the settings of its Env and those of s that
+// are set (the sweep queue, the teardown grace).
+func (w *World) build(s deployer.Settings) {
+	e := w.Env
 	cfg := e.AWS.Copy()
 	if e.CodeCommitURL != "" {
 		u, _ := url.Parse(e.CodeCommitURL)
 		cfg.HTTPClient = &http.Client{Transport: toServer{"CodeCommit_20150413.", u, http.DefaultTransport}}
 	}
 	w.Calls = mototest.Record(&cfg)
-	w.h = compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}).Runs(), deployer.Settings{Table: e.Table, Bucket: e.Config.S3.Bucket, Repository: e.Config.CodeCommit.Repository, Branches: e.Config.CodeCommit.Branches}, e.Config.Logger, S3Options)
-	return w
+	s.Table, s.Bucket, s.Repository, s.Branches = e.Table, e.Config.S3.Bucket, e.Config.CodeCommit.Repository, e.Config.CodeCommit.Branches
+	w.h = compose.NewFromConfig(cfg, reconcile.New(cfg, reconcile.Options{}).Runs(), s, e.Config.Logger, S3Options)
 }
 
 // RecordCalls are the AWS calls of the world's handler.
