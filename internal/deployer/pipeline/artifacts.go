@@ -99,16 +99,15 @@ func (pl *Source) artifactFiles(ctx context.Context, job events.CodePipelineJob)
 	if pl.cfg.ArtifactS3 == nil {
 		return nil, errors.New("no S3 client for pipeline artifacts")
 	}
-	api := pl.cfg.ArtifactS3(job.Data.ArtifactCredentials)
 	lim := pl.cfg.ArtifactLimits.withDefaults()
-	budget := lim.DefinitionBytes
+	ar := &artifactReader{api: pl.cfg.ArtifactS3(job.Data.ArtifactCredentials), lim: lim, budget: lim.DefinitionBytes}
 	var out []*pipelineFile
 	for _, a := range job.Data.InputArtifacts {
 		if a.Location.LocationType != "" && a.Location.LocationType != "S3" {
 			return nil, fmt.Errorf("input artifact %s: location type %s, want S3", a.Name, a.Location.LocationType)
 		}
 		loc := a.Location.S3Location
-		files, err := readArtifact(ctx, api, a.Name, loc, lim, &budget)
+		files, err := ar.read(ctx, a.Name, loc)
 		if err != nil {
 			return nil, fmt.Errorf("input artifact %s (s3://%s/%s): %w", a.Name, loc.BucketName, loc.ObjectKey, err)
 		}
@@ -117,26 +116,35 @@ func (pl *Source) artifactFiles(ctx context.Context, job events.CodePipelineJob)
 	return out, nil
 }
 
-// readArtifact streams one artifact to a temporary file, removed on
-// return, and finds the definition files in it.
-func readArtifact(ctx context.Context, api ArtifactAPI, name string, loc events.CodePipelineS3Location, lim ArtifactLimits, budget *int64) ([]*pipelineFile, error) {
+// artifactReader reads one job's input artifacts within its limits; budget
+// is what is left of lim.DefinitionBytes, spent as files are read.
+type artifactReader struct {
+	api    ArtifactAPI
+	lim    ArtifactLimits
+	budget int64
+}
+
+// read streams one artifact to a temporary file, removed on return, and
+// finds the definition files in it.
+func (ar *artifactReader) read(ctx context.Context, name string, loc events.CodePipelineS3Location) ([]*pipelineFile, error) {
 	tmp, err := os.CreateTemp("", "eventwire-artifact-*.zip")
 	if err != nil {
 		return nil, fmt.Errorf("temporary file for the zip: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	size, err := download(ctx, api, loc.BucketName, loc.ObjectKey, tmp, lim.ZipBytes)
+	size, err := ar.download(ctx, loc, tmp)
 	if err != nil {
 		return nil, err
 	}
-	return zipDefinitions(name, tmp, size, lim, budget)
+	return ar.definitions(name, tmp, size)
 }
 
-// download copies an object to w, refusing one larger than limit bytes,
-// and returns its size.
-func download(ctx context.Context, api ArtifactAPI, bucket, key string, w io.Writer, limit int64) (int64, error) {
-	out, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+// download copies the artifact's object to w, refusing one larger than
+// lim.ZipBytes, and returns its size.
+func (ar *artifactReader) download(ctx context.Context, loc events.CodePipelineS3Location, w io.Writer) (int64, error) {
+	bucket, key, limit := loc.BucketName, loc.ObjectKey, ar.lim.ZipBytes
+	out, err := ar.api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		return 0, fmt.Errorf("get s3://%s/%s: %w", bucket, key, err)
 	}
@@ -155,10 +163,10 @@ func download(ctx context.Context, api ArtifactAPI, bucket, key string, w io.Wri
 	return n, nil
 }
 
-// zipDefinitions finds the definition files (and their siblings) in a
-// zip of size bytes, within the limits; budget is what is left of
-// lim.DefinitionBytes, and is spent.
-func zipDefinitions(artifact string, r io.ReaderAt, size int64, lim ArtifactLimits, budget *int64) ([]*pipelineFile, error) {
+// definitions finds the definition files (and their siblings) in a zip
+// of size bytes, within the limits, and spends the budget on them.
+func (ar *artifactReader) definitions(artifact string, r io.ReaderAt, size int64) ([]*pipelineFile, error) {
+	lim := ar.lim
 	entries, err := zipEntries(r, size, lim.Entries)
 	if err != nil {
 		return nil, err
@@ -186,10 +194,10 @@ func zipDefinitions(artifact string, r io.ReaderAt, size int64, lim ArtifactLimi
 	for _, f := range toRead {
 		need += min(f.UncompressedSize64, deployer.MaxFileBytes)
 	}
-	if need > uint64(*budget) {
+	if need > uint64(ar.budget) {
 		return nil, fmt.Errorf("its %d definition file(s) hold more than the %s of definition files a job may have, uncompressed (each read to at most 1 MiB)", len(names), mib(lim.DefinitionBytes))
 	}
-	*budget -= int64(need)
+	ar.budget -= int64(need)
 	var out []*pipelineFile
 	for _, name := range names {
 		pf := &pipelineFile{path: artifact + "/" + name}

@@ -51,8 +51,11 @@ func (j *pipelineJob) runFile(ctx context.Context, f *pipelineFile, mode records
 }
 
 // runDeclaring indexes the run's set, converges the functions it no
-// longer declares, then runs the files (runFiles), and answers the job.
-func (j *pipelineJob) runDeclaring(ctx, runCtx context.Context, files []*pipelineFile) error {
+// longer declares (in the job's work context), then runs the files
+// (runFiles), and answers the job in ctx.
+func (j *pipelineJob) runDeclaring(ctx context.Context, files []*pipelineFile) error {
+	runCtx, cancel := j.work(ctx)
+	defer cancel()
 	st, err := j.indexSet(runCtx, files)
 	if err != nil {
 		if errors.Is(err, records.ErrLeaseHeld) || errors.Is(err, records.ErrIndexMoved) {
@@ -81,7 +84,7 @@ func (j *pipelineJob) runDeclaring(ctx, runCtx context.Context, files []*pipelin
 		j.state.Done = append(j.state.Done, fmt.Sprintf("no %s in the input artifacts", contract.DefinitionFileName))
 		j.progress.Unlock()
 	}
-	return j.runFiles(ctx, runCtx, files, records.ModeApply)
+	return j.runFiles(ctx, files, records.ModeApply)
 }
 
 // indexSet is indexSetHeld under the action's lease.

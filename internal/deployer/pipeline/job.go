@@ -218,10 +218,7 @@ func (j *pipelineJob) run(ctx context.Context) error {
 
 	// Leave time to answer before Lambda's deadline: everything from here
 	// on (reading the artifacts too) stops DeadlineReserve before it.
-	runCtx, cancel := ctx, context.CancelFunc(func() {})
-	if d, ok := ctx.Deadline(); ok {
-		runCtx, cancel = context.WithDeadline(ctx, d.Add(-j.pl.h.DeadlineReserve()))
-	}
+	runCtx, cancel := j.work(ctx)
 	defer cancel()
 	if d, ok := ctx.Deadline(); ok {
 		defer j.watch(ctx, d)()
@@ -245,9 +242,19 @@ func (j *pipelineJob) run(ctx context.Context) error {
 		return j.fail(ctx, cptypes.FailureTypeConfigurationError, fmt.Sprintf("%d validation error(s), nothing applied:\n%s", len(invalid), strings.Join(invalid, "\n")))
 	}
 	if mode == records.ModeApply && j.action != "" {
-		return j.runDeclaring(ctx, runCtx, files)
+		return j.runDeclaring(ctx, files)
 	}
-	return j.runFiles(ctx, runCtx, files, mode)
+	return j.runFiles(ctx, files, mode)
+}
+
+// work returns the context of the job's work, ctx ending DeadlineReserve
+// before the invocation's deadline, so that the job is answered (in ctx)
+// in time: a function that works and answers takes ctx and derives this.
+func (j *pipelineJob) work(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-j.pl.h.DeadlineReserve()))
+	}
+	return context.WithCancel(ctx)
 }
 
 // pipelineParams are the action's UserParameters.
@@ -347,10 +354,13 @@ func (j *pipelineJob) validate(ctx context.Context, files []*pipelineFile) ([]st
 	return invalid, nil
 }
 
-// runFiles runs the files from state.Next on in runCtx, and answers the
-// job: with its result once every file ran, or with a continuation token
-// when runCtx ends first or a function is being deployed by another run.
-func (j *pipelineJob) runFiles(ctx, runCtx context.Context, files []*pipelineFile, mode records.Mode) error {
+// runFiles runs the files from state.Next on in the job's work context,
+// and answers the job in ctx: with its result once every file ran, or
+// with a continuation token when the work's time ends first or a function
+// is being deployed by another run.
+func (j *pipelineJob) runFiles(ctx context.Context, files []*pipelineFile, mode records.Mode) error {
+	runCtx, cancel := j.work(ctx)
+	defer cancel()
 	j.progress.Lock()
 	j.total = len(files)
 	next := j.state.Next
