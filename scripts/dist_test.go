@@ -1,4 +1,5 @@
-// Package scripts holds the repository's scripts; its tests run them.
+// Package scripts holds the repository's scripts; its tests run them
+// (tests only: it imports nothing of eventwire's).
 package scripts
 
 import (

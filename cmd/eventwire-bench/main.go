@@ -3,7 +3,8 @@
 // BENCHMARKS.md. Run it from the repository's root; moto_server must be
 // installed.
 //
-// A thin main over internal/tools/bench.
+// A thin main over internal/tools/bench, which it imports with the
+// contract; nothing imports it.
 package main
 
 import (

@@ -1,7 +1,8 @@
 // Command eventwire-demo runs `make demo`: eventwire's main job against an
 // AWS emulator on loopback. See internal/tools/demo.
 //
-// A thin main over internal/tools/demo.
+// A thin main over internal/tools/demo, the only package it imports;
+// nothing imports it.
 package main
 
 import (
