@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/eventwire/eventwire/internal/contract"
@@ -111,22 +113,17 @@ func (bk *Source) catchUp(ctx context.Context, sweep string) error {
 func (bk *Source) currentDefinitions(ctx context.Context, bucket string) ([]s3Current, error) {
 	var out []s3Current
 	siblings := map[string]string{} // _lambdadef.json key → current version
-	p := s3.NewListObjectVersionsPaginator(bk.cfg.API, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list the object versions of bucket %s: %w", bucket, err)
+	err := listVersions(ctx, bk.cfg.API, bucket, func(key string, v s3types.ObjectVersion) {
+		switch {
+		case !aws.ToBool(v.IsLatest) || len(key) > maxKeyBytes:
+		case path.Base(key) == contract.FunctionDefFileName:
+			siblings[key] = s3Version(v.VersionId)
+		case deployer.IsDefinitionPath(key):
+			out = append(out, s3Current{key: key, version: s3Version(v.VersionId)})
 		}
-		for _, v := range page.Versions {
-			key := aws.ToString(v.Key)
-			switch {
-			case !aws.ToBool(v.IsLatest) || len(key) > maxKeyBytes:
-			case path.Base(key) == contract.FunctionDefFileName:
-				siblings[key] = s3Version(v.VersionId)
-			case deployer.IsDefinitionPath(key):
-				out = append(out, s3Current{key: key, version: s3Version(v.VersionId)})
-			}
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	for i, o := range out {
 		out[i].sib = records.S3Source(bucket, o.key, o.version)
@@ -187,4 +184,35 @@ func (bk *Source) catchUpKey(ctx context.Context, bucket string, o s3Current, st
 	}
 	log.WarnContext(ctx, CaughtUpLogMessage, "valid", x.file != nil)
 	return nil
+}
+
+// listVersions calls each with every object version of the bucket, all
+// pages. Keys come URL-encoded (EncodingType url) and are decoded here:
+// anyone who may write to the bucket can make a key with a control
+// character, which S3 otherwise puts raw into its XML, and the SDK cannot
+// parse the page (aws-sdk-go-v2 #1676). The key marker of the next page
+// comes encoded too, and is sent decoded.
+func listVersions(ctx context.Context, api S3API, bucket string, each func(key string, v s3types.ObjectVersion)) error {
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), EncodingType: s3types.EncodingTypeUrl}
+	for {
+		page, err := api.ListObjectVersions(ctx, in)
+		if err != nil {
+			return fmt.Errorf("list the object versions of bucket %s: %w", bucket, err)
+		}
+		for _, v := range page.Versions {
+			key, err := url.QueryUnescape(aws.ToString(v.Key))
+			if err != nil {
+				return fmt.Errorf("list the object versions of bucket %s: key %q: %w", bucket, aws.ToString(v.Key), err)
+			}
+			each(key, v)
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			return nil
+		}
+		marker, err := url.QueryUnescape(aws.ToString(page.NextKeyMarker))
+		if err != nil {
+			return fmt.Errorf("list the object versions of bucket %s: key marker %q: %w", bucket, aws.ToString(page.NextKeyMarker), err)
+		}
+		in.KeyMarker, in.VersionIdMarker = aws.String(marker), page.NextVersionIdMarker
+	}
 }

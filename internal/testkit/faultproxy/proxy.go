@@ -85,6 +85,11 @@ type Config struct {
 	// moto's policy document plus the statement, close to AWS's count;
 	// moto keeps one policy per function whatever the qualifier.
 	PolicyLimit bool
+	// S3EncodesKeys makes ListObjectVersions asked with EncodingType url
+	// answer with its keys and key markers URL-encoded, as S3 does; moto
+	// ignores the parameter and writes keys raw, control characters and
+	// all, into an XML no client can parse.
+	S3EncodesKeys bool
 }
 
 // AWSAPIGatewayCooldown is the window after a change to an HTTP API in
@@ -192,6 +197,8 @@ type Proxy struct {
 	userReasons bool
 	// policyLimit is Config.PolicyLimit.
 	policyLimit bool
+	// encodeKeys is Config.S3EncodesKeys.
+	encodeKeys bool
 
 	mu      sync.Mutex
 	latency time.Duration
@@ -226,6 +233,7 @@ func Start(upstream string, cfg Config) (*Proxy, error) {
 		emptyListForMissing: cfg.MissingFunctionListsNothing,
 		userReasons:         cfg.UserDisableReasons,
 		policyLimit:         cfg.PolicyLimit,
+		encodeKeys:          cfg.S3EncodesKeys,
 		states:              map[string]*MappingState{},
 	}
 	if p.clock == nil {
@@ -493,6 +501,10 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return errDropped
+	}
+	if p.encodeKeys && fw.call.Service == "s3" && fw.call.Operation == "ListObjectVersions" &&
+		resp.Request.URL.Query().Get("encoding-type") == "url" && resp.StatusCode == http.StatusOK {
+		return encodeKeys(resp)
 	}
 	if fw.call.Service != "lambda" || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "" ||
 		(fw.call.Operation != "GetEventSourceMapping" && fw.call.Operation != "ListEventSourceMappings") {

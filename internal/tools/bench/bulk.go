@@ -46,7 +46,7 @@ func startLab(ctx context.Context, o Options) (*lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := faultproxy.Start(moto.URL, faultproxy.Config{Latency: o.Latency, Quotas: quotasUsed(), APIGatewayCooldown: faultproxy.AWSAPIGatewayCooldown, MissingFunctionListsNothing: true, UserDisableReasons: true, PolicyLimit: true})
+	p, err := faultproxy.Start(moto.URL, faultproxy.Config{Latency: o.Latency, Quotas: quotasUsed(), APIGatewayCooldown: faultproxy.AWSAPIGatewayCooldown, MissingFunctionListsNothing: true, UserDisableReasons: true, PolicyLimit: true, S3EncodesKeys: true})
 	if err != nil {
 		moto.Stop()
 		return nil, err
