@@ -227,8 +227,11 @@ func (bk *Source) s3ChangeOf(ctx context.Context, r events.S3EventRecord) *s3Cha
 func (bk *Source) s3Put(ctx context.Context, c *s3Change) error {
 	return untilSettled(func() error {
 		st, done, err := bk.s3Seen(ctx, c, false)
-		if done || err != nil {
+		if err != nil {
 			return err
+		}
+		if done {
+			return bk.s3StaleButCurrent(ctx, c, st)
 		}
 		x, err := bk.readCurrent(ctx, c.bucket, c.key)
 		switch {
@@ -239,6 +242,24 @@ func (bk *Source) s3Put(ctx context.Context, c *s3Change) error {
 		}
 		return bk.s3PutCurrent(ctx, c, st, x)
 	})
+}
+
+// s3StaleButCurrent handles a put event dropped as older than the key's
+// newest (or as a duplicate): if the version it names is what S3 serves
+// now and the index lacks it, it is indexed all the same, without the
+// event's sequencer (as a superseded event's current file is). A forged
+// sequencer (a real version replayed with FFFF...) stored for the key
+// cannot then make the next genuine upload look stale.
+func (bk *Source) s3StaleButCurrent(ctx context.Context, c *s3Change, st records.SourceState) error {
+	version := s3Version(&c.obj.VersionID)
+	if st.HasFile(version) {
+		return nil
+	}
+	x, err := bk.readCurrent(ctx, c.bucket, c.key)
+	if err != nil || x == nil || x.src.Version != version {
+		return err
+	}
+	return bk.s3Superseded(ctx, c, st, x)
 }
 
 // s3PutCurrent indexes x, the event's own version, with the event's
@@ -414,8 +435,8 @@ func (bk *Source) s3Removal(ctx context.Context, c *s3Change) error {
 	return bk.indexCurrentOf(ctx, c, func() error { return bk.s3Removed(ctx, c) })
 }
 
-// s3Removed indexes the removal of a key that has no current object, with
-// the event's sequencer.
+// s3Removed indexes the removal of a key that has no current object,
+// without the event's sequencer.
 func (bk *Source) s3Removed(ctx context.Context, c *s3Change) error {
 	if exists, err := bk.deleteMarkerExists(ctx, c); err != nil || !exists {
 		return err
@@ -424,7 +445,10 @@ func (bk *Source) s3Removed(ctx context.Context, c *s3Change) error {
 	if done || err != nil {
 		return err
 	}
-	change := records.Change{Kind: records.Remove, Source: c.src(), Sequencer: c.obj.Sequencer, Tag: records.NewID()}
+	// No sequencer is stored for a key with no object: a removal cannot
+	// be checked against S3 (the version is gone), and a forged one's
+	// sequencer would make every later genuine upload look stale.
+	change := records.Change{Kind: records.Remove, Source: c.src(), Tag: records.NewID()}
 	return bk.s3Index(ctx, c, st, change, nil)
 }
 

@@ -201,3 +201,41 @@ func TestS3_ForgedRemovalAndSiblingEvents_StoreNoSequencer(t *testing.T) {
 		t.Errorf("sequencer %s, want the real put's %s", st.Sequencer, want)
 	}
 }
+
+// A forged sequencer must not block a key: a real version replayed with
+// sequencer FFFF..., or a forged ObjectRemoved:Delete of a key that does
+// not exist yet, was indexed with its sequencer, and every later genuine
+// upload (its sequencer lower) was dropped as stale. Now a stale event
+// that names the key's current, unindexed version indexes it anyway, and
+// no sequencer is stored for a key with no object.
+func TestS3_ForgedSequencer_GenuineUploadStillApplied(t *testing.T) {
+	const key = "orders/_lambdaeventsourcedef.json"
+	forged := strings.Repeat("F", 64)
+	for _, tt := range []struct {
+		name   string
+		forged func(e *deployertest.Env) json.RawMessage
+	}{
+		{"a real version replayed with FFFF", func(e *deployertest.Env) json.RawMessage {
+			v1 := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
+			return deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v1, Sequencer: forged})
+		}},
+		{"a removal of a key not there yet", func(e *deployertest.Env) json.RawMessage {
+			return deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectRemoved:Delete", Key: key, Version: "forged-version", Sequencer: forged})
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := deployertest.NewEnv(t)
+			h := e.NewHandler()
+			if err := h.Handle(context.Background(), tt.forged(e)); err != nil {
+				t.Fatal(err)
+			}
+			v2 := e.Put(key, deployertest.SQSFile("orders", "orders", 7))
+			if err := h.Handle(context.Background(), deployertest.Event(t, "s3-object.json", s3Vars{Event: "ObjectCreated:Put", Key: key, Version: v2, Sequencer: "0055AED6DCD90281E6"})); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Deployer.Applied()["orders"]; !strings.Contains(got, `"BatchSize":7`) {
+				t.Errorf("applied %q, want the genuine upload's (BatchSize 7)", got)
+			}
+		})
+	}
+}
