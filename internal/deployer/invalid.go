@@ -12,14 +12,24 @@ import (
 	"github.com/eventwire/eventwire/internal/records"
 )
 
-// Parse parses a file; a failure is written as an invalid record (under
-// the function the file seems to name) and returned as the error.
-func (h *Handler) Parse(ctx context.Context, tr records.Trigger, source, path string, data, functionDef []byte) (*definition.File, *records.Record, error) {
-	f, errs, ref, err := h.Validate(ctx, tr, path, data, functionDef)
+// Input is a definition file as a source read it: the trigger that read
+// it, where (Path: an S3 key for TriggerS3), its content, and the sibling
+// _lambdadef.json's (nil if none).
+type Input struct {
+	Trigger           records.Trigger
+	Path              string
+	Data, FunctionDef []byte
+}
+
+// Parse parses a file; a failure is written as an invalid record of
+// source (under the function the file seems to name) and returned as the
+// error.
+func (h *Handler) Parse(ctx context.Context, source string, in Input) (*definition.File, *records.Record, error) {
+	f, errs, ref, err := h.Validate(ctx, in.Trigger, in.Path, in.Data, in.FunctionDef)
 	if err != nil || errs == nil {
 		return f, nil, err
 	}
-	written, err := h.RecordInvalid(ctx, tr, source, ref, errs)
+	written, err := h.RecordInvalid(ctx, in.Trigger, source, ref, errs)
 	if err != nil {
 		return nil, nil, err
 	}

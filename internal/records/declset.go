@@ -133,6 +133,8 @@ type SetState struct {
 	Run     string
 	Pending Pending
 	rev     int64
+	// kind and name are the set's, as Set read it.
+	kind, name string
 }
 
 // Set reads what the index knows of a set.
@@ -142,7 +144,7 @@ func (s *Store) Set(ctx context.Context, kind, name string) (SetState, error) {
 	if err != nil {
 		return SetState{}, err
 	}
-	st := SetState{Paths: map[string]string{}, Run: getS(item, "run"), Pending: pendingOf(pk, setSK, item), rev: getN(item, "rev")}
+	st := SetState{Paths: map[string]string{}, Run: getS(item, "run"), Pending: pendingOf(pk, setSK, item), rev: getN(item, "rev"), kind: kind, name: name}
 	if m, ok := item["paths"].(*types.AttributeValueMemberM); ok {
 		for p, v := range m.Value {
 			if sv, ok := v.(*types.AttributeValueMemberS); ok {
@@ -153,9 +155,10 @@ func (s *Store) Set(ctx context.Context, kind, name string) (SetState, error) {
 	return st, nil
 }
 
-// AdvanceSet records run's files as the set's, if the set is still as
-// prev (ErrIndexMoved otherwise).
-func (s *Store) AdvanceSet(ctx context.Context, kind, name string, prev SetState, run string, paths map[string]string) error {
+// AdvanceSet records run's files as the set's, if the set (the one Set
+// read prev of) is still as prev (ErrIndexMoved otherwise).
+func (s *Store) AdvanceSet(ctx context.Context, prev SetState, run string, paths map[string]string) error {
+	kind, name := prev.kind, prev.name
 	m := map[string]types.AttributeValue{}
 	for p, fn := range paths {
 		m[p] = str(fn)

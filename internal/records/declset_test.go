@@ -86,10 +86,10 @@ func TestStore_AdvanceSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	paths := map[string]string{"a/_lambdaeventsourcedef.json": "orders"}
-	if err := s.AdvanceSet(ctx, records.KindPipeline, "defs/Deploy/eventwire", prev, "job-1", paths); err != nil {
+	if err := s.AdvanceSet(ctx, prev, "job-1", paths); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AdvanceSet(ctx, records.KindPipeline, "defs/Deploy/eventwire", prev, "job-2", nil); !errors.Is(err, records.ErrIndexMoved) {
+	if err := s.AdvanceSet(ctx, prev, "job-2", nil); !errors.Is(err, records.ErrIndexMoved) {
 		t.Errorf("advance from a stale state: %v, want ErrIndexMoved", err)
 	}
 	got, err := s.Set(ctx, records.KindPipeline, "defs/Deploy/eventwire")

@@ -301,7 +301,7 @@ func (cc *Source) pushFiles(ctx context.Context, p pushed, paths []string) ([]*d
 		if data == nil {
 			continue
 		}
-		f, rec, err := cc.h.Parse(ctx, records.TriggerCodeCommit, p.source(path, p.commit).String(), path, data, sib)
+		f, rec, err := cc.h.Parse(ctx, p.source(path, p.commit).String(), deployer.Input{Trigger: records.TriggerCodeCommit, Path: path, Data: data, FunctionDef: sib})
 		if rec != nil {
 			continue // recorded and final
 		}

@@ -106,7 +106,7 @@ func (bk *Source) s3ConvergeDeclared(ctx context.Context, c *s3Change, st record
 // existed is ignored as before (forged, or deleted since: a rollback's own
 // event indexes what is current).
 func (bk *Source) s3Superseded(ctx context.Context, c *s3Change, st records.SourceState, x *s3File) error {
-	_, _, err := getObject(ctx, bk.cfg.API, c.bucket, c.key, c.obj.VersionID, 1)
+	_, _, err := getObject(ctx, bk.cfg.API, object{c.bucket, c.key, c.obj.VersionID}, 1)
 	switch {
 	case errors.Is(err, deployer.ErrNoObject):
 		c.log.WarnContext(ctx, "ignored S3 event: the object version does not exist", "error", err.Error())

@@ -65,9 +65,13 @@ func New(h *deployer.Handler, cfg Config) *Source {
 	return &Source{h: h, cfg: cfg, log: h.Logger()}
 }
 
-// getObject reads at most limit bytes of an object (at versionID, if set),
-// and returns the version read.
-func getObject(ctx context.Context, api S3API, bucket, key, versionID string, limit int64) ([]byte, string, error) {
+// object names an S3 object: at version, or its current one ("").
+type object struct{ bucket, key, version string }
+
+// getObject reads at most limit bytes of an object, and returns the
+// version read.
+func getObject(ctx context.Context, api S3API, o object, limit int64) ([]byte, string, error) {
+	bucket, key, versionID := o.bucket, o.key, o.version
 	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
 	if versionID != "" {
 		in.VersionId = aws.String(versionID)
@@ -301,7 +305,7 @@ type s3File struct {
 // one, whose version the file then has), and its sibling: an error
 // wrapping deployer.ErrNoObject if that version does not exist.
 func (bk *Source) readS3File(ctx context.Context, bucket, key, version string) (*s3File, error) {
-	data, read, err := getObject(ctx, bk.cfg.API, bucket, key, version, deployer.MaxFileBytes)
+	data, read, err := getObject(ctx, bk.cfg.API, object{bucket, key, version}, deployer.MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +313,7 @@ func (bk *Source) readS3File(ctx context.Context, bucket, key, version string) (
 		version = s3Version(&read)
 	}
 	x := &s3File{src: records.S3Source(bucket, key, version), data: data}
-	sib, sibVersion, err := getObject(ctx, bk.cfg.API, bucket, siblingKey(key), "", deployer.MaxFileBytes)
+	sib, sibVersion, err := getObject(ctx, bk.cfg.API, object{bucket, siblingKey(key), ""}, deployer.MaxFileBytes)
 	switch {
 	case errors.Is(err, deployer.ErrNoObject):
 		return x, nil

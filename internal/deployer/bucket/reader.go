@@ -20,11 +20,11 @@ import (
 func (bk *Source) Read(ctx context.Context, s records.Source) (deployer.File, error) {
 	x := deployer.File{Trigger: records.TriggerS3, Path: s.Key}
 	var err error
-	x.Data, _, err = getObject(ctx, bk.cfg.API, s.Bucket, s.Key, s.Version, deployer.MaxFileBytes)
+	x.Data, _, err = getObject(ctx, bk.cfg.API, object{s.Bucket, s.Key, s.Version}, deployer.MaxFileBytes)
 	if err != nil || !s.HasSibling {
 		return x, err
 	}
-	x.Sib, _, err = getObject(ctx, bk.cfg.API, s.Bucket, siblingKey(s.Key), s.SiblingVersion, deployer.MaxFileBytes)
+	x.Sib, _, err = getObject(ctx, bk.cfg.API, object{s.Bucket, siblingKey(s.Key), s.SiblingVersion}, deployer.MaxFileBytes)
 	return x, err
 }
 

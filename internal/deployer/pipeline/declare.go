@@ -142,7 +142,7 @@ func (j *pipelineJob) indexSetHeld(ctx context.Context, files []*pipelineFile) (
 			return prev, err
 		}
 	}
-	if err := store.AdvanceSet(ctx, records.KindPipeline, j.action, prev, j.job.ID, paths); err != nil {
+	if err := store.AdvanceSet(ctx, prev, j.job.ID, paths); err != nil {
 		return prev, err
 	}
 	return store.Set(ctx, records.KindPipeline, j.action)
