@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/eventwire/eventwire/internal/contract"
 )
@@ -24,7 +23,8 @@ const (
 // error, on any definition conflict, and on drift (drifted functions,
 // orphaned resources, drift checks given up on), to an SNS topic (with an
 // email subscription when configured), which it returns.
-func addAlarms(stack awscdk.Stack, fn awslambda.Function, logs awslogs.LogGroup, failed awssqs.Queue, sw sweep, cfg settings) awssns.Topic {
+func addAlarms(p *parts) awssns.Topic {
+	stack, fn, logs, failed, sw, cfg := p.stack, p.fn, p.logGroup, p.failed, p.sw, p.cfg
 	// Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS
 	// managed SNS key, and a customer key (with a key policy for
 	// cloudwatch.amazonaws.com) costs more than alarm texts are worth.

@@ -80,7 +80,8 @@ func (p deployerPolicy) lambdaArn(resource string) string {
 // after another. Every statement has a comment with the resource type and
 // condition keys that the Service Authorization Reference lists for its
 // actions.
-func grantDeployer(stack awscdk.Stack, role awsiam.Role, bucket awss3.Bucket, table awsdynamodb.Table, cfg settings) {
+func grantDeployer(parts *parts) {
+	stack, role, bucket, table, cfg := parts.stack, parts.role, parts.bucket, parts.table, parts.cfg
 	p := deployerPolicy{role: role, partition: *stack.Partition(), region: *stack.Region(), account: *stack.Account()}
 	// Function, version and alias ARNs (function:NAME, function:NAME:QUALIFIER)
 	// of the functions the deployer may wire.

@@ -95,21 +95,38 @@ func NewDeployerStack(scope constructs.Construct, id string, props *DeployerStac
 	if codePath == "" {
 		codePath = DefaultCodePath
 	}
-	fn := newDeployerFunction(stack, codePath, role, logGroup, table, bucket, failed, cfg)
+	p := &parts{stack: stack, cfg: cfg, bucket: bucket, table: table, failed: failed, logGroup: logGroup, role: role}
+	p.fn = newDeployerFunction(p, codePath)
+	fn := p.fn
 
 	denyOtherWriters(stack, bucket, role, cfg.definitionWriters)
 	addS3Notifications(bucket, fn)
-	grantDeployer(stack, role, bucket, table, cfg)
+	grantDeployer(p)
 	guardDeployer(stack, role, fn)
 	if cfg.repository != "" {
 		addCodeCommitTrigger(stack, fn, failed, cfg)
 	}
 	addPipelinePermissions(fn, cfg)
-	sw := addDriftSweep(stack, fn, failed, cfg)
-	grantSweep(stack, role, sw)
-	topic := addAlarms(stack, fn, logGroup, failed, sw, cfg)
-	addOutputs(stack, fn, bucket, table, logGroup, failed, topic, sw)
+	p.sw = addDriftSweep(stack, fn, failed, cfg)
+	grantSweep(stack, role, p.sw)
+	p.topic = addAlarms(p)
+	addOutputs(p)
 	return stack
+}
+
+// parts are the deployer stack's resources, made one after another by
+// NewDeployerStack; the steps that need several of them take them all.
+type parts struct {
+	stack    awscdk.Stack
+	cfg      settings
+	bucket   awss3.Bucket
+	table    awsdynamodb.Table
+	failed   awssqs.Queue
+	logGroup awslogs.LogGroup
+	role     awsiam.Role
+	fn       awslambda.Function
+	sw       sweep
+	topic    awssns.Topic
 }
 
 // newStack is the stack itself, with its description and the feature flag
@@ -217,7 +234,8 @@ func newDeploymentsTable(stack awscdk.Stack) awsdynamodb.Table {
 // newDeployerFunction is the deployer, with the environment
 // internal/deployer reads (deployer.SettingsFromEnv) and its asynchronous
 // invocation settings: retries, then the failure queue.
-func newDeployerFunction(stack awscdk.Stack, codePath string, role awsiam.Role, logGroup awslogs.LogGroup, table awsdynamodb.Table, bucket awss3.Bucket, failed awssqs.Queue, cfg settings) awslambda.Function {
+func newDeployerFunction(p *parts, codePath string) awslambda.Function {
+	stack, role, logGroup, table, bucket, failed, cfg := p.stack, p.role, p.logGroup, p.table, p.bucket, p.failed, p.cfg
 	return awslambda.NewFunction(stack, jsii.String("Deployer"), &awslambda.FunctionProps{
 		Description:           jsii.String("eventwire deployer"),
 		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
@@ -274,7 +292,8 @@ func mustJSON(v any) string {
 
 // addOutputs are the stack's outputs: what a user needs to upload, watch
 // and wire the deployer.
-func addOutputs(stack awscdk.Stack, fn awslambda.Function, bucket awss3.Bucket, table awsdynamodb.Table, logGroup awslogs.LogGroup, failed awssqs.Queue, topic awssns.Topic, sw sweep) {
+func addOutputs(p *parts) {
+	stack, fn, bucket, table, logGroup, failed, topic, sw := p.stack, p.fn, p.bucket, p.table, p.logGroup, p.failed, p.topic, p.sw
 	for _, o := range []struct {
 		id, description string
 		value           *string
