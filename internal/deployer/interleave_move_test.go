@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventwire/eventwire/internal/deployer"
 	"github.com/eventwire/eventwire/internal/deployer/bucket"
+	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
 
@@ -146,6 +147,27 @@ func TestTeardown_Deferred_TearsDownWhatIsStillUndeclared(t *testing.T) {
 	w.CheckWiring("before the grace has passed", map[string]string{"orders": "a"})
 	if got := w.Log.Grep(deployer.TeardownDeferredLogMessage); len(got) != 1 {
 		t.Errorf("log lines %q: %q, want one", deployer.TeardownDeferredLogMessage, got)
+	}
+	if n := w.DeliverDeferred(); n != 1 {
+		t.Errorf("deferred teardowns delivered: %d, want 1", n)
+	}
+	w.CheckWiring("after the deferred teardown", nil)
+}
+
+// A heal sweep's check during the teardown grace does not prune what the
+// removal deferred: a move whose copy's event is late keeps its wiring
+// through the grace, and the deferred teardown still tears down what is
+// undeclared after it.
+func TestTeardown_Deferred_HealSweepMeanwhileDoesNotPrune(t *testing.T) {
+	w := deployertest.NewWorld(t, []string{"orders"}, []string{"a"})
+	w.DeferTeardownsAndHeal(2 * time.Second)
+	key := "orders/_lambdaeventsourcedef.json"
+	w.Deliver(w.Upload(key, "orders", "a"))
+	w.Deliver(w.Delete(key))
+	w.SweepCheck("orders", "heal-during-grace")
+	w.CheckWiring("a heal sweep's check during the grace", map[string]string{"orders": "a"})
+	if got := w.Log.Grep(sweep.TeardownPendingLogMessage); len(got) != 1 {
+		t.Errorf("log lines %q: %q, want one", sweep.TeardownPendingLogMessage, got)
 	}
 	if n := w.DeliverDeferred(); n != 1 {
 		t.Errorf("deferred teardowns delivered: %d, want 1", n)

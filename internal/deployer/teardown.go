@@ -51,6 +51,9 @@ func (h *Handler) defers(c Convergence, active *records.Declaration) bool {
 // the delayed message converges it again. A failure to send is returned
 // (the event is retried).
 func (h *Handler) deferTeardown(ctx context.Context, c Convergence, log *slog.Logger) error {
+	if err := h.cfg.Store.MarkTeardownDeferred(ctx, c.Fn, h.Now().Add(h.cfg.TeardownGrace)); err != nil {
+		return err
+	}
 	if err := h.deferrer.DeferTeardown(ctx, c, h.cfg.TeardownGrace); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/eventwire/eventwire/internal/contract"
 	"github.com/eventwire/eventwire/internal/deployer"
@@ -103,11 +104,25 @@ func (s *Sweep) liveDeclarations(ctx context.Context, fn, sweep string, log *slo
 // mayPrune reports whether the check of m may prune fn, which no live file
 // declares: not when the check indexed the removal of its last declaring
 // file itself (removed), nor when an earlier attempt of the same check, or
-// another check of the same sweep, did.
+// another check of the same sweep, did, nor while a removal's deferred
+// teardown of fn is not yet due (the teardown grace).
 func (s *Sweep) mayPrune(ctx context.Context, m contract.SweepMessage, fn string, removed int) (bool, error) {
 	if removed > 0 {
+		return false, nil
+	}
+	until, err := s.h.Store().TeardownDeferredUntil(ctx, fn)
+	if err != nil {
+		return false, err
+	}
+	if s.h.Now().Before(until) {
+		s.log.InfoContext(ctx, TeardownPendingLogMessage, "function", fn, "until", until.Format(time.RFC3339))
 		return false, nil
 	}
 	by, err := s.h.Store().RemovalFoundBy(ctx, fn)
 	return by == "" || by != m.Sweep, err
 }
+
+// TeardownPendingLogMessage is logged when a check leaves an orphan whose
+// teardown a removal deferred: the deferred teardown decides, after the
+// grace, whether a live file declares it again (a move's late copy).
+const TeardownPendingLogMessage = "orphan not pruned: its teardown is deferred by the teardown grace"
