@@ -30,13 +30,23 @@ const MaxFileSize = 1 << 20
 // The returned File is complete: Function resolved, Pull always a list. The
 // error, when there is one, is of type Errors and holds every problem found.
 func Parse(path string, data []byte, functionDef []byte) (*File, error) {
-	return parse(path, data, functionDef, nil, nil)
+	return parse(document{path: path, data: data, functionDef: functionDef}, nil)
+}
+
+// document is a definition file to parse: how errors name it (path), its
+// content, its sibling _lambdadef.json's (nil if none), and the errors of
+// a sibling that could not be read (siblingErrs).
+type document struct {
+	path              string
+	data, functionDef []byte
+	siblingErrs       Errors
 }
 
 // parse is Parse, with the errors of a sibling _lambdadef.json that could
 // not be read (siblingErrs), reported with the file's own, and the file
 // checked against policy when there is one.
-func parse(path string, data []byte, functionDef []byte, siblingErrs Errors, policy *Policy) (*File, error) {
+func parse(doc document, policy *Policy) (*File, error) {
+	path, data, functionDef, siblingErrs := doc.path, doc.data, doc.functionDef, doc.siblingErrs
 	errs := &errorList{file: path, errs: slices.Clone(siblingErrs)}
 	if len(data) > MaxFileSize {
 		errs.add(position{}, "", fmt.Sprintf("file is %d bytes, over the limit of %d (1 MiB)", len(data), MaxFileSize))
@@ -421,7 +431,7 @@ func load(path string, policy *Policy) (*File, error) {
 	default:
 		return nil, err
 	}
-	return parse(path, data, functionDef, siblingErrs, policy)
+	return parse(document{path: path, data: data, functionDef: functionDef, siblingErrs: siblingErrs}, policy)
 }
 
 // readLimited reads a file of at most MaxFileSize bytes; a larger one is an

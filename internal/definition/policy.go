@@ -58,7 +58,7 @@ const APIsNotEnabled = "API Gateway sources are not enabled for this deployer: s
 // checked against p. Violations are errors like any other, at the value's
 // line and column, reported with the file's other problems.
 func (p Policy) Parse(path string, data []byte, functionDef []byte) (*File, error) {
-	return parse(path, data, functionDef, nil, &p)
+	return parse(document{path: path, data: data, functionDef: functionDef}, &p)
 }
 
 // Load is the package's Load, with the file checked against p.
@@ -370,7 +370,7 @@ func (c policyCheck) arn(n *node, path, arn string) {
 		}
 		return
 	}
-	c.place(n, path, region, account, true)
+	c.place(n, path, where{region, account}, true)
 }
 
 // function checks a function reference: the parts of an ARN or partial
@@ -383,7 +383,7 @@ func (c policyCheck) function(n *node, path string) {
 	if !ok || ref.Partition != "" && !c.partition(n, path, ref.Partition) {
 		return
 	}
-	c.place(n, path, ref.Region, ref.Account, false)
+	c.place(n, path, where{ref.Region, ref.Account}, false)
 }
 
 func (c policyCheck) partition(n *node, path, partition string) bool {
@@ -394,9 +394,13 @@ func (c policyCheck) partition(n *node, path, partition string) bool {
 	return true
 }
 
+// where is the region and account an ARN names ("" where it names none).
+type where struct{ region, account string }
+
 // place checks an account and a region; required says that an ARN without
 // them is refused (a function reference may leave them out).
-func (c policyCheck) place(n *node, path, region, account string, required bool) {
+func (c policyCheck) place(n *node, path string, at where, required bool) {
+	region, account := at.region, at.account
 	switch {
 	case account == "" && required:
 		c.w.errorf(n.off, path, "ARN names no account: only ARNs in allowed accounts are accepted (allowed: %s)", listOrNone(c.p.Accounts))

@@ -141,7 +141,7 @@ func (w *walker) checkMapping(n *node, path string) {
 	}
 	allowed := rule.allowedFields()
 	queueMode := w.checkFieldsFor(n, path, rule, allowed)
-	w.checkStartingPosition(n, path, rule, allowed, queueMode)
+	w.checkStartingPosition(n, path, rule, queueMode)
 	if rule.typ == SourceSQS {
 		w.checkSQSBatch(n, path, arn)
 	}
@@ -223,7 +223,8 @@ func (w *walker) checkFieldsFor(n *node, path string, rule *sourceRule, allowed 
 
 // checkStartingPosition checks StartingPosition values and AT_TIMESTAMP
 // with StartingPositionTimestamp.
-func (w *walker) checkStartingPosition(n *node, path string, rule *sourceRule, allowed []string, queueMode bool) {
+func (w *walker) checkStartingPosition(n *node, path string, rule *sourceRule, queueMode bool) {
+	allowed := rule.allowedFields()
 	spNode := w.validField(n, mappingSpec, "StartingPosition")
 	if sp, ok := spNode.stringValue(); ok && len(rule.startingPositions) > 0 {
 		if !slices.Contains(rule.startingPositions, sp) {

@@ -40,7 +40,7 @@ func (w *walker) walk(n *node, s *spec, path string) bool {
 			w.walkObject(n, s, path)
 		}
 	case kindArray:
-		w.count(n, len(n.items), s, path, "item")
+		w.count(n, s, path)
 		for i, item := range n.items {
 			w.walk(item, s.elem, pathIndex(path, i))
 		}
@@ -118,14 +118,20 @@ func hasField(s *spec, name string) bool {
 }
 
 func (w *walker) walkMap(n *node, s *spec, path string) {
-	w.count(n, len(n.members), s, path, "entry")
+	w.count(n, s, path)
 	for _, m := range n.members {
 		w.walkString(m.key, m.off, s.key, pathKey(path, m.key))
 		w.walk(m.val, s.elem, pathKey(path, m.key))
 	}
 }
 
-func (w *walker) count(n *node, got int, s *spec, path, what string) {
+// count checks the number of an array's items, or of an object's
+// entries, against s.
+func (w *walker) count(n *node, s *spec, path string) {
+	got, what := len(n.items), "item"
+	if n.kind == kindObject {
+		got, what = len(n.members), "entry"
+	}
 	switch {
 	case s.minItems >= 0 && got < s.minItems && s.minItems == s.maxItems:
 		w.errorf(n.off, path, "must have exactly %s, not %d", plural(s.minItems, what), got)
