@@ -118,7 +118,7 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 	h, e, fx := deployertest.EndToEnd(t, cfg)
 	const key = "orders/_lambdaeventsourcedef.json"
 	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
-	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
+	put, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, "0055AED6DCD90281E5"))
 
 	invoke := lambda.NewHandler(h.Handle)
 	if _, err := invoke.Invoke(context.Background(), put); err != nil {
@@ -157,7 +157,7 @@ func TestEndToEnd_S3UploadWiresTheQueue(t *testing.T) {
 
 	// The file deleted: what eventwire made is removed.
 	dm := e.Remove(key)
-	del, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, dm, "0055AED6DCD9028200", true))
+	del, _ := json.Marshal(bucket.S3RemovalEvent(deployertest.Bucket, key, dm, "0055AED6DCD9028200"))
 	if _, err := invoke.Invoke(context.Background(), del); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestEndToEnd_InterruptedRunConverges(t *testing.T) {
 	h, e, fx := deployertest.EndToEnd(t, cfg)
 	const key = "orders/_lambdaeventsourcedef.json"
 	v := e.Put(key, deployertest.SQSFile("orders", "orders", 5))
-	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
+	put, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, "0055AED6DCD90281E5"))
 	if err := h.Handle(context.Background(), put); err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("first run: err = %v, want the failure", err)
 	}
@@ -232,7 +232,7 @@ func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testin
 	file := fmt.Sprintf(`{"FunctionName": "orders",
   "PushEventSources": [{"Service": "elasticloadbalancing.amazonaws.com", "TargetGroupArn": %q}],
   "PullEventSources": {"EventSourceMapping": {"EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:orders"}}}`, tg)
-	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E5", false))
+	put, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E5"))
 	if err := h.Handle(ctx, put); err != nil {
 		t.Fatalf("a conflict must not be retried: err = %v", err)
 	}
@@ -253,7 +253,7 @@ func TestEndToEnd_S3TargetGroupOfAnotherFunction_ConflictUnlessAllowed(t *testin
 
 	d := reconcile.New(cfg, deployer.Settings{AllowTakeover: true}.ReconcileOptions(nil))
 	allowed := compose.NewFromConfig(cfg, d, deployer.Settings{Table: deployertest.Table, Bucket: deployertest.Bucket, AllowTakeover: true}, e.Config.Logger, deployertest.S3Options)
-	put, _ = json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E6", false))
+	put, _ = json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, e.Put(key, file), "0055AED6DCD90281E6"))
 	if err := allowed.Handle(ctx, put); err != nil {
 		t.Fatal(err)
 	}

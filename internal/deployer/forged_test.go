@@ -38,7 +38,7 @@ func (c *callCounter) Do(r *http.Request) (*http.Response, error) {
 func TestForgedEvents_OtherSources_RefusedWithoutAnAWSCall(t *testing.T) {
 	const key = "orders/_lambdaeventsourcedef.json"
 	s3Event := func(t *testing.T, name string) json.RawMessage {
-		b, err := json.Marshal(bucket.S3EventFor(name, key, "", "0055AED6DCD90281E5", false))
+		b, err := json.Marshal(bucket.S3PutEvent(name, key, "", "0055AED6DCD90281E5"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -103,7 +103,7 @@ func TestInterleavings_MoveOfAStreamMapping(t *testing.T) {
 // putEvent uploads body at key and returns its event.
 func putEvent(w *deployertest.World, key, body string) json.RawMessage {
 	v := w.Put(key, body)
-	b, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, w.NextSequencer(), false))
+	b, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, w.NextSequencer()))
 	return b
 }
 

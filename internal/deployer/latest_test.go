@@ -16,7 +16,7 @@ func uploadAs(w *deployertest.World, key, ref, variant string) json.RawMessage {
 	w.T.Helper()
 	body := strings.Replace(w.File("orders", variant), `"FunctionName": "orders"`, `"FunctionName": "`+ref+`"`, 1)
 	v := w.Put(key, body)
-	b, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, w.NextSequencer(), false))
+	b, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, w.NextSequencer()))
 	return b
 }
 

@@ -53,7 +53,7 @@ func TestEndToEnd_ForeignAccountDestinationIsInvalid(t *testing.T) {
 	const key = "orders/_lambdaeventsourcedef.json"
 	upload := func(body, sequencer string) error {
 		v := e.Put(key, body)
-		ev, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, sequencer, false))
+		ev, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, sequencer))
 		return h.Handle(ctx, ev)
 	}
 
@@ -126,7 +126,7 @@ func TestOwnAccount_FromLambdaContextElseSTSOnce(t *testing.T) {
 			// found for the first and kept for the second.
 			for i, acct := range []string{"210987654321", "444455556666"} {
 				v := e.Put(key, strings.Replace(deployertest.SQSFile("orders", "orders", 5), "123456789012", acct, 1))
-				ev, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, fmt.Sprintf("0055AED6DCD902820%d", i), false))
+				ev, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, fmt.Sprintf("0055AED6DCD902820%d", i)))
 				if err := h.Handle(tt.ctx, ev); err != nil {
 					t.Fatal(err)
 				}

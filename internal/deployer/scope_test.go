@@ -172,7 +172,7 @@ func TestEndToEnd_UnlistedAPIOrTargetGroupIsInvalid(t *testing.T) {
 			ctx := context.Background()
 			doc := tt.file(w)
 			v := e.Put(scopeKey, doc)
-			ev, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, scopeKey, v, "0055AED6DCD90281E5", false))
+			ev, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, scopeKey, v, "0055AED6DCD90281E5"))
 
 			calls.Reset()
 			if err := h.Handle(ctx, ev); err != nil {
@@ -234,7 +234,7 @@ func TestEndToEnd_FakeAWS_UntaggedTargetGroupIsRefusedNotRetried(t *testing.T) {
 	denied.HTTPClient = denyRegister{next: e.AWS.HTTPClient}
 	h := scopeHandler(t, e, denied, nil)
 	v := e.Put(scopeKey, tgFile(tg))
-	ev, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, scopeKey, v, "0055AED6DCD90281E5", false))
+	ev, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, scopeKey, v, "0055AED6DCD90281E5"))
 	if err := h.Handle(ctx, ev); err != nil {
 		t.Fatalf("Handle = %v, want nil (a refused registration is final)", err)
 	}

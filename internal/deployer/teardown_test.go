@@ -41,7 +41,7 @@ func TestTeardown_LastFileUnreadable_PushSourcesStillRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	removed, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, marker, w.NextSequencer(), true))
+	removed, _ := json.Marshal(bucket.S3RemovalEvent(deployertest.Bucket, key, marker, w.NextSequencer()))
 	w.Deliver(removed)
 
 	if diff := cmp.Diff([]string(nil), w.Wiring()); diff != "" {

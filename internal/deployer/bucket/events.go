@@ -478,17 +478,27 @@ func (bk *Source) deleteMarkerExists(ctx context.Context, c *s3Change) (bool, er
 	return false, fmt.Errorf("head s3://%s/%s?versionId=%s: %w", c.bucket, c.key, c.obj.VersionID, err)
 }
 
-// S3EventFor returns the notification S3 sends for a put (or, with
-// removed, a delete) of bucket/key: the key URL-encoded as S3 does it,
-// with the version id and sequencer given.
-func S3EventFor(bucket, key, versionID, sequencer string, removed bool) events.S3Event {
-	name := "ObjectCreated:Put"
-	if removed {
-		name = "ObjectRemoved:Delete"
-		if versionID != "" {
-			name = "ObjectRemoved:DeleteMarkerCreated"
-		}
+// S3PutEvent returns the notification S3 sends for a put of bucket/key:
+// the key URL-encoded as S3 does it, with the version id and sequencer
+// given.
+func S3PutEvent(bucket, key, versionID, sequencer string) events.S3Event {
+	return s3Event("ObjectCreated:Put", object{bucket, key, versionID}, sequencer)
+}
+
+// S3RemovalEvent returns the notification S3 sends for a delete of
+// bucket/key: a delete marker created at versionID, or, without one, a
+// deletion.
+func S3RemovalEvent(bucket, key, versionID, sequencer string) events.S3Event {
+	name := "ObjectRemoved:Delete"
+	if versionID != "" {
+		name = "ObjectRemoved:DeleteMarkerCreated"
 	}
+	return s3Event(name, object{bucket, key, versionID}, sequencer)
+}
+
+// s3Event is the notification of event name about an object.
+func s3Event(name string, o object, sequencer string) events.S3Event {
+	bucket, key, versionID := o.bucket, o.key, o.version
 	return events.S3Event{Records: []events.S3EventRecord{{
 		EventVersion: "2.1",
 		EventSource:  "aws:s3",

@@ -499,8 +499,8 @@ func TestS3_LeaseHeld_FailsForRetry(t *testing.T) {
 	}
 }
 
-func TestS3EventFor(t *testing.T) {
-	ev := bucket.S3EventFor("defs", "team a/orders+v2/_lambdaeventsourcedef.json", "v1", "0055AED6DCD90281E5", false)
+func TestS3PutEvent(t *testing.T) {
+	ev := bucket.S3PutEvent("defs", "team a/orders+v2/_lambdaeventsourcedef.json", "v1", "0055AED6DCD90281E5")
 	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)

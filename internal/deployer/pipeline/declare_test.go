@@ -120,7 +120,7 @@ func TestCodePipeline_FunctionDeclaredInS3_ConflictNothingApplied(t *testing.T) 
 	pe := newPipelineEnv(t, ordersArtifact, inventoryArtifact)
 	key := "inventory/_lambdaeventsourcedef.json"
 	v := pe.Put(key, deployertest.SQSFile("inventory", "inventory", 3))
-	s3ev, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, "0055AED6DCD90281E5", false))
+	s3ev, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, "0055AED6DCD90281E5"))
 	if err := pe.NewHandler().Handle(context.Background(), s3ev); err != nil {
 		t.Fatal(err)
 	}

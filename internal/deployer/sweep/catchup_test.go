@@ -115,8 +115,8 @@ func TestSweep_FileMovedBothEventsLost_WiredFromTheNewKeyNeverUnwired(t *testing
 		t.Errorf("log lines %q: %q, want none", sweep.OrphanKeptLogMessage, got)
 	}
 
-	removal, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, oldKey, marker, sw.NextSequencer(), true))
-	put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, newKey, v, sw.NextSequencer(), false))
+	removal, _ := json.Marshal(bucket.S3RemovalEvent(deployertest.Bucket, oldKey, marker, sw.NextSequencer()))
+	put, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, newKey, v, sw.NextSequencer()))
 	sw.Deliver(removal, put)
 	wired("after the late events")
 	if diff := cmp.Diff([]string{"moved declared"}, sw.sweep(sw.handler(false))); diff != "" {
@@ -283,7 +283,7 @@ func TestSweep_EventIndexedDuringTheCatchUp_EventWins(t *testing.T) {
 	key := "fn/_lambdaeventsourcedef.json"
 	v2 := sw.Put(key, queueFile("fn", 8)) // its event comes during the sweep's start
 	seq := sw.NextSequencer()
-	ev, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v2, seq, false))
+	ev, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v2, seq))
 	sw.Config.S3.API = &eventFirst{S3API: sw.Config.S3.API, key: key, version: v2, deliver: func() { sw.Deliver(ev) }}
 
 	sw.sweep(sw.handler(false))

@@ -67,10 +67,10 @@ func TestSweep_FileRemovedWithoutEvent_OrphanedThenPruned(t *testing.T) {
 	}
 
 	// Later real events of the key.
-	late, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, marker, sw.NextSequencer(), true))
+	late, _ := json.Marshal(bucket.S3RemovalEvent(deployertest.Bucket, key, marker, sw.NextSequencer()))
 	sw.Deliver(late)
 	v := sw.Put(key, queueFile("gone", 7))
-	again, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, sw.NextSequencer(), false))
+	again, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, sw.NextSequencer()))
 	sw.Deliver(again)
 	if _, batch, _ := sw.mapping("gone"); batch != 7 {
 		t.Errorf("after a new put: gone's BatchSize %d, want 7", batch)
@@ -95,7 +95,7 @@ func TestSweep_WinnerRemovedWithoutEvent_OtherDeclarationApplied(t *testing.T) {
 	first, second := "a/_lambdaeventsourcedef.json", "b/_lambdaeventsourcedef.json"
 	for _, f := range []struct{ key, body string }{{first, deployertest.SQSFile("shared", "q-a", 5)}, {second, deployertest.SQSFile("shared", "q-b", 5)}} {
 		v := sw.Put(f.key, f.body)
-		b, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, f.key, v, sw.NextSequencer(), false))
+		b, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, f.key, v, sw.NextSequencer()))
 		sw.Deliver(b)
 	}
 	sw.Remove(first) // no event delivered
@@ -212,8 +212,8 @@ func TestSweep_FileMovedAfterTheStartEventsDelayed_HealPrunesOnlyOnTheNextSweep(
 			}
 
 			if c.putArrives {
-				removal, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, oldKey, marker, sw.NextSequencer(), true))
-				put, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, newKey, v, sw.NextSequencer(), false))
+				removal, _ := json.Marshal(bucket.S3RemovalEvent(deployertest.Bucket, oldKey, marker, sw.NextSequencer()))
+				put, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, newKey, v, sw.NextSequencer()))
 				sw.Deliver(removal, put)
 				if n := sw.mappings("moved"); n != 1 {
 					t.Errorf("after the move's events: moved has %d mappings, want 1", n)

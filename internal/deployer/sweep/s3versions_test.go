@@ -14,7 +14,7 @@ import (
 func (sw *sweepWorld) heldPut(key, body string) (string, json.RawMessage) {
 	sw.T.Helper()
 	v := sw.Put(key, body)
-	ev, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, sw.NextSequencer(), false))
+	ev, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, sw.NextSequencer()))
 	return v, ev
 }
 

@@ -207,7 +207,7 @@ func (sw *sweepWorld) apply(files map[string]string) {
 	for _, fn := range fns {
 		key := fn + "/_lambdaeventsourcedef.json"
 		v := sw.Put(key, files[fn])
-		b, _ := json.Marshal(bucket.S3EventFor(deployertest.Bucket, key, v, sw.NextSequencer(), false))
+		b, _ := json.Marshal(bucket.S3PutEvent(deployertest.Bucket, key, v, sw.NextSequencer()))
 		sw.Deliver(b)
 	}
 }

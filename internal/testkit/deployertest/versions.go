@@ -38,7 +38,7 @@ func (w *World) DeleteLatest(key string, marker bool) json.RawMessage {
 	if _, err := w.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(Bucket), Key: aws.String(w.prefix + key), VersionId: latest}); err != nil {
 		w.T.Fatal(err)
 	}
-	ev := bucket.S3EventFor(Bucket, w.prefix+key, aws.ToString(latest), w.NextSequencer(), true)
+	ev := bucket.S3RemovalEvent(Bucket, w.prefix+key, aws.ToString(latest), w.NextSequencer())
 	ev.Records[0].EventName = "ObjectRemoved:Delete"
 	b, _ := json.Marshal(ev)
 	return b

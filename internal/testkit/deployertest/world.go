@@ -139,7 +139,7 @@ func (w *World) NextSequencer() string { return fmt.Sprintf("%018X", 0x55AED6DCD
 func (w *World) Upload(key, fn, variant string) json.RawMessage {
 	w.T.Helper()
 	v := w.Put(w.prefix+key, w.File(fn, variant))
-	b, _ := json.Marshal(bucket.S3EventFor(Bucket, w.prefix+key, v, w.NextSequencer(), false))
+	b, _ := json.Marshal(bucket.S3PutEvent(Bucket, w.prefix+key, v, w.NextSequencer()))
 	return b
 }
 
@@ -147,7 +147,7 @@ func (w *World) Upload(key, fn, variant string) json.RawMessage {
 func (w *World) Delete(key string) json.RawMessage {
 	w.T.Helper()
 	dm := w.Remove(w.prefix + key)
-	b, _ := json.Marshal(bucket.S3EventFor(Bucket, w.prefix+key, dm, w.NextSequencer(), true))
+	b, _ := json.Marshal(bucket.S3RemovalEvent(Bucket, w.prefix+key, dm, w.NextSequencer()))
 	return b
 }
 

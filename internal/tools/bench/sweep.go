@@ -219,7 +219,7 @@ func (st *sweepStack) fill(ctx context.Context, cfg aws.Config, w *world, progre
 			if err != nil {
 				return fmt.Errorf("put %s: %w", key, err)
 			}
-			ev, err := json.Marshal(bucket.S3EventFor(sweepBucket, key, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
+			ev, err := json.Marshal(bucket.S3PutEvent(sweepBucket, key, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6"))
 			if err != nil {
 				return err
 			}

@@ -76,7 +76,7 @@ func runLambda(ctx context.Context, cfg aws.Config, work string, w io.Writer) er
 	}
 	fmt.Fprintf(w, "uploaded s3://%s/%s (BatchSize 10 → 5), version %s\n", demoBucket, demoKey, aws.ToString(put.VersionId))
 
-	event, err := json.Marshal(bucket.S3EventFor(demoBucket, demoKey, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6", false))
+	event, err := json.Marshal(bucket.S3PutEvent(demoBucket, demoKey, aws.ToString(put.VersionId), "0062F0A1B2C3D4E5F6"))
 	if err != nil {
 		return err
 	}
