@@ -44,11 +44,7 @@ func TestApply_MappingHeldInCreating_SaysItWaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy, err := faultproxy.Start(srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
+	proxy := faultproxy.ForTest(t, srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}})
 	proxy.SetMappingState(*m.UUID, faultproxy.MappingState{State: "Creating", Reads: -1})
 
 	dir := t.TempDir()

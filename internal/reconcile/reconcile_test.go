@@ -99,11 +99,7 @@ func newGoneWorld(t *testing.T) *goneWorld {
 // calls from then on.
 func (w *goneWorld) throughProxy(cfg faultproxy.Config) aws.Config {
 	w.t.Helper()
-	p, err := faultproxy.Start(w.srv.URL, cfg)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.t.Cleanup(func() { p.Close() })
+	p := faultproxy.ForTest(w.t, w.srv.URL, cfg)
 	c := w.srv.Config(w.t, config.WithBaseEndpoint(p.URL))
 	w.calls = mototest.Record(&c)
 	return c

@@ -386,11 +386,7 @@ func TestSweep_KeyWithAControlCharacter_AWSEncodesKeys_CatchUpGoesOn(t *testing.
 	sw := newSweepWorld(t)
 	ctx := context.Background()
 	srv := mototest.Shared(t)
-	p, err := faultproxy.Start(srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}, S3EncodesKeys: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := faultproxy.ForTest(t, srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}, S3EncodesKeys: true})
 	sw.Config.S3.API = s3.NewFromConfig(srv.Config(t, config.WithBaseEndpoint(p.URL)), deployertest.S3Options)
 	sw.mustFunction("fresh")
 	if _, err := sw.Fixture.Queue(ctx, "q-fresh"); err != nil {

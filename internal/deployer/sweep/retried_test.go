@@ -28,11 +28,7 @@ func TestSweep_RetriedCheckAfterIndexingARemoval_DoesNotPruneInTheSameSweep(t *t
 	sw.wireQueues("gone")
 	sw.Remove("gone/_lambdaeventsourcedef.json") // no event delivered
 
-	p, err := faultproxy.Start(mototest.Shared(t).URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := faultproxy.ForTest(t, mototest.Shared(t).URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}})
 	proxied := mototest.Shared(t).Config(t, config.WithBaseEndpoint(p.URL), config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }))
 	cfg := sw.Config
 	cfg.Deployer = reconcile.New(sw.Env.AWS, reconcile.Options{})

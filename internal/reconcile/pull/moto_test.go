@@ -356,11 +356,7 @@ func TestMoto_UserDisabledStream_AWSSaysUserAction(t *testing.T) {
 	if _, err := e.sdk.UpdateEventSourceMapping(e.ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(ms[0].UUID), Enabled: aws.Bool(false)}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := faultproxy.Start(e.srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}, UserDisableReasons: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := faultproxy.ForTest(t, e.srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}, UserDisableReasons: true})
 	cfg := e.srv.Config(t, config.WithBaseEndpoint(p.URL))
 	r := New(lambdasvc.NewMappings(lambda.NewFromConfig(cfg)), Options{PollInterval: 10 * time.Millisecond, RetryBackoff: 10 * time.Millisecond})
 	actions, err := r.Plan(e.ctx, e.fn, []definition.Mapping{{EventSourceArn: aws.String(e.stream), StartingPosition: aws.String("LATEST")}})

@@ -32,12 +32,8 @@ import (
 func TestApply_SharedAPI_AWSRefusesConcurrentModification(t *testing.T) {
 	ctx := context.Background()
 	srv := mototest.Fresh(t)
-	proxy, err := faultproxy.Start(srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{},
+	proxy := faultproxy.ForTest(t, srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{},
 		APIGatewayCooldown: faultproxy.AWSAPIGatewayCooldown})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
 	cfg := srv.Config(t, config.WithBaseEndpoint(proxy.URL))
 	fx := awsfixture.New(srv.Config(t))
 	const n = 8

@@ -30,11 +30,7 @@ import (
 func TestApply_AWSRefusesAPolicyPast20KB(t *testing.T) {
 	ctx := context.Background()
 	srv := mototest.Fresh(t)
-	proxy, err := faultproxy.Start(srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}, PolicyLimit: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
+	proxy := faultproxy.ForTest(t, srv.URL, faultproxy.Config{Quotas: map[string]faultproxy.Quota{}, PolicyLimit: true})
 	cfg := srv.Config(t, config.WithBaseEndpoint(proxy.URL))
 	fx := awsfixture.New(srv.Config(t))
 	var keys []string
