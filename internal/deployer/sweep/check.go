@@ -52,6 +52,11 @@ func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.S
 			s.log.ErrorContext(ctx, "ignored sweep message that cannot be decoded", "id", r.MessageId, "excerpt", deployer.Excerpt([]byte(r.Body)))
 			continue
 		}
+		if why := s.outOfBounds(m); why != "" {
+			// Received again, it would be out of bounds again.
+			s.log.ErrorContext(ctx, OutOfBoundsLogMessage, "id", r.MessageId, "function", m.Function, "kind", m.Kind, "why", why)
+			continue
+		}
 		if m.Kind == contract.SweepKindTeardown {
 			if err := s.deferredTeardown(ctx, m); err != nil {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
@@ -89,6 +94,23 @@ func (s *Sweep) HandleBatch(ctx context.Context, raw json.RawMessage) (*events.S
 	}
 	s.emitMetrics(ctx, now, ms...)
 	return resp, nil
+}
+
+// OutOfBoundsLogMessage is logged for a sweep message the deployer may
+// not act on (keys id, function, kind, why): a function outside its
+// bounds, or a kind it does not know. The message is dropped.
+const OutOfBoundsLogMessage = "ignored sweep message: out of bounds"
+
+// outOfBounds says why the deployer may not act on m, or "": a sweep
+// message is held to the bounds a definition file is (the function
+// prefix, never the deployer itself), whoever sent it.
+func (s *Sweep) outOfBounds(m contract.SweepMessage) string {
+	switch m.Kind {
+	case records.KindDeclared, records.KindOrphan, contract.SweepKindTeardown:
+	default:
+		return fmt.Sprintf("unknown kind %q", m.Kind)
+	}
+	return s.h.OutOfBounds(records.TriggerSweep, "", m.Function)
 }
 
 // check checks one function under its lease and records the result.

@@ -18,6 +18,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/aws/lambdasvc"
@@ -26,6 +27,7 @@ import (
 	"github.com/eventwire/eventwire/internal/deployer/compose"
 	"github.com/eventwire/eventwire/internal/deployer/sweep"
 	"github.com/eventwire/eventwire/internal/reconcile"
+	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/awsfixture"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 	"github.com/eventwire/eventwire/internal/wiring"
@@ -437,4 +439,34 @@ func without(l []string, s string) []string {
 		}
 	}
 	return out
+}
+
+// A sweep message is held to the bounds a definition file is, whoever
+// sent it: a check (or a deferred teardown) of a function outside the
+// deployer's prefix, or of a kind it does not know, is dropped and logged,
+// and nothing is checked, recorded or pruned.
+func TestSweep_MessageOutOfBounds_Dropped(t *testing.T) {
+	sw := newSweepWorld(t)
+	sw.Config.FunctionPrefix = "shop-"
+	h := sw.handler(true)
+	var msgs []sqstypes.Message
+	for i, m := range []contract.SweepMessage{
+		{Function: "payroll", Kind: records.KindOrphan, Sweep: "forged"},
+		{Function: "payroll", Kind: contract.SweepKindTeardown, Sweep: "forged"},
+		{Function: "shop-orders", Kind: "prune-everything", Sweep: "forged"},
+	} {
+		body, _ := json.Marshal(m)
+		msgs = append(msgs, sqstypes.Message{MessageId: aws.String(fmt.Sprint("m", i)), ReceiptHandle: aws.String("r"), Body: aws.String(string(body))})
+	}
+	raw, _ := json.Marshal(sweep.SQSEventFor(sw.queueARN, "us-east-1", msgs))
+	resp, err := h.Invoke(context.Background(), raw)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("Invoke: %v, %+v; want every message dropped, none failed", err, resp)
+	}
+	if got := sw.Log.Grep(sweep.OutOfBoundsLogMessage); len(got) != 3 {
+		t.Errorf("log lines %q: %q, want 3", sweep.OutOfBoundsLogMessage, got)
+	}
+	if got := sw.results(); len(got) != 0 {
+		t.Errorf("drift results %v, want none", got)
+	}
 }
