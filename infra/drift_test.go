@@ -112,13 +112,22 @@ func TestSweepQueue(t *testing.T) {
 		for _, s := range get(tm.one(t, "AWS::SQS::QueuePolicy", name+"Policy").Properties, "PolicyDocument", "Statement").([]any) {
 			statements = append(statements, render(s))
 		}
-		// Only the TLS deny: nobody but the deployer's role (identity
-		// policy) sends or receives.
-		diff(t, name+" policy", []any{map[string]any{
+		// The TLS deny; and on the sweep queue, a deny of sending to
+		// every principal but the deployer's role, whatever else the
+		// account's identity policies allow.
+		want := []any{map[string]any{
 			"Action": "sqs:*", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
 			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
 			"Resource":  "${" + name + ".Arn}",
-		}}, statements)
+		}}
+		if name == "SweepQueue" {
+			want = append(want, map[string]any{
+				"Sid": "OnlyTheDeployerSends", "Action": "sqs:SendMessage", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"},
+				"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": "${DeployerRole.Arn}"}},
+				"Resource":  "${SweepQueue.Arn}",
+			})
+		}
+		diff(t, name+" policy", want, statements)
 	}
 }
 

@@ -140,6 +140,17 @@ func addDriftSweep(stack awscdk.Stack, fn awslambda.Function, failed awssqs.IQue
 		RetentionPeriod:   awscdk.Duration_Days(jsii.Number(sweepRetentionDays)),
 		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: s.deadLetters, MaxReceiveCount: jsii.Number(sweepMaxReceiveCount)},
 	})
+	// Only the deployer sends to the queue: a check (or a deferred
+	// teardown) is an order to the deployer, whoever else the account's
+	// policies let send.
+	s.queue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheDeployerSends"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  jsii.Strings(*s.queue.QueueArn()),
+		Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": *fn.Role().RoleArn()}},
+	}))
 	// The mapping's receive, delete and visibility calls: CDK grants them
 	// to the deployer's role (sqs:ReceiveMessage, DeleteMessage,
 	// ChangeMessageVisibility, GetQueueAttributes, GetQueueUrl on this
