@@ -86,9 +86,10 @@ func TestCodeCommit_AppliesChangedFilesAtTheCommit(t *testing.T) {
 	if diff := cmp.Diff(wantDiffs, diffReqs); diff != "" {
 		t.Errorf("GetDifferences requests (-want +got):\n%s", diff)
 	}
-	// Only the three operations the deployer is allowed.
+	// Only the operations the deployer is allowed (GetBranch: the pushed
+	// commit must be on the branch).
 	for _, op := range js.Ops() {
-		if op != "GetCommit" && op != "GetDifferences" && op != "GetFile" {
+		if op != "GetCommit" && op != "GetDifferences" && op != "GetFile" && op != "GetBranch" {
 			t.Errorf("unexpected operation %s", op)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventwire/eventwire/internal/deployer/branch"
 	"github.com/eventwire/eventwire/internal/records"
 	"github.com/eventwire/eventwire/internal/testkit/deployertest"
 )
@@ -73,19 +74,55 @@ func TestCodeCommit_BranchOrdering(t *testing.T) {
 	repo := &deployertest.FakeRepo{Name: "definitions", PageSize: 10, Parents: map[string][]string{deployertest.C1: {}, deployertest.C2: {deployertest.C1}, deployertest.C3: {deployertest.C2}, deployertest.C4: {deployertest.C1}, deployertest.C5: {deployertest.C1}}}
 	w, _ := deployertest.RepoWorld(t, repo, []string{"orders", "inventory"}, []string{"a", "b", "c", "d"})
 	repo.Trees = map[string]map[string]string{deployertest.C1: {"orders/_lambdaeventsourcedef.json": w.File("orders", "a")}, deployertest.C2: {"orders/_lambdaeventsourcedef.json": w.File("orders", "b")}, deployertest.C3: {"orders/_lambdaeventsourcedef.json": w.File("orders", "b"), "inventory/_lambdaeventsourcedef.json": w.File("inventory", "c")}, deployertest.C4: {"orders/_lambdaeventsourcedef.json": w.File("orders", "d")}, deployertest.C5: {"inventory/_lambdaeventsourcedef.json": w.File("inventory", "d")}}
+	// The branch's head as CodeCommit reports it, moved as each push does.
+	head := func(c string) { repo.Update(func() { repo.Refs = map[string]string{"refs/heads/main": c} }) }
+	head(deployertest.C1)
 	w.Deliver(deployertest.PushedEvent(t, deployertest.
 		// c2's push is lost; c3's trigger names only c3.
 		C1, ""))
 
+	head(deployertest.C3)
 	w.Deliver(deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": deployertest.C3, "Next": deployertest.C3}))
 	w.CheckWiring("after c3", map[string]string{"orders": "b", "inventory": "c"})
 	// A rewritten history, told by a trigger: skipped.
+	head(deployertest.C4)
 	w.Deliver(deployertest.Event(t, "codecommit-push.json", map[string]string{"Commit": deployertest.C4, "Next": deployertest.C4}))
 	w.CheckWiring("after the trigger for c4", map[string]string{"orders": "b", "inventory": "c"})
 	if got := w.Log.Grep("skipped push: the branch's last indexed commit is not among"); len(got) != 2 {
 		t.Errorf("log lines of the skipped pushes: %q", got)
 	}
 	// A force push from c3 to c5, told by EventBridge: applied.
+	head(deployertest.C5)
 	w.Deliver(deployertest.PushedEvent(t, deployertest.C5, deployertest.C3))
 	w.CheckWiring("after the force push", map[string]string{"inventory": "d"})
+}
+
+// A forged event claiming main moved to a commit that exists only on a
+// feature branch (unreviewed) is refused: it is neither main's head nor
+// one of its ancestors (GetBranch). Nothing is indexed or applied, and the
+// real next push is then applied, not skipped as "not a descendant".
+func TestCodeCommit_ForgedCommitNotOnTheBranch_Refused(t *testing.T) {
+	repo := &deployertest.FakeRepo{Name: "definitions", PageSize: 10, Parents: map[string][]string{
+		deployertest.C1: {}, deployertest.C2: {deployertest.C1}, deployertest.C3: {deployertest.C1}, deployertest.C4: {deployertest.C2},
+	}}
+	w, _ := deployertest.RepoWorld(t, repo, []string{"orders"}, []string{"a", "b", "x"})
+	repo.Trees = map[string]map[string]string{
+		deployertest.C1: {},
+		deployertest.C2: {"orders/_lambdaeventsourcedef.json": w.File("orders", "a")},
+		deployertest.C3: {"orders/_lambdaeventsourcedef.json": w.File("orders", "x")}, // feature branch only
+		deployertest.C4: {"orders/_lambdaeventsourcedef.json": w.File("orders", "b")},
+	}
+	repo.Refs = map[string]string{"refs/heads/main": deployertest.C2, "refs/heads/feature": deployertest.C3}
+	w.Deliver(deployertest.PushedEvent(t, deployertest.C2, ""))
+	w.CheckWiring("main at c2", map[string]string{"orders": "a"})
+
+	w.Deliver(deployertest.PushedEvent(t, deployertest.C3, deployertest.C2))
+	w.CheckWiring("after the forged event", map[string]string{"orders": "a"})
+	if got := w.Log.Grep(branch.NotOnBranchLogMessage); len(got) != 1 || !strings.Contains(got[0], deployertest.C3) {
+		t.Errorf("log lines %q: %q, want one naming the forged commit", branch.NotOnBranchLogMessage, got)
+	}
+
+	repo.Update(func() { repo.Refs["refs/heads/main"] = deployertest.C4 })
+	w.Deliver(deployertest.PushedEvent(t, deployertest.C4, deployertest.C2))
+	w.CheckWiring("after the real push", map[string]string{"orders": "b"})
 }

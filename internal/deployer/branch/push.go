@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codecommit"
+	cctypes "github.com/aws/aws-sdk-go-v2/service/codecommit/types"
 
 	"github.com/eventwire/eventwire/internal/definition"
 	"github.com/eventwire/eventwire/internal/deployer"
@@ -54,6 +56,9 @@ func (cc *Source) push(ctx context.Context, repo, branch, commit, old string) er
 	if old == commit {
 		p.log.InfoContext(ctx, "reference did not move")
 		return nil
+	}
+	if on, err := cc.onBranch(ctx, p); err != nil || !on {
+		return err
 	}
 	ix, err := cc.indexPushLeased(ctx, p)
 	if err != nil {
@@ -157,6 +162,41 @@ func (cc *Source) pushBase(ctx context.Context, p pushed, last string) (string, 
 	}
 	p.log.WarnContext(ctx, fmt.Sprintf("skipped push: the branch's last indexed commit is not among the pushed commit's %d nearest ancestors", maxAncestry), "last", last)
 	return "", false, nil
+}
+
+// NotOnBranchLogMessage is logged (keys repository, ref, commit, head)
+// when a push event names a commit that is neither the branch's head nor
+// one of its ancestors: a forged event (anyone allowed to invoke the
+// deployer can send one) naming, say, a feature branch's unreviewed
+// commit. It is refused, final: nothing is indexed or applied.
+const NotOnBranchLogMessage = "refused CodeCommit event: the commit is not on the branch"
+
+// onBranch reports whether the pushed commit is the branch's head, as
+// CodeCommit says it now (GetBranch), or one of its ancestors; a refusal
+// is logged (NotOnBranchLogMessage).
+func (cc *Source) onBranch(ctx context.Context, p pushed) (bool, error) {
+	name := strings.TrimPrefix(p.branch, "refs/heads/")
+	out, err := cc.cfg.API.GetBranch(ctx, &codecommit.GetBranchInput{RepositoryName: aws.String(p.repo), BranchName: aws.String(name)})
+	var gone *cctypes.BranchDoesNotExistException
+	switch {
+	case errors.As(err, &gone):
+		p.log.ErrorContext(ctx, NotOnBranchLogMessage, "head", "")
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("get branch %s of repository %s: %w", name, p.repo, err)
+	}
+	head := ""
+	if out.Branch != nil {
+		head = aws.ToString(out.Branch.CommitId)
+	}
+	if head == p.commit {
+		return true, nil
+	}
+	on, err := cc.isAncestor(ctx, p.repo, p.commit, head)
+	if err == nil && !on {
+		p.log.ErrorContext(ctx, NotOnBranchLogMessage, "head", head)
+	}
+	return on, err
 }
 
 // isAncestor reports whether anc is commit or one of its ancestors, among

@@ -102,8 +102,8 @@ func headReads(js *deployertest.JSONServer) []string {
 // function orphaned (changing nothing in AWS), then, with heal on, prunes
 // it. The file still at the head is in sync. The push delivered late, then
 // a push adding the file again, are handled as usual. GetBranch fails
-// throughout: the sweep's start cannot catch the branch up (logged), and
-// the checks alone find the removal.
+// through both sweeps: their start cannot catch the branch up (logged),
+// and the checks alone find the removal.
 func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testing.T) {
 	sw, repo, js := newRepoSweepWorld(t)
 	ctx := context.Background()
@@ -159,7 +159,9 @@ func TestSweep_CodeCommitFileRemovedWithoutPush_OrphanedThenPruned_Fake(t *testi
 	}
 
 	// The push of deployertest.C2 delivered late changes nothing; deployertest.C3 adds the file
-	// again: wired again.
+	// again: wired again. A push is checked against the branch's head, so
+	// GetBranch answers again from here.
+	repo.Update(func() { repo.GetBranchFault = nil })
 	sw.deliverWith(sw.handler(false), deployertest.PushedEvent(t, deployertest.C2, deployertest.C1))
 	if n := sw.mappings("gone"); n != 0 {
 		t.Errorf("after the late push: gone has %d mappings, want none", n)

@@ -19,7 +19,8 @@ type FakeRepo struct {
 	PageSize int
 	// Refs are the references (refs/heads/main) and the commit each
 	// points at: GetFile resolves a commit specifier that names one, as
-	// CodeCommit does.
+	// CodeCommit does, and GetBranch answers from them. Without Refs, every
+	// branch's head is the repository's one tip commit.
 	Refs map[string]string
 	// GetFileFault, if set, is GetFile's answer (an awsError, or another
 	// error: a 500).
@@ -102,10 +103,35 @@ func (r *FakeRepo) getBranch(in map[string]any) (any, error) {
 	}
 	name := str(in, "branchName")
 	commit, ok := r.Refs["refs/heads/"+name]
+	if !ok && r.Refs == nil {
+		commit, ok = r.tip()
+	}
 	if !ok {
 		return nil, AWSError{Type: "BranchDoesNotExistException", Message: name + " does not exist"}
 	}
 	return map[string]any{"branch": map[string]any{"branchName": name, "commitId": commit}}, nil
+}
+
+// tip is the repository's one commit that no other commit has as a
+// parent: the head of every branch of a repository whose test set no Refs
+// (its pushes go one way). False when there is none, or several.
+func (r *FakeRepo) tip() (string, bool) {
+	isParent := map[string]bool{}
+	for _, ps := range r.Parents {
+		for _, p := range ps {
+			isParent[p] = true
+		}
+	}
+	var tips []string
+	for c := range r.Parents {
+		if !isParent[c] {
+			tips = append(tips, c)
+		}
+	}
+	if len(tips) != 1 {
+		return "", false
+	}
+	return tips[0], true
 }
 
 func (r *FakeRepo) getDifferences(in map[string]any) (any, error) {
