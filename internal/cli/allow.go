@@ -119,7 +119,7 @@ func withAny(p definition.Policy) *definition.Policy {
 // every problem of every file is reported at once.
 func (a *allowFlags) loadFiles(ctx context.Context, paths []string, env Env, command string) ([]*definition.File, bool) {
 	p, _, err := a.given()
-	if err == nil && (p.Accounts == nil || p.Regions == nil) {
+	if err == nil {
 		err = callerDefaults(ctx, env, &p)
 	}
 	if err != nil {
@@ -137,16 +137,17 @@ func orAny(list []string) []string {
 }
 
 // callerDefaults fills the caller's own region and account where p has
-// none.
+// none. A region is needed whatever the allowlists say: plan and apply
+// call AWS in it, and without one every call fails (after its retries).
 func callerDefaults(ctx context.Context, env Env, p *definition.Policy) error {
 	cfg, err := env.AWSConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS configuration: %w", err)
 	}
+	if cfg.Region == "" {
+		return errors.New("no AWS region: set AWS_REGION, or a region in your AWS profile (AWS_PROFILE): eventwire calls AWS in that region")
+	}
 	if p.Regions == nil {
-		if cfg.Region == "" {
-			return errors.New("no AWS region: set AWS_REGION or --allowed-regions")
-		}
 		p.Regions = []string{cfg.Region}
 	}
 	if p.Accounts == nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/eventwire/eventwire/internal/definition"
@@ -217,5 +218,21 @@ func write(t *testing.T, path, data string) {
 	}
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPlan_NoRegion_SaysHowToSetIt: without a region every AWS call fails
+// after its retries, whatever the allowlists say: plan stops before the
+// first call, and says how to set one (not --allowed-regions, which names
+// what files may point at, not where eventwire calls AWS).
+func TestPlan_NoRegion_SaysHowToSetIt(t *testing.T) {
+	for _, args := range [][]string{
+		{"plan", filepath.Join("..", "..", "examples", "orders")},
+		{"plan", "--allowed-regions", "us-east-1", "--allowed-accounts", "123456789012", filepath.Join("..", "..", "examples", "orders")},
+	} {
+		code, _, stderr := runWith(aws.Config{}, args...)
+		if code != 1 || !strings.Contains(stderr, "no AWS region: set AWS_REGION") || strings.Contains(stderr, "--allowed-regions") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and how to set a region", args, code, stderr)
+		}
 	}
 }
