@@ -41,17 +41,6 @@ func (s *Store) MarkTeardownDeferred(ctx context.Context, fn string, until time.
 	return nil
 }
 
-// TeardownDeferredUntil is when fn's last deferred teardown is due (zero
-// if none was).
-func (s *Store) TeardownDeferredUntil(ctx context.Context, fn string) (time.Time, error) {
-	item, err := s.getItem(ctx, knownPK, fn)
-	if err != nil {
-		return time.Time{}, err
-	}
-	until, _ := time.Parse(timeLayout, getS(item, attrTeardownDeferredUntil))
-	return until, nil
-}
-
 // setKnown sets one attribute of fn's known item, made if missing.
 func (s *Store) setKnown(ctx context.Context, fn, name string, v types.AttributeValue) error {
 	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -66,12 +55,23 @@ func (s *Store) setKnown(ctx context.Context, fn, name string, v types.Attribute
 	return err
 }
 
-// RemovalFoundBy is the id of the sweep that last found the removal of a
-// file declaring fn (MarkRemovalFound); "" if none did.
-func (s *Store) RemovalFoundBy(ctx context.Context, fn string) (string, error) {
+// PruneHolds are what keeps a sweep from pruning a function no live file
+// declares, as its known item records them.
+type PruneHolds struct {
+	// RemovalFoundBy is the id of the sweep that last found the removal
+	// of a file declaring the function (MarkRemovalFound); "" if none did.
+	RemovalFoundBy string
+	// TeardownDeferredUntil is when the function's last deferred teardown
+	// is due (MarkTeardownDeferred); zero if none was deferred.
+	TeardownDeferredUntil time.Time
+}
+
+// PruneHolds reads fn's holds, in one read of its known item.
+func (s *Store) PruneHolds(ctx context.Context, fn string) (PruneHolds, error) {
 	item, err := s.getItem(ctx, knownPK, fn)
 	if err != nil {
-		return "", err
+		return PruneHolds{}, err
 	}
-	return getS(item, attrRemovalFoundBy), nil
+	until, _ := time.Parse(timeLayout, getS(item, attrTeardownDeferredUntil))
+	return PruneHolds{RemovalFoundBy: getS(item, attrRemovalFoundBy), TeardownDeferredUntil: until}, nil
 }

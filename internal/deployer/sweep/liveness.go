@@ -110,16 +110,16 @@ func (s *Sweep) mayPrune(ctx context.Context, m contract.SweepMessage, fn string
 	if removed > 0 {
 		return false, nil
 	}
-	until, err := s.h.Store().TeardownDeferredUntil(ctx, fn)
+	holds, err := s.h.Store().PruneHolds(ctx, fn)
 	if err != nil {
 		return false, err
 	}
-	if s.h.Now().Before(until) {
+	if until := holds.TeardownDeferredUntil; s.h.Now().Before(until) {
 		s.log.InfoContext(ctx, TeardownPendingLogMessage, "function", fn, "until", until.Format(time.RFC3339))
 		return false, nil
 	}
-	by, err := s.h.Store().RemovalFoundBy(ctx, fn)
-	return by == "" || by != m.Sweep, err
+	by := holds.RemovalFoundBy
+	return by == "" || by != m.Sweep, nil
 }
 
 // TeardownPendingLogMessage is logged when a check leaves an orphan whose
