@@ -12,7 +12,7 @@ import (
 // last change was answered.
 type apiChanges struct {
 	mu       sync.Mutex
-	inFlight map[string]int
+	inFlight map[string]bool
 	lastDone map[string]time.Time
 }
 
@@ -23,15 +23,15 @@ func (a *apiChanges) begin(api string, now time.Time, cooldown time.Duration) bo
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.inFlight == nil {
-		a.inFlight, a.lastDone = map[string]int{}, map[string]time.Time{}
+		a.inFlight, a.lastDone = map[string]bool{}, map[string]time.Time{}
 	}
-	if a.inFlight[api] > 0 {
+	if a.inFlight[api] {
 		return false
 	}
 	if last, ok := a.lastDone[api]; ok && now.Sub(last) < cooldown {
 		return false
 	}
-	a.inFlight[api]++
+	a.inFlight[api] = true
 	return true
 }
 
@@ -39,7 +39,7 @@ func (a *apiChanges) begin(api string, now time.Time, cooldown time.Duration) bo
 func (a *apiChanges) end(api string, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.inFlight[api]--
+	delete(a.inFlight, api)
 	a.lastDone[api] = now
 }
 

@@ -13,18 +13,23 @@ func (p *Proxy) listOfMissingFunction(r *http.Request, c Call) bool {
 	if c.Service != "lambda" || c.Operation != "ListEventSourceMappings" || fn == "" {
 		return false
 	}
-	get := p.upstream.JoinPath("2015-03-31", "functions", url.PathEscape(fn))
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, get.String(), nil)
-	if err != nil {
-		return false
-	}
-	req.Header.Set("Authorization", r.Header.Get("Authorization"))
-	resp, err := p.transport.RoundTrip(req)
+	resp, err := p.upstreamGet(r, p.upstream.JoinPath("2015-03-31", "functions", url.PathEscape(fn)))
 	if err != nil {
 		return false
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusNotFound
+}
+
+// upstreamGet asks upstream for u itself, with r's authorization, to learn
+// what the answer to r depends on.
+func (p *Proxy) upstreamGet(r *http.Request, u *url.URL) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", r.Header.Get("Authorization"))
+	return p.transport.RoundTrip(req)
 }
 
 // emptyMappingList is ListEventSourceMappings' answer with no mapping.

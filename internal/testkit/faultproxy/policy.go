@@ -43,12 +43,7 @@ func (p *Proxy) policyTooLarge(r *http.Request, c Call) bool {
 func (p *Proxy) policySize(r *http.Request, fn string) int {
 	get := p.upstream.JoinPath("2015-03-31", "functions", fn, "policy")
 	get.RawQuery = r.URL.RawQuery
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, get.String(), nil)
-	if err != nil {
-		return 0
-	}
-	req.Header.Set("Authorization", r.Header.Get("Authorization"))
-	resp, err := p.transport.RoundTrip(req)
+	resp, err := p.upstreamGet(r, get)
 	if err != nil {
 		return 0
 	}
