@@ -40,18 +40,18 @@ var (
 var rules = func() []rule {
 	var rs []rule
 	for _, p := range plainData {
-		rs = append(rs, rule{From: p, To: concat(sdk, adapters, above, testkits), Why: "plain data: no AWS, no adapter, nothing above"})
+		rs = append(rs, rule{From: p, To: slices.Concat(sdk, adapters, above, testkits), Why: "plain data: no AWS, no adapter, nothing above"})
 	}
 	rs = append(rs,
 		rule{From: "internal/contract", To: []string{"github.com/", "golang.org/", mod}, Why: "the contract imports only the standard library"},
-		rule{From: "internal/aws/", To: concat(above, testkits), Why: "an adapter knows AWS and plain data, not who calls it"},
-		rule{From: "internal/records", To: concat(above, testkits), Why: "the records store knows DynamoDB and plain data, not who calls it"},
-		rule{From: "internal/reconcile", To: concat([]string{"internal/cli", "internal/tools/", "internal/records"}, deployer, testkits), Why: "the reconciler serves the CLI and the deployer"},
-		rule{From: "internal/deployer", To: concat([]string{"internal/cli", "internal/tools/"}, testkits), Why: "the deployer does not depend on the CLI"},
+		rule{From: "internal/aws/", To: slices.Concat(above, testkits), Why: "an adapter knows AWS and plain data, not who calls it"},
+		rule{From: "internal/records", To: slices.Concat(above, testkits), Why: "the records store knows DynamoDB and plain data, not who calls it"},
+		rule{From: "internal/reconcile", To: slices.Concat([]string{"internal/cli", "internal/tools/", "internal/records"}, deployer, testkits), Why: "the reconciler serves the CLI and the deployer"},
+		rule{From: "internal/deployer", To: slices.Concat([]string{"internal/cli", "internal/tools/"}, testkits), Why: "the deployer does not depend on the CLI"},
 		rule{From: "internal/deployer", Exact: true, To: []string{"internal/deployer/"}, Why: "the deployer's core knows its parts only as they register"},
-		rule{From: "internal/cli", To: concat([]string{"internal/tools/"}, deployer, testkits), Why: "the CLI does not compile the deployer in"},
-		rule{From: "functions/", To: concat([]string{"internal/cli", "internal/tools/"}, testkits), Why: "the deployer's main"},
-		rule{From: "cmd/eventwire", To: concat([]string{"internal/tools/"}, deployer, testkits), Why: "the CLI's main"},
+		rule{From: "internal/cli", To: slices.Concat([]string{"internal/tools/"}, deployer, testkits), Why: "the CLI does not compile the deployer in"},
+		rule{From: "functions/", To: slices.Concat([]string{"internal/cli", "internal/tools/"}, testkits), Why: "the deployer's main"},
+		rule{From: "cmd/eventwire", To: slices.Concat([]string{"internal/tools/"}, deployer, testkits), Why: "the CLI's main"},
 		rule{From: "", To: testkits, Why: "test kits are for tests, the bench and the demo",
 			Except: []string{"internal/testkit/", "internal/tools/", "cmd/eventwire-bench", "cmd/eventwire-demo"}},
 	)
@@ -70,14 +70,6 @@ var rules = func() []rule {
 // deployerParts are the deployer's parts under internal/deployer: its
 // sources and the sweep (internal/deployer/compose wires them).
 var deployerParts = []string{"bucket", "branch", "pipeline", "sweep"}
-
-func concat(lists ...[]string) []string {
-	var out []string
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	return out
-}
 
 // violations lists "pkg imports dep (why)" for every import that breaks a
 // rule; imports maps a package's path to its non-test imports.
