@@ -225,7 +225,7 @@ func (h *Handler) ReadDeclared(ctx context.Context, d records.Declaration) (f *d
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s again: %w", d.Source, err)
 	}
-	f, invalid, _, err = h.Validate(ctx, x.Trigger, x.Path, x.Data, x.Sib)
+	f, invalid, _, err = h.Validate(ctx, x)
 	if err != nil || invalid != nil {
 		return nil, invalid, err
 	}

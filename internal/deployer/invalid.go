@@ -12,20 +12,11 @@ import (
 	"github.com/eventwire/eventwire/internal/records"
 )
 
-// Input is a definition file as a source read it: the trigger that read
-// it, where (Path: an S3 key for TriggerS3), its content, and the sibling
-// _lambdadef.json's (nil if none).
-type Input struct {
-	Trigger           records.Trigger
-	Path              string
-	Data, FunctionDef []byte
-}
-
 // Parse parses a file; a failure is written as an invalid record of
 // source (under the function the file seems to name) and returned as the
 // error.
-func (h *Handler) Parse(ctx context.Context, source string, in Input) (*definition.File, *records.Record, error) {
-	f, errs, ref, err := h.Validate(ctx, in.Trigger, in.Path, in.Data, in.FunctionDef)
+func (h *Handler) Parse(ctx context.Context, source string, in File) (*definition.File, *records.Record, error) {
+	f, errs, ref, err := h.Validate(ctx, in)
 	if err != nil || errs == nil {
 		return f, nil, err
 	}
@@ -37,10 +28,11 @@ func (h *Handler) Parse(ctx context.Context, source string, in Input) (*definiti
 }
 
 // Validate parses a file (with the Policy, if one is set) and checks that
-// the deployer may wire its function from there (path is an S3 key for
+// the deployer may wire its function from there (in.Path is an S3 key for
 // TriggerS3). A file that does not validate gives its errors, and the
 // function it seems to name; err is a failure to get the Policy.
-func (h *Handler) Validate(ctx context.Context, tr records.Trigger, path string, data, functionDef []byte) (*definition.File, []string, string, error) {
+func (h *Handler) Validate(ctx context.Context, in File) (*definition.File, []string, string, error) {
+	tr, path, data, functionDef := in.Trigger, in.Path, in.Data, in.Sib
 	parseFile := h.cfg.Parse
 	if h.cfg.Policy != nil {
 		p, err := h.cfg.Policy(ctx)

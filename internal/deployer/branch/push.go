@@ -319,7 +319,7 @@ func (cc *Source) declaredAt(ctx context.Context, p pushed, path, commit string)
 	if err != nil || data == nil {
 		return ""
 	}
-	f, errs, _, err := cc.h.Validate(ctx, records.TriggerCodeCommit, path, data, sib)
+	f, errs, _, err := cc.h.Validate(ctx, deployer.File{Trigger: records.TriggerCodeCommit, Path: path, Data: data, Sib: sib})
 	if err != nil || errs != nil {
 		return ""
 	}
@@ -341,7 +341,7 @@ func (cc *Source) pushFiles(ctx context.Context, p pushed, paths []string) ([]*d
 		if data == nil {
 			continue
 		}
-		f, rec, err := cc.h.Parse(ctx, p.source(path, p.commit).String(), deployer.Input{Trigger: records.TriggerCodeCommit, Path: path, Data: data, FunctionDef: sib})
+		f, rec, err := cc.h.Parse(ctx, p.source(path, p.commit).String(), deployer.File{Trigger: records.TriggerCodeCommit, Path: path, Data: data, Sib: sib})
 		if rec != nil {
 			continue // recorded and final
 		}

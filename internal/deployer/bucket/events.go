@@ -328,7 +328,7 @@ func (bk *Source) readS3File(ctx context.Context, bucket, key, version string) (
 // prefixes' functions).
 func (bk *Source) validateS3File(ctx context.Context, x *s3File) error {
 	var err error
-	x.file, x.errs, x.ref, err = bk.h.Validate(ctx, records.TriggerS3, x.src.Key, x.data, x.sib)
+	x.file, x.errs, x.ref, err = bk.h.Validate(ctx, deployer.File{Trigger: records.TriggerS3, Path: x.src.Key, Data: x.data, Sib: x.sib})
 	return err
 }
 

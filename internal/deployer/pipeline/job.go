@@ -329,7 +329,7 @@ func (j *pipelineJob) validate(ctx context.Context, files []*pipelineFile) ([]st
 	var invalid []string
 	var parsed []*definition.File
 	for _, f := range files {
-		pf, rec, err := j.pl.h.Parse(ctx, j.source(f), deployer.Input{Trigger: records.TriggerCodePipeline, Path: f.path, Data: f.data, FunctionDef: f.sib})
+		pf, rec, err := j.pl.h.Parse(ctx, j.source(f), deployer.File{Trigger: records.TriggerCodePipeline, Path: f.path, Data: f.data, Sib: f.sib})
 		if rec != nil {
 			invalid = append(invalid, rec.Errors...)
 			continue
